@@ -1,0 +1,112 @@
+package avro
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+)
+
+func newSerde(t *testing.T) *Serde {
+	t.Helper()
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	require.NoError(t, err)
+	return NewSerde(cl)
+}
+
+func TestInteractionEventWireRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	codec, err := InteractionEvents(ctx, s, "events.raw")
+	require.NoError(t, err)
+
+	in := schema.InteractionEvent{
+		EventID: "0b0e9f0e-6f1a-4c55-9d8e-1f0a6c1d2e3f", EventType: "comment_added",
+		TenantID: "t1", UserID: "u1", ReceivedAt: time.UnixMilli(1_700_000_000_123).UTC(),
+		OccurredAt: time.UnixMilli(1_700_000_000_000).UTC(), Jurisdiction: "DE", GPC: true,
+		IP: "203.0.113.7", Text: "hello", Properties: map[string]string{"page": "x"}, Source: "api",
+	}
+	b, err := codec.Encode(&in)
+	require.NoError(t, err)
+	require.Equal(t, byte(0), b[0], "magic byte")
+	require.Equal(t, uint32(codec.ID()), binary.BigEndian.Uint32(b[1:5]), "schema id")
+
+	// A second Serde on the same registry knows no codecs and must fetch by id.
+	out, err := codec.Decode(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, in, out)
+}
+
+func TestDecodeFetchesUnknownSchemaByID(t *testing.T) {
+	ctx := context.Background()
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	require.NoError(t, err)
+	writer, err := ConsentChanges(ctx, NewSerde(cl), "consent.changes")
+	require.NoError(t, err)
+	in := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "u", Purpose: "ai_training",
+		Status: schema.StatusDenied, EffectiveAt: time.UnixMilli(42).UTC(), Source: "test", PolicyVersion: "p1"}
+	b, err := writer.Encode(&in)
+	require.NoError(t, err)
+
+	fresh := NewSerde(cl)
+	native, id, err := fresh.Decode(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, writer.ID(), id)
+	out, err := schema.ConsentChangeFromNative(native)
+	require.NoError(t, err)
+	require.Equal(t, in, out)
+}
+
+func TestDecodeRejectsBadInput(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	codec, err := Erasures(ctx, s, "dataset.erasures")
+	require.NoError(t, err)
+
+	_, _, err = s.Decode(ctx, []byte("{\"json\":true}"))
+	require.True(t, errors.Is(err, ErrNotWireFormat))
+
+	_, _, err = s.Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
+	require.Error(t, err, "unknown schema id")
+
+	good, err := codec.Encode(&schema.Erasure{Pseudonyms: []string{"k1:a"}, Purpose: "p", EffectiveAt: time.UnixMilli(1).UTC(), Reason: "user_opt_out", ConsentVersion: "0:1"})
+	require.NoError(t, err)
+	_, _, err = s.Decode(ctx, good[:len(good)-2])
+	require.Error(t, err, "truncated body")
+	_, _, err = s.Decode(ctx, append(good, 7))
+	require.Error(t, err, "trailing bytes")
+}
+
+func TestEveryCodecRoundTrips(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	now := time.UnixMilli(1_700_000_000_000).UTC()
+
+	cur, err := CuratedEvents(ctx, s, "events.curated")
+	require.NoError(t, err)
+	ce := schema.CuratedEvent{EventID: "e", EventType: "page_viewed", Subject: "k1:abc", Tenant: "k1:def", ReceivedAt: now, Source: "api", Purpose: "ai_training", PolicyVersion: "v1", ConsentVersion: "0:5"}
+	b, err := cur.Encode(&ce)
+	require.NoError(t, err)
+	gotCE, err := cur.Decode(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, ce, gotCE)
+
+	dec, err := ConsentDecisions(ctx, s, "consent.decisions")
+	require.NoError(t, err)
+	cd := schema.ConsentDecision{EventID: "e", SubjectRef: "a:1", Purpose: "ai_training", Decision: schema.DecisionDeny, Reason: "user_opt_out", PolicyVersion: "v1", ReceivedAt: now, DecidedAt: now}
+	b, err = dec.Encode(&cd)
+	require.NoError(t, err)
+	gotCD, err := dec.Decode(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, cd, gotCD)
+}

@@ -1,0 +1,131 @@
+// Package schema holds the typed Go form of consentflow's Avro records (see the
+// schemas module) and their conversion to and from goavro's native form.
+//
+// Optional Avro strings (["null","string"]) map to Go strings where "" means null;
+// optional timestamps map to time.Time where the zero value means null.
+package schema
+
+import "time"
+
+// Subject types of a ConsentChange.
+const (
+	SubjectUser   = "USER"
+	SubjectTenant = "TENANT"
+)
+
+// Consent statuses of a ConsentChange.
+const (
+	StatusGranted = "GRANTED"
+	StatusDenied  = "DENIED"
+)
+
+// Decisions of a ConsentDecision.
+const (
+	DecisionAllow = "ALLOW"
+	DecisionDeny  = "DENY"
+)
+
+// InteractionEvent is a raw product interaction event (events.raw, events.consented).
+type InteractionEvent struct {
+	EventID       string            `json:"event_id"`
+	EventType     string            `json:"event_type"`
+	TenantID      string            `json:"tenant_id"`
+	UserID        string            `json:"user_id,omitempty"`
+	AnonymousID   string            `json:"anonymous_id,omitempty"`
+	SessionID     string            `json:"session_id,omitempty"`
+	ReceivedAt    time.Time         `json:"received_at"`
+	OccurredAt    time.Time         `json:"occurred_at,omitzero"`
+	Jurisdiction  string            `json:"jurisdiction,omitempty"`
+	GPC           bool              `json:"gpc,omitempty"`
+	IP            string            `json:"ip,omitempty"`
+	UserAgent     string            `json:"user_agent,omitempty"`
+	Locale        string            `json:"locale,omitempty"`
+	Location      string            `json:"location,omitempty"`
+	Text          string            `json:"text,omitempty"`
+	Properties    map[string]string `json:"properties,omitempty"`
+	ActorName     string            `json:"actor_name,omitempty"`
+	ActorEmail    string            `json:"actor_email,omitempty"`
+	ActorHandle   string            `json:"actor_handle,omitempty"`
+	ClientConsent string            `json:"client_consent,omitempty"`
+	Source        string            `json:"source,omitempty"`
+}
+
+// Subject is the consent subject of the event: the user id, or the anonymous id
+// when the event has no user id.
+func (e *InteractionEvent) Subject() string {
+	if e.UserID != "" {
+		return e.UserID
+	}
+	return e.AnonymousID
+}
+
+// CuratedEvent is a consented, anonymized event (events.curated) and a dataset row.
+type CuratedEvent struct {
+	EventID        string            `json:"event_id"`
+	EventType      string            `json:"event_type"`
+	Subject        string            `json:"subject"`
+	Tenant         string            `json:"tenant"`
+	Session        string            `json:"session,omitempty"`
+	ReceivedAt     time.Time         `json:"received_at"`
+	OccurredAt     time.Time         `json:"occurred_at,omitzero"`
+	Jurisdiction   string            `json:"jurisdiction,omitempty"`
+	GPC            bool              `json:"gpc"`
+	IPPrefix       string            `json:"ip_prefix,omitempty"`
+	Locale         string            `json:"locale,omitempty"`
+	Region         string            `json:"region,omitempty"`
+	Text           string            `json:"text,omitempty"`
+	Properties     map[string]string `json:"properties,omitempty"`
+	Source         string            `json:"source"`
+	Purpose        string            `json:"purpose"`
+	ConsentVersion string            `json:"consent_version,omitempty"`
+	PolicyVersion  string            `json:"policy_version"`
+}
+
+// ConsentChange is one change of consent (consent.changes, compacted). Its Kafka
+// partition and offset are its version.
+type ConsentChange struct {
+	SubjectType   string    `json:"subject_type"`
+	SubjectID     string    `json:"subject_id"`
+	TenantID      string    `json:"tenant_id,omitempty"`
+	Purpose       string    `json:"purpose"`
+	Status        string    `json:"status"`
+	EffectiveAt   time.Time `json:"effective_at"`
+	Source        string    `json:"source"`
+	PolicyVersion string    `json:"policy_version"`
+}
+
+// Key is the Kafka key of the change: user:<id>/<purpose> or tenant:<id>/<purpose>.
+func (c *ConsentChange) Key() string {
+	return ConsentKey(c.SubjectType, c.SubjectID, c.Purpose)
+}
+
+// ConsentKey builds the consent.changes key of a subject and purpose.
+func ConsentKey(subjectType, subjectID, purpose string) string {
+	prefix := "user:"
+	if subjectType == SubjectTenant {
+		prefix = "tenant:"
+	}
+	return prefix + subjectID + "/" + purpose
+}
+
+// ConsentDecision is the audit record of one decision (consent.decisions).
+type ConsentDecision struct {
+	EventID        string    `json:"event_id"`
+	SubjectRef     string    `json:"subject_ref"`
+	Purpose        string    `json:"purpose"`
+	Decision       string    `json:"decision"`
+	Reason         string    `json:"reason"`
+	ConsentVersion string    `json:"consent_version,omitempty"`
+	PolicyVersion  string    `json:"policy_version"`
+	ReceivedAt     time.Time `json:"received_at"`
+	DecidedAt      time.Time `json:"decided_at"`
+}
+
+// Erasure tells the dataset sink to erase a subject's rows (dataset.erasures).
+type Erasure struct {
+	Pseudonyms     []string  `json:"pseudonyms"`
+	Purpose        string    `json:"purpose"`
+	EffectiveAt    time.Time `json:"effective_at"`
+	Reason         string    `json:"reason"`
+	ConsentVersion string    `json:"consent_version"`
+}

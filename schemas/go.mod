@@ -1,0 +1,3 @@
+module github.com/consentflow/consentflow/schemas
+
+go 1.26

@@ -79,7 +79,7 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	_, _, err = s.Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
 	require.Error(t, err, "unknown schema id")
 
-	good, err := codec.Encode(&schema.Erasure{Pseudonyms: []string{"k1:a"}, Purpose: "p", EffectiveAt: time.UnixMilli(1).UTC(), Reason: "user_opt_out", ConsentVersion: "0:1"})
+	good, err := codec.Encode(&schema.Erasure{Pseudonyms: []string{"k1:a"}, Purpose: "p", EffectiveAt: time.UnixMilli(1).UTC(), Reason: "user_opt_out", ConsentVersion: "0:1", Scope: schema.ScopeSubject})
 	require.NoError(t, err)
 	_, _, err = s.Decode(ctx, good[:len(good)-2])
 	require.Error(t, err, "truncated body")

@@ -231,6 +231,7 @@ func (e *Erasure) ToNative() map[string]any {
 		"effective_at":    e.EffectiveAt.UTC(),
 		"reason":          e.Reason,
 		"consent_version": e.ConsentVersion,
+		"scope":           scopeOrDefault(e.Scope),
 	}
 }
 
@@ -246,6 +247,7 @@ func ErasureFromNative(v any) (Erasure, error) {
 		EffectiveAt:    r.time(m, "effective_at"),
 		Reason:         r.str(m, "reason"),
 		ConsentVersion: r.str(m, "consent_version"),
+		Scope:          scopeOrDefault(r.str(m, "scope")),
 	}
 	if arr, ok := m["pseudonyms"].([]any); ok {
 		for _, p := range arr {
@@ -353,4 +355,11 @@ func (r *reader) strMap(m map[string]any, field string) map[string]string {
 		out[k] = s
 	}
 	return out
+}
+
+func scopeOrDefault(s string) string {
+	if s == "" {
+		return ScopeSubject
+	}
+	return s
 }

@@ -128,4 +128,11 @@ type Erasure struct {
 	EffectiveAt    time.Time `json:"effective_at"`
 	Reason         string    `json:"reason"`
 	ConsentVersion string    `json:"consent_version"`
+	Scope          string    `json:"scope"`
 }
+
+// Erasure scopes.
+const (
+	ScopeSubject = "SUBJECT"
+	ScopeTenant  = "TENANT"
+)

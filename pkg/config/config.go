@@ -1,0 +1,166 @@
+// Package config loads a service's configuration from environment variables.
+//
+// A configuration is a struct whose fields carry `env:"NAME"`, `envDefault:"value"`
+// and `help:"what it does"` tags (caarlos0/env parses them); nested structs are
+// walked. A struct may implement Validator; Load calls it so that a bad value stops
+// the service at start with a message naming the variable.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Validator is implemented by configurations that check their values after parsing.
+type Validator interface {
+	Validate() error
+}
+
+// ErrHelp is returned by Parse when -h or --help was asked for; usage has been
+// printed.
+var ErrHelp = flag.ErrHelp
+
+// Load fills cfg (a pointer to a struct) from the environment, then validates it.
+func Load(cfg any) error {
+	return LoadFrom(cfg, nil)
+}
+
+// LoadFrom fills cfg from environ (a map of variables; nil means the process
+// environment), then validates it.
+func LoadFrom(cfg any, environ map[string]string) error {
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	if err := env.ParseWithOptions(cfg, opts); err != nil {
+		return fmt.Errorf("configuration: %w", nameVariables(cfg, err))
+	}
+	if v, ok := cfg.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+	}
+	return nil
+}
+
+// Parse handles a service's command line (only -h/--help is accepted: services are
+// configured by environment) and then loads cfg. With -h it prints Usage to out and
+// returns ErrHelp.
+func Parse(name string, args []string, cfg any, out io.Writer) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprintf(out, "%s is configured by environment variables:\n\n", name)
+		Usage(out, cfg)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: %s is configured by environment variables (see -h)", fs.Args(), name)
+	}
+	return Load(cfg)
+}
+
+// Var describes one configuration variable.
+type Var struct {
+	Name     string
+	Field    string
+	Default  string
+	Help     string
+	Required bool
+}
+
+// Vars lists every variable of cfg (a struct or a pointer to one) in field order.
+func Vars(cfg any) []Var {
+	var out []Var
+	walk(reflect.TypeOf(cfg), &out)
+	return out
+}
+
+func walk(t reflect.Type, out *[]Var) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return
+	}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("env")
+		if tag == "" || tag == "-" {
+			if f.Type.Kind() == reflect.Struct || (f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct) {
+				walk(f.Type, out)
+			}
+			continue
+		}
+		parts := strings.Split(tag, ",")
+		v := Var{Name: parts[0], Field: f.Name, Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help")}
+		for _, p := range parts[1:] {
+			if p == "required" || p == "notEmpty" {
+				v.Required = true
+			}
+		}
+		*out = append(*out, v)
+	}
+}
+
+// Usage prints every variable of cfg with its default and help text.
+func Usage(w io.Writer, cfg any) {
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tDESCRIPTION")
+	for _, v := range Vars(cfg) {
+		def := v.Default
+		if v.Required {
+			def = "(required)"
+		} else if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Help)
+	}
+	tw.Flush()
+}
+
+// Problems collects validation errors so that a configuration reports all of them
+// at once.
+type Problems struct{ errs []error }
+
+// Addf records a problem with the variable name.
+func (p *Problems) Addf(variable, format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
+}
+
+// Err returns the joined problems, or nil.
+func (p *Problems) Err() error { return errors.Join(p.errs...) }
+
+// nameVariables rewrites caarlos0/env's parse errors, which name Go fields, to
+// name the environment variables a user sets.
+func nameVariables(cfg any, err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	byField := map[string]string{}
+	for _, v := range Vars(cfg) {
+		byField[v.Field] = v.Name
+	}
+	var out []error
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if name, ok := byField[pe.Name]; ok {
+				out = append(out, fmt.Errorf("%s: cannot parse as %s: %w", name, pe.Type, pe.Err))
+				continue
+			}
+		}
+		out = append(out, e)
+	}
+	return errors.Join(out...)
+}

@@ -1,0 +1,67 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+type Inner struct {
+	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap servers"`
+}
+
+type testConfig struct {
+	Inner
+	Port    int           `env:"PORT" envDefault:"8080" help:"listen port"`
+	Timeout time.Duration `env:"TIMEOUT" envDefault:"5s" help:"write timeout"`
+	Token   string        `env:"TOKEN,required" help:"bearer token"`
+}
+
+func (c *testConfig) Validate() error {
+	var p Problems
+	if c.Port <= 0 || c.Port > 65535 {
+		p.Addf("PORT", "must be 1..65535, got %d", c.Port)
+	}
+	if c.Timeout <= 0 {
+		p.Addf("TIMEOUT", "must be positive")
+	}
+	return p.Err()
+}
+
+func TestLoadDefaultsAndOverrides(t *testing.T) {
+	var c testConfig
+	require.NoError(t, LoadFrom(&c, map[string]string{"TOKEN": "x", "KAFKA_BROKERS": "a:1,b:2"}))
+	require.Equal(t, 8080, c.Port)
+	require.Equal(t, 5*time.Second, c.Timeout)
+	require.Equal(t, []string{"a:1", "b:2"}, c.Brokers)
+}
+
+func TestLoadRejectsInvalid(t *testing.T) {
+	var c testConfig
+	err := LoadFrom(&c, map[string]string{"TOKEN": "x", "PORT": "0", "TIMEOUT": "-1s"})
+	require.ErrorContains(t, err, "PORT: must be 1..65535")
+	require.ErrorContains(t, err, "TIMEOUT: must be positive")
+
+	err = LoadFrom(&c, map[string]string{"TOKEN": "x", "PORT": "eighty"})
+	require.ErrorContains(t, err, "PORT")
+
+	err = LoadFrom(&testConfig{}, map[string]string{})
+	require.ErrorContains(t, err, "TOKEN")
+}
+
+func TestParseHelpListsEveryVariable(t *testing.T) {
+	var out bytes.Buffer
+	err := Parse("svc", []string{"-h"}, &testConfig{}, &out)
+	require.True(t, errors.Is(err, ErrHelp))
+	for _, want := range []string{"KAFKA_BROKERS", "127.0.0.1:9092", "PORT", "8080", "TIMEOUT", "5s", "TOKEN", "(required)", "bearer token"} {
+		require.Contains(t, out.String(), want)
+	}
+}
+
+func TestParseRejectsArguments(t *testing.T) {
+	err := Parse("svc", []string{"extra"}, &testConfig{}, &bytes.Buffer{})
+	require.ErrorContains(t, err, "environment variables")
+}

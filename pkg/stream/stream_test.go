@@ -1,0 +1,158 @@
+package stream_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/consentflow/consentflow/pkg/embedded"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/topics"
+)
+
+func TestDeadLetterKeepsOriginalAndAddsProvenance(t *testing.T) {
+	orig := kafka.Message{Topic: "events.raw", Partition: 2, Offset: 41, Key: []byte("u1"),
+		Value: []byte{0xff, 0x00, 0x01}, Headers: []kafka.Header{{Key: "trace", Value: []byte("t")}}}
+	dl := stream.DeadLetter(orig, "events.dlq", "consent-filter", errors.New("not in Confluent wire format"))
+
+	require.Equal(t, "events.dlq", dl.Topic)
+	require.Equal(t, orig.Key, dl.Key)
+	require.Equal(t, orig.Value, dl.Value, "original bytes kept")
+	require.Equal(t, "t", string(stream.Header(dl, "trace")), "original headers kept")
+	require.Equal(t, "not in Confluent wire format", string(stream.Header(dl, stream.HeaderError)))
+	require.Equal(t, "consent-filter", string(stream.Header(dl, stream.HeaderStage)))
+	require.Equal(t, "events.raw", string(stream.Header(dl, stream.HeaderSourceTopic)))
+	require.Equal(t, "2", string(stream.Header(dl, stream.HeaderSourcePartition)))
+	require.Equal(t, "41", string(stream.Header(dl, stream.HeaderSourceOffset)))
+	require.NotEmpty(t, stream.Header(dl, stream.HeaderFailedAt))
+
+	long := stream.DeadLetter(orig, "dlq", "s", errors.New(string(make([]byte, 4096))))
+	require.LessOrEqual(t, len(stream.Header(long, stream.HeaderError)), 512)
+}
+
+func startStack(t *testing.T, specs []topics.Spec) *embedded.Stack {
+	t.Helper()
+	s, err := embedded.Start(context.Background(), embedded.Options{Topics: specs})
+	require.NoError(t, err)
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestEnsureTopicsIdempotentWithSettings(t *testing.T) {
+	ctx := context.Background()
+	s := startStack(t, nil)
+	specs := topics.Specs(topics.DefaultNames(), topics.Settings{Partitions: 4, ChangePartitions: 2, ReplicationFactor: 1})
+
+	created, err := topics.Ensure(ctx, s.Brokers, specs)
+	require.NoError(t, err)
+	require.Len(t, created, len(specs))
+
+	again, err := topics.Ensure(ctx, s.Brokers, specs)
+	require.NoError(t, err, "second run must succeed")
+	require.Empty(t, again, "second run creates nothing")
+
+	parts, cfg, err := topics.Describe(ctx, s.Brokers, "consent.changes", "cleanup.policy")
+	require.NoError(t, err)
+	require.Equal(t, 2, parts)
+	require.Equal(t, "compact", cfg["cleanup.policy"])
+
+	parts, cfg, err = topics.Describe(ctx, s.Brokers, "events.raw", "cleanup.policy", "retention.ms")
+	require.NoError(t, err)
+	require.Equal(t, 4, parts)
+	require.Equal(t, "delete", cfg["cleanup.policy"])
+	require.Equal(t, strconv.FormatInt((72*time.Hour).Milliseconds(), 10), cfg["retention.ms"])
+}
+
+// flakyWriter fails the first n writes.
+type flakyWriter struct {
+	inner stream.MessageWriter
+	fails atomic.Int32
+}
+
+func (w *flakyWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) error {
+	if w.fails.Add(-1) >= 0 {
+		return errors.New("injected write failure")
+	}
+	return w.inner.WriteMessages(ctx, msgs...)
+}
+
+// TestLoopCommitsOnlyAfterOutputIsWritten runs a pass-through stage whose writes
+// and handler fail for a while, then checks every input reached the output exactly
+// once per successful attempt and the group's committed offsets cover the input.
+func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	specs := []topics.Spec{{Name: "in", Partitions: 3, ReplicationFactor: 1}, {Name: "out", Partitions: 3, ReplicationFactor: 1}}
+	s := startStack(t, specs)
+	logger := zaptest.NewLogger(t)
+
+	w := stream.NewWriter(s.Brokers, logger)
+	defer w.Close()
+	const n = 200
+	var in []kafka.Message
+	for i := 0; i < n; i++ {
+		in = append(in, kafka.Message{Topic: "in", Key: []byte(fmt.Sprint("k", i%17)), Value: []byte(strconv.Itoa(i))})
+	}
+	require.NoError(t, w.WriteMessages(ctx, in...))
+
+	r := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
+	fw := &flakyWriter{inner: w}
+	fw.fails.Store(2)
+	var handlerFails atomic.Int32
+	handlerFails.Store(2)
+	var blockedSeen atomic.Bool
+	loop := &stream.Loop{
+		Name: "pass", Reader: r, Writer: fw, Logger: logger, MaxBatch: 50,
+		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		Handler: func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+			if handlerFails.Add(-1) >= 0 {
+				return nil, errors.New("consent state unavailable")
+			}
+			out := make([]kafka.Message, len(batch))
+			for i, m := range batch {
+				out[i] = kafka.Message{Topic: "out", Key: m.Key, Value: m.Value}
+			}
+			return out, nil
+		},
+		OnBlocked: func(b bool, _ error) {
+			if b {
+				blockedSeen.Store(true)
+			}
+		},
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(runCtx) }()
+
+	out := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "check", Topic: "out"}, logger)
+	defer out.Close()
+	seen := map[string]int{}
+	for len(seen) < n {
+		m, err := out.FetchMessage(ctx)
+		require.NoError(t, err)
+		seen[string(m.Value)]++
+	}
+	stop()
+	require.NoError(t, <-done)
+	require.NoError(t, r.Close())
+	require.True(t, blockedSeen.Load())
+	for v, c := range seen {
+		require.Equal(t, 1, c, "value %s written %d times", v, c)
+	}
+
+	// Committed offsets cover everything: a new member of the group sees nothing.
+	r2 := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
+	defer r2.Close()
+	shortCtx, c2 := context.WithTimeout(ctx, 3*time.Second)
+	defer c2()
+	_, err := r2.FetchMessage(shortCtx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "all input committed")
+}

@@ -103,6 +103,10 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	}
 	require.NoError(t, w.WriteMessages(ctx, in...))
 
+	lag, err := stream.GroupLag(ctx, s.Brokers, "g", "in")
+	require.NoError(t, err)
+	require.EqualValues(t, n, lag, "nothing committed yet")
+
 	r := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
 	fw := &flakyWriter{inner: w}
 	fw.fails.Store(2)
@@ -148,11 +152,14 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 		require.Equal(t, 1, c, "value %s written %d times", v, c)
 	}
 
-	// Committed offsets cover everything: a new member of the group sees nothing.
+	// Committed offsets cover everything: no lag, and a new member sees nothing.
+	lag, err = stream.GroupLag(ctx, s.Brokers, "g", "in")
+	require.NoError(t, err)
+	require.Zero(t, lag)
 	r2 := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
 	defer r2.Close()
 	shortCtx, c2 := context.WithTimeout(ctx, 3*time.Second)
 	defer c2()
-	_, err := r2.FetchMessage(shortCtx)
+	_, err = r2.FetchMessage(shortCtx)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "all input committed")
 }

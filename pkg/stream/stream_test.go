@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/consentflow/consentflow/pkg/embedded"
+	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
@@ -38,18 +38,13 @@ func TestDeadLetterKeepsOriginalAndAddsProvenance(t *testing.T) {
 	require.LessOrEqual(t, len(stream.Header(long, stream.HeaderError)), 512)
 }
 
-func startStack(t *testing.T, specs []topics.Spec) *embedded.Stack {
-	t.Helper()
-	s, err := embedded.Start(context.Background(), embedded.Options{Topics: specs})
-	require.NoError(t, err)
-	t.Cleanup(s.Close)
-	return s
-}
 
 func TestEnsureTopicsIdempotentWithSettings(t *testing.T) {
 	ctx := context.Background()
-	s := startStack(t, nil)
-	specs := topics.Specs(topics.DefaultNames(), topics.Settings{Partitions: 4, ChangePartitions: 2, ReplicationFactor: 1})
+	s := testenv.Start(t)
+	names := topics.DefaultNames()
+	names.Changes, names.Raw = s.Prefix+"own.changes", s.Prefix+"own.raw"
+	specs := topics.Specs(names, topics.Settings{Partitions: 4, ChangePartitions: 2, ReplicationFactor: 1})[:2]
 
 	created, err := topics.Ensure(ctx, s.Brokers, specs)
 	require.NoError(t, err)
@@ -59,12 +54,12 @@ func TestEnsureTopicsIdempotentWithSettings(t *testing.T) {
 	require.NoError(t, err, "second run must succeed")
 	require.Empty(t, again, "second run creates nothing")
 
-	parts, cfg, err := topics.Describe(ctx, s.Brokers, "consent.changes", "cleanup.policy")
+	parts, cfg, err := topics.Describe(ctx, s.Brokers, names.Changes, "cleanup.policy")
 	require.NoError(t, err)
 	require.Equal(t, 2, parts)
 	require.Equal(t, "compact", cfg["cleanup.policy"])
 
-	parts, cfg, err = topics.Describe(ctx, s.Brokers, "events.raw", "cleanup.policy", "retention.ms")
+	parts, cfg, err = topics.Describe(ctx, s.Brokers, names.Raw, "cleanup.policy", "retention.ms")
 	require.NoError(t, err)
 	require.Equal(t, 4, parts)
 	require.Equal(t, "delete", cfg["cleanup.policy"])
@@ -90,24 +85,27 @@ func (w *flakyWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) 
 func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	specs := []topics.Spec{{Name: "in", Partitions: 3, ReplicationFactor: 1}, {Name: "out", Partitions: 3, ReplicationFactor: 1}}
-	s := startStack(t, specs)
+	s := testenv.Start(t)
+	in, out := s.Prefix+"in", s.Prefix+"out"
+	_, err := topics.Ensure(ctx, s.Brokers, []topics.Spec{{Name: in, Partitions: 3, ReplicationFactor: 1}, {Name: out, Partitions: 3, ReplicationFactor: 1}})
+	require.NoError(t, err)
+	group := s.Prefix + "g"
 	logger := zaptest.NewLogger(t)
 
 	w := stream.NewWriter(s.Brokers, logger)
 	defer w.Close()
 	const n = 200
-	var in []kafka.Message
+	var input []kafka.Message
 	for i := 0; i < n; i++ {
-		in = append(in, kafka.Message{Topic: "in", Key: []byte(fmt.Sprint("k", i%17)), Value: []byte(strconv.Itoa(i))})
+		input = append(input, kafka.Message{Topic: in, Key: []byte(fmt.Sprint("k", i%17)), Value: []byte(strconv.Itoa(i))})
 	}
-	require.NoError(t, w.WriteMessages(ctx, in...))
+	require.NoError(t, w.WriteMessages(ctx, input...))
 
-	lag, err := stream.GroupLag(ctx, s.Brokers, "g", "in")
+	lag, err := stream.GroupLag(ctx, s.Brokers, group, in)
 	require.NoError(t, err)
 	require.EqualValues(t, n, lag, "nothing committed yet")
 
-	r := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
+	r := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: group, Topic: in}, logger)
 	fw := &flakyWriter{inner: w}
 	fw.fails.Store(2)
 	var handlerFails atomic.Int32
@@ -120,11 +118,11 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 			if handlerFails.Add(-1) >= 0 {
 				return nil, errors.New("consent state unavailable")
 			}
-			out := make([]kafka.Message, len(batch))
+			res := make([]kafka.Message, len(batch))
 			for i, m := range batch {
-				out[i] = kafka.Message{Topic: "out", Key: m.Key, Value: m.Value}
+				res[i] = kafka.Message{Topic: out, Key: m.Key, Value: m.Value}
 			}
-			return out, nil
+			return res, nil
 		},
 		OnBlocked: func(b bool, _ error) {
 			if b {
@@ -136,11 +134,11 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(runCtx) }()
 
-	out := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "check", Topic: "out"}, logger)
-	defer out.Close()
+	check := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: s.Prefix + "check", Topic: out}, logger)
+	defer check.Close()
 	seen := map[string]int{}
 	for len(seen) < n {
-		m, err := out.FetchMessage(ctx)
+		m, err := check.FetchMessage(ctx)
 		require.NoError(t, err)
 		seen[string(m.Value)]++
 	}
@@ -153,10 +151,10 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	}
 
 	// Committed offsets cover everything: no lag, and a new member sees nothing.
-	lag, err = stream.GroupLag(ctx, s.Brokers, "g", "in")
+	lag, err = stream.GroupLag(ctx, s.Brokers, group, in)
 	require.NoError(t, err)
 	require.Zero(t, lag)
-	r2 := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: "g", Topic: "in"}, logger)
+	r2 := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: group, Topic: in}, logger)
 	defer r2.Close()
 	shortCtx, c2 := context.WithTimeout(ctx, 3*time.Second)
 	defer c2()

@@ -161,3 +161,39 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	_, err = r2.FetchMessage(shortCtx)
 	require.ErrorIs(t, err, context.DeadlineExceeded, "all input committed")
 }
+
+func TestOffsetWriterReportsWhereRecordsLanded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := testenv.Start(t)
+	ow := stream.NewOffsetWriter(s.Brokers, s.Names.Changes)
+	var recs []stream.Record
+	for i := 0; i < 20; i++ {
+		recs = append(recs, stream.Record{Key: []byte(fmt.Sprint("user:u", i, "/ai_training")), Value: []byte(strconv.Itoa(i))})
+	}
+	pos, err := ow.Append(ctx, recs...)
+	require.NoError(t, err)
+	require.Len(t, pos, len(recs))
+
+	// The same key goes where kafka.Writer (murmur2) would put it.
+	before, err := stream.EndOffsets(ctx, s.Brokers, s.Names.Changes)
+	require.NoError(t, err)
+	w := stream.NewWriter(s.Brokers, zaptest.NewLogger(t))
+	defer w.Close()
+	require.NoError(t, w.WriteMessages(ctx, kafka.Message{Topic: s.Names.Changes, Key: recs[3].Key, Value: []byte("again")}))
+	after, err := stream.EndOffsets(ctx, s.Brokers, s.Names.Changes)
+	require.NoError(t, err)
+	require.Equal(t, before[pos[3].Partition]+1, after[pos[3].Partition], "kafka.Writer put the key elsewhere")
+
+	for i, p := range pos {
+		conn, err := kafka.DialLeader(ctx, "tcp", s.Brokers[0], s.Names.Changes, p.Partition)
+		require.NoError(t, err)
+		_, err = conn.Seek(p.Offset, kafka.SeekAbsolute)
+		require.NoError(t, err)
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		m, err := conn.ReadMessage(1 << 20)
+		conn.Close()
+		require.NoError(t, err)
+		require.Equal(t, recs[i].Value, m.Value, "record %d at %s", i, p)
+	}
+}

@@ -1,0 +1,104 @@
+package stream
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// Record is one record to append with AppendWithOffsets.
+type Record struct {
+	Key, Value []byte
+	Headers    []kafka.Header
+}
+
+// Position is where a record landed: its partition and offset (its version).
+type Position struct {
+	Partition int
+	Offset    int64
+}
+
+// String formats the position as partition:offset.
+func (p Position) String() string { return fmt.Sprintf("%d:%d", p.Partition, p.Offset) }
+
+// OffsetWriter appends records to one topic with acks=all and reports the offset
+// each record got, which kafka.Writer does not. It partitions keys with murmur2
+// like NewWriter, so both agree on where a key lives.
+type OffsetWriter struct {
+	client *kafka.Client
+	topic  string
+
+	mu         sync.Mutex
+	partitions []int
+}
+
+// NewOffsetWriter returns an OffsetWriter for topic.
+func NewOffsetWriter(brokers []string, topic string) *OffsetWriter {
+	return &OffsetWriter{client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}, topic: topic}
+}
+
+func (w *OffsetWriter) partitionList(ctx context.Context, refresh bool) ([]int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.partitions != nil && !refresh {
+		return w.partitions, nil
+	}
+	md, err := w.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{w.topic}})
+	if err != nil {
+		return nil, fmt.Errorf("metadata %s: %w", w.topic, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
+		return nil, fmt.Errorf("metadata %s: topic not available", w.topic)
+	}
+	parts := make([]int, len(md.Topics[0].Partitions))
+	for i := range parts {
+		parts[i] = i
+	}
+	w.partitions = parts
+	return parts, nil
+}
+
+// Append writes recs and returns their positions in order. It returns only after
+// every record is acknowledged by all in-sync replicas, or an error; on error some
+// records may have been written (the caller retries, and consumers treat replays
+// as harmless).
+func (w *OffsetWriter) Append(ctx context.Context, recs ...Record) ([]Position, error) {
+	parts, err := w.partitionList(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	bal := kafka.Murmur2Balancer{Consistent: true}
+	byPart := map[int][]int{}
+	for i, r := range recs {
+		p := bal.Balance(kafka.Message{Key: r.Key}, parts...)
+		byPart[p] = append(byPart[p], i)
+	}
+	out := make([]Position, len(recs))
+	for p, idx := range byPart {
+		krecs := make([]kafka.Record, len(idx))
+		for j, i := range idx {
+			hs := make([]kafka.Header, len(recs[i].Headers))
+			copy(hs, recs[i].Headers)
+			krecs[j] = kafka.Record{Key: kafka.NewBytes(recs[i].Key), Value: kafka.NewBytes(recs[i].Value), Headers: hs, Time: time.Now()}
+		}
+		resp, err := w.client.Produce(ctx, &kafka.ProduceRequest{
+			Topic: w.topic, Partition: p, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(krecs...),
+		})
+		if err != nil {
+			_, _ = w.partitionList(ctx, true)
+			return nil, fmt.Errorf("produce %s/%d: %w", w.topic, p, err)
+		}
+		if resp.Error != nil {
+			_, _ = w.partitionList(ctx, true)
+			return nil, fmt.Errorf("produce %s/%d: %w", w.topic, p, resp.Error)
+		}
+		for j, i := range idx {
+			out[i] = Position{Partition: p, Offset: resp.BaseOffset + int64(j)}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,244 @@
+// Package eval scores the redactor on a corpus in the presidio-research JSON
+// format: a list of {"full_text", "spans": [{"entity_type", "entity_value",
+// "start_position", "end_position"}]}, offsets in Unicode code points, end
+// exclusive.
+//
+// Type mapping (gold -> ours): GPE, STREET_ADDRESS, LOCATION -> LOCATION;
+// DOMAIN_NAME -> URL; the other types we emit map to themselves. Gold types we
+// do not emit (ORGANIZATION, DATE_TIME, TITLE, AGE, NRP, ZIP_CODE,
+// US_DRIVER_LICENSE, ...) are "non-target": they never count against recall.
+//
+// Matching rule: a gold span is found (recall) when a predicted span of the
+// same (mapped) type overlaps it by at least one code point. A predicted span
+// is correct (precision) when it overlaps a gold span of the same type.
+// Every other prediction is a false positive for its type, including one that
+// lies over a non-target gold span (e.g. PERSON over an ORGANIZATION); those
+// are also counted separately in the "on non-target" column. Exact match
+// (same type, same start and end) is reported as a stricter recall.
+package eval
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/consentflow/consentflow/pkg/redact"
+)
+
+// Example is one corpus record.
+type Example struct {
+	FullText string     `json:"full_text"`
+	Spans    []GoldSpan `json:"spans"`
+}
+
+// GoldSpan is one labelled entity.
+type GoldSpan struct {
+	EntityType  string `json:"entity_type"`
+	EntityValue string `json:"entity_value"`
+	Start       int    `json:"start_position"`
+	End         int    `json:"end_position"`
+}
+
+// TypeMap maps corpus entity types to the redactor's types.
+var TypeMap = map[string]string{
+	"GPE":            redact.Location,
+	"STREET_ADDRESS": redact.Location,
+	"LOCATION":       redact.Location,
+	"ADDRESS":        redact.Location,
+	"DOMAIN_NAME":    redact.URL,
+}
+
+// MapType returns our type for a gold type, or "" when it is non-target.
+func MapType(t string) string {
+	if m, ok := TypeMap[t]; ok {
+		return m
+	}
+	for _, x := range redact.AllTypes {
+		if x == t {
+			return t
+		}
+	}
+	return ""
+}
+
+// Load reads a presidio-research JSON corpus.
+func Load(path string) ([]Example, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// Parse decodes a presidio-research JSON corpus.
+func Parse(b []byte) ([]Example, error) {
+	var ex []Example
+	if err := json.Unmarshal(b, &ex); err != nil {
+		return nil, fmt.Errorf("corpus: %w", err)
+	}
+	return ex, nil
+}
+
+// Row holds the scores of one entity type (or "ALL").
+type Row struct {
+	Type        string  `json:"type"`
+	Gold        int     `json:"gold"`
+	Predicted   int     `json:"predicted"`
+	TPGold      int     `json:"found"`        // gold spans overlapped by a same-type prediction
+	TPPred      int     `json:"correct"`      // predictions overlapping a same-type gold span
+	Exact       int     `json:"exact"`        // gold spans matched exactly
+	OnNonTarget int     `json:"on_nontarget"` // false positives lying over a non-target gold span
+	Recall      float64 `json:"recall"`
+	Precision   float64 `json:"precision"`
+	F2          float64 `json:"f2"`
+	ExactRecall float64 `json:"exact_recall"`
+}
+
+// Error is one false negative or false positive, for inspection.
+type Error struct {
+	Kind  string `json:"kind"` // FN or FP
+	Type  string `json:"type"`
+	Value string `json:"value"`
+	Text  string `json:"text"`
+	Gold  string `json:"gold,omitempty"` // for FP: the gold type under it, if any
+}
+
+// Report is the evaluation result.
+type Report struct {
+	Examples int     `json:"examples"`
+	Rows     []Row   `json:"rows"`
+	Overall  Row     `json:"overall"`
+	Errors   []Error `json:"errors,omitempty"`
+}
+
+func overlap(a0, a1, b0, b1 int) bool { return a0 < b1 && b0 < a1 }
+
+// Evaluate runs r over the corpus and scores it.
+func Evaluate(r *redact.Redactor, ex []Example) Report {
+	rows := map[string]*Row{}
+	row := func(t string) *Row {
+		if rows[t] == nil {
+			rows[t] = &Row{Type: t}
+		}
+		return rows[t]
+	}
+	for _, t := range redact.AllTypes {
+		row(t)
+	}
+	var rep Report
+	rep.Examples = len(ex)
+	for _, e := range ex {
+		res := r.Redact(e.FullText, nil)
+		runes := []rune(redact.SanitizeUTF8(e.FullText))
+		val := func(a, b int) string {
+			a, b = max(0, min(a, len(runes))), max(0, min(b, len(runes)))
+			return string(runes[a:b])
+		}
+		for _, g := range e.Spans {
+			t := MapType(g.EntityType)
+			if t == "" {
+				continue
+			}
+			rw := row(t)
+			rw.Gold++
+			found, exact := false, false
+			for _, p := range res.Spans {
+				if p.Type == t && overlap(p.Start, p.End, g.Start, g.End) {
+					found = true
+					if p.Start == g.Start && p.End == g.End {
+						exact = true
+					}
+				}
+			}
+			if found {
+				rw.TPGold++
+			} else {
+				rep.Errors = append(rep.Errors, Error{Kind: "FN", Type: t, Value: val(g.Start, g.End), Text: e.FullText})
+			}
+			if exact {
+				rw.Exact++
+			}
+		}
+		for _, p := range res.Spans {
+			rw := row(p.Type)
+			rw.Predicted++
+			ok := false
+			under := ""
+			for _, g := range e.Spans {
+				if !overlap(p.Start, p.End, g.Start, g.End) {
+					continue
+				}
+				if MapType(g.EntityType) == p.Type {
+					ok = true
+					break
+				}
+				if under == "" {
+					under = g.EntityType
+				}
+			}
+			if ok {
+				rw.TPPred++
+				continue
+			}
+			if under != "" && MapType(under) == "" {
+				rw.OnNonTarget++
+			}
+			rep.Errors = append(rep.Errors, Error{Kind: "FP", Type: p.Type, Value: val(p.Start, p.End), Text: e.FullText, Gold: under})
+		}
+	}
+	all := Row{Type: "ALL"}
+	for _, t := range redact.AllTypes {
+		rw := rows[t]
+		finish(rw)
+		rep.Rows = append(rep.Rows, *rw)
+		all.Gold += rw.Gold
+		all.Predicted += rw.Predicted
+		all.TPGold += rw.TPGold
+		all.TPPred += rw.TPPred
+		all.Exact += rw.Exact
+		all.OnNonTarget += rw.OnNonTarget
+	}
+	finish(&all)
+	rep.Overall = all
+	sort.SliceStable(rep.Errors, func(i, j int) bool {
+		if rep.Errors[i].Type != rep.Errors[j].Type {
+			return rep.Errors[i].Type < rep.Errors[j].Type
+		}
+		return rep.Errors[i].Kind < rep.Errors[j].Kind
+	})
+	return rep
+}
+
+func finish(r *Row) {
+	if r.Gold > 0 {
+		r.Recall = float64(r.TPGold) / float64(r.Gold)
+		r.ExactRecall = float64(r.Exact) / float64(r.Gold)
+	}
+	if r.Predicted > 0 {
+		r.Precision = float64(r.TPPred) / float64(r.Predicted)
+	}
+	if r.Gold == 0 && r.Predicted == 0 {
+		return
+	}
+	p, rc := r.Precision, r.Recall
+	if p+rc > 0 {
+		r.F2 = 5 * p * rc / (4*p + rc)
+	}
+}
+
+// WriteTable prints the report as an aligned text table.
+func WriteTable(w io.Writer, rep Report) {
+	fmt.Fprintf(w, "examples: %d   match: same type + overlap (exact = same boundaries)\n", rep.Examples)
+	fmt.Fprintf(w, "%-14s %6s %6s %8s %9s %7s %8s %10s\n", "type", "gold", "pred", "recall", "precision", "F2", "exact_R", "fp_nontgt")
+	line := func(r Row) {
+		fmt.Fprintf(w, "%-14s %6d %6d %8.3f %9.3f %7.3f %8.3f %10d\n", r.Type, r.Gold, r.Predicted, r.Recall, r.Precision, r.F2, r.ExactRecall, r.OnNonTarget)
+	}
+	for _, r := range rep.Rows {
+		line(r)
+	}
+	fmt.Fprintln(w, strings.Repeat("-", 75))
+	line(rep.Overall)
+}

@@ -1,0 +1,698 @@
+package redact
+
+import (
+	"net/netip"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlpha(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
+func isHex(c byte) bool   { return isDigit(c) || ((c|0x20) >= 'a' && (c|0x20) <= 'f') }
+
+// wordBefore reports whether the code point ending at byte i is a letter or digit
+// (so a match starting at i would be glued to a preceding word).
+func wordBefore(text string, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	c := text[i-1]
+	if c < utf8.RuneSelf {
+		return isAlnum(c) || c == '_'
+	}
+	r, _ := utf8.DecodeLastRuneInString(text[:i])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// wordAfter reports whether the code point starting at byte i is a letter or digit.
+func wordAfter(text string, i int) bool {
+	if i >= len(text) {
+		return false
+	}
+	c := text[i]
+	if c < utf8.RuneSelf {
+		return isAlnum(c) || c == '_'
+	}
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// ---------------------------------------------------------------- email
+
+func isLocalChar(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\''
+}
+func isDomainChar(c byte) bool { return isAlnum(c) || c == '.' || c == '-' }
+
+// emailAt returns the email around the '@' at byte i, or ok=false.
+func emailAt(text string, i int) (start, end int, ok bool) {
+	j := i
+	for j > 0 && isLocalChar(text[j-1]) {
+		j--
+	}
+	for j < i && (text[j] == '.' || text[j] == '\'') {
+		j++
+	}
+	if j == i || wordBefore(text, j) {
+		return 0, 0, false
+	}
+	k := i + 1
+	for k < len(text) && isDomainChar(text[k]) {
+		k++
+	}
+	for k > i+1 && (text[k-1] == '.' || text[k-1] == '-') {
+		k--
+	}
+	dom := text[i+1 : k]
+	dot := strings.LastIndexByte(dom, '.')
+	if dot <= 0 || strings.Contains(dom, "..") || dom[0] == '.' || dom[0] == '-' {
+		return 0, 0, false
+	}
+	tld := dom[dot+1:]
+	if len(tld) < 2 {
+		return 0, 0, false
+	}
+	for x := 0; x < len(tld); x++ {
+		if !isAlpha(tld[x]) {
+			return 0, 0, false
+		}
+	}
+	if wordAfter(text, k) {
+		return 0, 0, false
+	}
+	return j, k, true
+}
+
+func findEmails(text string, s *scratch) {
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], '@')
+		if i < 0 {
+			return
+		}
+		i += off
+		if st, en, ok := emailAt(text, i); ok {
+			s.add(st, en, EmailAddress, prioEmail)
+			off = en
+		} else {
+			off = i + 1
+		}
+		if off >= len(text) {
+			return
+		}
+	}
+}
+
+// ---------------------------------------------------------------- URL
+
+func isURLChar(c byte) bool {
+	if c <= ' ' || c == 0x7f {
+		return false
+	}
+	switch c {
+	case '<', '>', '"', '`', '{', '}', '|', '\\', '^':
+		return false
+	}
+	return true
+}
+
+// urlEnd extends a URL starting at i to the right and trims trailing punctuation.
+func urlEnd(text string, i int) int {
+	k := i
+	for k < len(text) && isURLChar(text[k]) {
+		k++
+	}
+	for k > i {
+		c := text[k-1]
+		switch c {
+		case '.', ',', ';', ':', '!', '?', '\'', '*':
+			k--
+			continue
+		case ')', ']':
+			open := byte('(')
+			if c == ']' {
+				open = '['
+			}
+			if strings.Count(text[i:k], string(open)) < strings.Count(text[i:k], string(c)) {
+				k--
+				continue
+			}
+		}
+		break
+	}
+	return k
+}
+
+var schemes = []string{"https", "http", "ftps", "ftp", "sftp", "wss", "ws", "file", "git", "ssh", "s3", "gs", "hxxp", "hxxps"}
+
+// tlds accepted for bare domains (no scheme, no www.).
+var tlds = map[string]bool{}
+
+// ambiguousTLDs are TLDs that are also common short words or file extensions;
+// a bare two-label domain with one of them is only accepted when a path follows.
+var ambiguousTLDs = map[string]bool{"it": true, "in": true, "is": true, "me": true, "no": true, "us": true, "at": true, "be": true, "to": true, "so": true, "do": true, "go": true, "am": true, "my": true, "an": true, "or": true, "as": true, "id": true, "on": true, "ms": true, "py": true, "md": true, "sh": true, "pl": true, "rs": true, "js": true, "ts": true, "cc": true, "ai": true, "tv": true, "la": true, "ps": true, "im": true, "mo": true, "ma": true, "pm": true, "st": true, "re": true, "co": true, "ch": true}
+
+func init() {
+	for _, t := range strings.Fields(`com net org edu gov mil int io co ai app dev info biz me tv us uk de fr es it nl be ch at se no dk fi pl cz sk hu pt br ar mx ca au nz jp cn in ru ie gr ro bg hr si ee lv lt is lu cy mt tr za uy cl pe ve ec bo py kr tw hk sg my th vn id ph ae sa il eg ng ke ua by rs ba mk al me li mc ad sm va gl fo ly cloud online site shop store blog news xyz top club tech live pro name mobi jobs travel edu.au gov.uk ly gg ws`) {
+		tlds[t] = true
+	}
+}
+
+func hostOK(host string, hasPath bool) bool {
+	labels := 0
+	last := ""
+	for _, l := range strings.Split(host, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		labels++
+		last = l
+	}
+	if labels < 2 {
+		return false
+	}
+	if last != strings.ToLower(last) || !tlds[last] {
+		return false
+	}
+	if labels == 2 && ambiguousTLDs[last] && !hasPath {
+		return false
+	}
+	first := host[:strings.IndexByte(host, '.')]
+	if len(first) < 2 && labels == 2 {
+		return false
+	}
+	// all-numeric hosts are IPs or version numbers
+	allDigits := true
+	for i := 0; i < len(host); i++ {
+		if !isDigit(host[i]) && host[i] != '.' {
+			allDigits = false
+			break
+		}
+	}
+	return !allDigits
+}
+
+func findURLs(text string, s *scratch) {
+	n := len(text)
+	// scheme://...
+	for off := 0; off < n; {
+		i := strings.Index(text[off:], "://")
+		if i < 0 {
+			break
+		}
+		i += off
+		j := i
+		for j > 0 && (isAlnum(text[j-1]) || text[j-1] == '+' || text[j-1] == '.' || text[j-1] == '-') {
+			j--
+		}
+		sch := strings.ToLower(text[j:i])
+		ok := false
+		for _, x := range schemes {
+			if sch == x || strings.HasSuffix(sch, "+"+x) {
+				ok = true
+				break
+			}
+		}
+		if ok && i+3 < n && isURLChar(text[i+3]) && !wordBefore(text, j) {
+			e := urlEnd(text, j)
+			if e > i+3 {
+				s.add(j, e, URL, prioURL)
+				off = e
+				continue
+			}
+		}
+		off = i + 3
+	}
+	// www.example.com and bare example.com
+	for i := 0; i < n; {
+		if !isAlnum(text[i]) || wordBefore(text, i) || (i > 0 && (text[i-1] == '@' || text[i-1] == '.' || text[i-1] == '/' || text[i-1] == '-')) {
+			i++
+			continue
+		}
+		k := i
+		dots := 0
+		for k < n && isDomainChar(text[k]) {
+			if text[k] == '.' {
+				dots++
+			}
+			k++
+		}
+		if dots == 0 {
+			i = k + 1
+			continue
+		}
+		for k > i && (text[k-1] == '.' || text[k-1] == '-') {
+			k--
+		}
+		if k < n && (text[k] == '@' || wordAfter(text, k)) {
+			i = k + 1
+			continue
+		}
+		host := text[i:k]
+		hasPath := k < n && (text[k] == '/' || text[k] == ':')
+		www := len(host) > 4 && strings.EqualFold(host[:4], "www.")
+		if (www && strings.Count(host, ".") >= 2) || hostOK(host, hasPath) {
+			e := k
+			if hasPath {
+				e = urlEnd(text, k)
+			}
+			s.add(i, e, URL, prioURL-1)
+			i = e
+			continue
+		}
+		i = k + 1
+	}
+}
+
+// ---------------------------------------------------------------- IP
+
+var versionWords = []string{"version", "ver", "v", "release", "build", "firmware", "os", "iso", "oid", "rfc"}
+
+func findIPs(text string, s *scratch, hasColon bool) {
+	n := len(text)
+	for i := 0; i < n; i++ {
+		c := text[i]
+		if !(isHex(c) || c == ':') || (i > 0 && (isAlnum(text[i-1]) || text[i-1] == '.' || text[i-1] == ':' || text[i-1] == '_')) {
+			continue
+		}
+		k := i
+		colons, dots := 0, 0
+		for k < n && (isHex(text[k]) || text[k] == ':' || text[k] == '.') {
+			if text[k] == ':' {
+				colons++
+			} else if text[k] == '.' {
+				dots++
+			}
+			k++
+		}
+		if colons < 2 && dots != 3 && dots < 4 {
+			i = k
+			continue
+		}
+		e := k
+		for e > i && (text[e-1] == '.' || (text[e-1] == ':' && !(e-2 >= i && text[e-2] == ':'))) {
+			e--
+		}
+		if e < n && (isAlnum(text[e]) || text[e] == '_') {
+			i = k
+			continue
+		}
+		cand := text[i:e]
+		addr, err := netip.ParseAddr(cand)
+		if err != nil || (addr.Is6() && !hasColon) {
+			i = k
+			continue
+		}
+		if addr.Is6() && !addr.Is4In6() {
+			hexd := 0
+			for x := 0; x < len(cand); x++ {
+				if isHex(cand[x]) {
+					hexd++
+				}
+			}
+			if hexd < 3 || colons < 2 {
+				i = k
+				continue
+			}
+		}
+		if addr.Is4() && versionContext(text, i) {
+			i = k
+			continue
+		}
+		// CIDR suffix
+		if e+1 < n && text[e] == '/' && isDigit(text[e+1]) {
+			x := e + 1
+			for x < n && isDigit(text[x]) && x-e <= 3 {
+				x++
+			}
+			if !wordAfter(text, x) {
+				e = x
+			}
+		}
+		s.add(i, e, IPAddress, prioIP)
+		i = k
+	}
+}
+
+// versionContext reports whether a dotted number at i is preceded by a word
+// that marks it as a version number ("v1.2.3.4", "version 10.0.0.1").
+func versionContext(text string, i int) bool {
+	j := i
+	if j > 0 && (text[j-1] == 'v' || text[j-1] == 'V') && !wordBefore(text, j-1) {
+		return true
+	}
+	for j > 0 && (text[j-1] == ' ' || text[j-1] == ':') {
+		j--
+	}
+	k := j
+	for k > 0 && isAlpha(text[k-1]) {
+		k--
+	}
+	w := strings.ToLower(text[k:j])
+	for _, v := range versionWords {
+		if w == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ---------------------------------------------------------------- IBAN
+
+func findIBANs(text string, s *scratch) {
+	n := len(text)
+	for i := 0; i+15 <= n; i++ {
+		if !(isAlpha(text[i]) && isAlpha(text[i+1]) && isDigit(text[i+2]) && isDigit(text[i+3])) || wordBefore(text, i) {
+			continue
+		}
+		upper := text[i] < 'a'
+		if (text[i+1] < 'a') != upper {
+			continue
+		}
+		cc := [2]byte{text[i] &^ 0x20, text[i+1] &^ 0x20}
+		want := ibanLengths[string(cc[:])]
+		if want == 0 {
+			continue
+		}
+		var buf [34]byte
+		got := 0
+		k := i
+		for k < n && got < want {
+			c := text[k]
+			if isAlnum(c) {
+				if isAlpha(c) && (c < 'a') != upper {
+					break
+				}
+				buf[got] = c &^ 0x20
+				if isDigit(c) {
+					buf[got] = c
+				}
+				got++
+				k++
+				continue
+			}
+			if (c == ' ' || c == '-') && got >= 4 && k+1 < n && isAlnum(text[k+1]) {
+				k++
+				continue
+			}
+			break
+		}
+		if got != want || (k < n && isAlnum(text[k])) {
+			continue
+		}
+		if ibanValid(buf[:got]) {
+			s.add(i, k, IBANCode, prioIBAN)
+			i = k
+		}
+	}
+}
+
+// ---------------------------------------------------------------- numbers: cards, SSNs, phones
+
+type numChunk struct {
+	start, end int
+	digits     [24]byte
+	nd         int
+	groups     [12]int8
+	ng         int
+	seps       uint8 // bitmask: 1 space, 2 dash, 4 dot, 8 paren, 16 slash
+	plus       bool
+	ext        int // byte offset where an extension starts (0 = none)
+	nlines     bool
+}
+
+const (
+	sepSpace = 1 << iota
+	sepDash
+	sepDot
+	sepParen
+	sepSlash
+)
+
+// scanChunk reads a run of digits with single separators starting at i.
+func scanChunk(text string, i int) (c numChunk, next int) {
+	n := len(text)
+	c.start = i
+	k := i
+	if text[k] == '+' {
+		c.plus = true
+		k++
+	}
+	cur := 0
+	for k < n {
+		ch := text[k]
+		switch {
+		case isDigit(ch):
+			if c.nd < len(c.digits) {
+				c.digits[c.nd] = ch
+			}
+			c.nd++
+			cur++
+			k++
+			continue
+		case ch == '(' || ch == ')' || ch == ' ' || ch == '-' || ch == '.' || ch == '/':
+		default:
+			goto done
+		}
+		// separator: must be followed (after at most one more separator) by a digit
+		{
+			var bit uint8
+			switch ch {
+			case '(', ')':
+				bit = sepParen
+			case ' ':
+				bit = sepSpace
+			case '-':
+				bit = sepDash
+			case '.':
+				bit = sepDot
+			case '/':
+				bit = sepSlash
+			}
+			j := k + 1
+			if j < n && (text[j] == ' ' || text[j] == '(' || text[j] == ')' || text[j] == '-') && text[j] != ch {
+				j++
+			}
+			if j >= n || !(isDigit(text[j]) || (text[j] == '(' && j+1 < n && isDigit(text[j+1]))) {
+				goto done
+			}
+			c.seps |= bit
+			if cur > 0 {
+				if c.ng < len(c.groups) {
+					c.groups[c.ng] = int8(min(cur, 127))
+				}
+				c.ng++
+				cur = 0
+			}
+			if text[j-1] == ' ' || ch == ' ' {
+				c.seps |= sepSpace
+			}
+			if text[j-1] == '(' || text[j-1] == ')' {
+				c.seps |= sepParen
+			}
+			if text[j-1] == '-' {
+				c.seps |= sepDash
+			}
+			k = j
+		}
+	}
+done:
+	if cur > 0 {
+		if c.ng < len(c.groups) {
+			c.groups[c.ng] = int8(min(cur, 127))
+		}
+		c.ng++
+	}
+	c.end = k
+	// phone extension: x123, ext. 123, ext 123
+	if k < n {
+		j := k
+		if j < n && text[j] == ' ' {
+			j++
+		}
+		lw := ""
+		switch {
+		case j < n && (text[j] == 'x' || text[j] == 'X'):
+			lw = "x"
+		case j+3 <= n && strings.EqualFold(text[j:j+3], "ext"):
+			lw = "ext"
+		}
+		if lw != "" {
+			j += len(lw)
+			if j < n && text[j] == '.' {
+				j++
+			}
+			if j < n && text[j] == ' ' {
+				j++
+			}
+			d := j
+			for d < n && isDigit(text[d]) && d-j < 6 {
+				d++
+			}
+			if d > j && !wordAfter(text, d) {
+				c.ext = k
+				c.end = d
+			}
+		}
+	}
+	return c, c.end
+}
+
+func (c *numChunk) digitString() string {
+	if c.nd > len(c.digits) {
+		return ""
+	}
+	return string(c.digits[:c.nd])
+}
+
+func allSame(d []byte) bool {
+	for i := 1; i < len(d); i++ {
+		if d[i] != d[0] {
+			return false
+		}
+	}
+	return true
+}
+
+func (r *Redactor) findNumbers(text string, s *scratch) {
+	n := len(text)
+	for i := 0; i < n; i++ {
+		ch := text[i]
+		start := i
+		if ch == '+' || ch == '(' {
+			if i+1 >= n || !isDigit(text[i+1]) {
+				continue
+			}
+		} else if !isDigit(ch) {
+			continue
+		}
+		if wordBefore(text, start) || (start > 0 && (text[start-1] == '$' || text[start-1] == '/' || ((text[start-1] == '.' || text[start-1] == '-' || text[start-1] == ',' || text[start-1] == ':') && start > 1 && isDigit(text[start-2])))) {
+			// skip the rest of this run
+			for i+1 < n && isDigit(text[i+1]) {
+				i++
+			}
+			continue
+		}
+		var c numChunk
+		if ch == '(' {
+			c, _ = scanChunk(text, i+1)
+			c.start = i
+			c.seps |= sepParen
+		} else {
+			c, _ = scanChunk(text, i)
+		}
+		end := c.end
+		if wordAfter(text, end) || (end < n && (text[end] == '@' || text[end] == '%')) {
+			i = end
+			continue
+		}
+		r.classify(text, &c, s)
+		i = end - 1
+	}
+}
+
+func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
+	nd := c.nd
+	if nd > len(c.digits) || nd < 7 {
+		return
+	}
+	d := c.digits[:nd]
+	// IPv4-looking chunks belong to the IP recognizer.
+	if c.seps == sepDot && c.ng == 4 {
+		ok := true
+		for g := 0; g < 4; g++ {
+			if c.groups[g] > 3 {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+	}
+	onlySpaceDash := c.seps&^(sepSpace|sepDash) == 0
+	// Credit card: 12-19 digits, spaces/dashes only, Luhn.
+	if !c.plus && c.ext == 0 && nd >= 12 && nd <= 19 && onlySpaceDash && luhn(d) && !allSame(d) {
+		s.add(c.start, c.end, CreditCard, prioCard)
+		return
+	}
+	// SSN: 3-2-4 with one consistent separator, or 9 digits with context.
+	if !c.plus && c.ext == 0 && nd == 9 {
+		if (c.ng == 3 && c.groups[0] == 3 && c.groups[1] == 2 && c.groups[2] == 4 && (c.seps == sepDash || c.seps == sepSpace || c.seps == sepDot)) ||
+			(c.ng == 1 && contextBefore(text, c.start, ssnWords)) {
+			if ssnValid(d) {
+				s.add(c.start, c.end, USSSN, prioSSN)
+				return
+			}
+		}
+	}
+	if r.enabled(PhoneNumber) && phoneLike(text, c) {
+		s.add(c.start, c.end, PhoneNumber, prioPhone)
+	}
+}
+
+var ssnWords = []string{"ssn", "social security", "social sec", "ss#", "ss #", "taxpayer", "tin"}
+var phoneWords = []string{"phone", "call", "tel", "mobile", "cell", "fax", "contact", "reach", "text me", "whatsapp", "sms", "dial", "number", "ring"}
+var addrWords = map[string]bool{"suite": true, "ste": true, "apt": true, "apartment": true, "unit": true, "box": true, "room": true, "rm": true, "no": true, "nr": true, "floor": true, "fl": true, "building": true, "bldg": true, "po": true, "zip": true, "postcode": true, "code": true, "order": true, "invoice": true, "ticket": true, "id": true, "account": true, "acct": true, "ref": true, "reference": true, "isbn": true, "serial": true, "tracking": true, "case": true, "page": true, "pages": true, "model": true, "part": true}
+
+// contextBefore reports whether one of words occurs (case-insensitively) in
+// the 40 bytes before i.
+func contextBefore(text string, i int, words []string) bool {
+	j := max(0, i-40)
+	win := text[j:i]
+	for _, w := range words {
+		if indexFold(win, w) >= 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// indexFold is an ASCII case-insensitive strings.Index for lowercase needles.
+func indexFold(s, needle string) int {
+	if len(needle) == 0 {
+		return 0
+	}
+	n0 := needle[0]
+	for i := 0; i+len(needle) <= len(s); i++ {
+		if s[i]|0x20 != n0 {
+			continue
+		}
+		ok := true
+		for k := 1; k < len(needle); k++ {
+			c := s[i+k]
+			if c >= 'A' && c <= 'Z' {
+				c |= 0x20
+			}
+			if c != needle[k] {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return i
+		}
+	}
+	return -1
+}
+
+// prevWord returns the lowercase ASCII word just before byte i (skipping
+// spaces, '.', '#', ':').
+func prevWord(text string, i int) string {
+	j := i
+	for j > 0 && (text[j-1] == ' ' || text[j-1] == '.' || text[j-1] == '#' || text[j-1] == ':' || text[j-1] == '\t') {
+		j--
+	}
+	k := j
+	for k > 0 && isAlpha(text[k-1]) {
+		k--
+	}
+	if j-k > 12 {
+		return ""
+	}
+	var b [12]byte
+	for x := k; x < j; x++ {
+		b[x-k] = text[x] | 0x20
+	}
+	return string(b[:j-k])
+}

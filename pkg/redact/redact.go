@@ -1,0 +1,331 @@
+// Package redact finds personal data and credentials in free text and replaces
+// them with typed placeholders such as <EMAIL_ADDRESS>.
+//
+// Entity types follow Microsoft Presidio's names (EMAIL_ADDRESS, PHONE_NUMBER,
+// CREDIT_CARD, IBAN_CODE, IP_ADDRESS, US_SSN, URL, PERSON, LOCATION) plus SECRET
+// for credentials. Pattern candidates are validated (Luhn, IBAN mod 97, IP
+// parsing, SSN rules, phone numbering plans) to keep precision high. PERSON and
+// LOCATION beyond the actor's own identity come from embedded gazetteers,
+// context words and capitalisation; no model is downloaded.
+//
+// Offsets in Span are Unicode code point offsets into the input text (as
+// Python indexes strings), end exclusive. Input that is not valid UTF-8 is
+// treated as if every invalid byte were U+FFFD (one code point each); the
+// output text is always valid UTF-8.
+package redact
+
+import (
+	"sort"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Entity type names.
+const (
+	EmailAddress = "EMAIL_ADDRESS"
+	PhoneNumber  = "PHONE_NUMBER"
+	CreditCard   = "CREDIT_CARD"
+	IBANCode     = "IBAN_CODE"
+	IPAddress    = "IP_ADDRESS"
+	USSSN        = "US_SSN"
+	URL          = "URL"
+	Person       = "PERSON"
+	Location     = "LOCATION"
+	Secret       = "SECRET"
+)
+
+// AllTypes lists every entity type the redactor can emit.
+var AllTypes = []string{EmailAddress, PhoneNumber, CreditCard, IBANCode, IPAddress, USSSN, URL, Person, Location, Secret}
+
+// Actor identifies the author of a text. Their own name (full name and its
+// capitalised parts), handle and @mentions are redacted as PERSON; their
+// email, like any email, as EMAIL_ADDRESS.
+type Actor struct {
+	Name   string `json:"name,omitempty"`
+	Email  string `json:"email,omitempty"`
+	Handle string `json:"handle,omitempty"`
+}
+
+// Span is one detected entity. Start and End are Unicode code point offsets
+// into the input text, End exclusive.
+type Span struct {
+	Start int    `json:"start"`
+	End   int    `json:"end"`
+	Type  string `json:"type"`
+}
+
+// Result is the redacted text and the spans that were replaced, sorted by
+// Start and non-overlapping.
+type Result struct {
+	Text  string `json:"text"`
+	Spans []Span `json:"spans"`
+}
+
+// Option configures a Redactor.
+type Option func(*config)
+
+type config struct {
+	types        map[string]bool
+	names        bool
+	placeholders bool
+}
+
+// WithTypes restricts detection to the given entity types (default: all).
+func WithTypes(types ...string) Option {
+	return func(c *config) {
+		c.types = map[string]bool{}
+		for _, t := range types {
+			c.types[t] = true
+		}
+	}
+}
+
+// WithoutNameHeuristics disables the gazetteer/context based PERSON and
+// LOCATION recognizers. Actor names, handles and @mentions are still redacted.
+func WithoutNameHeuristics() Option { return func(c *config) { c.names = false } }
+
+// Redactor is safe for concurrent use. Build it once with New.
+type Redactor struct {
+	cfg  config
+	pool sync.Pool
+}
+
+// New builds a Redactor. All regular expressions and gazetteers are compiled
+// once (package-level) and shared by all Redactors.
+func New(opts ...Option) *Redactor {
+	c := config{names: true}
+	for _, o := range opts {
+		o(&c)
+	}
+	r := &Redactor{cfg: c}
+	r.pool.New = func() any { return &scratch{cands: make([]cand, 0, 16)} }
+	loadOnce()
+	return r
+}
+
+func (r *Redactor) enabled(t string) bool {
+	return r.cfg.types == nil || r.cfg.types[t]
+}
+
+// cand is a candidate span in byte offsets.
+type cand struct {
+	start, end int
+	typ        string
+	prio       int
+}
+
+type scratch struct {
+	text  string
+	cands []cand
+	words []word
+	buf   []byte
+}
+
+// Priorities: higher wins an overlap; ties go to the longer span, then the
+// earlier one.
+const (
+	prioSecret   = 100
+	prioEmail    = 90
+	prioURL      = 90
+	prioIBAN     = 80
+	prioCard     = 78
+	prioSSN      = 76
+	prioIP       = 74
+	prioActor    = 70
+	prioPhone    = 60
+	prioAddress  = 40
+	prioPersonHi = 35
+	prioLocHi    = 32
+	prioPerson   = 30
+	prioLoc      = 28
+)
+
+func (s *scratch) add(start, end int, typ string, prio int) {
+	if end <= start || start < 0 || end > len(s.text) {
+		return
+	}
+	// never split a code point (e.g. an invalid-UTF-8 actor name matching
+	// inside U+FFFD)
+	if !utf8.RuneStart(s.text[start]) || (end < len(s.text) && !utf8.RuneStart(s.text[end])) {
+		return
+	}
+	s.cands = append(s.cands, cand{start, end, typ, prio})
+}
+
+// Redact detects entities in text and returns the redacted text and spans.
+func (r *Redactor) Redact(text string, actor *Actor) Result {
+	if !utf8.ValidString(text) {
+		text = sanitizeUTF8(text)
+	}
+	s := r.pool.Get().(*scratch)
+	s.cands = s.cands[:0]
+	s.text = text
+	r.detect(text, actor, s)
+	res := r.finish(text, s)
+	s.text = ""
+	r.pool.Put(s)
+	return res
+}
+
+func (r *Redactor) detect(text string, actor *Actor, s *scratch) {
+	if len(text) == 0 {
+		return
+	}
+	var hasAt, hasDigit, hasColon, hasDot bool
+	for i := 0; i < len(text); i++ {
+		switch c := text[i]; {
+		case c == '@':
+			hasAt = true
+		case c >= '0' && c <= '9':
+			hasDigit = true
+		case c == ':':
+			hasColon = true
+		case c == '.':
+			hasDot = true
+		}
+	}
+	if r.enabled(Secret) {
+		findSecrets(text, s)
+	}
+	if hasAt && r.enabled(EmailAddress) {
+		findEmails(text, s)
+	}
+	if (hasDot || hasColon) && r.enabled(URL) {
+		findURLs(text, s)
+	}
+	if hasDigit {
+		if r.enabled(IBANCode) {
+			findIBANs(text, s)
+		}
+		if r.enabled(CreditCard) || r.enabled(USSSN) || r.enabled(PhoneNumber) {
+			r.findNumbers(text, s)
+		}
+		if (hasDot || hasColon) && r.enabled(IPAddress) {
+			findIPs(text, s, hasColon)
+		}
+	} else if hasColon && r.enabled(IPAddress) {
+		findIPs(text, s, true)
+	}
+	if r.enabled(Person) {
+		findActor(text, actor, s, hasAt)
+	}
+	if r.cfg.names && (r.enabled(Person) || r.enabled(Location)) {
+		r.findNames(text, s, hasDigit)
+	}
+}
+
+func (r *Redactor) finish(text string, s *scratch) Result {
+	cs := s.cands
+	if len(cs) == 0 {
+		return Result{Text: text}
+	}
+	// Deterministic resolution: priority, then length, then position.
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if a.prio != b.prio {
+			return a.prio > b.prio
+		}
+		if la, lb := a.end-a.start, b.end-b.start; la != lb {
+			return la > lb
+		}
+		if a.start != b.start {
+			return a.start < b.start
+		}
+		return a.typ < b.typ
+	})
+	kept := cs[:0]
+	for _, c := range cs {
+		if !r.enabled(c.typ) {
+			continue
+		}
+		ok := true
+		for _, k := range kept {
+			if c.start < k.end && k.start < c.end {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			kept = append(kept, c)
+		}
+	}
+	s.cands = kept
+	if len(kept) == 0 {
+		return Result{Text: text}
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
+
+	var b strings.Builder
+	n := len(text)
+	for _, k := range kept {
+		n += len(k.typ) + 2 - (k.end - k.start)
+	}
+	if n > 0 {
+		b.Grow(n)
+	}
+	spans := make([]Span, len(kept))
+	prev := 0
+	// Byte offsets to code point offsets in one pass.
+	bytePos, runePos := 0, 0
+	toRune := func(off int) int {
+		if off < bytePos {
+			bytePos, runePos = 0, 0
+		}
+		runePos += utf8.RuneCountInString(text[bytePos:off])
+		bytePos = off
+		return runePos
+	}
+	for i, k := range kept {
+		b.WriteString(text[prev:k.start])
+		b.WriteByte('<')
+		b.WriteString(k.typ)
+		b.WriteByte('>')
+		prev = k.end
+		st := toRune(k.start)
+		spans[i] = Span{Start: st, End: toRune(k.end), Type: k.typ}
+	}
+	b.WriteString(text[prev:])
+	return Result{Text: b.String(), Spans: spans}
+}
+
+// sanitizeUTF8 replaces every invalid byte with U+FFFD, so that each invalid
+// byte stays one code point (as Go's range loop counts them).
+func sanitizeUTF8(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 8)
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
+
+// SanitizeUTF8 returns the text the offsets of Redact refer to: s with each
+// invalid UTF-8 byte replaced by U+FFFD. Valid input is returned unchanged.
+func SanitizeUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return sanitizeUTF8(s)
+}
+
+// Apply replaces spans (code point offsets into text) with typed placeholders.
+// Redact(text).Text == Apply(SanitizeUTF8(text), Redact(text).Spans).
+func Apply(text string, spans []Span) string {
+	rs := []rune(text)
+	var b strings.Builder
+	prev := 0
+	for _, sp := range spans {
+		b.WriteString(string(rs[prev:sp.Start]))
+		b.WriteString("<" + sp.Type + ">")
+		prev = sp.End
+	}
+	b.WriteString(string(rs[prev:]))
+	return b.String()
+}

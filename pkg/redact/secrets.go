@@ -1,0 +1,109 @@
+package redact
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Token formats with a recognisable prefix. Each is a separate alternative of
+// one RE2 expression (linear time).
+var tokenRe = regexp.MustCompile(`\b(?:` +
+	`(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}` + // AWS access key id
+	`|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}` + // GitHub
+	`|glpat-[A-Za-z0-9_-]{20,}` + // GitLab
+	`|xox[abposre]-[A-Za-z0-9-]{10,}` + // Slack
+	`|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}` + // Stripe
+	`|AIza[0-9A-Za-z_-]{35}` + // Google API key
+	`|ya29\.[0-9A-Za-z_-]{20,}` + // Google OAuth
+	`|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}` + // OpenAI / Anthropic style
+	`|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{40,}` + // package registries
+	`|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}` + // SendGrid
+	`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}` + // JWT
+	`)`)
+
+var tokenPrefixes = []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "gh", "github_pat_", "glpat-", "xox", "_live_", "_test_", "whsec_", "AIza", "ya29.", "sk-", "npm_", "pypi-", "SG.", "eyJ"}
+
+var pemRe = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)
+
+// Generic credential assignments: key = value, key: value, "key": "value".
+// Only the value is redacted.
+var assignRe = regexp.MustCompile(`(?i)\b(?:[a-z0-9]+[_-])*(?:password|passwd|passphrase|pwd|pass|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|bearer[_-]?token|token|credentials?)["']?\s*(?:=|:=|:|=>)\s*("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;]{3,})`)
+var bearerRe = regexp.MustCompile(`(?i)\b(?:bearer|basic|token)\s+([A-Za-z0-9._~+/-]{16,}=*)`)
+
+var assignKeywords = []string{"pass", "pwd", "secret", "key", "token", "credential"}
+
+func findSecrets(text string, s *scratch) {
+	hasPrefix := false
+	for _, p := range tokenPrefixes {
+		if strings.Contains(text, p) {
+			hasPrefix = true
+			break
+		}
+	}
+	if hasPrefix {
+		for _, m := range tokenRe.FindAllStringIndex(text, -1) {
+			if !wordAfter(text, m[1]) {
+				s.add(m[0], m[1], Secret, prioSecret)
+			}
+		}
+	}
+	if strings.Contains(text, "-----BEGIN") {
+		for _, m := range pemRe.FindAllStringIndex(text, -1) {
+			s.add(m[0], m[1], Secret, prioSecret)
+		}
+	}
+	if strings.IndexByte(text, '=') >= 0 || strings.IndexByte(text, ':') >= 0 {
+		kw := false
+		for _, k := range assignKeywords {
+			if indexFold(text, k) >= 0 {
+				kw = true
+				break
+			}
+		}
+		if kw {
+			for _, m := range assignRe.FindAllStringSubmatchIndex(text, -1) {
+				st, en := m[2], m[3]
+				v := text[st:en]
+				if v[0] == '"' || v[0] == '\'' {
+					st++
+					en--
+				}
+				if looksLikeSecretValue(text[st:en]) {
+					s.add(st, en, Secret, prioSecret-1)
+				}
+			}
+		}
+	}
+	if indexFold(text, "bearer") >= 0 || indexFold(text, "basic ") >= 0 || indexFold(text, "token ") >= 0 {
+		for _, m := range bearerRe.FindAllStringSubmatchIndex(text, -1) {
+			s.add(m[2], m[3], Secret, prioSecret-1)
+		}
+	}
+}
+
+// looksLikeSecretValue rejects prose after "password:" such as "reset" or
+// "please help": a value must not be a short lowercase English-looking word
+// unless it contains a digit or symbol.
+func looksLikeSecretValue(v string) bool {
+	if len(v) < 4 {
+		return false
+	}
+	lower, other := 0, 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c >= 'a' && c <= 'z' {
+			lower++
+		} else {
+			other++
+		}
+	}
+	if other == 0 {
+		// a single lowercase word: accept only if long and not a common word
+		switch strings.ToLower(v) {
+		case "none", "null", "true", "false", "required", "optional", "reset", "please", "forgot", "changed", "expired", "incorrect", "invalid", "hidden", "redacted", "unknown", "empty", "missing", "same", "here", "below", "above", "the", "your", "mine", "what", "help":
+			return false
+		}
+		return len(v) >= 6
+	}
+	return true
+}

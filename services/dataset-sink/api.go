@@ -1,0 +1,209 @@
+package datasetsink
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// DatasetInfo describes a dataset in GET /v1/datasets.
+type DatasetInfo struct {
+	Name      string        `json:"name"`
+	Latest    *SnapshotInfo `json:"latest,omitempty"`
+	Snapshots int           `json:"snapshots"`
+}
+
+// API serves the dataset HTTP API:
+//
+//	GET  /v1/datasets                                      datasets:read
+//	GET  /v1/datasets/{name}/snapshots                     datasets:read
+//	POST /v1/datasets/{name}/snapshots                     datasets:write (201 + manifest)
+//	GET  /v1/datasets/{name}/snapshots/{id}                datasets:read (id or "latest"; 410 if expired)
+//	GET  /v1/datasets/{name}/snapshots/{id}/files/{path}   datasets:read (ETag = sha256, Range)
+//	GET  /v1/datasets/{name}/snapshots/{id}/README.md      datasets:read (dataset card)
+//	GET  /v1/datasets/{name}/snapshots/{id}/croissant.json datasets:read
+type API struct {
+	catalogs map[string]*Catalog
+	snapshot func(ctx context.Context, dataset string) (Manifest, error)
+	tokens   *tokenSet
+	log      *zap.Logger
+}
+
+// NewAPI returns the API over the catalogs by dataset name; snapshot takes a
+// snapshot on request (nil: the catalog's Snapshot).
+func NewAPI(catalogs map[string]*Catalog, readTokens, writeTokens []string, log *zap.Logger) (*API, error) {
+	ts, err := newTokenSet(readTokens, writeTokens)
+	if err != nil {
+		return nil, err
+	}
+	return &API{catalogs: catalogs, tokens: ts, log: log}, nil
+}
+
+// Handler returns the API's routes.
+func (a *API) Handler() http.Handler {
+	mux := http.NewServeMux()
+	r, w := a.tokens.require, ScopeWrite
+	mux.HandleFunc("GET /v1/datasets", r(ScopeRead, a.listDatasets))
+	mux.HandleFunc("GET /v1/datasets/{name}/snapshots", r(ScopeRead, a.listSnapshots))
+	mux.HandleFunc("POST /v1/datasets/{name}/snapshots", r(w, a.createSnapshot))
+	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}", r(ScopeRead, a.getSnapshot))
+	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/files/{path...}", r(ScopeRead, a.getFile))
+	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/README.md", r(ScopeRead, a.getMeta(cardName, "text/markdown; charset=utf-8")))
+	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/croissant.json", r(ScopeRead, a.getMeta(croissantName, "application/ld+json")))
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { httpError(w, http.StatusNotFound, "no such endpoint") })
+	return mux
+}
+
+func httpError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+func (a *API) catalog(w http.ResponseWriter, r *http.Request) *Catalog {
+	c := a.catalogs[r.PathValue("name")]
+	if c == nil {
+		httpError(w, http.StatusNotFound, "no dataset "+r.PathValue("name"))
+	}
+	return c
+}
+
+func (a *API) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, ErrNotFound):
+		httpError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrExpired):
+		httpError(w, http.StatusGone, err.Error())
+	case errors.Is(err, ErrCorrupt):
+		a.log.Error("refusing to serve a file that does not match its manifest", zap.Error(err))
+		httpError(w, http.StatusInternalServerError, err.Error())
+	case errors.Is(err, context.Canceled):
+		httpError(w, 499, "request cancelled")
+	default:
+		a.log.Error("dataset api", zap.Error(err))
+		httpError(w, http.StatusInternalServerError, "internal error")
+	}
+}
+
+func (a *API) listDatasets(w http.ResponseWriter, r *http.Request) {
+	out := []DatasetInfo{}
+	for name, c := range a.catalogs {
+		snaps, err := c.Snapshots(r.Context())
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		d := DatasetInfo{Name: name, Snapshots: len(snaps)}
+		for i := len(snaps) - 1; i >= 0; i-- {
+			if snaps[i].Expired == nil {
+				d.Latest = &snaps[i]
+				break
+			}
+		}
+		out = append(out, d)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) listSnapshots(w http.ResponseWriter, r *http.Request) {
+	c := a.catalog(w, r)
+	if c == nil {
+		return
+	}
+	snaps, err := c.Snapshots(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, snaps)
+}
+
+func (a *API) createSnapshot(w http.ResponseWriter, r *http.Request) {
+	c := a.catalog(w, r)
+	if c == nil {
+		return
+	}
+	snap := c.Snapshot
+	if a.snapshot != nil {
+		snap = func(ctx context.Context) (Manifest, error) { return a.snapshot(ctx, r.PathValue("name")) }
+	}
+	m, err := snap(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/datasets/"+m.Dataset+"/snapshots/"+m.ID)
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (a *API) manifest(w http.ResponseWriter, r *http.Request) (*Catalog, *Manifest) {
+	c := a.catalog(w, r)
+	if c == nil {
+		return nil, nil
+	}
+	m, err := c.Manifest(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, err)
+		return nil, nil
+	}
+	return c, &m
+}
+
+func (a *API) getSnapshot(w http.ResponseWriter, r *http.Request) {
+	if _, m := a.manifest(w, r); m != nil {
+		w.Header().Set("ETag", `"`+m.ID+`"`)
+		writeJSON(w, http.StatusOK, m)
+	}
+}
+
+func (a *API) getFile(w http.ResponseWriter, r *http.Request) {
+	c, m := a.manifest(w, r)
+	if m == nil {
+		return
+	}
+	f, ok := m.File(r.PathValue("path"))
+	if !ok {
+		httpError(w, http.StatusNotFound, "no file "+r.PathValue("path")+" in snapshot "+m.ID)
+		return
+	}
+	obj, err := c.OpenVerified(r.Context(), f)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	defer obj.Close()
+	w.Header().Set("ETag", `"`+f.SHA256+`"`)
+	w.Header().Set("Content-Type", "application/vnd.apache.parquet")
+	w.Header().Set("Cache-Control", "private, immutable")
+	http.ServeContent(w, r, "", time.Time{}, obj)
+}
+
+func (a *API) getMeta(name, contentType string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		c, m := a.manifest(w, r)
+		if m == nil {
+			return
+		}
+		obj, err := c.SnapshotObject(r.Context(), m.ID, name)
+		if err != nil {
+			a.fail(w, err)
+			return
+		}
+		defer obj.Close()
+		w.Header().Set("Content-Type", contentType)
+		http.ServeContent(w, r, "", time.Time{}, obj)
+	}
+}

@@ -1,0 +1,92 @@
+package datasetsink
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// datasetCard renders README.md with Hugging Face YAML front matter: its configs
+// point data_files at the snapshot's Parquet files, relative to the pulled folder,
+// so load_dataset("parquet", data_files=...) and load_dataset(<folder>) both work.
+func datasetCard(m *Manifest) []byte {
+	var b strings.Builder
+	b.WriteString("---\n")
+	fmt.Fprintf(&b, "pretty_name: %q\n", m.Dataset)
+	b.WriteString("license: other\n")
+	b.WriteString("tags:\n- consentflow\n- consented\n- anonymized\n")
+	b.WriteString("configs:\n- config_name: default\n  data_files:\n  - split: train\n    path:\n")
+	if len(m.Files) == 0 {
+		b.WriteString("    - data/*/*.parquet\n")
+	}
+	for _, f := range m.Files {
+		fmt.Fprintf(&b, "    - %q\n", f.Path)
+	}
+	b.WriteString("---\n\n")
+	fmt.Fprintf(&b, "# %s — snapshot %s\n\n", m.Dataset, m.ID)
+	b.WriteString("Consented, anonymized interaction events published by consentflow's dataset sink. ")
+	b.WriteString("Every row passed the consent check for the purpose at its server receive time; ")
+	b.WriteString("direct identifiers are pseudonymized or dropped and free text is redacted.\n\n")
+	fmt.Fprintf(&b, "| | |\n|---|---|\n| snapshot | `%s` |\n| parent | `%s` |\n| created | %s |\n| expires | %s |\n",
+		m.ID, m.Parent, m.CreatedAt.Format("2006-01-02T15:04:05Z"), m.ExpiresAt.Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(&b, "| rows | %d |\n| files | %d |\n| bytes | %d |\n| consent policy version | `%s` |\n| erasure ledger position applied | %d |\n\n",
+		m.Totals.Rows, m.Totals.Files, m.Totals.Bytes, m.PolicyVersion, m.ErasureLedgerPosition)
+	b.WriteString("## Terms\n\nYou must delete this snapshot when it expires, and switch to newer snapshots: ")
+	b.WriteString("users who withdraw consent are erased from later snapshots, and expired ones may still contain their rows.\n\n")
+	b.WriteString("## Loading\n\n```python\nimport datasets\nds = datasets.load_dataset(\"parquet\", data_dir=\".\", data_files=\"data/*/*.parquet\")\n")
+	b.WriteString("# or: datasets.load_dataset(\"path/to/this/folder\")\n\nimport duckdb\nduckdb.sql(\"select count(*) from 'data/*/*.parquet'\")\n```\n\n")
+	b.WriteString("Check files against `manifest.json` (sha256) before use.\n\n## Columns\n\n| name | type | nullable | description |\n|---|---|---|---|\n")
+	for _, c := range DatasetSchema {
+		fmt.Fprintf(&b, "| %s | %s | %v | %s |\n", c.Name, c.Type, c.Nullable, c.Description)
+	}
+	return []byte(b.String())
+}
+
+// croissant renders Croissant 1.0 JSON-LD metadata for a snapshot.
+func croissant(m *Manifest) ([]byte, error) {
+	context := map[string]any{
+		"@language": "en", "@vocab": "https://schema.org/", "sc": "https://schema.org/",
+		"cr": "http://mlcommons.org/croissant/", "rai": "http://mlcommons.org/croissant/RAI/",
+		"dct": "http://purl.org/dc/terms/", "citeAs": "cr:citeAs", "column": "cr:column",
+		"conformsTo": "dct:conformsTo", "data": map[string]any{"@id": "cr:data", "@type": "@json"},
+		"dataType": map[string]any{"@id": "cr:dataType", "@type": "@vocab"}, "examples": map[string]any{"@id": "cr:examples", "@type": "@json"},
+		"extract": "cr:extract", "field": "cr:field", "fileObject": "cr:fileObject", "fileProperty": "cr:fileProperty",
+		"fileSet": "cr:fileSet", "format": "cr:format", "includes": "cr:includes", "isLiveDataset": "cr:isLiveDataset",
+		"jsonPath": "cr:jsonPath", "key": "cr:key", "md5": "cr:md5", "parentField": "cr:parentField", "path": "cr:path",
+		"recordSet": "cr:recordSet", "references": "cr:references", "regex": "cr:regex", "repeated": "cr:repeated",
+		"replace": "cr:replace", "separator": "cr:separator", "source": "cr:source", "subField": "cr:subField", "transform": "cr:transform",
+	}
+	var dist []map[string]any
+	for _, f := range m.Files {
+		dist = append(dist, map[string]any{
+			"@type": "cr:FileObject", "@id": f.Path, "name": f.Path, "contentUrl": f.Path,
+			"contentSize": fmt.Sprintf("%d B", f.Size), "encodingFormat": "application/x-parquet", "sha256": f.SHA256,
+		})
+	}
+	dist = append(dist, map[string]any{
+		"@type": "cr:FileSet", "@id": "parquet-files", "name": "parquet-files",
+		"encodingFormat": "application/x-parquet", "includes": "data/*/*.parquet",
+	})
+	var fields []map[string]any
+	for _, c := range DatasetSchema {
+		dt := "sc:Text"
+		switch c.Type {
+		case "bool":
+			dt = "sc:Boolean"
+		case "timestamp[ms, UTC]":
+			dt = "sc:DateTime"
+		}
+		fields = append(fields, map[string]any{
+			"@type": "cr:Field", "@id": "rows/" + c.Name, "name": c.Name, "description": c.Description, "dataType": dt,
+			"source": map[string]any{"fileSet": map[string]any{"@id": "parquet-files"}, "extract": map[string]any{"column": c.Name}},
+		})
+	}
+	doc := map[string]any{
+		"@context": context, "@type": "sc:Dataset", "conformsTo": "http://mlcommons.org/croissant/1.0",
+		"name": m.Dataset, "description": "Consented, anonymized interaction events (consentflow snapshot " + m.ID + ").",
+		"version": m.ID, "datePublished": m.CreatedAt.Format("2006-01-02T15:04:05Z"), "license": "other",
+		"url": "snapshots/" + m.ID, "distribution": dist,
+		"recordSet": []map[string]any{{"@type": "cr:RecordSet", "@id": "rows", "name": "rows", "field": fields}},
+	}
+	return json.MarshalIndent(doc, "", "  ")
+}

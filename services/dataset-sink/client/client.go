@@ -1,0 +1,141 @@
+// Package client lists and pulls dataset snapshots from a dataset sink's HTTP API,
+// verifying every file's sha256 against the manifest and resuming partial
+// downloads.
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
+)
+
+// Client talks to one dataset sink.
+type Client struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// New returns a client for the API at baseURL (e.g. http://127.0.0.1:8083); token
+// may be empty; httpClient nil means http.DefaultClient.
+func New(baseURL, token string, httpClient *http.Client) *Client {
+	if httpClient == nil {
+		httpClient = http.DefaultClient
+	}
+	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: httpClient}
+}
+
+// APIError is a non-2xx answer of the API.
+type APIError struct {
+	Status  int
+	Message string
+	URL     string
+}
+
+func (e *APIError) Error() string {
+	hint := ""
+	switch e.Status {
+	case http.StatusUnauthorized:
+		hint = " (set --token or CONSENTFLOW_TOKEN)"
+	case http.StatusForbidden:
+		hint = " (the token lacks the scope this needs)"
+	case http.StatusGone:
+		hint = " (pull a newer snapshot, e.g. latest)"
+	}
+	return fmt.Sprintf("%s: %d %s: %s%s", e.URL, e.Status, http.StatusText(e.Status), e.Message, hint)
+}
+
+func (c *Client) request(ctx context.Context, method, path string, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.base+path, err)
+	}
+	return resp, nil
+}
+
+func apiError(resp *http.Response) error {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	var e struct {
+		Error string `json:"error"`
+	}
+	msg := strings.TrimSpace(string(body))
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		msg = e.Error
+	}
+	return &APIError{Status: resp.StatusCode, Message: msg, URL: resp.Request.URL.String()}
+}
+
+func (c *Client) getJSON(ctx context.Context, path string, v any) error {
+	resp, err := c.request(ctx, http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return apiError(resp)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// Datasets lists the datasets.
+func (c *Client) Datasets(ctx context.Context) ([]datasetsink.DatasetInfo, error) {
+	var out []datasetsink.DatasetInfo
+	return out, c.getJSON(ctx, "/v1/datasets", &out)
+}
+
+// Snapshots lists a dataset's snapshots, oldest first.
+func (c *Client) Snapshots(ctx context.Context, dataset string) ([]datasetsink.SnapshotInfo, error) {
+	var out []datasetsink.SnapshotInfo
+	return out, c.getJSON(ctx, "/v1/datasets/"+url.PathEscape(dataset)+"/snapshots", &out)
+}
+
+// Manifest returns a snapshot's manifest; id may be "latest".
+func (c *Client) Manifest(ctx context.Context, dataset, id string) (datasetsink.Manifest, error) {
+	var m datasetsink.Manifest
+	return m, c.getJSON(ctx, c.snapPath(dataset, id), &m)
+}
+
+// CreateSnapshot asks for a snapshot now (needs datasets:write).
+func (c *Client) CreateSnapshot(ctx context.Context, dataset string) (datasetsink.Manifest, error) {
+	var m datasetsink.Manifest
+	resp, err := c.request(ctx, http.MethodPost, "/v1/datasets/"+url.PathEscape(dataset)+"/snapshots", nil)
+	if err != nil {
+		return m, err
+	}
+	if resp.StatusCode != http.StatusCreated {
+		return m, apiError(resp)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return m, fmt.Errorf("decode snapshot: %w", err)
+	}
+	return m, nil
+}
+
+func (c *Client) snapPath(dataset, id string) string {
+	return "/v1/datasets/" + url.PathEscape(dataset) + "/snapshots/" + url.PathEscape(id)
+}
+
+// ErrChecksum is returned when a downloaded file does not match its manifest.
+var ErrChecksum = errors.New("checksum mismatch")

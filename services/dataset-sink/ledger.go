@@ -1,0 +1,192 @@
+package datasetsink
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+)
+
+// LedgerEntry is one line of the erasure ledger.
+type LedgerEntry struct {
+	// Position is the entry's 1-based line number; "ledger position N applied"
+	// means entries 1..N.
+	Position   int64          `json:"position"`
+	Partition  int            `json:"partition"`
+	Offset     int64          `json:"offset"`
+	AppendedAt time.Time      `json:"appended_at"`
+	Erasure    schema.Erasure `json:"erasure"`
+}
+
+// Ledger is the append-only erasure ledger: JSON lines in a local file, each line
+// fsynced before the Kafka offset of its erasure is committed. Like the data files,
+// it is its own log: an erasure whose (partition, offset) is already in it is not
+// appended again.
+type Ledger struct {
+	mu        sync.RWMutex
+	f         *os.File
+	entries   []LedgerEntry
+	maxOffset map[int]int64
+	live      *Matcher
+}
+
+// OpenLedger opens or creates the ledger at path. A torn last line (crash during
+// append, never fsynced, never committed) is truncated away.
+func OpenLedger(path string) (*Ledger, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create ledger dir: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open erasure ledger %s: %w", path, err)
+	}
+	l := &Ledger{f: f, maxOffset: map[int]int64{}, live: newMatcher()}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read erasure ledger %s: %w", path, err)
+	}
+	good := 0
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 1<<20), 64<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if good+len(line) >= len(data) { // no newline: torn write
+			break
+		}
+		var e LedgerEntry
+		if err := json.Unmarshal(line, &e); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("erasure ledger %s line %d: %w", path, len(l.entries)+1, err)
+		}
+		l.add(e)
+		good += len(line) + 1
+	}
+	if good < len(data) {
+		if err := f.Truncate(int64(good)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("truncate torn ledger line: %w", err)
+		}
+	}
+	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seek ledger end: %w", err)
+	}
+	return l, nil
+}
+
+func (l *Ledger) add(e LedgerEntry) {
+	l.entries = append(l.entries, e)
+	if prev, ok := l.maxOffset[e.Partition]; !ok || e.Offset > prev {
+		l.maxOffset[e.Partition] = e.Offset
+	}
+	l.live.add(&e.Erasure)
+}
+
+// Append appends an erasure consumed at (partition, offset) and fsyncs. It returns
+// false without writing when that offset is already in the ledger. A negative
+// partition appends unconditionally (erasures not from Kafka).
+func (l *Ledger) Append(partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if prev, ok := l.maxOffset[partition]; ok && partition >= 0 && offset <= prev {
+		return false, nil
+	}
+	entry := LedgerEntry{Position: int64(len(l.entries)) + 1, Partition: partition, Offset: offset, AppendedAt: at.UTC(), Erasure: e}
+	line, err := json.Marshal(entry)
+	if err != nil {
+		return false, fmt.Errorf("encode ledger entry: %w", err)
+	}
+	if _, err := l.f.Write(append(line, '\n')); err != nil {
+		return false, fmt.Errorf("append to erasure ledger: %w", err)
+	}
+	if err := l.f.Sync(); err != nil {
+		return false, fmt.Errorf("fsync erasure ledger: %w", err)
+	}
+	l.add(entry)
+	return true, nil
+}
+
+// Position is the number of entries.
+func (l *Ledger) Position() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return int64(len(l.entries))
+}
+
+// Entries returns entries with from < position <= to.
+func (l *Ledger) Entries(from, to int64) []LedgerEntry {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	to = min(to, int64(len(l.entries)))
+	if from >= to {
+		return nil
+	}
+	return append([]LedgerEntry(nil), l.entries[from:to]...)
+}
+
+// Covered reports whether row is covered by any entry in the ledger now.
+func (l *Ledger) Covered(r *Row) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.live.Covered(r)
+}
+
+// Matcher returns a matcher over entries 1..upto.
+func (l *Ledger) Matcher(upto int64) *Matcher {
+	m := newMatcher()
+	for _, e := range l.Entries(0, upto) {
+		m.add(&e.Erasure)
+	}
+	return m
+}
+
+// Close closes the ledger file.
+func (l *Ledger) Close() error { return l.f.Close() }
+
+// Matcher decides whether a row is covered by a set of erasures: a SUBJECT
+// erasure covers rows whose subject is one of its pseudonyms, a TENANT erasure rows
+// whose tenant is, in both cases for the erasure's purpose and only rows received
+// before its effective_at (rows of a later re-grant are kept).
+type Matcher struct {
+	subjects map[string]time.Time // purpose + "\x00" + pseudonym -> latest effective_at
+	tenants  map[string]time.Time
+}
+
+func newMatcher() *Matcher {
+	return &Matcher{subjects: map[string]time.Time{}, tenants: map[string]time.Time{}}
+}
+
+func (m *Matcher) add(e *schema.Erasure) {
+	target := m.subjects
+	if e.Scope == schema.ScopeTenant {
+		target = m.tenants
+	}
+	for _, p := range e.Pseudonyms {
+		k := e.Purpose + "\x00" + p
+		if e.EffectiveAt.After(target[k]) {
+			target[k] = e.EffectiveAt
+		}
+	}
+}
+
+// Empty reports whether the matcher covers nothing.
+func (m *Matcher) Empty() bool { return len(m.subjects) == 0 && len(m.tenants) == 0 }
+
+// Covered reports whether the matcher's erasures cover r.
+func (m *Matcher) Covered(r *Row) bool {
+	if t, ok := m.subjects[r.Purpose+"\x00"+r.Subject]; ok && r.ReceivedAt.Before(t) {
+		return true
+	}
+	if t, ok := m.tenants[r.Purpose+"\x00"+r.Tenant]; ok && r.ReceivedAt.Before(t) {
+		return true
+	}
+	return false
+}

@@ -1,0 +1,118 @@
+package datasetsink
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+)
+
+// Parquet key-value metadata written into every file.
+const (
+	metaPolicyVersions = "consentflow.policy_versions"
+	metaLedgerPosition = "consentflow.erasure_ledger_position"
+)
+
+// parquetFile is a Parquet file being written to a staged file.
+type parquetFile struct {
+	staged   *os.File
+	w        *parquet.GenericWriter[Row]
+	rows     int64
+	policies map[string]struct{}
+}
+
+func newParquetFile(staged *os.File, rowGroupRows int64) *parquetFile {
+	w := parquet.NewGenericWriter[Row](staged,
+		parquet.Compression(&parquet.Zstd),
+		parquet.MaxRowsPerRowGroup(rowGroupRows),
+		parquet.PageBufferSize(256<<10),
+		parquet.CreatedBy("consentflow dataset-sink", "1", ""),
+	)
+	return &parquetFile{staged: staged, w: w, policies: map[string]struct{}{}}
+}
+
+func (p *parquetFile) write(rows []Row) error {
+	if _, err := p.w.Write(rows); err != nil {
+		return fmt.Errorf("write parquet rows: %w", err)
+	}
+	p.rows += int64(len(rows))
+	for i := range rows {
+		p.policies[rows[i].PolicyVersion] = struct{}{}
+	}
+	return nil
+}
+
+func (p *parquetFile) size() int64 { return p.w.Size() }
+
+// finish writes the footer with the policy versions seen and the ledger position
+// the rows were filtered against.
+func (p *parquetFile) finish(ledgerPos int64) error {
+	p.w.SetKeyValueMetadata(metaPolicyVersions, strings.Join(sortedKeys(p.policies), ","))
+	p.w.SetKeyValueMetadata(metaLedgerPosition, fmt.Sprint(ledgerPos))
+	if err := p.w.Close(); err != nil {
+		return fmt.Errorf("close parquet writer: %w", err)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// fileFacts are what a snapshot needs from a file's footer.
+type fileFacts struct {
+	Rows           int64
+	PolicyVersions []string
+}
+
+// readFacts reads a Parquet footer.
+func readFacts(obj Object) (fileFacts, error) {
+	f, err := parquet.OpenFile(obj, obj.Info().Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
+	if err != nil {
+		return fileFacts{}, fmt.Errorf("open parquet %s: %w", obj.Info().Key, err)
+	}
+	facts := fileFacts{Rows: f.NumRows()}
+	if v, ok := f.Lookup(metaPolicyVersions); ok && v != "" {
+		facts.PolicyVersions = strings.Split(v, ",")
+	}
+	return facts, nil
+}
+
+// readRows reads every row of a stored Parquet file.
+func readRows(ctx context.Context, store Storage, key string) ([]Row, error) {
+	obj, err := store.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Close()
+	r := parquet.NewGenericReader[Row](obj)
+	defer r.Close()
+	rows := make([]Row, r.NumRows())
+	read := 0
+	for read < len(rows) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n, err := r.Read(rows[read:])
+		read += n
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read parquet %s: %w", key, err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return rows[:read], nil
+}

@@ -1,0 +1,306 @@
+package datasetsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// WriterOptions configure a Writer.
+type WriterOptions struct {
+	Dataset        string
+	Topic          string
+	RotateRows     int
+	RotateBytes    int64
+	RotateInterval time.Duration
+	RowGroupRows   int64
+}
+
+// Record is one consumed Kafka record. Row is nil when the value could not be
+// decoded; the offset still belongs to the file's range (it is consumed, not lost
+// silently: the drop is counted and logged).
+type Record struct {
+	Partition int
+	Offset    int64
+	Row       *Row
+}
+
+// Done tells the consumer that every offset of Partition up to Last is durable (in
+// a published file, or not to be written) and may be committed.
+type Done struct {
+	Partition int
+	Last      int64
+}
+
+// Writer turns a partitioned stream of records into Parquet files, one open file
+// per partition, each holding a contiguous offset range of one day (dt, from
+// received_at). Files are staged, fsynced and published atomically; Done values
+// tell the caller which offsets it may commit afterwards. On start the published
+// files are the log: records at or below the highest offset already in a file of
+// their partition are skipped.
+type Writer struct {
+	store  Storage
+	opts   WriterOptions
+	ledger *Ledger
+	now    func() time.Time
+	m      *metrics
+	log    *zap.Logger
+
+	mu      sync.Mutex
+	open    map[int]*openFile
+	durable map[int]int64
+	stats   Stats
+	// published is called after each file is published (tests).
+	published func(DataFile)
+}
+
+type openFile struct {
+	partition   int
+	first, last int64
+	day         string
+	opened      time.Time
+	ledgerPos   int64
+	buf         []Row
+	pf          *parquetFile
+}
+
+const writeBatch = 1024
+
+// newWriter returns a writer that resumes after the files already in store.
+func newWriter(ctx context.Context, store Storage, ledger *Ledger, opts WriterOptions, now func() time.Time, m *metrics, log *zap.Logger) (*Writer, error) {
+	w := &Writer{store: store, opts: opts, ledger: ledger, now: now, m: m, log: log, open: map[int]*openFile{}, durable: map[int]int64{}}
+	files, err := listDataFiles(ctx, store, opts.Dataset)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		if f.File.Topic != opts.Topic {
+			continue
+		}
+		if prev, ok := w.durable[f.File.Partition]; !ok || f.File.Last > prev {
+			w.durable[f.File.Partition] = f.File.Last
+		}
+	}
+	return w, nil
+}
+
+// Resume returns, per partition, the highest offset already in a file.
+func (w *Writer) Resume() map[int]int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make(map[int]int64, len(w.durable))
+	for k, v := range w.durable {
+		out[k] = v
+	}
+	return out
+}
+
+// Append adds a record. It returns the ranges that became durable: a record already
+// in a file is durable at once, and a file closed by rotation or a day change makes
+// its range durable.
+func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if d, ok := w.durable[rec.Partition]; ok && rec.Offset <= d {
+		w.m.rowsDropped.WithLabelValues("duplicate").Inc()
+		return []Done{{rec.Partition, rec.Offset}}, nil
+	}
+	var done []Done
+	of := w.open[rec.Partition]
+	if of != nil && rec.Row != nil && of.day != "" && rec.Row.Day() != of.day {
+		d, err := w.close(ctx, of)
+		if err != nil {
+			return nil, err
+		}
+		done, of = append(done, d), nil
+	}
+	if of == nil {
+		of = &openFile{partition: rec.Partition, first: rec.Offset, opened: w.now(), ledgerPos: w.ledger.Position()}
+		w.open[rec.Partition] = of
+	}
+	of.last = rec.Offset
+	switch {
+	case rec.Row == nil:
+		w.m.rowsDropped.WithLabelValues("undecodable").Inc()
+		w.stats.RowsDropped++
+	case w.ledger.Covered(rec.Row):
+		w.m.rowsDropped.WithLabelValues("erased").Inc()
+		w.stats.RowsDropped++
+	default:
+		if of.day == "" {
+			of.day = rec.Row.Day()
+		}
+		of.buf = append(of.buf, *rec.Row)
+		if len(of.buf) >= writeBatch {
+			if err := w.spill(ctx, of); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if w.due(of, false) {
+		d, err := w.close(ctx, of)
+		if err != nil {
+			return nil, err
+		}
+		done = append(done, d)
+	}
+	return done, nil
+}
+
+func (w *Writer) due(of *openFile, timeOnly bool) bool {
+	if w.now().Sub(of.opened) >= w.opts.RotateInterval {
+		return true
+	}
+	if timeOnly {
+		return false
+	}
+	if of.last-of.first+1 >= int64(w.opts.RotateRows) {
+		return true
+	}
+	return of.pf != nil && of.pf.size() >= w.opts.RotateBytes
+}
+
+// spill moves buffered rows into the Parquet writer, staging the file first.
+func (w *Writer) spill(ctx context.Context, of *openFile) error {
+	if len(of.buf) == 0 {
+		return nil
+	}
+	if of.pf == nil {
+		near := DataFile{Day: of.day, Topic: w.opts.Topic, Partition: of.partition, First: of.first, Last: of.first}
+		staged, err := w.store.Stage(ctx, w.opts.Dataset+"/"+near.Key())
+		if err != nil {
+			return err
+		}
+		of.pf = newParquetFile(staged, w.opts.RowGroupRows)
+	}
+	if err := of.pf.write(of.buf); err != nil {
+		return err
+	}
+	of.buf = of.buf[:0]
+	return nil
+}
+
+// close publishes the open file (if it holds rows) and reports its range durable.
+func (w *Writer) close(ctx context.Context, of *openFile) (Done, error) {
+	delete(w.open, of.partition)
+	done := Done{of.partition, of.last}
+	if err := w.spill(ctx, of); err != nil {
+		w.abandon(of)
+		return Done{}, err
+	}
+	if of.pf == nil { // every record of the range was dropped
+		return done, nil
+	}
+	if err := of.pf.finish(of.ledgerPos); err != nil {
+		w.abandon(of)
+		return Done{}, err
+	}
+	df := DataFile{Day: of.day, Topic: w.opts.Topic, Partition: of.partition, First: of.first, Last: of.last}
+	st, err := of.pf.staged.Stat()
+	if err != nil {
+		w.abandon(of)
+		return Done{}, fmt.Errorf("stat staged file: %w", err)
+	}
+	err = w.store.Publish(ctx, of.pf.staged, w.opts.Dataset+"/"+df.Key())
+	if errors.Is(err, ErrExists) {
+		// Only possible if another writer published the same range; the data is
+		// there, so the range is durable.
+		w.log.Warn("data file already exists, keeping the published one", zap.String("key", df.Key()))
+	} else if err != nil {
+		return Done{}, err
+	} else {
+		w.stats.RowsWritten += of.pf.rows
+		w.stats.FilesWritten++
+		w.stats.BytesWritten += st.Size()
+		w.m.rowsWritten.Add(float64(of.pf.rows))
+		w.m.filesWritten.Inc()
+		w.m.bytesWritten.Add(float64(st.Size()))
+	}
+	w.durable[of.partition] = of.last
+	if w.published != nil {
+		w.published(df)
+	}
+	return done, nil
+}
+
+func (w *Writer) abandon(of *openFile) {
+	if of.pf != nil {
+		w.store.Discard(of.pf.staged)
+	}
+}
+
+// Tick closes files that are open longer than the rotation interval.
+func (w *Writer) Tick(ctx context.Context) ([]Done, error) {
+	return w.closeWhere(ctx, func(of *openFile) bool { return w.due(of, true) })
+}
+
+// CloseAll closes every open file (drain, flush).
+func (w *Writer) CloseAll(ctx context.Context) ([]Done, error) {
+	return w.closeWhere(ctx, func(*openFile) bool { return true })
+}
+
+func (w *Writer) closeWhere(ctx context.Context, pred func(*openFile) bool) ([]Done, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var done []Done
+	var errs []error
+	for _, of := range w.open {
+		if !pred(of) {
+			continue
+		}
+		d, err := w.close(ctx, of)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		done = append(done, d)
+	}
+	return done, errors.Join(errs...)
+}
+
+// Abandon drops every open file without publishing it, as a crash would.
+func (w *Writer) Abandon() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for p, of := range w.open {
+		w.abandon(of)
+		delete(w.open, p)
+	}
+}
+
+// storedFile is a data file found in storage.
+type storedFile struct {
+	File DataFile
+	Info ObjectInfo
+}
+
+// listDataFiles lists the dataset's Parquet files, skipping foreign objects.
+func listDataFiles(ctx context.Context, store Storage, dataset string) ([]storedFile, error) {
+	objs, err := store.List(ctx, dataset+"/data/")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storedFile, 0, len(objs))
+	for _, o := range objs {
+		rel := strings.TrimPrefix(o.Key, dataset+"/")
+		f, err := ParseDataFile(rel)
+		if err != nil {
+			continue
+		}
+		o.Key = rel
+		out = append(out, storedFile{File: f, Info: o})
+	}
+	return out, nil
+}
+
+// Stats returns the writer's totals since start.
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}

@@ -1,0 +1,101 @@
+// Package consentfilter is the consent-filter service: the consent API, the
+// materializer that keeps Redis in step with consent.changes, and the filter that
+// passes on only the events whose subject consented, failing closed.
+package consentfilter
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/topics"
+	"github.com/consentflow/consentflow/services/consent-filter/policy"
+)
+
+// Config of the consent-filter, from the environment.
+type Config struct {
+	stream.Config
+	avro.RegistryConfig
+	topics.Names
+
+	RedisAddr      string        `env:"REDIS_ADDR" envDefault:"127.0.0.1:6379" help:"Redis address; several comma-separated addresses mean Redis Cluster"`
+	RedisNamespace string        `env:"REDIS_NAMESPACE" envDefault:"cf" help:"prefix of every Redis key (one per chain sharing a Redis)"`
+	HTTPAddr       string        `env:"CONSENT_HTTP_ADDR" envDefault:"127.0.0.1:8081" help:"consent API listen address (use :8081 in containers)"`
+	OpsAddr        string        `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" help:"/healthz, /readyz, /metrics listen address; empty disables"`
+	Purpose        string        `env:"PURPOSE" envDefault:"ai_training" help:"the purpose this chain filters for"`
+	PolicyFile     string        `env:"POLICY_FILE" help:"consent policy YAML; empty uses the built-in default"`
+	Tokens         string        `env:"CONSENT_TOKENS" help:"bearer tokens NAME:sha256:<hex>=consent:read|consent:write,... (see pkg/auth)"`
+	AuditKey       string        `env:"AUDIT_KEY" help:"base64 key (>= 32 bytes) for subject references in consent.decisions"`
+	AuditEphemeral bool          `env:"AUDIT_KEY_EPHEMERAL" envDefault:"false" help:"generate a random audit key at start (demo only: references do not survive a restart)"`
+	GroupID        string        `env:"FILTER_GROUP_ID" envDefault:"consent-filter" help:"consumer group of the filter on events.raw"`
+	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses"`
+	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
+	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
+
+	policy   *policy.Policy
+	tokens   *auth.Tokens
+	auditKey []byte
+}
+
+// Validate checks the configuration and loads the policy, tokens and audit key.
+func (c *Config) Validate() error {
+	var p config.Problems
+	if err := c.Config.Validate(); err != nil {
+		p.Addf("KAFKA_BROKERS", "%v", err)
+	}
+	if c.RedisAddr == "" {
+		p.Addf("REDIS_ADDR", "required")
+	}
+	if c.PolicyFile == "" {
+		c.policy = policy.Default()
+	} else {
+		pol, err := policy.Load(c.PolicyFile)
+		if err != nil {
+			p.Addf("POLICY_FILE", "%v", err)
+		}
+		c.policy = pol
+	}
+	if c.policy != nil && !c.policy.HasPurpose(c.Purpose) {
+		p.Addf("PURPOSE", "%q is not a purpose of policy %s", c.Purpose, c.policy.Version)
+	}
+	toks, err := auth.ParseTokens(c.Tokens)
+	if err != nil {
+		p.Addf("CONSENT_TOKENS", "%v", err)
+	}
+	c.tokens = toks
+	switch {
+	case c.AuditKey != "" && c.AuditEphemeral:
+		p.Addf("AUDIT_KEY", "set either AUDIT_KEY or AUDIT_KEY_EPHEMERAL, not both")
+	case c.AuditKey != "":
+		k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(c.AuditKey))
+		if err != nil || len(k) < 32 {
+			p.Addf("AUDIT_KEY", "want base64 of at least 32 bytes")
+		}
+		c.auditKey = k
+	case c.AuditEphemeral:
+		c.auditKey = make([]byte, 32)
+		if _, err := rand.Read(c.auditKey); err != nil {
+			p.Addf("AUDIT_KEY_EPHEMERAL", "%v", err)
+		}
+	default:
+		p.Addf("AUDIT_KEY", "required (or AUDIT_KEY_EPHEMERAL=true for a demo)")
+	}
+	if c.MaxLag < 0 {
+		p.Addf("MATERIALIZER_MAX_LAG", "must be >= 0")
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > 10000 {
+		p.Addf("FILTER_MAX_BATCH", "must be 1..10000")
+	}
+	return p.Err()
+}
+
+// String never prints keys or tokens.
+func (c *Config) String() string {
+	return fmt.Sprintf("consent-filter{brokers=%v purpose=%s redis=%s}", c.Brokers, c.Purpose, c.RedisAddr)
+}

@@ -1,0 +1,60 @@
+package consentstore
+
+import (
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+)
+
+// keys computes every Redis key and channel name of one namespace; see the
+// package doc for the layout.
+type keys struct {
+	ns      string
+	buckets int
+}
+
+func (k keys) meta() string { return k.ns + ":meta" }
+
+func (k keys) bucketTag(b int) string { return "{" + k.ns + ":b" + strconv.Itoa(b) + "}" }
+
+func (k keys) bucketMeta(b int) string { return k.bucketTag(b) + ":meta" }
+
+func (k keys) bucketOf(purpose string, ref SubjectRef) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(ref.code()))
+	_, _ = h.Write([]byte{'/'})
+	_, _ = h.Write([]byte(purpose))
+	return int(h.Sum32() % uint32(k.buckets))
+}
+
+func (k keys) record(purpose string, ref SubjectRef) (key string, bucket int) {
+	b := k.bucketOf(purpose, ref)
+	return k.bucketTag(b) + ":c:" + purpose + ":" + ref.code(), b
+}
+
+func (k keys) invalidatePrefix() string { return k.ns + ":invalidate:" }
+
+func (k keys) invalidate(purpose string) string { return k.invalidatePrefix() + purpose }
+
+func (k keys) reset() string { return k.ns + ":reset" }
+
+const (
+	fieldGen         = "gen"
+	fieldComplete    = "complete"
+	fieldBuckets     = "buckets"
+	fieldStartedMS   = "started_ms"
+	fieldCompletedMS = "completed_ms"
+	endPrefix        = "end:"
+	posPrefix        = "p:"
+)
+
+func validatePurpose(purpose string) error {
+	if purpose == "" {
+		return fmt.Errorf("purpose: empty")
+	}
+	if strings.ContainsAny(purpose, ":{}") {
+		return fmt.Errorf("purpose %q: may not contain ':', '{' or '}'", purpose)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package consentstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Lookup returns the records of purpose for refs (users and tenants, in
+// any mix; duplicates are fine) in one pipelined round trip of independent
+// single-key commands, so it works on Redis Cluster. Subjects without a
+// record are absent from the map.
+//
+// In the same pipeline it reads cf:meta and, after the records, the
+// generation of every bucket it touched; unless all belong to the current,
+// complete generation it returns an error wrapping ErrNotReady and no
+// records, so a flush between health checks cannot make records vanish
+// unnoticed.
+func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (map[SubjectRef]Record, error) {
+	if err := validatePurpose(purpose); err != nil {
+		return nil, fmt.Errorf("lookup: %w", err)
+	}
+	type item struct {
+		ref SubjectRef
+		cmd *redis.SliceCmd
+	}
+	items := make([]item, 0, len(refs))
+	seen := make(map[SubjectRef]struct{}, len(refs))
+	bucketSeen := map[int]struct{}{}
+	var buckets []int
+	keys := make([]string, 0, len(refs))
+	for _, r := range refs {
+		if _, dup := seen[r]; dup {
+			continue
+		}
+		if err := r.validate(); err != nil {
+			return nil, fmt.Errorf("lookup: %w", err)
+		}
+		seen[r] = struct{}{}
+		key, b := s.k.record(purpose, r)
+		keys = append(keys, key)
+		items = append(items, item{ref: r})
+		if _, ok := bucketSeen[b]; !ok {
+			bucketSeen[b] = struct{}{}
+			buckets = append(buckets, b)
+		}
+	}
+	if len(items) == 0 {
+		return map[SubjectRef]Record{}, nil
+	}
+
+	var metaCmd *redis.SliceCmd
+	genCmds := make([]*redis.StringCmd, len(buckets))
+	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
+		for i := range items {
+			items[i].cmd = pipe.HMGet(ctx, keys[i], "s", "at", "p", "o", "tn")
+		}
+		// After the records: same slot as each record, so same node and
+		// connection, so read after it.
+		for i, b := range buckets {
+			genCmds[i] = pipe.HGet(ctx, s.k.bucketMeta(b), fieldGen)
+		}
+		metaCmd = pipe.HMGet(ctx, s.k.meta(), fieldGen, fieldComplete, fieldBuckets)
+		return nil
+	})
+	// Check every command: the pipeline's own error is only the first one,
+	// and a missing bucket gen (redis.Nil) must not hide a network error.
+	for _, it := range items {
+		if err := it.cmd.Err(); err != nil {
+			return nil, fmt.Errorf("lookup %d subjects: %w", len(items), err)
+		}
+	}
+	for _, c := range genCmds {
+		if err := c.Err(); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, fmt.Errorf("lookup %d subjects: %w", len(items), err)
+		}
+	}
+	if err := metaCmd.Err(); err != nil {
+		return nil, fmt.Errorf("lookup %d subjects: %w", len(items), err)
+	}
+
+	meta := metaCmd.Val()
+	gen, _ := meta[0].(string)
+	complete, _ := meta[1].(string)
+	nb, _ := meta[2].(string)
+	switch {
+	case gen == "":
+		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonNoState)
+	case nb != strconv.Itoa(s.k.buckets):
+		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonBucketConfig)
+	case complete != "1":
+		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonRebuilding)
+	}
+	for i, c := range genCmds {
+		if c.Val() != gen {
+			return nil, fmt.Errorf("lookup: %w: %s (bucket %d)", ErrNotReady, ReasonBucketLost, buckets[i])
+		}
+	}
+
+	out := make(map[SubjectRef]Record, len(items))
+	for _, it := range items {
+		rec, ok, err := parseRecord(it.cmd.Val())
+		if err != nil {
+			return nil, fmt.Errorf("lookup %s: %w", it.ref, err)
+		}
+		if ok {
+			out[it.ref] = rec
+		}
+	}
+	return out, nil
+}

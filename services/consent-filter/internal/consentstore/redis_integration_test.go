@@ -1,0 +1,119 @@
+package consentstore
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/consentflow/consentflow/services/consent-filter/decision"
+)
+
+// TestRealRedis runs the core scenarios against a real Redis (Lua semantics,
+// error replies, pub/sub from scripts). Set CONSENTFLOW_REDIS_ADDR to run it;
+// it only touches keys of a fresh namespace.
+func TestRealRedis(t *testing.T) {
+	addr := os.Getenv("CONSENTFLOW_REDIS_ADDR")
+	if addr == "" {
+		t.Skip("CONSENTFLOW_REDIS_ADDR not set")
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	realRedisScenario(t, rdb, func(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
+		return fn(ctx, rdb)
+	})
+}
+
+// TestRealRedisCluster is TestRealRedis on a Redis Cluster: every script and
+// pipeline must respect slots. Set CONSENTFLOW_REDIS_CLUSTER_ADDRS to a
+// comma-separated list of seed nodes to run it.
+func TestRealRedisCluster(t *testing.T) {
+	addrs := os.Getenv("CONSENTFLOW_REDIS_CLUSTER_ADDRS")
+	if addrs == "" {
+		t.Skip("CONSENTFLOW_REDIS_CLUSTER_ADDRS not set")
+	}
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	t.Cleanup(func() { _ = rdb.Close() })
+	realRedisScenario(t, rdb, rdb.ForEachMaster)
+}
+
+func realRedisScenario(t *testing.T, rdb redis.UniversalClient, eachNode func(context.Context, func(context.Context, *redis.Client) error) error) {
+	ctx := context.Background()
+	require.NoError(t, rdb.Ping(ctx).Err())
+	ns := fmt.Sprintf("cftest%d", time.Now().UnixNano())
+	s, err := New(rdb, Options{Namespace: ns, Buckets: 4})
+	require.NoError(t, err)
+	wipe := func() {
+		require.NoError(t, eachNode(ctx, func(ctx context.Context, node *redis.Client) error {
+			iter := node.Scan(ctx, 0, "*"+ns+"*", 1000).Iterator()
+			for iter.Next(ctx) {
+				if err := node.Del(ctx, iter.Val()).Err(); err != nil {
+					return err
+				}
+			}
+			return iter.Err()
+		}))
+	}
+	t.Cleanup(wipe)
+
+	w, err := s.OpenWriter(ctx, map[int]int64{0: 3})
+	require.NoError(t, err)
+	c := NewCachedLookup(s, CacheOptions{PingInterval: 50 * time.Millisecond}, zaptest.NewLogger(t))
+	subscribed(t, c)
+
+	batch := []Change{
+		userChange("alice", "acme", decision.Granted, t0, 0, 0),
+		userChange("alice", "acme", decision.Denied, t0.Add(time.Minute), 0, 2),
+		userChange("bob", "acme", decision.Granted, t0, 0, 1),
+	}
+	require.NoError(t, w.Apply(ctx, batch))
+	require.True(t, w.Complete())
+	require.NoError(t, w.Apply(ctx, batch), "replay")
+	require.NoError(t, w.ApplyTo(ctx, []Change{userChange("alice", "acme", decision.Granted, t0, 0, 1)}, nil), "older")
+
+	got, err := c.Lookup(ctx, "ai_training", []SubjectRef{UserRef("alice"), UserRef("bob"), TenantRef("acme")})
+	require.NoError(t, err)
+	assert.Equal(t, "0:2", got[UserRef("alice")].Version())
+	assert.Equal(t, decision.Denied, got[UserRef("alice")].Status)
+	assert.Equal(t, 3, c.Len())
+
+	require.NoError(t, w.Apply(ctx, []Change{userChange("bob", "acme", decision.Denied, t0.Add(time.Hour), 0, 3)}))
+	eventually(t, func() bool { return c.Len() == 2 }, "bob invalidated over real pub/sub")
+
+	// Wrong-type key: the script fails before writing anything.
+	key, mb := s.k.record("ai_training", UserRef("mallory"))
+	zed := ""
+	for i := 0; zed == ""; i++ { // a subject in mallory's bucket, so in the same script
+		if _, b := s.k.record("ai_training", UserRef(fmt.Sprint("zed", i))); b == mb {
+			zed = fmt.Sprint("zed", i)
+		}
+	}
+	require.NoError(t, rdb.Set(ctx, key, "x", 0).Err())
+	err = w.Apply(ctx, []Change{
+		userChange(zed, "", decision.Granted, t0, 0, 4),
+		userChange("mallory", "", decision.Granted, t0, 0, 5),
+	})
+	require.Error(t, err)
+	zkey, _ := s.k.record("ai_training", UserRef(zed))
+	assert.Zero(t, rdb.Exists(ctx, zkey).Val(), "same script: nothing written")
+	require.NoError(t, rdb.Del(ctx, key).Err())
+
+	// Flush (of our namespace): detected, writer fenced, rebuild.
+	wipe()
+	require.ErrorIs(t, w.Apply(ctx, []Change{userChange("carol", "", decision.Granted, t0, 0, 6)}), ErrGenerationLost)
+	_, err = s.Lookup(ctx, "ai_training", []SubjectRef{UserRef("alice")})
+	require.ErrorIs(t, err, ErrNotReady)
+	w2, err := s.OpenWriter(ctx, map[int]int64{0: 7})
+	require.NoError(t, err)
+	assert.True(t, w2.Rebuilding())
+	eventually(t, func() bool { return c.Len() == 0 }, "reset over real pub/sub")
+	require.NoError(t, w2.ApplyTo(ctx, batch, map[int]int64{0: 7}))
+	assert.True(t, s.Ready(ctx, map[int]int64{0: 7}, 0))
+}

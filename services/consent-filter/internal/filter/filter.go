@@ -1,0 +1,222 @@
+// Package filter is the consent-filter's stage: it decides every raw event against
+// the materialized consent state and passes the allowed ones on, with an audit
+// record for every decision. It fails closed: while the state cannot be trusted
+// it returns an error, so the stream loop neither writes nor commits.
+package filter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/topics"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/decision"
+	"github.com/consentflow/consentflow/services/consent-filter/policy"
+)
+
+// Header names the filter sets on events.consented.
+const (
+	HeaderConsentVersion = "consent-version"
+	HeaderPolicyVersion  = "policy-version"
+	HeaderPurpose        = "purpose"
+)
+
+// Stage name used in DLQ headers and metrics.
+const Stage = "consent-filter"
+
+// State is what the filter needs from the consent store.
+type State interface {
+	Health(ctx context.Context, endOffsets map[int]int64, maxLag int64) (consentstore.Health, error)
+	Lookup(ctx context.Context, purpose string, refs []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error)
+}
+
+// Cache is the in-process consent cache in front of State.Lookup.
+type Cache interface {
+	Lookup(ctx context.Context, purpose string, refs []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error)
+	Clear()
+}
+
+// ErrPaused wraps every reason the filter refuses to decide now.
+var ErrPaused = errors.New("consent state not trustworthy; paused")
+
+// Filter decides batches of raw events.
+type Filter struct {
+	Purpose    string
+	Policy     *policy.Policy
+	State      State
+	EndOffsets func(ctx context.Context) (map[int]int64, error)
+	MaxLag     int64
+	Raw        *avro.Codec[schema.InteractionEvent]
+	Decisions  *avro.Codec[schema.ConsentDecision]
+	AuditKey   []byte
+	Topics     topics.Names
+	Now        func() time.Time
+	Metrics    *Metrics
+	// Cache, when set, serves lookups. It is trusted only for the materializer
+	// positions it was filled at: pub/sub invalidations travel on another
+	// connection and may arrive after the filter has seen the positions move, so
+	// whenever the positions differ from the last batch's the cache is cleared
+	// first. Between consent changes it serves every lookup.
+	Cache Cache
+
+	lastPositions map[int]int64
+}
+
+// Metrics of the filter.
+type Metrics struct {
+	Decisions     *prometheus.CounterVec
+	LookupSeconds prometheus.Histogram
+	Paused        prometheus.Gauge
+	PauseReasons  *prometheus.CounterVec
+	Lag           prometheus.Gauge
+	DLQ           prometheus.Counter
+}
+
+// NewMetrics registers the filter metrics with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Decisions:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_decisions_total", Help: "Consent decisions by decision and reason."}, []string{"decision", "reason"}),
+		LookupSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "consentflow_filter_lookup_seconds", Help: "Latency of one batched consent lookup.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)}),
+		Paused:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_filter_paused", Help: "1 while the filter is paused because consent state cannot be trusted."}),
+		PauseReasons:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_pauses_total", Help: "Batches held back, by reason."}, []string{"reason"}),
+		Lag:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_materializer_lag_records", Help: "consent.changes records not yet applied to Redis (max over partitions), as the filter last saw it."}),
+		DLQ:           prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_filter_dlq_total", Help: "Raw records sent to the dead-letter topic."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag, m.DLQ)
+	}
+	return m
+}
+
+type decoded struct {
+	msg kafka.Message
+	ev  schema.InteractionEvent
+}
+
+// Handle is the stream.Handler of the filter.
+func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+	var out []kafka.Message
+	events := make([]decoded, 0, len(batch))
+	refs := make([]consentstore.SubjectRef, 0, 2*len(batch))
+	for _, m := range batch {
+		ev, err := f.Raw.Decode(ctx, m.Value)
+		if err == nil {
+			err = validate(&ev)
+		}
+		if err != nil {
+			if errors.Is(err, avro.ErrRegistryUnavailable) {
+				return nil, fmt.Errorf("%w: schema registry: %v", ErrPaused, err)
+			}
+			f.Metrics.DLQ.Inc()
+			out = append(out, stream.DeadLetter(m, f.Topics.DLQ, Stage, err))
+			continue
+		}
+		events = append(events, decoded{msg: m, ev: ev})
+		refs = append(refs, consentstore.UserRef(ev.Subject()), consentstore.TenantRef(ev.TenantID))
+	}
+	if len(events) == 0 {
+		return out, nil
+	}
+
+	// The state must cover every change acknowledged before this batch is decided:
+	// compare the materializer's positions with the topic's end offsets now.
+	ends, err := f.EndOffsets(ctx)
+	if err != nil {
+		return nil, f.pause("kafka_unavailable", fmt.Errorf("consent.changes end offsets: %w", err))
+	}
+	h, err := f.State.Health(ctx, ends, f.MaxLag)
+	if err != nil {
+		return nil, f.pause("redis_unavailable", err)
+	}
+	f.Metrics.Lag.Set(float64(h.MaxLag))
+	if !h.Ready {
+		return nil, f.pause(string(h.Reason), fmt.Errorf("consent store %s", h.Reason))
+	}
+	lookup := f.State.Lookup
+	if f.Cache != nil {
+		if !maps.Equal(h.Positions, f.lastPositions) {
+			f.Cache.Clear()
+			f.lastPositions = h.Positions
+		}
+		lookup = f.Cache.Lookup
+	}
+	start := time.Now()
+	recs, err := lookup(ctx, f.Purpose, refs)
+	f.Metrics.LookupSeconds.Observe(time.Since(start).Seconds())
+	if err != nil {
+		reason := "redis_unavailable"
+		if errors.Is(err, consentstore.ErrNotReady) {
+			reason = "not_ready"
+		}
+		return nil, f.pause(reason, err)
+	}
+	f.Metrics.Paused.Set(0)
+
+	now := f.Now()
+	for _, d := range events {
+		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
+		if r, ok := recs[consentstore.TenantRef(d.ev.TenantID)]; ok {
+			in.Tenant = r.Decision()
+		}
+		if r, ok := recs[consentstore.UserRef(d.ev.Subject())]; ok {
+			in.User = r.Decision()
+		}
+		dec := decision.Decide(f.Policy, in)
+		verdict := schema.DecisionDeny
+		if dec.Allow {
+			verdict = schema.DecisionAllow
+		}
+		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
+
+		ref := SubjectRef(f.AuditKey, d.ev.Subject())
+		audit := schema.ConsentDecision{
+			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
+			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
+			ReceivedAt: d.ev.ReceivedAt, DecidedAt: now,
+		}
+		b, err := f.Decisions.Encode(&audit)
+		if err != nil {
+			return nil, fmt.Errorf("encode decision: %w", err)
+		}
+		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
+		if dec.Allow {
+			headers := append(append([]kafka.Header(nil), d.msg.Headers...),
+				kafka.Header{Key: HeaderConsentVersion, Value: []byte(dec.ConsentVersion)},
+				kafka.Header{Key: HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
+				kafka.Header{Key: HeaderPurpose, Value: []byte(f.Purpose)},
+			)
+			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
+		}
+	}
+	return out, nil
+}
+
+func (f *Filter) pause(reason string, err error) error {
+	f.Metrics.Paused.Set(1)
+	f.Metrics.PauseReasons.WithLabelValues(reason).Inc()
+	return fmt.Errorf("%w: %s: %v", ErrPaused, reason, err)
+}
+
+// validate rejects raw events the decision cannot be made for.
+func validate(ev *schema.InteractionEvent) error {
+	switch {
+	case ev.EventID == "":
+		return errors.New("event_id: required")
+	case ev.Subject() == "":
+		return errors.New("user_id or anonymous_id: required")
+	case ev.TenantID == "":
+		return errors.New("tenant_id: required")
+	case ev.ReceivedAt.IsZero():
+		return errors.New("received_at: required")
+	}
+	return nil
+}

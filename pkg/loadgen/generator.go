@@ -1,0 +1,268 @@
+package loadgen
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/google/uuid"
+)
+
+// ActionKind tells what an Action does.
+type ActionKind int
+
+// Action kinds.
+const (
+	// ActionEvent posts one event to the producer.
+	ActionEvent ActionKind = iota + 1
+	// ActionConsent puts one consent change to the consent API.
+	ActionConsent
+)
+
+// Action is one step of the simulated traffic.
+type Action struct {
+	// Seq numbers actions from 1 in generation order.
+	Seq int
+	// Kind selects Event or Consent.
+	Kind    ActionKind
+	Event   *EventAction
+	Consent *ConsentAction
+}
+
+// TenantID is the tenant the action belongs to; the Runner runs a tenant's
+// actions in order on one worker.
+func (a *Action) TenantID() string {
+	if a.Kind == ActionEvent {
+		return a.Event.Event.TenantID
+	}
+	return a.Consent.TenantID
+}
+
+// EventAction is an event to post.
+type EventAction struct {
+	// Event as the client sends it: EventID set, ReceivedAt zero (the producer
+	// stamps it), GPC false (sent as the Sec-GPC header instead).
+	Event schema.InteractionEvent
+	// GPC: send the request with Sec-GPC: 1.
+	GPC bool
+	// PII lists every value seeded into Event.Text.
+	PII []PII
+}
+
+// ConsentAction is a consent change to put.
+type ConsentAction struct {
+	SubjectType string // schema.SubjectUser or schema.SubjectTenant
+	SubjectID   string
+	TenantID    string
+	Purpose     string
+	Status      string // schema.StatusGranted or schema.StatusDenied
+}
+
+// Path is the consent API path of the change:
+// /v1/users/{user_id}/consents/{purpose} or /v1/tenants/{tenant_id}/consents/{purpose}.
+func (c *ConsentAction) Path() string {
+	coll := "users"
+	if c.SubjectType == schema.SubjectTenant {
+		coll = "tenants"
+	}
+	return fmt.Sprintf("/v1/%s/%s/consents/%s", coll, url.PathEscape(c.SubjectID), url.PathEscape(c.Purpose))
+}
+
+// Generator produces a deterministic sequence of Actions from a Config. It is not
+// safe for concurrent use.
+type Generator struct {
+	cfg     Config
+	r       *rand.Rand
+	world   *World
+	seq     int
+	initial []*User // users still to grant consent up front
+	weights []int   // cumulative user activity weights over world.Users()
+	users   []*User
+	base    time.Time
+}
+
+// NewGenerator validates cfg and builds the world from its seed.
+func NewGenerator(cfg Config) (*Generator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("loadgen config: %w", err)
+	}
+	r := rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15))
+	g := &Generator{cfg: cfg, r: r, world: newWorld(r, cfg.Tenants, cfg.UsersPerTenant),
+		base: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	g.users = g.world.Users()
+	total := 0
+	for _, u := range g.users {
+		total += u.weight
+		g.weights = append(g.weights, total)
+		if r.Float64() < cfg.InitialGrantShare {
+			g.initial = append(g.initial, u)
+		}
+	}
+	return g, nil
+}
+
+// World is the generated population.
+func (g *Generator) World() *World { return g.world }
+
+// Next returns the next action. The initial grants come first.
+func (g *Generator) Next() Action {
+	g.seq++
+	a := Action{Seq: g.seq}
+	if len(g.initial) > 0 {
+		u := g.initial[0]
+		g.initial = g.initial[1:]
+		a.Kind, a.Consent = ActionConsent, g.userConsent(u, schema.StatusGranted)
+		return a
+	}
+	x := g.r.Float64()
+	c := g.cfg
+	switch {
+	case x < c.WithdrawRate:
+		a.Kind, a.Consent = ActionConsent, g.userConsent(g.pickUser(), schema.StatusDenied)
+	case x < c.WithdrawRate+c.GrantRate:
+		a.Kind, a.Consent = ActionConsent, g.userConsent(g.pickUser(), schema.StatusGranted)
+	case x < c.WithdrawRate+c.GrantRate+c.TenantOptOutRate:
+		a.Kind, a.Consent = ActionConsent, g.tenantConsent(schema.StatusDenied)
+	case x < c.WithdrawRate+c.GrantRate+c.TenantOptOutRate+c.TenantGrantRate:
+		a.Kind, a.Consent = ActionConsent, g.tenantConsent(schema.StatusGranted)
+	default:
+		a.Kind, a.Event = ActionEvent, g.event()
+	}
+	return a
+}
+
+func (g *Generator) userConsent(u *User, status string) *ConsentAction {
+	return &ConsentAction{SubjectType: schema.SubjectUser, SubjectID: u.ID, TenantID: u.TenantID, Purpose: g.cfg.Purpose, Status: status}
+}
+
+func (g *Generator) tenantConsent(status string) *ConsentAction {
+	t := g.world.Tenants[g.r.IntN(len(g.world.Tenants))]
+	return &ConsentAction{SubjectType: schema.SubjectTenant, SubjectID: t.ID, TenantID: t.ID, Purpose: g.cfg.Purpose, Status: status}
+}
+
+// pickUser draws a user by activity weight.
+func (g *Generator) pickUser() *User {
+	n := g.r.IntN(g.weights[len(g.weights)-1])
+	lo, hi := 0, len(g.weights)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if g.weights[mid] > n {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return g.users[lo]
+}
+
+func (g *Generator) tenantOf(u *User) *Tenant {
+	for _, t := range g.world.Tenants {
+		if t.ID == u.TenantID {
+			return t
+		}
+	}
+	panic("loadgen: user without tenant")
+}
+
+func (g *Generator) uuid() string {
+	var b [16]byte
+	for i := 0; i < 16; i += 8 {
+		v := g.r.Uint64()
+		for j := 0; j < 8; j++ {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return uuid.UUID(b).String()
+}
+
+func (g *Generator) event() *EventAction {
+	u := g.pickUser()
+	t := g.tenantOf(u)
+	anonymous := g.r.Float64() < g.cfg.AnonymousRate
+	et := g.pickType(anonymous)
+	if u.session == "" || g.r.IntN(12) == 0 {
+		u.session = "s-" + randString(g.r, "0123456789abcdef", 12)
+	}
+	ev := schema.InteractionEvent{
+		EventID:    g.uuid(),
+		EventType:  et.name,
+		TenantID:   t.ID,
+		OccurredAt: g.base.Add(time.Duration(g.seq) * time.Second),
+		Properties: propertiesFor(g.r, et.name),
+	}
+	act := &EventAction{GPC: g.r.Float64() < g.cfg.GPCRate}
+	if anonymous {
+		ev.AnonymousID = t.anonymous[g.r.IntN(len(t.anonymous))]
+		ev.IP = ipAddr(g.r)
+		ev.UserAgent = agents[g.r.IntN(len(agents))]
+		ev.Jurisdiction = pickJurisdiction(g.r)
+	} else {
+		ev.UserID, ev.SessionID = u.ID, u.session
+		ev.Jurisdiction, ev.IP, ev.Locale, ev.UserAgent = u.Jurisdiction, u.IP, u.Locale, u.UserAgent
+		ev.ActorName, ev.ActorEmail, ev.ActorHandle = u.Name, u.Email, u.Handle
+	}
+	if et.withText {
+		// Another user of the tenant (UsersPerTenant >= 2).
+		colleague := t.Users[(indexOf(t.Users, u)+1+g.r.IntN(len(t.Users)-1))%len(t.Users)]
+		actor := u
+		if anonymous {
+			// An anonymous visitor has no identity of their own to leak.
+			actor = &User{Name: "Anonymous Visitor", Handle: "anonymous"}
+		}
+		rates := g.cfg.PIIRates
+		if anonymous {
+			rates = withoutActor(rates)
+		}
+		ev.Text, act.PII = textFor(g.r, et.name, actor, colleague, t.Domain, rates)
+	}
+	act.Event = ev
+	return act
+}
+
+func (g *Generator) pickType(anonymous bool) struct {
+	name     string
+	weight   int
+	withText bool
+} {
+	if anonymous {
+		if g.r.IntN(2) == 0 {
+			return eventTypes[0] // page_viewed
+		}
+		return eventTypes[2] // search_performed
+	}
+	total := 0
+	for _, e := range eventTypes {
+		total += e.weight
+	}
+	n := g.r.IntN(total)
+	for _, e := range eventTypes {
+		if n < e.weight {
+			return e
+		}
+		n -= e.weight
+	}
+	return eventTypes[0]
+}
+
+func withoutActor(rates map[string]float64) map[string]float64 {
+	out := make(map[string]float64, len(rates))
+	for k, v := range rates {
+		if k != KindActorName && k != KindActorHandle {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func indexOf(us []*User, u *User) int {
+	for i, x := range us {
+		if x == u {
+			return i
+		}
+	}
+	return 0
+}

@@ -1,0 +1,426 @@
+package loadgen
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"go.uber.org/zap"
+)
+
+// ErrSustainedErrors ends a run whose requests kept failing.
+var ErrSustainedErrors = errors.New("sustained request errors")
+
+// RunOptions configure a Runner.
+type RunOptions struct {
+	// ProducerURL and ConsentURL are base URLs (http://host:port).
+	ProducerURL, ConsentURL string
+	// Token is the producer's bearer token (scope events:write); ConsentToken the
+	// consent API's (defaults to Token).
+	Token, ConsentToken string
+	// Events to send (at least 1); consent actions come on top.
+	Events int
+	// Rate in events per second; 0 sends as fast as the services allow.
+	Rate float64
+	// Workers send in parallel; each owns a share of the tenants (default 4).
+	Workers int
+	// Batch is the most events per POST (default 50); events queue up into a
+	// batch only while a worker is busy, so a slow rate sends single events.
+	Batch int
+	// MaxDuration stops generating after this long (0: no limit); what was
+	// generated is still sent.
+	MaxDuration time.Duration
+	// MaxConsecutiveErrors failed requests in a row abort the run with
+	// ErrSustainedErrors (default 20). A request that is retried successfully is
+	// no failure.
+	MaxConsecutiveErrors int
+	// Retries of a request answered 429, 5xx or not at all (0 means 3, negative
+	// none), after
+	// Retry-After (at most 5 s) or a backoff. Retries resend the same event ids.
+	Retries int
+	// Oracle answers whether each event must reach the curated outputs; nil uses
+	// DefaultReferenceOracle.
+	Oracle Oracle
+	// Truth receives the ground-truth lines (nil: discarded).
+	Truth io.Writer
+	// Progress, when set, is called after every request with the running totals;
+	// it is called from many goroutines.
+	Progress func(Stats)
+	// HTTPClient defaults to a client with a 30 s timeout.
+	HTTPClient *http.Client
+	// Logger defaults to a no-op logger.
+	Logger *zap.Logger
+}
+
+// Stats are a run's totals.
+type Stats struct {
+	EventsSent      int64         `json:"events_sent"`
+	EventsAccepted  int64         `json:"events_accepted"`
+	EventsFailed    int64         `json:"events_failed"`
+	ConsentsApplied int64         `json:"consents_applied"`
+	ConsentsFailed  int64         `json:"consents_failed"`
+	Requests        int64         `json:"requests"`
+	Elapsed         time.Duration `json:"elapsed"`
+}
+
+// EventsPerSecond is the accepted-event throughput.
+func (s Stats) EventsPerSecond() float64 {
+	if s.Elapsed <= 0 {
+		return 0
+	}
+	return float64(s.EventsAccepted) / s.Elapsed.Seconds()
+}
+
+type counters struct {
+	sent, accepted, failed, consentsOK, consentsFailed, requests, consecutive atomic.Int64
+	start                                                                     time.Time
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{EventsSent: c.sent.Load(), EventsAccepted: c.accepted.Load(), EventsFailed: c.failed.Load(),
+		ConsentsApplied: c.consentsOK.Load(), ConsentsFailed: c.consentsFailed.Load(), Requests: c.requests.Load(),
+		Elapsed: time.Since(c.start)}
+}
+
+// Run sends gen's actions until opts.Events events were generated, ctx ends or
+// MaxDuration passes, and writes the ground truth. It returns the totals, and an
+// error wrapping ErrSustainedErrors when requests kept failing.
+func Run(ctx context.Context, gen *Generator, opts RunOptions) (Stats, error) {
+	if err := opts.defaults(); err != nil {
+		return Stats{}, err
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r := &runner{opts: opts, truth: newTruthWriter(opts.Truth), cancel: cancel, purpose: gen.cfg.Purpose}
+	r.c.start = time.Now()
+
+	chans := make([]chan Action, opts.Workers)
+	var wg sync.WaitGroup
+	for i := range chans {
+		chans[i] = make(chan Action, 4*opts.Batch)
+		w := &worker{r: r, users: map[string]*ConsentRecord{}, tenants: map[string]*ConsentRecord{}}
+		wg.Add(1)
+		go func(ch <-chan Action) {
+			defer wg.Done()
+			w.loop(ctx, ch)
+		}(chans[i])
+	}
+
+	var deadline <-chan time.Time
+	if opts.MaxDuration > 0 {
+		t := time.NewTimer(opts.MaxDuration)
+		defer t.Stop()
+		deadline = t.C
+	}
+	events := 0
+dispatch:
+	for events < opts.Events {
+		a := gen.Next()
+		if a.Kind == ActionEvent {
+			if opts.Rate > 0 {
+				due := r.c.start.Add(time.Duration(float64(events) / opts.Rate * float64(time.Second)))
+				if wait := time.Until(due); wait > 0 {
+					select {
+					case <-time.After(wait):
+					case <-ctx.Done():
+						break dispatch
+					case <-deadline:
+						break dispatch
+					}
+				}
+			}
+			events++
+		}
+		select {
+		case chans[workerFor(a.TenantID(), len(chans))] <- a:
+		case <-ctx.Done():
+			break dispatch
+		case <-deadline:
+			break dispatch
+		}
+	}
+	for _, ch := range chans {
+		close(ch)
+	}
+	wg.Wait()
+	stats := r.c.snapshot()
+	err := r.truth.flush()
+	if cause := context.Cause(ctx); errors.Is(cause, ErrSustainedErrors) {
+		err = errors.Join(cause, err)
+	}
+	return stats, err
+}
+
+func (o *RunOptions) defaults() error {
+	if o.ProducerURL == "" {
+		return errors.New("loadgen: producer URL is required")
+	}
+	if o.Events < 1 {
+		return fmt.Errorf("loadgen: events must be at least 1, got %d", o.Events)
+	}
+	if o.Rate < 0 {
+		return fmt.Errorf("loadgen: rate must be >= 0, got %g", o.Rate)
+	}
+	if o.ConsentToken == "" {
+		o.ConsentToken = o.Token
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.Batch <= 0 {
+		o.Batch = 50
+	}
+	if o.MaxConsecutiveErrors <= 0 {
+		o.MaxConsecutiveErrors = 20
+	}
+	if o.Retries < 0 {
+		o.Retries = 0
+	} else if o.Retries == 0 {
+		o.Retries = 3
+	}
+	if o.Oracle == nil {
+		o.Oracle = DefaultReferenceOracle()
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Workers}}
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	o.ProducerURL = strings.TrimRight(o.ProducerURL, "/")
+	o.ConsentURL = strings.TrimRight(o.ConsentURL, "/")
+	return nil
+}
+
+func workerFor(tenant string, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(tenant))
+	return int(h.Sum32() % uint32(n))
+}
+
+type runner struct {
+	opts    RunOptions
+	truth   *truthWriter
+	cancel  context.CancelCauseFunc
+	purpose string
+	c       counters
+}
+
+// outcome records a request's result for the consecutive-error rule.
+func (r *runner) outcome(ok bool) {
+	r.c.requests.Add(1)
+	if ok {
+		r.c.consecutive.Store(0)
+	} else if n := r.c.consecutive.Add(1); n >= int64(r.opts.MaxConsecutiveErrors) {
+		r.cancel(fmt.Errorf("%w: %d failed requests in a row", ErrSustainedErrors, n))
+	}
+	if r.opts.Progress != nil {
+		r.opts.Progress(r.c.snapshot())
+	}
+}
+
+// worker runs the actions of its tenants in order and owns their consent state.
+type worker struct {
+	r       *runner
+	users   map[string]*ConsentRecord
+	tenants map[string]*ConsentRecord
+	pending []*EventAction
+	seqs    []int
+}
+
+func (w *worker) loop(ctx context.Context, ch <-chan Action) {
+	for {
+		var a Action
+		var ok bool
+		if len(w.pending) > 0 {
+			select {
+			case a, ok = <-ch:
+			default:
+				w.flush(ctx) // nothing queued behind: send what we have
+				continue
+			}
+		} else {
+			a, ok = <-ch
+		}
+		if !ok {
+			w.flush(ctx)
+			return
+		}
+		if ctx.Err() != nil {
+			continue // aborted: drain without sending
+		}
+		switch a.Kind {
+		case ActionEvent:
+			w.pending = append(w.pending, a.Event)
+			w.seqs = append(w.seqs, a.Seq)
+			if len(w.pending) >= w.r.opts.Batch {
+				w.flush(ctx)
+			}
+		case ActionConsent:
+			// Earlier events go first, then the change; later events see it.
+			w.flush(ctx)
+			w.consent(ctx, a.Seq, a.Consent)
+		}
+	}
+}
+
+// flush sends the pending events: one request for those without GPC and one
+// with Sec-GPC: 1 for the others.
+func (w *worker) flush(ctx context.Context) {
+	if len(w.pending) == 0 {
+		return
+	}
+	for _, gpc := range []bool{false, true} {
+		var evs []*EventAction
+		var seqs []int
+		for i, e := range w.pending {
+			if e.GPC == gpc {
+				evs, seqs = append(evs, e), append(seqs, w.seqs[i])
+			}
+		}
+		if len(evs) > 0 && ctx.Err() == nil {
+			w.postEvents(ctx, evs, seqs, gpc)
+		}
+	}
+	w.pending, w.seqs = w.pending[:0], w.seqs[:0]
+}
+
+func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int, gpc bool) {
+	body := struct {
+		Events []wireEvent `json:"events"`
+	}{}
+	for _, e := range evs {
+		body.Events = append(body.Events, toWire(&e.Event))
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(fmt.Sprintf("loadgen: marshal events: %v", err)) // plain data; cannot fail
+	}
+	hdr := map[string]string{"Authorization": "Bearer " + w.r.opts.Token}
+	if gpc {
+		hdr["Sec-GPC"] = "1"
+	}
+	w.r.c.sent.Add(int64(len(evs)))
+	sentAt, status, ackedAt := w.r.send(ctx, http.MethodPost, w.r.opts.ProducerURL+"/v1/events", b, hdr)
+	accepted := status == http.StatusAccepted
+	if accepted {
+		w.r.c.accepted.Add(int64(len(evs)))
+	} else {
+		w.r.c.failed.Add(int64(len(evs)))
+	}
+	for i, e := range evs {
+		ev := e.Event
+		state := ConsentState{Purpose: w.r.purpose, User: w.users[ev.UserID], Tenant: w.tenants[ev.TenantID]}
+		if ev.UserID == "" {
+			state.User = nil // anonymous subjects get no consent traffic
+		}
+		ev.ReceivedAt, ev.GPC = sentAt, e.GPC
+		allow, reason := w.r.opts.Oracle.Expect(ev, state)
+		w.r.truth.write(EventTruth{
+			Kind: "event", Seq: seqs[i], EventID: ev.EventID, EventType: ev.EventType, UserID: ev.UserID,
+			AnonymousID: ev.AnonymousID, TenantID: ev.TenantID, Jurisdiction: ev.Jurisdiction, GPC: e.GPC,
+			SentAt: sentAt, AckedAt: ackedAt, HTTPStatus: status, Accepted: accepted,
+			Consent: state, Allow: allow, Reason: reason, PII: nonNil(e.PII),
+		})
+	}
+	w.r.outcome(accepted)
+}
+
+func (w *worker) consent(ctx context.Context, seq int, c *ConsentAction) {
+	status := "granted"
+	if c.Status == schema.StatusDenied {
+		status = "denied"
+	}
+	b, _ := json.Marshal(map[string]string{"status": status, "source": "loadgen"})
+	hdr := map[string]string{"Authorization": "Bearer " + w.r.opts.ConsentToken}
+	sentAt, code, done := w.r.send(ctx, http.MethodPut, w.r.opts.ConsentURL+c.Path(), b, hdr)
+	applied := code >= 200 && code < 300
+	if applied {
+		rec := &ConsentRecord{Status: c.Status, Since: done}
+		if c.SubjectType == schema.SubjectTenant {
+			w.tenants[c.SubjectID] = rec
+		} else {
+			w.users[c.SubjectID] = rec
+		}
+		w.r.c.consentsOK.Add(1)
+	} else {
+		w.r.c.consentsFailed.Add(1)
+	}
+	w.r.truth.write(ConsentTruth{
+		Kind: "consent", Seq: seq, SubjectType: strings.ToLower(c.SubjectType), SubjectID: c.SubjectID,
+		TenantID: c.TenantID, Purpose: c.Purpose, Status: c.Status, SentAt: sentAt, CompletedAt: done,
+		HTTPStatus: code, Applied: applied,
+	})
+	w.r.outcome(applied)
+}
+
+// send performs a JSON request with retries on 429, 5xx and transport errors.
+// It returns when the last attempt was sent, its status (0 without a response)
+// and when it completed.
+func (r *runner) send(ctx context.Context, method, url string, body []byte, hdr map[string]string) (sentAt time.Time, status int, done time.Time) {
+	backoff := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		sentAt = time.Now()
+		var retryAfter time.Duration
+		status, retryAfter = r.attempt(ctx, method, url, body, hdr)
+		done = time.Now()
+		retryable := status == 0 || status == http.StatusTooManyRequests || status >= 500
+		if !retryable || attempt >= r.opts.Retries || ctx.Err() != nil {
+			if status != 0 && (status < 200 || status >= 300) {
+				r.opts.Logger.Warn("request failed", zap.String("method", method), zap.Int("status", status), zap.Int("attempts", attempt+1))
+			}
+			return sentAt, status, done
+		}
+		wait := backoff
+		if retryAfter > 0 {
+			wait = min(retryAfter, 5*time.Second)
+		}
+		backoff = min(2*backoff, 2*time.Second)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return sentAt, status, done
+		}
+	}
+}
+
+func (r *runner) attempt(ctx context.Context, method, url string, body []byte, hdr map[string]string) (int, time.Duration) {
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		return 0, 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		r.opts.Logger.Debug("request error", zap.String("method", method), zap.Error(err))
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	var ra time.Duration
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		ra = time.Duration(s) * time.Second
+	}
+	return resp.StatusCode, ra
+}
+
+func nonNil(p []PII) []PII {
+	if p == nil {
+		return []PII{}
+	}
+	return p
+}

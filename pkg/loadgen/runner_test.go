@@ -1,0 +1,215 @@
+package loadgen
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fakeStack stands in for the producer and the consent API.
+type fakeStack struct {
+	mu       sync.Mutex
+	events   map[string]map[string]any // by event_id
+	gpc      map[string]bool
+	consents []string
+	fail503  atomic.Int32 // answer this many event requests with 503 first
+	srv      *httptest.Server
+}
+
+func newFakeStack(t *testing.T) *fakeStack {
+	f := &fakeStack{events: map[string]map[string]any{}, gpc: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/events", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer tok" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if f.fail503.Add(-1) >= 0 {
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		var body struct {
+			Events []map[string]any `json:"events"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, ev := range body.Events {
+			if _, ok := ev["received_at"]; ok {
+				w.WriteHeader(http.StatusBadRequest)
+				return
+			}
+			id := ev["event_id"].(string)
+			f.events[id] = ev
+			f.gpc[id] = r.Header.Get("Sec-GPC") == "1"
+		}
+		w.WriteHeader(http.StatusAccepted)
+	})
+	mux.HandleFunc("PUT /v1/{coll}/{id}/consents/{purpose}", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.mu.Lock()
+		f.consents = append(f.consents, r.URL.Path+" "+string(b))
+		f.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func readTruth(t *testing.T, b []byte) ([]EventTruth, []ConsentTruth) {
+	t.Helper()
+	var evs []EventTruth
+	var cs []ConsentTruth
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var kind struct{ Kind string }
+		require.NoError(t, json.Unmarshal(sc.Bytes(), &kind))
+		switch kind.Kind {
+		case "event":
+			var e EventTruth
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &e))
+			evs = append(evs, e)
+		case "consent":
+			var c ConsentTruth
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &c))
+			cs = append(cs, c)
+		default:
+			t.Fatalf("unknown kind %q", kind.Kind)
+		}
+	}
+	return evs, cs
+}
+
+func smallConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Tenants, cfg.UsersPerTenant = 6, 8
+	cfg.WithdrawRate, cfg.GrantRate, cfg.TenantOptOutRate, cfg.TenantGrantRate = 0.05, 0.05, 0.02, 0.01
+	cfg.GPCRate = 0.2
+	return cfg
+}
+
+func TestRunSendsEverythingInTenantOrderAndWritesTruth(t *testing.T) {
+	f := newFakeStack(t)
+	f.fail503.Store(2) // the first two event requests are retried
+	gen, err := NewGenerator(smallConfig())
+	require.NoError(t, err)
+	var truth bytes.Buffer
+	var progressCalls atomic.Int64
+	stats, err := Run(context.Background(), gen, RunOptions{
+		ProducerURL: f.srv.URL, ConsentURL: f.srv.URL, Token: "tok", Events: 400, Workers: 3, Batch: 20,
+		Truth: &truth, Progress: func(Stats) { progressCalls.Add(1) },
+	})
+	require.NoError(t, err)
+	assert.EqualValues(t, 400, stats.EventsSent)
+	assert.EqualValues(t, 400, stats.EventsAccepted)
+	assert.Zero(t, stats.EventsFailed)
+	assert.NotZero(t, stats.ConsentsApplied)
+	assert.Positive(t, stats.EventsPerSecond())
+	assert.NotZero(t, progressCalls.Load())
+
+	evs, cs := readTruth(t, truth.Bytes())
+	require.Len(t, evs, 400)
+	require.Len(t, f.events, 400, "every event reached the producer once per id")
+	require.EqualValues(t, len(cs), stats.ConsentsApplied)
+	require.Len(t, f.consents, len(cs))
+	path, body, _ := strings.Cut(f.consents[0], " ")
+	assert.Regexp(t, `^/v1/users/u-\d{3}-\d{4}/consents/ai_training$`, path)
+	assert.JSONEq(t, `{"status":"granted","source":"loadgen"}`, body)
+
+	// Per tenant, actions happened in generation order: a consent change
+	// completed before any later event of its tenant was sent, and an event was
+	// answered before any later change was sent.
+	byTenant := map[string][]ConsentTruth{}
+	for _, c := range cs {
+		byTenant[c.TenantID] = append(byTenant[c.TenantID], c)
+	}
+	reasons := map[string]int{}
+	for _, e := range evs {
+		assert.True(t, e.Accepted)
+		assert.Equal(t, f.gpc[e.EventID], e.GPC, "Sec-GPC sent as generated")
+		reasons[e.Reason]++
+		var lastUser, lastTenant *ConsentTruth
+		for i, c := range byTenant[e.TenantID] {
+			if c.Seq < e.Seq {
+				assert.False(t, c.CompletedAt.After(e.SentAt), "consent %d completed before event %d was sent", c.Seq, e.Seq)
+				if c.SubjectType == "user" && c.SubjectID == e.UserID {
+					lastUser = &byTenant[e.TenantID][i]
+				}
+				if c.SubjectType == "tenant" {
+					lastTenant = &byTenant[e.TenantID][i]
+				}
+			} else {
+				assert.False(t, e.AckedAt.After(c.SentAt), "event %d answered before consent %d was sent", e.Seq, c.Seq)
+			}
+		}
+		if lastUser != nil && e.UserID != "" {
+			require.NotNil(t, e.Consent.User, "event %d sees its user's change", e.Seq)
+			assert.Equal(t, lastUser.Status, e.Consent.User.Status)
+			assert.Equal(t, lastUser.CompletedAt.UnixNano(), e.Consent.User.Since.UnixNano())
+		} else {
+			assert.Nil(t, e.Consent.User)
+		}
+		if lastTenant != nil {
+			require.NotNil(t, e.Consent.Tenant)
+			assert.Equal(t, lastTenant.Status, e.Consent.Tenant.Status)
+		} else {
+			assert.Nil(t, e.Consent.Tenant)
+		}
+		want, reason := DefaultReferenceOracle().Expect(schema.InteractionEvent{Jurisdiction: e.Jurisdiction, GPC: e.GPC, ReceivedAt: e.SentAt}, e.Consent)
+		assert.Equal(t, want, e.Allow)
+		assert.Equal(t, reason, e.Reason)
+	}
+	t.Logf("reasons: %v", reasons)
+	assert.NotZero(t, reasons["allowed_consent"])
+	assert.NotZero(t, reasons["no_consent"])
+}
+
+func TestRunIsRateLimitedAndBoundedByTime(t *testing.T) {
+	f := newFakeStack(t)
+	cfg := smallConfig()
+	cfg.InitialGrantShare = 0
+	gen, err := NewGenerator(cfg)
+	require.NoError(t, err)
+	stats, err := Run(context.Background(), gen, RunOptions{ProducerURL: f.srv.URL, ConsentURL: f.srv.URL, Token: "tok", Events: 30, Rate: 100})
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, stats.Elapsed, 280*time.Millisecond, "30 events at 100/s")
+
+	gen, _ = NewGenerator(cfg)
+	start := time.Now()
+	stats, err = Run(context.Background(), gen, RunOptions{ProducerURL: f.srv.URL, ConsentURL: f.srv.URL, Token: "tok",
+		Events: 1_000_000, Rate: 200, MaxDuration: 300 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Less(t, time.Since(start), 2*time.Second)
+	assert.Less(t, stats.EventsSent, int64(100))
+}
+
+func TestRunAbortsOnSustainedErrors(t *testing.T) {
+	f := newFakeStack(t)
+	gen, err := NewGenerator(smallConfig())
+	require.NoError(t, err)
+	_, err = Run(context.Background(), gen, RunOptions{ProducerURL: f.srv.URL, ConsentURL: f.srv.URL, Token: "wrong",
+		Events: 100000, Retries: -1, MaxConsecutiveErrors: 5})
+	require.Error(t, err)
+	assert.True(t, errors.Is(err, ErrSustainedErrors), err)
+	assert.True(t, strings.Contains(err.Error(), "in a row"))
+}

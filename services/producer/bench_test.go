@@ -1,0 +1,114 @@
+package producer
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+)
+
+// benchConfig targets real Kafka when BENCH_KAFKA_BROKERS and
+// BENCH_SCHEMA_REGISTRY_URL are set (the topic must exist), else kfake.
+func benchConfig(b *testing.B) Config {
+	if brokers := os.Getenv("BENCH_KAFKA_BROKERS"); brokers != "" {
+		cfg := testConfig()
+		cfg.Brokers = strings.Split(brokers, ",")
+		cfg.RegistryURL = os.Getenv("BENCH_SCHEMA_REGISTRY_URL")
+		cfg.MaxEvents, cfg.MaxBodyBytes = 500, 1<<20
+		return cfg
+	}
+	return newStack(b).config()
+}
+
+func benchServerURL(b *testing.B, cfg Config) string {
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryURL, cfg.Topic, zap.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	api, _ := newTestAPI(b, cfg, pub)
+	srv := newHTTPServer(b, api)
+	b.Cleanup(func() { pub.Close() })
+	return srv
+}
+
+// BenchmarkIngest measures end-to-end ingest over HTTP: JSON decode, validation,
+// Avro encoding and a kafka-go acks=all write, with 8 concurrent clients per
+// core. It reports events/s. Against kfake (in-process, sharing the CPUs) it
+// bounds the producer's own cost; set BENCH_KAFKA_BROKERS for a real broker.
+//
+//	go test ./services/producer -run '^$' -bench 'Ingest|BareKafkaGo' -benchtime 3s
+func BenchmarkIngest(b *testing.B) {
+	for _, batch := range []int{1, 50, 500} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			url := benchServerURL(b, benchConfig(b)) + "/v1/events"
+			body := batchBody("bench", batch)
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			b.SetParallelism(8)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					code, m, _ := postJSON(b, client, url, body)
+					if code != http.StatusAccepted {
+						b.Errorf("status %d: %v", code, m)
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}
+
+// BenchmarkBareKafkaGoWrite is the baseline for BenchmarkIngest: the same
+// Avro records written by the same kafka-go writer settings, without HTTP, JSON
+// or validation, from the same number of goroutines.
+func BenchmarkBareKafkaGoWrite(b *testing.B) {
+	for _, batch := range []int{1, 50, 500} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			cfg := benchConfig(b)
+			ctx := context.Background()
+			pub, err := NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryURL, cfg.Topic, zap.NewNop())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pub.Close()
+			rc, _ := sr.NewClient(sr.URLs(cfg.RegistryURL))
+			codec, err := avro.InteractionEvents(ctx, avro.NewSerde(rc), cfg.Topic)
+			if err != nil {
+				b.Fatal(err)
+			}
+			evs, err := DecodeEvents([]byte(batchBody("bare", batch)), batch)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msgs := make([]kafka.Message, len(evs))
+			for i := range evs {
+				evs[i].EventID, evs[i].ReceivedAt = fmt.Sprintf("00000000-0000-4000-8000-%012d", i), time.Now()
+				v, _ := codec.Encode(&evs[i])
+				msgs[i] = kafka.Message{Topic: cfg.Topic, Key: []byte(evs[i].Subject()), Value: v}
+			}
+			w := pub.writer
+			b.SetParallelism(8)
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := w.WriteMessages(ctx, msgs...); err != nil {
+						b.Error(err)
+					}
+				}
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "events/s")
+		})
+	}
+}

@@ -1,0 +1,102 @@
+package producer
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/logging"
+)
+
+// Config is the producer's configuration, read from environment variables (see
+// config.Load). Defaults suit a laptop; in a container set PRODUCER_HTTP_ADDR=:8080
+// and OPS_ADDR=:9101 so that the ports are reachable from outside.
+type Config struct {
+	// HTTPAddr is the ingest API's listen address.
+	HTTPAddr string `env:"PRODUCER_HTTP_ADDR" envDefault:"127.0.0.1:8080" help:"ingest API listen address (\":8080\" in containers)"`
+	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9101" help:"ops listen address for /healthz /readyz /metrics (\":9101\" in containers; empty disables)"`
+	// Brokers are the Kafka bootstrap brokers.
+	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
+	// RegistryURL is the Confluent-compatible schema registry.
+	RegistryURL string `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
+	// Topic receives the events (subject <topic>-value in the registry).
+	Topic string `env:"TOPIC_EVENTS_RAW" envDefault:"events.raw" help:"topic the events are written to"`
+	// MaxEvents is the most events one request may carry (413 above).
+	MaxEvents int `env:"MAX_EVENTS_PER_REQUEST" envDefault:"500" help:"most events per request (413 above)"`
+	// MaxBodyBytes is the largest request body, after gzip decoding (413 above).
+	MaxBodyBytes int64 `env:"MAX_BODY_BYTES" envDefault:"1048576" help:"largest request body in bytes, after gzip decoding (413 above)"`
+	// WriteTimeout bounds the wait for Kafka's acknowledgement (503 after it).
+	WriteTimeout time.Duration `env:"WRITE_TIMEOUT" envDefault:"5s" help:"longest wait for Kafka to acknowledge a request's records (503 after it)"`
+	// RetryAfter is the Retry-After sent with a 503.
+	RetryAfter time.Duration `env:"RETRY_AFTER" envDefault:"2s" help:"Retry-After sent with 503 (rounded up to seconds)"`
+	// ShutdownTimeout bounds the graceful drain of in-flight requests.
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s" help:"longest wait for in-flight requests at shutdown"`
+	// Tokens are the bearer tokens of POST /v1/events in pkg/auth's format
+	// NAME:sha256:<hex>=SCOPE|SCOPE (or NAME:plain:<token>=..., hashed at load, for
+	// demos); the producer needs scope events:write.
+	Tokens string `env:"PRODUCER_TOKENS" help:"bearer tokens, comma-separated NAME:sha256:<hex>=events:write (or NAME:plain:<token>=..., hashed at load; demo only)"`
+	// WriteKeys are the Segment write keys; see ParseWriteKeys for the format.
+	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment write keys, comma-separated NAME:sha256:<hex>[=TENANT] (or NAME:plain:<key>[=TENANT])"`
+	// Log selects the log format and level (used by cmd/producer).
+	Log logging.Config
+}
+
+// Validate checks every value and reports all problems at once.
+func (c *Config) Validate() error {
+	var p config.Problems
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		p.Addf("PRODUCER_HTTP_ADDR", "want host:port, got %q", c.HTTPAddr)
+	}
+	if _, _, err := net.SplitHostPort(c.OpsAddr); c.OpsAddr != "" && err != nil {
+		p.Addf("OPS_ADDR", "want host:port or empty, got %q", c.OpsAddr)
+	}
+	if len(c.Brokers) == 0 || strings.TrimSpace(strings.Join(c.Brokers, "")) == "" {
+		p.Addf("KAFKA_BROKERS", "at least one broker is required")
+	}
+	if c.RegistryURL == "" {
+		p.Addf("SCHEMA_REGISTRY_URL", "required")
+	}
+	if c.Topic == "" {
+		p.Addf("TOPIC_EVENTS_RAW", "required")
+	}
+	if c.MaxEvents < 1 {
+		p.Addf("MAX_EVENTS_PER_REQUEST", "must be at least 1, got %d", c.MaxEvents)
+	}
+	if c.MaxBodyBytes < 1024 {
+		p.Addf("MAX_BODY_BYTES", "must be at least 1024, got %d", c.MaxBodyBytes)
+	}
+	if c.WriteTimeout <= 0 {
+		p.Addf("WRITE_TIMEOUT", "must be positive, got %s", c.WriteTimeout)
+	}
+	if c.RetryAfter <= 0 {
+		p.Addf("RETRY_AFTER", "must be positive, got %s", c.RetryAfter)
+	}
+	if c.ShutdownTimeout <= 0 {
+		p.Addf("SHUTDOWN_TIMEOUT", "must be positive, got %s", c.ShutdownTimeout)
+	}
+	if _, err := auth.ParseTokens(c.Tokens); err != nil {
+		p.Addf("PRODUCER_TOKENS", "%v", err)
+	}
+	if _, err := ParseWriteKeys(c.WriteKeys); err != nil {
+		p.Addf("SEGMENT_WRITE_KEYS", "%v", err)
+	}
+	if err := c.Log.Validate(); err != nil {
+		p.Addf("LOG", "%v", err)
+	}
+	return p.Err()
+}
+
+// DefaultConfig returns the documented defaults (what config.Load yields with an
+// empty environment), convenient for tests and embedding.
+func DefaultConfig() Config {
+	var c Config
+	if err := config.LoadFrom(&c, map[string]string{}); err != nil {
+		// The defaults are constants of this file; they always parse.
+		panic(fmt.Sprintf("producer defaults: %v", err))
+	}
+	return c
+}

@@ -1,0 +1,63 @@
+package producer
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzDecodeEvents checks the request decoders on arbitrary bodies: they never
+// panic, they return events xor an error, every problem has a path and a message,
+// and every decoded event has a type, a tenant and a subject.
+//
+//	go test ./services/producer -run '^$' -fuzz FuzzDecodeEvents -fuzztime 30s
+func FuzzDecodeEvents(f *testing.F) {
+	for _, seed := range []string{
+		validEvent,
+		`{"events":[` + validEvent + `,{"event_id":"6f1c2a1e-9b7d-4e0a-8c3b-2d5e6f708192","event_type":"a","tenant_id":"t","anonymous_id":"x","properties":{"k":"v","n":1.5}}]}`,
+		`{"events":[{"ip":"::1","occurred_at":1700000000000,"jurisdiction":"US-CA","gpc":true,"client_consent":{"a":[1]}}]}`,
+		`{"batch":[{"type":"track","event":"e","userId":"u","context":{"groupId":"g","ip":"1.2.3.4"}}]}`,
+		`{"events":[1,null,"x",[]]}`, `{"a.b":{"c":[]}}`, `null`, ``, `{"events":[{"properties":{"":1}}]}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for name, decode := range map[string]func([]byte) (int, error){
+			"events": func(b []byte) (int, error) { evs, err := DecodeEvents(b, 50); return len(evs), err },
+			"batch":  func(b []byte) (int, error) { evs, err := DecodeSegment("batch", b, 50, ""); return len(evs), err },
+			"track":  func(b []byte) (int, error) { evs, err := DecodeSegment("track", b, 50, "tb"); return len(evs), err },
+		} {
+			n, err := decode(body)
+			if err == nil {
+				if n == 0 {
+					t.Fatalf("%s: no events and no error", name)
+				}
+				continue
+			}
+			if n != 0 {
+				t.Fatalf("%s: %d events with error %v", name, n, err)
+			}
+			var tooMany *TooManyEventsError
+			if errors.As(err, &tooMany) {
+				continue
+			}
+			var invalid *ValidationError
+			if !errors.As(err, &invalid) || len(invalid.Problems) == 0 {
+				t.Fatalf("%s: error without problems: %v", name, err)
+			}
+			for _, p := range invalid.Problems {
+				if p.Path == "" || p.Message == "" {
+					t.Fatalf("%s: problem without path or message: %+v", name, p)
+				}
+			}
+		}
+		evs, err := DecodeEvents(body, 50)
+		if err != nil {
+			return
+		}
+		for i, ev := range evs {
+			if blank(ev.EventType) || blank(ev.TenantID) || blank(ev.Subject()) {
+				t.Fatalf("event %d accepted without type, tenant or subject: %+v", i, ev)
+			}
+		}
+	})
+}

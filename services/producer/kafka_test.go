@@ -1,0 +1,242 @@
+package producer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+)
+
+const testPartitions = 3
+
+// stack is an in-process Kafka and schema registry.
+type stack struct {
+	cluster     *kfake.Cluster
+	registryURL string
+	down        atomic.Bool  // when set, every Produce request fails
+	delay       atomic.Int64 // nanoseconds each Produce request is held before it is handled
+}
+
+func newStack(t testing.TB) *stack {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.SeedTopics(testPartitions, "events.raw"))
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	s := &stack{cluster: c, registryURL: reg.URL()}
+	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if d := s.delay.Load(); d > 0 {
+			time.Sleep(time.Duration(d)) // a slow broker (blocks kfake's loop; fine in tests)
+		}
+		if s.down.Load() {
+			// Handled with an error: kfake closes the connection, nothing is appended.
+			return nil, errors.New("injected: broker unavailable"), true
+		}
+		return nil, nil, false
+	})
+	return s
+}
+
+func (s *stack) config() Config {
+	cfg := testConfig()
+	cfg.Brokers = s.cluster.ListenAddrs()
+	cfg.RegistryURL = s.registryURL
+	cfg.MaxEvents = 500
+	cfg.MaxBodyBytes = 1 << 20
+	return cfg
+}
+
+// server starts the API over a real KafkaPublisher on the stack.
+func (s *stack) server(t testing.TB, cfg Config) *httptest.Server {
+	t.Helper()
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryURL, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	require.NoError(t, err)
+	api, _ := newTestAPI(t, cfg, pub)
+	srv := httptest.NewServer(api.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		pub.Close()
+	})
+	return srv
+}
+
+type record struct {
+	key       string
+	partition int32
+	event     schema.InteractionEvent
+}
+
+// consume reads the topic from the start until want records arrived or timeout,
+// decoding every value; it returns them by event id.
+func (s *stack) consume(t testing.TB, want int, timeout time.Duration) map[string]record {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.cluster.ListenAddrs()...), kgo.ConsumeTopics("events.raw"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer cl.Close()
+	rc, err := sr.NewClient(sr.URLs(s.registryURL))
+	require.NoError(t, err)
+	codec, err := avro.InteractionEvents(context.Background(), avro.NewSerde(rc), "events.raw")
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out := map[string]record{}
+	total := 0
+	for total < want && ctx.Err() == nil {
+		fs := cl.PollFetches(ctx)
+		fs.EachRecord(func(r *kgo.Record) {
+			ev, err := codec.Decode(ctx, r.Value)
+			require.NoError(t, err)
+			out[ev.EventID] = record{key: string(r.Key), partition: r.Partition, event: ev}
+			total++
+		})
+	}
+	return out
+}
+
+func postJSON(t testing.TB, client *http.Client, url, body string, hdr ...string) (int, map[string]any, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest("POST", url, bytes.NewBufferString(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+testToken)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := client.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m, resp.Header
+}
+
+func batchBody(prefix string, n int) string {
+	var b bytes.Buffer
+	b.WriteString(`{"events":[`)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"event_type":"comment_added","tenant_id":"t%d","user_id":"%s-u%d","jurisdiction":"DE","text":"comment %d with some words in it","properties":{"issue":"ABC-%d"}}`, i%7, prefix, i%13, i, i)
+	}
+	b.WriteString(`]}`)
+	return b.String()
+}
+
+func TestKafkaRecordsAreAvroKeyedBySubjectMurmur2(t *testing.T) {
+	s := newStack(t)
+	srv := s.server(t, s.config())
+	code, body, _ := postJSON(t, srv.Client(), srv.URL+"/v1/events", batchBody("k", 40), "Sec-GPC", "1")
+	require.Equal(t, http.StatusAccepted, code, "%v", body)
+	code, body2, _ := postJSON(t, srv.Client(), srv.URL+"/v1/events",
+		`{"event_type":"page_viewed","tenant_id":"t","anonymous_id":"anon-7"}`)
+	require.Equal(t, http.StatusAccepted, code)
+
+	recs := s.consume(t, 41, 10*time.Second)
+	require.Len(t, recs, 41)
+	ids := append(body["event_ids"].([]any), body2["event_ids"].([]any)...)
+	parts := make([]int, testPartitions)
+	for i := range parts {
+		parts[i] = i
+	}
+	for _, id := range ids {
+		r, ok := recs[id.(string)]
+		require.True(t, ok, "acknowledged event %s is in the topic", id)
+		assert.Equal(t, r.event.Subject(), r.key, "keyed by user_id, else anonymous_id")
+		want := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: []byte(r.key)}, parts...)
+		assert.EqualValues(t, want, r.partition, "murmur2 partition like the Java client")
+		assert.Equal(t, "api", r.event.Source)
+		assert.False(t, r.event.ReceivedAt.IsZero())
+	}
+	assert.True(t, recs[ids[0].(string)].event.GPC)
+	assert.Equal(t, "anon-7", recs[ids[40].(string)].key)
+}
+
+// TestKafkaUnavailable503NoAcknowledgedLoss sends traffic while Kafka goes away
+// and comes back: requests during the outage get 503 with Retry-After, and every
+// event_id that got a 202 is in the topic afterwards.
+func TestKafkaUnavailable503NoAcknowledgedLoss(t *testing.T) {
+	s := newStack(t)
+	cfg := s.config()
+	cfg.WriteTimeout = 400 * time.Millisecond
+	srv := s.server(t, cfg)
+
+	var (
+		mu       sync.Mutex
+		acked    []string
+		statuses = map[int]int{}
+		stop     atomic.Bool
+		wg       sync.WaitGroup
+	)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; !stop.Load(); i++ {
+				code, body, hdr := postJSON(t, srv.Client(), srv.URL+"/v1/events", batchBody(fmt.Sprintf("w%d-%d", w, i), 10))
+				mu.Lock()
+				statuses[code]++
+				switch code {
+				case http.StatusAccepted:
+					for _, id := range body["event_ids"].([]any) {
+						acked = append(acked, id.(string))
+					}
+				case http.StatusServiceUnavailable:
+					assert.NotEmpty(t, hdr.Get("Retry-After"))
+					assert.NotContains(t, body, "event_ids")
+				default:
+					t.Errorf("unexpected status %d: %v", code, body)
+				}
+				mu.Unlock()
+			}
+		}(w)
+	}
+	time.Sleep(300 * time.Millisecond)
+	s.down.Store(true)
+	time.Sleep(1200 * time.Millisecond)
+	s.down.Store(false)
+	time.Sleep(700 * time.Millisecond)
+	stop.Store(true)
+	wg.Wait()
+
+	t.Logf("statuses: %v, acknowledged events: %d", statuses, len(acked))
+	require.NotZero(t, statuses[http.StatusServiceUnavailable], "the outage produced 503s")
+	require.NotZero(t, statuses[http.StatusAccepted])
+	recs := s.consume(t, len(acked), 15*time.Second)
+	for _, id := range acked {
+		_, ok := recs[id]
+		require.True(t, ok, "event %s got a 202 but is not in events.raw", id)
+	}
+
+	// Kafka gone for good: 503, not a hang.
+	s.cluster.Close()
+	start := time.Now()
+	code, _, hdr := postJSON(t, srv.Client(), srv.URL+"/v1/events", batchBody("gone", 1))
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.Equal(t, "2", hdr.Get("Retry-After"))
+	assert.Less(t, time.Since(start), 3*time.Second)
+}

@@ -1,0 +1,87 @@
+package producer
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Problem is one reason a request was rejected, located by a path into the
+// request body such as events[3].user_id.
+type Problem struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// String renders "path: message".
+func (p Problem) String() string { return p.Path + ": " + p.Message }
+
+// ValidationError lists every problem of a rejected request (400).
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error joins the problems.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "invalid request: " + strings.Join(parts, "; ")
+}
+
+// TooManyEventsError is returned for a request over the per-request event limit (413).
+type TooManyEventsError struct {
+	Count, Max int
+}
+
+// Error names the count and the limit.
+func (e *TooManyEventsError) Error() string {
+	return fmt.Sprintf("request holds %d events, the limit is %d", e.Count, e.Max)
+}
+
+// problems collects Problems under a path prefix.
+type problems struct {
+	list []Problem
+}
+
+func (p *problems) add(path, format string, args ...any) {
+	if path == "" {
+		path = "body"
+	}
+	p.list = append(p.list, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	return &ValidationError{Problems: p.list}
+}
+
+// join appends a field name to a path: a plain name with a dot, anything else
+// quoted in brackets (properties["a.b"]).
+func join(prefix, name string) string {
+	if !isIdent(name) {
+		name = "[" + strconv.Quote(name) + "]"
+		return prefix + name
+	}
+	if prefix == "" {
+		return name
+	}
+	return prefix + "." + name
+}
+
+func index(prefix string, i int) string { return prefix + "[" + strconv.Itoa(i) + "]" }
+
+func isIdent(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}

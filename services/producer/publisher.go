@@ -1,0 +1,77 @@
+package producer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/sr"
+	"go.uber.org/zap"
+)
+
+// Publisher writes events durably. Publish returns nil only when every event is
+// acknowledged by the store (for Kafka: acks=all); any error means the caller
+// must not claim any of them was stored.
+type Publisher interface {
+	Publish(ctx context.Context, events []schema.InteractionEvent) error
+}
+
+// ErrUnavailable wraps every Publish failure caused by the store (unreachable,
+// not acknowledging in time), as opposed to a record that cannot be encoded.
+var ErrUnavailable = errors.New("event store unavailable")
+
+// KafkaPublisher writes events to one topic with kafka-go, Avro-encoded in the
+// Confluent wire format, keyed by the consent subject and partitioned with
+// murmur2 like the Java client.
+type KafkaPublisher struct {
+	writer *kafka.Writer
+	codec  *avro.Codec[schema.InteractionEvent]
+	topic  string
+}
+
+// NewKafkaPublisher registers the InteractionEvent schema under <topic>-value in
+// the registry at registryURL and returns a publisher writing to topic on brokers
+// with pkg/stream's writer: synchronous, acks=all, murmur2 partitioning, 2 ms
+// batches shared by concurrent requests.
+func NewKafkaPublisher(ctx context.Context, brokers []string, registryURL, topic string, logger *zap.Logger) (*KafkaPublisher, error) {
+	cl, err := sr.NewClient(sr.URLs(registryURL))
+	if err != nil {
+		return nil, fmt.Errorf("schema registry client: %w", err)
+	}
+	codec, err := avro.InteractionEvents(ctx, avro.NewSerde(cl), topic)
+	if err != nil {
+		return nil, fmt.Errorf("register event schema: %w", err)
+	}
+	return &KafkaPublisher{writer: stream.NewWriter(brokers, logger), codec: codec, topic: topic}, nil
+}
+
+// Publish encodes the events and writes them; it returns when Kafka acknowledged
+// all of them (nil) or ctx ended or the brokers failed (an error wrapping
+// ErrUnavailable). After an error some of the events may still be in Kafka: the
+// caller must claim none of them, clients retry with the same event ids.
+func (p *KafkaPublisher) Publish(ctx context.Context, events []schema.InteractionEvent) error {
+	msgs := make([]kafka.Message, len(events))
+	for i := range events {
+		b, err := p.codec.Encode(&events[i])
+		if err != nil {
+			return fmt.Errorf("encode event %d: %w", i, err)
+		}
+		msgs[i] = kafka.Message{Topic: p.topic, Key: []byte(events[i].Subject()), Value: b}
+	}
+	if err := p.writer.WriteMessages(ctx, msgs...); err != nil {
+		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(msgs), p.topic, err)
+	}
+	return nil
+}
+
+// Close flushes and closes the writer.
+func (p *KafkaPublisher) Close() error {
+	if err := p.writer.Close(); err != nil {
+		return fmt.Errorf("close kafka writer: %w", err)
+	}
+	return nil
+}

@@ -69,11 +69,11 @@ func TestClassificationRuleRejects(t *testing.T) {
 func TestCheckBackward(t *testing.T) {
 	base := `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y"]}}]}`
 	ok := map[string]string{
-		"same":                base,
-		"added with default":  `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y"]}},{"name":"b","type":["null","string"],"default":null}]}`,
-		"removed field":       `{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}`,
-		"string to nullable":  `{"type":"record","name":"R","fields":[{"name":"a","type":["null","string"]},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y"]}}]}`,
-		"enum symbol added":   `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y","Z"]}}]}`,
+		"same":               base,
+		"added with default": `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y"]}},{"name":"b","type":["null","string"],"default":null}]}`,
+		"removed field":      `{"type":"record","name":"R","fields":[{"name":"a","type":"string"}]}`,
+		"string to nullable": `{"type":"record","name":"R","fields":[{"name":"a","type":["null","string"]},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y"]}}]}`,
+		"enum symbol added":  `{"type":"record","name":"R","fields":[{"name":"a","type":"string"},{"name":"s","type":{"type":"enum","name":"S","symbols":["X","Y","Z"]}}]}`,
 	}
 	for name, next := range ok {
 		require.Empty(t, CheckBackward(base, next), name)

@@ -52,8 +52,11 @@ type Loop struct {
 	DrainTimeout time.Duration
 
 	// OnBlocked, if set, is told whether the loop is blocked retrying (true) or
-	// flowing (false), with the reason; services use it for readiness and metrics.
-	OnBlocked func(blocked bool, reason error)
+	// flowing (false), with the reason; services use it for readiness. It is told
+	// "blocked" only once a batch has been blocked for BlockedGrace (default 0), so
+	// that waits of a few milliseconds do not flap readiness.
+	OnBlocked    func(blocked bool, reason error)
+	BlockedGrace time.Duration
 
 	Metrics *LoopMetrics
 }
@@ -215,12 +218,18 @@ func (l *Loop) process(ctx, drain context.Context, batch []kafka.Message) error 
 
 func (l *Loop) retry(ctx context.Context, step string, fn func() error) error {
 	backoff := l.RetryMin
-	blocked := false
+	var blockedSince time.Time
+	warned := false
 	for {
 		err := fn()
 		if err == nil {
-			if blocked && l.OnBlocked != nil {
-				l.OnBlocked(false, nil)
+			if !blockedSince.IsZero() {
+				if warned {
+					l.Logger.Info("batch unblocked", zap.String("step", step), zap.Duration("blocked", time.Since(blockedSince)))
+				}
+				if l.OnBlocked != nil {
+					l.OnBlocked(false, nil)
+				}
 			}
 			return nil
 		}
@@ -228,11 +237,16 @@ func (l *Loop) retry(ctx context.Context, step string, fn func() error) error {
 			return err
 		}
 		l.Metrics.Retries.WithLabelValues(l.Name, step).Inc()
-		if !blocked {
-			l.Logger.Warn("batch blocked; retrying", zap.String("step", step), zap.Error(err))
-			blocked = true
+		if blockedSince.IsZero() {
+			blockedSince = time.Now()
+			l.Logger.Debug("batch blocked; retrying", zap.String("step", step), zap.Error(err))
+		} else if !warned && time.Since(blockedSince) > blockedWarnAfter {
+			// Short blocks are normal (the filter waits for the materializer to
+			// apply a change it has just seen); long ones deserve attention.
+			warned = true
+			l.Logger.Warn("batch blocked; retrying", zap.String("step", step), zap.Duration("blocked", time.Since(blockedSince)), zap.Error(err))
 		}
-		if l.OnBlocked != nil {
+		if l.OnBlocked != nil && time.Since(blockedSince) >= l.BlockedGrace {
 			l.OnBlocked(true, err)
 		}
 		select {
@@ -243,3 +257,7 @@ func (l *Loop) retry(ctx context.Context, step string, fn func() error) error {
 		backoff = min(backoff*2, l.RetryMax)
 	}
 }
+
+// blockedWarnAfter is how long a batch may stay blocked before it is logged as a
+// warning.
+const blockedWarnAfter = 2 * time.Second

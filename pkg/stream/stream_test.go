@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
-	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
@@ -37,7 +37,6 @@ func TestDeadLetterKeepsOriginalAndAddsProvenance(t *testing.T) {
 	long := stream.DeadLetter(orig, "dlq", "s", errors.New(string(make([]byte, 4096))))
 	require.LessOrEqual(t, len(stream.Header(long, stream.HeaderError)), 512)
 }
-
 
 func TestEnsureTopicsIdempotentWithSettings(t *testing.T) {
 	ctx := context.Background()

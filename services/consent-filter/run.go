@@ -100,7 +100,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	loop := &stream.Loop{
 		Name: filter.Stage, Reader: reader, Writer: writer, Handler: flt.Handle,
 		Logger: logger.With(zap.String("component", "filter")), MaxBatch: cfg.MaxBatch, Linger: cfg.Linger,
-		RetryMin: 20 * time.Millisecond, RetryMax: 1 * time.Second, Metrics: stream.NewLoopMetrics(reg),
+		RetryMin: 10 * time.Millisecond, RetryMax: 500 * time.Millisecond, BlockedGrace: time.Second, Metrics: stream.NewLoopMetrics(reg),
 		OnBlocked: func(blocked bool, reason error) {
 			if blocked {
 				opsSrv.SetReady("filter", "paused: "+reason.Error())

@@ -1,0 +1,708 @@
+#!/usr/bin/env bash
+# Real local infrastructure for consentflow, without Docker, on 127.0.0.1:
+#   - Apache Kafka 4.x, single node, KRaft (combined broker+controller), jars from Maven Central
+#   - Redis (Debian's redis-server)
+#   - Apicurio Registry (Confluent-compatible API at /apis/ccompat/v7), from Maven Central
+#
+# Usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|kafka-tool
+#   up             start what is not running yet (idempotent); prints start-up times
+#   down           stop what `up` started, by recorded pid (idempotent)
+#   status         print what runs; exit 0 when kafka and redis both run, 3 otherwise
+#   env            print `export VAR=...` lines for the running services:
+#                    eval "$(scripts/services.sh env)"
+#   restart-kafka  stop the broker by pid, start it again on the same data, wait until ready
+#   restart-redis  same for redis (data kept: append-only file)
+#   clean          down, then delete the state dir's data/ (kafka log dirs, redis AOF)
+#   kafka-tool CLASS [ARGS...]
+#                  run a Kafka tool class from $KAFKA_LIBS, e.g.
+#                    scripts/services.sh kafka-tool org.apache.kafka.tools.TopicCommand \
+#                      --bootstrap-server 127.0.0.1:19092 --list
+#
+# Settings (environment):
+#   CONSENTFLOW_CACHE          downloads cache            (default ~/.cache/consentflow)
+#   CONSENTFLOW_SERVICES_DIR   state: logs/ pids/ data/ conf/ (default $CONSENTFLOW_CACHE/services)
+#   KAFKA_VERSION              4.1.1     KAFKA_PORT 19092   KAFKA_CONTROLLER_PORT 19093
+#   REDIS_PORT                 16379
+#   SCHEMA_REGISTRY_PORT       18081     APICURIO_VERSION 3.0.9
+#   CONSENTFLOW_SCHEMA_REGISTRY  auto (default: start it; if it fails, warn and go on without),
+#                              required (its failure fails `up`), off (never start it)
+#   KAFKA_HEAP_OPTS            "-Xms256m -Xmx768m"    SCHEMA_REGISTRY_HEAP_OPTS "-Xmx384m"
+#   KAFKA_JVM_PERFORMANCE_OPTS, SCHEMA_REGISTRY_JVM_OPTS   (see below)
+#   KAFKA_START_TIMEOUT 120  REDIS_START_TIMEOUT 30  SCHEMA_REGISTRY_START_TIMEOUT 120
+#   SERVICES_STOP_TIMEOUT 30 (seconds between SIGTERM and SIGKILL)
+#
+# Nothing here runs as a daemon of the system: every process is a background child started by
+# this script (in its own session, so it outlives the caller), its pid kept in pids/<name>.pid;
+# `down` only ever signals those pids, after checking that the pid still is that service.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DEPLOY=$ROOT/deploy/local
+
+CACHE=${CONSENTFLOW_CACHE:-$HOME/.cache/consentflow}
+STATE=${CONSENTFLOW_SERVICES_DIR:-$CACHE/services}
+
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+KAFKA_PORT=${KAFKA_PORT:-19092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
+REDIS_PORT=${REDIS_PORT:-16379}
+SCHEMA_REGISTRY_PORT=${SCHEMA_REGISTRY_PORT:-18081}
+APICURIO_VERSION=${APICURIO_VERSION:-3.0.9}
+SCHEMA_REGISTRY_MODE=${CONSENTFLOW_SCHEMA_REGISTRY:-auto}
+
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
+KAFKA_JVM_PERFORMANCE_OPTS=${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true}
+SCHEMA_REGISTRY_HEAP_OPTS=${SCHEMA_REGISTRY_HEAP_OPTS:--Xmx384m}
+# A test registry: C1 only and the serial GC boot faster and leave the cores to the broker.
+SCHEMA_REGISTRY_JVM_OPTS=${SCHEMA_REGISTRY_JVM_OPTS:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Djava.awt.headless=true}
+
+KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-120}
+REDIS_START_TIMEOUT=${REDIS_START_TIMEOUT:-30}
+SCHEMA_REGISTRY_START_TIMEOUT=${SCHEMA_REGISTRY_START_TIMEOUT:-120}
+SERVICES_STOP_TIMEOUT=${SERVICES_STOP_TIMEOUT:-30}
+
+KAFKA_HOME=$CACHE/kafka-$KAFKA_VERSION
+KAFKA_LIBS=$KAFKA_HOME/libs
+REGISTRY_HOME=$CACHE/apicurio-registry-$APICURIO_VERSION
+
+LOGS=$STATE/logs
+PIDS=$STATE/pids
+DATA=$STATE/data
+CONF=$STATE/conf
+
+if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then JAVA=$JAVA_HOME/bin/java; else JAVA=${JAVA:-java}; fi
+
+# ---------------------------------------------------------------------------------------------
+say()  { printf '%s\n' "services: $*"; }
+warn() { printf '%s\n' "services: WARNING: $*" >&2; }
+die()  { printf '%s\n' "services: ERROR: $*" >&2; exit 1; }
+
+now() { echo "${EPOCHREALTIME:-$(date +%s.%N)}"; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+mkdirs() { mkdir -p "$LOGS" "$PIDS" "$DATA" "$CONF"; }
+
+lock() {
+    # One services.sh at a time per state dir: `up` racing `restart-kafka` from a test would
+    # otherwise start two brokers on one data dir.
+    mkdirs
+    exec 9>"$STATE/.lock"
+    if command -v flock >/dev/null 2>&1; then
+        flock -w 600 9 || die "another scripts/services.sh holds $STATE/.lock for more than 600 s"
+    fi
+}
+
+# ---- processes ------------------------------------------------------------------------------
+pidfile() { echo "$PIDS/$1.pid"; }
+
+# alive PID: the process exists and is not a zombie.
+alive() {
+    local st
+    [[ -n ${1:-} && -r /proc/$1/stat ]] || return 1
+    st=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -c1) || return 1
+    [[ -n $st && $st != Z ]]
+}
+
+# is_service NAME PID: PID is alive and really is our NAME (guards against pid reuse).
+is_service() {
+    local name=$1 pid=$2 cmd
+    alive "$pid" || return 1
+    cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    case $name in
+        kafka)           [[ $cmd == *"-Dconsentflow.service=kafka "* && $cmd == *"$CONF/kafka-server.properties"* ]] ;;
+        schema-registry) [[ $cmd == *"-Dconsentflow.service=schema-registry "* && $cmd == *"-Dconsentflow.state=$STATE "* ]] ;;
+        # redis-server rewrites its title to "redis-server 127.0.0.1:PORT" once it runs.
+        redis)           [[ $cmd == *redis-server* && ( $cmd == *":$REDIS_PORT"* || $cmd == *"$CONF/redis.conf"* ) ]] ;;
+        *) return 1 ;;
+    esac
+}
+
+# service_pid NAME: print the pid of our running NAME; clears a stale pid file.
+service_pid() {
+    local f pid
+    f=$(pidfile "$1")
+    [[ -s $f ]] || return 1
+    pid=$(<"$f")
+    if is_service "$1" "$pid"; then echo "$pid"; return 0; fi
+    rm -f "$f"
+    return 1
+}
+
+# spawn NAME LOGFILE CMD...: start CMD in the background in its own session, record its pid.
+spawn() {
+    local name=$1 logfile=$2; shift 2
+    printf '\n==== %s: starting %s\n' "$(date -Is)" "$name" >>"$logfile"
+    # 9>&-: the service must not inherit the lock on $STATE/.lock (see lock()), or it would hold
+    # it for its whole life and every later services.sh would wait for it.
+    if command -v setsid >/dev/null 2>&1; then
+        setsid "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
+    else
+        nohup "$@" >>"$logfile" 2>&1 </dev/null 9>&- &
+    fi
+    echo $! >"$(pidfile "$name")"
+}
+
+# stop_service NAME: SIGTERM by recorded pid, SIGKILL after SERVICES_STOP_TIMEOUT.
+stop_service() {
+    local name=$1 pid t0 deadline
+    if ! pid=$(service_pid "$name"); then
+        say "$name: not running"
+        return 0
+    fi
+    t0=$(now)
+    kill -TERM "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + SERVICES_STOP_TIMEOUT))
+    while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+    if alive "$pid"; then
+        warn "$name (pid $pid) still running ${SERVICES_STOP_TIMEOUT}s after SIGTERM; sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        deadline=$((SECONDS + 10))
+        while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+        alive "$pid" && die "$name (pid $pid) survived SIGKILL"
+    fi
+    rm -f "$(pidfile "$name")"
+    say "$name: stopped (pid $pid) in $(elapsed "$t0")s"
+}
+
+# ---- ports ----------------------------------------------------------------------------------
+port_listening() {
+    local port=$1
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]
+    else
+        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
+    fi
+}
+
+port_owner() {
+    command -v ss >/dev/null 2>&1 || return 0
+    ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'users:(([^)]*' | head -1 | sed 's/users:((//' || true
+}
+
+# require_free_port PORT WHAT: die when something else listens there.
+require_free_port() {
+    local port=$1 what=$2 owner
+    if port_listening "$port"; then
+        owner=$(port_owner "$port")
+        die "port $port (for $what) is already in use${owner:+ by $owner}, and not by a service this script started (state dir $STATE). Stop it, or pick another port (e.g. ${3:-PORT}=<free port>)."
+    fi
+}
+
+wait_port_free() {
+    local port=$1 deadline=$((SECONDS + 15))
+    while port_listening "$port" && ((SECONDS < deadline)); do sleep 0.2; done
+}
+
+# ---- prerequisites --------------------------------------------------------------------------
+ensure_debian_packages() {
+    local missing=()
+    command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+    command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+    command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+    command -v curl >/dev/null 2>&1 || missing+=(curl)
+    command -v ss >/dev/null 2>&1 || missing+=(iproute2)
+    ((${#missing[@]} == 0)) && return 0
+    command -v apt-get >/dev/null 2>&1 || die "missing ${missing[*]} and no apt-get to install them"
+    local sudo=()
+    if [[ $(id -u) != 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "missing ${missing[*]}; install them as root: apt-get install -y ${missing[*]}"
+        sudo=(sudo -n)
+    fi
+    say "installing Debian packages: ${missing[*]} (log: $LOGS/apt.log)"
+    local t0; t0=$(now)
+    if ! { "${sudo[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q "${missing[@]}"; } >"$LOGS/apt.log" 2>&1; then
+        tail -n 15 "$LOGS/apt.log" >&2
+        die "apt-get install ${missing[*]} failed (full log: $LOGS/apt.log)"
+    fi
+    say "installed ${missing[*]} in $(elapsed "$t0")s"
+}
+
+ensure_java() {
+    command -v "$JAVA" >/dev/null 2>&1 || die "java not found (Kafka 4.x needs Java 17+; apt-get install -y openjdk-17-jre-headless)"
+    local v
+    v=$("$JAVA" -version 2>&1 | awk -F'"' '/version/ { print $2; exit }')
+    v=${v%%.*}
+    [[ $v =~ ^[0-9]+$ ]] && ((v >= 17)) || die "java $v found; Kafka $KAFKA_VERSION needs Java 17 or newer"
+}
+
+ensure_maven() {
+    command -v mvn >/dev/null 2>&1 && return 0
+    say "installing maven (Debian package)"
+    if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q maven; } >"$LOGS/apt.log" 2>&1; then
+        tail -n 15 "$LOGS/apt.log" >&2
+        die "mvn not found and apt-get install maven failed"
+    fi
+}
+
+# mvn_failed WHAT LOG: explain which artifact could not be fetched.
+mvn_failed() {
+    local what=$1 log=$2
+    {
+        echo "services: ERROR: Maven could not fetch $what. Maven said:"
+        grep -E '^\[ERROR\]' "$log" | grep -v -E 'Re-run Maven|full stack trace|For more information|^\[ERROR\] *(\[Help 1\].*)?$' |
+            sed -e 's/ -> \[Help 1\]$//' -e 's/^/    /' | head -n 12
+        echo "  (full log: $log; Maven Central must be reachable; local repository ~/.m2/repository)"
+    } >&2
+    exit 1
+}
+
+sha_of() { sha256sum "$@" | sha256sum | cut -c1-16; }
+
+resolve_kafka() {
+    local stamp want t0 tmp
+    stamp=$KAFKA_HOME/.complete
+    want="$KAFKA_VERSION $(sha_of "$DEPLOY/kafka/pom.xml")"
+    if [[ -f $stamp && $(<"$stamp") == "$want" && -d $KAFKA_LIBS ]]; then return 0; fi
+    ensure_maven
+    say "kafka: resolving org.apache.kafka:kafka_2.13:$KAFKA_VERSION + kafka-tools with Maven into $KAFKA_LIBS (first time ~55 MB)"
+    t0=$(now)
+    mkdir -p "$KAFKA_HOME"
+    tmp=$KAFKA_HOME/libs.tmp.$$
+    rm -rf "$tmp"
+    if ! mvn -B -U -f "$DEPLOY/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+        dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$tmp" \
+        >"$LOGS/mvn-kafka.log" 2>&1; then
+        rm -rf "$tmp"
+        mvn_failed "Apache Kafka $KAFKA_VERSION (org.apache.kafka:kafka_2.13:$KAFKA_VERSION, org.apache.kafka:kafka-tools:$KAFKA_VERSION and their dependencies)" "$LOGS/mvn-kafka.log"
+    fi
+    [[ -f $tmp/kafka_2.13-$KAFKA_VERSION.jar && -f $tmp/kafka-tools-$KAFKA_VERSION.jar ]] ||
+        die "Maven finished but $tmp lacks kafka_2.13-$KAFKA_VERSION.jar or kafka-tools-$KAFKA_VERSION.jar (log: $LOGS/mvn-kafka.log)"
+    rm -rf "$KAFKA_LIBS"
+    mv "$tmp" "$KAFKA_LIBS"
+    echo "$want" >"$stamp"
+    say "kafka: jars resolved in $(elapsed "$t0")s ($(ls "$KAFKA_LIBS" | wc -l) jars)"
+}
+
+registry_launcher() {
+    # 3.0.x ships a legacy-jar (<name>-runner.jar + lib/); later ones a fast-jar (quarkus-run.jar).
+    local j
+    for j in "$REGISTRY_HOME"/app/*-runner.jar "$REGISTRY_HOME"/app/quarkus-run.jar; do
+        [[ -f $j ]] && { echo "$j"; return 0; }
+    done
+    return 1
+}
+
+resolve_registry() {
+    local stamp want t0 tmp
+    stamp=$REGISTRY_HOME/.complete
+    want="$APICURIO_VERSION $(sha_of "$DEPLOY/registry/pom.xml")"
+    if [[ -f $stamp && $(<"$stamp") == "$want" ]] && registry_launcher >/dev/null; then return 0; fi
+    ensure_maven
+    say "schema-registry: fetching io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all with Maven into $REGISTRY_HOME (first time ~110 MB)"
+    t0=$(now)
+    mkdir -p "$REGISTRY_HOME"
+    tmp=$REGISTRY_HOME/dl.tmp.$$
+    rm -rf "$tmp"
+    if ! mvn -B -U -f "$DEPLOY/registry/pom.xml" -Dapicurio.version="$APICURIO_VERSION" \
+        dependency:copy -DoutputDirectory="$tmp" >"$LOGS/mvn-schema-registry.log" 2>&1; then
+        rm -rf "$tmp"
+        mvn_failed "Apicurio Registry $APICURIO_VERSION (io.apicurio:apicurio-registry-app:$APICURIO_VERSION, classifier all, type tar.gz)" "$LOGS/mvn-schema-registry.log"
+    fi
+    mkdir -p "$tmp/app"
+    tar -xzf "$tmp/apicurio-registry-app-all.tar.gz" -C "$tmp/app" || die "cannot unpack $tmp/apicurio-registry-app-all.tar.gz"
+    rm -rf "$REGISTRY_HOME/app"
+    mv "$tmp/app" "$REGISTRY_HOME/app"
+    rm -rf "$tmp"
+    registry_launcher >/dev/null || die "Apicurio $APICURIO_VERSION unpacked, but neither *-runner.jar nor quarkus-run.jar is in $REGISTRY_HOME/app"
+    echo "$want" >"$stamp"
+    say "schema-registry: fetched and unpacked in $(elapsed "$t0")s"
+}
+
+# ---- health checks --------------------------------------------------------------------------
+kafka_ready() {
+    if command -v kcat >/dev/null 2>&1; then
+        # A metadata request that lists our broker (asking for one topic only, so the answer
+        # stays small however many topics tests create; that topic need not exist).
+        local out
+        out=$(timeout 10 kcat -b "127.0.0.1:$KAFKA_PORT" -L -m 3 -t __consentflow_probe 2>/dev/null) || true
+        [[ $out == *" 1 brokers:"* ]]
+    else
+        timeout 30 "$JAVA" -Xmx128m -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$DEPLOY/kafka/tools-log4j2.properties" \
+            org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$KAFKA_PORT" --list >/dev/null 2>&1
+    fi
+}
+
+redis_ready() {
+    [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]
+}
+
+registry_url() { echo "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7"; }
+
+registry_ready() {
+    curl -sf --max-time 3 -o /dev/null "$(registry_url)/subjects"
+}
+
+# wait_ready NAME PID TIMEOUT CHECK LOG: poll CHECK until it passes; fail when PID dies.
+wait_ready() {
+    local name=$1 pid=$2 timeout=$3 check=$4 log=$5 deadline
+    deadline=$((SECONDS + timeout))
+    while ((SECONDS < deadline)); do
+        if ! alive "$pid"; then
+            echo "---- last lines of $log:" >&2
+            tail -n 25 "$log" >&2 || true
+            echo "services: ERROR: $name (pid $pid) exited during start-up (log: $log)" >&2
+            return 1
+        fi
+        if $check; then return 0; fi
+        sleep 0.3
+    done
+    echo "---- last lines of $log:" >&2
+    tail -n 25 "$log" >&2 || true
+    echo "services: ERROR: $name (pid $pid) not ready after ${timeout}s (log: $log)" >&2
+    return 1
+}
+
+# ---- kafka ----------------------------------------------------------------------------------
+kafka_config() {
+    local conf=$CONF/kafka-server.properties
+    sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" \
+        -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
+        -e "s#@LOG_DIRS@#$DATA/kafka#g" \
+        "$DEPLOY/kafka/server.properties.in" >"$conf.tmp"
+    mv "$conf.tmp" "$conf"
+}
+
+new_cluster_id() {
+    # A Kafka Uuid: 16 random bytes, URL-safe base64 without padding, not starting with '-'.
+    python3 -c 'import base64,os
+while True:
+    s = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+    if not s.startswith("-"): print(s); break' 2>/dev/null ||
+        "$JAVA" -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$DEPLOY/kafka/tools-log4j2.properties" kafka.tools.StorageTool random-uuid
+}
+
+kafka_format() {
+    local marker=$DATA/kafka.ports want="$KAFKA_PORT $KAFKA_CONTROLLER_PORT"
+    if [[ -f $DATA/kafka/meta.properties ]]; then
+        if [[ -f $marker && $(<"$marker") != "$want" ]]; then
+            die "kafka: $DATA/kafka was formatted for ports $(<"$marker") (broker controller), now $want; run 'scripts/services.sh clean' to start over on the new ports"
+        fi
+        return 0
+    fi
+    local id t0
+    t0=$(now)
+    id=$(new_cluster_id)
+    mkdir -p "$DATA/kafka"
+    if ! "$JAVA" -Xmx256m -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$DEPLOY/kafka/tools-log4j2.properties" \
+        kafka.tools.StorageTool format --standalone -t "$id" -c "$CONF/kafka-server.properties" \
+        >"$LOGS/kafka-format.log" 2>&1; then
+        cat "$LOGS/kafka-format.log" >&2
+        die "kafka: storage format failed (log: $LOGS/kafka-format.log)"
+    fi
+    echo "$id" >"$DATA/kafka.cluster-id"
+    echo "$want" >"$marker"
+    say "kafka: formatted $DATA/kafka (cluster id $id) in $(elapsed "$t0")s"
+}
+
+start_kafka() {
+    local pid t0
+    if pid=$(service_pid kafka); then
+        if kafka_ready; then
+            say "kafka: already running (pid $pid) and healthy on 127.0.0.1:$KAFKA_PORT"
+            return 0
+        fi
+        say "kafka: pid $pid runs but does not answer yet; waiting"
+        wait_ready kafka "$pid" "$KAFKA_START_TIMEOUT" kafka_ready "$LOGS/kafka-server.log" ||
+            die "kafka: pid $pid does not answer on 127.0.0.1:$KAFKA_PORT; run 'scripts/services.sh down' and retry"
+        say "kafka: running (pid $pid) and healthy"
+        return 0
+    fi
+    require_free_port "$KAFKA_PORT" "kafka broker" KAFKA_PORT
+    require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller" KAFKA_CONTROLLER_PORT
+    ensure_java
+    resolve_kafka
+    kafka_config
+    kafka_format
+    t0=$(now)
+    # shellcheck disable=SC2086 # the *_OPTS are word lists on purpose
+    spawn kafka "$LOGS/kafka.out" "$JAVA" $KAFKA_HEAP_OPTS $KAFKA_JVM_PERFORMANCE_OPTS \
+        -Dconsentflow.service=kafka \
+        -Dlog4j2.configurationFile="$DEPLOY/kafka/log4j2.properties" \
+        -Dkafka.logs.dir="$LOGS" \
+        -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF/kafka-server.properties"
+    pid=$(<"$(pidfile kafka)")
+    if ! wait_ready kafka "$pid" "$KAFKA_START_TIMEOUT" kafka_ready "$LOGS/kafka-server.log"; then
+        tail -n 10 "$LOGS/kafka.out" >&2 || true
+        exit 1
+    fi
+    KAFKA_STARTED_IN=$(elapsed "$t0")
+    say "kafka: Apache Kafka $KAFKA_VERSION (pid $pid) ready on 127.0.0.1:$KAFKA_PORT in ${KAFKA_STARTED_IN}s"
+}
+
+# ---- redis ----------------------------------------------------------------------------------
+redis_config() {
+    mkdir -p "$DATA/redis"
+    cat >"$CONF/redis.conf.tmp" <<EOF
+# written by scripts/services.sh
+bind 127.0.0.1
+port $REDIS_PORT
+protected-mode yes
+daemonize no
+supervised no
+dir $DATA/redis
+logfile $LOGS/redis.log
+loglevel notice
+databases 16
+# Durable across restart-redis: append-only file, fsync every second, no RDB snapshots.
+save ""
+appendonly yes
+appendfsync everysec
+appendfilename "appendonly.aof"
+EOF
+    mv "$CONF/redis.conf.tmp" "$CONF/redis.conf"
+}
+
+start_redis() {
+    local pid t0
+    if pid=$(service_pid redis); then
+        if redis_ready; then
+            say "redis: already running (pid $pid) and healthy on 127.0.0.1:$REDIS_PORT"
+            return 0
+        fi
+        wait_ready redis "$pid" "$REDIS_START_TIMEOUT" redis_ready "$LOGS/redis.log" ||
+            die "redis: pid $pid does not answer PING on 127.0.0.1:$REDIS_PORT"
+        say "redis: running (pid $pid) and healthy"
+        return 0
+    fi
+    require_free_port "$REDIS_PORT" "redis" REDIS_PORT
+    redis_config
+    t0=$(now)
+    spawn redis "$LOGS/redis.out" redis-server "$CONF/redis.conf"
+    pid=$(<"$(pidfile redis)")
+    if ! wait_ready redis "$pid" "$REDIS_START_TIMEOUT" redis_ready "$LOGS/redis.log"; then
+        tail -n 10 "$LOGS/redis.out" >&2 || true
+        exit 1
+    fi
+    REDIS_STARTED_IN=$(elapsed "$t0")
+    say "redis: $(redis-server --version | awk '{sub(/^v=/, "", $3); print $3}') (pid $pid) ready on 127.0.0.1:$REDIS_PORT in ${REDIS_STARTED_IN}s"
+}
+
+# ---- schema registry ------------------------------------------------------------------------
+start_registry() {
+    local pid t0 jar
+    if pid=$(service_pid schema-registry); then
+        if registry_ready; then
+            say "schema-registry: already running (pid $pid) and healthy at $(registry_url)"
+            return 0
+        fi
+        wait_ready schema-registry "$pid" "$SCHEMA_REGISTRY_START_TIMEOUT" registry_ready "$LOGS/schema-registry.log" || return 1
+        say "schema-registry: running (pid $pid) and healthy"
+        return 0
+    fi
+    if port_listening "$SCHEMA_REGISTRY_PORT"; then
+        echo "services: ERROR: port $SCHEMA_REGISTRY_PORT (for schema-registry) is already in use$(o=$(port_owner "$SCHEMA_REGISTRY_PORT"); [[ -n $o ]] && echo " by $o"), not by a service this script started; set SCHEMA_REGISTRY_PORT=<free port>" >&2
+        return 1
+    fi
+    ensure_java
+    ( resolve_registry ) || return 1
+    jar=$(registry_launcher) || return 1
+    mkdir -p "$DATA/schema-registry/tmp"
+    t0=$(now)
+    # In-memory storage (H2 in memory, the default of Apicurio 3.x): schemas are gone after a
+    # restart. Deletes enabled so tests can clean up subjects as with Confluent's registry.
+    # shellcheck disable=SC2086
+    spawn schema-registry "$LOGS/schema-registry.log" \
+        bash -c 'cd "$1" && shift && exec "$@"' _ "$DATA/schema-registry" \
+        "$JAVA" $SCHEMA_REGISTRY_HEAP_OPTS $SCHEMA_REGISTRY_JVM_OPTS \
+        -Dconsentflow.service=schema-registry -Dconsentflow.state="$STATE" \
+        -Djava.io.tmpdir="$DATA/schema-registry/tmp" \
+        -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SCHEMA_REGISTRY_PORT" \
+        -Dquarkus.banner.enabled=false -Dquarkus.log.console.color=false \
+        -Dapicurio.rest.deletion.group.enabled=true \
+        -Dapicurio.rest.deletion.artifact.enabled=true \
+        -Dapicurio.rest.deletion.artifact-version.enabled=true \
+        -jar "$jar"
+    pid=$(<"$(pidfile schema-registry)")
+    wait_ready schema-registry "$pid" "$SCHEMA_REGISTRY_START_TIMEOUT" registry_ready "$LOGS/schema-registry.log" || return 1
+    REGISTRY_STARTED_IN=$(elapsed "$t0")
+    say "schema-registry: Apicurio Registry $APICURIO_VERSION (pid $pid) ready at $(registry_url) in ${REGISTRY_STARTED_IN}s"
+}
+
+registry_wanted() {
+    case $SCHEMA_REGISTRY_MODE in
+        off | 0 | false | no) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+registry_required() {
+    case $SCHEMA_REGISTRY_MODE in
+        required | 1 | true | yes) return 0 ;;
+        *) return 1 ;;
+    esac
+}
+
+# ---- commands -------------------------------------------------------------------------------
+UP_REGISTRY_JOB=''
+up_cleanup() {
+    local rc=$?
+    if [[ -n $UP_REGISTRY_JOB ]]; then
+        kill -TERM "$UP_REGISTRY_JOB" 2>/dev/null || true
+        wait "$UP_REGISTRY_JOB" 2>/dev/null || true
+        stop_service schema-registry >/dev/null 2>&1 || true
+        rm -f "$STATE/.registry-up.out" "$STATE/.registry-up.out.time"
+        echo "services: up failed; stopped the schema-registry it had started" >&2
+    fi
+    exit "$rc"
+}
+
+cmd_up() {
+    local t0; t0=$(now)
+    KAFKA_STARTED_IN='' REDIS_STARTED_IN='' REGISTRY_STARTED_IN=''
+    # Ports first, for everything that is not running yet: fail before starting anything.
+    service_pid kafka >/dev/null || {
+        require_free_port "$KAFKA_PORT" "kafka broker" KAFKA_PORT
+        require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller" KAFKA_CONTROLLER_PORT
+    }
+    service_pid redis >/dev/null || require_free_port "$REDIS_PORT" "redis" REDIS_PORT
+    ensure_debian_packages
+    ensure_java
+    # Maven is needed only for a first download; install it (if missing) before the two
+    # downloads can run in parallel, so that two apt-get never race.
+    if ! [[ -f $KAFKA_HOME/.complete ]] || { registry_wanted && ! [[ -f $REGISTRY_HOME/.complete ]]; }; then
+        ensure_maven
+    fi
+    # The registry (a Quarkus app, CPU-bound while it boots) starts in the background while the
+    # broker starts: on 2 cores that saves several seconds of wall time. Its messages are
+    # printed after Kafka's and Redis's.
+    local reg_pid='' reg_out=$STATE/.registry-up.out reg_rc=0
+    if registry_wanted; then
+        (
+            trap 'echo "$REGISTRY_STARTED_IN" >"$reg_out.time"' EXIT
+            start_registry
+        ) >"$reg_out" 2>&1 &
+        reg_pid=$!
+        # If Kafka or Redis fail (die -> exit), do not leave the registry behind.
+        UP_REGISTRY_JOB=$reg_pid
+        trap 'up_cleanup' EXIT
+    fi
+    start_kafka
+    start_redis
+    if [[ -n $reg_pid ]]; then
+        wait "$reg_pid" || reg_rc=$?
+        trap - EXIT
+        UP_REGISTRY_JOB=''
+        cat "$reg_out"
+        REGISTRY_STARTED_IN=$(cat "$reg_out.time" 2>/dev/null || true)
+        rm -f "$reg_out" "$reg_out.time"
+        if ((reg_rc != 0)); then
+            # Leave nothing half-started behind.
+            stop_service schema-registry >/dev/null 2>&1 || true
+            if registry_required; then
+                die "schema-registry failed to start (CONSENTFLOW_SCHEMA_REGISTRY=$SCHEMA_REGISTRY_MODE)"
+            fi
+            warn "schema-registry did not start; going on without it (env will not print SCHEMA_REGISTRY_URL; tests use the in-process registry)"
+        fi
+    fi
+    local reg_summary=''
+    if registry_wanted; then
+        if ((reg_rc != 0)); then reg_summary=", schema-registry FAILED (see above)"
+        else reg_summary=", schema-registry ${REGISTRY_STARTED_IN:-(already up)}${REGISTRY_STARTED_IN:+s}"; fi
+    else
+        reg_summary=", schema-registry off"
+    fi
+    say "up in $(elapsed "$t0")s total; start-up: kafka ${KAFKA_STARTED_IN:-(already up)}${KAFKA_STARTED_IN:+s}, redis ${REDIS_STARTED_IN:-(already up)}${REDIS_STARTED_IN:+s}$reg_summary"
+    say "logs in $LOGS; use: eval \"\$(scripts/services.sh env)\""
+}
+
+cmd_down() {
+    stop_service schema-registry
+    stop_service kafka
+    stop_service redis
+}
+
+cmd_status() {
+    local ok=0 pid line
+    for name in kafka redis schema-registry; do
+        if pid=$(service_pid "$name"); then
+            case $name in
+                kafka) line="127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT), Apache Kafka $KAFKA_VERSION"
+                       kafka_ready && line+=", ready" || { line+=", NOT answering"; ok=3; } ;;
+                redis) line="127.0.0.1:$REDIS_PORT"
+                       redis_ready && line+=", ready" || { line+=", NOT answering"; ok=3; } ;;
+                schema-registry) line="$(registry_url), Apicurio $APICURIO_VERSION"
+                       registry_ready && line+=", ready" || line+=", NOT answering" ;;
+            esac
+            printf '%-16s running  pid %-7s %s\n' "$name" "$pid" "$line"
+        else
+            printf '%-16s stopped\n' "$name"
+            [[ $name == schema-registry ]] || ok=3
+        fi
+    done
+    printf '%-16s %s\n' "state dir" "$STATE (logs/ pids/ data/ conf/)"
+    printf '%-16s %s\n' "kafka libs" "$KAFKA_LIBS$([[ -d $KAFKA_LIBS ]] || echo ' (not resolved yet)')"
+    return $ok
+}
+
+cmd_env() {
+    local pid
+    if pid=$(service_pid kafka); then
+        echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    else
+        echo "services: kafka not running (scripts/services.sh up); KAFKA_BROKERS not set" >&2
+    fi
+    if pid=$(service_pid redis); then
+        echo "export REDIS_ADDR=127.0.0.1:$REDIS_PORT"
+    else
+        echo "services: redis not running; REDIS_ADDR not set" >&2
+    fi
+    if pid=$(service_pid schema-registry) && registry_ready; then
+        echo "export SCHEMA_REGISTRY_URL=$(registry_url)"
+    fi
+    if [[ -d $KAFKA_LIBS ]]; then
+        echo "export KAFKA_LIBS=$KAFKA_LIBS"
+        echo "export KAFKA_VERSION=$KAFKA_VERSION"
+    fi
+    echo "export CONSENTFLOW_SERVICES_DIR=$STATE"
+}
+
+cmd_restart_kafka() {
+    local t0; t0=$(now)
+    stop_service kafka
+    wait_port_free "$KAFKA_PORT"
+    KAFKA_STARTED_IN=''
+    start_kafka
+    say "kafka: restarted in $(elapsed "$t0")s"
+}
+
+cmd_restart_redis() {
+    local t0; t0=$(now)
+    stop_service redis
+    wait_port_free "$REDIS_PORT"
+    command -v redis-server >/dev/null 2>&1 || ensure_debian_packages
+    start_redis
+    say "redis: restarted in $(elapsed "$t0")s"
+}
+
+cmd_clean() {
+    cmd_down
+    rm -rf "$DATA"
+    say "removed $DATA (downloads in $CACHE kept)"
+}
+
+cmd_kafka_tool() {
+    (($# >= 1)) || die "usage: scripts/services.sh kafka-tool CLASS [ARGS...]"
+    ensure_java
+    resolve_kafka
+    exec "$JAVA" ${KAFKA_TOOL_HEAP_OPTS:--Xmx512m} -cp "$KAFKA_LIBS/*" \
+        -Dlog4j2.configurationFile="$DEPLOY/kafka/tools-log4j2.properties" "$@"
+}
+
+main() {
+    local cmd=${1:-}
+    [[ $# -gt 0 ]] && shift
+    case $cmd in
+        up)            lock; cmd_up ;;
+        down)          lock; cmd_down ;;
+        status)        mkdirs; cmd_status ;;
+        env)           cmd_env ;;
+        restart-kafka) lock; cmd_restart_kafka ;;
+        restart-redis) lock; cmd_restart_redis ;;
+        clean)         lock; cmd_clean ;;
+        kafka-tool)    mkdirs; cmd_kafka_tool "$@" ;;
+        -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' ;;
+        *) echo "usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|kafka-tool CLASS [ARGS...]" >&2; exit 2 ;;
+    esac
+}
+
+main "$@"

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -78,27 +79,52 @@ func (w *OffsetWriter) Append(ctx context.Context, recs ...Record) ([]Position, 
 	}
 	out := make([]Position, len(recs))
 	for p, idx := range byPart {
-		krecs := make([]kafka.Record, len(idx))
+		part := make([]Record, len(idx))
 		for j, i := range idx {
-			hs := make([]kafka.Header, len(recs[i].Headers))
-			copy(hs, recs[i].Headers)
-			krecs[j] = kafka.Record{Key: kafka.NewBytes(recs[i].Key), Value: kafka.NewBytes(recs[i].Value), Headers: hs, Time: time.Now()}
+			part[j] = recs[i]
 		}
-		resp, err := w.client.Produce(ctx, &kafka.ProduceRequest{
-			Topic: w.topic, Partition: p, RequiredAcks: kafka.RequireAll,
-			Records: kafka.NewRecordReader(krecs...),
-		})
+		base, err := w.produce(ctx, p, part)
 		if err != nil {
-			_, _ = w.partitionList(ctx, true)
-			return nil, fmt.Errorf("produce %s/%d: %w", w.topic, p, err)
-		}
-		if resp.Error != nil {
-			_, _ = w.partitionList(ctx, true)
-			return nil, fmt.Errorf("produce %s/%d: %w", w.topic, p, resp.Error)
+			return nil, err
 		}
 		for j, i := range idx {
-			out[i] = Position{Partition: p, Offset: resp.BaseOffset + int64(j)}
+			out[i] = Position{Partition: p, Offset: base + int64(j)}
 		}
 	}
 	return out, nil
+}
+
+// produce writes one partition's records, retrying errors the broker marks as
+// temporary (a leader moving or not yet elected) a few times.
+func (w *OffsetWriter) produce(ctx context.Context, partition int, recs []Record) (int64, error) {
+	backoff := 50 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		// kafka.Record keys and values are readers, drained by a send: build them
+		// anew for every attempt.
+		krecs := make([]kafka.Record, len(recs))
+		now := time.Now()
+		for j, r := range recs {
+			krecs[j] = kafka.Record{Key: kafka.NewBytes(r.Key), Value: kafka.NewBytes(r.Value), Headers: append([]kafka.Header(nil), r.Headers...), Time: now}
+		}
+		resp, err := w.client.Produce(ctx, &kafka.ProduceRequest{
+			Topic: w.topic, Partition: partition, RequiredAcks: kafka.RequireAll,
+			Records: kafka.NewRecordReader(krecs...),
+		})
+		if err == nil && resp.Error != nil {
+			err = resp.Error
+		}
+		if err == nil {
+			return resp.BaseOffset, nil
+		}
+		var kerr kafka.Error
+		if attempt >= 6 || !errors.As(err, &kerr) || !kerr.Temporary() {
+			return 0, fmt.Errorf("produce %s/%d: %w", w.topic, partition, err)
+		}
+		select {
+		case <-ctx.Done():
+			return 0, fmt.Errorf("produce %s/%d: %w (last error: %v)", w.topic, partition, ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+		backoff *= 2
+	}
 }

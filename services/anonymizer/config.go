@@ -1,0 +1,173 @@
+package anonymizer
+
+import (
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/logging"
+	"github.com/consentflow/consentflow/pkg/topics"
+	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
+)
+
+// Config is the anonymizer's configuration, read from environment variables (see
+// config.Load). Exactly one key source must be set: KEYRING_FILE, PSEUDONYM_KEYS or
+// PSEUDONYM_EPHEMERAL=true.
+type Config struct {
+	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
+	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
+	// Brokers are the Kafka bootstrap brokers.
+	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
+	// SchemaRegistryURL is the Confluent-compatible schema registry.
+	SchemaRegistryURL string `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
+	// Topics names the chain's topics (events.consented in; events.curated,
+	// dataset.erasures and events.dlq out; consent.changes for erasures).
+	Topics topics.Names
+
+	// Purpose is the purpose of this chain; it is part of every pseudonym.
+	Purpose string `env:"PURPOSE" envDefault:"ai_training" help:"purpose this chain serves (part of every pseudonym)"`
+	// GroupID is the consumer group of events.consented.
+	GroupID string `env:"ANONYMIZER_GROUP_ID" envDefault:"anonymizer" help:"consumer group of events.consented"`
+	// ErasureGroupID is the consumer group of consent.changes.
+	ErasureGroupID string `env:"ANONYMIZER_ERASURE_GROUP_ID" envDefault:"anonymizer-erasures" help:"consumer group of consent.changes (erasures)"`
+	// MaxBatch bounds the records handled per batch.
+	MaxBatch int `env:"ANONYMIZER_MAX_BATCH" envDefault:"500" help:"most records per batch"`
+
+	// KeyringFile is a keyring file: JSON {"active":id,"keys":{id:base64}} or lines id:base64.
+	KeyringFile string `env:"KEYRING_FILE" help:"pseudonym keyring file: lines id:base64 (first active) or JSON {\"active\":id,\"keys\":{id:base64}}"`
+	// Keys is the keyring inline: "k2:base64,k1:base64", the first active.
+	Keys Secret `env:"PSEUDONYM_KEYS" help:"pseudonym keys inline: id:base64,id:base64 (first active, rest retained for erasures; each >= 32 bytes)"`
+	// Ephemeral generates a random key at start (demo only: pseudonyms cannot be
+	// recomputed after a restart).
+	Ephemeral bool `env:"PSEUDONYM_EPHEMERAL" envDefault:"false" help:"generate a random pseudonym key at start (demo only)"`
+
+	// PropertiesAllowlist names the event property keys that survive; the
+	// values are redacted as free text. Empty: no property survives.
+	PropertiesAllowlist []string `env:"PROPERTIES_ALLOWLIST" envSeparator:"," help:"property keys kept in curated events, comma separated (values are redacted; empty keeps none)"`
+	// TimeGranularity is what timestamps are truncated to; it must divide 24h.
+	TimeGranularity time.Duration `env:"TIME_GRANULARITY" envDefault:"1h" help:"timestamps are truncated to this (must divide 24h)"`
+
+	// Log selects the log format and level (used by cmd/anonymizer).
+	Log logging.Config
+}
+
+// Secret is a configuration string that never prints: String, GoString and every
+// fmt verb show "[redacted]" (or "" when empty).
+type Secret string
+
+// UnmarshalText sets the secret (for caarlos0/env).
+func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(b); return nil }
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString hides the value.
+func (s Secret) GoString() string { return s.String() }
+
+// Format hides the value in every verb.
+func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
+
+// MarshalText hides the value from JSON and text encoders.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Validate checks every value and reports all problems at once. Key material is
+// parsed to be checked but never appears in an error.
+func (c *Config) Validate() error {
+	var p config.Problems
+	if c.OpsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.OpsAddr); err != nil {
+			p.Addf("OPS_ADDR", "want host:port, got %q", c.OpsAddr)
+		}
+	}
+	if len(c.Brokers) == 0 || strings.TrimSpace(strings.Join(c.Brokers, "")) == "" {
+		p.Addf("KAFKA_BROKERS", "at least one broker is required")
+	}
+	if c.SchemaRegistryURL == "" {
+		p.Addf("SCHEMA_REGISTRY_URL", "required")
+	}
+	for name, v := range map[string]string{
+		"TOPIC_EVENTS_CONSENTED": c.Topics.Consented, "TOPIC_EVENTS_CURATED": c.Topics.Curated,
+		"TOPIC_CONSENT_CHANGES": c.Topics.Changes, "TOPIC_DATASET_ERASURES": c.Topics.Erasures, "TOPIC_EVENTS_DLQ": c.Topics.DLQ,
+	} {
+		if v == "" {
+			p.Addf(name, "required")
+		}
+	}
+	if c.Purpose == "" {
+		p.Addf("PURPOSE", "required")
+	}
+	if c.GroupID == "" {
+		p.Addf("ANONYMIZER_GROUP_ID", "required")
+	}
+	if c.ErasureGroupID == "" || c.ErasureGroupID == c.GroupID {
+		p.Addf("ANONYMIZER_ERASURE_GROUP_ID", "required and different from ANONYMIZER_GROUP_ID")
+	}
+	if c.MaxBatch < 1 {
+		p.Addf("ANONYMIZER_MAX_BATCH", "must be at least 1, got %d", c.MaxBatch)
+	}
+	sources := 0
+	for _, set := range []bool{c.KeyringFile != "", c.Keys != "", c.Ephemeral} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		p.Addf("KEYRING_FILE/PSEUDONYM_KEYS/PSEUDONYM_EPHEMERAL", "set exactly one key source, got %d", sources)
+	}
+	if c.Keys != "" {
+		if _, err := keyring.ParseList(string(c.Keys)); err != nil {
+			p.Addf("PSEUDONYM_KEYS", "%v", err)
+		}
+	}
+	for _, k := range c.PropertiesAllowlist {
+		if strings.TrimSpace(k) == "" {
+			p.Addf("PROPERTIES_ALLOWLIST", "empty key in list")
+			break
+		}
+	}
+	if c.TimeGranularity < time.Millisecond || (24*time.Hour)%c.TimeGranularity != 0 {
+		p.Addf("TIME_GRANULARITY", "must be at least 1ms and divide 24h evenly, got %s", c.TimeGranularity)
+	}
+	if err := c.Log.Validate(); err != nil {
+		p.Addf("LOG", "%v", err)
+	}
+	return p.Err()
+}
+
+// DefaultConfig returns the documented defaults (what config.Load yields with an
+// empty environment) with an ephemeral key, convenient for tests and the demo.
+func DefaultConfig() Config {
+	var c Config
+	if err := config.LoadFrom(&c, map[string]string{"PSEUDONYM_EPHEMERAL": "true"}); err != nil {
+		// The defaults are constants of this file; they always parse.
+		panic(fmt.Sprintf("anonymizer defaults: %v", err))
+	}
+	return c
+}
+
+// loadKeyring builds the keyring from the configured source. ephemeral reports
+// whether it was generated.
+func (c *Config) loadKeyring() (kr *keyring.Keyring, ephemeral bool, err error) {
+	switch {
+	case c.KeyringFile != "":
+		kr, err = keyring.LoadFile(c.KeyringFile)
+	case c.Keys != "":
+		kr, err = keyring.ParseList(string(c.Keys))
+		if err != nil {
+			err = fmt.Errorf("PSEUDONYM_KEYS: %w", err)
+		}
+	case c.Ephemeral:
+		kr, err = keyring.Ephemeral()
+		ephemeral = true
+	default:
+		err = fmt.Errorf("no pseudonym key source configured")
+	}
+	return kr, ephemeral, err
+}

@@ -1,0 +1,96 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+)
+
+// Erasure reasons.
+const (
+	ReasonUserOptOut   = "user_opt_out"
+	ReasonTenantOptOut = "tenant_opt_out"
+)
+
+// ErasureFor returns the erasure a consent change calls for, if any: a DENIED
+// change for purpose erases the user's rows (scope SUBJECT, the user's pseudonyms)
+// or the tenant's rows (scope TENANT, the tenant's pseudonyms), under every key of
+// the keyring. version is the change's "partition:offset". GRANTED changes and
+// other purposes call for none.
+func ErasureFor(c schema.ConsentChange, version, purpose string, kr *keyring.Keyring) (schema.Erasure, bool) {
+	if c.Status != schema.StatusDenied || c.Purpose != purpose || c.SubjectID == "" {
+		return schema.Erasure{}, false
+	}
+	e := schema.Erasure{Purpose: purpose, EffectiveAt: c.EffectiveAt, ConsentVersion: version}
+	switch c.SubjectType {
+	case schema.SubjectUser:
+		e.Scope, e.Reason = schema.ScopeSubject, ReasonUserOptOut
+		e.Pseudonyms = kr.Pseudonyms(keyring.User, purpose, c.SubjectID)
+	case schema.SubjectTenant:
+		e.Scope, e.Reason = schema.ScopeTenant, ReasonTenantOptOut
+		e.Pseudonyms = kr.Pseudonyms(keyring.Tenant, purpose, c.SubjectID)
+	default:
+		return schema.Erasure{}, false
+	}
+	return e, true
+}
+
+// Erasures turns batches of consent.changes into dataset.erasures records.
+type Erasures struct {
+	Decoder Decoder[schema.ConsentChange]
+	Encoder Encoder[schema.Erasure]
+	Keyring *keyring.Keyring
+	Purpose string
+	// ErasuresTopic and DLQTopic are where outputs go.
+	ErasuresTopic, DLQTopic string
+	Metrics                 *Metrics
+	Logger                  *zap.Logger
+}
+
+// Handle is a stream.Handler: an erasure per DENIED change of the purpose, keyed
+// by the subject's active pseudonym; nothing for other changes and tombstones; a
+// dead letter for a record that does not decode.
+func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+	var out []kafka.Message
+	for _, m := range batch {
+		if m.Value == nil {
+			continue // tombstone of a compacted key
+		}
+		c, err := h.Decoder.Decode(ctx, m.Value)
+		if err != nil {
+			if !permanent(err) {
+				return nil, fmt.Errorf("decode %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
+			}
+			out = append(out, h.dead(m, "decode", fmt.Errorf("decode ConsentChange: %w", err)))
+			continue
+		}
+		version := strconv.Itoa(m.Partition) + ":" + strconv.FormatInt(m.Offset, 10)
+		e, ok := ErasureFor(c, version, h.Purpose, h.Keyring)
+		if !ok {
+			continue
+		}
+		b, err := h.Encoder.Encode(&e)
+		if err != nil {
+			out = append(out, h.dead(m, "encode", fmt.Errorf("encode Erasure: %w", err)))
+			continue
+		}
+		h.Metrics.Erasures.WithLabelValues(e.Scope).Inc()
+		out = append(out, kafka.Message{Topic: h.ErasuresTopic, Key: []byte(e.Pseudonyms[0]), Value: b})
+	}
+	return out, nil
+}
+
+func (h *Erasures) dead(m kafka.Message, reason string, err error) kafka.Message {
+	h.Metrics.DeadLetter.WithLabelValues(StageErasures, reason).Inc()
+	if h.Logger != nil {
+		h.Logger.Warn("consent change dead-lettered", zap.String("reason", reason), zap.String("topic", m.Topic),
+			zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
+	}
+	return stream.DeadLetter(m, h.DLQTopic, StageErasures, err)
+}

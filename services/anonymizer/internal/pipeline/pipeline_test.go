@@ -1,0 +1,299 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
+	"github.com/consentflow/consentflow/services/anonymizer/internal/transform"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/segmentio/kafka-go"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+)
+
+const purpose = "ai_training"
+
+type fixture struct {
+	reg      *srfake.Registry
+	serde    *avro.Serde
+	raw      *avro.Codec[schema.InteractionEvent]
+	curated  *avro.Codec[schema.CuratedEvent]
+	changes  *avro.Codec[schema.ConsentChange]
+	erasures *avro.Codec[schema.Erasure]
+	keyring  *keyring.Keyring
+	metrics  *Metrics
+	promReg  *prometheus.Registry
+}
+
+func key(t *testing.T, id string, seed byte) keyring.Key {
+	t.Helper()
+	b := make([]byte, 32)
+	for i := range b {
+		b[i] = seed + byte(i)
+	}
+	k, err := keyring.NewKey(id, b)
+	require.NoError(t, err)
+	return k
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	f := &fixture{reg: srfake.New()}
+	t.Cleanup(f.reg.Close)
+	cl, err := sr.NewClient(sr.URLs(f.reg.URL()))
+	require.NoError(t, err)
+	f.serde = avro.NewSerde(cl)
+	f.raw, err = avro.InteractionEvents(ctx, f.serde, "events.consented")
+	require.NoError(t, err)
+	f.curated, err = avro.CuratedEvents(ctx, f.serde, "events.curated")
+	require.NoError(t, err)
+	f.changes, err = avro.ConsentChanges(ctx, f.serde, "consent.changes")
+	require.NoError(t, err)
+	f.erasures, err = avro.Erasures(ctx, f.serde, "dataset.erasures")
+	require.NoError(t, err)
+	f.keyring, err = keyring.New(key(t, "k2", 2), key(t, "k1", 1))
+	require.NoError(t, err)
+	f.promReg = prometheus.NewRegistry()
+	f.metrics = NewMetrics(f.promReg)
+	return f
+}
+
+var nopRedactor = transform.RedactorFunc(func(text string, _ transform.Actor) transform.Redaction {
+	return transform.Redaction{Text: text}
+})
+
+func (f *fixture) events(t *testing.T) *Events {
+	t.Helper()
+	tr, err := transform.New(transform.Options{Purpose: purpose, Keyring: f.keyring, Redactor: nopRedactor,
+		Granularity: time.Hour, OnRedaction: func(typ string) { f.metrics.Redactions.WithLabelValues(typ).Inc() }})
+	require.NoError(t, err)
+	return &Events{Decoder: f.raw, Encoder: f.curated, Transformer: tr,
+		CuratedTopic: "events.curated", DLQTopic: "events.dlq", Metrics: f.metrics}
+}
+
+func (f *fixture) encodeEvent(t *testing.T, e schema.InteractionEvent, offset int64, headers ...kafka.Header) kafka.Message {
+	t.Helper()
+	b, err := f.raw.Encode(&e)
+	require.NoError(t, err)
+	return kafka.Message{Topic: "events.consented", Partition: 1, Offset: offset, Key: []byte(e.UserID), Value: b, Headers: headers}
+}
+
+func event(user string) schema.InteractionEvent {
+	return schema.InteractionEvent{EventID: "ev-" + user, EventType: "page_viewed", TenantID: "org_acme", UserID: user,
+		ReceivedAt: time.Date(2024, 5, 17, 13, 47, 0, 0, time.UTC), IP: "203.0.113.9", Text: "hello"}
+}
+
+func TestEventsHandlerCuratesAndDeadLetters(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	h := f.events(t)
+
+	good := f.encodeEvent(t, event("usr_1111"), 10,
+		kafka.Header{Key: HeaderConsentVersion, Value: []byte("2:41")}, kafka.Header{Key: HeaderPolicyVersion, Value: []byte("policy-7")})
+	garbage := kafka.Message{Topic: "events.consented", Partition: 1, Offset: 11, Key: []byte("usr_2"), Value: []byte("{\"json\": true}")}
+	tombstone := kafka.Message{Topic: "events.consented", Partition: 1, Offset: 12, Key: []byte("usr_3")}
+	unknownSchema := kafka.Message{Topic: "events.consented", Partition: 1, Offset: 13, Value: append([]byte{0, 0, 0, 0x7f, 0x01}, good.Value[5:]...)}
+	noSubject := event("")
+	noSubjectMsg := f.encodeEvent(t, noSubject, 14)
+	second := f.encodeEvent(t, event("usr_2222"), 15)
+
+	out, err := h.Handle(ctx, []kafka.Message{good, garbage, tombstone, unknownSchema, noSubjectMsg, second})
+	require.NoError(t, err)
+	require.Len(t, out, 6, "one output per input, in order")
+
+	for i, want := range []string{"events.curated", "events.dlq", "events.dlq", "events.dlq", "events.dlq", "events.curated"} {
+		require.Equal(t, want, out[i].Topic, "output %d", i)
+	}
+	c, err := f.curated.Decode(ctx, out[0].Value)
+	require.NoError(t, err)
+	require.Equal(t, f.keyring.Pseudonym(keyring.User, purpose, "usr_1111"), string(out[0].Key), "keyed by the subject pseudonym")
+	require.Equal(t, string(out[0].Key), c.Subject)
+	require.Equal(t, "2:41", c.ConsentVersion)
+	require.Equal(t, "policy-7", c.PolicyVersion)
+	require.Equal(t, purpose, c.Purpose)
+	require.Equal(t, "203.0.113.0/24", c.IPPrefix)
+	require.Empty(t, out[0].Headers, "no input header is copied to the curated record")
+
+	c2, err := f.curated.Decode(ctx, out[5].Value)
+	require.NoError(t, err)
+	require.Empty(t, c2.ConsentVersion, "no header: null consent version")
+
+	// Dead letters keep the original bytes and say why, where from.
+	dl := out[1]
+	require.Equal(t, garbage.Value, dl.Value)
+	require.Equal(t, garbage.Key, dl.Key)
+	require.Equal(t, StageEvents, string(stream.Header(dl, stream.HeaderStage)))
+	require.Equal(t, "events.consented", string(stream.Header(dl, stream.HeaderSourceTopic)))
+	require.Equal(t, "11", string(stream.Header(dl, stream.HeaderSourceOffset)))
+	require.Contains(t, string(stream.Header(dl, stream.HeaderError)), "decode InteractionEvent")
+	require.Contains(t, string(stream.Header(out[4], stream.HeaderError)), "no subject")
+
+	require.Equal(t, 6.0, testutil.ToFloat64(f.metrics.EventsIn))
+	require.Equal(t, 2.0, testutil.ToFloat64(f.metrics.EventsOut))
+	require.Equal(t, 3.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "decode")))
+	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "no_subject")))
+}
+
+func TestEventsHandlerRetriesWhenRegistryIsDown(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	e := event("usr_1111")
+	good, err := f.raw.Encode(&e)
+	require.NoError(t, err)
+	// Schema id 99 is unknown to the Serde, so decoding must ask the registry.
+	unknownID := append([]byte{0, 0, 0, 0, 99}, good[5:]...)
+
+	for name, handler := range map[string]http.HandlerFunc{
+		"503": func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "down", http.StatusServiceUnavailable) },
+		"connection dropped": func(w http.ResponseWriter, _ *http.Request) {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+		},
+	} {
+		srv := httptest.NewServer(handler)
+		cl, err := sr.NewClient(sr.URLs(srv.URL))
+		require.NoError(t, err)
+		serde := avro.NewSerde(cl)
+		h := f.events(t)
+		h.Decoder = decoderFunc(func(ctx context.Context, b []byte) (schema.InteractionEvent, error) {
+			_, _, err := serde.Decode(ctx, b)
+			return schema.InteractionEvent{}, err
+		})
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		out, err := h.Handle(cctx, []kafka.Message{{Topic: "events.consented", Value: unknownID}})
+		cancel()
+		srv.Close()
+		require.Error(t, err, "%s: an unavailable registry blocks the batch instead of dead-lettering it", name)
+		require.Nil(t, out, name)
+	}
+	require.Equal(t, 0.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "decode")))
+}
+
+type decoderFunc func(ctx context.Context, b []byte) (schema.InteractionEvent, error)
+
+func (d decoderFunc) Decode(ctx context.Context, b []byte) (schema.InteractionEvent, error) {
+	return d(ctx, b)
+}
+
+func TestPermanent(t *testing.T) {
+	require.True(t, permanent(avro.ErrNotWireFormat))
+	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w: refused", avro.ErrRegistryUnavailable)))
+	require.True(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 404})))
+	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 503})))
+	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 429})))
+	require.False(t, permanent(fmt.Errorf("x: %w", context.DeadlineExceeded)))
+	require.False(t, permanent(&url.Error{Op: "Get", URL: "http://r", Err: errors.New("connection refused")}))
+	require.True(t, permanent(errors.New("decode with schema 3: cannot decode binary record")))
+}
+
+func (f *fixture) change(t *testing.T, c schema.ConsentChange, partition int, offset int64) kafka.Message {
+	t.Helper()
+	b, err := f.changes.Encode(&c)
+	require.NoError(t, err)
+	return kafka.Message{Topic: "consent.changes", Partition: partition, Offset: offset, Key: []byte(c.Key()), Value: b}
+}
+
+func TestErasureFor(t *testing.T) {
+	f := newFixture(t)
+	at := time.Date(2024, 5, 17, 9, 30, 0, 0, time.UTC)
+	user := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_1", TenantID: "org_1", Purpose: purpose,
+		Status: schema.StatusDenied, EffectiveAt: at, Source: "settings", PolicyVersion: "p1"}
+	tenant := user
+	tenant.SubjectType, tenant.SubjectID = schema.SubjectTenant, "org_1"
+	granted := user
+	granted.Status = schema.StatusGranted
+	otherPurpose := user
+	otherPurpose.Purpose = "analytics"
+
+	for name, c := range map[string]struct {
+		change schema.ConsentChange
+		want   *schema.Erasure
+	}{
+		"user denied": {user, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "0:5",
+			Scope: schema.ScopeSubject, Pseudonyms: f.keyring.Pseudonyms(keyring.User, purpose, "usr_1")}},
+		"tenant denied": {tenant, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonTenantOptOut, ConsentVersion: "0:5",
+			Scope: schema.ScopeTenant, Pseudonyms: f.keyring.Pseudonyms(keyring.Tenant, purpose, "org_1")}},
+		"granted":       {granted, nil},
+		"other purpose": {otherPurpose, nil},
+	} {
+		e, ok := ErasureFor(c.change, "0:5", purpose, f.keyring)
+		if c.want == nil {
+			require.False(t, ok, name)
+			continue
+		}
+		require.True(t, ok, name)
+		require.Equal(t, *c.want, e, name)
+		require.Len(t, e.Pseudonyms, 2, "%s: one pseudonym per retained key", name)
+	}
+}
+
+func TestErasuresHandler(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	h := &Erasures{Decoder: f.changes, Encoder: f.erasures, Keyring: f.keyring, Purpose: purpose,
+		ErasuresTopic: "dataset.erasures", DLQTopic: "events.dlq", Metrics: f.metrics}
+	at := time.UnixMilli(1_715_938_200_000).UTC()
+	base := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_1", Purpose: purpose,
+		Status: schema.StatusDenied, EffectiveAt: at}
+	tenant := base
+	tenant.SubjectType, tenant.SubjectID = schema.SubjectTenant, "org_9"
+	granted := base
+	granted.Status = schema.StatusGranted
+
+	batch := []kafka.Message{
+		f.change(t, base, 2, 77),
+		f.change(t, granted, 2, 78),
+		{Topic: "consent.changes", Partition: 0, Offset: 3, Key: []byte("user:x/ai_training")}, // tombstone
+		f.change(t, tenant, 1, 9),
+		{Topic: "consent.changes", Partition: 0, Offset: 4, Value: []byte("garbage")},
+	}
+	out, err := h.Handle(ctx, batch)
+	require.NoError(t, err)
+	require.Len(t, out, 3)
+
+	e, err := f.erasures.Decode(ctx, out[0].Value)
+	require.NoError(t, err)
+	require.Equal(t, "dataset.erasures", out[0].Topic)
+	require.Equal(t, f.keyring.Pseudonym(keyring.User, purpose, "usr_1"), string(out[0].Key))
+	require.Equal(t, schema.Erasure{Pseudonyms: f.keyring.Pseudonyms(keyring.User, purpose, "usr_1"), Purpose: purpose,
+		EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "2:77", Scope: schema.ScopeSubject}, e)
+
+	e, err = f.erasures.Decode(ctx, out[1].Value)
+	require.NoError(t, err)
+	require.Equal(t, schema.ScopeTenant, e.Scope)
+	require.Equal(t, "1:9", e.ConsentVersion)
+	require.Equal(t, f.keyring.Pseudonyms(keyring.Tenant, purpose, "org_9"), e.Pseudonyms)
+	require.Equal(t, e.Pseudonyms[0], string(out[1].Key))
+
+	require.Equal(t, "events.dlq", out[2].Topic)
+	require.Equal(t, StageErasures, string(stream.Header(out[2], stream.HeaderStage)))
+
+	for _, m := range out[:2] {
+		require.NotContains(t, string(m.Value), "usr_1")
+		require.NotContains(t, string(m.Value), "org_9")
+	}
+	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeSubject)))
+	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeTenant)))
+}
+
+func TestMetricsShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	a, b := NewMetrics(reg), NewMetrics(reg)
+	a.EventsIn.Inc()
+	require.Equal(t, 1.0, testutil.ToFloat64(b.EventsIn))
+}

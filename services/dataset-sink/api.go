@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/auth"
 )
 
 // DatasetInfo describes a dataset in GET /v1/datasets.
@@ -29,31 +31,28 @@ type DatasetInfo struct {
 type API struct {
 	catalogs map[string]*Catalog
 	snapshot func(ctx context.Context, dataset string) (Manifest, error)
-	tokens   *tokenSet
+	guard    guard
 	log      *zap.Logger
 }
 
-// NewAPI returns the API over the catalogs by dataset name; snapshot takes a
-// snapshot on request (nil: the catalog's Snapshot).
-func NewAPI(catalogs map[string]*Catalog, readTokens, writeTokens []string, log *zap.Logger) (*API, error) {
-	ts, err := newTokenSet(readTokens, writeTokens)
-	if err != nil {
-		return nil, err
-	}
-	return &API{catalogs: catalogs, tokens: ts, log: log}, nil
+// NewAPI returns the API over the catalogs by dataset name, checking bearer
+// tokens (pkg/auth, scopes datasets:read and datasets:write). Nil or empty tokens
+// leave the API open: only for a loopback listener (Config.Validate enforces it).
+func NewAPI(catalogs map[string]*Catalog, tokens *auth.Tokens, log *zap.Logger) *API {
+	return &API{catalogs: catalogs, guard: guard{tokens}, log: log}
 }
 
 // Handler returns the API's routes.
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
-	r, w := a.tokens.require, ScopeWrite
-	mux.HandleFunc("GET /v1/datasets", r(ScopeRead, a.listDatasets))
-	mux.HandleFunc("GET /v1/datasets/{name}/snapshots", r(ScopeRead, a.listSnapshots))
-	mux.HandleFunc("POST /v1/datasets/{name}/snapshots", r(w, a.createSnapshot))
-	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}", r(ScopeRead, a.getSnapshot))
-	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/files/{path...}", r(ScopeRead, a.getFile))
-	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/README.md", r(ScopeRead, a.getMeta(cardName, "text/markdown; charset=utf-8")))
-	mux.HandleFunc("GET /v1/datasets/{name}/snapshots/{id}/croissant.json", r(ScopeRead, a.getMeta(croissantName, "application/ld+json")))
+	r := a.guard.require
+	mux.Handle("GET /v1/datasets", r(ScopeRead, a.listDatasets))
+	mux.Handle("GET /v1/datasets/{name}/snapshots", r(ScopeRead, a.listSnapshots))
+	mux.Handle("POST /v1/datasets/{name}/snapshots", r(ScopeWrite, a.createSnapshot))
+	mux.Handle("GET /v1/datasets/{name}/snapshots/{id}", r(ScopeRead, a.getSnapshot))
+	mux.Handle("GET /v1/datasets/{name}/snapshots/{id}/files/{path...}", r(ScopeRead, a.getFile))
+	mux.Handle("GET /v1/datasets/{name}/snapshots/{id}/README.md", r(ScopeRead, a.getMeta(cardName, "text/markdown; charset=utf-8")))
+	mux.Handle("GET /v1/datasets/{name}/snapshots/{id}/croissant.json", r(ScopeRead, a.getMeta(croissantName, "application/ld+json")))
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) { httpError(w, http.StatusNotFound, "no such endpoint") })
 	return mux
 }

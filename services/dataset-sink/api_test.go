@@ -14,12 +14,26 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/auth"
 )
 
 const (
 	readToken  = "read-token-0123456789"
 	writeToken = "write-token-0123456789"
 )
+
+// testTokens are a reader (given by hash) and a writer (plaintext form).
+func testTokens(t *testing.T) *auth.Tokens {
+	t.Helper()
+	h := sha256.Sum256([]byte(readToken))
+	tokens, err := auth.ParseTokens("reader:sha256:" + hex.EncodeToString(h[:]) + "=" + ScopeRead +
+		", writer:plain:" + writeToken + "=" + ScopeRead + "|" + ScopeWrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tokens
+}
 
 func apiFixture(t *testing.T) (*parts, *httptest.Server, Manifest, string) {
 	t.Helper()
@@ -37,12 +51,7 @@ func apiFixture(t *testing.T) (*parts, *httptest.Server, Manifest, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := sha256.Sum256([]byte(readToken))
-	api, err := NewAPI(map[string]*Catalog{"ai_training": p.catalog}, []string{"sha256:" + hex.EncodeToString(h[:])}, []string{writeToken}, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(api.Handler())
+	srv := httptest.NewServer(NewAPI(map[string]*Catalog{"ai_training": p.catalog}, testTokens(t), zap.NewNop()).Handler())
 	t.Cleanup(srv.Close)
 	return p, srv, m, dir
 }
@@ -117,6 +126,15 @@ func TestAPIStatusCodesRangeAndETag(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(cr, &doc); err != nil || doc["conformsTo"] != "http://mlcommons.org/croissant/1.0" {
 		t.Fatalf("croissant: %v %s", err, cr)
+	}
+}
+
+func TestAPIWithoutTokensIsOpen(t *testing.T) {
+	p, _, _, _ := apiFixture(t)
+	srv := httptest.NewServer(NewAPI(map[string]*Catalog{"ai_training": p.catalog}, nil, zap.NewNop()).Handler())
+	defer srv.Close()
+	if resp, body := do(t, "GET", srv.URL+"/v1/datasets", "", nil); resp.StatusCode != 200 {
+		t.Fatalf("open API: %d %s", resp.StatusCode, body)
 	}
 }
 

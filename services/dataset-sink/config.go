@@ -5,14 +5,11 @@
 package datasetsink
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"net"
 	"regexp"
-	"strings"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
@@ -20,7 +17,7 @@ import (
 // Config is the dataset sink's configuration, read from the environment.
 type Config struct {
 	HTTPAddr string `env:"SINK_HTTP_ADDR" envDefault:"127.0.0.1:8083" help:"dataset HTTP API listen address (empty disables it)"`
-	OpsAddr  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9093" help:"ops server (/healthz /readyz /metrics) listen address (empty disables it)"`
+	OpsAddr  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9104" help:"ops server (/healthz /readyz /metrics) listen address (empty disables it)"`
 
 	Brokers           []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
 	SchemaRegistryURL string   `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
@@ -42,14 +39,14 @@ type Config struct {
 	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"134217728" help:"close a file when its estimated Parquet size reaches this many bytes"`
 	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"close a file this long after its first row"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
+	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`
 
 	SnapshotInterval  time.Duration `env:"SNAPSHOT_INTERVAL" envDefault:"1h" help:"take a snapshot this often (0 disables the schedule; POST still works)"`
 	SnapshotRetention time.Duration `env:"SNAPSHOT_RETENTION" envDefault:"720h" help:"a snapshot expires this long after it is taken (the latest one is kept)"`
 	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is purged from every live snapshot within this time (rewrite or expire)"`
 	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline is checked"`
 
-	ReadTokens  []string `env:"SINK_READ_TOKENS" envSeparator:"," help:"bearer tokens with scope datasets:read; a token or sha256:<hex>, comma separated"`
-	WriteTokens []string `env:"SINK_WRITE_TOKENS" envSeparator:"," help:"bearer tokens with scopes datasets:read and datasets:write; a token or sha256:<hex>"`
+	Tokens string `env:"SINK_TOKENS" help:"API bearer tokens NAME:sha256:<hex>=SCOPES, comma separated; scopes datasets:read, datasets:write joined by | (empty: API open, loopback only)"`
 }
 
 var datasetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
@@ -78,8 +75,8 @@ func (c *Config) Validate() error {
 	if c.GroupID == "" {
 		p.Addf("SINK_GROUP_ID", "must not be empty")
 	}
-	if c.Topics.Curated == "" || c.Topics.Erasures == "" {
-		p.Addf("TOPIC_EVENTS_CURATED", "curated and erasure topic names must not be empty")
+	if c.Topics.Curated == "" || c.Topics.Erasures == "" || c.Topics.DLQ == "" {
+		p.Addf("TOPIC_EVENTS_CURATED", "curated, erasure and dead-letter topic names must not be empty")
 	}
 	if c.RotateRows <= 0 {
 		p.Addf("SINK_ROTATE_ROWS", "must be positive")
@@ -105,34 +102,16 @@ func (c *Config) Validate() error {
 	if c.PurgeCheck <= 0 || (c.PurgeDeadline > 0 && c.PurgeCheck > c.PurgeDeadline/2) {
 		p.Addf("ERASURE_PURGE_CHECK", "must be positive and at most half of ERASURE_PURGE_DEADLINE")
 	}
-	for _, t := range append(append([]string{}, c.ReadTokens...), c.WriteTokens...) {
-		if _, err := tokenHash(t); err != nil {
-			p.Addf("SINK_READ_TOKENS/SINK_WRITE_TOKENS", "%v", err)
-		}
+	if c.DedupeWindow < 0 {
+		p.Addf("SINK_DEDUPE_WINDOW", "must not be negative")
 	}
-	if len(c.ReadTokens)+len(c.WriteTokens) == 0 && c.HTTPAddr != "" && !loopback(c.HTTPAddr) {
-		p.Addf("SINK_HTTP_ADDR", "without SINK_READ_TOKENS or SINK_WRITE_TOKENS the API may only listen on a loopback address, got %q", c.HTTPAddr)
+	tokens, err := auth.ParseTokens(c.Tokens)
+	if err != nil {
+		p.Addf("SINK_TOKENS", "%v", err)
+	} else if tokens.Len() == 0 && c.HTTPAddr != "" && !loopback(c.HTTPAddr) {
+		p.Addf("SINK_HTTP_ADDR", "without SINK_TOKENS the API may only listen on a loopback address, got %q", c.HTTPAddr)
 	}
 	return p.Err()
-}
-
-// tokenHash returns the sha256 of a configured token, given as the token itself or
-// as sha256:<64 hex digits>.
-func tokenHash(t string) ([32]byte, error) {
-	var h [32]byte
-	t = strings.TrimSpace(t)
-	if hexed, ok := strings.CutPrefix(t, "sha256:"); ok {
-		b, err := hex.DecodeString(hexed)
-		if err != nil || len(b) != 32 {
-			return h, fmt.Errorf("token sha256:... must hold 64 hex digits")
-		}
-		copy(h[:], b)
-		return h, nil
-	}
-	if len(t) < 16 {
-		return h, fmt.Errorf("a token must be at least 16 characters")
-	}
-	return sha256.Sum256([]byte(t)), nil
 }
 
 func loopback(addr string) bool {

@@ -9,32 +9,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
-	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 )
-
-// decodeRetries bounds how often a record that fails to decode for a reason other
-// than a malformed header (registry unreachable, ...) is retried before the
-// consumer stops: stopping loses nothing, skipping would.
-const decodeRetries = 5
-
-func decodeWithRetry[T any](ctx context.Context, codec *avro.Codec[T], value []byte) (T, error) {
-	var zero T
-	var err error
-	for i := range decodeRetries {
-		var v T
-		if v, err = codec.Decode(ctx, value); err == nil || errors.Is(err, avro.ErrNotWireFormat) {
-			return v, err
-		}
-		select {
-		case <-ctx.Done():
-			return zero, ctx.Err()
-		case <-time.After(time.Duration(100<<i) * time.Millisecond):
-		}
-	}
-	return zero, err
-}
 
 // fetcher runs FetchMessage in a goroutine so that the consumer loop can select on
 // records, timers and requests.
@@ -90,7 +67,7 @@ func commitDone(ctx context.Context, r *kafka.Reader, topic string, done []Done)
 // consumeEvents writes events.curated into files until ctx is cancelled, then
 // drains: closes and publishes every open file and commits. Closing s.kill instead
 // stops at once without publishing or committing (a simulated crash).
-func (s *Sink) consumeEvents(ctx context.Context, codec *avro.Codec[schema.CuratedEvent]) error {
+func (s *Sink) consumeEvents(ctx context.Context, codec decoder[schema.CuratedEvent]) error {
 	topic := s.cfg.Topics.Curated
 	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID, Topic: topic}, s.log)
 	defer r.Close()
@@ -124,18 +101,18 @@ func (s *Sink) consumeEvents(ctx context.Context, codec *avro.Codec[schema.Curat
 			return err
 		case m := <-f.msgs:
 			rec := Record{Partition: m.Partition, Offset: m.Offset}
-			ev, err := decodeWithRetry(ctx, codec, m.Value)
-			switch {
-			case err == nil:
-				row := RowFromEvent(&ev)
-				rec.Row = &row
-			case errors.Is(err, avro.ErrNotWireFormat):
-				s.log.Error("dropping undecodable record", zap.String("topic", topic),
-					zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
-			case ctx.Err() != nil:
-				continue
-			default:
-				return fmt.Errorf("decode %s %d:%d: %w", topic, m.Partition, m.Offset, err)
+			if !s.writer.Written(m.Partition, m.Offset) { // a redelivery needs no decoding
+				ev, ok, err := decodeRecord(ctx, codec, m, s.dead)
+				if err != nil {
+					if ctx.Err() != nil {
+						continue
+					}
+					return err
+				}
+				if ok {
+					row := RowFromEvent(&ev)
+					rec.Row = &row
+				}
 			}
 			done, err := s.writer.Append(ctx, rec)
 			if err != nil {
@@ -166,8 +143,9 @@ func (s *Sink) consumeEvents(ctx context.Context, codec *avro.Codec[schema.Curat
 }
 
 // consumeErasures appends dataset.erasures to the ledger, committing each offset
-// after its line is fsynced.
-func (s *Sink) consumeErasures(ctx context.Context, codec *avro.Codec[schema.Erasure]) error {
+// after its line is fsynced (or, for an undecodable erasure, after its dead letter
+// is acknowledged).
+func (s *Sink) consumeErasures(ctx context.Context, codec decoder[schema.Erasure]) error {
 	topic := s.cfg.Topics.Erasures
 	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID + "-erasures", Topic: topic}, s.log)
 	defer r.Close()
@@ -180,9 +158,13 @@ func (s *Sink) consumeErasures(ctx context.Context, codec *avro.Codec[schema.Era
 			return fmt.Errorf("fetch %s: %w", topic, err)
 		}
 		if m.Value != nil { // a compaction tombstone erases nothing
-			e, err := decodeWithRetry(ctx, codec, m.Value)
+			e, ok, err := decodeRecord(ctx, codec, m, s.dead)
 			switch {
-			case err == nil:
+			case err != nil && ctx.Err() != nil:
+				return nil
+			case err != nil:
+				return err
+			case ok:
 				added, err := s.ledger.Append(m.Partition, m.Offset, s.now(), e)
 				if err != nil {
 					return err
@@ -193,12 +175,6 @@ func (s *Sink) consumeErasures(ctx context.Context, codec *avro.Codec[schema.Era
 					s.log.Info("erasure recorded", zap.String("scope", e.Scope), zap.String("reason", e.Reason),
 						zap.Int("pseudonyms", len(e.Pseudonyms)), zap.Int64("ledger_position", s.ledger.Position()))
 				}
-			case errors.Is(err, avro.ErrNotWireFormat):
-				s.log.Error("dropping undecodable erasure", zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset))
-			case ctx.Err() != nil:
-				return nil
-			default:
-				return fmt.Errorf("decode %s %d:%d: %w", topic, m.Partition, m.Offset, err)
 			}
 		}
 		if err := r.CommitMessages(ctx, m); err != nil {

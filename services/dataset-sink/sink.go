@@ -14,8 +14,10 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/ops"
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 var errKilled = errors.New("dataset sink killed")
@@ -30,6 +32,7 @@ type Sink struct {
 	store   Storage
 	ledger  *Ledger
 	writer  *Writer
+	dead    *deadLetters
 	catalog *Catalog
 	api     *API
 	reg     *prometheus.Registry
@@ -84,19 +87,20 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	s.m.ledgerPosition.Set(float64(ledger.Position()))
 	s.writer, err = newWriter(ctx, s.store, ledger, WriterOptions{
 		Dataset: cfg.Dataset, Topic: cfg.Topics.Curated, RotateRows: cfg.RotateRows, RotateBytes: cfg.RotateBytes,
-		RotateInterval: cfg.RotateInterval, RowGroupRows: cfg.RowGroupRows,
+		RotateInterval: cfg.RotateInterval, RowGroupRows: cfg.RowGroupRows, DedupeWindow: cfg.DedupeWindow,
 	}, s.now, s.m, s.log)
 	if err != nil {
 		ledger.Close()
 		return nil, err
 	}
 	s.catalog = newCatalog(s.store, ledger, CatalogOptions{Dataset: cfg.Dataset, Retention: cfg.SnapshotRetention, RowGroupRows: cfg.RowGroupRows}, s.now, s.m, s.log)
-	s.api, err = NewAPI(map[string]*Catalog{cfg.Dataset: s.catalog}, cfg.ReadTokens, cfg.WriteTokens, s.log)
-	if err != nil {
+	tokens, err := auth.ParseTokens(cfg.Tokens)
+	if err != nil { // Validate parsed it already
 		ledger.Close()
-		return nil, err
+		return nil, fmt.Errorf("SINK_TOKENS: %w", err)
 	}
-	if s.api.tokens.anonymous && cfg.HTTPAddr != "" {
+	s.api = NewAPI(map[string]*Catalog{cfg.Dataset: s.catalog}, tokens, s.log)
+	if s.api.guard.anonymous() && cfg.HTTPAddr != "" {
 		s.log.Warn("no API tokens configured: the dataset API is open on loopback", zap.String("addr", cfg.HTTPAddr))
 	}
 	return s, nil
@@ -138,6 +142,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("erasure codec: %w", err)
 	}
+	dlq := stream.NewWriter(s.cfg.Brokers, s.log)
+	defer dlq.Close()
+	s.dead = &deadLetters{w: dlq, topic: s.cfg.Topics.DLQ, m: s.m, log: s.log, backoffMin: 100 * time.Millisecond, backoffMax: 5 * time.Second}
 	opsSrv := ops.New(s.reg, s.log)
 	var ln net.Listener
 	if s.cfg.HTTPAddr != "" {
@@ -241,10 +248,16 @@ func (s *Sink) ManifestPath(m Manifest) string {
 
 // Stats are the writer's totals since start.
 type Stats struct {
-	RowsWritten  int64
-	FilesWritten int64
-	BytesWritten int64
-	RowsDropped  int64
+	// RecordsConsumed counts every record handed to the writer, redeliveries
+	// included.
+	RecordsConsumed int64
+	RowsWritten     int64
+	FilesWritten    int64
+	BytesWritten    int64
+	// RowsDropped counts records of new offsets not written (dead-lettered,
+	// duplicate event_id, erased); DuplicatesDropped is the duplicate part.
+	RowsDropped       int64
+	DuplicatesDropped int64
 }
 
 // Stats returns the writer's totals since start.

@@ -3,59 +3,37 @@ package datasetsink
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
-
-	"github.com/consentflow/consentflow/pkg/avro"
-	"github.com/consentflow/consentflow/pkg/embedded"
-	"github.com/consentflow/consentflow/pkg/stream"
-	"github.com/consentflow/consentflow/pkg/topics"
 )
 
-// TestSinkKillRestartOverKafka runs the consumer over in-process Kafka, kills it
-// abruptly mid-stream (no drain, open files lost, some offsets committed), restarts
-// it over the same directory and checks the snapshot has every event exactly once.
+// TestSinkKillRestartOverKafka runs the consumer over Kafka (embedded, or real
+// under CONSENTFLOW_LIVE=1), kills it abruptly mid-stream (no drain, open files
+// lost, some offsets committed), restarts it over the same directory and checks
+// the snapshot has every event exactly once.
 func TestSinkKillRestartOverKafka(t *testing.T) {
 	if testing.Short() {
-		t.Skip("in-process Kafka")
+		t.Skip("needs Kafka")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	names := topics.DefaultNames()
-	stack, err := embedded.Start(ctx, embedded.Options{Topics: topics.Specs(names, topics.Settings{Partitions: 2, ChangePartitions: 1, ReplicationFactor: 1})})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stack.Close()
-	client, _ := sr.NewClient(sr.URLs(stack.RegistryURL))
-	codec, err := avro.CuratedEvents(ctx, avro.NewSerde(client), names.Curated)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := stream.NewWriter(stack.Brokers, zap.NewNop())
-	defer w.Close()
+	k := newKafkaFixture(t)
 	const n = 300
 	base := newClock().Now()
 	var msgs []kafka.Message
 	for i := range n {
-		ev := event(i, "k1:s", base)
-		b, err := codec.Encode(&ev)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, kafka.Message{Topic: names.Curated, Key: []byte(ev.EventID), Value: b})
+		msgs = append(msgs, k.encode(t, event(i, fmt.Sprintf("k1:s%d", i), base)))
 	}
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
+	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
 		t.Fatal(err)
 	}
 
 	dir := t.TempDir()
-	cfg := testConfig(dir)
-	cfg.Brokers, cfg.SchemaRegistryURL = stack.Brokers, stack.RegistryURL
+	cfg := k.config(dir)
 	cfg.RotateRows = 40
 
 	// First run: kill once some files are published.
@@ -65,8 +43,7 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- s1.Run(ctx) }()
-	deadline := time.Now().Add(20 * time.Second)
-	for s1.Stats().FilesWritten < 3 && time.Now().Before(deadline) {
+	for s1.Stats().FilesWritten < 3 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
 	close(s1.kill)
@@ -84,25 +61,7 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s2.Close()
-	rctx, stop := context.WithCancel(ctx)
-	go func() { errc <- s2.Run(rctx) }()
-	var m Manifest
-	for {
-		if err := s2.Flush(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if m, err = s2.Snapshot(ctx); err != nil {
-			t.Fatal(err)
-		}
-		if m.Totals.Rows >= n || ctx.Err() != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	stop()
-	if err := <-errc; err != nil {
-		t.Fatalf("drain: %v", err)
-	}
+	m := runUntilRows(t, ctx, s2, n)
 	seen := map[string]int{}
 	for _, r := range allRows(t, s2.store, m) {
 		seen[r.EventID]++

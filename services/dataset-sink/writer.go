@@ -19,11 +19,14 @@ type WriterOptions struct {
 	RotateBytes    int64
 	RotateInterval time.Duration
 	RowGroupRows   int64
+	// DedupeWindow is how many recent event_ids per partition are remembered to
+	// drop duplicates (0 disables the event_id dedupe; offsets still dedupe).
+	DedupeWindow int
 }
 
 // Record is one consumed Kafka record. Row is nil when the value could not be
-// decoded; the offset still belongs to the file's range (it is consumed, not lost
-// silently: the drop is counted and logged).
+// decoded; the record was then written to the dead-letter topic before Append,
+// and its offset still belongs to the file's range (so it is committed with it).
 type Record struct {
 	Partition int
 	Offset    int64
@@ -43,6 +46,16 @@ type Done struct {
 // tell the caller which offsets it may commit afterwards. On start the published
 // files are the log: records at or below the highest offset already in a file of
 // their partition are skipped.
+//
+// On top of that, the writer drops a row whose event_id it has already accepted
+// on the same partition, as long as that id is among the last DedupeWindow
+// distinct ids accepted there (rows written to a published file, read back at
+// start, or buffered in the open file). This catches the duplicates that the
+// at-least-once upstream stages emit (same event, same key, hence same partition,
+// at a later offset), within a file, across files and across restarts. Not
+// caught: a duplicate arriving more than DedupeWindow accepted ids after its
+// original, one on another partition (a changed key or partition count), and
+// duplicates between concurrent writers of one dataset (one sink per dataset).
 type Writer struct {
 	store  Storage
 	opts   WriterOptions
@@ -54,6 +67,7 @@ type Writer struct {
 	mu      sync.Mutex
 	open    map[int]*openFile
 	durable map[int]int64
+	windows map[int]*idWindow
 	stats   Stats
 	// published is called after each file is published (tests).
 	published func(DataFile)
@@ -78,6 +92,10 @@ func newWriter(ctx context.Context, store Storage, ledger *Ledger, opts WriterOp
 	if err != nil {
 		return nil, err
 	}
+	if w.windows, err = seedWindows(ctx, store, opts.Dataset, opts.Topic, opts.DedupeWindow, files); err != nil {
+		return nil, err
+	}
+	w.m.dedupeIDs.Set(float64(w.windowIDs()))
 	for _, f := range files {
 		if f.File.Topic != opts.Topic {
 			continue
@@ -100,19 +118,55 @@ func (w *Writer) Resume() map[int]int64 {
 	return out
 }
 
+// Written reports whether offset of partition is already in a published file (a
+// redelivery: the consumer skips decoding it).
+func (w *Writer) Written(partition int, offset int64) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	d, ok := w.durable[partition]
+	return ok && offset <= d
+}
+
+// Drop reasons (label of dataset_sink_rows_dropped_total).
+const (
+	dropAlreadyWritten = "already_written" // offset already in a file (redelivery)
+	dropDeadLetter     = "dead_letter"     // undecodable, sent to the DLQ
+	dropDuplicateEvent = "duplicate_event" // event_id already accepted on the partition
+	dropErased         = "erased"          // covered by the erasure ledger
+)
+
+// dropReason says why rec is not written, or "" to write it.
+func (w *Writer) dropReason(rec Record, h idHash) string {
+	switch {
+	case rec.Row == nil:
+		return dropDeadLetter
+	case w.windows[rec.Partition] != nil && w.windows[rec.Partition].has(h):
+		return dropDuplicateEvent
+	case w.ledger.Covered(rec.Row):
+		return dropErased
+	}
+	return ""
+}
+
 // Append adds a record. It returns the ranges that became durable: a record already
 // in a file is durable at once, and a file closed by rotation or a day change makes
 // its range durable.
 func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.stats.RecordsConsumed++
 	if d, ok := w.durable[rec.Partition]; ok && rec.Offset <= d {
-		w.m.rowsDropped.WithLabelValues("duplicate").Inc()
+		w.m.rowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
 		return []Done{{rec.Partition, rec.Offset}}, nil
 	}
+	var h idHash
+	if rec.Row != nil && w.opts.DedupeWindow > 0 {
+		h = hashIDString(rec.Row.EventID)
+	}
+	reason := w.dropReason(rec, h)
 	var done []Done
 	of := w.open[rec.Partition]
-	if of != nil && rec.Row != nil && of.day != "" && rec.Row.Day() != of.day {
+	if of != nil && reason == "" && of.day != "" && rec.Row.Day() != of.day {
 		d, err := w.close(ctx, of)
 		if err != nil {
 			return nil, err
@@ -124,16 +178,23 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 		w.open[rec.Partition] = of
 	}
 	of.last = rec.Offset
-	switch {
-	case rec.Row == nil:
-		w.m.rowsDropped.WithLabelValues("undecodable").Inc()
+	if reason != "" {
+		w.m.rowsDropped.WithLabelValues(reason).Inc()
 		w.stats.RowsDropped++
-	case w.ledger.Covered(rec.Row):
-		w.m.rowsDropped.WithLabelValues("erased").Inc()
-		w.stats.RowsDropped++
-	default:
+		if reason == dropDuplicateEvent {
+			w.stats.DuplicatesDropped++
+		}
+	} else {
 		if of.day == "" {
 			of.day = rec.Row.Day()
+		}
+		if w.opts.DedupeWindow > 0 {
+			win := w.windows[rec.Partition]
+			if win == nil {
+				win = newIDWindow(w.opts.DedupeWindow)
+				w.windows[rec.Partition] = win
+			}
+			win.add(h)
 		}
 		of.buf = append(of.buf, *rec.Row)
 		if len(of.buf) >= writeBatch {
@@ -220,6 +281,7 @@ func (w *Writer) close(ctx context.Context, of *openFile) (Done, error) {
 		w.m.rowsWritten.Add(float64(of.pf.rows))
 		w.m.filesWritten.Inc()
 		w.m.bytesWritten.Add(float64(st.Size()))
+		w.m.dedupeIDs.Set(float64(w.windowIDs()))
 	}
 	w.durable[of.partition] = of.last
 	if w.published != nil {
@@ -263,7 +325,9 @@ func (w *Writer) closeWhere(ctx context.Context, pred func(*openFile) bool) ([]D
 	return done, errors.Join(errs...)
 }
 
-// Abandon drops every open file without publishing it, as a crash would.
+// Abandon drops every open file without publishing it, as a crash would. The
+// writer must not be used afterwards (its dedupe windows still hold the ids of the
+// abandoned rows): open a new one over the same storage, as a restart does.
 func (w *Writer) Abandon() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -271,6 +335,14 @@ func (w *Writer) Abandon() {
 		w.abandon(of)
 		delete(w.open, p)
 	}
+}
+
+func (w *Writer) windowIDs() int {
+	n := 0
+	for _, win := range w.windows {
+		n += win.len()
+	}
+	return n
 }
 
 // storedFile is a data file found in storage.

@@ -17,6 +17,11 @@ import (
 // ErrNotWireFormat marks bytes that do not start with the Confluent wire header.
 var ErrNotWireFormat = errors.New("not in Confluent wire format")
 
+// ErrRegistryUnavailable marks a failure to reach the schema registry, as opposed
+// to a registry that answered that the schema does not exist: the first is worth
+// retrying, the second makes the record undecodable for good.
+var ErrRegistryUnavailable = errors.New("schema registry unavailable")
+
 // Serde registers schemas and encodes and decodes wire-format records. It caches
 // codecs by schema id; it is safe for concurrent use.
 type Serde struct {
@@ -97,7 +102,11 @@ func (s *Serde) codec(ctx context.Context, id int) (*goavro.Codec, error) {
 	}
 	sch, err := s.client.SchemaByID(ctx, id)
 	if err != nil {
-		return nil, fmt.Errorf("fetch schema %d: %w", id, err)
+		var re *sr.ResponseError
+		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 {
+			return nil, fmt.Errorf("schema %d: %w", id, err)
+		}
+		return nil, fmt.Errorf("fetch schema %d: %w: %v", id, ErrRegistryUnavailable, err)
 	}
 	if sch.Type != sr.TypeAvro && sch.Type != 0 {
 		return nil, fmt.Errorf("schema %d is %s, not Avro", id, sch.Type)

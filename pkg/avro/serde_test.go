@@ -78,6 +78,12 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 
 	_, _, err = s.Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
 	require.Error(t, err, "unknown schema id")
+	require.False(t, errors.Is(err, ErrRegistryUnavailable), "the registry answered: a poison record, not an outage")
+
+	down, err := sr.NewClient(sr.URLs("http://127.0.0.1:1"))
+	require.NoError(t, err)
+	_, _, err = NewSerde(down).Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
+	require.True(t, errors.Is(err, ErrRegistryUnavailable), "unreachable registry is retryable: %v", err)
 
 	good, err := codec.Encode(&schema.Erasure{Pseudonyms: []string{"k1:a"}, Purpose: "p", EffectiveAt: time.UnixMilli(1).UTC(), Reason: "user_opt_out", ConsentVersion: "0:1", Scope: schema.ScopeSubject})
 	require.NoError(t, err)

@@ -1,0 +1,4 @@
+// Package e2e holds the end-to-end acceptance and fault-injection tests: the four
+// services as separate processes against real Apache Kafka, Redis and a schema
+// registry, driven by the load generator and checked against its ground truth.
+package e2e

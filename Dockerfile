@@ -33,7 +33,9 @@ ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-trimpath
 # before `go mod download`. A check in deploycheck fails when a `use` directory of
 # go.work is missing here.
 COPY go.work go.work.su[m] ./
+COPY bench/go.mod bench/go.su[m] ./bench/
 COPY cmd/consentflow/go.mod cmd/consentflow/go.su[m] ./cmd/consentflow/
+COPY e2e/go.mod e2e/go.su[m] ./e2e/
 COPY pkg/go.mod pkg/go.su[m] ./pkg/
 COPY schemas/go.mod schemas/go.su[m] ./schemas/
 COPY services/anonymizer/go.mod services/anonymizer/go.su[m] ./services/anonymizer/

@@ -63,3 +63,6 @@ test-live: ## integration tests against the services of `make services`
 
 clean:
 	rm -rf $(BIN) out
+
+# Targets of the acceptance suite and the benchmarks live beside their code.
+-include mk/*.mk

@@ -30,6 +30,7 @@ func plain(fn func(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 
 var commands = map[string]command{
 	"demo":        {"run the whole chain embedded (in-process Kafka, Redis, registry) and leave a dataset snapshot", demoCommand},
+	"config":      {"print every service's environment variables as Markdown", configCommand},
 	"topics":      {"create the chain's topics idempotently (KAFKA_BROKERS, TOPIC_*)", topicsCommand},
 	"loadgen":     {"generate realistic product activity and consent traffic against a running chain", plain(loadgenCommand)},
 	"redact":      {"redact PII from JSON lines on stdin ({\"text\": ..., \"actor\": {...}})", plain(redactCommand)},

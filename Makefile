@@ -57,8 +57,9 @@ services: ## start real Apache Kafka, Redis (and a schema registry if possible) 
 services-down: ## stop what `make services` started
 	bash scripts/services.sh down
 
-test-live: ## integration tests against the services of `make services`
+test-live: ## every test against the services of `make services` (plus the Segment SDK test)
 	@eval "$$(bash scripts/services.sh env)" && \
+		export SEGMENT_SDK_PYTHON="$$(bash scripts/pyenv.sh | tail -n1)" && \
 		CONSENTFLOW_LIVE=1 $(GO) test -count=1 -p 1 -timeout 40m $(PKGS)
 
 clean:

@@ -19,6 +19,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -31,7 +33,9 @@ const testPartitions = 3
 
 // stack is an in-process Kafka and schema registry.
 type stack struct {
-	cluster     *kfake.Cluster
+	cluster     *kfake.Cluster // nil on a testenv stack (no fault injection)
+	brokers     []string
+	topic       string
 	registryURL string
 	down        atomic.Bool  // when set, every Produce request fails
 	delay       atomic.Int64 // nanoseconds each Produce request is held before it is handled
@@ -44,7 +48,7 @@ func newStack(t testing.TB) *stack {
 	t.Cleanup(c.Close)
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
-	s := &stack{cluster: c, registryURL: reg.URL()}
+	s := &stack{cluster: c, brokers: c.ListenAddrs(), topic: "events.raw", registryURL: reg.URL()}
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		if d := s.delay.Load(); d > 0 {
@@ -59,9 +63,18 @@ func newStack(t testing.TB) *stack {
 	return s
 }
 
+// newEnvStack is a stack on pkg/testenv: the embedded Kafka by default, the real
+// broker in the live suite. It cannot inject faults.
+func newEnvStack(t testing.TB) *stack {
+	t.Helper()
+	env := testenv.Start(t)
+	return &stack{brokers: env.Brokers, topic: env.Names.Raw, registryURL: env.RegistryURL}
+}
+
 func (s *stack) config() Config {
 	cfg := testConfig()
-	cfg.Brokers = s.cluster.ListenAddrs()
+	cfg.Brokers = s.brokers
+	cfg.Topic = s.topic
 	cfg.RegistryURL = s.registryURL
 	cfg.MaxEvents = 500
 	cfg.MaxBodyBytes = 1 << 20
@@ -92,13 +105,13 @@ type record struct {
 // decoding every value; it returns them by event id.
 func (s *stack) consume(t testing.TB, want int, timeout time.Duration) map[string]record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.cluster.ListenAddrs()...), kgo.ConsumeTopics("events.raw"),
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...), kgo.ConsumeTopics(s.topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	require.NoError(t, err)
 	defer cl.Close()
 	rc, err := sr.NewClient(sr.URLs(s.registryURL))
 	require.NoError(t, err)
-	codec, err := avro.InteractionEvents(context.Background(), avro.NewSerde(rc), "events.raw")
+	codec, err := avro.InteractionEvents(context.Background(), avro.NewSerde(rc), s.topic)
 	require.NoError(t, err)
 
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -148,7 +161,7 @@ func batchBody(prefix string, n int) string {
 }
 
 func TestKafkaRecordsAreAvroKeyedBySubjectMurmur2(t *testing.T) {
-	s := newStack(t)
+	s := newEnvStack(t) // real Kafka in the live suite
 	srv := s.server(t, s.config())
 	code, body, _ := postJSON(t, srv.Client(), srv.URL+"/v1/events", batchBody("k", 40), "Sec-GPC", "1")
 	require.Equal(t, http.StatusAccepted, code, "%v", body)

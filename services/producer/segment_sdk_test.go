@@ -25,7 +25,7 @@ func TestSegmentSDK(t *testing.T) {
 	if py == "" {
 		t.Skip("SEGMENT_SDK_PYTHON not set (a python with segment-analytics-python installed)")
 	}
-	s := newStack(t)
+	s := newEnvStack(t) // real Kafka in the live suite
 	srv := s.server(t, s.config())
 
 	var want []string

@@ -17,12 +17,16 @@ import (
 )
 
 // TestRealRedis runs the core scenarios against a real Redis (Lua semantics,
-// error replies, pub/sub from scripts). Set CONSENTFLOW_REDIS_ADDR to run it;
+// error replies, pub/sub from scripts). Set CONSENTFLOW_REDIS_ADDR to run it
+// (the live suite sets REDIS_ADDR);
 // it only touches keys of a fresh namespace.
 func TestRealRedis(t *testing.T) {
 	addr := os.Getenv("CONSENTFLOW_REDIS_ADDR")
+	if addr == "" && os.Getenv("CONSENTFLOW_LIVE") == "1" {
+		addr = os.Getenv("REDIS_ADDR") // the live suite's Redis
+	}
 	if addr == "" {
-		t.Skip("CONSENTFLOW_REDIS_ADDR not set")
+		t.Skip("CONSENTFLOW_REDIS_ADDR not set (or run the live suite)")
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { _ = rdb.Close() })

@@ -64,7 +64,7 @@ func ParseTokens(spec string) (*Tokens, error) {
 			}
 			e.hash = sha256.Sum256([]byte(p))
 		default:
-			return nil, fmt.Errorf("token %s: hash must start with sha256: or plain:", name)
+			return nil, fmt.Errorf("token %s: hash must start with sha256: or plain: (see the package doc)", name)
 		}
 		for _, s := range strings.Split(scopes, "|") {
 			if s = strings.TrimSpace(s); s != "" {

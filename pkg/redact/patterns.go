@@ -419,7 +419,6 @@ type numChunk struct {
 	seps       uint8 // bitmask: 1 space, 2 dash, 4 dot, 8 paren, 16 slash
 	plus       bool
 	ext        int // byte offset where an extension starts (0 = none)
-	nlines     bool
 }
 
 const (
@@ -537,13 +536,6 @@ done:
 		}
 	}
 	return c, c.end
-}
-
-func (c *numChunk) digitString() string {
-	if c.nd > len(c.digits) {
-		return ""
-	}
-	return string(c.digits[:c.nd])
 }
 
 func allSame(d []byte) bool {

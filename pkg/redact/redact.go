@@ -66,9 +66,8 @@ type Result struct {
 type Option func(*config)
 
 type config struct {
-	types        map[string]bool
-	names        bool
-	placeholders bool
+	types map[string]bool
+	names bool
 }
 
 // WithTypes restricts detection to the given entity types (default: all).

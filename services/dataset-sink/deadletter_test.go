@@ -52,16 +52,16 @@ func testDeadLetters(w messageWriter) *deadLetters {
 	return &deadLetters{w: w, topic: "events.dlq", m: newMetrics(nil), log: zap.NewNop(), backoffMin: time.Millisecond, backoffMax: 4 * time.Millisecond}
 }
 
-var outage = fmt.Errorf("fetch schema 7: %w: connection refused", avro.ErrRegistryUnavailable)
+var errOutage = fmt.Errorf("fetch schema 7: %w: connection refused", avro.ErrRegistryUnavailable)
 
 func TestDecodeRetriesRegistryOutageAndNeverDrops(t *testing.T) {
 	msg := kafka.Message{Topic: "events.curated", Partition: 1, Offset: 42, Value: []byte{0, 0, 0, 0, 7, 1}}
 	w := &memWriter{}
 	dl := testDeadLetters(w)
-	d := &flakyDecoder{errs: []error{outage, outage, outage}}
+	d := &flakyDecoder{errs: []error{errOutage, errOutage, errOutage}}
 	ev, ok, err := decodeRecord(context.Background(), d, msg, dl)
 	if err != nil || !ok || ev.EventID != "ev-1" {
-		t.Fatalf("after the outage: %+v %v %v", ev, ok, err)
+		t.Fatalf("after the errOutage: %+v %v %v", ev, ok, err)
 	}
 	if len(w.msgs) != 0 || testutil.ToFloat64(dl.m.registryRetries) != 3 {
 		t.Fatalf("dead letters %d, retries %v", len(w.msgs), testutil.ToFloat64(dl.m.registryRetries))
@@ -72,10 +72,10 @@ func TestDecodeRetriesRegistryOutageAndNeverDrops(t *testing.T) {
 	defer cancel()
 	d = &flakyDecoder{errs: make([]error, 1<<20)}
 	for i := range d.errs {
-		d.errs[i] = outage
+		d.errs[i] = errOutage
 	}
 	if _, ok, err := decodeRecord(ctx, d, msg, dl); ok || !errors.Is(err, context.DeadlineExceeded) || len(w.msgs) != 0 {
-		t.Fatalf("endless outage: ok %v err %v dead letters %d", ok, err, len(w.msgs))
+		t.Fatalf("endless errOutage: ok %v err %v dead letters %d", ok, err, len(w.msgs))
 	}
 }
 

@@ -70,7 +70,7 @@ func Parse(data []byte) (*Policy, error) {
 		p.GPCDeniesDefault = *f.GPCDenies
 	}
 	for name, pf := range f.Purposes {
-		p.Purposes[name] = Purpose{Description: pf.Description, GPCDenies: pf.GPCDenies}
+		p.Purposes[name] = Purpose(pf)
 	}
 	for code, regime := range f.Jurisdictions {
 		norm := normalizeCode(code)

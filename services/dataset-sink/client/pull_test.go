@@ -40,7 +40,7 @@ func newFakeSink(t *testing.T) (*fakeSink, *httptest.Server) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/datasets/ai_training/snapshots/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer tok" {
-			http.Error(w, `{"error":"missing or invalid bearer token"}`, 401)
+			http.Error(w, `{"error":"missing or invalid bearer token"}`, http.StatusUnauthorized)
 			return
 		}
 		json.NewEncoder(w).Encode(f.m)

@@ -35,8 +35,6 @@ func (k keys) record(purpose string, ref SubjectRef) (key string, bucket int) {
 
 func (k keys) invalidatePrefix() string { return k.ns + ":invalidate:" }
 
-func (k keys) invalidate(purpose string) string { return k.invalidatePrefix() + purpose }
-
 func (k keys) reset() string { return k.ns + ":reset" }
 
 const (

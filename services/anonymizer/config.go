@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/config"
-	"github.com/consentflow/consentflow/pkg/logging"
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 )
@@ -48,9 +47,6 @@ type Config struct {
 	PropertiesAllowlist []string `env:"PROPERTIES_ALLOWLIST" envSeparator:"," help:"property keys kept in curated events, comma separated (values are redacted; empty keeps none)"`
 	// TimeGranularity is what timestamps are truncated to; it must divide 24h.
 	TimeGranularity time.Duration `env:"TIME_GRANULARITY" envDefault:"1h" help:"timestamps are truncated to this (must divide 24h)"`
-
-	// Log selects the log format and level (used by cmd/anonymizer).
-	Log logging.Config
 }
 
 // Secret is a configuration string that never prints: String, GoString and every
@@ -134,9 +130,6 @@ func (c *Config) Validate() error {
 	}
 	if c.TimeGranularity < time.Millisecond || (24*time.Hour)%c.TimeGranularity != 0 {
 		p.Addf("TIME_GRANULARITY", "must be at least 1ms and divide 24h evenly, got %s", c.TimeGranularity)
-	}
-	if err := c.Log.Validate(); err != nil {
-		p.Addf("LOG", "%v", err)
 	}
 	return p.Err()
 }

@@ -8,7 +8,6 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/config"
-	"github.com/consentflow/consentflow/pkg/logging"
 )
 
 // Config is the producer's configuration, read from environment variables (see
@@ -41,8 +40,6 @@ type Config struct {
 	Tokens string `env:"PRODUCER_TOKENS" help:"bearer tokens, comma-separated NAME:sha256:<hex>=events:write (or NAME:plain:<token>=..., hashed at load; demo only)"`
 	// WriteKeys are the Segment write keys; see ParseWriteKeys for the format.
 	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment write keys, comma-separated NAME:sha256:<hex>[=TENANT] (or NAME:plain:<key>[=TENANT])"`
-	// Log selects the log format and level (used by cmd/producer).
-	Log logging.Config
 }
 
 // Validate checks every value and reports all problems at once.
@@ -83,9 +80,6 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseWriteKeys(c.WriteKeys); err != nil {
 		p.Addf("SEGMENT_WRITE_KEYS", "%v", err)
-	}
-	if err := c.Log.Validate(); err != nil {
-		p.Addf("LOG", "%v", err)
 	}
 	return p.Err()
 }

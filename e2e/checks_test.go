@@ -1,0 +1,613 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/loadgen"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+)
+
+// ---------------------------------------------------------------- ground truth
+
+type truth struct {
+	events   []loadgen.EventTruth
+	consents []loadgen.ConsentTruth
+}
+
+func readTruth(path string) (*truth, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	tr := &truth{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		var k struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(line, &k); err != nil {
+			return nil, err
+		}
+		switch k.Kind {
+		case "event":
+			var e loadgen.EventTruth
+			if err := json.Unmarshal(line, &e); err != nil {
+				return nil, err
+			}
+			tr.events = append(tr.events, e)
+		case "consent":
+			var c loadgen.ConsentTruth
+			if err := json.Unmarshal(line, &c); err != nil {
+				return nil, err
+			}
+			tr.consents = append(tr.consents, c)
+		default:
+			return nil, fmt.Errorf("truth: unknown kind %q", k.Kind)
+		}
+	}
+	return tr, sc.Err()
+}
+
+// expectation of one event in the final snapshot.
+type expectation int
+
+const (
+	mustBeOnce   expectation = iota // (b) allowed, nothing changed later: exactly once
+	mustBeAbsent                    // (a) a later DENIED, or (b)/(c) not allowed
+	atMostOnce                      // (c) indeterminate: absent or exactly once
+)
+
+// expectationFor implements the consent rules against the ground truth:
+//
+//	(a) a DENIED (user or tenant) applied after the event was sent → absent (erasure
+//	    covers rows received before its effective time);
+//	(b) no later change → exactly once iff the oracle allowed it, else absent;
+//	(c) only later GRANTs → the filter decides with the latest state it has seen:
+//	    if it has seen the grant, its time is after received_at (deny
+//	    consent_after_event / tenant_consent_after_event), otherwise it decides
+//	    with the state of the truth. So: at most once if truth.allow, absent if
+//	    not;
+//
+// and, for what the truth cannot pin down (the fault run): an event not accepted
+// (its request finally failed, but an attempt may have reached Kafka), or a
+// subject with a consent change whose request failed (it may have been written
+// nevertheless) → at most once, unless (a) applies.
+type classified struct {
+	exp    expectation
+	reason string
+}
+
+func classify(tr *truth) map[string]classified {
+	type key struct{ typ, id string }
+	changes := map[key][]loadgen.ConsentTruth{}
+	uncertain := map[key]bool{}
+	for _, c := range tr.consents {
+		k := key{c.SubjectType, c.SubjectID}
+		if !c.Applied {
+			uncertain[k] = true
+			continue
+		}
+		changes[k] = append(changes[k], c)
+	}
+	out := make(map[string]classified, len(tr.events))
+	for _, e := range tr.events {
+		keys := []key{{"tenant", e.TenantID}}
+		if e.UserID != "" {
+			keys = append(keys, key{"user", e.UserID})
+		}
+		var laterDeny, laterGrant, unsure bool
+		for _, k := range keys {
+			for _, c := range changes[k] {
+				if c.CompletedAt.After(e.SentAt) {
+					if c.Status == schema.StatusDenied {
+						laterDeny = true
+					} else {
+						laterGrant = true
+					}
+				}
+			}
+			unsure = unsure || uncertain[k]
+		}
+		switch {
+		case laterDeny:
+			out[e.EventID] = classified{mustBeAbsent, "a:later_denied"}
+		case !e.Accepted:
+			out[e.EventID] = classified{atMostOnce, "not_accepted"}
+		case unsure:
+			out[e.EventID] = classified{atMostOnce, "failed_consent_request"}
+		case laterGrant && e.Allow:
+			out[e.EventID] = classified{atMostOnce, "c:later_grant"}
+		case laterGrant:
+			out[e.EventID] = classified{mustBeAbsent, "c:later_grant_denied:" + e.Reason}
+		case e.Allow:
+			out[e.EventID] = classified{mustBeOnce, "b:allowed"}
+		default:
+			out[e.EventID] = classified{mustBeAbsent, "b:denied:" + e.Reason}
+		}
+	}
+	return out
+}
+
+// ---------------------------------------------------------------- forbidden values
+
+// needles is a set of strings that must not occur anywhere, matched
+// ASCII-case-insensitively and only at word boundaries: the bytes around a match
+// must not be ASCII letters or digits, so that "23.1.2.3" does not match inside
+// "123.1.2.30" and "ada.lovelace" does not match inside "ada.lovelace2" (another
+// user's handle, itself a needle).
+type needles struct {
+	byPrefix map[string][]string // lower-cased 4-byte prefix -> lower-cased needles
+	what     map[string]string   // lower-cased needle -> its category
+}
+
+func newNeedles() *needles {
+	return &needles{byPrefix: map[string][]string{}, what: map[string]string{}}
+}
+
+func lowerASCII(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func (n *needles) add(category, v string) {
+	if len(v) < 4 {
+		return
+	}
+	l := string(lowerASCII([]byte(v)))
+	if _, ok := n.what[l]; ok {
+		return
+	}
+	n.what[l] = category
+	n.byPrefix[l[:4]] = append(n.byPrefix[l[:4]], l)
+}
+
+func alnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+type hit struct {
+	where, category, value, context string
+}
+
+// scan returns the needles found in data (at most max hits).
+func (n *needles) scan(where string, data []byte, max int) []hit {
+	low := lowerASCII(data)
+	var hits []hit
+	for i := 0; i+4 <= len(low); i++ {
+		cands := n.byPrefix[string(low[i:i+4])]
+		for _, c := range cands {
+			if i+len(c) > len(low) || string(low[i:i+len(c)]) != c {
+				continue
+			}
+			if i > 0 && alnum(low[i-1]) || i+len(c) < len(low) && alnum(low[i+len(c)]) {
+				continue
+			}
+			lo, hi := max0(i-60), min(len(data), i+len(c)+60)
+			hits = append(hits, hit{where: where, category: n.what[c], value: c, context: strconv.Quote(string(data[lo:hi]))})
+			if len(hits) >= max {
+				return hits
+			}
+		}
+	}
+	return hits
+}
+
+func max0(i int) int {
+	if i < 0 {
+		return 0
+	}
+	return i
+}
+
+// forbidden builds the needles of a run: every raw identifier and every seeded PII
+// value the load generator produced. The world (names, emails, handles, IPs,
+// session ids) is regenerated from the same seed and sizes; the test checks that
+// the regenerated event ids match the truth file, so the two cannot drift apart.
+func forbidden(tr *truth, gen *loadgen.Generator, events int) (*needles, error) {
+	n := newNeedles()
+	for _, t := range gen.World().Tenants {
+		n.add("tenant_id", t.ID)
+		for _, u := range t.Users {
+			n.add("user_id", u.ID)
+			n.add("actor_name", u.Name)
+			n.add("actor_email", u.Email)
+			n.add("actor_handle", u.Handle)
+			n.add("user_ip", u.IP)
+		}
+	}
+	byID := map[string]*loadgen.EventAction{}
+	for count := 0; count < events; {
+		a := gen.Next()
+		if a.Kind == loadgen.ActionEvent {
+			count++
+			byID[a.Event.Event.EventID] = a.Event
+		}
+	}
+	for _, e := range tr.events {
+		ea, ok := byID[e.EventID]
+		if !ok {
+			return nil, fmt.Errorf("event %s (seq %d) of the truth file is not in the regenerated sequence: the generator config of the test and the loadgen flags differ", e.EventID, e.Seq)
+		}
+		ev := ea.Event
+		n.add("anonymous_id", ev.AnonymousID)
+		n.add("session_id", ev.SessionID)
+		n.add("user_id", ev.UserID)
+		n.add("tenant_id", ev.TenantID)
+		n.add("ip", ev.IP)
+		n.add("actor_name", ev.ActorName)
+		n.add("actor_email", ev.ActorEmail)
+		n.add("actor_handle", ev.ActorHandle)
+		for _, p := range e.PII {
+			n.add("pii:"+p.Kind, p.Value)
+		}
+	}
+	return n, nil
+}
+
+// ---------------------------------------------------------------- poison
+
+type poison struct {
+	key, kind string
+	value     []byte
+}
+
+// injectPoison writes three records the filter must dead-letter into the raw
+// topic: bytes that are not in the wire format, a valid wire header naming a
+// schema id the registry does not have, and a well-formed InteractionEvent
+// without user_id and anonymous_id.
+func (r *run) injectPoison(ctx context.Context, round int) ([]poison, error) {
+	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: r.e.registry})
+	if err != nil {
+		return nil, err
+	}
+	codec, err := avro.InteractionEvents(ctx, serde, r.names.Raw)
+	if err != nil {
+		return nil, err
+	}
+	noSubject, err := codec.Encode(&schema.InteractionEvent{EventID: fmt.Sprintf("poison-%d-no-subject", round), EventType: "page_viewed",
+		TenantID: "poison-tenant", ReceivedAt: time.Now().UTC().Truncate(time.Millisecond), Source: "e2e"})
+	if err != nil {
+		return nil, err
+	}
+	unknownID := append([]byte{0, 0x7f, 0xff, 0xff, 0xf0}, []byte("\x02\x04abc")...)
+	ps := []poison{
+		{key: fmt.Sprintf("poison-%d-garbage", round), kind: "garbage", value: []byte("this is not avro \xff\xfe\x00 at all")},
+		{key: fmt.Sprintf("poison-%d-unknown-schema", round), kind: "unknown_schema_id", value: unknownID},
+		{key: fmt.Sprintf("poison-%d-no-subject", round), kind: "no_subject", value: noSubject},
+	}
+	w := stream.NewWriter(r.e.brokers, nil)
+	defer w.Close()
+	var msgs []kafka.Message
+	for _, p := range ps {
+		msgs = append(msgs, kafka.Message{Topic: r.names.Raw, Key: []byte(p.key), Value: p.value,
+			Headers: []kafka.Header{{Key: "e2e-poison", Value: []byte(p.kind)}}})
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		err = w.WriteMessages(wctx, msgs...)
+		cancel()
+		if err == nil {
+			return ps, nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return nil, fmt.Errorf("inject poison: %w", err)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// dlqReport checks the DLQ against the injected poison.
+type dlqReport struct {
+	Records, Distinct, Redelivered int
+	Problems                       []string
+}
+
+func (r *run) checkDLQ(ctx context.Context, injected []poison, allowRedelivery bool) (dlqReport, error) {
+	msgs, _, err := readTopic(ctx, r.e.brokers, r.names.DLQ)
+	if err != nil {
+		return dlqReport{}, err
+	}
+	want := map[string]poison{}
+	for _, p := range injected {
+		want[p.key] = p
+	}
+	rep := dlqReport{Records: len(msgs)}
+	seen := map[string]string{} // key -> source partition/offset
+	for _, m := range msgs {
+		k := string(m.Key)
+		p, ok := want[k]
+		if !ok {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("unexpected DLQ record %d/%d key %q stage %q error %q source %s/%s/%s",
+				m.Partition, m.Offset, k, stream.Header(m, stream.HeaderStage), stream.Header(m, stream.HeaderError),
+				stream.Header(m, stream.HeaderSourceTopic), stream.Header(m, stream.HeaderSourcePartition), stream.Header(m, stream.HeaderSourceOffset)))
+			continue
+		}
+		if string(m.Value) != string(p.value) {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: value differs from the injected bytes", k))
+		}
+		if s := string(stream.Header(m, stream.HeaderStage)); s != "consent-filter" {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: stage %q, want consent-filter", k, s))
+		}
+		if s := string(stream.Header(m, stream.HeaderSourceTopic)); s != r.names.Raw {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: source-topic %q, want %s", k, s, r.names.Raw))
+		}
+		if len(stream.Header(m, stream.HeaderError)) == 0 {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: no error header", k))
+		}
+		if string(stream.Header(m, "e2e-poison")) != p.kind {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: original headers not kept", k))
+		}
+		src := string(stream.Header(m, stream.HeaderSourcePartition)) + "/" + string(stream.Header(m, stream.HeaderSourceOffset))
+		if _, err := strconv.Atoi(string(stream.Header(m, stream.HeaderSourceOffset))); err != nil {
+			rep.Problems = append(rep.Problems, fmt.Sprintf("DLQ record of %s: bad source-offset %q", k, src))
+		}
+		if prev, dup := seen[k]; dup {
+			rep.Redelivered++
+			if !allowRedelivery {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("poison %s dead-lettered twice (no fault injected)", k))
+			} else if prev != src {
+				rep.Problems = append(rep.Problems, fmt.Sprintf("poison %s dead-lettered from two source offsets %s and %s", k, prev, src))
+			}
+			continue
+		}
+		seen[k] = src
+		r.logln("DLQ %s: stage=%s source=%s error=%q", k, stream.Header(m, stream.HeaderStage), src, stream.Header(m, stream.HeaderError))
+	}
+	rep.Distinct = len(seen)
+	var missing []string
+	for k := range want {
+		if _, ok := seen[k]; !ok {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	for _, k := range missing {
+		rep.Problems = append(rep.Problems, "poison "+k+" not in the DLQ")
+	}
+	return rep, nil
+}
+
+// ---------------------------------------------------------------- snapshot rows
+
+type snapRow struct {
+	EventID string `json:"event_id"`
+	Subject string `json:"subject"`
+	Tenant  string `json:"tenant"`
+}
+
+func readRows(path string) ([]snapRow, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var rows []snapRow
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var r snapRow
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			return nil, err
+		}
+		rows = append(rows, r)
+	}
+	return rows, sc.Err()
+}
+
+// consentReport compares the snapshot with the expectations.
+type consentReport struct {
+	Counts                           map[string]int // classification reason -> events
+	MustOnce, MustAbsent, AtMostOnce int
+	Present, Lost, Leaked, Dups      int
+	IndeterminatePresent             int
+	Unknown                          int
+	Examples                         []string
+}
+
+func compareSnapshot(tr *truth, cls map[string]classified, rows []snapRow) consentReport {
+	rep := consentReport{Counts: map[string]int{}}
+	count := map[string]int{}
+	for _, r := range rows {
+		count[r.EventID]++
+	}
+	byID := map[string]loadgen.EventTruth{}
+	for _, e := range tr.events {
+		byID[e.EventID] = e
+	}
+	example := func(format string, a ...any) {
+		if len(rep.Examples) < 40 {
+			rep.Examples = append(rep.Examples, fmt.Sprintf(format, a...))
+		}
+	}
+	for id, c := range cls {
+		rep.Counts[c.reason]++
+		n := count[id]
+		e := byID[id]
+		switch c.exp {
+		case mustBeOnce:
+			rep.MustOnce++
+			if n == 0 {
+				rep.Lost++
+				example("LOST %s seq=%d user=%q tenant=%s type=%s sent=%s reason=%s", id, e.Seq, e.UserID, e.TenantID, e.EventType, e.SentAt.Format(time.RFC3339Nano), e.Reason)
+			}
+		case mustBeAbsent:
+			rep.MustAbsent++
+			if n > 0 {
+				rep.Leaked++
+				example("LEAKED %s seq=%d user=%q tenant=%s sent=%s class=%s", id, e.Seq, e.UserID, e.TenantID, e.SentAt.Format(time.RFC3339Nano), c.reason)
+			}
+		case atMostOnce:
+			rep.AtMostOnce++
+			if n > 0 {
+				rep.IndeterminatePresent++
+			}
+		}
+		if n > 0 {
+			rep.Present++
+		}
+		if n > 1 {
+			rep.Dups++
+			example("DUPLICATED %s ×%d class=%s", id, n, c.reason)
+		}
+	}
+	for id := range count {
+		if _, ok := cls[id]; !ok {
+			rep.Unknown++
+			example("UNKNOWN event_id %q in the snapshot", id)
+		}
+	}
+	return rep
+}
+
+// explainLost looks for the consent history of the subjects of lost events, to
+// tell a product bug from a harness one in the report.
+func explainLost(tr *truth, cls map[string]classified, rows []snapRow, limit int) []string {
+	present := map[string]bool{}
+	for _, r := range rows {
+		present[r.EventID] = true
+	}
+	var out []string
+	for _, e := range tr.events {
+		if cls[e.EventID].exp != mustBeOnce || present[e.EventID] {
+			continue
+		}
+		var hist []string
+		for _, c := range tr.consents {
+			if (c.SubjectType == "user" && c.SubjectID == e.UserID && e.UserID != "") || (c.SubjectType == "tenant" && c.SubjectID == e.TenantID) {
+				hist = append(hist, fmt.Sprintf("%s %s %s completed %s", c.SubjectType, c.SubjectID, c.Status, c.CompletedAt.Format("15:04:05.000")))
+			}
+		}
+		out = append(out, fmt.Sprintf("lost %s user=%q tenant=%s sent %s reason=%s; consent history: %s", e.EventID, e.UserID, e.TenantID,
+			e.SentAt.Format("15:04:05.000"), e.Reason, strings.Join(hist, "; ")))
+		if len(out) >= limit {
+			break
+		}
+	}
+	return out
+}
+
+// scanFiles scans every regular file under dir.
+func scanFiles(n *needles, dir string, max int) ([]hit, int, error) {
+	var hits []hit
+	files := 0
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || info.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files++
+		hits = append(hits, n.scan(p, b, max)...)
+		return nil
+	})
+	return hits, files, err
+}
+
+// scanMessages scans the keys, values and headers of records.
+func scanMessages(n *needles, topic string, msgs []kafka.Message, max int) []hit {
+	var hits []hit
+	for _, m := range msgs {
+		where := fmt.Sprintf("%s %d/%d", topic, m.Partition, m.Offset)
+		hits = append(hits, n.scan(where+" key", m.Key, max)...)
+		hits = append(hits, n.scan(where+" value", m.Value, max)...)
+		for _, h := range m.Headers {
+			hits = append(hits, n.scan(where+" header "+h.Key, append([]byte(h.Key+"="), h.Value...), max)...)
+		}
+		if len(hits) >= max {
+			break
+		}
+	}
+	return hits
+}
+
+// lostDiagnosis counts, among the must-pass events missing from the snapshot,
+// those whose user or tenant had a DENIED applied before the event was sent (a
+// withdrawal followed by a re-grant) and those that did reach events.curated
+// (so the sink dropped or erased them).
+func lostDiagnosis(tr *truth, cls map[string]classified, rows []snapRow, inCurated map[string]bool) (earlierDenied, reachedCurated int) {
+	present := map[string]bool{}
+	for _, r := range rows {
+		present[r.EventID] = true
+	}
+	for _, e := range tr.events {
+		if cls[e.EventID].exp != mustBeOnce || present[e.EventID] {
+			continue
+		}
+		if inCurated[e.EventID] {
+			reachedCurated++
+		}
+		for _, c := range tr.consents {
+			if c.Applied && c.Status == schema.StatusDenied && c.CompletedAt.Before(e.SentAt) &&
+				((c.SubjectType == "user" && e.UserID != "" && c.SubjectID == e.UserID) || (c.SubjectType == "tenant" && c.SubjectID == e.TenantID)) {
+				earlierDenied++
+				break
+			}
+		}
+	}
+	return earlierDenied, reachedCurated
+}
+
+// withdrawnCheck is check 3 spelled out: subjects (users or tenants) whose last
+// applied change is DENIED, with every request of theirs certain (none failed),
+// must have no row at all in the snapshot, from before or after the withdrawal.
+func withdrawnCheck(tr *truth, rows []snapRow) (subjects, events, present int) {
+	type key struct{ typ, id string }
+	last := map[key]loadgen.ConsentTruth{}
+	unsure := map[key]bool{}
+	for _, c := range tr.consents {
+		k := key{c.SubjectType, c.SubjectID}
+		if !c.Applied {
+			unsure[k] = true
+			continue
+		}
+		if p, ok := last[k]; !ok || c.CompletedAt.After(p.CompletedAt) {
+			last[k] = c
+		}
+	}
+	withdrawn := map[key]bool{}
+	for k, c := range last {
+		if c.Status == schema.StatusDenied && !unsure[k] {
+			withdrawn[k] = true
+		}
+	}
+	in := map[string]bool{}
+	for _, r := range rows {
+		in[r.EventID] = true
+	}
+	for _, e := range tr.events {
+		if withdrawn[key{"tenant", e.TenantID}] || (e.UserID != "" && withdrawn[key{"user", e.UserID}]) {
+			events++
+			if in[e.EventID] {
+				present++
+			}
+		}
+	}
+	return len(withdrawn), events, present
+}

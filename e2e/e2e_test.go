@@ -1,0 +1,441 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/loadgen"
+)
+
+// scenario fixes one run.
+type scenario struct {
+	kind                     string // e2e | fault
+	events                   int
+	rate                     float64
+	seed                     uint64
+	tenantOptOut, tenantRate float64
+	timeout                  time.Duration
+	drainTimeout             time.Duration
+	chaos                    bool
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestE2E: the four services as separate processes against real Kafka, Redis and
+// the schema registry, a loadgen run with withdrawals and tenant opt-outs, then
+// every check of README.md.
+func TestE2E(t *testing.T) {
+	e := loadEnv(t)
+	runScenario(t, e, scenario{
+		kind: "e2e", events: envInt("E2E_EVENTS", 4000), rate: envFloat("E2E_RATE", 200), seed: uint64(envInt("E2E_SEED", 42)),
+		tenantOptOut: 0.002, tenantRate: 0.002, timeout: 8 * time.Minute, drainTimeout: 2 * time.Minute,
+	})
+}
+
+// TestFault: the same run while services are SIGKILLed and restarted, the
+// namespace's Redis keys deleted, Redis and the Kafka broker restarted and poison
+// injected.
+func TestFault(t *testing.T) {
+	e := loadEnv(t)
+	if os.Getenv("CONSENTFLOW_FAULT") != "1" {
+		t.Skip("fault injection restarts the shared Kafka broker and Redis: run `make fault` (CONSENTFLOW_FAULT=1)")
+	}
+	runScenario(t, e, scenario{
+		kind: "fault", events: envInt("FAULT_EVENTS", 6000), rate: envFloat("FAULT_RATE", 40), seed: uint64(envInt("FAULT_SEED", 7)),
+		tenantOptOut: 0.002, tenantRate: 0.002, timeout: 12 * time.Minute, drainTimeout: 4 * time.Minute, chaos: true,
+	})
+}
+
+// report is written to <run>/report.json.
+type report struct {
+	Run                string         `json:"run"`
+	Scenario           map[string]any `json:"scenario"`
+	Loadgen            map[string]any `json:"loadgen"`
+	Consent            consentReport  `json:"consent"`
+	CuratedRecords     int64          `json:"curated_records"`
+	CuratedDenied      int            `json:"curated_denied_present"`
+	CuratedMissingOnce int            `json:"curated_missing_must_pass"`
+	LostEarlierDenied  int            `json:"lost_with_earlier_denied"`
+	Withdrawn          map[string]int `json:"withdrawn"`
+	LostReachedCurated int            `json:"lost_but_in_curated"`
+	Kcat               map[string]int `json:"kcat"`
+	PythonCurated      map[string]any `json:"python_curated"`
+	PythonSnapshot     map[string]any `json:"python_snapshot"`
+	DLQ                dlqReport      `json:"dlq"`
+	Leaks              map[string]int `json:"leaks"`
+	Chaos              []string       `json:"chaos,omitempty"`
+	SelfExits          []string       `json:"self_exits,omitempty"`
+	Durations          map[string]string
+	Failures           []string `json:"failures"`
+}
+
+func runScenario(t *testing.T, e env, sc scenario) {
+	ctx, cancel := context.WithTimeout(context.Background(), sc.timeout)
+	defer cancel()
+	r := newRun(t, e, sc.kind)
+	rep := &report{Run: r.id, Durations: map[string]string{}, Leaks: map[string]int{}, Kcat: map[string]int{},
+		Scenario: map[string]any{"events": sc.events, "rate": sc.rate, "seed": sc.seed, "chaos": sc.chaos}}
+	fail := func(format string, a ...any) {
+		msg := fmt.Sprintf(format, a...)
+		rep.Failures = append(rep.Failures, msg)
+		t.Error(msg)
+	}
+	defer func() {
+		b, _ := json.MarshalIndent(rep, "", "  ")
+		_ = os.WriteFile(filepath.Join(r.dir, "report.json"), b, 0o644)
+		r.logln("report: %s", filepath.Join(r.dir, "report.json"))
+	}()
+	phase := time.Now()
+	mark := func(name string) {
+		rep.Durations[name] = time.Since(phase).Round(100 * time.Millisecond).String()
+		phase = time.Now()
+	}
+
+	r.createTopics(ctx)
+	for _, s := range serviceNames {
+		r.startService(s)
+	}
+	if err := r.waitReady(ctx, 90*time.Second, serviceNames...); err != nil {
+		t.Fatal(err)
+	}
+	mark("start")
+	r.logln("services ready: producer %s consent %s datasets %s", r.ports["producer"], r.ports["consent"], r.ports["datasets"])
+
+	var injected []poison
+	ps, err := r.injectPoison(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected = append(injected, ps...)
+
+	// The load generator, as a separate process.
+	truthPath := filepath.Join(r.dir, "truth.jsonl")
+	args := []string{"loadgen", "--producer", "http://" + r.ports["producer"], "--consent", "http://" + r.ports["consent"],
+		"--token", r.token, "--events", strconv.Itoa(sc.events), "--seed", strconv.FormatUint(sc.seed, 10),
+		"--rate", strconv.FormatFloat(sc.rate, 'f', -1, 64), "--truth", truthPath, "--no-progress", "--json",
+		"--tenant-optout-rate", strconv.FormatFloat(sc.tenantOptOut, 'f', -1, 64),
+		"--tenant-grant-rate", strconv.FormatFloat(sc.tenantRate, 'f', -1, 64)}
+	if sc.chaos {
+		args = append(args, "--max-errors", "100000")
+	}
+	r.logln("loadgen %s", strings.Join(args, " "))
+	lgDone := make(chan error, 1)
+	go func() {
+		lgDone <- r.runTool(ctx, filepath.Join(r.dir, "loadgen.log"), []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")},
+			filepath.Join(e.bin, "consentflow"), args...)
+	}()
+	var ch *chaos
+	if sc.chaos {
+		ch = r.startChaos(ctx, time.Duration(float64(sc.events)/sc.rate*float64(time.Second)), sc.seed, &injected)
+	}
+	var lgErr error
+	if ch == nil {
+		lgErr = <-lgDone
+	} else {
+		lgErr = ch.superviseUntil(lgDone)
+	}
+	if ch != nil {
+		rep.Chaos = ch.stop()
+	}
+	mark("load")
+	if b, err := os.ReadFile(filepath.Join(r.dir, "loadgen.log")); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			if strings.HasPrefix(lines[i], "{") {
+				_ = json.Unmarshal([]byte(lines[i]), &rep.Loadgen)
+				break
+			}
+		}
+	}
+	r.logln("loadgen finished: %v %v", lgErr, rep.Loadgen)
+	if lgErr != nil {
+		t.Fatalf("loadgen: %v (see %s)", lgErr, filepath.Join(r.dir, "loadgen.log"))
+	}
+	ps, err = r.injectPoison(ctx, 99)
+	if err != nil {
+		t.Fatal(err)
+	}
+	injected = append(injected, ps...)
+
+	if err := r.waitReady(ctx, 2*time.Minute, serviceNames...); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.waitDrained(ctx, sc.drainTimeout); err != nil {
+		t.Fatal(err)
+	}
+	mark("drain")
+
+	snapID, err := r.createSnapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snapDir := filepath.Join(r.dir, "snapshot")
+	envv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	if err := r.runTool(ctx, filepath.Join(r.dir, "logs", "snapshot-pull.log"), envv, filepath.Join(e.bin, "consentflow"),
+		"snapshot", "pull", "ai_training", snapID, "--out", snapDir, "--url", "http://"+r.ports["datasets"], "--token", r.token, "--quiet"); err != nil {
+		t.Fatalf("snapshot pull: %v", err)
+	}
+	mark("snapshot")
+
+	// 1 + 3. Ground truth against the snapshot.
+	tr, err := readTruth(truthPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cls := classify(tr)
+	var pyS map[string]any
+	if err := r.python(ctx, &pyS, "snapshot", "--dir", snapDir, "--out", filepath.Join(r.dir, "snapshot-rows.jsonl"),
+		"--cache", filepath.Join(r.dir, "hf-cache")); err != nil {
+		t.Fatal(err)
+	}
+	rep.PythonSnapshot = pyS
+	rows, err := readRows(filepath.Join(r.dir, "snapshot-rows.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := compareSnapshot(tr, cls, rows)
+	rep.Consent = cr
+	r.logln("truth: %d events, %d consent changes; classes %v", len(tr.events), len(tr.consents), cr.Counts)
+	r.logln("snapshot: %d rows; must-pass %d (lost %d), must-absent %d (leaked %d), indeterminate %d (present %d), duplicated %d, unknown %d",
+		len(rows), cr.MustOnce, cr.Lost, cr.MustAbsent, cr.Leaked, cr.AtMostOnce, cr.IndeterminatePresent, cr.Dups, cr.Unknown)
+	for _, ex := range cr.Examples {
+		r.logln("  %s", ex)
+	}
+	if cr.Lost > 0 {
+		fail("consent: %d of %d must-pass events are missing from the snapshot", cr.Lost, cr.MustOnce)
+		for _, l := range explainLost(tr, cls, rows, 10) {
+			r.logln("  %s", l)
+		}
+	}
+	if cr.Leaked > 0 {
+		fail("consent: %d events that must be absent are in the snapshot", cr.Leaked)
+	}
+	if cr.Dups > 0 {
+		fail("snapshot: %d event ids appear more than once", cr.Dups)
+	}
+	if cr.Unknown > 0 {
+		fail("snapshot: %d event ids not in the ground truth", cr.Unknown)
+	}
+	withdrawals, tenantOptOuts := 0, 0
+	for _, c := range tr.consents {
+		if c.Applied && c.Status == "DENIED" {
+			if c.SubjectType == "tenant" {
+				tenantOptOuts++
+			} else {
+				withdrawals++
+			}
+		}
+	}
+	r.logln("consent traffic: %d user withdrawals, %d tenant opt-outs applied", withdrawals, tenantOptOuts)
+	if withdrawals == 0 || tenantOptOuts == 0 {
+		fail("scenario: want withdrawals and tenant opt-outs during the run, got %d and %d", withdrawals, tenantOptOuts)
+	}
+
+	ws, wev, wpresent := withdrawnCheck(tr, rows)
+	rep.Withdrawn = map[string]int{"subjects": ws, "events": wev, "present": wpresent}
+	r.logln("withdrawn for good: %d users/tenants, %d of their events (before and after the withdrawal), %d in the snapshot", ws, wev, wpresent)
+	if wpresent > 0 {
+		fail("withdrawal: %d events of users/tenants whose last change is DENIED are in the snapshot", wpresent)
+	}
+
+	// 4. Third-party readers of the snapshot: the manifest's row count everywhere.
+	mrows := num(pyS["manifest_rows"])
+	for _, k := range []string{"pyarrow_rows", "duckdb_rows", "datasets_rows"} {
+		if num(pyS[k]) != mrows {
+			fail("snapshot: %s = %v, manifest says %d rows%s", k, pyS[k], mrows, pyErr(pyS, k))
+		}
+	}
+	if int64(len(rows)) != mrows {
+		fail("snapshot: %d rows decoded, manifest says %d", len(rows), mrows)
+	}
+
+	// 2. Leaks: the needles are every raw id and seeded PII value of the run.
+	gcfg := loadgen.DefaultConfig()
+	gcfg.Seed, gcfg.TenantOptOutRate, gcfg.TenantGrantRate = sc.seed, sc.tenantOptOut, sc.tenantRate
+	gen, err := loadgen.NewGenerator(gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd, err := forbidden(tr, gen, sc.events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nd.add("secret:pseudonym_key", r.pseudonymKey)
+	nd.add("secret:audit_key", r.auditKey)
+	nd.add("secret:api_token", r.token)
+	r.logln("leak scan: %d needles", len(nd.what))
+	leak := func(what string, hits []hit) {
+		rep.Leaks[what] = len(hits)
+		if len(hits) == 0 {
+			return
+		}
+		fail("leak: %d forbidden values in %s", len(hits), what)
+		for i, h := range hits {
+			if i >= 10 {
+				break
+			}
+			r.logln("  LEAK %s [%s] %q in %s", h.category, h.where, h.value, h.context)
+		}
+	}
+
+	curated, ends, err := readTopic(ctx, e.brokers, r.names.Curated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, end := range ends {
+		rep.CuratedRecords += end
+	}
+	leak("events.curated (keys, values, headers)", scanMessages(nd, r.names.Curated, curated, 50))
+	decisions, _, err := readTopic(ctx, e.brokers, r.names.Decisions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leak("consent.decisions (keys, values, headers)", scanMessages(nd, r.names.Decisions, decisions, 50))
+	if len(decisions) < len(tr.events)-countNotAccepted(tr) {
+		fail("consent.decisions: %d records for %d accepted events", len(decisions), len(tr.events)-countNotAccepted(tr))
+	}
+	snapHits, nfiles, err := scanFiles(nd, snapDir, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logln("scanned %d files of the pulled snapshot (raw bytes)", nfiles)
+	leak("snapshot files (raw bytes)", snapHits)
+	rowsBytes, _ := os.ReadFile(filepath.Join(r.dir, "snapshot-rows.jsonl"))
+	leak("snapshot rows decoded by pyarrow", nd.scan("snapshot-rows.jsonl", rowsBytes, 50))
+
+	// Events the filter denied for good never reach events.curated at all (the
+	// snapshot could hide them through erasure), and every must-pass event does.
+	inCurated := map[string]bool{}
+	var pyC map[string]any
+	if err := r.python(ctx, &pyC, "curated", "--brokers", strings.Join(e.brokers, ","), "--topic", r.names.Curated,
+		"--registry", e.registry, "--out", filepath.Join(r.dir, "curated-decoded.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	rep.PythonCurated = pyC
+	decoded, _ := os.ReadFile(filepath.Join(r.dir, "curated-decoded.jsonl"))
+	leak("events.curated decoded by confluent-kafka+fastavro", nd.scan("curated-decoded.jsonl", decoded, 50))
+	for _, line := range strings.Split(string(decoded), "\n") {
+		var rec struct {
+			Value struct {
+				EventID string `json:"event_id"`
+			} `json:"value"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Value.EventID != "" {
+			inCurated[rec.Value.EventID] = true
+		}
+	}
+	for id, c := range cls {
+		if strings.HasPrefix(c.reason, "b:denied") && inCurated[id] {
+			rep.CuratedDenied++
+		}
+		if c.exp == mustBeOnce && !inCurated[id] {
+			rep.CuratedMissingOnce++
+		}
+	}
+	if cr.Lost > 0 {
+		rep.LostEarlierDenied, rep.LostReachedCurated = lostDiagnosis(tr, cls, rows, inCurated)
+		r.logln("lost must-pass events: %d of %d had a DENIED of their user or tenant applied before they were sent (re-granted since); %d reached events.curated (so the sink dropped or erased them)",
+			rep.LostEarlierDenied, cr.Lost, rep.LostReachedCurated)
+	}
+	if rep.CuratedDenied > 0 {
+		fail("events.curated: %d events the filter must deny (no later consent change) were passed", rep.CuratedDenied)
+	}
+	if rep.CuratedMissingOnce > 0 {
+		fail("events.curated: %d must-pass events never reached events.curated", rep.CuratedMissingOnce)
+	}
+	if num(pyC["records"]) != rep.CuratedRecords || num(pyC["decoded"]) != rep.CuratedRecords {
+		fail("python confluent-kafka+fastavro: %v records, %v decoded, topic holds %d (errors %v)", pyC["records"], pyC["decoded"], rep.CuratedRecords, pyC["errors"])
+	}
+	kTotal, kNoKey, err := r.kcatCount(ctx, r.names.Curated)
+	if err != nil {
+		fail("kcat: %v", err)
+	}
+	rep.Kcat["records"], rep.Kcat["without_key"] = kTotal, kNoKey
+	if int64(kTotal) != rep.CuratedRecords || kNoKey != 0 {
+		fail("kcat: %d records (%d without key), topic holds %d", kTotal, kNoKey, rep.CuratedRecords)
+	}
+	r.logln("events.curated: %d records; kcat %d (%d without key); python decoded %v", rep.CuratedRecords, kTotal, kNoKey, pyC["decoded"])
+
+	// 5. The DLQ holds exactly the poison.
+	dr, err := r.checkDLQ(ctx, injected, sc.chaos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.DLQ = dr
+	r.logln("DLQ: %d records, %d distinct poison of %d injected, %d redelivered", dr.Records, dr.Distinct, len(injected), dr.Redelivered)
+	for _, p := range dr.Problems {
+		fail("dlq: %s", p)
+	}
+	mark("checks")
+
+	// Logs last, after a graceful stop, so they are complete.
+	r.stopAll()
+	logHits, nlogs, err := scanFiles(nd, filepath.Join(r.dir, "logs"), 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logln("scanned %d log files", nlogs)
+	leak("service logs", logHits)
+	r.mu.Lock()
+	rep.SelfExits = append(rep.SelfExits, r.unexpected...)
+	r.mu.Unlock()
+	for _, s := range rep.SelfExits {
+		if sc.chaos {
+			r.logln("WARNING self-exit: %s", s)
+		} else {
+			fail("service exited by itself: %s", s)
+		}
+	}
+	mark("logs")
+	r.logln("done in %s", time.Since(r.start).Round(time.Second))
+}
+
+func countNotAccepted(tr *truth) int {
+	n := 0
+	for _, e := range tr.events {
+		if !e.Accepted {
+			n++
+		}
+	}
+	return n
+}
+
+func num(v any) int64 {
+	switch x := v.(type) {
+	case float64:
+		return int64(x)
+	case int64:
+		return x
+	case int:
+		return int64(x)
+	}
+	return -1
+}
+
+func pyErr(m map[string]any, k string) string {
+	if v, ok := m[strings.TrimSuffix(k, "_rows")+"_error"]; ok {
+		return fmt.Sprintf(" (%v)", v)
+	}
+	return ""
+}

@@ -116,6 +116,8 @@ func (e *CuratedEvent) ToNative() map[string]any {
 		"purpose":         e.Purpose,
 		"consent_version": optString(e.ConsentVersion),
 		"policy_version":  e.PolicyVersion,
+
+		"tenant_consent_version": optString(e.TenantConsentVersion),
 	}
 }
 
@@ -145,6 +147,8 @@ func CuratedEventFromNative(v any) (CuratedEvent, error) {
 		Purpose:        r.str(m, "purpose"),
 		ConsentVersion: r.str(m, "consent_version"),
 		PolicyVersion:  r.str(m, "policy_version"),
+
+		TenantConsentVersion: r.str(m, "tenant_consent_version"),
 	}
 	return e, r.err
 }

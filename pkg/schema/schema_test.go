@@ -139,3 +139,17 @@ func previousVersion(t *testing.T, root, path, current string) (string, bool) {
 	}
 	return old, true
 }
+
+func TestVersion(t *testing.T) {
+	v, ok := ParseVersion("2:41")
+	require.True(t, ok)
+	require.Equal(t, Version{2, 41}, v)
+	require.Equal(t, "2:41", v.String())
+	for _, bad := range []string{"", "2", "a:1", "1:b", "-1:3", "1:-3"} {
+		_, ok := ParseVersion(bad)
+		require.False(t, ok, bad)
+	}
+	require.True(t, Version{1, 9}.NewerThan(Version{1, 3}))
+	require.False(t, Version{1, 3}.NewerThan(Version{1, 9}))
+	require.False(t, Version{2, 9}.NewerThan(Version{1, 3}), "different partitions are not ordered")
+}

@@ -79,6 +79,9 @@ type CuratedEvent struct {
 	Purpose        string            `json:"purpose"`
 	ConsentVersion string            `json:"consent_version,omitempty"`
 	PolicyVersion  string            `json:"policy_version"`
+	// TenantConsentVersion is the version of the tenant's consent record in force
+	// at the decision, empty when the tenant had none.
+	TenantConsentVersion string `json:"tenant_consent_version,omitempty"`
 }
 
 // ConsentChange is one change of consent (consent.changes, compacted). Its Kafka

@@ -14,8 +14,9 @@ import (
 
 // Header names the consent-filter sets on events.consented.
 const (
-	HeaderConsentVersion = "consent-version"
-	HeaderPolicyVersion  = "policy-version"
+	HeaderConsentVersion       = schema.HeaderConsentVersion
+	HeaderTenantConsentVersion = schema.HeaderTenantConsentVersion
+	HeaderPolicyVersion        = schema.HeaderPolicyVersion
 )
 
 // Stage names used in dead letters and metrics.
@@ -70,8 +71,9 @@ func (h *Events) one(ctx context.Context, m kafka.Message) (kafka.Message, error
 		return h.dead(m, "decode", fmt.Errorf("decode InteractionEvent: %w", err)), nil
 	}
 	meta := transform.Meta{
-		ConsentVersion: string(stream.Header(m, HeaderConsentVersion)),
-		PolicyVersion:  string(stream.Header(m, HeaderPolicyVersion)),
+		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
+		TenantConsentVersion: string(stream.Header(m, HeaderTenantConsentVersion)),
+		PolicyVersion:        string(stream.Header(m, HeaderPolicyVersion)),
 	}
 	c, err := h.Transformer.Transform(&e, meta)
 	if err != nil {

@@ -66,8 +66,9 @@ type Options struct {
 
 // Meta is what the consent-filter says about an event in its Kafka headers.
 type Meta struct {
-	ConsentVersion string
-	PolicyVersion  string
+	ConsentVersion       string
+	TenantConsentVersion string
+	PolicyVersion        string
 }
 
 // step applies one field's action.
@@ -274,9 +275,10 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 	}
 	ns := needles(e)
 	c := schema.CuratedEvent{
-		Purpose:        t.purpose,
-		ConsentVersion: meta.ConsentVersion,
-		PolicyVersion:  meta.PolicyVersion,
+		Purpose:              t.purpose,
+		ConsentVersion:       meta.ConsentVersion,
+		TenantConsentVersion: meta.TenantConsentVersion,
+		PolicyVersion:        meta.PolicyVersion,
 	}
 	for i := range t.steps {
 		s := &t.steps[i]

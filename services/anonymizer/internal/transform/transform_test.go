@@ -69,7 +69,7 @@ func TestTransformPerAction(t *testing.T) {
 	tr := newTransformer(t, nil)
 	kr := testKeyring(t)
 	e := baseEvent()
-	c, err := tr.Transform(&e, Meta{ConsentVersion: "0:17", PolicyVersion: "policy-3"})
+	c, err := tr.Transform(&e, Meta{ConsentVersion: "0:17", TenantConsentVersion: "1:4", PolicyVersion: "policy-3"})
 	require.NoError(t, err)
 
 	hour := time.Date(2024, 5, 17, 13, 0, 0, 0, time.UTC)
@@ -91,7 +91,7 @@ func TestTransformPerAction(t *testing.T) {
 		// allowlist_keys, values redacted
 		Properties: map[string]string{"page": "/settings?to=<EMAIL_ADDRESS>", "plan": "pro"},
 		// derived
-		Purpose: "ai_training", ConsentVersion: "0:17", PolicyVersion: "policy-3",
+		Purpose: "ai_training", ConsentVersion: "0:17", TenantConsentVersion: "1:4", PolicyVersion: "policy-3",
 	}, c)
 }
 

@@ -23,13 +23,6 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
-// Header names the filter sets on events.consented.
-const (
-	HeaderConsentVersion = "consent-version"
-	HeaderPolicyVersion  = "policy-version"
-	HeaderPurpose        = "purpose"
-)
-
 // Stage name used in DLQ headers and metrics.
 const Stage = "consent-filter"
 
@@ -164,8 +157,10 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	now := f.Now()
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
+		tenantVersion := ""
 		if r, ok := recs[consentstore.TenantRef(d.ev.TenantID)]; ok {
 			in.Tenant = r.Decision()
+			tenantVersion = r.Version()
 		}
 		if r, ok := recs[consentstore.UserRef(d.ev.Subject())]; ok {
 			in.User = r.Decision()
@@ -190,9 +185,10 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
 		if dec.Allow {
 			headers := append(append([]kafka.Header(nil), d.msg.Headers...),
-				kafka.Header{Key: HeaderConsentVersion, Value: []byte(dec.ConsentVersion)},
-				kafka.Header{Key: HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
-				kafka.Header{Key: HeaderPurpose, Value: []byte(f.Purpose)},
+				kafka.Header{Key: schema.HeaderConsentVersion, Value: []byte(dec.ConsentVersion)},
+				kafka.Header{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
+				kafka.Header{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
+				kafka.Header{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
 			)
 			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
 		}

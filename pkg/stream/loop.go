@@ -110,17 +110,37 @@ func (l *Loop) defaults() {
 const maxCommitAttempts = 8
 
 // Run loops until ctx is cancelled. On cancellation it stops fetching, finishes the
-// batch in flight (write and commit, bounded by DrainTimeout) and returns nil. It
-// returns an error only when the reader fails for good.
+// batch in flight (write and commit, bounded by DrainTimeout) and returns nil.
+// Fetch errors (broker down, rebalancing) are retried with backoff: a stage
+// outlives a broker restart.
 func (l *Loop) Run(ctx context.Context) error {
 	l.defaults()
+	fetchBackoff := l.RetryMin
+	var fetchFailingSince time.Time
 	for {
 		batch, err := l.fetch(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("%s: fetch: %w", l.Name, err)
+			// The broker is down or restarting, or the group is rebalancing:
+			// kafka-go's reader recovers by itself, so wait and fetch again.
+			if fetchFailingSince.IsZero() {
+				fetchFailingSince = time.Now()
+				l.Logger.Warn("fetch failing; retrying", zap.Error(err))
+			}
+			l.Metrics.Retries.WithLabelValues(l.Name, "fetch").Inc()
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(fetchBackoff):
+			}
+			fetchBackoff = min(fetchBackoff*2, l.RetryMax)
+			continue
+		}
+		if !fetchFailingSince.IsZero() {
+			l.Logger.Info("fetch recovered", zap.Duration("after", time.Since(fetchFailingSince)))
+			fetchFailingSince, fetchBackoff = time.Time{}, l.RetryMin
 		}
 		if len(batch) == 0 {
 			continue

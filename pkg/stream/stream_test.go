@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -193,4 +194,64 @@ func TestOffsetWriterReportsWhereRecordsLanded(t *testing.T) {
 		require.Equal(t, p.Offset, m.Offset)
 		require.Equal(t, recs[i].Value, m.Value, "record %d at %s", i, p)
 	}
+}
+
+// failingFetcher fails its first n fetches, then serves msgs once each.
+type failingFetcher struct {
+	mu        sync.Mutex
+	fails     int
+	msgs      []kafka.Message
+	committed []kafka.Message
+}
+
+func (f *failingFetcher) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.fails > 0 {
+		f.fails--
+		return kafka.Message{}, errors.New("dial tcp 127.0.0.1:19092: connect: connection refused")
+	}
+	if len(f.msgs) == 0 {
+		f.mu.Unlock()
+		<-ctx.Done()
+		f.mu.Lock()
+		return kafka.Message{}, ctx.Err()
+	}
+	m := f.msgs[0]
+	f.msgs = f.msgs[1:]
+	return m, nil
+}
+
+func (f *failingFetcher) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.committed = append(f.committed, msgs...)
+	return nil
+}
+
+type sliceWriter struct{ out []kafka.Message }
+
+func (w *sliceWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	w.out = append(w.out, msgs...)
+	return nil
+}
+
+func TestLoopOutlivesFetchErrors(t *testing.T) {
+	f := &failingFetcher{fails: 5, msgs: []kafka.Message{{Value: []byte("a")}, {Value: []byte("b")}}}
+	w := &sliceWriter{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	loop := &stream.Loop{Name: "t", Reader: f, Writer: w, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Linger: time.Millisecond,
+		Handler: func(_ context.Context, b []kafka.Message) ([]kafka.Message, error) { return b, nil }}
+	done := make(chan error, 1)
+	go func() { done <- loop.Run(ctx) }()
+	require.Eventually(t, func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return len(f.committed) == 2
+	}, 4*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done, "fetch errors are retried, not returned")
+	require.Len(t, w.out, 2)
+	require.Len(t, f.committed, 2)
 }

@@ -48,6 +48,7 @@ func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	fs.IntVar(&opts.Batch, "batch", 50, "most events per POST")
 	fs.DurationVar(&opts.MaxDuration, "max-duration", 0, "stop generating after this long (0: no limit)")
 	fs.IntVar(&opts.MaxConsecutiveErrors, "max-errors", 20, "abort after this many failed requests in a row")
+	fs.IntVar(&opts.Retries, "retries", 0, "retries of a request answered 429, 5xx or not at all, with the same event ids (0 means 3; negative none)")
 	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "random seed: the same seed and flags generate the same actions")
 	fs.StringVar(&truthPath, "truth", "", "write the ground truth (JSON lines) to this file")
 	fs.IntVar(&cfg.Tenants, "tenants", def.Tenants, "tenants in the simulated product")

@@ -2,8 +2,6 @@ package datasetsink
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -13,26 +11,36 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 )
 
+// kafkaReader is what the consumer loops need of a consumer-group reader
+// (*kafka.Reader; fakes in tests).
+type kafkaReader interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
 // fetcher runs FetchMessage in a goroutine so that the consumer loop can select on
-// records, timers and requests.
+// records, timers and requests. Fetch errors (broker down or restarting, "Group
+// Load In Progress" right after, rebalances) are retried with backoff: kafka-go's
+// reader reconnects by itself, so the fetcher waits and fetches again until it is
+// cancelled.
 type fetcher struct {
 	msgs   chan kafka.Message
-	errc   chan error
 	cancel context.CancelFunc
 }
 
-func startFetcher(r *kafka.Reader) *fetcher {
+func startFetcher(r kafkaReader, rt *retrier) *fetcher {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &fetcher{msgs: make(chan kafka.Message, 512), errc: make(chan error, 1), cancel: cancel}
+	f := &fetcher{msgs: make(chan kafka.Message, 512), cancel: cancel}
 	go func() {
 		for {
 			m, err := r.FetchMessage(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
-					f.errc <- fmt.Errorf("fetch: %w", err)
+				if ctx.Err() != nil || !rt.failed(ctx, err) {
+					return
 				}
-				return
+				continue
 			}
+			rt.ok()
 			select {
 			case f.msgs <- m:
 			case <-ctx.Done():
@@ -43,10 +51,10 @@ func startFetcher(r *kafka.Reader) *fetcher {
 	return f
 }
 
-// commitDone commits, for each Done, the offset after its Last.
-func commitDone(ctx context.Context, r *kafka.Reader, topic string, done []Done) error {
+// commitDone commits, for each Done, the offset after its Last (see commit).
+func (s *Sink) commitDone(ctx context.Context, r kafkaReader, rt *retrier, topic string, done []Done) {
 	if len(done) == 0 {
-		return nil
+		return
 	}
 	last := map[int]int64{}
 	for _, d := range done {
@@ -58,29 +66,70 @@ func commitDone(ctx context.Context, r *kafka.Reader, topic string, done []Done)
 	for p, o := range last {
 		msgs = append(msgs, kafka.Message{Topic: topic, Partition: p, Offset: o})
 	}
-	if err := r.CommitMessages(ctx, msgs...); err != nil {
-		return fmt.Errorf("commit %s offsets: %w", topic, err)
+	s.commit(ctx, r, rt, msgs)
+}
+
+// Commit retries: an attempt is bounded by commitAttemptTimeout (a synchronous
+// kafka-go commit waits for the group's next generation while the broker is
+// away), and after maxCommitAttempts the commit is abandoned.
+const (
+	commitAttemptTimeout = 10 * time.Second
+	maxCommitAttempts    = 8
+)
+
+// commit commits msgs, retrying failures with backoff until it succeeds, ctx
+// ends, or maxCommitAttempts failed. Giving up is safe: a commit can fail for good
+// after a rebalance took the partition away, and the files (and the erasure
+// ledger) are the log — whoever consumes the partition next resumes after the
+// highest offset already in a file and skips redelivered offsets, and a later
+// commit of the partition covers these offsets anyway.
+func (s *Sink) commit(ctx context.Context, r kafkaReader, rt *retrier, msgs []kafka.Message) {
+	if s.noCommit {
+		return
 	}
-	return nil
+	for attempt := 1; ; attempt++ {
+		actx, cancel := context.WithTimeout(ctx, commitAttemptTimeout)
+		err := r.CommitMessages(actx, msgs...)
+		cancel()
+		switch {
+		case err == nil:
+			rt.ok()
+			return
+		case ctx.Err() != nil:
+			s.log.Info("stopped with offsets not committed; they will be redelivered and skipped",
+				zap.String("step", rt.step), zap.Error(err))
+			return
+		case attempt >= maxCommitAttempts:
+			s.log.Warn("commit abandoned; the offsets will be redelivered and skipped, or committed with later ones",
+				zap.String("step", rt.step), zap.Int("attempts", attempt), zap.Error(err))
+			return
+		}
+		if !rt.failed(ctx, err) {
+			return
+		}
+	}
 }
 
 // consumeEvents writes events.curated into files until ctx is cancelled, then
 // drains: closes and publishes every open file and commits. Closing s.kill instead
 // stops at once without publishing or committing (a simulated crash).
 func (s *Sink) consumeEvents(ctx context.Context, codec decoder[schema.CuratedEvent]) error {
-	topic := s.cfg.Topics.Curated
-	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID, Topic: topic}, s.log)
+	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID, Topic: s.cfg.Topics.Curated}, s.log)
 	defer r.Close()
-	f := startFetcher(r)
+	return s.runEvents(ctx, r, codec)
+}
+
+// runEvents is consumeEvents over r. Kafka errors (fetch, commit) never end it:
+// they are retried (see fetcher, commit); it returns when ctx is cancelled (after
+// the drain), on s.kill, or on a storage or dead-letter failure.
+func (s *Sink) runEvents(ctx context.Context, r kafkaReader, codec decoder[schema.CuratedEvent]) error {
+	topic := s.cfg.Topics.Curated
+	f := startFetcher(r, s.newRetrier("fetch "+topic))
 	defer f.cancel()
 	tick := time.NewTicker(min(max(s.cfg.RotateInterval/4, 10*time.Millisecond), time.Second))
 	defer tick.Stop()
-	commit := func(cctx context.Context, done []Done) error {
-		if s.noCommit {
-			return nil
-		}
-		return commitDone(cctx, r, topic, done)
-	}
+	commitRetry := s.newRetrier("commit " + topic)
+	commit := func(cctx context.Context, done []Done) { s.commitDone(cctx, r, commitRetry, topic, done) }
 	for {
 		select {
 		case <-s.kill:
@@ -92,12 +141,8 @@ func (s *Sink) consumeEvents(ctx context.Context, codec decoder[schema.CuratedEv
 			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			done, err := s.writer.CloseAll(dctx)
-			if cerr := commit(dctx, done); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
+			commit(dctx, done)
 			s.log.Info("dataset writer drained", zap.Int("files_closed", len(done)))
-			return err
-		case err := <-f.errc:
 			return err
 		case m := <-f.msgs:
 			rec := Record{Partition: m.Partition, Offset: m.Offset}
@@ -118,22 +163,16 @@ func (s *Sink) consumeEvents(ctx context.Context, codec decoder[schema.CuratedEv
 			if err != nil {
 				return err
 			}
-			if err := commit(ctx, done); err != nil {
-				return err
-			}
+			commit(ctx, done)
 		case <-tick.C:
 			done, err := s.writer.Tick(ctx)
-			if cerr := commit(ctx, done); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
+			commit(ctx, done)
 			if err != nil {
 				return err
 			}
 		case reply := <-s.flushReq:
 			done, err := s.writer.CloseAll(ctx)
-			if cerr := commit(ctx, done); cerr != nil {
-				err = errors.Join(err, cerr)
-			}
+			commit(ctx, done)
 			reply <- err
 			if err != nil {
 				return err
@@ -146,17 +185,26 @@ func (s *Sink) consumeEvents(ctx context.Context, codec decoder[schema.CuratedEv
 // after its line is fsynced (or, for an undecodable erasure, after its dead letter
 // is acknowledged).
 func (s *Sink) consumeErasures(ctx context.Context, codec decoder[schema.Erasure]) error {
-	topic := s.cfg.Topics.Erasures
-	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID + "-erasures", Topic: topic}, s.log)
+	r := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID + "-erasures", Topic: s.cfg.Topics.Erasures}, s.log)
 	defer r.Close()
+	return s.runErasures(ctx, r, codec)
+}
+
+// runErasures is consumeErasures over r. Fetch and commit errors are retried with
+// backoff (a commit is abandoned after maxCommitAttempts: the ledger is the log);
+// it returns nil when ctx is cancelled, or a ledger or dead-letter failure.
+func (s *Sink) runErasures(ctx context.Context, r kafkaReader, codec decoder[schema.Erasure]) error {
+	topic := s.cfg.Topics.Erasures
+	fetchRetry, commitRetry := s.newRetrier("fetch "+topic), s.newRetrier("commit "+topic)
 	for {
 		m, err := r.FetchMessage(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || !fetchRetry.failed(ctx, err) {
 				return nil
 			}
-			return fmt.Errorf("fetch %s: %w", topic, err)
+			continue
 		}
+		fetchRetry.ok()
 		if m.Value != nil { // a compaction tombstone erases nothing
 			e, ok, err := decodeRecord(ctx, codec, m, s.dead)
 			switch {
@@ -177,11 +225,6 @@ func (s *Sink) consumeErasures(ctx context.Context, codec decoder[schema.Erasure
 				}
 			}
 		}
-		if err := r.CommitMessages(ctx, m); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return fmt.Errorf("commit %s: %w", topic, err)
-		}
+		s.commit(ctx, r, commitRetry, []kafka.Message{m})
 	}
 }

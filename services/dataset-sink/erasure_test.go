@@ -18,8 +18,9 @@ func TestErasureRewritesAndPurgeDeadline(t *testing.T) {
 	p := newParts(t, t.TempDir(), clock, 1000)
 	t0 := clock.Now()
 	off := int64(0)
-	add := func(id int, subject string, recv time.Time) {
+	add := func(id int, subject string, recv time.Time, consentVersion string) {
 		ev := event(id, subject, recv)
+		ev.ConsentVersion = consentVersion
 		row := RowFromEvent(&ev)
 		if _, err := p.writer.Append(ctx, Record{Partition: 0, Offset: off, Row: &row}); err != nil {
 			t.Fatal(err)
@@ -31,7 +32,7 @@ func TestErasureRewritesAndPurgeDeadline(t *testing.T) {
 		if i%4 == 0 {
 			subject = "k1:gone"
 		}
-		add(i, subject, t0)
+		add(i, subject, t0, "") // decided on the regime alone (no user record)
 	}
 	p.writer.CloseAll(ctx)
 	s1, err := p.catalog.Snapshot(ctx)
@@ -51,8 +52,8 @@ func TestErasureRewritesAndPurgeDeadline(t *testing.T) {
 	if added, _ := p.ledger.Append(0, 0, clock.Now(), schema.Erasure{}); added {
 		t.Fatal("ledger appended a duplicate offset")
 	}
-	add(100, "k1:gone", t0)                      // late row from before the erasure: dropped
-	add(101, "k1:gone", erasedAt.Add(time.Hour)) // after a re-grant: kept
+	add(100, "k1:gone", t0, "0:4")                      // late row decided on an older grant: dropped
+	add(101, "k1:gone", erasedAt.Add(time.Hour), "0:6") // decided on a later re-grant: kept
 	p.writer.CloseAll(ctx)
 
 	// Not yet due: the purge does nothing.
@@ -118,7 +119,7 @@ func TestTenantErasureAndRetention(t *testing.T) {
 	s1, _ := p.catalog.Snapshot(ctx)
 	clock.Add(time.Minute)
 	p.ledger.Append(0, 0, clock.Now(), schema.Erasure{Pseudonyms: []string{"k1:tenant-a"}, Purpose: "ai_training",
-		EffectiveAt: clock.Now(), Scope: schema.ScopeTenant})
+		EffectiveAt: clock.Now(), ConsentVersion: "1:3", Scope: schema.ScopeTenant})
 	s2, err := p.catalog.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)

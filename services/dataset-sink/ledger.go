@@ -151,17 +151,75 @@ func (l *Ledger) Matcher(upto int64) *Matcher {
 // Close closes the ledger file.
 func (l *Ledger) Close() error { return l.f.Close() }
 
-// Matcher decides whether a row is covered by a set of erasures: a SUBJECT
-// erasure covers rows whose subject is one of its pseudonyms, a TENANT erasure rows
-// whose tenant is, in both cases for the erasure's purpose and only rows received
-// before its effective_at (rows of a later re-grant are kept).
+// Matcher decides whether a row is covered by a set of erasures. A SUBJECT
+// erasure covers rows whose subject is one of its pseudonyms, a TENANT erasure
+// rows whose tenant is, in both cases for the erasure's purpose, and only rows
+// whose decision did not rest on a later consent change than the erased one.
+//
+// Coverage is decided by consent versions, not time (received_at is coarsened to
+// the hour, so a row received just after a re-grant would look older than the
+// denial). An erasure carries the version ("p:o" on consent.changes) of the DENIED
+// change; a row carries consent_version (the user's record the filter's decision
+// rested on, empty without one) and tenant_consent_version (the tenant's record
+// in force, empty without one). All changes of one key share a partition, so:
+//
+//   - a SUBJECT erasure E covers R iff
+//     !ParseVersion(R.consent_version).NewerThan(ParseVersion(E.consent_version));
+//   - a TENANT erasure E covers R iff
+//     !ParseVersion(R.tenant_consent_version).NewerThan(ParseVersion(E.consent_version)).
+//
+// So a row that rested on the same or an older record, or on none, is covered; a
+// row decided on a later re-grant is kept. An erasure whose version does not parse
+// covers every row of its pseudonyms, and a row whose version is on another
+// partition (not ordered) or does not parse is covered: doubt errs towards
+// erasure. effective_at stays in the ledger for information only.
 type Matcher struct {
-	subjects map[string]time.Time // purpose + "\x00" + pseudonym -> latest effective_at
-	tenants  map[string]time.Time
+	subjects map[string]*erased // purpose + "\x00" + pseudonym
+	tenants  map[string]*erased
+}
+
+// erased is what a pseudonym's erasures cover: everything (all), or per
+// partition of consent.changes the rows whose version is at or below the highest
+// erased offset.
+type erased struct {
+	all bool
+	max map[int]int64
+}
+
+func (e *erased) add(version string) {
+	v, ok := schema.ParseVersion(version)
+	if !ok {
+		e.all = true
+		return
+	}
+	if cur, seen := e.max[v.Partition]; !seen || v.Offset > cur {
+		e.max[v.Partition] = v.Offset
+	}
+}
+
+// covers reports whether a row whose decision rested on version is covered: some
+// erasure's version is not older than it (or is not comparable with it).
+func (e *erased) covers(version string) bool {
+	if e == nil {
+		return false
+	}
+	if e.all {
+		return true
+	}
+	v, ok := schema.ParseVersion(version)
+	if !ok { // no record (or a malformed one): the decision predates any re-grant
+		return true
+	}
+	for p, o := range e.max {
+		if !v.NewerThan(schema.Version{Partition: p, Offset: o}) {
+			return true
+		}
+	}
+	return false
 }
 
 func newMatcher() *Matcher {
-	return &Matcher{subjects: map[string]time.Time{}, tenants: map[string]time.Time{}}
+	return &Matcher{subjects: map[string]*erased{}, tenants: map[string]*erased{}}
 }
 
 func (m *Matcher) add(e *schema.Erasure) {
@@ -171,9 +229,10 @@ func (m *Matcher) add(e *schema.Erasure) {
 	}
 	for _, p := range e.Pseudonyms {
 		k := e.Purpose + "\x00" + p
-		if e.EffectiveAt.After(target[k]) {
-			target[k] = e.EffectiveAt
+		if target[k] == nil {
+			target[k] = &erased{max: map[int]int64{}}
 		}
+		target[k].add(e.ConsentVersion)
 	}
 }
 
@@ -182,11 +241,6 @@ func (m *Matcher) Empty() bool { return len(m.subjects) == 0 && len(m.tenants) =
 
 // Covered reports whether the matcher's erasures cover r.
 func (m *Matcher) Covered(r *Row) bool {
-	if t, ok := m.subjects[r.Purpose+"\x00"+r.Subject]; ok && r.ReceivedAt.Before(t) {
-		return true
-	}
-	if t, ok := m.tenants[r.Purpose+"\x00"+r.Tenant]; ok && r.ReceivedAt.Before(t) {
-		return true
-	}
-	return false
+	return m.subjects[r.Purpose+"\x00"+r.Subject].covers(r.ConsentVersion) ||
+		m.tenants[r.Purpose+"\x00"+r.Tenant].covers(r.TenantConsentVersion)
 }

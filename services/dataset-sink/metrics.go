@@ -18,6 +18,7 @@ type metrics struct {
 	dedupeIDs       prometheus.Gauge
 	deadLetters     *prometheus.CounterVec
 	registryRetries prometheus.Counter
+	kafkaRetries    *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -36,11 +37,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		dedupeIDs:       prometheus.NewGauge(prometheus.GaugeOpts{Name: "dataset_sink_dedupe_window_ids", Help: "Event ids held in the per-partition dedupe windows (about 25 bytes each)."}),
 		deadLetters:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dataset_sink_dead_letters_total", Help: "Undecodable records written to the dead-letter topic, by source topic."}, []string{"topic"}),
 		registryRetries: prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_registry_retries_total", Help: "Decode attempts retried because the schema registry was unavailable."}),
+		kafkaRetries:    prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dataset_sink_kafka_retries_total", Help: "Kafka fetches and commits retried (broker down or restarting, rebalance), by step."}, []string{"step"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.rowsWritten, m.rowsDropped, m.filesWritten, m.bytesWritten, m.filesRewritten,
 			m.filesDeleted, m.erasures, m.snapshots, m.snapshotsExpire, m.lastSnapshot, m.ledgerPosition,
-			m.dedupeIDs, m.deadLetters, m.registryRetries)
+			m.dedupeIDs, m.deadLetters, m.registryRetries, m.kafkaRetries)
 	}
 	return m
 }

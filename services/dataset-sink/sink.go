@@ -40,6 +40,8 @@ type Sink struct {
 	flushReq chan chan error
 	kill     chan struct{}
 	noCommit bool // tests: never commit, so a restart re-reads everything
+	// retryMin and retryMax bound the backoff of Kafka fetch and commit retries.
+	retryMin, retryMax time.Duration
 }
 
 // Option customises New.
@@ -58,7 +60,7 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return nil, fmt.Errorf("dataset sink configuration: %w", err)
 	}
 	s := &Sink{cfg: cfg, log: logger.With(zap.String("component", "dataset-sink")), now: time.Now,
-		flushReq: make(chan chan error), kill: make(chan struct{})}
+		flushReq: make(chan chan error), kill: make(chan struct{}), retryMin: 100 * time.Millisecond, retryMax: 5 * time.Second}
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}

@@ -2,6 +2,7 @@ package datasetsink
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -74,7 +75,7 @@ func TestWriterCrashRestartNoLossNoDuplicate(t *testing.T) {
 	}
 }
 
-func TestParquetColumnsAreTimestampsAndMap(t *testing.T) {
+func TestParquetColumnsAreTimestampsAndKeyValueList(t *testing.T) {
 	schema := parquet.SchemaOf(Row{})
 	for _, name := range []string{"received_at", "occurred_at"} {
 		col, ok := schema.Lookup(name)
@@ -86,15 +87,39 @@ func TestParquetColumnsAreTimestampsAndMap(t *testing.T) {
 			t.Fatalf("%s: logical type %v, want timestamp(millis, UTC)", name, lt)
 		}
 	}
-	f, _ := schema.Lookup("properties", "key_value", "key")
-	if f.Node == nil {
-		t.Fatalf("properties is not a MAP: %s", schema)
+	// properties: LIST of STRUCT{key, value}, not a MAP (Hugging Face datasets
+	// has no map type).
+	var props parquet.Field
+	for _, f := range schema.Fields() {
+		if f.Name() == "properties" {
+			props = f
+		}
 	}
-	// optional zero values round-trip as null
+	if props == nil || props.Type().LogicalType() == nil || props.Type().LogicalType().String() != "LIST" {
+		t.Fatalf("properties is not a LIST: %s", schema)
+	}
+	for _, leaf := range []string{"key", "value"} {
+		if f, ok := schema.Lookup("properties", "list", "element", leaf); !ok || f.Node.Optional() {
+			t.Fatalf("no required properties.list.element.%s: %s", leaf, schema)
+		}
+	}
+	if col, ok := schema.Lookup("tenant_consent_version"); !ok || !col.Node.Optional() {
+		t.Fatal("no optional tenant_consent_version column")
+	}
+	// optional zero values round-trip as null; properties are sorted by key
 	ev := event(1, "k1:s", newClock().Now())
+	ev.Properties = map[string]string{"plan": "pro", "feature": "search", "page": "/"}
+	ev.TenantConsentVersion = "1:2"
 	row := RowFromEvent(&ev)
 	if !row.OccurredAt.IsZero() || row.Session != "" {
 		t.Fatal("expected empty optionals")
+	}
+	if fmt.Sprint(row.Properties) != "[{feature search} {page /} {plan pro}]" || row.TenantConsentVersion != "1:2" {
+		t.Fatalf("row %+v", row)
+	}
+	ev.Properties = nil
+	if row := RowFromEvent(&ev); row.Properties == nil {
+		t.Fatal("nil properties: want an empty list, not null")
 	}
 }
 

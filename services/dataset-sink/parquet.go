@@ -87,31 +87,14 @@ func readFacts(obj Object) (fileFacts, error) {
 	return facts, nil
 }
 
-// readRows reads every row of a stored Parquet file. A file written before
-// properties became a list (a Parquet MAP) is read as legacyRow and converted, so
-// that copy-on-write keeps its properties and rewrites it in the current schema.
+// readRows reads every row of a stored Parquet file.
 func readRows(ctx context.Context, store Storage, key string) ([]Row, error) {
 	obj, err := store.Open(ctx, key)
 	if err != nil {
 		return nil, err
 	}
 	defer obj.Close()
-	f, err := parquet.OpenFile(obj, obj.Info().Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return nil, fmt.Errorf("open parquet %s: %w", key, err)
-	}
-	if _, legacy := f.Schema().Lookup("properties", "key_value", "key"); !legacy {
-		return readAll[Row](ctx, obj, key)
-	}
-	old, err := readAll[legacyRow](ctx, obj, key)
-	if err != nil {
-		return nil, err
-	}
-	rows := make([]Row, len(old))
-	for i := range old {
-		rows[i] = old[i].row()
-	}
-	return rows, nil
+	return readAll[Row](ctx, obj, key)
 }
 
 func readAll[T any](ctx context.Context, obj io.ReaderAt, key string) ([]T, error) {

@@ -47,7 +47,11 @@ func findActor(text string, a *Actor, s *scratch, hasAt bool) {
 			s.add(i, j, Person, prioActor+1)
 		}
 	})
-	for _, part := range strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
+	parts := strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
+	if len(parts) >= 2 {
+		s.actorFirst, s.actorLast = strings.TrimRight(parts[0], "."), strings.TrimRight(parts[len(parts)-1], ".")
+	}
+	for _, part := range parts {
 		part = strings.TrimRight(part, ".")
 		r, _ := utf8.DecodeRuneInString(part)
 		if utf8.RuneCountInString(part) < 2 || !unicode.IsUpper(r) {

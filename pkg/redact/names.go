@@ -508,3 +508,111 @@ func lineEndAt(text string, i int) bool {
 	}
 	return true
 }
+
+// nameParticles start a surname ("van Rossum", "de la Cruz" is not handled).
+var nameParticles = map[string]bool{"van": true, "von": true, "de": true, "der": true, "den": true, "da": true, "di": true, "del": true, "della": true, "le": true, "la": true, "dos": true, "das": true, "du": true, "des": true, "ter": true, "ten": true, "bin": true, "ibn": true, "al": true}
+
+// knownName: a given name or surname of the gazetteers that is not a stop word.
+func knownName(w word) bool { return w.flags&(fFirst|fLast) != 0 && w.flags&fStop == 0 }
+
+// nameToken: a capitalised word that can be part of a name.
+func nameToken(w word) bool {
+	return w.cap && !w.allCaps && w.flags&(fStop|fTitle) == 0 && (w.flags&fPlace == 0 || knownName(w))
+}
+
+// spacesOnly reports whether text[i:j] is one or two spaces/tabs.
+func spacesOnly(text string, i, j int) bool {
+	if j <= i || j-i > 2 {
+		return false
+	}
+	for x := i; x < j; x++ {
+		if text[x] != ' ' && text[x] != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+// extendPersons grows kept PERSON spans (sorted by start, non-overlapping)
+// over an adjacent capitalised word, so that the other half of a two-part
+// name does not survive when only one half was recognised (typically an
+// actor's name part inside a colleague's full name: "Richard <PERSON>"). A
+// word to the right is taken when it is a known name or the span ends in a
+// known given name; a word to the left when it is a known name, or the span
+// starts with a known surname and the word does not start a sentence.
+//
+// The actor's own given name and surname count as known names.
+func extendPersons(text string, s *scratch, kept []cand) {
+	ws := s.words
+	isFirst := func(w word) bool {
+		return (w.flags&fFirst != 0 && w.flags&fStop == 0) || (s.actorFirst != "" && text[w.s:w.e] == s.actorFirst)
+	}
+	isLast := func(w word) bool {
+		return (w.flags&fLast != 0 && w.flags&fStop == 0) || (s.actorLast != "" && text[w.s:w.e] == s.actorLast)
+	}
+	wi := 0
+	for k := range kept {
+		c := &kept[k]
+		if c.typ != Person || text[c.start] == '@' {
+			continue
+		}
+		for wi < len(ws) && ws[wi].e <= c.start {
+			wi++
+		}
+		// first and last word of the span, by exact boundaries
+		first, last := -1, -1
+		for x := wi; x < len(ws) && ws[x].s < c.end; x++ {
+			if ws[x].s == c.start {
+				first = x
+			}
+			if ws[x].e == c.end {
+				last = x
+			}
+		}
+		if first < 0 || last < 0 || !ws[first].cap || !ws[last].cap {
+			continue
+		}
+		lo := 0
+		if k > 0 {
+			lo = kept[k-1].end
+		}
+		hi := len(text)
+		if k+1 < len(kept) {
+			hi = kept[k+1].start
+		}
+		// left
+		for n := 0; n < 2 && first > 0; n++ {
+			p := ws[first-1]
+			if p.s < lo || !nameToken(p) || !spacesOnly(text, p.e, c.start) {
+				break
+			}
+			if !(knownName(p) || (isLast(ws[first]) && !p.sentStart)) {
+				break
+			}
+			c.start = p.s
+			first--
+		}
+		// right
+		for n := 0; n < 2 && last+1 < len(ws); n++ {
+			q := ws[last+1]
+			// "Margaret <van Rossum>": a surname particle and a capitalised word
+			if !q.cap && last+2 < len(ws) && nameParticles[text[q.s:q.e]] && spacesOnly(text, c.end, q.s) {
+				q2 := ws[last+2]
+				if q2.e <= hi && nameToken(q2) && spacesOnly(text, q.e, q2.s) && (knownName(q2) || isFirst(ws[last])) {
+					c.end = q2.e
+					last += 2
+					continue
+				}
+				break
+			}
+			if q.e > hi || !nameToken(q) || !spacesOnly(text, c.end, q.s) {
+				break
+			}
+			if !(knownName(q) || isFirst(ws[last])) {
+				break
+			}
+			c.end = q.e
+			last++
+		}
+	}
+}

@@ -2,6 +2,7 @@ package redact
 
 import (
 	"net/netip"
+	"sort"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -349,6 +350,9 @@ func versionContext(text string, i int) bool {
 	for k > 0 && isAlpha(text[k-1]) {
 		k--
 	}
+	if k > 0 && (isAlnum(text[k-1]) || strings.IndexByte("/._-=?&#%+", text[k-1]) >= 0) {
+		return false // the tail of a path or token ("…/37fyy76y8v 1.2.3.4"), not a word
+	}
 	w := strings.ToLower(text[k:j])
 	for _, v := range versionWords {
 		if w == v {
@@ -412,14 +416,22 @@ func findIBANs(text string, s *scratch) {
 
 type numChunk struct {
 	start, end int
-	digits     [24]byte
+	digits     [maxChunkDigits]byte
 	nd         int
-	groups     [12]int8
+	groups     [maxChunkGroups]int8
+	gs, ge     [maxChunkGroups]int32 // byte offsets of each group's first digit and end
 	ng         int
 	seps       uint8 // bitmask: 1 space, 2 dash, 4 dot, 8 paren, 16 slash
 	plus       bool
 	ext        int // byte offset where an extension starts (0 = none)
 }
+
+// A chunk can hold several adjacent values ("020 7946 0792 4985 9183 8912
+// 4797"): room for a few of them, so that splitChunk can find each.
+const (
+	maxChunkDigits = 64
+	maxChunkGroups = 16
+)
 
 const (
 	sepSpace = 1 << iota
@@ -443,6 +455,9 @@ func scanChunk(text string, i int) (c numChunk, next int) {
 		ch := text[k]
 		switch {
 		case isDigit(ch):
+			if cur == 0 && c.ng < len(c.groups) {
+				c.gs[c.ng] = int32(k)
+			}
 			if c.nd < len(c.digits) {
 				c.digits[c.nd] = ch
 			}
@@ -480,6 +495,7 @@ func scanChunk(text string, i int) (c numChunk, next int) {
 			if cur > 0 {
 				if c.ng < len(c.groups) {
 					c.groups[c.ng] = int8(min(cur, 127))
+					c.ge[c.ng] = int32(k)
 				}
 				c.ng++
 				cur = 0
@@ -500,6 +516,7 @@ done:
 	if cur > 0 {
 		if c.ng < len(c.groups) {
 			c.groups[c.ng] = int8(min(cur, 127))
+			c.ge[c.ng] = int32(k)
 		}
 		c.ng++
 	}
@@ -549,6 +566,14 @@ func allSame(d []byte) bool {
 
 func (r *Redactor) findNumbers(text string, s *scratch) {
 	n := len(text)
+	// Higher-priority values found before (secrets, emails, URLs, IBANs, IP
+	// addresses) are not scanned again, and a run of digit groups stops
+	// before one: a number right after an IBAN or a URL, or right before an
+	// IP address, is a chunk of its own.
+	known := append(s.known[:0], s.cands...)
+	sort.Slice(known, func(a, b int) bool { return known[a].start < known[b].start })
+	s.known = known
+	kp := 0 // known[:kp] end before the scan position
 	for i := 0; i < n; i++ {
 		ch := text[i]
 		start := i
@@ -557,6 +582,13 @@ func (r *Redactor) findNumbers(text string, s *scratch) {
 				continue
 			}
 		} else if !isDigit(ch) {
+			continue
+		}
+		for kp < len(known) && known[kp].end <= i {
+			kp++
+		}
+		if e := insideCand(known[kp:], i); e > 0 {
+			i = e - 1
 			continue
 		}
 		if wordBefore(text, start) || (start > 0 && (text[start-1] == '$' || text[start-1] == '/' || ((text[start-1] == '.' || text[start-1] == '-' || text[start-1] == ',' || text[start-1] == ':') && start > 1 && isDigit(text[start-2])))) {
@@ -575,19 +607,101 @@ func (r *Redactor) findNumbers(text string, s *scratch) {
 			c, _ = scanChunk(text, i)
 		}
 		end := c.end
-		if wordAfter(text, end) || (end < n && (text[end] == '@' || text[end] == '%')) {
-			i = end
-			continue
+		if c.ng > len(c.groups) || c.nd > len(c.digits) {
+			// a very long run: take what fits, the rest is scanned next
+			if !c.truncate(text, end) {
+				i = end
+				continue
+			}
+		}
+		if ns := nextCandStart(known[kp:], c.start, c.end); ns >= 0 {
+			// keep the groups before the next known value
+			if !c.truncate(text, ns) {
+				i = ns - 1
+				continue
+			}
+		}
+		if wordAfter(text, c.end) || (c.end < n && (text[c.end] == '@' || text[c.end] == '%')) {
+			// the last group is glued to a word ("… 4111 1111 1111 1111 2a02:…"):
+			// keep the groups before it
+			if c.ng < 2 || c.ng > len(c.groups) || !c.truncate(text, int(c.gs[c.ng-1])) {
+				i = end
+				continue
+			}
 		}
 		r.classify(text, &c, s)
-		i = end - 1
+		i = c.end - 1
 	}
 }
 
-func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
+// truncate shortens c to its longest prefix of groups that ends at or before
+// byte limit and is followed by a space separator; false when there is none.
+func (c *numChunk) truncate(text string, limit int) bool {
+	ng := min(c.ng, len(c.groups))
+	var off [maxChunkGroups + 1]int
+	for g := 0; g < ng; g++ {
+		off[g+1] = off[g] + int(c.groups[g])
+	}
+	for b := ng - 1; b >= 1; b-- {
+		if int(c.ge[b-1]) > limit || off[b] > len(c.digits) {
+			continue
+		}
+		for x := c.ge[b-1]; x < c.gs[b]; x++ {
+			if text[x] == ' ' {
+				*c = subChunk(text, c, 0, b, 0, off[b])
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// nextCandStart returns the first start of a candidate (sorted by start)
+// within (i, j), or -1.
+func nextCandStart(cs []cand, i, j int) int {
+	for _, c := range cs {
+		if c.start >= j {
+			break
+		}
+		if c.start > i {
+			return c.start
+		}
+	}
+	return -1
+}
+
+// insideCand returns the end of a candidate (sorted by start) containing
+// byte i, or 0.
+func insideCand(cs []cand, i int) int {
+	for _, c := range cs {
+		if c.start > i {
+			break
+		}
+		if i < c.end {
+			return c.end
+		}
+	}
+	return 0
+}
+
+// Weights per digit of a chunk's interpretations, for choosing how to split
+// a run of adjacent numbers.
+const (
+	wNone     = 0
+	wPhoneStr = 1 // structurally plausible national number
+	wCardOdd  = 2 // Luhn-valid, but grouped unlike a card
+	wPhone    = 3 // valid per libphonenumber, or phone context
+	wCard     = 4 // Luhn-valid, card-like grouping and issuer prefix
+	wSSN      = 4
+)
+
+// judge returns the type of chunk c and a weight per digit (0 = nothing).
+// In split mode (c is a part of a longer run) cards need a card-like
+// grouping and issuer digit, and phones a numbering-plan check or context.
+func (r *Redactor) judge(text string, c *numChunk, split bool, pc phoneCtx, budget *int) (string, int) {
 	nd := c.nd
-	if nd > len(c.digits) || nd < 7 {
-		return
+	if nd > len(c.digits) || nd < 7 || c.ng > len(c.groups) {
+		return "", wNone
 	}
 	d := c.digits[:nd]
 	// IPv4-looking chunks belong to the IP recognizer.
@@ -599,28 +713,196 @@ func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
 			}
 		}
 		if ok {
-			return
+			return "", wNone
 		}
 	}
 	onlySpaceDash := c.seps&^(sepSpace|sepDash) == 0
-	// Credit card: 12-19 digits, spaces/dashes only, Luhn.
+	// Credit card: 12-19 digits (13-19 in a split), spaces/dashes only, Luhn.
 	if !c.plus && c.ext == 0 && nd >= 12 && nd <= 19 && onlySpaceDash && luhn(d) && !allSame(d) {
-		s.add(c.start, c.end, CreditCard, prioCard)
-		return
+		good := cardGrouping(c) && d[0] >= '2' && d[0] <= '6'
+		if !split {
+			if good || c.ng == 1 {
+				return CreditCard, wCard
+			}
+			return CreditCard, wCardOdd
+		}
+		if good && nd >= 13 {
+			return CreditCard, wCard
+		}
 	}
 	// SSN: 3-2-4 with one consistent separator, or 9 digits with context.
 	if !c.plus && c.ext == 0 && nd == 9 {
 		if (c.ng == 3 && c.groups[0] == 3 && c.groups[1] == 2 && c.groups[2] == 4 && (c.seps == sepDash || c.seps == sepSpace || c.seps == sepDot)) ||
 			(c.ng == 1 && contextBefore(text, c.start, ssnWords)) {
 			if ssnValid(d) {
-				s.add(c.start, c.end, USSSN, prioSSN)
-				return
+				return USSSN, wSSN
 			}
 		}
 	}
-	if r.enabled(PhoneNumber) && phoneLike(text, c) {
-		s.add(c.start, c.end, PhoneNumber, prioPhone)
+	if r.enabled(PhoneNumber) {
+		switch phoneLike(text, c, split, pc, budget) {
+		case phoneValid:
+			return PhoneNumber, wPhone
+		case phoneStructural:
+			return PhoneNumber, wPhoneStr
+		}
 	}
+	return "", wNone
+}
+
+// cardGrouping: one group, or groups of 4 with a shorter last group
+// (4-4-4-4, 4-4-4-4-3), or Amex/Diners style 4-6-5 / 4-6-4.
+func cardGrouping(c *numChunk) bool {
+	if c.ng == 1 {
+		return true
+	}
+	if c.ng == 3 && c.groups[0] == 4 && c.groups[1] == 6 && (c.groups[2] == 5 || c.groups[2] == 4) {
+		return true
+	}
+	for g := 0; g < c.ng-1; g++ {
+		if c.groups[g] != 4 {
+			return false
+		}
+	}
+	return c.groups[c.ng-1] >= 1 && c.groups[c.ng-1] <= 4
+}
+
+func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
+	typ, w := r.judge(text, c, false, phoneCtx{}, nil)
+	if c.ng >= 2 && c.ng <= len(c.groups) && c.nd >= 8 && c.nd <= len(c.digits) && (w == wNone || w == wCardOdd) {
+		// The run does not validate as a whole (or only as an oddly grouped
+		// card): it may be several values written next to each other.
+		if r.splitChunk(text, c, s, w*c.nd) {
+			return
+		}
+	}
+	if typ != "" {
+		s.add(c.start, c.end, typ, prioOf(typ))
+	}
+}
+
+func prioOf(typ string) int {
+	switch typ {
+	case CreditCard:
+		return prioCard
+	case USSSN:
+		return prioSSN
+	}
+	return prioPhone
+}
+
+// maxSplitGroups bounds the groups of one value inside a run (a card has at
+// most 5, a phone at most 6).
+const maxSplitGroups = 6
+
+// splitChunk splits a run of digit groups at its space separators and finds
+// the cover by valid sub-runs of the highest total weight (dynamic
+// programming over group boundaries). It adds the sub-runs and reports true
+// when that cover beats whole (the weight of the run as a whole).
+func (r *Redactor) splitChunk(text string, c *numChunk, s *scratch, whole int) bool {
+	ng := c.ng
+	// cut[g]: a value may start at group g (g = 0, or a space before it).
+	var cut [maxChunkGroups + 1]bool
+	cut[0], cut[ng] = true, true
+	for g := 1; g < ng; g++ {
+		for x := c.ge[g-1]; x < c.gs[g]; x++ {
+			if text[x] == ' ' {
+				cut[g] = true
+			}
+		}
+	}
+	var off [maxChunkGroups + 1]int // digits before group g
+	for g := 0; g < ng; g++ {
+		off[g+1] = off[g] + int(c.groups[g])
+	}
+	type step struct {
+		from int
+		typ  string
+	}
+	var best [maxChunkGroups + 1]int
+	var back [maxChunkGroups + 1]step
+	// phone context per start group and per end group, computed once
+	var before [maxChunkGroups + 1]phoneCtx
+	var after, afterKnown [maxChunkGroups + 1]bool
+	for i := 1; i <= ng; i++ {
+		best[i], back[i] = best[i-1], step{i - 1, ""}
+		if !cut[i] {
+			continue
+		}
+		for j := max(0, i-maxSplitGroups); j < i; j++ {
+			if !cut[j] || (j == 0 && i == ng) || off[i]-off[j] < 7 || off[i]-off[j] > 19 {
+				continue
+			}
+			sub := subChunk(text, c, j, i, off[j], off[i])
+			if !before[j].known {
+				before[j] = phoneContextBefore(text, sub.start)
+			}
+			if !afterKnown[i] {
+				after[i], afterKnown[i] = contextAfter(text, sub.end, phoneAfterWords), true
+			}
+			pc := before[j]
+			pc.ctx = pc.ctx || after[i]
+			typ, w := r.judge(text, &sub, true, pc, &s.planBudget)
+			if typ == "" {
+				continue
+			}
+			if v := best[j] + w*(off[i]-off[j]); v > best[i] {
+				best[i], back[i] = v, step{j, typ}
+			}
+		}
+	}
+	if best[ng] <= whole {
+		return false
+	}
+	for i := ng; i > 0; {
+		st := back[i]
+		if st.typ != "" {
+			sub := subChunk(text, c, st.from, i, off[st.from], off[i])
+			s.add(sub.start, sub.end, st.typ, prioOf(st.typ))
+		}
+		i = st.from
+	}
+	return true
+}
+
+// subChunk is groups [a, b) of c as a chunk of its own (digits [da, db)).
+func subChunk(text string, c *numChunk, a, b, da, db int) numChunk {
+	var sc numChunk
+	sc.start, sc.end = int(c.gs[a]), int(c.ge[b-1])
+	if a == 0 {
+		sc.start, sc.plus = c.start, c.plus
+	} else if sc.start > 0 && text[sc.start-1] == '(' {
+		sc.start--
+		sc.seps |= sepParen
+	}
+	if b == c.ng {
+		sc.end, sc.ext = c.end, c.ext
+	}
+	sc.nd = copy(sc.digits[:], c.digits[da:db])
+	sc.ng = b - a
+	copy(sc.groups[:], c.groups[a:b])
+	copy(sc.gs[:], c.gs[a:b])
+	copy(sc.ge[:], c.ge[a:b])
+	if a == 0 && c.seps&sepParen != 0 && c.start < len(text) && text[c.start] == '(' {
+		sc.seps |= sepParen
+	}
+	for g := a; g < b-1; g++ {
+		for x := c.ge[g]; x < c.gs[g+1]; x++ {
+			switch text[x] {
+			case ' ':
+				sc.seps |= sepSpace
+			case '-':
+				sc.seps |= sepDash
+			case '.':
+				sc.seps |= sepDot
+			case '/':
+				sc.seps |= sepSlash
+			case '(', ')':
+				sc.seps |= sepParen
+			}
+		}
+	}
+	return sc
 }
 
 var ssnWords = []string{"ssn", "social security", "social sec", "ss#", "ss #", "taxpayer", "tin"}

@@ -4,10 +4,19 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
+// Results of phoneLike.
+const (
+	phoneNo         = iota
+	phoneStructural // plausible by structure only
+	phoneValid      // checked against a numbering plan, or with phone context
+)
+
 // phoneLike decides whether a digit chunk is a phone number.
 //
 //   - "+CC ..." and "00CC"/"011CC" international numbers: parsed with
 //     phonenumbers and accepted when IsPossibleNumber.
+//   - "(AAA) EEE-NNNN" valid for the US numbering plan: accepted whatever the
+//     words around it.
 //   - 10 digits (or 11 starting with 1), US style: accepted when the number
 //     is valid for the US numbering plan; when formatted with separators or
 //     preceded by a phone context word, a possible US number is enough.
@@ -17,66 +26,141 @@ import (
 //     every country cannot be tried per candidate cheaply.
 //   - Unformatted digit runs other than US-10 need a context word ("phone",
 //     "call", "tel", ...).
-func phoneLike(text string, c *numChunk) bool {
+//
+// A word such as "policy" or "account" shortly before the number vetoes
+// it unless the number is formatted and valid in a numbering plan (US, or a
+// trunk-prefixed national number of a few European/Commonwealth countries).
+// In split mode (the chunk is one of several values of a longer run) only
+// numbering-plan-valid numbers, or numbers with a phone context word, count.
+func phoneLike(text string, c *numChunk, split bool, pc phoneCtx, budget *int) int {
 	nd := c.nd
-	core := nd
-	if c.ext > 0 {
-		// digits of the extension are not in the chunk digits (scanChunk stops
-		// before the extension), so core == nd.
-		core = nd
-	}
-	if core < 7 || core > 15 {
-		return false
-	}
-	pw := prevWord(text, c.start)
-	if addrWords[pw] {
-		return false
+	if nd < 7 || nd > 15 {
+		return phoneNo
 	}
 	// a time right after the chunk ("2000-04-16 11:34") or a date inside it
 	if c.end+1 < len(text) && text[c.end] == ':' && isDigit(text[c.end+1]) {
-		return false
+		return phoneNo
 	}
 	if c.ng >= 3 && c.groups[0] == 4 && c.groups[1] <= 2 && c.groups[2] <= 2 && (c.digits[0] == '1' || c.digits[0] == '2') {
-		return false
-	}
-	strongCtx := contextBefore(text, c.start, strongPhoneWords)
-	if !strongCtx && contextBefore(text, c.start, notPhoneWords) {
-		return false
+		return phoneNo
 	}
 	raw := text[c.start:c.end]
 	if c.ext > 0 {
 		raw = text[c.start:c.ext]
 	}
 	d := c.digits[:nd]
-	if c.plus {
-		return possible(raw, "US")
+	// libphonenumber calls of a split are budgeted per text
+	plan := func() bool {
+		if budget == nil {
+			return true
+		}
+		*budget--
+		return *budget >= 0
 	}
-	if nd >= 10 && (string(d[:2]) == "00" && d[2] != '0' || string(d[:3]) == "011") {
+	if c.plus {
+		if plan() && possible(raw, "US") {
+			return phoneValid
+		}
+		return phoneNo
+	}
+	formatted := c.ng >= 2
+	nanp := (nd == 10 && d[0] >= '2' && d[3] >= '2') || (nd == 11 && d[0] == '1' && d[1] >= '2' && d[4] >= '2')
+	// "(650) 253-1274": the common US notation, no context needed.
+	if nd == 10 && c.ng == 3 && text[c.start] == '(' && c.groups[0] == 3 && c.groups[1] == 3 && c.groups[2] == 4 && nanp && plan() {
+		if num, err := phonenumbers.Parse(raw, "US"); err == nil && phonenumbers.IsValidNumber(num) {
+			return phoneValid
+		}
+	}
+	if addrWords[prevWord(text, c.start)] {
+		return phoneNo
+	}
+	if !pc.known {
+		pc = phoneContext(text, c.start, c.end)
+	}
+	if nd >= 10 && (string(d[:2]) == "00" && d[2] != '0' || string(d[:3]) == "011") && !pc.neg && plan() {
 		intl := "+" + string(d[2:])
 		if d[1] == '1' {
 			intl = "+" + string(d[3:])
 		}
 		if possible(intl, "US") {
-			return true
+			return phoneValid
 		}
 	}
-	formatted := c.ng >= 2
-	ctx := contextBefore(text, c.start, phoneWords) || contextAfter(text, c.end, phoneAfterWords)
-	if nd == 10 || (nd == 11 && d[0] == '1') {
-		if nd == 10 && d[0] == '0' {
-			// national trunk prefix: not US, fall through to structural rules
-		} else {
+	if (nd == 10 && d[0] != '0') || (nd == 11 && d[0] == '1') {
+		if (nanp || !split) && plan() {
 			num, err := phonenumbers.Parse(raw, "US")
 			if err == nil {
-				if phonenumbers.IsValidNumber(num) {
-					return true
+				if phonenumbers.IsValidNumber(num) && (!pc.neg || formatted) {
+					return phoneValid
 				}
-				if (formatted || ctx) && phonenumbers.IsPossibleNumber(num) {
-					return true
+				if (formatted || pc.ctx) && !pc.neg && phonenumbers.IsPossibleNumber(num) {
+					if pc.ctx {
+						return phoneValid
+					}
+					if !split {
+						return phoneStructural
+					}
 				}
 			}
 		}
 	}
+	structural := structuralPhone(text, c, formatted, pc.ctx)
+	// trunk-prefixed national numbers are checked against numbering plans
+	// only where it matters: in a split, or against a negative context word.
+	if formatted && d[0] == '0' && d[1] != '0' && (split || pc.neg) && nd >= 9 && nd <= 12 && (structural || pc.neg) && plan() {
+		if nationalValid(raw) {
+			return phoneValid
+		}
+	}
+	switch {
+	case pc.neg || !structural:
+		return phoneNo
+	case pc.ctx:
+		return phoneValid
+	case split:
+		return phoneNo
+	}
+	return phoneStructural
+}
+
+// phoneCtx is the context of a number: strong phone words before it ("call",
+// "tel"), any phone word before or after it, words that make it some other
+// number ("policy", "account").
+type phoneCtx struct {
+	known, strong, ctx, neg bool
+}
+
+func phoneContext(text string, start, end int) phoneCtx {
+	pc := phoneContextBefore(text, start)
+	pc.ctx = pc.ctx || contextAfter(text, end, phoneAfterWords)
+	return pc
+}
+
+func phoneContextBefore(text string, start int) phoneCtx {
+	pc := phoneCtx{known: true}
+	pc.strong = contextBefore(text, start, strongPhoneWords)
+	pc.ctx = pc.strong || contextBefore(text, start, phoneWords)
+	pc.neg = !pc.strong && contextBefore(text, start, notPhoneWords)
+	return pc
+}
+
+// nationalRegions are tried for trunk-prefixed ("0...") national numbers.
+var nationalRegions = []string{"GB", "DE", "FR", "NL", "BE", "AT", "CH", "SE", "IE", "AU", "NZ"}
+
+func nationalValid(raw string) bool {
+	for _, reg := range nationalRegions {
+		num, err := phonenumbers.Parse(raw, reg)
+		if err == nil && phonenumbers.IsValidNumberForRegion(num, reg) {
+			return true
+		}
+	}
+	return false
+}
+
+// structuralPhone applies the shape rules for national numbers that were not
+// checked against a numbering plan.
+func structuralPhone(text string, c *numChunk, formatted, ctx bool) bool {
+	nd := c.nd
 	if !formatted {
 		return ctx && nd <= 12
 	}
@@ -112,9 +196,6 @@ func phoneLike(text string, c *numChunk) bool {
 	}
 	if dateLike(c) {
 		return false
-	}
-	if c.ng == 2 && c.groups[0] >= 2 && c.groups[0] <= 5 && c.digits[0] == '0' && c.groups[1] >= 5 && c.groups[1] <= 8 {
-		return true // trunk prefix + subscriber number: "0393 1144137"
 	}
 	if c.ng == 2 && !ctx && c.seps == sepSpace && c.end+2 < len(text) && text[c.end] == ' ' && text[c.end+1] >= 'A' && text[c.end+1] <= 'Z' {
 		return false // "370 3911 Fourth Avenue": house numbers

@@ -117,9 +117,19 @@ type cand struct {
 type scratch struct {
 	text  string
 	cands []cand
+	known []cand // sorted copy of the candidates found before numbers
 	words []word
 	buf   []byte
+	// libphonenumber calls left for splitting runs of numbers (bounds the
+	// work on adversarial digit soup)
+	planBudget int
+	// the actor's given name and surname (first and last part of the name)
+	actorFirst, actorLast string
 }
+
+// maxPlanChecks bounds the numbering-plan checks spent on splitting runs of
+// adjacent numbers in one text.
+const maxPlanChecks = 48
 
 // Priorities: higher wins an overlap; ties go to the longer span, then the
 // earlier one.
@@ -159,6 +169,9 @@ func (r *Redactor) Redact(text string, actor *Actor) Result {
 	}
 	s := r.pool.Get().(*scratch)
 	s.cands = s.cands[:0]
+	s.words = s.words[:0]
+	s.actorFirst, s.actorLast = "", ""
+	s.planBudget = maxPlanChecks
 	s.text = text
 	r.detect(text, actor, s)
 	res := r.finish(text, s)
@@ -197,11 +210,11 @@ func (r *Redactor) detect(text string, actor *Actor, s *scratch) {
 		if r.enabled(IBANCode) {
 			findIBANs(text, s)
 		}
-		if r.enabled(CreditCard) || r.enabled(USSSN) || r.enabled(PhoneNumber) {
-			r.findNumbers(text, s)
-		}
 		if (hasDot || hasColon) && r.enabled(IPAddress) {
 			findIPs(text, s, hasColon)
+		}
+		if r.enabled(CreditCard) || r.enabled(USSSN) || r.enabled(PhoneNumber) {
+			r.findNumbers(text, s)
 		}
 	} else if hasColon && r.enabled(IPAddress) {
 		findIPs(text, s, true)
@@ -254,6 +267,9 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 		return Result{Text: text}
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
+	if r.cfg.names && len(s.words) > 0 {
+		extendPersons(text, s, kept)
+	}
 
 	var b strings.Builder
 	n := len(text)

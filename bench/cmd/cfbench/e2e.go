@@ -1,0 +1,604 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/loadgen"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/topics"
+)
+
+type chain struct {
+	names                   topics.Names
+	procs                   map[string]*Proc
+	producerURL, consentURL string
+	filterG, anonG, sinkG   string
+	rawCodec                *avro.Codec[schema.InteractionEvent]
+	curCodec                *avro.Codec[schema.CuratedEvent]
+	decCodec                *avro.Codec[schema.ConsentDecision]
+}
+
+// LagSample is the consumer lag of every stage at one moment of a run.
+type LagSample struct {
+	T      float64 `json:"t_s"`
+	Filter int64   `json:"filter"`
+	Anon   int64   `json:"anonymizer"`
+	Sink   int64   `json:"sink"`
+}
+
+// RunResult is one e2e load run.
+type RunResult struct {
+	Mode          string             `json:"mode"`
+	Rate          float64            `json:"target_rate"`
+	Load          loadgen.Stats      `json:"loadgen"`
+	IngestPerSec  float64            `json:"ingest_events_per_s"`
+	RawEvents     int64              `json:"raw_events"`
+	Curated       int64              `json:"curated_events"`
+	ChainSeconds  float64            `json:"chain_seconds"`
+	ChainPerSec   float64            `json:"chain_events_per_s"`
+	Latency       Percentiles        `json:"latency_received_to_curated"`
+	HopLatency    Percentiles        `json:"latency_raw_append_to_curated_append"`
+	IngestLatency Percentiles        `json:"latency_received_to_raw_append"`
+	Lags          []LagSample        `json:"lags"`
+	CPUSeconds    map[string]float64 `json:"cpu_seconds"`     // per process during the run; cfbench runs loadgen
+	Metrics       map[string]float64 `json:"service_metrics"` // cumulative since the services started
+	Noise         Noise              `json:"noise"`
+}
+
+func (b *bench) startChain(attempt int) (*chain, error) {
+	p := fmt.Sprintf("%se2e%d.", b.prefix, attempt)
+	n := topics.DefaultNames()
+	n.Changes, n.Raw, n.Consented, n.Curated = p+n.Changes, p+n.Raw, p+n.Consented, p+n.Curated
+	n.Decisions, n.Erasures, n.DLQ = p+n.Decisions, p+n.Erasures, p+n.DLQ
+	if err := createTopics(b.ctx, b.brokers, n, n.Raw, n.Curated, n.Decisions); err != nil {
+		return nil, err
+	}
+	c := &chain{names: n, procs: map[string]*Proc{}, filterG: p + "filter", anonG: p + "anonymizer", sinkG: p + "sink"}
+	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: b.registry})
+	if err != nil {
+		return nil, err
+	}
+	if c.rawCodec, err = avro.InteractionEvents(b.ctx, serde, n.Raw); err != nil {
+		return nil, err
+	}
+	if c.curCodec, err = avro.CuratedEvents(b.ctx, serde, n.Curated); err != nil {
+		return nil, err
+	}
+	if c.decCodec, err = avro.ConsentDecisions(b.ctx, serde, n.Decisions); err != nil {
+		return nil, err
+	}
+	topicEnv := map[string]string{
+		"TOPIC_CONSENT_CHANGES": n.Changes, "TOPIC_EVENTS_RAW": n.Raw, "TOPIC_EVENTS_CONSENTED": n.Consented,
+		"TOPIC_EVENTS_CURATED": n.Curated, "TOPIC_CONSENT_DECISIONS": n.Decisions, "TOPIC_DATASET_ERASURES": n.Erasures, "TOPIC_EVENTS_DLQ": n.DLQ,
+	}
+	merge := func(a, b map[string]string) map[string]string {
+		o := map[string]string{}
+		for k, v := range a {
+			o[k] = v
+		}
+		for k, v := range b {
+			o[k] = v
+		}
+		return o
+	}
+	fenv := b.filterEnv(merge(merge(topicEnv, map[string]string{"REDIS_NAMESPACE": p + "redis"}), b.extraFilterEnv), c.filterG)
+	aenv := b.anonEnv(merge(topicEnv, nil), c.anonG)
+	paddr := freeAddr()
+	penv := b.opsEnv(merge(topicEnv, map[string]string{"PRODUCER_HTTP_ADDR": paddr, "PRODUCER_TOKENS": "bench:plain:" + b.token + "=events:write"}))
+	senv := b.opsEnv(merge(topicEnv, map[string]string{"SINK_GROUP_ID": c.sinkG, "DATASET_ROOT": filepath.Join(b.work, fmt.Sprintf("datasets-%d", attempt)),
+		"SINK_HTTP_ADDR": freeAddr(), "SNAPSHOT_INTERVAL": "0", "SINK_ROTATE_INTERVAL": "5s"}))
+	c.producerURL, c.consentURL = "http://"+paddr, "http://"+fenv["CONSENT_HTTP_ADDR"]
+	for _, s := range []struct {
+		name string
+		env  map[string]string
+	}{{"consent-filter", fenv}, {"anonymizer", aenv}, {"dataset-sink", senv}, {"producer", penv}} {
+		pr, err := startProc(fmt.Sprintf("e2e%d-%s", attempt, s.name), b.bin+"/"+s.name, nil, s.env, b.work)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.procs[s.name] = pr
+	}
+	envs := map[string]map[string]string{"consent-filter": fenv, "anonymizer": aenv, "dataset-sink": senv, "producer": penv}
+	for name, pr := range c.procs {
+		if _, err := pr.WaitReady(b.ctx, time.Minute); err != nil {
+			// A registry or broker hiccup (someone else restarting them) can make
+			// a service exit at start: start it once more.
+			b.logf("%s did not start (%s); starting it again", name, short(err))
+			b.note("e2e attempt %d: %s restarted at start: %s", attempt, name, short(err))
+			pr.Stop()
+			if werr := b.waitServices(2 * time.Minute); werr != nil {
+				c.stop()
+				return nil, werr
+			}
+			if pr, err = startProc(fmt.Sprintf("e2e%d-%s-again", attempt, name), b.bin+"/"+name, nil, envs[name], b.work); err != nil {
+				c.stop()
+				return nil, err
+			}
+			c.procs[name] = pr
+			if _, err := pr.WaitReady(b.ctx, time.Minute); err != nil {
+				c.stop()
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+	}
+	return c, nil
+}
+
+func (c *chain) stop() {
+	var wg sync.WaitGroup
+	for _, p := range c.procs {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.Stop() }()
+	}
+	wg.Wait()
+}
+
+func (b *bench) lag(group, topic string) int64 {
+	l, err := stream.GroupLag(b.ctx, b.brokers, group, topic)
+	if err != nil {
+		return -1
+	}
+	return l
+}
+
+// e2e: the four services as separate processes, loadgen through the HTTP APIs at
+// a fixed rate (with the withdrawal benchmark running alongside) and at max
+// rate; latencies from received_at to the curated record's append time; then the
+// same two hops with pass-through loops as the baseline.
+func (b *bench) e2e() error {
+	if err := b.measure("e2e", b.e2eOnce); err != nil {
+		return err
+	}
+	return b.measure("e2e baseline (pass-through chain)", func(attempt int) error {
+		s := b.res.Settings
+		base, err := b.chainBaseline(attempt, s.FixedRate, s.FixedSeconds, s.MaxEvents)
+		if err != nil {
+			return err
+		}
+		if b.res.E2E == nil {
+			b.res.E2E = map[string]any{}
+		}
+		b.res.E2E["baseline"] = base
+		return nil
+	})
+}
+
+func (b *bench) e2eOnce(attempt int) error {
+	c, err := b.startChain(attempt)
+	if err != nil {
+		return err
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			c.stop()
+		}
+	}()
+	cfg := loadgen.DefaultConfig()
+	cfg.Seed = 7
+	gen, err := loadgen.NewGenerator(cfg)
+	if err != nil {
+		return err
+	}
+	opts := loadgen.RunOptions{ProducerURL: c.producerURL, ConsentURL: c.consentURL, Token: b.token, Workers: 4, Batch: 50}
+	// Warm-up: the world's initial grants and a few hundred events (not measured).
+	w := opts
+	w.Events, w.MaxDuration = 500, time.Minute
+	if _, err := loadgen.Run(b.ctx, gen, w); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	if err := b.waitDrained(c, 60*time.Second); err != nil {
+		return err
+	}
+	s := b.res.Settings
+	runs := map[string]*RunResult{}
+
+	// Fixed rate, with withdrawals timed alongside.
+	fixed := opts
+	fixed.Rate, fixed.Events, fixed.MaxDuration = s.FixedRate, int(s.FixedRate)*s.FixedSeconds, time.Duration(s.FixedSeconds+10)*time.Second
+	var wdRes *WithdrawalResult
+	var wdErr error
+	rr, err := b.loadRun(c, gen, "fixed", fixed, func(ctx context.Context) {
+		wdRes, wdErr = b.withdrawals(ctx, c, s.Withdrawals, time.Duration(s.FixedSeconds)*time.Second)
+	})
+	if err != nil {
+		return err
+	}
+	runs["fixed"] = rr
+	if wdErr != nil {
+		b.fail(fmt.Errorf("withdrawals: %w", wdErr))
+	}
+	if wdRes != nil {
+		b.res.Withdrawal = wdRes
+		b.fig(&Figure{ID: "withdrawal.p50", Stage: "consent-filter", Unit: "ms", Value: wdRes.Latency.P50, Noise: rr.Noise,
+			What: fmt.Sprintf("withdrawal propagation p50 over %d withdrawals (PUT returned → DENY user_opt_out appended), under %g events/s", wdRes.Latency.N, s.FixedRate)})
+		b.fig(&Figure{ID: "withdrawal.p99", Stage: "consent-filter", Unit: "ms", Value: wdRes.Latency.P99, Noise: rr.Noise,
+			What: "withdrawal propagation p99 (goal < 1000 ms)"})
+	}
+
+	// Max rate.
+	mx := opts
+	mx.Rate, mx.Events, mx.Workers, mx.MaxDuration = 0, s.MaxEvents, 8, 60*time.Second
+	rr, err = b.loadRun(c, gen, "max", mx, nil)
+	if err != nil {
+		return err
+	}
+	runs["max"] = rr
+	for name, p := range c.procs {
+		b.res.PeakRSSMiB[name+" (e2e)"] = p.PeakRSSMiB()
+	}
+	c.stop()
+	stopped = true
+
+	b.res.E2E = map[string]any{"runs": runs}
+	f := runs["fixed"]
+	b.fig(&Figure{ID: "e2e.fixed.p50", Stage: "end-to-end", Unit: "ms", Value: f.Latency.P50, Noise: f.Noise, What: fmt.Sprintf("received_at → curated append, p50, at %g events/s", f.Rate)})
+	b.fig(&Figure{ID: "e2e.fixed.p99", Stage: "end-to-end", Unit: "ms", Value: f.Latency.P99, Noise: f.Noise, What: "received_at → curated append, p99"})
+	b.fig(&Figure{ID: "e2e.fixed.hop_p50", Stage: "end-to-end", Unit: "ms", Value: f.HopLatency.P50, Noise: f.Noise, Baseline: "chain.fixed.p50", What: "raw append → curated append (filter + anonymizer), p50"})
+	b.fig(&Figure{ID: "e2e.fixed.hop_p99", Stage: "end-to-end", Unit: "ms", Value: f.HopLatency.P99, Noise: f.Noise, Baseline: "chain.fixed.p99", What: "raw append → curated append (filter + anonymizer), p99"})
+	m := runs["max"]
+	b.fig(&Figure{ID: "e2e.max.ingest", Stage: "end-to-end", Unit: "events/s", Value: m.IngestPerSec, Noise: m.Noise, Baseline: "chain.max.throughput", What: "loadgen at max rate: events accepted by the producer per second"})
+	b.fig(&Figure{ID: "e2e.max.throughput", Stage: "end-to-end", Unit: "events/s", Value: m.ChainPerSec, Noise: m.Noise, Baseline: "chain.max.throughput",
+		What: "loadgen at max rate: raw events through filter and anonymizer per second (first request → both lags 0)"})
+	b.fig(&Figure{ID: "e2e.max.p50", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P50, Noise: m.Noise, What: "received_at → curated append at max rate, p50 (includes queueing)"})
+	b.fig(&Figure{ID: "e2e.max.p99", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P99, Noise: m.Noise, What: "received_at → curated append at max rate, p99 (includes queueing)"})
+	return nil
+}
+
+func (b *bench) waitDrained(c *chain, timeout time.Duration) error {
+	start := time.Now()
+	for time.Since(start) < timeout {
+		if b.lag(c.filterG, c.names.Raw) == 0 && b.lag(c.anonG, c.names.Consented) == 0 {
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("chain not drained after %s (filter lag %d, anonymizer lag %d)", timeout, b.lag(c.filterG, c.names.Raw), b.lag(c.anonG, c.names.Consented))
+}
+
+func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts loadgen.RunOptions, alongside func(ctx context.Context)) (*RunResult, error) {
+	_, raw0, err := totalEnd(b.ctx, b.brokers, c.names.Raw)
+	if err != nil {
+		return nil, err
+	}
+	_, cur0, err := totalEnd(b.ctx, b.brokers, c.names.Curated)
+	if err != nil {
+		return nil, err
+	}
+	rr := &RunResult{Mode: mode, Rate: opts.Rate, Noise: quiet(quietWait)}
+	cpu0 := map[string]float64{"cfbench (loadgen)": selfCPU()}
+	for name, p := range c.procs {
+		cpu0[name] = p.CPUSeconds()
+	}
+	start := time.Now()
+	sctx, stopSampling := context.WithCancel(b.ctx)
+	var swg, awg sync.WaitGroup
+	swg.Add(1)
+	go func() {
+		defer swg.Done()
+		for sctx.Err() == nil {
+			rr.Lags = append(rr.Lags, LagSample{T: round(time.Since(start).Seconds(), 2), Filter: b.lag(c.filterG, c.names.Raw),
+				Anon: b.lag(c.anonG, c.names.Consented), Sink: b.lag(c.sinkG, c.names.Curated)})
+			select {
+			case <-sctx.Done():
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	}()
+	if alongside != nil {
+		awg.Add(1)
+		go func() { defer awg.Done(); alongside(b.ctx) }()
+	}
+	st, err := loadgen.Run(b.ctx, gen, opts)
+	if err != nil {
+		awg.Wait()
+		stopSampling()
+		swg.Wait()
+		return nil, fmt.Errorf("loadgen %s: %w", mode, err)
+	}
+	rr.Load, rr.IngestPerSec = st, round(st.EventsPerSecond(), 0)
+	derr := b.waitDrained(c, 90*time.Second)
+	rr.ChainSeconds = round(time.Since(start).Seconds(), 3)
+	rr.CPUSeconds = map[string]float64{"cfbench (loadgen)": round(selfCPU()-cpu0["cfbench (loadgen)"], 2), "wall": rr.ChainSeconds}
+	for name, p := range c.procs {
+		rr.CPUSeconds[name] = round(p.CPUSeconds()-cpu0[name], 2)
+	}
+	awg.Wait()
+	rr.Metrics = map[string]float64{}
+	for name, p := range c.procs {
+		for k, v := range metricFamilies(p.OpsAddr, "consentflow_filter_pauses_total", "consentflow_stage_retries_total",
+			"consentflow_filter_decisions_total", "consentflow_filter_lookup_seconds_sum", "consentflow_filter_lookup_seconds_count",
+			"consentflow_stage_batch_seconds_sum", "consentflow_stage_batch_seconds_count", "consentflow_stage_records_in_total") {
+			rr.Metrics[name+" "+k] = v
+		}
+	}
+	if derr == nil {
+		derr = b.waitDrained(c, 60*time.Second) // events of the withdrawal benchmark
+	}
+	stopSampling()
+	swg.Wait()
+	if derr != nil {
+		return nil, derr
+	}
+	// Join raw and curated on event_id.
+	n1, raw1, _ := totalEnd(b.ctx, b.brokers, c.names.Raw)
+	_, cur1, _ := totalEnd(b.ctx, b.brokers, c.names.Curated)
+	var n0 int64
+	for _, v := range raw0 {
+		n0 += v
+	}
+	rr.RawEvents = n1 - n0
+	rr.ChainPerSec = round(float64(rr.RawEvents)/rr.ChainSeconds, 0)
+	type rawInfo struct{ received, appended time.Time }
+	raws := map[string]rawInfo{}
+	var ingest []time.Duration
+	err = readRange(b.ctx, b.brokers, c.names.Raw, raw0, raw1, func(m kafka.Message) {
+		ev, err := c.rawCodec.Decode(b.ctx, m.Value)
+		if err == nil {
+			raws[ev.EventID] = rawInfo{ev.ReceivedAt, m.Time}
+			ingest = append(ingest, m.Time.Sub(ev.ReceivedAt))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var lat, hop []time.Duration
+	err = readRange(b.ctx, b.brokers, c.names.Curated, cur0, cur1, func(m kafka.Message) {
+		rr.Curated++
+		ev, err := c.curCodec.Decode(b.ctx, m.Value)
+		if err != nil {
+			return
+		}
+		if r, ok := raws[ev.EventID]; ok {
+			lat = append(lat, m.Time.Sub(r.received))
+			hop = append(hop, m.Time.Sub(r.appended))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	rr.Latency, rr.HopLatency, rr.IngestLatency = percentiles(lat, true), percentiles(hop, true), percentiles(ingest, false)
+	b.logf("  e2e %s: %d raw, %d curated, ingest %.0f/s, chain %.0f/s, latency p50 %.1f ms p99 %.1f ms", mode, rr.RawEvents, rr.Curated, rr.IngestPerSec, rr.ChainPerSec, rr.Latency.P50, rr.Latency.P99)
+	return rr, nil
+}
+
+// WithdrawalResult is the withdrawal propagation benchmark (issue 5).
+type WithdrawalResult struct {
+	Latency     Percentiles `json:"latency"`
+	PutLatency  Percentiles `json:"put_latency"`
+	StaleAllows int         `json:"stale_allows"`
+	WrongReason int         `json:"wrong_reason"`
+	Timeouts    int         `json:"timeouts"`
+	Method      string      `json:"method"`
+}
+
+type decisionSeen struct {
+	d        schema.ConsentDecision
+	appended time.Time
+}
+
+// withdrawals: for each of n fresh users of a fresh tenant (jurisdiction US, an
+// opt-out regime, so that a missed withdrawal would show as ALLOW): grant, then
+// time PUT denied → the DENY user_opt_out decision (its append time on
+// consent.decisions) for the event sent right after the PUT returned.
+func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Duration) (*WithdrawalResult, error) {
+	_, ends, err := totalEnd(ctx, b.brokers, c.names.Decisions)
+	if err != nil {
+		return nil, err
+	}
+	var mu sync.Mutex
+	waiting := map[string]chan decisionSeen{}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var rwg sync.WaitGroup
+	for p, off := range ends {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: c.names.Decisions, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 20 * time.Millisecond})
+		if err := r.SetOffset(off); err != nil {
+			return nil, err
+		}
+		rwg.Add(1)
+		go func() {
+			defer rwg.Done()
+			defer r.Close()
+			for {
+				m, err := r.ReadMessage(rctx)
+				if err != nil {
+					return
+				}
+				d, err := c.decCodec.Decode(rctx, m.Value)
+				if err != nil {
+					continue
+				}
+				mu.Lock()
+				ch := waiting[d.EventID]
+				mu.Unlock()
+				if ch != nil {
+					ch <- decisionSeen{d, m.Time}
+				}
+			}
+		}()
+	}
+	defer rwg.Wait()
+	defer cancel()
+	cl := &http.Client{Timeout: 10 * time.Second}
+	do := func(method, url string, body any, token string) (int, error) {
+		buf, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(buf))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := cl.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	tenant := "wd-tenant-" + b.res.RunID
+	res := &WithdrawalResult{Method: "sequential; per user: PUT granted, PUT denied (timed from its response), POST one event (jurisdiction US), wait for its decision on consent.decisions; latency = decision's LogAppendTime − PUT response; an ALLOW means the withdrawal was not enforced yet and the next event is sent"}
+	var lat, put []time.Duration
+	start := time.Now()
+	time.Sleep(2 * time.Second) // let the readers reach the end offsets
+	for i := 0; i < n && time.Since(start) < limit+30*time.Second && ctx.Err() == nil; i++ {
+		user := fmt.Sprintf("wd-%s-%04d", b.res.RunID, i)
+		url := c.consentURL + "/v1/users/" + user + "/consents/ai_training"
+		if code, err := do(http.MethodPut, url, map[string]string{"status": "granted", "source": "bench"}, b.token); err != nil || code != 200 {
+			return res, fmt.Errorf("grant %s: %d %v", user, code, err)
+		}
+		t := time.Now()
+		code, err := do(http.MethodPut, url, map[string]string{"status": "denied", "source": "bench"}, b.token)
+		t0 := time.Now()
+		if err != nil || code != 200 {
+			return res, fmt.Errorf("withdraw %s: %d %v", user, code, err)
+		}
+		put = append(put, t0.Sub(t))
+		done := false
+		for attempt := 0; attempt < 20 && !done; attempt++ {
+			id := uuid.NewString()
+			ch := make(chan decisionSeen, 1)
+			mu.Lock()
+			waiting[id] = ch
+			mu.Unlock()
+			ev := map[string]any{"events": []map[string]any{{"event_id": id, "event_type": "page_viewed", "tenant_id": tenant,
+				"user_id": user, "jurisdiction": "US", "properties": map[string]string{"space": "ENG"}}}}
+			if code, err := do(http.MethodPost, c.producerURL+"/v1/events", ev, b.token); err != nil || code != 202 {
+				return res, fmt.Errorf("event for %s: %d %v", user, code, err)
+			}
+			select {
+			case d := <-ch:
+				if d.d.Decision == schema.DecisionDeny {
+					if d.d.Reason != "user_opt_out" {
+						res.WrongReason++
+					}
+					lat = append(lat, d.appended.Sub(t0))
+					done = true
+				} else {
+					res.StaleAllows++
+				}
+			case <-time.After(10 * time.Second):
+				res.Timeouts++
+				done = true
+			}
+			mu.Lock()
+			delete(waiting, id)
+			mu.Unlock()
+		}
+	}
+	res.Latency, res.PutLatency = percentiles(lat, true), percentiles(put, false)
+	if len(lat) < 100 {
+		b.note("only %d withdrawals timed (wanted %d)", len(lat), n)
+	}
+	return res, nil
+}
+
+// chainBaseline: kafka-go writer → hop0 → Loop(batch 500, linger 5ms) → hop1 →
+// Loop(batch 500, linger 20ms) → hop2, the filter's and anonymizer's Kafka path
+// without their work; latency hop0 append → hop2 append (LogAppendTime).
+func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int) (map[string]any, error) {
+	p := fmt.Sprintf("%schain%d.", b.prefix, attempt)
+	h0, h1, h2 := p+"0", p+"1", p+"2"
+	if err := createPlain(b.ctx, b.brokers, 6, true, h0, h2); err != nil {
+		return nil, err
+	}
+	if err := createPlain(b.ctx, b.brokers, 6, false, h1); err != nil {
+		return nil, err
+	}
+	stop1 := passThrough(b.ctx, b.brokers, p+"g1", h0, h1, 500, 5*time.Millisecond)
+	stop2 := passThrough(b.ctx, b.brokers, p+"g2", h1, h2, 500, 20*time.Millisecond)
+	defer stop1()
+	defer stop2()
+	w := stream.NewWriter(b.brokers, nil)
+	defer w.Close()
+	msgs := withTopic(b.data.raw, h0)
+	for i := range msgs {
+		msgs[i].Headers = []kafka.Header{{Key: "seq", Value: []byte(strconv.Itoa(i))}}
+	}
+	out := map[string]any{}
+	measure := func(name string, send func() (int, error)) (Percentiles, float64, Noise, error) {
+		_, e0, _ := totalEnd(b.ctx, b.brokers, h0)
+		_, f0, _ := totalEnd(b.ctx, b.brokers, h2)
+		noise := quiet(quietWait)
+		sent, err := send()
+		if err != nil {
+			return Percentiles{}, 0, noise, err
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for b.lag(p+"g1", h0) != 0 || b.lag(p+"g2", h1) != 0 {
+			if time.Now().After(deadline) {
+				return Percentiles{}, 0, noise, fmt.Errorf("chain baseline %s not drained", name)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		_, e1, _ := totalEnd(b.ctx, b.brokers, h0)
+		_, f1, _ := totalEnd(b.ctx, b.brokers, h2)
+		in := map[string]time.Time{}
+		var first, last time.Time
+		_ = readRange(b.ctx, b.brokers, h0, e0, e1, func(m kafka.Message) {
+			in[string(m.Headers[0].Value)] = m.Time
+			if first.IsZero() || m.Time.Before(first) {
+				first = m.Time
+			}
+		})
+		var lat []time.Duration
+		_ = readRange(b.ctx, b.brokers, h2, f0, f1, func(m kafka.Message) {
+			if len(m.Headers) > 0 {
+				if t, ok := in[string(m.Headers[0].Value)]; ok {
+					lat = append(lat, m.Time.Sub(t))
+				}
+			}
+			if m.Time.After(last) {
+				last = m.Time
+			}
+		})
+		tput := float64(sent) / last.Sub(first).Seconds()
+		return percentiles(lat, true), round(tput, 0), noise, nil
+	}
+	// Fixed rate: one write every 10 ms of rate/100 records.
+	per := max(1, int(rate/100))
+	lat, _, noise, err := measure("fixed", func() (int, error) {
+		sent := 0
+		start := time.Now()
+		for i := 0; sent < int(rate)*seconds/3; i++ {
+			due := start.Add(time.Duration(i) * 10 * time.Millisecond)
+			time.Sleep(time.Until(due))
+			lo := sent % (len(msgs) - per)
+			if err := w.WriteMessages(b.ctx, msgs[lo:lo+per]...); err != nil {
+				return sent, err
+			}
+			sent += per
+		}
+		return sent, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out["fixed"] = map[string]any{"rate": rate, "latency_hop0_to_hop2": lat}
+	b.fig(&Figure{ID: "chain.fixed.p50", Stage: "baseline", Unit: "ms", Value: lat.P50, Noise: noise, What: fmt.Sprintf("two kafka-go pass-through hops at %g events/s: append → append, p50", rate)})
+	b.fig(&Figure{ID: "chain.fixed.p99", Stage: "baseline", Unit: "ms", Value: lat.P99, Noise: noise, What: "two kafka-go pass-through hops: append → append, p99"})
+	lat, tput, noise, err := measure("max", func() (int, error) {
+		n := min(maxEvents, len(msgs))
+		return n, writeAll(b.ctx, b.brokers, msgs[:n], 500, 4)
+	})
+	if err != nil {
+		return nil, err
+	}
+	out["max"] = map[string]any{"events_per_s": tput, "latency_hop0_to_hop2": lat}
+	b.fig(&Figure{ID: "chain.max.throughput", Stage: "baseline", Unit: "events/s", Value: tput, Noise: noise,
+		What: "kafka-go writer (4 goroutines × 500) → two pass-through hops: first append → last append"})
+	return out, nil
+}

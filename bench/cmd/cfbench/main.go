@@ -1,0 +1,346 @@
+// Command cfbench is `make bench`: it measures consentflow against the real
+// services (Kafka, Redis, schema registry of scripts/services.sh), every figure
+// next to a baseline measured in the same run, and writes one JSON file per run
+// to bench/results/. See BENCHMARKS.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/topics"
+)
+
+// Figure is one measured number and, when it has one, its baseline.
+type Figure struct {
+	ID       string  `json:"id"`
+	Stage    string  `json:"stage"`
+	What     string  `json:"what"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	Baseline string  `json:"baseline,omitempty"`
+	// BaselineValue and Ratio (value / baseline) are filled in at the end.
+	BaselineValue float64 `json:"baseline_value,omitempty"`
+	Ratio         float64 `json:"ratio,omitempty"`
+	Noise         Noise   `json:"noise"`
+	Detail        any     `json:"detail,omitempty"`
+}
+
+// Result is the JSON file of one run.
+type Result struct {
+	RunID      string             `json:"run_id"`
+	StartedAt  time.Time          `json:"started_at"`
+	FinishedAt time.Time          `json:"finished_at"`
+	Machine    Machine            `json:"machine"`
+	Settings   Settings           `json:"settings"`
+	Figures    []*Figure          `json:"figures"`
+	Withdrawal *WithdrawalResult  `json:"withdrawal,omitempty"`
+	E2E        map[string]any     `json:"e2e,omitempty"`
+	PeakRSSMiB map[string]float64 `json:"peak_rss_mib"`
+	Profiles   map[string]string  `json:"profiles,omitempty"`
+	// Discarded are figures measured while the machine was busy with someone
+	// else's work and measured again.
+	Discarded []*Figure `json:"discarded_noisy,omitempty"`
+	Errors    []string  `json:"errors,omitempty"`
+	Notes     []string  `json:"notes,omitempty"`
+}
+
+// Settings are the knobs of the run.
+type Settings struct {
+	Prefix       string            `json:"topic_prefix"`
+	StageEvents  int               `json:"stage_events"`
+	IngestEvents int               `json:"ingest_events_per_config"`
+	Clients      int               `json:"ingest_clients"`
+	PerfRecords  int               `json:"perf_records"`
+	RecordBytes  int               `json:"avg_raw_record_bytes"`
+	Users        int               `json:"consent_users"`
+	ConsentRecs  int               `json:"consent_records"`
+	SinkRows     int               `json:"sink_rows"`
+	FixedRate    float64           `json:"e2e_fixed_rate"`
+	FixedSeconds int               `json:"e2e_fixed_seconds"`
+	MaxEvents    int               `json:"e2e_max_events"`
+	Withdrawals  int               `json:"withdrawals"`
+	BusyLimit    float64           `json:"cpu_busy_limit"`
+	FilterEnv    map[string]string `json:"e2e_filter_env_overrides,omitempty"`
+}
+
+type bench struct {
+	ctx      context.Context
+	brokers  []string
+	registry string
+	redis    string
+	bin      string
+	cfsvc    string
+	testbin  string
+	repo     string
+	work     string // scratch dir (logs, datasets)
+	outDir   string // bench/results/<run>/
+	res      *Result
+	names    topics.Names
+	prefix   string
+	token    string
+	auditKey string
+	pseudKey string
+	data     *dataset
+	deadline time.Time
+	// extraFilterEnv is added to the e2e consent-filter's environment.
+	extraFilterEnv map[string]string
+}
+
+func main() {
+	var (
+		bin       = flag.String("bin", "bin", "directory with the service binaries")
+		cfsvc     = flag.String("cfsvc", "bin/bench/cfsvc", "in-process service runner with CPU profile")
+		testbin   = flag.String("testbin", "bin/bench", "directory with redact.test, anonymizer.test, dataset-sink.test")
+		results   = flag.String("results", "bench/results", "where the run's JSON goes")
+		events    = flag.Int("events", 200_000, "events pre-filled for the stage drains")
+		ingest    = flag.Int("ingest", 200_000, "events per ingest configuration")
+		perf      = flag.Int("perf", 500_000, "records for Kafka's perf tools")
+		sinkRows  = flag.Int("sink-rows", 300_000, "rows for BenchmarkSinkLive")
+		rate      = flag.Float64("rate", 1000, "fixed e2e rate (events/s)")
+		fixedSecs = flag.Int("fixed-seconds", 60, "length of the fixed-rate e2e run")
+		maxEvents = flag.Int("max-events", 100_000, "events of the max-rate e2e run")
+		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
+		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,profile")
+		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
+		budget    = flag.Duration("budget", 14*time.Minute, "hard time budget of the run")
+	)
+	flag.Parse()
+	sigCtx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	ctx, cancel := context.WithTimeout(sigCtx, *budget)
+	defer cancel()
+	repo, _ := os.Getwd()
+	for _, v := range []string{"KAFKA_BROKERS", "SCHEMA_REGISTRY_URL", "REDIS_ADDR", "KAFKA_LIBS"} {
+		if os.Getenv(v) == "" {
+			fmt.Fprintf(os.Stderr, "cfbench: %s is not set: eval \"$(bash scripts/services.sh env)\"\n", v)
+			os.Exit(2)
+		}
+	}
+	start := time.Now().UTC()
+	runID := start.Format("20060102T150405Z")
+	prefix := "bench-" + runID + "-" + randHex(2) + "."
+	b := &bench{
+		ctx: ctx, brokers: strings.Split(os.Getenv("KAFKA_BROKERS"), ","), registry: os.Getenv("SCHEMA_REGISTRY_URL"),
+		redis: os.Getenv("REDIS_ADDR"), bin: abs(*bin), cfsvc: abs(*cfsvc), testbin: abs(*testbin), repo: repo,
+		work: filepath.Join(os.TempDir(), "cfbench-"+runID), outDir: filepath.Join(abs(*results), runID),
+		prefix: prefix, token: randHex(16), auditKey: randB64(32), pseudKey: randB64(32),
+		deadline: time.Now().Add(*budget),
+		res: &Result{RunID: runID, StartedAt: start, PeakRSSMiB: map[string]float64{}, Profiles: map[string]string{},
+			Settings: Settings{Prefix: prefix, StageEvents: *events, IngestEvents: *ingest, Clients: 8, PerfRecords: *perf,
+				SinkRows: *sinkRows, FixedRate: *rate, FixedSeconds: *fixedSecs, MaxEvents: *maxEvents, Withdrawals: *wd, BusyLimit: busyLimit}},
+	}
+	b.extraFilterEnv = map[string]string{}
+	for _, kv := range strings.Split(*filterEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			b.extraFilterEnv[k] = v
+		}
+	}
+	b.res.Settings.FilterEnv = b.extraFilterEnv
+	must(os.MkdirAll(b.work, 0o755))
+	must(os.MkdirAll(b.outDir, 0o755))
+	b.res.Machine = machineInfo()
+	b.logf("run %s, prefix %s, scratch %s", runID, prefix, b.work)
+	n := topics.DefaultNames()
+	n.Changes, n.Raw, n.Consented, n.Curated = prefix+n.Changes, prefix+n.Raw, prefix+n.Consented, prefix+n.Curated
+	n.Decisions, n.Erasures, n.DLQ = prefix+n.Decisions, prefix+n.Erasures, prefix+n.DLQ
+	b.names = n
+
+	want := map[string]bool{}
+	for _, p := range strings.Split(*only, ",") {
+		if p != "" {
+			want[p] = true
+		}
+	}
+	phase := func(name string, fn func() error) {
+		if len(want) > 0 && !want[name] && name != "prep" {
+			return
+		}
+		if ctx.Err() != nil {
+			b.fail(fmt.Errorf("%s: skipped, time budget exhausted", name))
+			return
+		}
+		t := time.Now()
+		b.logf("== phase %s", name)
+		if err := b.waitServices(3 * time.Minute); err != nil {
+			b.fail(fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		if err := fn(); err != nil {
+			b.fail(fmt.Errorf("%s: %w", name, err))
+		}
+		b.logf("== phase %s done in %s", name, time.Since(t).Round(time.Second))
+		b.save() // partial results survive a later failure
+	}
+	phase("prep", b.prep)
+	phase("micro", b.micro)
+	phase("perf", b.kafkaPerf)
+	phase("ingest", b.ingest)
+	phase("stages", b.stages)
+	phase("sink", b.sink)
+	phase("e2e", b.e2e)
+	phase("profile", b.profile)
+	b.res.FinishedAt = time.Now().UTC()
+	b.ratios()
+	path := b.save()
+	b.logf("wrote %s (%s)", path, time.Since(start).Round(time.Second))
+	b.printTable()
+	if len(b.res.Errors) > 0 {
+		os.Exit(1)
+	}
+}
+
+func (b *bench) fig(f *Figure) *Figure {
+	b.res.Figures = append(b.res.Figures, f)
+	if f.Baseline != "" {
+		b.logf("  %-28s %12.1f %-8s (baseline %s) load1=%.2f busy=%.2f", f.ID, f.Value, f.Unit, f.Baseline, f.Noise.Load1, f.Noise.Busy1s)
+	} else {
+		b.logf("  %-28s %12.1f %-8s load1=%.2f busy=%.2f", f.ID, f.Value, f.Unit, f.Noise.Load1, f.Noise.Busy1s)
+	}
+	return f
+}
+
+// measure runs fn; when a figure it produced started while the machine was busy
+// with other work (CPU busy >= busyLimit in the idle second before), those figures
+// are kept under discarded_noisy and fn runs once more (time budget permitting).
+func (b *bench) measure(name string, fn func(attempt int) error) error {
+	for attempt := 0; ; attempt++ {
+		n0 := len(b.res.Figures)
+		pid := servicePIDs()
+		err := fn(attempt)
+		restarted := servicePIDs() != pid
+		noisy := restarted
+		for _, f := range b.res.Figures[n0:] {
+			f.Noise.Attempt = attempt
+			if restarted {
+				f.Noise.Noisy, f.Noise.ServiceRestarted = true, true
+			}
+			noisy = noisy || f.Noise.Noisy
+		}
+		if (err == nil && !noisy) || attempt >= 1 || b.ctx.Err() != nil || time.Until(b.deadline) < 6*time.Minute {
+			return err
+		}
+		if err != nil {
+			b.logf("%s failed (%s); waiting for the services and measuring again", name, short(err))
+			b.res.Notes = append(b.res.Notes, fmt.Sprintf("%s: attempt %d failed and was repeated: %s", name, attempt, short(err)))
+		} else {
+			b.logf("%s: machine busy with other work (or a service restarted) when measuring; waiting and measuring again", name)
+		}
+		b.res.Discarded = append(b.res.Discarded, b.res.Figures[n0:]...)
+		b.res.Figures = b.res.Figures[:n0]
+		if werr := b.waitServices(3 * time.Minute); werr != nil {
+			return errors.Join(err, werr)
+		}
+		quiet(30 * time.Second)
+	}
+}
+
+// short keeps error messages readable (kafka-go joins one error per message).
+func short(err error) string {
+	s := err.Error()
+	if len(s) > 400 {
+		s = s[:400] + "…"
+	}
+	return s
+}
+
+func (b *bench) figByID(id string) *Figure {
+	for _, f := range b.res.Figures {
+		if f.ID == id {
+			return f
+		}
+	}
+	return nil
+}
+
+func (b *bench) ratios() {
+	for _, f := range b.res.Figures {
+		if base := b.figByID(f.Baseline); base != nil && base.Value != 0 {
+			f.BaselineValue = base.Value
+			f.Ratio = round(f.Value/base.Value, 3)
+		}
+	}
+}
+
+func (b *bench) save() string {
+	path := filepath.Join(filepath.Dir(b.outDir), b.res.RunID+".json")
+	buf, _ := json.MarshalIndent(b.res, "", "  ")
+	must(os.WriteFile(path, append(buf, '\n'), 0o644))
+	return path
+}
+
+func (b *bench) printTable() {
+	fmt.Printf("\n%-30s %14s %-8s %14s %8s %6s\n", "figure", "value", "unit", "baseline", "ratio", "load1")
+	for _, f := range b.res.Figures {
+		base := ""
+		if f.BaselineValue != 0 {
+			base = fmt.Sprintf("%.1f", f.BaselineValue)
+		}
+		ratio := ""
+		if f.Ratio != 0 {
+			ratio = fmt.Sprintf("%.3f", f.Ratio)
+		}
+		fmt.Printf("%-30s %14.1f %-8s %14s %8s %6.2f\n", f.ID, f.Value, f.Unit, base, ratio, f.Noise.Load1)
+	}
+	if w := b.res.Withdrawal; w != nil {
+		fmt.Printf("withdrawal propagation: n=%d p50=%.1fms p99=%.1fms max=%.1fms stale_allows=%d\n", w.Latency.N, w.Latency.P50, w.Latency.P99, w.Latency.Max, w.StaleAllows)
+	}
+	for k, v := range b.res.PeakRSSMiB {
+		fmt.Printf("peak RSS %-28s %8.1f MiB\n", k, v)
+	}
+	for _, e := range b.res.Errors {
+		fmt.Printf("ERROR: %s\n", e)
+	}
+}
+
+func (b *bench) logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s cfbench: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func (b *bench) fail(err error) {
+	b.logf("ERROR %s", short(err))
+	b.res.Errors = append(b.res.Errors, short(err))
+}
+
+func (b *bench) note(format string, args ...any) {
+	b.res.Notes = append(b.res.Notes, fmt.Sprintf(format, args...))
+}
+
+func randHex(n int) string {
+	x := make([]byte, n)
+	_, _ = rand.Read(x)
+	return hex.EncodeToString(x)
+}
+
+func randB64(n int) string {
+	x := make([]byte, n)
+	_, _ = rand.Read(x)
+	return base64.StdEncoding.EncodeToString(x)
+}
+
+func abs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}
+
+func must(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cfbench:", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func (b *bench) filterEnv(n map[string]string, group string) map[string]string {
+	nm := b.names
+	env := map[string]string{
+		"TOPIC_CONSENT_CHANGES": nm.Changes, "TOPIC_EVENTS_RAW": nm.Raw, "TOPIC_EVENTS_CONSENTED": nm.Consented,
+		"TOPIC_EVENTS_CURATED": nm.Curated, "TOPIC_CONSENT_DECISIONS": nm.Decisions, "TOPIC_DATASET_ERASURES": nm.Erasures,
+		"TOPIC_EVENTS_DLQ": nm.DLQ, "REDIS_NAMESPACE": strings.TrimSuffix(b.prefix, "."), "CONSENT_HTTP_ADDR": freeAddr(),
+		"CONSENT_TOKENS": "bench:plain:" + b.token + "=consent:read|consent:write", "AUDIT_KEY": b.auditKey,
+		"FILTER_GROUP_ID": group,
+	}
+	for k, v := range n {
+		env[k] = v
+	}
+	return b.opsEnv(env)
+}
+
+func (b *bench) anonEnv(n map[string]string, group string) map[string]string {
+	nm := b.names
+	env := map[string]string{
+		"TOPIC_CONSENT_CHANGES": b.prefix + "changes.idle", "TOPIC_EVENTS_RAW": nm.Raw, "TOPIC_EVENTS_CONSENTED": nm.Consented,
+		"TOPIC_EVENTS_CURATED": nm.Curated, "TOPIC_CONSENT_DECISIONS": nm.Decisions, "TOPIC_DATASET_ERASURES": nm.Erasures,
+		"TOPIC_EVENTS_DLQ": nm.DLQ, "ANONYMIZER_GROUP_ID": group, "ANONYMIZER_ERASURE_GROUP_ID": group + "-erasures",
+		"PSEUDONYM_KEYS": "k1:" + b.pseudKey, "PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model",
+	}
+	for k, v := range n {
+		env[k] = v
+	}
+	return b.opsEnv(env)
+}
+
+// stages pre-fills events.raw and consent.changes, then drains events.raw with
+// the pass-through loop and with the consent-filter, and events.consented with
+// the pass-through loop and with the anonymizer.
+func (b *bench) stages() error {
+	if err := mustData(b); err != nil {
+		return err
+	}
+	t := time.Now()
+	var err error
+	for try := 0; try < 3; try++ {
+		// At least once: a retry after a broker restart may duplicate records,
+		// which is harmless (totals below come from the topic's end offsets).
+		if err = writeAll(b.ctx, b.brokers, b.data.changes, 1000, 2); err == nil {
+			err = writeAll(b.ctx, b.brokers, b.data.raw, 1000, 4)
+		}
+		if err == nil {
+			break
+		}
+		b.logf("pre-fill failed (%s); retrying", short(err))
+		if werr := b.waitServices(3 * time.Minute); werr != nil {
+			return werr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("pre-fill: %w", err)
+	}
+	n, _, err := totalEnd(b.ctx, b.brokers, b.names.Raw)
+	if err != nil {
+		return err
+	}
+	b.logf("pre-filled %d raw events and %d consent records in %s", n, len(b.data.changes), time.Since(t).Round(time.Millisecond))
+	if err := createPlain(b.ctx, b.brokers, 6, false, b.prefix+"pt.out", b.prefix+"pt.out2"); err != nil {
+		return err
+	}
+	if err := createPlain(b.ctx, b.brokers, 3, false, b.prefix+"changes.idle"); err != nil {
+		return err
+	}
+
+	// Baseline: pass-through loop with the filter's batch settings.
+	if err := b.measure("pass-through on events.raw", func(a int) error {
+		g := fmt.Sprintf("%spt-raw-%d", b.prefix, a)
+		noise := quiet(quietWait)
+		stop := passThrough(b.ctx, b.brokers, g, b.names.Raw, b.prefix+"pt.out", 500, 5*time.Millisecond)
+		d, err := drain(b.ctx, b.brokers, g, b.names.Raw, n, 3*time.Minute)
+		stop()
+		if err != nil {
+			return err
+		}
+		b.fig(&Figure{ID: "passthrough.raw", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
+			What: "kafka-go pass-through loop (pkg/stream Loop, identity handler, batch 500, linger 5ms) on events.raw", Detail: d})
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := b.measure("consent-filter", func(a int) error { return b.filterStage(n, a) }); err != nil {
+		return err
+	}
+	// Anonymizer on what the filter let through.
+	k, _, err := totalEnd(b.ctx, b.brokers, b.names.Consented)
+	if err != nil || k == 0 {
+		return fmt.Errorf("events.consented is empty (%v)", err)
+	}
+	if err := b.measure("pass-through on events.consented", func(a int) error {
+		g := fmt.Sprintf("%spt-consented-%d", b.prefix, a)
+		noise := quiet(quietWait)
+		stop := passThrough(b.ctx, b.brokers, g, b.names.Consented, b.prefix+"pt.out2", 500, 20*time.Millisecond)
+		d, err := drain(b.ctx, b.brokers, g, b.names.Consented, k, 3*time.Minute)
+		stop()
+		if err != nil {
+			return err
+		}
+		b.fig(&Figure{ID: "passthrough.consented", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
+			What: "kafka-go pass-through loop (batch 500, linger 20ms: the anonymizer's) on events.consented", Detail: d})
+		return nil
+	}); err != nil {
+		return err
+	}
+	return b.measure("anonymizer", func(a int) error { return b.anonymizerStage(k, a) })
+}
+
+func (b *bench) filterStage(n int64, attempt int) error {
+	noise := quiet(quietWait)
+	group := fmt.Sprintf("%sfilter-%d", b.prefix, attempt)
+	env := b.filterEnv(map[string]string{"REDIS_NAMESPACE": fmt.Sprintf("%sredis-%d", b.prefix, attempt)}, group)
+	p, err := startProc(fmt.Sprintf("consent-filter-stage-%d", attempt), b.bin+"/consent-filter", nil, env, b.work)
+	if err != nil {
+		return err
+	}
+	ready, err := p.WaitReady(b.ctx, 2*time.Minute)
+	if err != nil {
+		p.Stop()
+		return err
+	}
+	b.fig(&Figure{ID: "filter.materialize", Stage: "consent-filter", Unit: "records/s", Noise: noise,
+		Value:  round(float64(len(b.data.changes))/ready.Seconds(), 0),
+		What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
+		Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
+	cpu0 := p.CPUSeconds()
+	d, err := drain(b.ctx, b.brokers, group, b.names.Raw, n, 3*time.Minute)
+	cpu := p.CPUSeconds() - cpu0
+	allow := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
+	deny := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="DENY"`)
+	lookups := metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_count", "")
+	lookupSum := metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_sum", "")
+	b.res.PeakRSSMiB["consent-filter (stage drain)"] = p.PeakRSSMiB()
+	p.Stop()
+	if err != nil {
+		return err
+	}
+	b.fig(&Figure{ID: "filter.drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.raw",
+		What: fmt.Sprintf("consent-filter drains %d pre-filled events.raw (real Redis, %d users' consent records)", n, b.res.Settings.Users),
+		Detail: map[string]any{"drain": d, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
+			"lookups": lookups, "mean_lookup_ms": round(1000*lookupSum/max(1, lookups), 3)}})
+	return nil
+}
+
+func (b *bench) anonymizerStage(k int64, attempt int) error {
+	noise := quiet(quietWait)
+	group := fmt.Sprintf("%sanonymizer-%d", b.prefix, attempt)
+	env := b.anonEnv(nil, group)
+	p, err := startProc(fmt.Sprintf("anonymizer-stage-%d", attempt), b.bin+"/anonymizer", nil, env, b.work)
+	if err != nil {
+		return err
+	}
+	if _, err := p.WaitReady(b.ctx, time.Minute); err != nil {
+		p.Stop()
+		return err
+	}
+	cpu0 := p.CPUSeconds()
+	d, err := drain(b.ctx, b.brokers, group, b.names.Consented, k, 3*time.Minute)
+	cpu := p.CPUSeconds() - cpu0
+	b.res.PeakRSSMiB["anonymizer (stage drain)"] = p.PeakRSSMiB()
+	p.Stop()
+	if err != nil {
+		return err
+	}
+	b.fig(&Figure{ID: "anonymizer.drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.consented",
+		What:   fmt.Sprintf("anonymizer drains %d events.consented (real filter output: loadgen text with PII)", k),
+		Detail: map[string]any{"drain": d, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
+	return nil
+}
+
+// goBench runs a compiled test binary's benchmark and parses "value unit" pairs
+// of every result line.
+func (b *bench) goBench(testBin, dir, pattern, benchtime string, env []string, cpuprofile string) (map[string]map[string]float64, string, error) {
+	args := []string{"-test.run", "^$", "-test.bench", pattern, "-test.benchtime", benchtime, "-test.benchmem"}
+	if cpuprofile != "" {
+		args = append(args, "-test.cpuprofile", cpuprofile)
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, testBin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, string(out), fmt.Errorf("%s: %v: %s", filepath.Base(testBin), err, tail(string(out)))
+	}
+	res := map[string]map[string]float64{}
+	s := bufio.NewScanner(strings.NewReader(string(out)))
+	for s.Scan() {
+		f := strings.Fields(s.Text())
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := f[0]
+		if i := strings.LastIndex(name, "-"); i > 0 {
+			name = name[:i]
+		}
+		m := map[string]float64{}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err == nil {
+				m[f[i+1]] = v
+			}
+		}
+		res[name] = m
+	}
+	return res, string(out), nil
+}
+
+// sink runs services/dataset-sink's BenchmarkSinkLive: the sink consumes a
+// pre-filled curated topic into Parquet on local disk, next to a pass-through
+// consumer group reading and committing the same topic.
+func (b *bench) sink() error { return b.measure("dataset-sink", b.sinkOnce) }
+
+func (b *bench) sinkOnce(int) error {
+	noise := quiet(quietWait)
+	env := []string{"CONSENTFLOW_LIVE=1", "SINK_BENCH_ROWS=" + strconv.Itoa(b.res.Settings.SinkRows)}
+	res, out, err := b.goBench(filepath.Join(b.testbin, "dataset-sink.test"), filepath.Join(b.repo, "services/dataset-sink"), "^BenchmarkSinkLive$", "1x", env,
+		filepath.Join(b.outDir, "dataset-sink.pprof"))
+	if err != nil {
+		return err
+	}
+	m := res["BenchmarkSinkLive"]
+	if m == nil {
+		return fmt.Errorf("no BenchmarkSinkLive result: %s", tail(out))
+	}
+	b.fig(&Figure{ID: "sink.passthrough_consumer", Stage: "baseline", Unit: "events/s", Value: round(m["baseline_rows/s"], 0), Noise: noise,
+		What:   "pass-through consumer group (fetch + commit every 10,000) on the same curated topic (BenchmarkSinkLive)",
+		Detail: map[string]any{"kafka_mb_per_s": m["baseline_kafka_MB/s"]}})
+	b.fig(&Figure{ID: "sink.drain", Stage: "dataset-sink", Unit: "events/s", Value: round(m["rows/s"], 0), Noise: noise, Baseline: "sink.passthrough_consumer",
+		What:   fmt.Sprintf("dataset-sink: %d curated rows to zstd Parquet on local disk, published and committed (BenchmarkSinkLive)", b.res.Settings.SinkRows),
+		Detail: map[string]any{"parquet_mb_per_s": m["parquet_MB/s"], "kafka_mb_per_s": m["kafka_MB/s"]}})
+	b.res.Profiles["dataset-sink"] = b.pprofTop(filepath.Join(b.testbin, "dataset-sink.test"), filepath.Join(b.outDir, "dataset-sink.pprof"), "dataset-sink")
+	return nil
+}
+
+// micro: redactor and anonymizer transform benchmarks (no I/O), with profiles.
+func (b *bench) micro() error {
+	if err := b.measure("redactor", b.microRedact); err != nil {
+		return err
+	}
+	return b.measure("anonymizer transform", b.microAnon)
+}
+
+func (b *bench) microRedact(int) error {
+	noise := quiet(quietWait)
+	res, out, err := b.goBench(filepath.Join(b.testbin, "redact.test"), filepath.Join(b.repo, "pkg/redact"), "^BenchmarkRedact", "2s", nil,
+		filepath.Join(b.outDir, "redact.pprof"))
+	if err != nil {
+		return err
+	}
+	r := res["BenchmarkRedact"]
+	if r == nil {
+		return fmt.Errorf("no BenchmarkRedact result: %s", tail(out))
+	}
+	b.fig(&Figure{ID: "redact.texts", Stage: "redactor", Unit: "texts/s", Value: round(r["texts/s"], 0), Noise: noise,
+		What:   "pkg/redact BenchmarkRedact, one core (10 short texts, all recognizers)",
+		Detail: map[string]any{"mb_per_s": r["MB/s"], "ns_per_text": r["ns/op"], "allocs_per_text": r["allocs/op"], "presidio_reference_texts_per_s": 150}})
+	b.fig(&Figure{ID: "redact.mbps", Stage: "redactor", Unit: "MB/s", Value: r["MB/s"], Noise: noise, What: "pkg/redact BenchmarkRedact throughput"})
+	if po := res["BenchmarkRedactPatternsOnly"]; po != nil {
+		b.fig(&Figure{ID: "redact.patterns_only", Stage: "redactor", Unit: "texts/s", Value: round(po["texts/s"], 0), Noise: noise,
+			What: "pkg/redact without name heuristics", Detail: map[string]any{"mb_per_s": po["MB/s"]}})
+	}
+	b.res.Profiles["redact"] = b.pprofTop(filepath.Join(b.testbin, "redact.test"), filepath.Join(b.outDir, "redact.pprof"), "redact")
+	return nil
+}
+
+func (b *bench) microAnon(int) error {
+	noise := quiet(quietWait)
+	res, _, err := b.goBench(filepath.Join(b.testbin, "anonymizer.test"), filepath.Join(b.repo, "services/anonymizer"), "^Benchmark(Transform|TransformNoRedactor|EventsHandler)$", "2s", nil,
+		filepath.Join(b.outDir, "anonymizer-transform.pprof"))
+	if err != nil {
+		return err
+	}
+	for name, id := range map[string]string{"BenchmarkTransform": "anonymizer.transform", "BenchmarkTransformNoRedactor": "anonymizer.transform_no_redactor", "BenchmarkEventsHandler": "anonymizer.handler"} {
+		if m := res[name]; m != nil {
+			b.fig(&Figure{ID: id, Stage: "anonymizer", Unit: "events/s", Value: round(m["events/s"], 0), Noise: noise,
+				What: "services/anonymizer " + name + " (in-process, one core, no Kafka)", Detail: m})
+		}
+	}
+	b.res.Profiles["anonymizer-transform"] = b.pprofTop(filepath.Join(b.testbin, "anonymizer.test"), filepath.Join(b.outDir, "anonymizer-transform.pprof"), "anonymizer-transform")
+	return nil
+}
+
+// pprofTop writes `go tool pprof -top` of a profile next to it and returns its path
+// relative to the repository.
+func (b *bench) pprofTop(binary, profile, name string) string {
+	out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=40", binary, profile).CombinedOutput()
+	if err != nil {
+		b.note("pprof %s: %v", name, err)
+		return ""
+	}
+	path := filepath.Join(b.outDir, name+".top.txt")
+	_ = os.WriteFile(path, out, 0o644)
+	cum, _ := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", binary, profile).CombinedOutput()
+	_ = os.WriteFile(filepath.Join(b.outDir, name+".cum.txt"), cum, 0o644)
+	rel, _ := filepath.Rel(b.repo, path)
+	return rel
+}
+
+var _ = context.Background

@@ -34,7 +34,7 @@ type Config struct {
 	AuditKey       string        `env:"AUDIT_KEY" help:"base64 key (>= 32 bytes) for subject references in consent.decisions"`
 	AuditEphemeral bool          `env:"AUDIT_KEY_EPHEMERAL" envDefault:"false" help:"generate a random audit key at start (demo only: references do not survive a restart)"`
 	GroupID        string        `env:"FILTER_GROUP_ID" envDefault:"consent-filter" help:"consumer group of the filter on events.raw"`
-	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses"`
+	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses; above 0 an event may be decided before a withdrawal acknowledged just before it (the benchmark saw 1 in 100 withdrawals missed at 1000)"`
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
 

@@ -62,6 +62,43 @@ type Filter struct {
 	Cache Cache
 
 	lastPositions map[int]int64
+
+	// targetFor identifies the batch targetEnds were read for.
+	targetFor  batchID
+	targetEnds map[int]int64
+}
+
+// batchID identifies a batch by its first and last records and its size: a retry
+// of the loop passes the same batch; a redelivery after a rebalance that starts
+// at the same record but holds more does not match.
+type batchID struct {
+	topic                 string
+	firstPart, lastPart   int
+	firstOffset, lastOffs int64
+	n                     int
+}
+
+func idOf(batch []kafka.Message) batchID {
+	first, last := batch[0], batch[len(batch)-1]
+	return batchID{topic: first.Topic, firstPart: first.Partition, lastPart: last.Partition,
+		firstOffset: first.Offset, lastOffs: last.Offset, n: len(batch)}
+}
+
+// target returns the consent.changes end offsets the batch must be decided
+// against, reading them on the batch's first attempt only. Every event of the
+// batch was in Kafka before that read, so every change acknowledged before the
+// events were received is below these offsets.
+func (f *Filter) target(ctx context.Context, batch []kafka.Message) (map[int]int64, error) {
+	id := idOf(batch)
+	if f.targetEnds != nil && f.targetFor == id {
+		return f.targetEnds, nil
+	}
+	ends, err := f.EndOffsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f.targetFor, f.targetEnds = id, ends
+	return ends, nil
 }
 
 // Metrics of the filter.
@@ -120,9 +157,11 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		return out, nil
 	}
 
-	// The state must cover every change acknowledged before this batch is decided:
-	// compare the materializer's positions with the topic's end offsets now.
-	ends, err := f.EndOffsets(ctx)
+	// The state must cover every change acknowledged before this batch was first
+	// tried: the end offsets of consent.changes are read once per batch and kept
+	// across retries, so a steady stream of new changes cannot keep moving the
+	// target away from the materializer.
+	ends, err := f.target(ctx, batch)
 	if err != nil {
 		return nil, f.pause("kafka_unavailable", fmt.Errorf("consent.changes end offsets: %w", err))
 	}

@@ -297,16 +297,11 @@ func (w *worker) flush(ctx context.Context) {
 }
 
 func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int, gpc bool) {
-	body := struct {
-		Events []wireEvent `json:"events"`
-	}{}
-	for _, e := range evs {
-		body.Events = append(body.Events, toWire(&e.Event))
+	events := make([]schema.InteractionEvent, len(evs))
+	for i, e := range evs {
+		events[i] = e.Event
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		panic(fmt.Sprintf("loadgen: marshal events: %v", err)) // plain data; cannot fail
-	}
+	b := EventsBody(events)
 	hdr := map[string]string{"Authorization": "Bearer " + w.r.opts.Token}
 	if gpc {
 		hdr["Sec-GPC"] = "1"

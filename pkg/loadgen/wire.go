@@ -1,6 +1,8 @@
 package loadgen
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/schema"
@@ -40,4 +42,20 @@ func toWire(ev *schema.InteractionEvent) wireEvent {
 		w.OccurredAt = &t
 	}
 	return w
+}
+
+// EventsBody is the JSON body of POST /v1/events ({"events": [...]}) carrying evs,
+// as the load generator sends it.
+func EventsBody(evs []schema.InteractionEvent) []byte {
+	body := struct {
+		Events []wireEvent `json:"events"`
+	}{Events: make([]wireEvent, len(evs))}
+	for i := range evs {
+		body.Events[i] = toWire(&evs[i])
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		panic(fmt.Sprintf("loadgen: marshal events: %v", err)) // plain data; cannot fail
+	}
+	return b
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -22,49 +21,7 @@ type dataset struct {
 	bytes   int64
 }
 
-// wireEvent is the JSON of POST /v1/events (as pkg/loadgen sends it).
-type wireEvent struct {
-	EventID      string            `json:"event_id"`
-	EventType    string            `json:"event_type"`
-	TenantID     string            `json:"tenant_id"`
-	UserID       string            `json:"user_id,omitempty"`
-	AnonymousID  string            `json:"anonymous_id,omitempty"`
-	SessionID    string            `json:"session_id,omitempty"`
-	OccurredAt   *time.Time        `json:"occurred_at,omitempty"`
-	Jurisdiction string            `json:"jurisdiction,omitempty"`
-	IP           string            `json:"ip,omitempty"`
-	UserAgent    string            `json:"user_agent,omitempty"`
-	Locale       string            `json:"locale,omitempty"`
-	Location     string            `json:"location,omitempty"`
-	Text         string            `json:"text,omitempty"`
-	Properties   map[string]string `json:"properties,omitempty"`
-	ActorName    string            `json:"actor_name,omitempty"`
-	ActorEmail   string            `json:"actor_email,omitempty"`
-	ActorHandle  string            `json:"actor_handle,omitempty"`
-}
-
-func toWire(ev *schema.InteractionEvent) wireEvent {
-	w := wireEvent{EventID: ev.EventID, EventType: ev.EventType, TenantID: ev.TenantID, UserID: ev.UserID,
-		AnonymousID: ev.AnonymousID, SessionID: ev.SessionID, Jurisdiction: ev.Jurisdiction, IP: ev.IP,
-		UserAgent: ev.UserAgent, Locale: ev.Locale, Location: ev.Location, Text: ev.Text,
-		Properties: ev.Properties, ActorName: ev.ActorName, ActorEmail: ev.ActorEmail, ActorHandle: ev.ActorHandle}
-	if !ev.OccurredAt.IsZero() {
-		t := ev.OccurredAt
-		w.OccurredAt = &t
-	}
-	return w
-}
-
-func body(evs []schema.InteractionEvent) []byte {
-	w := struct {
-		Events []wireEvent `json:"events"`
-	}{}
-	for i := range evs {
-		w.Events = append(w.Events, toWire(&evs[i]))
-	}
-	b, _ := json.Marshal(w)
-	return b
-}
+func body(evs []schema.InteractionEvent) []byte { return loadgen.EventsBody(evs) }
 
 // prep creates the topics and generates the data set: 200 tenants × 250 users
 // (50,000 users; half of them granted before any event, then 1% withdrawals, 2%

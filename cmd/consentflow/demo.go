@@ -260,15 +260,15 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	sort.Strings(reasons)
 	dataDir := filepath.Join(e.out, "datasets", m.Dataset)
 	fmt.Fprintf(stdout, "\nconsentflow demo summary\n")
-	fmt.Fprintf(stdout, "  events in            %d\n", stats.EventsAccepted)
-	fmt.Fprintf(stdout, "  passed consent       %.0f\n", passed)
-	fmt.Fprintf(stdout, "  dropped              %.0f\n", dropped)
+	fmt.Fprintf(stdout, "  events in                  %d\n", stats.EventsAccepted)
+	fmt.Fprintf(stdout, "  passed consent             %.0f\n", passed)
+	fmt.Fprintf(stdout, "  dropped                    %.0f\n", dropped)
 	for _, r := range reasons {
-		fmt.Fprintf(stdout, "    %-22s %.0f\n", r, decisions[r])
+		fmt.Fprintf(stdout, "    %-28s %.0f\n", r, decisions[r])
 	}
-	fmt.Fprintf(stdout, "  rows in snapshot     %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
-	fmt.Fprintf(stdout, "  snapshot manifest    %s\n", e.sink.ManifestPath(m))
-	fmt.Fprintf(stdout, "  ground truth         %s\n", truthPath)
+	fmt.Fprintf(stdout, "  rows in snapshot           %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
+	fmt.Fprintf(stdout, "  snapshot manifest          %s\n", e.sink.ManifestPath(m))
+	fmt.Fprintf(stdout, "  ground truth               %s\n", truthPath)
 	fmt.Fprintf(stdout, "\nLook at it:\n  duckdb -c \"SELECT event_type, count(*) FROM read_parquet('%s/data/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"\n", dataDir)
 	fmt.Fprintf(stdout, "  python3 -c \"import pandas as pd; print(pd.read_parquet('%s/data').head())\"\n", dataDir)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -33,13 +34,18 @@ func Load(cfg any) error {
 }
 
 // LoadFrom fills cfg from environ (a map of variables; nil means the process
-// environment), then validates it.
+// environment), then validates it. Every variable NAME may instead be given as
+// NAME_FILE, the path of a file holding the value (a Docker or Kubernetes secret);
+// one trailing newline is removed.
 func LoadFrom(cfg any, environ map[string]string) error {
-	opts := env.Options{}
-	if environ != nil {
-		opts.Environment = environ
+	if environ == nil {
+		environ = env.ToMap(os.Environ())
 	}
-	if err := env.ParseWithOptions(cfg, opts); err != nil {
+	resolved, err := resolveFiles(cfg, environ)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if err := env.ParseWithOptions(cfg, env.Options{Environment: resolved}); err != nil {
 		return fmt.Errorf("configuration: %w", nameVariables(cfg, err))
 	}
 	if v, ok := cfg.(Validator); ok {
@@ -57,7 +63,7 @@ func Parse(name string, args []string, cfg any, out io.Writer) error {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(out, "%s is configured by environment variables:\n\n", name)
+		fmt.Fprintf(out, "%s is configured by environment variables (each may also be given as NAME_FILE, a file holding the value):\n\n", name)
 		Usage(out, cfg)
 	}
 	if err := fs.Parse(args); err != nil {
@@ -163,4 +169,34 @@ func nameVariables(cfg any, err error) error {
 		out = append(out, e)
 	}
 	return errors.Join(out...)
+}
+
+// FileSuffix marks a variable whose value is read from the file it names.
+const FileSuffix = "_FILE"
+
+// resolveFiles returns environ with every NAME_FILE of cfg's variables read into
+// NAME. Setting both is an error, so a secret cannot be silently overridden.
+func resolveFiles(cfg any, environ map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(environ))
+	for k, v := range environ {
+		out[k] = v
+	}
+	var errs []error
+	for _, v := range Vars(cfg) {
+		path, ok := environ[v.Name+FileSuffix]
+		if !ok || path == "" {
+			continue
+		}
+		if _, both := environ[v.Name]; both {
+			errs = append(errs, fmt.Errorf("%s: set either %s or %s%s, not both", v.Name, v.Name, v.Name, FileSuffix))
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %w", v.Name, FileSuffix, err))
+			continue
+		}
+		out[v.Name] = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	}
+	return out, errors.Join(errs...)
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"bytes"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -64,4 +65,20 @@ func TestParseHelpListsEveryVariable(t *testing.T) {
 func TestParseRejectsArguments(t *testing.T) {
 	err := Parse("svc", []string{"extra"}, &testConfig{}, &bytes.Buffer{})
 	require.ErrorContains(t, err, "environment variables")
+}
+
+func TestFileVariables(t *testing.T) {
+	dir := t.TempDir()
+	secret := dir + "/token"
+	require.NoError(t, os.WriteFile(secret, []byte("s3cret-from-file\n"), 0o600))
+
+	var c testConfig
+	require.NoError(t, LoadFrom(&c, map[string]string{"TOKEN_FILE": secret}))
+	require.Equal(t, "s3cret-from-file", c.Token, "value read, trailing newline removed")
+
+	err := LoadFrom(&testConfig{}, map[string]string{"TOKEN_FILE": secret, "TOKEN": "x"})
+	require.ErrorContains(t, err, "not both")
+
+	err = LoadFrom(&testConfig{}, map[string]string{"TOKEN_FILE": dir + "/missing"})
+	require.ErrorContains(t, err, "TOKEN_FILE")
 }

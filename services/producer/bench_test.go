@@ -112,3 +112,24 @@ func BenchmarkBareKafkaGoWrite(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeEvents measures DecodeEvents alone on the ingest benchmark's
+// bodies (no HTTP, no Kafka). It reports events/s on one goroutine.
+//
+//	go test ./services/producer -run '^$' -bench DecodeEvents -benchmem
+func BenchmarkDecodeEvents(b *testing.B) {
+	for _, batch := range []int{1, 50, 500} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			body := []byte(batchBody("bench", batch))
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := DecodeEvents(body, 500); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -1,9 +1,6 @@
 package producer
 
 import (
-	"bytes"
-	"encoding/json"
-
 	"github.com/consentflow/consentflow/pkg/schema"
 )
 
@@ -16,30 +13,51 @@ import (
 // The decoder does not stamp anything: received_at, source, gpc from the header
 // and missing event ids are the handler's. It rejects fields it does not know, so
 // that a misspelt field (userId) is an error rather than silently lost data.
+//
+// The body is parsed once (jdoc.parse); the events are then taken from the
+// parsed values.
 func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error) {
+	d := newDoc()
+	defer d.release()
 	var p problems
-	top, ok := parseBody(body, &p)
+	top, ok := d.parse(body, &p)
 	if !ok {
 		return nil, p.err()
 	}
-	evRaw, isBatch := top["events"]
+	evs, err := decodeEvents(top, maxEvents, &p)
+	if d.redo {
+		p = problems{}
+		evs, err = decodeEvents(d.again(), maxEvents, &p)
+	}
+	return evs, err
+}
+
+func decodeEvents(top jval, maxEvents int, p *problems) ([]schema.InteractionEvent, error) {
+	members, _ := top.members()
+	var evs jval
+	isBatch := false
+	for _, m := range members {
+		if m.key == "events" {
+			evs, isBatch = m.val, true
+		}
+	}
 	if !isBatch {
-		ev := decodeEvent(top, "", &p)
+		ev := decodeEvent(members, "", p)
 		if err := p.err(); err != nil {
 			return nil, err
 		}
 		return []schema.InteractionEvent{ev}, nil
 	}
-	for _, k := range sortedKeys(top) {
-		if k != "events" {
-			p.add(join("", k), `unknown field (a batch holds only "events")`)
+	for _, m := range members {
+		if m.key != "events" {
+			p.add(join("", m.key), `unknown field (a batch holds only "events")`)
 		}
 	}
-	var items []json.RawMessage
-	if t := bytes.TrimSpace(evRaw); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &items) != nil {
+	if evs.kind() != '[' {
 		p.add("events", "must be an array of event objects")
 		return nil, p.err()
 	}
+	items := evs.elems()
 	if len(items) > maxEvents {
 		return nil, &TooManyEventsError{Count: len(items), Max: maxEvents}
 	}
@@ -48,10 +66,14 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 		return nil, p.err()
 	}
 	out := make([]schema.InteractionEvent, len(items))
-	for i, raw := range items {
+	for i, item := range items {
 		path := index("events", i)
-		if m, ok := parseObject(raw, path, &p); ok {
-			out[i] = decodeEvent(m, path, &p)
+		if item.kind() == '{' {
+			ms, mark := item.members()
+			out[i] = decodeEvent(ms, path, p)
+			item.d.releaseMembers(mark)
+		} else {
+			p.add(path, "must be an object")
 		}
 	}
 	if err := p.err(); err != nil {
@@ -60,76 +82,58 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 	return out, nil
 }
 
-// parseBody decodes the whole body as one JSON object.
-func parseBody(body []byte, p *problems) (map[string]json.RawMessage, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var raw json.RawMessage
-	if err := dec.Decode(&raw); err != nil {
-		p.add("body", "invalid JSON: %v", err)
-		return nil, false
-	}
-	if dec.More() {
-		p.add("body", "trailing data after the JSON value")
-		return nil, false
-	}
-	if _, err := dec.Token(); err == nil {
-		p.add("body", "trailing data after the JSON value")
-		return nil, false
-	}
-	return parseObject(raw, "body", p)
-}
-
 // decodeEvent maps one event object of the native API onto an InteractionEvent.
-func decodeEvent(m map[string]json.RawMessage, path string, p *problems) schema.InteractionEvent {
+// Its members come sorted by name, so problems come out stable.
+func decodeEvent(members []jmember, path string, p *problems) schema.InteractionEvent {
 	var ev schema.InteractionEvent
-	for _, k := range sortedKeys(m) {
-		raw, fp := m[k], join(path, k)
-		switch k {
+	for _, m := range members {
+		v, fp := m.val, loc{path, m.key}
+		switch m.key {
 		case "event_id":
-			s, _ := str(raw, fp, maxIDLen, p)
+			s, _ := str(v, fp, maxIDLen, p)
 			ev.EventID = eventID(s, fp, p)
 		case "event_type":
-			ev.EventType, _ = str(raw, fp, maxShortLen, p)
+			ev.EventType, _ = str(v, fp, maxShortLen, p)
 		case "tenant_id":
-			ev.TenantID, _ = str(raw, fp, maxIDLen, p)
+			ev.TenantID, _ = str(v, fp, maxIDLen, p)
 		case "user_id":
-			ev.UserID, _ = str(raw, fp, maxIDLen, p)
+			ev.UserID, _ = str(v, fp, maxIDLen, p)
 		case "anonymous_id":
-			ev.AnonymousID, _ = str(raw, fp, maxIDLen, p)
+			ev.AnonymousID, _ = str(v, fp, maxIDLen, p)
 		case "session_id":
-			ev.SessionID, _ = str(raw, fp, maxIDLen, p)
+			ev.SessionID, _ = str(v, fp, maxIDLen, p)
 		case "occurred_at":
-			ev.OccurredAt = timestamp(raw, fp, p)
+			ev.OccurredAt = timestamp(v, fp, p)
 		case "jurisdiction":
-			s, _ := str(raw, fp, maxShortLen, p)
+			s, _ := str(v, fp, maxShortLen, p)
 			ev.Jurisdiction = jurisdiction(s, fp, p)
 		case "gpc":
-			ev.GPC = boolean(raw, fp, p)
+			ev.GPC = boolean(v, fp, p)
 		case "ip":
-			s, _ := str(raw, fp, maxShortLen, p)
+			s, _ := str(v, fp, maxShortLen, p)
 			ev.IP = ipAddr(s, fp, p)
 		case "user_agent":
-			ev.UserAgent, _ = str(raw, fp, maxUserAgentLen, p)
+			ev.UserAgent, _ = str(v, fp, maxUserAgentLen, p)
 		case "locale":
-			ev.Locale, _ = str(raw, fp, maxShortLen, p)
+			ev.Locale, _ = str(v, fp, maxShortLen, p)
 		case "location":
-			ev.Location, _ = str(raw, fp, maxShortLen, p)
+			ev.Location, _ = str(v, fp, maxShortLen, p)
 		case "text":
-			ev.Text, _ = str(raw, fp, maxTextLen, p)
+			ev.Text, _ = str(v, fp, maxTextLen, p)
 		case "properties":
-			ev.Properties = properties(raw, fp, true, p)
+			ev.Properties = properties(v, fp, true, p)
 		case "actor_name":
-			ev.ActorName, _ = str(raw, fp, maxShortLen, p)
+			ev.ActorName, _ = str(v, fp, maxShortLen, p)
 		case "actor_email":
-			ev.ActorEmail, _ = str(raw, fp, maxShortLen, p)
+			ev.ActorEmail, _ = str(v, fp, maxShortLen, p)
 		case "actor_handle":
-			ev.ActorHandle, _ = str(raw, fp, maxShortLen, p)
+			ev.ActorHandle, _ = str(v, fp, maxShortLen, p)
 		case "client_consent":
-			ev.ClientConsent = compactJSON(raw, fp, maxConsentLen, p)
+			ev.ClientConsent = compactJSON(v, fp, maxConsentLen, p)
 		case "received_at", "source":
-			p.add(fp, "set by the server; send occurred_at for the client's clock")
+			p.addAt(fp, "set by the server; send occurred_at for the client's clock")
 		default:
-			p.add(fp, "unknown field")
+			p.addAt(fp, "unknown field")
 		}
 	}
 	requireCore(&ev, path, "event_type", "tenant_id", "user_id", "anonymous_id", p)

@@ -1,11 +1,8 @@
 package producer
 
 import (
-	"bytes"
-	"encoding/json"
 	"net/netip"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -27,113 +24,86 @@ const (
 	maxJurisdiction = 10
 )
 
-// parseObject decodes raw as a JSON object into its members. It reports a problem
-// at path when raw is not an object.
-func parseObject(raw json.RawMessage, path string, p *problems) (map[string]json.RawMessage, bool) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || raw[0] != '{' {
-		p.add(path, "must be an object")
-		return nil, false
-	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		p.add(path, "must be an object")
-		return nil, false
-	}
-	return m, true
-}
-
-// sortedKeys returns the members' names in order, so problems come out stable.
-func sortedKeys(m map[string]json.RawMessage) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func isNull(raw json.RawMessage) bool { return string(bytes.TrimSpace(raw)) == "null" }
-
 // str reads an optional string member; null is absent.
-func str(raw json.RawMessage, path string, limit int, p *problems) (string, bool) {
-	if isNull(raw) {
+func str(v jval, at loc, limit int, p *problems) (string, bool) {
+	switch v.kind() {
+	case 'n':
 		return "", true
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		p.add(path, "must be a string")
+	case '"':
+	default:
+		p.addAt(at, "must be a string")
 		return "", false
 	}
+	s := v.text()
 	if len(s) > limit {
-		p.add(path, "longer than %d bytes", limit)
+		p.addAt(at, "longer than %d bytes", limit)
 		return "", false
 	}
 	return s, true
 }
 
 // boolean reads an optional boolean member; null is false.
-func boolean(raw json.RawMessage, path string, p *problems) bool {
-	if isNull(raw) {
+func boolean(v jval, at loc, p *problems) bool {
+	switch v.kind() {
+	case 't':
+		return true
+	case 'f', 'n':
 		return false
 	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		p.add(path, "must be true or false")
-	}
-	return b
+	p.addAt(at, "must be true or false")
+	return false
 }
 
 // timestamp reads an RFC 3339 string or integer milliseconds since the epoch.
-func timestamp(raw json.RawMessage, path string, p *problems) time.Time {
-	if isNull(raw) {
+func timestamp(v jval, at loc, p *problems) time.Time {
+	switch v.kind() {
+	case 'n':
 		return time.Time{}
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err == nil {
-		t, err := time.Parse(time.RFC3339Nano, s)
+	case '"':
+		t, err := time.Parse(time.RFC3339Nano, v.text())
 		if err != nil {
-			p.add(path, "must be an RFC 3339 time such as 2024-05-01T12:00:00Z")
+			p.addAt(at, "must be an RFC 3339 time such as 2024-05-01T12:00:00Z")
 			return time.Time{}
 		}
-		return validTime(t, path, p)
+		return validTime(t, at, p)
 	}
-	ms, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
+	_, num := v.scalar()
+	ms, err := strconv.ParseInt(string(num), 10, 64)
 	if err != nil {
-		p.add(path, "must be an RFC 3339 string or integer epoch milliseconds")
+		p.addAt(at, "must be an RFC 3339 string or integer epoch milliseconds")
 		return time.Time{}
 	}
-	return validTime(time.UnixMilli(ms), path, p)
+	return validTime(time.UnixMilli(ms), at, p)
 }
 
-func validTime(t time.Time, path string, p *problems) time.Time {
+func validTime(t time.Time, at loc, p *problems) time.Time {
 	if t.Year() < 1970 || t.Year() > 9999 {
-		p.add(path, "out of range (years 1970-9999)")
+		p.addAt(at, "out of range (years 1970-9999)")
 		return time.Time{}
 	}
 	return t.UTC().Truncate(time.Millisecond)
 }
 
 // eventID checks a client-supplied id and returns its canonical form.
-func eventID(s, path string, p *problems) string {
+func eventID(s string, at loc, p *problems) string {
 	if s == "" {
 		return ""
 	}
 	u, err := uuid.Parse(s)
 	if err != nil || u == uuid.Nil {
-		p.add(path, "must be a UUID")
+		p.addAt(at, "must be a UUID")
 		return ""
 	}
 	return u.String()
 }
 
-func ipAddr(s, path string, p *problems) string {
+func ipAddr(s string, at loc, p *problems) string {
 	if s == "" {
 		return ""
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		p.add(path, "must be an IPv4 or IPv6 address")
+		p.addAt(at, "must be an IPv4 or IPv6 address")
 		return ""
 	}
 	return a.String()
@@ -142,12 +112,12 @@ func ipAddr(s, path string, p *problems) string {
 // jurisdiction checks the shape of an ISO 3166-1 alpha-2 code or ISO 3166-2
 // subdivision (DE, US-CA) and passes it through unchanged: the backend is trusted
 // with the value, the consent policy decides what an unknown one means.
-func jurisdiction(s, path string, p *problems) string {
+func jurisdiction(s string, at loc, p *problems) string {
 	if s == "" {
 		return ""
 	}
 	if len(s) > maxJurisdiction || !jurisdictionShape.MatchString(s) {
-		p.add(path, "must be an ISO 3166 code such as DE or US-CA")
+		p.addAt(at, "must be an ISO 3166 code such as DE or US-CA")
 		return ""
 	}
 	return s
@@ -158,51 +128,59 @@ var jurisdictionShape = regexp.MustCompile(`^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$`)
 // properties reads a flat object; string values are kept, numbers, booleans and
 // nested values become their compact JSON text, null members are dropped. With
 // strict, nested objects and arrays are problems instead.
-func properties(raw json.RawMessage, path string, strict bool, p *problems) map[string]string {
-	if isNull(raw) {
+func properties(v jval, at loc, strict bool, p *problems) map[string]string {
+	switch v.kind() {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		p.addAt(at, "must be an object")
 		return nil
 	}
-	m, ok := parseObject(raw, path, p)
-	if !ok {
+	ms, _ := v.members()
+	if len(ms) > maxProperties {
+		p.addAt(at, "more than %d keys", maxProperties)
 		return nil
 	}
-	if len(m) > maxProperties {
-		p.add(path, "more than %d keys", maxProperties)
+	if len(ms) == 0 {
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for _, k := range sortedKeys(m) {
-		v := bytes.TrimSpace(m[k])
-		kp := join(path, k)
+	var path string // of the object, when there is a problem
+	problem := func(k, format string, args ...any) {
+		if path == "" {
+			path = at.String()
+		}
+		p.add(join(path, k), format, args...)
+	}
+	out := make(map[string]string, len(ms))
+	for _, m := range ms {
+		k, val := m.key, m.val
 		if len(k) > maxPropKeyLen || k == "" || !utf8.ValidString(k) {
-			p.add(kp, "key must be 1-%d bytes of UTF-8", maxPropKeyLen)
+			problem(k, "key must be 1-%d bytes of UTF-8", maxPropKeyLen)
 			continue
 		}
 		var s string
-		switch {
-		case isNull(v):
+		switch kind, text := val.scalar(); kind {
+		case 'n':
 			continue
-		case len(v) > 0 && v[0] == '"':
-			if err := json.Unmarshal(v, &s); err != nil {
-				p.add(kp, "invalid string")
-				continue
-			}
-		case len(v) > 0 && (v[0] == '{' || v[0] == '['):
+		case '"':
+			s = val.text()
+		case '{', '[':
 			if strict {
-				p.add(kp, "must be a string, number or boolean")
+				problem(k, "must be a string, number or boolean")
 				continue
 			}
-			var buf bytes.Buffer
-			if err := json.Compact(&buf, v); err != nil {
-				p.add(kp, "invalid value")
+			if c := val.compact(); len(c) <= maxPropValueLen {
+				s = string(c)
+			} else {
+				problem(k, "longer than %d bytes", maxPropValueLen)
 				continue
 			}
-			s = buf.String()
 		default:
-			s = string(v)
+			s = string(text)
 		}
 		if len(s) > maxPropValueLen {
-			p.add(kp, "longer than %d bytes", maxPropValueLen)
+			problem(k, "longer than %d bytes", maxPropValueLen)
 			continue
 		}
 		out[k] = s
@@ -215,20 +193,16 @@ func properties(raw json.RawMessage, path string, strict bool, p *problems) map[
 
 // compactJSON returns the compact text of any JSON value (client_consent), or ""
 // for null.
-func compactJSON(raw json.RawMessage, path string, limit int, p *problems) string {
-	if isNull(raw) || len(bytes.TrimSpace(raw)) == 0 {
+func compactJSON(v jval, at loc, limit int, p *problems) string {
+	if k := v.kind(); k == 'n' || k == 0 {
 		return ""
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, raw); err != nil {
-		p.add(path, "invalid JSON")
+	buf := v.compact()
+	if len(buf) > limit {
+		p.addAt(at, "longer than %d bytes", limit)
 		return ""
 	}
-	if buf.Len() > limit {
-		p.add(path, "longer than %d bytes", limit)
-		return ""
-	}
-	return buf.String()
+	return string(buf)
 }
 
 func blank(s string) bool { return strings.TrimSpace(s) == "" }

@@ -52,6 +52,18 @@ func (p *problems) add(path, format string, args ...any) {
 	p.list = append(p.list, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
+// addAt adds a problem at a member's path.
+func (p *problems) addAt(at loc, format string, args ...any) {
+	p.add(at.String(), format, args...)
+}
+
+// loc is the path of a member, joined only when a problem is reported there.
+type loc struct {
+	parent, name string
+}
+
+func (l loc) String() string { return join(l.parent, l.name) }
+
 func (p *problems) err() error {
 	if len(p.list) == 0 {
 		return nil

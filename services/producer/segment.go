@@ -1,7 +1,6 @@
 package producer
 
 import (
-	"bytes"
 	"encoding/json"
 	"time"
 
@@ -30,24 +29,36 @@ var segmentNamespace = uuid.MustParse("3f6c1f59-7d0e-4b7c-9a55-0c1f7e2a6b10")
 // (batch[2].userId). Unknown fields are ignored, as Segment does, because the
 // SDKs send many (integrations, library, sentAt …).
 func DecodeSegment(kind string, body []byte, maxEvents int, boundTenant string) ([]schema.InteractionEvent, error) {
+	d := newDoc()
+	defer d.release()
 	var p problems
-	top, ok := parseBody(body, &p)
+	top, ok := d.parse(body, &p)
 	if !ok {
 		return nil, p.err()
 	}
+	evs, err := decodeSegment(kind, top, maxEvents, boundTenant, &p)
+	if d.redo {
+		p = problems{}
+		evs, err = decodeSegment(kind, d.again(), maxEvents, boundTenant, &p)
+	}
+	return evs, err
+}
+
+func decodeSegment(kind string, topVal jval, maxEvents int, boundTenant string, p *problems) ([]schema.InteractionEvent, error) {
+	top := objectOf(topVal)
 	if kind != "batch" {
-		ev := decodeSegmentMessage(kind, top, nil, "", boundTenant, &p)
+		ev := decodeSegmentMessage(kind, top, object{}, "", boundTenant, p)
 		if err := p.err(); err != nil {
 			return nil, err
 		}
 		return []schema.InteractionEvent{ev}, nil
 	}
-	var items []json.RawMessage
-	raw, has := top["batch"]
-	if t := bytes.TrimSpace(raw); !has || len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &items) != nil {
+	batch, has := top.get("batch")
+	if !has || batch.kind() != '[' {
 		p.add("batch", "must be an array of messages")
 		return nil, p.err()
 	}
+	items := batch.elems()
 	if len(items) > maxEvents {
 		return nil, &TooManyEventsError{Count: len(items), Max: maxEvents}
 	}
@@ -55,26 +66,31 @@ func DecodeSegment(kind string, body []byte, maxEvents int, boundTenant string) 
 		p.add("batch", "must hold at least one message")
 		return nil, p.err()
 	}
-	var shared map[string]json.RawMessage
-	if c, ok := top["context"]; ok && !isNull(c) {
-		shared, _ = parseObject(c, "context", &p)
+	var shared object
+	if c, ok := top.get("context"); ok && c.kind() != 'n' {
+		if c.kind() == '{' {
+			shared = objectOf(c)
+		} else {
+			p.add("context", "must be an object")
+		}
 	}
 	out := make([]schema.InteractionEvent, len(items))
 	for i, item := range items {
 		path := index("batch", i)
-		m, ok := parseObject(item, path, &p)
-		if !ok {
+		if item.kind() != '{' {
+			p.add(path, "must be an object")
 			continue
 		}
+		m := objectOf(item)
 		var typ string
-		if t, ok := m["type"]; ok {
-			typ, _ = str(t, join(path, "type"), maxShortLen, &p)
+		if t, ok := m.get("type"); ok {
+			typ, _ = str(t, loc{path, "type"}, maxShortLen, p)
 		}
 		if _, known := segmentEventTypes[typ]; !known {
 			p.add(join(path, "type"), "must be one of track, page, screen, identify, group, alias")
 			continue
 		}
-		out[i] = decodeSegmentMessage(typ, m, shared, path, boundTenant, &p)
+		out[i] = decodeSegmentMessage(typ, m, shared, path, boundTenant, p)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -94,23 +110,23 @@ func SegmentWriteKeyFromBody(body []byte) string {
 	return v.WriteKey
 }
 
-// decodeSegmentMessage maps one Segment message onto an InteractionEvent.
-// shared is the batch-level context, overridden member by member by the
-// message's own.
-func decodeSegmentMessage(typ string, m, shared map[string]json.RawMessage, path, boundTenant string, p *problems) schema.InteractionEvent {
+// decodeSegmentMessage maps one Segment message (an object node) onto an
+// InteractionEvent. shared is the batch-level context (an object node, or none),
+// overridden member by member by the message's own.
+func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "segment"}
 	get := func(k string, limit int) string {
-		raw, ok := m[k]
+		v, ok := m.get(k)
 		if !ok {
 			return ""
 		}
-		s, _ := str(raw, join(path, k), limit, p)
+		s, _ := str(v, loc{path, k}, limit, p)
 		return s
 	}
 	ev.UserID = get("userId", maxIDLen)
 	ev.AnonymousID = get("anonymousId", maxIDLen)
-	if raw, ok := m["timestamp"]; ok {
-		ev.OccurredAt = segmentTime(raw, join(path, "timestamp"), p)
+	if v, ok := m.get("timestamp"); ok {
+		ev.OccurredAt = segmentTime(v, loc{path, "timestamp"}, p)
 	}
 
 	// Properties: traits for identify and group, properties otherwise.
@@ -118,8 +134,8 @@ func decodeSegmentMessage(typ string, m, shared map[string]json.RawMessage, path
 	if typ == "identify" || typ == "group" {
 		propsKey = "traits"
 	}
-	if raw, ok := m[propsKey]; ok {
-		ev.Properties = properties(raw, join(path, propsKey), false, p)
+	if v, ok := m.get(propsKey); ok {
+		ev.Properties = properties(v, loc{path, propsKey}, false, p)
 	}
 	setProp := func(k, v string) {
 		if v == "" {
@@ -158,51 +174,52 @@ func decodeSegmentMessage(typ string, m, shared map[string]json.RawMessage, path
 		delete(ev.Properties, "text")
 	}
 
-	ctx := mergeContext(shared, m["context"], join(path, "context"), p)
 	cp := join(path, "context")
+	own, _ := m.get("context")
+	ctx := mergeContext(shared, own, cp, p)
 	cget := func(k string, limit int) string {
-		raw, ok := ctx[k]
+		v, ok := ctx.get(k)
 		if !ok {
 			return ""
 		}
-		s, _ := str(raw, join(cp, k), limit, p)
+		s, _ := str(v, loc{cp, k}, limit, p)
 		return s
 	}
-	ev.IP = ipAddr(cget("ip", maxShortLen), join(cp, "ip"), p)
+	ev.IP = ipAddr(cget("ip", maxShortLen), loc{cp, "ip"}, p)
 	ev.Locale = cget("locale", maxShortLen)
 	ev.UserAgent = cget("userAgent", maxUserAgentLen)
 	ev.SessionID = cget("sessionId", maxIDLen)
-	ev.Jurisdiction = jurisdiction(cget("jurisdiction", maxShortLen), join(cp, "jurisdiction"), p)
-	if raw, ok := ctx["gpc"]; ok {
-		ev.GPC = boolean(raw, join(cp, "gpc"), p)
+	ev.Jurisdiction = jurisdiction(cget("jurisdiction", maxShortLen), loc{cp, "jurisdiction"}, p)
+	if v, ok := ctx.get("gpc"); ok {
+		ev.GPC = boolean(v, loc{cp, "gpc"}, p)
 	}
-	if raw, ok := ctx["consent"]; ok {
-		ev.ClientConsent = compactJSON(raw, join(cp, "consent"), maxConsentLen, p)
+	if v, ok := ctx.get("consent"); ok {
+		ev.ClientConsent = compactJSON(v, loc{cp, "consent"}, maxConsentLen, p)
 	}
 
 	// The actor's identity, for redacting it from free text downstream.
 	traits := ev.Properties
 	if typ != "identify" && typ != "group" {
 		traits = nil
-		if raw, ok := ctx["traits"]; ok {
-			traits = properties(raw, join(cp, "traits"), false, p)
+		if v, ok := ctx.get("traits"); ok {
+			traits = properties(v, loc{cp, "traits"}, false, p)
 		}
 	}
 	ev.ActorName, ev.ActorEmail, ev.ActorHandle = traits["name"], traits["email"], traits["username"]
 
 	// Tenant: context.groupId, then properties/traits tenant_id, then the group
 	// call's groupId, then the write key's.
-	tenantPath := join(cp, "groupId")
+	tenantPath := loc{cp, "groupId"}
 	ev.TenantID = cget("groupId", maxIDLen)
 	if ev.TenantID == "" {
-		ev.TenantID, tenantPath = ev.Properties["tenant_id"], join(join(path, propsKey), "tenant_id")
+		ev.TenantID, tenantPath = ev.Properties["tenant_id"], loc{join(path, propsKey), "tenant_id"}
 	}
 	if ev.TenantID == "" && typ == "group" {
-		ev.TenantID, tenantPath = get("groupId", maxIDLen), join(path, "groupId")
+		ev.TenantID, tenantPath = get("groupId", maxIDLen), loc{path, "groupId"}
 	}
 	switch {
 	case boundTenant != "" && ev.TenantID != "" && ev.TenantID != boundTenant:
-		p.add(tenantPath, "names another tenant than the write key is bound to")
+		p.addAt(tenantPath, "names another tenant than the write key is bound to")
 	case boundTenant != "":
 		ev.TenantID = boundTenant
 	}
@@ -219,36 +236,37 @@ func decodeSegmentMessage(typ string, m, shared map[string]json.RawMessage, path
 	return ev
 }
 
+// segmentContext is a message's context overlaid on the batch's.
+type segmentContext struct {
+	own, shared object // or none
+}
+
+func (c segmentContext) get(k string) (jval, bool) {
+	if v, ok := c.own.get(k); ok {
+		return v, true
+	}
+	return c.shared.get(k)
+}
+
 // mergeContext overlays the message's context on the batch's.
-func mergeContext(shared map[string]json.RawMessage, own json.RawMessage, path string, p *problems) map[string]json.RawMessage {
-	out := make(map[string]json.RawMessage, len(shared))
-	for k, v := range shared {
-		out[k] = v
+func mergeContext(shared object, own jval, path string, p *problems) segmentContext {
+	switch own.kind() {
+	case 0, 'n':
+	case '{':
+		return segmentContext{own: objectOf(own), shared: shared}
+	default:
+		p.add(path, "must be an object")
 	}
-	if own == nil || isNull(own) {
-		return out
-	}
-	m, ok := parseObject(own, path, p)
-	if !ok {
-		return out
-	}
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return segmentContext{shared: shared}
 }
 
 // segmentTime accepts what the Segment libraries send: RFC 3339, or ISO 8601
 // without a zone (taken as UTC).
-func segmentTime(raw json.RawMessage, path string, p *problems) time.Time {
-	var s string
-	if isNull(raw) {
-		return time.Time{}
-	}
-	if err := json.Unmarshal(raw, &s); err == nil {
-		if t, err := time.Parse("2006-01-02T15:04:05.999999999", s); err == nil {
-			return validTime(t, path, p)
+func segmentTime(v jval, at loc, p *problems) time.Time {
+	if v.kind() == '"' {
+		if t, err := time.Parse("2006-01-02T15:04:05.999999999", v.text()); err == nil {
+			return validTime(t, at, p)
 		}
 	}
-	return timestamp(raw, path, p)
+	return timestamp(v, at, p)
 }

@@ -143,6 +143,13 @@ func (p *Problems) Addf(variable, format string, args ...any) {
 	p.errs = append(p.errs, fmt.Errorf("%s: %s", variable, fmt.Sprintf(format, args...)))
 }
 
+// Add records err, which already names its variable; nil is ignored.
+func (p *Problems) Add(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
 // Err returns the joined problems, or nil.
 func (p *Problems) Err() error { return errors.Join(p.errs...) }
 

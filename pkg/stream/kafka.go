@@ -7,6 +7,7 @@ package stream
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -20,8 +21,13 @@ type Config struct {
 
 // Validate checks that brokers are given.
 func (c *Config) Validate() error {
-	if len(c.Brokers) == 0 || c.Brokers[0] == "" {
-		return fmt.Errorf("KAFKA_BROKERS: required")
+	if len(c.Brokers) == 0 {
+		return fmt.Errorf("KAFKA_BROKERS: at least one broker is required")
+	}
+	for _, b := range c.Brokers {
+		if strings.TrimSpace(b) == "" {
+			return fmt.Errorf("KAFKA_BROKERS: empty entry in %q", strings.Join(c.Brokers, ","))
+		}
 	}
 	return nil
 }

@@ -6,7 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 )
@@ -17,10 +19,8 @@ import (
 type Config struct {
 	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
 	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
-	// Brokers are the Kafka bootstrap brokers.
-	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
-	// SchemaRegistryURL is the Confluent-compatible schema registry.
-	SchemaRegistryURL string `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
+	stream.Config
+	avro.RegistryConfig
 	// Topics names the chain's topics (events.consented in; events.curated,
 	// dataset.erasures and events.dlq out; consent.changes for erasures).
 	Topics topics.Names
@@ -82,12 +82,8 @@ func (c *Config) Validate() error {
 			p.Addf("OPS_ADDR", "want host:port, got %q", c.OpsAddr)
 		}
 	}
-	if len(c.Brokers) == 0 || strings.TrimSpace(strings.Join(c.Brokers, "")) == "" {
-		p.Addf("KAFKA_BROKERS", "at least one broker is required")
-	}
-	if c.SchemaRegistryURL == "" {
-		p.Addf("SCHEMA_REGISTRY_URL", "required")
-	}
+	p.Add(c.Config.Validate())
+	p.Add(c.RegistryConfig.Validate())
 	for name, v := range map[string]string{
 		"TOPIC_EVENTS_CONSENTED": c.Topics.Consented, "TOPIC_EVENTS_CURATED": c.Topics.Curated,
 		"TOPIC_CONSENT_CHANGES": c.Topics.Changes, "TOPIC_DATASET_ERASURES": c.Topics.Erasures, "TOPIC_EVENTS_DLQ": c.Topics.DLQ,

@@ -152,7 +152,7 @@ func connect(ctx context.Context, cfg Config, logger *zap.Logger) (*codecs, erro
 func register(ctx context.Context, cfg Config) (*codecs, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: cfg.SchemaRegistryURL})
+	serde, err := avro.NewSerdeFor(cfg.RegistryConfig)
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,7 @@ func TestRunEndToEnd(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Ephemeral = false
 	cfg.Keys = Secret("k2:" + k2 + ",k1:" + k1)
-	cfg.Brokers, cfg.SchemaRegistryURL, cfg.Topics = env.Brokers, env.RegistryURL, env.Names
+	cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topics = env.Brokers, env.RegistryURL, env.Names
 	cfg.GroupID, cfg.ErasureGroupID = env.Prefix+"anonymizer", env.Prefix+"anonymizer-erasures"
 	cfg.OpsAddr = "127.0.0.1:0"
 	cfg.PropertiesAllowlist = []string{"plan"}

@@ -46,9 +46,8 @@ type Config struct {
 // Validate checks the configuration and loads the policy, tokens and audit key.
 func (c *Config) Validate() error {
 	var p config.Problems
-	if err := c.Config.Validate(); err != nil {
-		p.Addf("KAFKA_BROKERS", "%v", err)
-	}
+	p.Add(c.Config.Validate())
+	p.Add(c.RegistryConfig.Validate())
 	if c.RedisAddr == "" {
 		p.Addf("REDIS_ADDR", "required")
 	}

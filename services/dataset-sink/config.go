@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
@@ -19,10 +21,10 @@ type Config struct {
 	HTTPAddr string `env:"SINK_HTTP_ADDR" envDefault:"127.0.0.1:8083" help:"dataset HTTP API listen address (empty disables it)"`
 	OpsAddr  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9104" help:"ops server (/healthz /readyz /metrics) listen address (empty disables it)"`
 
-	Brokers           []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
-	SchemaRegistryURL string   `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
-	GroupID           string   `env:"SINK_GROUP_ID" envDefault:"dataset-sink" help:"consumer group of events.curated (dataset.erasures uses <group>-erasures)"`
-	Topics            topics.Names
+	stream.Config
+	avro.RegistryConfig
+	GroupID string `env:"SINK_GROUP_ID" envDefault:"dataset-sink" help:"consumer group of events.curated (dataset.erasures uses <group>-erasures)"`
+	Topics  topics.Names
 
 	Storage     string `env:"DATASET_STORAGE" envDefault:"fs" help:"where datasets are stored: fs (DATASET_ROOT) or s3 (S3_*)"`
 	Root        string `env:"DATASET_ROOT" envDefault:"./out/datasets" help:"local dataset root (fs storage), also holds the erasure ledger and staging files"`
@@ -69,9 +71,8 @@ func (c *Config) Validate() error {
 	if c.Root == "" {
 		p.Addf("DATASET_ROOT", "must not be empty")
 	}
-	if len(c.Brokers) == 0 {
-		p.Addf("KAFKA_BROKERS", "must not be empty")
-	}
+	p.Add(c.Config.Validate())
+	p.Add(c.RegistryConfig.Validate())
 	if c.GroupID == "" {
 		p.Addf("SINK_GROUP_ID", "must not be empty")
 	}

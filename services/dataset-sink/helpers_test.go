@@ -48,7 +48,7 @@ func event(i int, subject string, received time.Time) schema.CuratedEvent {
 
 func testConfig(dir string) Config {
 	return Config{
-		HTTPAddr: "", OpsAddr: "", Brokers: []string{"127.0.0.1:1"}, SchemaRegistryURL: "http://127.0.0.1:1",
+		HTTPAddr: "", OpsAddr: "", Config: stream.Config{Brokers: []string{"127.0.0.1:1"}}, RegistryConfig: avro.RegistryConfig{URL: "http://127.0.0.1:1"},
 		GroupID: "dataset-sink-test", Storage: "fs", Root: dir, Dataset: "ai_training",
 		RotateRows: 10, RotateBytes: 64 << 20, RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: 1000,
 		SnapshotInterval: 0, SnapshotRetention: 30 * 24 * time.Hour, PurgeDeadline: 72 * time.Hour, PurgeCheck: time.Minute,
@@ -151,7 +151,7 @@ func (k *kafkaFixture) encode(t testing.TB, ev schema.CuratedEvent) kafka.Messag
 // with a consumer group unique to the test.
 func (k *kafkaFixture) config(dir string) Config {
 	cfg := testConfig(dir)
-	cfg.Brokers, cfg.SchemaRegistryURL = k.env.Brokers, k.env.RegistryURL
+	cfg.Brokers, cfg.RegistryConfig.URL = k.env.Brokers, k.env.RegistryURL
 	cfg.Topics = k.env.Names
 	cfg.GroupID = k.env.Prefix + "dataset-sink"
 	return cfg

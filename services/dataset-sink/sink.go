@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 // enforces the purge deadline and serves the API and ops endpoints until ctx is
 // cancelled; then it stops fetching, publishes open files, commits and returns.
 func (s *Sink) Run(ctx context.Context) error {
-	client, err := sr.NewClient(sr.URLs(s.cfg.SchemaRegistryURL))
+	client, err := sr.NewClient(sr.URLs(s.cfg.RegistryConfig.URL))
 	if err != nil {
 		return fmt.Errorf("schema registry client: %w", err)
 	}

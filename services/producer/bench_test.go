@@ -21,7 +21,7 @@ func benchConfig(b *testing.B) Config {
 	if brokers := os.Getenv("BENCH_KAFKA_BROKERS"); brokers != "" {
 		cfg := testConfig()
 		cfg.Brokers = strings.Split(brokers, ",")
-		cfg.RegistryURL = os.Getenv("BENCH_SCHEMA_REGISTRY_URL")
+		cfg.RegistryConfig.URL = os.Getenv("BENCH_SCHEMA_REGISTRY_URL")
 		cfg.MaxEvents, cfg.MaxBodyBytes = 500, 1<<20
 		return cfg
 	}
@@ -29,7 +29,7 @@ func benchConfig(b *testing.B) Config {
 }
 
 func benchServerURL(b *testing.B, cfg Config) string {
-	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryURL, cfg.Topic, zap.NewNop())
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,12 +76,12 @@ func BenchmarkBareKafkaGoWrite(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			cfg := benchConfig(b)
 			ctx := context.Background()
-			pub, err := NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryURL, cfg.Topic, zap.NewNop())
+			pub, err := NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zap.NewNop())
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer pub.Close()
-			rc, _ := sr.NewClient(sr.URLs(cfg.RegistryURL))
+			rc, _ := sr.NewClient(sr.URLs(cfg.RegistryConfig.URL))
 			codec, err := avro.InteractionEvents(ctx, avro.NewSerde(rc), cfg.Topic)
 			if err != nil {
 				b.Fatal(err)

@@ -3,11 +3,12 @@ package producer
 import (
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 // Config is the producer's configuration, read from environment variables (see
@@ -18,10 +19,8 @@ type Config struct {
 	HTTPAddr string `env:"PRODUCER_HTTP_ADDR" envDefault:"127.0.0.1:8080" help:"ingest API listen address (\":8080\" in containers)"`
 	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
 	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9101" help:"ops listen address for /healthz /readyz /metrics (\":9101\" in containers; empty disables)"`
-	// Brokers are the Kafka bootstrap brokers.
-	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap brokers, comma separated"`
-	// RegistryURL is the Confluent-compatible schema registry.
-	RegistryURL string `env:"SCHEMA_REGISTRY_URL" envDefault:"http://127.0.0.1:8081" help:"Confluent-compatible schema registry URL"`
+	stream.Config
+	avro.RegistryConfig
 	// Topic receives the events (subject <topic>-value in the registry).
 	Topic string `env:"TOPIC_EVENTS_RAW" envDefault:"events.raw" help:"topic the events are written to"`
 	// MaxEvents is the most events one request may carry (413 above).
@@ -51,12 +50,8 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.OpsAddr); c.OpsAddr != "" && err != nil {
 		p.Addf("OPS_ADDR", "want host:port or empty, got %q", c.OpsAddr)
 	}
-	if len(c.Brokers) == 0 || strings.TrimSpace(strings.Join(c.Brokers, "")) == "" {
-		p.Addf("KAFKA_BROKERS", "at least one broker is required")
-	}
-	if c.RegistryURL == "" {
-		p.Addf("SCHEMA_REGISTRY_URL", "required")
-	}
+	p.Add(c.Config.Validate())
+	p.Add(c.RegistryConfig.Validate())
 	if c.Topic == "" {
 		p.Addf("TOPIC_EVENTS_RAW", "required")
 	}

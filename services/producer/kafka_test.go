@@ -75,7 +75,7 @@ func (s *stack) config() Config {
 	cfg := testConfig()
 	cfg.Brokers = s.brokers
 	cfg.Topic = s.topic
-	cfg.RegistryURL = s.registryURL
+	cfg.RegistryConfig.URL = s.registryURL
 	cfg.MaxEvents = 500
 	cfg.MaxBodyBytes = 1 << 20
 	return cfg
@@ -84,7 +84,7 @@ func (s *stack) config() Config {
 // server starts the API over a real KafkaPublisher on the stack.
 func (s *stack) server(t testing.TB, cfg Config) *httptest.Server {
 	t.Helper()
-	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryURL, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	require.NoError(t, err)
 	api, _ := newTestAPI(t, cfg, pub)
 	srv := httptest.NewServer(api.Handler())

@@ -90,7 +90,7 @@ func connect(ctx context.Context, cfg Config, logger *zap.Logger) (*KafkaPublish
 	backoff := 200 * time.Millisecond
 	for {
 		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		pub, err := NewKafkaPublisher(attemptCtx, cfg.Brokers, cfg.RegistryURL, cfg.Topic, logger)
+		pub, err := NewKafkaPublisher(attemptCtx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, logger)
 		cancel()
 		if err == nil {
 			return pub, nil

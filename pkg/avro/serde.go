@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 
 	"github.com/linkedin/goavro/v2"
@@ -102,8 +103,12 @@ func (s *Serde) codec(ctx context.Context, id int) (*goavro.Codec, error) {
 	}
 	sch, err := s.client.SchemaByID(ctx, id)
 	if err != nil {
+		// The registry answered that it has no such schema (4xx): the record is
+		// poison. Anything else — no answer, 5xx, a timeout (408) or a rate limit
+		// (429) — is an outage, retried.
 		var re *sr.ResponseError
-		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 {
+		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 &&
+			re.StatusCode != http.StatusRequestTimeout && re.StatusCode != http.StatusTooManyRequests {
 			return nil, fmt.Errorf("schema %d: %w", id, err)
 		}
 		return nil, fmt.Errorf("fetch schema %d: %w: %v", id, ErrRegistryUnavailable, err)

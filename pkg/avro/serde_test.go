@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -84,6 +87,19 @@ func TestDecodeRejectsBadInput(t *testing.T) {
 	require.NoError(t, err)
 	_, _, err = NewSerde(down).Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
 	require.True(t, errors.Is(err, ErrRegistryUnavailable), "unreachable registry is retryable: %v", err)
+
+	for _, status := range []int{http.StatusTooManyRequests, http.StatusRequestTimeout, http.StatusBadGateway} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+			w.WriteHeader(status)
+			fmt.Fprintf(w, `{"error_code": %d, "message": "busy"}`, status)
+		}))
+		busy, err := sr.NewClient(sr.URLs(srv.URL))
+		require.NoError(t, err)
+		_, _, err = NewSerde(busy).Decode(ctx, []byte{0, 0, 0, 0, 99, 1})
+		srv.Close()
+		require.True(t, errors.Is(err, ErrRegistryUnavailable), "%d is an outage, not poison: %v", status, err)
+	}
 
 	good, err := codec.Encode(&schema.Erasure{Pseudonyms: []string{"k1:a"}, Purpose: "p", EffectiveAt: time.UnixMilli(1).UTC(), Reason: "user_opt_out", ConsentVersion: "0:1", Scope: schema.ScopeSubject})
 	require.NoError(t, err)

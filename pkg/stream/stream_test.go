@@ -79,10 +79,10 @@ func (w *flakyWriter) WriteMessages(ctx context.Context, msgs ...kafka.Message) 
 	return w.inner.WriteMessages(ctx, msgs...)
 }
 
-// TestLoopCommitsOnlyAfterOutputIsWritten runs a pass-through stage whose writes
-// and handler fail for a while, then checks every input reached the output exactly
-// once per successful attempt and the group's committed offsets cover the input.
-func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
+// TestLoopOverKafkaDeliversEveryRecordOnce runs a pass-through stage over Kafka
+// whose writes and handler fail for a while, then checks every input reached the
+// output exactly once and the group's committed offsets cover the input.
+func TestLoopOverKafkaDeliversEveryRecordOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	s := testenv.Start(t)
@@ -113,10 +113,10 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	var blockedSeen atomic.Bool
 	loop := &stream.Loop{
 		Name: "pass", Reader: r, Writer: fw, Logger: logger, MaxBatch: 50,
-		RetryMin: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond,
+		Backoff: stream.Backoff{Min: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Handler: func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 			if handlerFails.Add(-1) >= 0 {
-				return nil, errors.New("consent state unavailable")
+				return nil, stream.Transient(errors.New("consent state unavailable"))
 			}
 			res := make([]kafka.Message, len(batch))
 			for i, m := range batch {
@@ -237,21 +237,20 @@ func (w *sliceWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) er
 }
 
 func TestLoopOutlivesFetchErrors(t *testing.T) {
-	f := &failingFetcher{fails: 5, msgs: []kafka.Message{{Value: []byte("a")}, {Value: []byte("b")}}}
+	f := &failingFetcher{fails: 5, msgs: []kafka.Message{{Offset: 0, Value: []byte("a")}, {Offset: 1, Value: []byte("b")}}}
 	w := &sliceWriter{}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	loop := &stream.Loop{Name: "t", Reader: f, Writer: w, RetryMin: time.Millisecond, RetryMax: 5 * time.Millisecond, Linger: time.Millisecond,
+	loop := &stream.Loop{Name: "t", Reader: f, Writer: w, Backoff: stream.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}, Linger: time.Millisecond,
 		Handler: func(_ context.Context, b []kafka.Message) ([]kafka.Message, error) { return b, nil }}
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(ctx) }()
 	require.Eventually(t, func() bool {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return len(f.committed) == 2
+		return len(f.committed) > 0 && f.committed[len(f.committed)-1].Offset == 1
 	}, 4*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done, "fetch errors are retried, not returned")
 	require.Len(t, w.out, 2)
-	require.Len(t, f.committed, 2)
 }

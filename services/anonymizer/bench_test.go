@@ -88,7 +88,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := &pipeline.Events{Decoder: raw, Encoder: curated, Transformer: benchTransformer(b, newTextRedactor()),
-		CuratedTopic: "events.curated", DLQTopic: "events.dlq", Metrics: pipeline.NewMetrics(nil)}
+		CuratedTopic: "events.curated", Metrics: pipeline.NewMetrics(nil)}
 	events := benchEvents(500)
 	batch := make([]kafka.Message, len(events))
 	for i := range events {

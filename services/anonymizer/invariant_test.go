@@ -47,7 +47,7 @@ func noSeededPII(t *testing.T, seed uint64) {
 		Allowlist: eventgen.Allowlist, Granularity: time.Hour})
 	require.NoError(t, err)
 	h := &pipeline.Events{Decoder: raw, Encoder: curated, Transformer: tr,
-		CuratedTopic: "events.curated", DLQTopic: "events.dlq", Metrics: pipeline.NewMetrics(nil)}
+		CuratedTopic: "events.curated", Metrics: pipeline.NewMetrics(nil)}
 
 	gen := eventgen.New(seed)
 	start := time.Date(2024, 5, 17, 8, 0, 0, 0, time.UTC)

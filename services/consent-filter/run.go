@@ -11,10 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/consentflow/consentflow/pkg/avro"
-	"github.com/consentflow/consentflow/pkg/ops"
+	"github.com/consentflow/consentflow/pkg/run"
+	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/api"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
@@ -41,36 +41,27 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Addrs: strings.Split(cfg.RedisAddr, ","), DialTimeout: 2 * time.Second,
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1,
 	})
-	defer rdb.Close()
+	defer rdb.Close() // after the lifecycle: every part using Redis has returned
 	store, err := consentstore.New(rdb, consentstore.Options{Namespace: cfg.RedisNamespace})
 	if err != nil {
 		return err
 	}
-	serde, err := avro.NewSerdeFor(cfg.RegistryConfig)
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
-		return err
+		return fmt.Errorf("consent API listen %s: %w", cfg.HTTPAddr, err)
 	}
-	regCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	rawCodec, err := avro.InteractionEvents(regCtx, serde, cfg.Raw)
+	svc := run.Start(ctx, "consent-filter", cfg.OpsAddr, reg, logger)
+	svc.OnStop("consent API listener", func() error { return ignoreClosed(ln.Close()) })
+	cs, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*codecs, error) { return register(ctx, cfg) })
 	if err != nil {
-		return err
-	}
-	changeCodec, err := avro.ConsentChanges(regCtx, serde, cfg.Changes)
-	if err != nil {
-		return err
-	}
-	decisionCodec, err := avro.ConsentDecisions(regCtx, serde, cfg.Decisions)
-	if err != nil {
-		return err
+		return svc.Abort(err)
 	}
 
-	opsSrv := ops.New(reg, logger)
 	fm := filter.NewMetrics(reg)
 	ends := func(ctx context.Context) (map[int]int64, error) {
 		return stream.EndOffsets(ctx, cfg.Brokers, cfg.Changes)
 	}
-	opsSrv.AddCheck("consent_store", func(ctx context.Context) error {
+	svc.Ops().AddCheck("consent_store", func(ctx context.Context) error {
 		e, err := ends(ctx)
 		if err != nil {
 			return err
@@ -86,62 +77,75 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	})
 
 	mat := &materializer.Materializer{
-		Brokers: cfg.Brokers, Topic: cfg.Changes, Store: store, Codec: changeCodec,
+		Brokers: cfg.Brokers, Topic: cfg.Changes, Store: store, Codec: cs.changes,
 		Logger: logger.With(zap.String("component", "materializer")), Metrics: materializer.NewMetrics(reg),
 	}
 	cache := consentstore.NewCachedLookup(store, consentstore.CacheOptions{}, logger.With(zap.String("component", "cache")))
 	flt := &filter.Filter{
 		Cache:   cache,
 		Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag,
-		Raw: rawCodec, Decisions: decisionCodec, AuditKey: cfg.auditKey, Topics: cfg.Names, Now: time.Now, Metrics: fm,
+		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 	}
 	reader := stream.NewReader(stream.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
+	svc.OnStop("reader", reader.Close)
 	writer := stream.NewWriter(cfg.Brokers, logger)
-	loop := &stream.Loop{
-		Name: filter.Stage, Reader: reader, Writer: writer, Handler: flt.Handle,
-		Logger: logger.With(zap.String("component", "filter")), MaxBatch: cfg.MaxBatch, Linger: cfg.Linger,
-		RetryMin: 10 * time.Millisecond, RetryMax: 500 * time.Millisecond, BlockedGrace: time.Second, Metrics: stream.NewLoopMetrics(reg),
-		OnBlocked: func(blocked bool, reason error) {
-			if blocked {
-				opsSrv.SetReady("filter", "paused: "+reason.Error())
-			} else {
-				opsSrv.SetReady("filter", "")
-				fm.Paused.Set(0)
-			}
-		},
-	}
+	svc.OnStop("writer", writer.Close)
 	consentAPI := &api.API{
 		Policy: cfg.policy, Tokens: cfg.tokens, Changes: stream.NewOffsetWriter(cfg.Brokers, cfg.Changes),
-		Codec: changeCodec, Store: store, Logger: logger.With(zap.String("component", "api")), Now: time.Now,
+		Codec: cs.changes, Store: store, Logger: logger.With(zap.String("component", "api")), Now: time.Now,
 		Requests: api.NewRequestsMetric(reg),
 	}
 
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("consent API listen %s: %w", cfg.HTTPAddr, err)
-	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return opsSrv.Serve(gctx, cfg.OpsAddr) })
-	g.Go(func() error { return mat.Run(gctx) })
-	g.Go(func() error { return ignoreCanceled(cache.Subscribe(gctx)) })
-	g.Go(func() error {
-		defer reader.Close()
-		defer writer.Close()
-		return loop.Run(gctx)
+	svc.Go(mat.Run)
+	svc.Go(cache.Subscribe)
+	svc.Loop(&stream.Loop{
+		Name: filter.Stage, Reader: reader, Writer: writer, Handler: flt.Handle, DLQ: cfg.DLQ,
+		Logger: logger.With(zap.String("component", "filter")), MaxBatch: cfg.MaxBatch, Linger: cfg.Linger,
+		Backoff: stream.Backoff{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond}, BlockedGrace: time.Second,
+		Metrics: stream.NewMetrics(reg),
+		OnBlocked: func(blocked bool, reason error) {
+			if blocked {
+				svc.Ops().SetReady("filter", "paused: "+reason.Error())
+			} else {
+				svc.Ops().SetReady("filter", "")
+				fm.Paused.Set(0)
+			}
+		},
 	})
-	g.Go(func() error {
-		return ops.ServeHTTP(gctx, ln, consentAPI.Handler(), logger.With(zap.String("component", "api")))
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		opsSrv.Stopping()
-		return nil
-	})
-	return g.Wait()
+	svc.Serve("consent API", ln, consentAPI.Handler(), 10*time.Second)
+	return svc.Wait()
 }
 
-func ignoreCanceled(err error) error {
-	if errors.Is(err, context.Canceled) {
+// codecs are the typed wire-format codecs of the consent-filter's topics.
+type codecs struct {
+	raw       *avro.Codec[schema.InteractionEvent]
+	changes   *avro.Codec[schema.ConsentChange]
+	decisions *avro.Codec[schema.ConsentDecision]
+}
+
+// register registers the schemas of every topic the consent-filter reads or
+// writes.
+func register(ctx context.Context, cfg Config) (*codecs, error) {
+	serde, err := avro.NewSerdeFor(cfg.RegistryConfig)
+	if err != nil {
+		return nil, err
+	}
+	var cs codecs
+	if cs.raw, err = avro.InteractionEvents(ctx, serde, cfg.Raw); err != nil {
+		return nil, err
+	}
+	if cs.changes, err = avro.ConsentChanges(ctx, serde, cfg.Changes); err != nil {
+		return nil, err
+	}
+	if cs.decisions, err = avro.ConsentDecisions(ctx, serde, cfg.Decisions); err != nil {
+		return nil, err
+	}
+	return &cs, nil
+}
+
+// ignoreClosed drops the error of closing a listener the HTTP server closed.
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
 		return nil
 	}
 	return err

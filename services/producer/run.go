@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/consentflow/consentflow/pkg/ops"
+	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -22,85 +22,40 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("producer configuration: %w", err)
 	}
-	opsSrv := ops.New(reg, logger)
-	opsSrv.SetReady("kafka", "connecting to the schema registry")
-	opsCtx, stopOps := context.WithCancel(context.WithoutCancel(ctx))
-	opsDone := make(chan error, 1)
-	go func() { opsDone <- opsSrv.Serve(opsCtx, cfg.OpsAddr) }()
-	defer func() {
-		stopOps()
-		<-opsDone
-	}()
-
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.HTTPAddr, err)
 	}
-	defer ln.Close()
-
-	pub, err := connect(ctx, cfg, logger)
+	svc := run.Start(ctx, "producer", cfg.OpsAddr, reg, logger)
+	svc.OnStop("listener", func() error { return ignoreClosed(ln.Close()) })
+	pub, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*KafkaPublisher, error) {
+		return NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, logger)
+	})
 	if err != nil {
-		return err
+		return svc.Abort(err)
 	}
+	svc.OnStop("publisher", pub.Close)
 	api, err := NewAPI(cfg, pub, logger, reg)
 	if err != nil {
-		pub.Close()
-		return err
+		return svc.Abort(err)
 	}
 	if api.tokens.Len() == 0 && api.writeKeys.Len() == 0 {
 		logger.Warn("no PRODUCER_TOKENS and no SEGMENT_WRITE_KEYS: every ingest request will get 401")
 	}
-	srv := &http.Server{
-		Handler:           api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.WriteTimeout + 30*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          zap.NewStdLog(logger.With(zap.String("component", "http"))),
-	}
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-	opsSrv.SetReady("kafka", "")
+	svc.Serve("ingest", ln, api.Handler(), cfg.ShutdownTimeout, func(s *http.Server) {
+		s.ReadTimeout = 30 * time.Second
+		s.WriteTimeout = cfg.WriteTimeout + 30*time.Second
+		s.IdleTimeout = 2 * time.Minute
+	})
 	logger.Info("producer listening", zap.String("addr", ln.Addr().String()), zap.String("topic", cfg.Topic),
 		zap.Int("tokens", api.tokens.Len()), zap.Int("write_keys", api.writeKeys.Len()))
-
-	var runErr error
-	select {
-	case err := <-serveErr:
-		runErr = fmt.Errorf("serve %s: %w", cfg.HTTPAddr, err)
-	case <-ctx.Done():
-	}
-	opsSrv.Stopping()
-	logger.Info("producer draining in-flight requests", zap.Duration("timeout", cfg.ShutdownTimeout))
-	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		runErr = errors.Join(runErr, fmt.Errorf("drain http: %w", err))
-	}
-	if err := pub.Close(); err != nil {
-		runErr = errors.Join(runErr, err)
-	}
-	logger.Info("producer stopped")
-	return runErr
+	return svc.Wait()
 }
 
-// connect registers the schema and builds the Kafka publisher, retrying while the
-// registry is not reachable yet (it may start after us) until ctx ends.
-func connect(ctx context.Context, cfg Config, logger *zap.Logger) (*KafkaPublisher, error) {
-	backoff := 200 * time.Millisecond
-	for {
-		attemptCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		pub, err := NewKafkaPublisher(attemptCtx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, logger)
-		cancel()
-		if err == nil {
-			return pub, nil
-		}
-		logger.Warn("schema registry not ready; retrying", zap.Error(err), zap.Duration("backoff", backoff))
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to schema registry: %w", errors.Join(ctx.Err(), err))
-		case <-time.After(backoff):
-		}
-		backoff = min(2*backoff, 5*time.Second)
+// ignoreClosed drops the error of closing a listener the HTTP server closed.
+func ignoreClosed(err error) error {
+	if errors.Is(err, net.ErrClosed) {
+		return nil
 	}
+	return err
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/segmentio/kafka-go"
-	"go.uber.org/zap"
 )
 
 // Erasure reasons.
@@ -47,27 +46,25 @@ type Erasures struct {
 	Encoder Encoder[schema.Erasure]
 	Keyring *keyring.Keyring
 	Purpose string
-	// ErasuresTopic and DLQTopic are where outputs go.
-	ErasuresTopic, DLQTopic string
-	Metrics                 *Metrics
-	Logger                  *zap.Logger
+	// ErasuresTopic is where outputs go.
+	ErasuresTopic string
+	Metrics       *Metrics
 }
 
 // Handle is a stream.Handler: an erasure per DENIED change of the purpose, keyed
 // by the subject's active pseudonym; nothing for other changes and tombstones; a
-// dead letter for a record that does not decode.
+// record that does not decode is reported in a stream.BatchError.
 func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
-	for _, m := range batch {
+	var scopes []string
+	var failed stream.BatchError
+	for i, m := range batch {
 		if m.Value == nil {
 			continue // tombstone of a compacted key
 		}
 		c, err := h.Decoder.Decode(ctx, m.Value)
 		if err != nil {
-			if !permanent(err) {
-				return nil, fmt.Errorf("decode %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
-			}
-			out = append(out, h.dead(m, "decode", fmt.Errorf("decode ConsentChange: %w", err)))
+			failed.Add(i, "decode", fmt.Errorf("decode ConsentChange: %w", err))
 			continue
 		}
 		version := strconv.Itoa(m.Partition) + ":" + strconv.FormatInt(m.Offset, 10)
@@ -77,20 +74,16 @@ func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.M
 		}
 		b, err := h.Encoder.Encode(&e)
 		if err != nil {
-			out = append(out, h.dead(m, "encode", fmt.Errorf("encode Erasure: %w", err)))
+			failed.Add(i, "encode", fmt.Errorf("encode Erasure: %w", err))
 			continue
 		}
-		h.Metrics.Erasures.WithLabelValues(e.Scope).Inc()
 		out = append(out, kafka.Message{Topic: h.ErasuresTopic, Key: []byte(e.Pseudonyms[0]), Value: b})
+		scopes = append(scopes, e.Scope)
 	}
-	return out, nil
-}
-
-func (h *Erasures) dead(m kafka.Message, reason string, err error) kafka.Message {
-	h.Metrics.DeadLetter.WithLabelValues(StageErasures, reason).Inc()
-	if h.Logger != nil {
-		h.Logger.Warn("consent change dead-lettered", zap.String("reason", reason), zap.String("topic", m.Topic),
-			zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
+	if _, retry := failed.Transient(); !retry {
+		for _, s := range scopes {
+			h.Metrics.Erasures.WithLabelValues(s).Inc()
+		}
 	}
-	return stream.DeadLetter(m, h.DLQTopic, StageErasures, err)
+	return out, failed.Err()
 }

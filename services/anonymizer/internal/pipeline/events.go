@@ -9,7 +9,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/transform"
 	"github.com/segmentio/kafka-go"
-	"go.uber.org/zap"
 )
 
 // Header names the consent-filter sets on events.consented.
@@ -40,35 +39,38 @@ type Events struct {
 	Decoder     Decoder[schema.InteractionEvent]
 	Encoder     Encoder[schema.CuratedEvent]
 	Transformer *transform.Transformer
-	// CuratedTopic and DLQTopic are where outputs go.
-	CuratedTopic, DLQTopic string
-	Metrics                *Metrics
-	Logger                 *zap.Logger
+	// CuratedTopic is where outputs go.
+	CuratedTopic string
+	Metrics      *Metrics
 }
 
-// Handle is a stream.Handler: one curated record or one dead letter per input, in
-// input order. It fails (and the loop retries the batch) only when the schema
-// registry cannot be reached.
+// Handle is a stream.Handler: one curated record per input, in input order; a
+// record that cannot be decoded, anonymized or encoded is reported in a
+// stream.BatchError (the loop dead-letters it, or retries the batch when the
+// schema registry could not be reached).
 func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	out := make([]kafka.Message, 0, len(batch))
-	for _, m := range batch {
-		msg, err := h.one(ctx, m)
+	var failed stream.BatchError
+	for i, m := range batch {
+		msg, reason, err := h.one(ctx, m)
 		if err != nil {
-			return nil, err
+			failed.Add(i, reason, err)
+			continue
 		}
 		out = append(out, msg)
 	}
-	h.Metrics.EventsIn.Add(float64(len(batch)))
-	return out, nil
+	if _, retry := failed.Transient(); !retry {
+		h.Metrics.EventsIn.Add(float64(len(batch)))
+		h.Metrics.EventsOut.Add(float64(len(out)))
+	}
+	return out, failed.Err()
 }
 
-func (h *Events) one(ctx context.Context, m kafka.Message) (kafka.Message, error) {
+// one anonymizes m, or says why it cannot (a reason label and the error).
+func (h *Events) one(ctx context.Context, m kafka.Message) (kafka.Message, string, error) {
 	e, err := h.Decoder.Decode(ctx, m.Value)
 	if err != nil {
-		if !permanent(err) {
-			return kafka.Message{}, fmt.Errorf("decode %s/%d@%d: %w", m.Topic, m.Partition, m.Offset, err)
-		}
-		return h.dead(m, "decode", fmt.Errorf("decode InteractionEvent: %w", err)), nil
+		return kafka.Message{}, "decode", fmt.Errorf("decode InteractionEvent: %w", err)
 	}
 	meta := transform.Meta{
 		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
@@ -81,21 +83,11 @@ func (h *Events) one(ctx context.Context, m kafka.Message) (kafka.Message, error
 		if errors.Is(err, transform.ErrNoSubject) {
 			reason = "no_subject"
 		}
-		return h.dead(m, reason, fmt.Errorf("anonymize: %w", err)), nil
+		return kafka.Message{}, reason, fmt.Errorf("anonymize: %w", err)
 	}
 	b, err := h.Encoder.Encode(&c)
 	if err != nil {
-		return h.dead(m, "encode", fmt.Errorf("encode CuratedEvent: %w", err)), nil
+		return kafka.Message{}, "encode", fmt.Errorf("encode CuratedEvent: %w", err)
 	}
-	h.Metrics.EventsOut.Inc()
-	return kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: b}, nil
-}
-
-func (h *Events) dead(m kafka.Message, reason string, err error) kafka.Message {
-	h.Metrics.DeadLetter.WithLabelValues(StageEvents, reason).Inc()
-	if h.Logger != nil {
-		h.Logger.Warn("record dead-lettered", zap.String("reason", reason), zap.String("topic", m.Topic),
-			zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
-	}
-	return stream.DeadLetter(m, h.DLQTopic, StageEvents, err)
+	return kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: b}, "", nil
 }

@@ -2,11 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
+	"go.uber.org/zap"
 )
 
 const purpose = "ai_training"
@@ -81,7 +79,7 @@ func (f *fixture) events(t *testing.T) *Events {
 		Granularity: time.Hour, OnRedaction: func(typ string) { f.metrics.Redactions.WithLabelValues(typ).Inc() }})
 	require.NoError(t, err)
 	return &Events{Decoder: f.raw, Encoder: f.curated, Transformer: tr,
-		CuratedTopic: "events.curated", DLQTopic: "events.dlq", Metrics: f.metrics}
+		CuratedTopic: "events.curated", Metrics: f.metrics}
 }
 
 func (f *fixture) encodeEvent(t *testing.T, e schema.InteractionEvent, offset int64, headers ...kafka.Header) kafka.Message {
@@ -110,13 +108,25 @@ func TestEventsHandlerCuratesAndDeadLetters(t *testing.T) {
 	noSubjectMsg := f.encodeEvent(t, noSubject, 14)
 	second := f.encodeEvent(t, event("usr_2222"), 15)
 
-	out, err := h.Handle(ctx, []kafka.Message{good, garbage, tombstone, unknownSchema, noSubjectMsg, second})
-	require.NoError(t, err)
-	require.Len(t, out, 6, "one output per input, in order")
-
-	for i, want := range []string{"events.curated", "events.dlq", "events.dlq", "events.dlq", "events.dlq", "events.curated"} {
-		require.Equal(t, want, out[i].Topic, "output %d", i)
+	batch := []kafka.Message{good, garbage, tombstone, unknownSchema, noSubjectMsg, second}
+	out, err := h.Handle(ctx, batch)
+	var failed *stream.BatchError
+	require.ErrorAs(t, err, &failed)
+	require.Len(t, out, 2, "one curated record per good input, in order")
+	for i, m := range out {
+		require.Equal(t, "events.curated", m.Topic, "output %d", i)
 	}
+	var reasons []string
+	var indices []int
+	for _, f := range failed.Failures {
+		reasons, indices = append(reasons, f.Reason), append(indices, f.Index)
+		require.True(t, stream.Permanent(f.Err), "record %d is poison: %v", f.Index, f.Err)
+	}
+	require.Equal(t, []int{1, 2, 3, 4}, indices)
+	require.Equal(t, []string{"decode", "decode", "decode", "no_subject"}, reasons)
+	require.ErrorContains(t, failed.Failures[0].Err, "decode InteractionEvent")
+	require.ErrorContains(t, failed.Failures[3].Err, "no subject")
+
 	c, err := f.curated.Decode(ctx, out[0].Value)
 	require.NoError(t, err)
 	require.Equal(t, f.keyring.Pseudonym(keyring.User, purpose, "usr_1111"), string(out[0].Key), "keyed by the subject pseudonym")
@@ -127,24 +137,12 @@ func TestEventsHandlerCuratesAndDeadLetters(t *testing.T) {
 	require.Equal(t, "203.0.113.0/24", c.IPPrefix)
 	require.Empty(t, out[0].Headers, "no input header is copied to the curated record")
 
-	c2, err := f.curated.Decode(ctx, out[5].Value)
+	c2, err := f.curated.Decode(ctx, out[1].Value)
 	require.NoError(t, err)
 	require.Empty(t, c2.ConsentVersion, "no header: null consent version")
 
-	// Dead letters keep the original bytes and say why, where from.
-	dl := out[1]
-	require.Equal(t, garbage.Value, dl.Value)
-	require.Equal(t, garbage.Key, dl.Key)
-	require.Equal(t, StageEvents, string(stream.Header(dl, stream.HeaderStage)))
-	require.Equal(t, "events.consented", string(stream.Header(dl, stream.HeaderSourceTopic)))
-	require.Equal(t, "11", string(stream.Header(dl, stream.HeaderSourceOffset)))
-	require.Contains(t, string(stream.Header(dl, stream.HeaderError)), "decode InteractionEvent")
-	require.Contains(t, string(stream.Header(out[4], stream.HeaderError)), "no subject")
-
 	require.Equal(t, 6.0, testutil.ToFloat64(f.metrics.EventsIn))
 	require.Equal(t, 2.0, testutil.ToFloat64(f.metrics.EventsOut))
-	require.Equal(t, 3.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "decode")))
-	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "no_subject")))
 }
 
 func TestEventsHandlerRetriesWhenRegistryIsDown(t *testing.T) {
@@ -175,30 +173,20 @@ func TestEventsHandlerRetriesWhenRegistryIsDown(t *testing.T) {
 			return schema.InteractionEvent{}, err
 		})
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		out, err := h.Handle(cctx, []kafka.Message{{Topic: "events.consented", Value: unknownID}})
+		dlq := stream.Poison("events.dlq", StageEvents, stream.NewMetrics(nil), zap.NewNop())
+		out, err := dlq(h.Handle)(cctx, []kafka.Message{{Topic: "events.consented", Value: unknownID}})
 		cancel()
 		srv.Close()
 		require.Error(t, err, "%s: an unavailable registry blocks the batch instead of dead-lettering it", name)
+		require.False(t, stream.Permanent(err), "%s: %v", name, err)
 		require.Nil(t, out, name)
 	}
-	require.Equal(t, 0.0, testutil.ToFloat64(f.metrics.DeadLetter.WithLabelValues(StageEvents, "decode")))
 }
 
 type decoderFunc func(ctx context.Context, b []byte) (schema.InteractionEvent, error)
 
 func (d decoderFunc) Decode(ctx context.Context, b []byte) (schema.InteractionEvent, error) {
 	return d(ctx, b)
-}
-
-func TestPermanent(t *testing.T) {
-	require.True(t, permanent(avro.ErrNotWireFormat))
-	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w: refused", avro.ErrRegistryUnavailable)))
-	require.True(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 404})))
-	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 503})))
-	require.False(t, permanent(fmt.Errorf("fetch schema 9: %w", &sr.ResponseError{StatusCode: 429})))
-	require.False(t, permanent(fmt.Errorf("x: %w", context.DeadlineExceeded)))
-	require.False(t, permanent(&url.Error{Op: "Get", URL: "http://r", Err: errors.New("connection refused")}))
-	require.True(t, permanent(errors.New("decode with schema 3: cannot decode binary record")))
 }
 
 func (f *fixture) change(t *testing.T, c schema.ConsentChange, partition int, offset int64) kafka.Message {
@@ -246,7 +234,7 @@ func TestErasuresHandler(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	h := &Erasures{Decoder: f.changes, Encoder: f.erasures, Keyring: f.keyring, Purpose: purpose,
-		ErasuresTopic: "dataset.erasures", DLQTopic: "events.dlq", Metrics: f.metrics}
+		ErasuresTopic: "dataset.erasures", Metrics: f.metrics}
 	at := time.UnixMilli(1_715_938_200_000).UTC()
 	base := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_1", Purpose: purpose,
 		Status: schema.StatusDenied, EffectiveAt: at}
@@ -263,8 +251,12 @@ func TestErasuresHandler(t *testing.T) {
 		{Topic: "consent.changes", Partition: 0, Offset: 4, Value: []byte("garbage")},
 	}
 	out, err := h.Handle(ctx, batch)
-	require.NoError(t, err)
-	require.Len(t, out, 3)
+	var failed *stream.BatchError
+	require.ErrorAs(t, err, &failed)
+	require.Len(t, failed.Failures, 1)
+	require.Equal(t, 4, failed.Failures[0].Index, "the garbage record")
+	require.Equal(t, "decode", failed.Failures[0].Reason)
+	require.Len(t, out, 2)
 
 	e, err := f.erasures.Decode(ctx, out[0].Value)
 	require.NoError(t, err)
@@ -280,20 +272,10 @@ func TestErasuresHandler(t *testing.T) {
 	require.Equal(t, f.keyring.Pseudonyms(keyring.Tenant, purpose, "org_9"), e.Pseudonyms)
 	require.Equal(t, e.Pseudonyms[0], string(out[1].Key))
 
-	require.Equal(t, "events.dlq", out[2].Topic)
-	require.Equal(t, StageErasures, string(stream.Header(out[2], stream.HeaderStage)))
-
 	for _, m := range out[:2] {
 		require.NotContains(t, string(m.Value), "usr_1")
 		require.NotContains(t, string(m.Value), "org_9")
 	}
 	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeSubject)))
 	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeTenant)))
-}
-
-func TestMetricsShareARegistry(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	a, b := NewMetrics(reg), NewMetrics(reg)
-	a.EventsIn.Inc()
-	require.Equal(t, 1.0, testutil.ToFloat64(b.EventsIn))
 }

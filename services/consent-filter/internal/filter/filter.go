@@ -38,8 +38,9 @@ type Cache interface {
 	Clear()
 }
 
-// ErrPaused wraps every reason the filter refuses to decide now.
-var ErrPaused = errors.New("consent state not trustworthy; paused")
+// ErrPaused wraps every reason the filter refuses to decide now. It is
+// transient: the loop holds the batch (no output, no commit) and tries again.
+var ErrPaused = stream.Transient(errors.New("consent state not trustworthy; paused"))
 
 // Filter decides batches of raw events.
 type Filter struct {
@@ -108,7 +109,6 @@ type Metrics struct {
 	Paused        prometheus.Gauge
 	PauseReasons  *prometheus.CounterVec
 	Lag           prometheus.Gauge
-	DLQ           prometheus.Counter
 }
 
 // NewMetrics registers the filter metrics with reg.
@@ -119,10 +119,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Paused:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_filter_paused", Help: "1 while the filter is paused because consent state cannot be trusted."}),
 		PauseReasons:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_pauses_total", Help: "Batches held back, by reason."}, []string{"reason"}),
 		Lag:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_materializer_lag_records", Help: "consent.changes records not yet applied to Redis (max over partitions), as the filter last saw it."}),
-		DLQ:           prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_filter_dlq_total", Help: "Raw records sent to the dead-letter topic."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag, m.DLQ)
+		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag)
 	}
 	return m
 }
@@ -137,24 +136,25 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	var out []kafka.Message
 	events := make([]decoded, 0, len(batch))
 	refs := make([]consentstore.SubjectRef, 0, 2*len(batch))
-	for _, m := range batch {
+	var failed stream.BatchError
+	for i, m := range batch {
 		ev, err := f.Raw.Decode(ctx, m.Value)
+		if err != nil && !stream.Permanent(err) {
+			return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, err)
+		}
+		reason := "decode"
 		if err == nil {
-			err = validate(&ev)
+			err, reason = validate(&ev), "invalid"
 		}
 		if err != nil {
-			if errors.Is(err, avro.ErrRegistryUnavailable) {
-				return nil, fmt.Errorf("%w: schema registry: %v", ErrPaused, err)
-			}
-			f.Metrics.DLQ.Inc()
-			out = append(out, stream.DeadLetter(m, f.Topics.DLQ, Stage, err))
+			failed.Add(i, reason, err)
 			continue
 		}
 		events = append(events, decoded{msg: m, ev: ev})
 		refs = append(refs, consentstore.UserRef(ev.Subject()), consentstore.TenantRef(ev.TenantID))
 	}
 	if len(events) == 0 {
-		return out, nil
+		return out, failed.Err()
 	}
 
 	// The state must cover every change acknowledged before this batch was first
@@ -232,7 +232,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
 		}
 	}
-	return out, nil
+	return out, failed.Err()
 }
 
 func (f *Filter) pause(reason string, err error) error {

@@ -81,23 +81,17 @@ var errReopen = errors.New("reopen writer")
 // cancellation.
 func (m *Materializer) Run(ctx context.Context) error {
 	m.defaults()
-	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := m.generation(ctx)
-		if ctx.Err() != nil {
-			return nil
+		// A lost generation is reopened at once; other failures back off.
+		err := stream.Retry{
+			Stop: func(err error) bool { return errors.Is(err, errReopen) },
+			Failed: func(err error, failures int, _ time.Time) {
+				m.Logger.Warn("materializer interrupted; retrying", zap.Error(err), zap.Int("attempt", failures))
+			},
+		}.Do(ctx, func() error { return m.generation(ctx) })
+		if err != nil && !errors.Is(err, errReopen) && ctx.Err() == nil {
+			return err
 		}
-		if errors.Is(err, errReopen) {
-			backoff = 100 * time.Millisecond
-			continue
-		}
-		m.Logger.Warn("materializer interrupted; retrying", zap.Error(err), zap.Duration("backoff", backoff))
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 	return nil
 }
@@ -213,8 +207,8 @@ func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch 
 		}
 		c, err := m.Codec.Decode(ctx, msg.Value)
 		if err != nil {
-			if errors.Is(err, avro.ErrRegistryUnavailable) {
-				return err
+			if !stream.Permanent(err) {
+				return err // the registry is down: apply nothing, try again
 			}
 			m.Metrics.Skipped.WithLabelValues("undecodable").Inc()
 			m.Logger.Error("undecodable consent change skipped", zap.Int("partition", msg.Partition), zap.Int64("offset", msg.Offset), zap.Error(err))

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,20 +12,18 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/embedded"
+	"github.com/consentflow/consentflow/pkg/launch"
 	"github.com/consentflow/consentflow/pkg/loadgen"
 	"github.com/consentflow/consentflow/pkg/logging"
-	"github.com/consentflow/consentflow/pkg/ops"
-	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/anonymizer"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
+	"github.com/consentflow/consentflow/services/dataset-sink/client"
 	"github.com/consentflow/consentflow/services/producer"
 )
 
@@ -90,105 +85,44 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	defer stack.Close()
 	say("embedded stack up: Kafka %s (kfake), Redis %s (miniredis), schema registry %s (srfake)", stack.Brokers[0], stack.RedisAddr, stack.RegistryURL)
 
-	ports, err := freePorts(7)
+	// The four services as goroutines, each exactly as its binary runs it.
+	services := &launch.Goroutines{Services: serviceDefinitions(), Logger: logger}
+	chain, err := launch.New(launch.Options{
+		Stack: launch.Stack{Brokers: stack.Brokers, RedisAddr: stack.RedisAddr, RegistryURL: stack.RegistryURL},
+		Dir:   out, Token: demoToken,
+	}, services)
 	if err != nil {
 		return err
 	}
-	common := map[string]string{
-		"KAFKA_BROKERS": strings.Join(stack.Brokers, ","), "SCHEMA_REGISTRY_URL": stack.RegistryURL,
-	}
-	env := func(extra map[string]string) map[string]string {
-		m := map[string]string{}
-		for k, v := range common {
-			m[k] = v
-		}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return m
-	}
-	producerURL, consentURL, datasetsURL := "http://"+ports[0], "http://"+ports[1], "http://"+ports[2]
-	opsAddrs := map[string]string{"producer": ports[3], "consent-filter": ports[4], "anonymizer": ports[5], "dataset-sink": ports[6]}
-
-	var pcfg producer.Config
-	var fcfg consentfilter.Config
-	var acfg anonymizer.Config
-	var scfg datasetsink.Config
-	loads := []struct {
-		name string
-		cfg  any
-		env  map[string]string
-	}{
-		{"producer", &pcfg, env(map[string]string{"PRODUCER_HTTP_ADDR": ports[0], "OPS_ADDR": opsAddrs["producer"],
-			"PRODUCER_TOKENS": "demo:plain:" + demoToken + "=events:write"})},
-		{"consent-filter", &fcfg, env(map[string]string{"CONSENT_HTTP_ADDR": ports[1], "OPS_ADDR": opsAddrs["consent-filter"],
-			"REDIS_ADDR": stack.RedisAddr, "CONSENT_TOKENS": "demo:plain:" + demoToken + "=consent:read|consent:write",
-			"AUDIT_KEY_EPHEMERAL": "true"})},
-		{"anonymizer", &acfg, env(map[string]string{"OPS_ADDR": opsAddrs["anonymizer"], "PSEUDONYM_EPHEMERAL": "true",
-			"PROPERTIES_ALLOWLIST": "project,space,priority,to_status,feature,model,results,scope"})},
-		{"dataset-sink", &scfg, env(map[string]string{"SINK_HTTP_ADDR": ports[2], "OPS_ADDR": opsAddrs["dataset-sink"],
-			"DATASET_ROOT": filepath.Join(out, "datasets"), "SINK_ROTATE_INTERVAL": "2s", "SNAPSHOT_INTERVAL": "0"})},
-	}
-	for _, l := range loads {
-		if err := config.LoadFrom(l.cfg, l.env); err != nil {
-			return fmt.Errorf("%s: %w", l.name, err)
-		}
-	}
-
-	svcLog := func(name string) *zap.Logger { return logger.With(zap.String("service", name)) }
-	regs := map[string]*prometheus.Registry{}
-	for _, n := range []string{"producer", "consent-filter", "anonymizer", "dataset-sink"} {
-		regs[n] = ops.NewRegistry()
-	}
-	sink, err := datasetsink.New(ctx, scfg, svcLog("dataset-sink"), regs["dataset-sink"])
-	if err != nil {
+	defer chain.Close()
+	if err := chain.Start(launch.Services...); err != nil {
 		return err
 	}
-	defer sink.Close()
-
-	svcCtx, stopServices := context.WithCancel(ctx)
-	defer stopServices()
-	g, gctx := errgroup.WithContext(svcCtx)
-	g.Go(func() error { return producer.Run(gctx, pcfg, svcLog("producer"), regs["producer"]) })
-	g.Go(func() error { return consentfilter.Run(gctx, fcfg, svcLog("consent-filter"), regs["consent-filter"]) })
-	g.Go(func() error { return anonymizer.Run(gctx, acfg, svcLog("anonymizer"), regs["anonymizer"]) })
-	g.Go(func() error { return sink.Run(gctx) })
-
-	result := make(chan error, 1)
-	go func() {
-		result <- demoScenario(gctx, o, say, demoEnv{out: out, producerURL: producerURL, consentURL: consentURL,
-			datasetsURL: datasetsURL, opsAddrs: opsAddrs, brokers: stack.Brokers, names: names, sink: sink, regs: regs}, stdout)
-	}()
-	var scenarioErr error
-	select {
-	case scenarioErr = <-result:
-	case <-gctx.Done():
-		scenarioErr = errors.New("a service stopped")
+	scenarioErr := demoScenario(ctx, o, say, chain, services, stdout)
+	if err := chain.StopAll(30 * time.Second); err != nil && scenarioErr == nil {
+		scenarioErr = err
 	}
-	stopServices()
-	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("service: %w", err)
+	if u := chain.Unexpected(); len(u) > 0 && scenarioErr == nil {
+		scenarioErr = fmt.Errorf("a service stopped: %s", strings.Join(u, "; "))
 	}
 	return scenarioErr
 }
 
-type demoEnv struct {
-	out                                  string
-	producerURL, consentURL, datasetsURL string
-	opsAddrs                             map[string]string
-	brokers                              []string
-	names                                topics.Names
-	sink                                 *datasetsink.Sink
-	regs                                 map[string]*prometheus.Registry
+// serviceDefinitions are the four services as their binaries define them.
+func serviceDefinitions() []run.Definition {
+	return []run.Definition{
+		run.Define("producer", producer.Run),
+		run.Define("consent-filter", consentfilter.Run),
+		run.Define("anonymizer", anonymizer.Run),
+		run.Define("dataset-sink", datasetsink.Run),
+	}
 }
 
-func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), e demoEnv, stdout io.Writer) error {
-	for name, addr := range e.opsAddrs {
-		if err := waitReady(ctx, "http://"+addr+"/readyz"); err != nil {
-			return fmt.Errorf("%s not ready: %w", name, err)
-		}
+func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), chain *launch.Chain, services *launch.Goroutines, stdout io.Writer) error {
+	if err := chain.WaitReady(ctx, 60*time.Second); err != nil {
+		return err
 	}
-	say("services ready: producer %s, consent API %s, datasets API %s", e.producerURL, e.consentURL, e.datasetsURL)
+	say("services ready: producer %s, consent API %s, datasets API %s", chain.ProducerURL(), chain.ConsentURL(), chain.DatasetsURL())
 
 	cfg := loadgen.DefaultConfig()
 	cfg.Seed = o.seed
@@ -196,7 +130,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	if err != nil {
 		return err
 	}
-	truthPath := filepath.Join(e.out, "truth.jsonl")
+	truthPath := filepath.Join(chain.Dir, "truth.jsonl")
 	truth, err := os.Create(truthPath)
 	if err != nil {
 		return err
@@ -204,7 +138,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	defer truth.Close()
 	say("load generator: %d events from %d tenants, with PII in free text and consent churn", o.events, cfg.Tenants)
 	stats, err := loadgen.Run(ctx, gen, loadgen.RunOptions{
-		ProducerURL: e.producerURL, ConsentURL: e.consentURL, Token: demoToken, Events: o.events,
+		ProducerURL: chain.ProducerURL(), ConsentURL: chain.ConsentURL(), Token: chain.Token, Events: o.events,
 		Workers: 4, Batch: 50, Oracle: policyOracle(policy.Default()), Truth: truth, MaxDuration: 90 * time.Second,
 	})
 	if err != nil {
@@ -212,41 +146,17 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	}
 	say("sent %d events (%d accepted, %.0f events/s), %d consent changes", stats.EventsSent, stats.EventsAccepted, stats.EventsPerSecond(), stats.ConsentsApplied)
 
-	groups := []struct{ group, topic string }{
-		{"consent-filter", e.names.Raw}, {"anonymizer", e.names.Consented}, {"dataset-sink", e.names.Curated},
+	if lags, err := chain.WaitDrained(ctx, 90*time.Second, 200*time.Millisecond); err != nil {
+		return fmt.Errorf("pipeline did not drain (%s): %w", lags, err)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		var total int64
-		for _, gt := range groups {
-			lag, err := stream.GroupLag(ctx, e.brokers, gt.group, gt.topic)
-			if err != nil {
-				return err
-			}
-			total += lag
-		}
-		if total == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("pipeline did not drain: %d records behind", total)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-	if err := e.sink.Flush(ctx); err != nil {
-		return fmt.Errorf("flush sink: %w", err)
-	}
-	m, err := e.sink.Snapshot(ctx)
+	// The dataset API publishes the open files before it takes the snapshot.
+	m, err := client.New(chain.DatasetsURL(), chain.Token, nil).CreateSnapshot(ctx, "ai_training")
 	if err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	say("pipeline drained; snapshot %s taken", m.ID)
 
-	decisions := counterByLabel(e.regs["consent-filter"], "consentflow_filter_decisions_total", "reason")
+	decisions := counterByLabel(services.Registry("consent-filter"), "consentflow_filter_decisions_total", "reason")
 	var passed, dropped float64
 	reasons := make([]string, 0, len(decisions))
 	for r, v := range decisions {
@@ -258,7 +168,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 		}
 	}
 	sort.Strings(reasons)
-	dataDir := filepath.Join(e.out, "datasets", m.Dataset)
+	dataDir := filepath.Join(chain.Dir, "datasets", m.Dataset)
 	fmt.Fprintf(stdout, "\nconsentflow demo summary\n")
 	fmt.Fprintf(stdout, "  events in                  %d\n", stats.EventsAccepted)
 	fmt.Fprintf(stdout, "  passed consent             %.0f\n", passed)
@@ -267,7 +177,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 		fmt.Fprintf(stdout, "    %-28s %.0f\n", r, decisions[r])
 	}
 	fmt.Fprintf(stdout, "  rows in snapshot           %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
-	fmt.Fprintf(stdout, "  snapshot manifest          %s\n", e.sink.ManifestPath(m))
+	fmt.Fprintf(stdout, "  snapshot manifest          %s\n", filepath.Join(dataDir, "snapshots", m.ID, "manifest.json"))
 	fmt.Fprintf(stdout, "  ground truth               %s\n", truthPath)
 	fmt.Fprintf(stdout, "\nLook at it:\n  duckdb -c \"SELECT event_type, count(*) FROM read_parquet('%s/data/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"\n", dataDir)
 	fmt.Fprintf(stdout, "  python3 -c \"import pandas as pd; print(pd.read_parquet('%s/data').head())\"\n", dataDir)
@@ -293,49 +203,4 @@ func counterByLabel(reg *prometheus.Registry, name, label string) map[string]flo
 		}
 	}
 	return out
-}
-
-func waitReady(ctx context.Context, url string) error {
-	deadline := time.Now().Add(60 * time.Second)
-	var last error
-	for time.Now().Before(deadline) {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			body, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = fmt.Errorf("%s: %d %s", url, resp.StatusCode, strings.TrimSpace(string(body)))
-		} else {
-			last = err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return last
-}
-
-// freePorts returns n loopback addresses free right now.
-func freePorts(n int) ([]string, error) {
-	var out []string
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for i := 0; i < n; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	return out, nil
 }

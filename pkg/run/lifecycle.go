@@ -63,10 +63,11 @@ func Start(ctx context.Context, name, opsAddr string, reg *prometheus.Registry, 
 		}
 		l.opsDone <- err
 	}()
-	go func() {
+	g.Go(func() error {
 		<-gctx.Done()
 		l.ops.Stopping() // load balancers drain while the parts do
-	}()
+		return nil
+	})
 	return l
 }
 

@@ -71,6 +71,7 @@ type Loop struct {
 	OnBlocked    func(blocked bool, reason error)
 	BlockedGrace time.Duration
 
+	once     sync.Once
 	handler  Handler
 	acks     *Acks
 	commitMu sync.Mutex
@@ -120,7 +121,7 @@ func (l *Loop) init() {
 // fails permanently (see Handler) or a write cannot finish before the drain
 // deadline.
 func (l *Loop) Run(ctx context.Context) error {
-	l.init()
+	l.once.Do(l.init)
 	var wg sync.WaitGroup
 	if l.Acks != nil {
 		// Acknowledgements arrive between batches (a file published on a timer):
@@ -235,13 +236,12 @@ func (l *Loop) fetch(ctx context.Context) ([]kafka.Message, error) {
 	return batch, nil
 }
 
-// Commit commits now, per partition, every record that is done. A handler that
-// defers acknowledgement calls it when it must know its acknowledgements are
-// committed (a flush); the loop commits by itself otherwise.
+// Commit commits now, per partition, every record that is done (delivered and,
+// with Acks, acknowledged). A handler that defers acknowledgement calls it when
+// it must know its acknowledgements are committed (a flush); the loop commits by
+// itself otherwise. Safe to call while Run runs.
 func (l *Loop) Commit(ctx context.Context) error {
-	if l.acks == nil {
-		return errors.New("loop not running")
-	}
+	l.once.Do(l.init)
 	return l.commit(ctx)
 }
 

@@ -13,6 +13,8 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/writer"
 )
 
 // BenchmarkSinkLive measures the sink consuming a pre-filled curated topic of real
@@ -79,14 +81,14 @@ func benchSinkVsPassThrough(b *testing.B, n int) {
 func prefill(b *testing.B, ctx context.Context, k *kafkaFixture, n int, limit time.Duration) (int, int64) {
 	b.Helper()
 	deadline := time.Now().Add(limit)
-	received := newClock().Now()
+	received := sinktest.NewClock().Now()
 	var bytes int64
 	written := 0
 	batch := make([]kafka.Message, 0, 5000)
 	for written < n && time.Now().Before(deadline) {
 		batch = batch[:0]
 		for i := written; i < min(n, written+cap(batch)); i++ {
-			ev := event(i, fmt.Sprintf("k1:subject-%010d", i%1000), received.Add(time.Duration(i)*time.Millisecond))
+			ev := sinktest.Event(i, fmt.Sprintf("k1:subject-%010d", i%1000), received.Add(time.Duration(i)*time.Millisecond))
 			ev.Text = "I could not log in with <EMAIL_ADDRESS> after the update; the page kept spinning."
 			ev.Properties = map[string]string{"plan": "pro", "page": "/issues/" + strconv.Itoa(i%500), "feature": "search"}
 			m := k.encode(b, ev)
@@ -141,7 +143,7 @@ func passThrough(b *testing.B, ctx context.Context, k *kafkaFixture, group strin
 // sinkPass runs a sink with production rotation settings and a fresh group until
 // it has consumed rows records, then flushes (publishes the files and commits);
 // the time runs from the first record consumed to the end of the flush.
-func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, Stats) {
+func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, writer.Stats) {
 	b.Helper()
 	cfg := k.config(b.TempDir())
 	cfg.GroupID = group

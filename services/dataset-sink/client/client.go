@@ -13,7 +13,7 @@ import (
 	"net/url"
 	"strings"
 
-	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
+	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
 // Client talks to one dataset sink.
@@ -99,26 +99,26 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 }
 
 // Datasets lists the datasets.
-func (c *Client) Datasets(ctx context.Context) ([]datasetsink.DatasetInfo, error) {
-	var out []datasetsink.DatasetInfo
+func (c *Client) Datasets(ctx context.Context) ([]manifest.DatasetInfo, error) {
+	var out []manifest.DatasetInfo
 	return out, c.getJSON(ctx, "/v1/datasets", &out)
 }
 
 // Snapshots lists a dataset's snapshots, oldest first.
-func (c *Client) Snapshots(ctx context.Context, dataset string) ([]datasetsink.SnapshotInfo, error) {
-	var out []datasetsink.SnapshotInfo
+func (c *Client) Snapshots(ctx context.Context, dataset string) ([]manifest.SnapshotInfo, error) {
+	var out []manifest.SnapshotInfo
 	return out, c.getJSON(ctx, "/v1/datasets/"+url.PathEscape(dataset)+"/snapshots", &out)
 }
 
 // Manifest returns a snapshot's manifest; id may be "latest".
-func (c *Client) Manifest(ctx context.Context, dataset, id string) (datasetsink.Manifest, error) {
-	var m datasetsink.Manifest
+func (c *Client) Manifest(ctx context.Context, dataset, id string) (manifest.Manifest, error) {
+	var m manifest.Manifest
 	return m, c.getJSON(ctx, c.snapPath(dataset, id), &m)
 }
 
 // CreateSnapshot asks for a snapshot now (needs datasets:write).
-func (c *Client) CreateSnapshot(ctx context.Context, dataset string) (datasetsink.Manifest, error) {
-	var m datasetsink.Manifest
+func (c *Client) CreateSnapshot(ctx context.Context, dataset string) (manifest.Manifest, error) {
+	var m manifest.Manifest
 	resp, err := c.request(ctx, http.MethodPost, "/v1/datasets/"+url.PathEscape(dataset)+"/snapshots", nil)
 	if err != nil {
 		return m, err

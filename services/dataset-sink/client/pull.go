@@ -14,7 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
+	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
 // Progress is told how many bytes a pull will download and has downloaded
@@ -31,7 +31,7 @@ func (noProgress) Add64(int64) error { return nil }
 
 // PullResult reports a pull.
 type PullResult struct {
-	Manifest   datasetsink.Manifest
+	Manifest   manifest.Manifest
 	Downloaded int64 // bytes transferred
 	Reused     int   // files already present and verified
 	Resumed    int   // files continued from a .part
@@ -127,7 +127,7 @@ func hashFile(p string) (string, error) {
 
 // download fetches one file into target via target.part, resuming from the
 // part's size when the server honours the Range (If-Range on the sha256 ETag).
-func (c *Client) download(ctx context.Context, urlPath, target string, f datasetsink.ManifestFile, progress Progress) (int64, bool, error) {
+func (c *Client) download(ctx context.Context, urlPath, target string, f manifest.File, progress Progress) (int64, bool, error) {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return 0, false, fmt.Errorf("create %s: %w", filepath.Dir(target), err)
 	}

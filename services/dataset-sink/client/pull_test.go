@@ -16,13 +16,13 @@ import (
 	"testing"
 	"time"
 
-	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
+	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
 // fakeSink serves one snapshot with one file; cut makes the next file download
 // abort halfway, as a dropped connection would.
 type fakeSink struct {
-	m       datasetsink.Manifest
+	m       manifest.Manifest
 	data    []byte
 	cut     atomic.Bool
 	ranges  atomic.Int32
@@ -35,8 +35,8 @@ func newFakeSink(t *testing.T) (*fakeSink, *httptest.Server) {
 	sum := sha256.Sum256(data)
 	f := &fakeSink{data: data}
 	path := "data/dt=2025-11-28/events.curated+0+0-9.parquet"
-	f.m = datasetsink.Manifest{ID: "s1", Dataset: "ai_training", Files: []datasetsink.ManifestFile{{Path: path, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Rows: 10}},
-		Totals: datasetsink.Totals{Files: 1, Rows: 10, Bytes: int64(len(data))}}
+	f.m = manifest.Manifest{ID: "s1", Dataset: "ai_training", Files: []manifest.File{{Path: path, Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:]), Rows: 10}},
+		Totals: manifest.Totals{Files: 1, Rows: 10, Bytes: int64(len(data))}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/datasets/ai_training/snapshots/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "Bearer tok" {

@@ -1,0 +1,91 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/consentflow/consentflow/pkg/run"
+)
+
+// fakeConfig reads what every launched service gets.
+type fakeConfig struct {
+	Ops     string `env:"OPS_ADDR"`
+	Brokers string `env:"KAFKA_BROKERS"`
+	Raw     string `env:"TOPIC_EVENTS_RAW"`
+	Crash   bool   `env:"CRASH"`
+}
+
+// fakeService serves /readyz on OPS_ADDR until cancelled, or fails at once with
+// CRASH.
+func fakeService(ctx context.Context, cfg fakeConfig, _ *zap.Logger, reg *prometheus.Registry) error {
+	if cfg.Crash {
+		return errors.New("crashed")
+	}
+	svc := run.Start(ctx, "fake", cfg.Ops, reg, zap.NewNop())
+	return svc.Wait()
+}
+
+func TestChainEnvironmentAndGoroutineLifecycle(t *testing.T) {
+	var defs []run.Definition
+	for _, s := range Services {
+		defs = append(defs, run.Define(s, fakeService))
+	}
+	g := &Goroutines{Services: defs, Logger: zaptest.NewLogger(t)}
+	c, err := New(Options{Stack: Stack{Brokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, RegistryURL: "http://r", RedisAddr: "127.0.0.1:3"},
+		Prefix: "t1.", Dir: t.TempDir(), Env: map[string]map[string]string{"anonymizer": {"PROPERTIES_ALLOWLIST": "x"}}}, g)
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+
+	require.Equal(t, "t1.events.raw", c.Names.Raw)
+	require.Equal(t, "t1", c.RedisNamespace)
+	f := c.Env("consent-filter")
+	require.Equal(t, "t1.consent-filter", f["FILTER_GROUP_ID"])
+	require.Equal(t, "127.0.0.1:1,127.0.0.1:2", f["KAFKA_BROKERS"])
+	require.Equal(t, "true", f["AUDIT_KEY_EPHEMERAL"], "no key given: ephemeral")
+	require.Equal(t, "x", c.Env("anonymizer")["PROPERTIES_ALLOWLIST"], "overrides win")
+	require.Equal(t, c.Groups.Sink+"-erasures", c.Groups.SinkErasures, "the sink derives its erasure group")
+	addrs := map[string]bool{}
+	for _, s := range Services {
+		addrs[c.OpsAddr(s)] = true
+		require.True(t, strings.HasPrefix(c.Env(s)["TOPIC_EVENTS_DLQ"], "t1."), s)
+	}
+	require.Len(t, addrs, 4, "one ops port per service")
+
+	ctx := context.Background()
+	require.NoError(t, c.Start(Services...))
+	require.NoError(t, c.WaitReady(ctx, 10*time.Second))
+	resp, err := http.Get("http://" + c.OpsAddr("dataset-sink") + "/metrics")
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.NotNil(t, g.Registry("dataset-sink"))
+
+	require.NoError(t, c.Stop("anonymizer", syscall.SIGTERM, 5*time.Second))
+	require.False(t, c.Running("anonymizer"))
+	require.Empty(t, c.Unexpected(), "stopped on purpose")
+	require.NoError(t, c.Start("anonymizer"))
+	require.NoError(t, c.WaitReady(ctx, 10*time.Second, "anonymizer"))
+	require.NoError(t, c.StopAll(5*time.Second))
+	require.Empty(t, c.Unexpected())
+}
+
+func TestChainReportsAServiceThatExitsByItself(t *testing.T) {
+	defs := []run.Definition{run.Define("producer", fakeService)}
+	c, err := New(Options{Dir: t.TempDir(), Env: map[string]map[string]string{"producer": {"CRASH": "true"}}},
+		&Goroutines{Services: defs, Logger: zap.NewNop()})
+	require.NoError(t, err)
+	require.NoError(t, c.Start("producer"))
+	err = c.WaitReady(context.Background(), 5*time.Second, "producer")
+	require.ErrorContains(t, err, "crashed")
+	require.Eventually(t, func() bool { return len(c.Unexpected()) == 1 }, time.Second, time.Millisecond)
+	require.Contains(t, c.Unexpected()[0], "producer (goroutine) exited by itself")
+}

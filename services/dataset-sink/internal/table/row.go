@@ -1,0 +1,110 @@
+// Package table holds the dataset's table format: the Row type and its columns,
+// Parquet encoding and decoding of rows, and the naming and listing of the data
+// files that hold them.
+package table
+
+import (
+	"sort"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
+)
+
+// Row is one dataset row: a CuratedEvent as a Parquet record. Optional Avro fields
+// are optional columns (null when empty); timestamps are INT64
+// timestamp(MILLIS, UTC) so that pyarrow, DuckDB and Spark read them as timestamps;
+// properties is a LIST of STRUCT{key, value} sorted by key (not a Parquet MAP,
+// which Hugging Face datasets cannot load). consent_version and
+// tenant_consent_version order the row against erasures (see Matcher).
+type Row struct {
+	EventID        string     `parquet:"event_id"`
+	EventType      string     `parquet:"event_type,dict"`
+	Subject        string     `parquet:"subject"`
+	Tenant         string     `parquet:"tenant,dict"`
+	Session        string     `parquet:"session,optional"`
+	ReceivedAt     time.Time  `parquet:"received_at,timestamp(millisecond)"`
+	OccurredAt     time.Time  `parquet:"occurred_at,optional,timestamp(millisecond)"`
+	Jurisdiction   string     `parquet:"jurisdiction,optional,dict"`
+	GPC            bool       `parquet:"gpc"`
+	IPPrefix       string     `parquet:"ip_prefix,optional"`
+	Locale         string     `parquet:"locale,optional,dict"`
+	Region         string     `parquet:"region,optional,dict"`
+	Text           string     `parquet:"text,optional"`
+	Properties     []Property `parquet:"properties,list"`
+	Source         string     `parquet:"source,dict"`
+	Purpose        string     `parquet:"purpose,dict"`
+	ConsentVersion string     `parquet:"consent_version,optional"`
+	PolicyVersion  string     `parquet:"policy_version,dict"`
+	// TenantConsentVersion is the version of the tenant's consent record in
+	// force at the decision; empty when the tenant had none.
+	TenantConsentVersion string `parquet:"tenant_consent_version,optional"`
+}
+
+// Property is one entry of the properties column.
+type Property struct {
+	Key   string `parquet:"key"`
+	Value string `parquet:"value"`
+}
+
+// PropertiesOf returns m as properties sorted by key (never nil, so that the
+// column holds an empty list rather than null).
+func PropertiesOf(m map[string]string) []Property {
+	out := make([]Property, 0, len(m))
+	for k, v := range m {
+		out = append(out, Property{Key: k, Value: v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// RowFromEvent converts a curated event to a row. Timestamps are truncated to
+// milliseconds and kept in UTC, as on the wire.
+func RowFromEvent(e *schema.CuratedEvent) Row {
+	r := Row{
+		EventID: e.EventID, EventType: e.EventType, Subject: e.Subject, Tenant: e.Tenant,
+		Session: e.Session, ReceivedAt: e.ReceivedAt.UTC().Truncate(time.Millisecond),
+		Jurisdiction: e.Jurisdiction, GPC: e.GPC, IPPrefix: e.IPPrefix, Locale: e.Locale,
+		Region: e.Region, Text: e.Text, Properties: PropertiesOf(e.Properties), Source: e.Source,
+		Purpose: e.Purpose, ConsentVersion: e.ConsentVersion, PolicyVersion: e.PolicyVersion,
+		TenantConsentVersion: e.TenantConsentVersion,
+	}
+	if !e.OccurredAt.IsZero() {
+		r.OccurredAt = e.OccurredAt.UTC().Truncate(time.Millisecond)
+	}
+	return r
+}
+
+// Day is the dt= partition of the row: the UTC date of received_at, the server
+// clock stamped by the producer (client clocks are never trusted).
+func (r *Row) Day() string { return r.ReceivedAt.UTC().Format(time.DateOnly) }
+
+// Columns describes the columns of Row for manifests, dataset cards and
+// Croissant metadata.
+var Columns = []manifest.Column{
+	col("event_id", "string", false, "Unique id of the event."),
+	col("event_type", "string", false, "Kind of interaction (issue_created, prompt_submitted, ...)."),
+	col("subject", "string", false, "Keyed pseudonym of the consent subject (key id in front)."),
+	col("tenant", "string", false, "Keyed pseudonym of the tenant."),
+	col("session", "string", true, "Pseudonymized session id."),
+	col("received_at", "timestamp[ms, UTC]", false, "Server receive time, coarsened to the hour."),
+	col("occurred_at", "timestamp[ms, UTC]", true, "Client event time, coarsened to the hour."),
+	col("jurisdiction", "string", true, "Country part of the jurisdiction."),
+	col("gpc", "bool", false, "Whether the request carried Sec-GPC: 1."),
+	col("ip_prefix", "string", true, "IPv4 /24 or IPv6 /48 network."),
+	col("locale", "string", true, "Locale of the client."),
+	col("region", "string", true, "Country of the location."),
+	col("text", "string", true, "Free text with PII replaced by typed placeholders."),
+	{Name: "properties", Type: "list<struct<key: string, value: string>>",
+		Description: "Allowlisted event properties as key/value pairs, sorted by key (a list, not a map: Hugging Face datasets has no map type).",
+		Fields:      []manifest.Column{col("key", "string", false, "Property name."), col("value", "string", false, "Property value.")}},
+	col("source", "string", false, "Ingestion source."),
+	col("purpose", "string", false, "Purpose the consent was checked for."),
+	col("consent_version", "string", true, "partition:offset on consent.changes of the user's consent change the decision rested on; null when it rested on the regime alone."),
+	col("policy_version", "string", false, "Consent policy version of the decision."),
+	col("tenant_consent_version", "string", true, "partition:offset on consent.changes of the tenant's consent change in force at the decision; null when the tenant had none."),
+}
+
+func col(name, typ string, nullable bool, description string) manifest.Column {
+	return manifest.Column{Name: name, Type: typ, Nullable: nullable, Description: description}
+}

@@ -1,0 +1,140 @@
+package datasetsink
+
+import (
+	"context"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/writer"
+)
+
+// Stage names: the loops' metrics label and the dead letters' stage header.
+const (
+	StageEvents   = "dataset-sink"
+	StageErasures = "dataset-sink-erasures"
+)
+
+// decoder decodes a record value (an *avro.Codec).
+type decoder[T any] interface {
+	Decode(ctx context.Context, b []byte) (T, error)
+}
+
+// events is the stage that writes events.curated into Parquet files. A record is
+// durable only once the file holding it is published, so the stage acknowledges
+// records itself (stream.Acks) as the writer publishes files — from a batch, from
+// the rotation timer, on a flush or at the drain — and the loop commits only
+// what is acknowledged. On restart the published files are the log: the writer
+// skips offsets already in a file.
+type events struct {
+	codec  decoder[schema.CuratedEvent]
+	writer *writer.Writer
+	acks   *stream.Acks
+	killed func() bool
+}
+
+// handle decodes the batch and appends it to the writer. A poison record is
+// reported to the loop (which dead-letters it) and still appended without a row,
+// so that the file's offset range stays contiguous and its publication
+// acknowledges it too. Decoding comes first: when the registry is unavailable
+// nothing is appended and the loop tries the batch again.
+func (e *events) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+	recs := make([]writer.Record, len(batch))
+	var failed stream.BatchError
+	for i, m := range batch {
+		recs[i] = writer.Record{Partition: m.Partition, Offset: m.Offset}
+		if e.writer.Written(m.Partition, m.Offset) {
+			continue // a redelivery needs no decoding
+		}
+		ev, err := e.codec.Decode(ctx, m.Value)
+		if err != nil {
+			failed.Add(i, "decode", err)
+			continue
+		}
+		row := table.RowFromEvent(&ev)
+		recs[i].Row = &row
+	}
+	if _, retry := failed.Transient(); retry {
+		return nil, failed.Err()
+	}
+	for _, r := range recs {
+		if e.killed() {
+			return nil, errKilled
+		}
+		done, err := e.writer.Append(ctx, r)
+		if err != nil {
+			return nil, err // storage failed: the stage stops, the files are the log
+		}
+		e.ack(done)
+	}
+	return nil, failed.Err()
+}
+
+// ack acknowledges the offset ranges the writer made durable.
+func (e *events) ack(done []writer.Done) {
+	for _, d := range done {
+		e.acks.AckThrough(d.Partition, d.Last)
+	}
+}
+
+// drain publishes every open file when the loop stops, so that the final commit
+// covers everything consumed.
+func (e *events) drain(ctx context.Context) error {
+	if e.killed() {
+		return nil
+	}
+	done, err := e.writer.CloseAll(ctx)
+	e.ack(done)
+	return err
+}
+
+// erasures is the stage that appends dataset.erasures to the ledger. An
+// appended line is fsynced before the handler returns, so the loop's commit
+// after it is safe.
+type erasures struct {
+	codec   decoder[schema.Erasure]
+	ledger  *ledger.Ledger
+	now     func() time.Time
+	metrics *metrics
+	log     *zap.Logger
+}
+
+func (e *erasures) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
+	decoded := make([]*schema.Erasure, len(batch))
+	var failed stream.BatchError
+	for i, m := range batch {
+		if m.Value == nil {
+			continue // a compaction tombstone erases nothing
+		}
+		er, err := e.codec.Decode(ctx, m.Value)
+		if err != nil {
+			failed.Add(i, "decode", err)
+			continue
+		}
+		decoded[i] = &er
+	}
+	if _, retry := failed.Transient(); retry {
+		return nil, failed.Err()
+	}
+	for i, er := range decoded {
+		if er == nil {
+			continue
+		}
+		added, err := e.ledger.Append(batch[i].Partition, batch[i].Offset, e.now(), *er)
+		if err != nil {
+			return nil, err // the ledger cannot be written: the stage stops
+		}
+		if added {
+			e.metrics.erasures.Inc()
+			e.metrics.ledgerPosition.Set(float64(e.ledger.Position()))
+			e.log.Info("erasure recorded", zap.String("scope", er.Scope), zap.String("reason", er.Reason),
+				zap.Int("pseudonyms", len(er.Pseudonyms)), zap.Int64("ledger_position", e.ledger.Position()))
+		}
+	}
+	return nil, failed.Err()
+}

@@ -1,0 +1,295 @@
+package datasetsink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
+	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
+)
+
+// fakeReader serves msgs once each, then blocks; before recording a commit it
+// calls check, which may fail the test.
+type fakeReader struct {
+	mu        sync.Mutex
+	msgs      []kafka.Message
+	committed map[int]int64 // next offset per partition
+	check     func(msgs []kafka.Message)
+}
+
+func (r *fakeReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	r.mu.Lock()
+	if len(r.msgs) > 0 {
+		m := r.msgs[0]
+		r.msgs = r.msgs[1:]
+		r.mu.Unlock()
+		return m, nil
+	}
+	r.mu.Unlock()
+	<-ctx.Done()
+	return kafka.Message{}, ctx.Err()
+}
+
+func (r *fakeReader) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
+	if r.check != nil {
+		r.check(msgs)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.committed == nil {
+		r.committed = map[int]int64{}
+	}
+	for _, m := range msgs {
+		r.committed[m.Partition] = m.Offset + 1
+	}
+	return nil
+}
+
+func (r *fakeReader) next(p int) int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.committed[p]
+}
+
+// memWriter records what it writes (the dead-letter topic).
+type memWriter struct {
+	mu   sync.Mutex
+	msgs []kafka.Message
+}
+
+func (w *memWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.msgs = append(w.msgs, msgs...)
+	return nil
+}
+
+func (w *memWriter) written() []kafka.Message {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]kafka.Message(nil), w.msgs...)
+}
+
+// decodeFunc is a fake record decoder.
+type decodeFunc[T any] func(b []byte) (T, error)
+
+func (d decodeFunc[T]) Decode(_ context.Context, b []byte) (T, error) { return d(b) }
+
+var errOutage = fmt.Errorf("fetch schema 7: %w: connection refused", avro.ErrRegistryUnavailable)
+
+// curated decodes "<i>" into event i, "poison" into an error that is not an
+// outage, and "outage" into a registry outage.
+func curated(received time.Time) decodeFunc[schema.CuratedEvent] {
+	return func(b []byte) (schema.CuratedEvent, error) {
+		switch string(b) {
+		case "poison":
+			return schema.CuratedEvent{}, avro.ErrNotWireFormat
+		case "outage":
+			return schema.CuratedEvent{}, errOutage
+		}
+		i, err := strconv.Atoi(string(b))
+		if err != nil {
+			return schema.CuratedEvent{}, err
+		}
+		return sinktest.Event(i, "k1:s", received), nil
+	}
+}
+
+func runLoop(t *testing.T, l *stream.Loop) (stop func() error) {
+	t.Helper()
+	l.Backoff = stream.Backoff{Min: time.Millisecond, Max: 4 * time.Millisecond}
+	l.Linger = time.Millisecond
+	l.Logger = zap.NewNop()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.Run(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// TestEventsCommitOnlyWhatIsPublished: whenever the events loop commits, every
+// committed offset is in a Parquet file already published (a poison record
+// included: its file's offset range covers it, and its dead letter is written);
+// records in the open file are committed only once the file is published, here
+// at the drain.
+func TestEventsCommitOnlyWhatIsPublished(t *testing.T) {
+	ctx := context.Background()
+	clock := sinktest.NewClock()
+	p := sinktest.NewParts(t, t.TempDir(), clock, 4)
+	var input []kafka.Message
+	for o := range 10 {
+		v := strconv.Itoa(o)
+		if o == 5 {
+			v = "poison"
+		}
+		input = append(input, kafka.Message{Topic: sinktest.Topic, Partition: 0, Offset: int64(o), Value: []byte(v)})
+		if o < 6 {
+			input = append(input, kafka.Message{Topic: sinktest.Topic, Partition: 1, Offset: int64(o), Value: []byte(strconv.Itoa(100 + o))})
+		}
+	}
+	commits := 0
+	r := &fakeReader{msgs: input, check: func(msgs []kafka.Message) {
+		commits++
+		files, err := table.List(ctx, p.Store, sinktest.Dataset)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		for _, m := range msgs {
+			for o := int64(0); o <= m.Offset; o++ {
+				published := false
+				for _, f := range files {
+					published = published || (f.File.Partition == m.Partition && f.File.First <= o && o <= f.File.Last)
+				}
+				if !published {
+					t.Errorf("commit of %d:%d: offset %d is in no published file (files %v)", m.Partition, m.Offset+1, o, files)
+				}
+			}
+		}
+	}}
+	acks := stream.NewAcks()
+	ev := &events{codec: curated(clock.Now()), writer: p.Writer, acks: acks, killed: func() bool { return false }}
+	dlq := &memWriter{}
+	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq",
+		Acks: acks, Drain: ev.drain, MaxBatch: 3})
+	waitFor(t, "files 0-3 and 4-7 of partition 0, 0-3 of partition 1 committed", func() bool { return r.next(0) == 8 && r.next(1) == 4 })
+	waitFor(t, "every record appended", func() bool { return p.Writer.Stats().RecordsConsumed == 16 })
+	time.Sleep(20 * time.Millisecond)
+	if r.next(0) != 8 || r.next(1) != 4 {
+		t.Fatalf("committed %d and %d with the open files unpublished", r.next(0), r.next(1))
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if r.next(0) != 10 || r.next(1) != 6 {
+		t.Fatalf("after the drain: committed %d and %d, want 10 and 6", r.next(0), r.next(1))
+	}
+	if st := p.Writer.Stats(); st.RowsWritten != 15 {
+		t.Fatalf("rows written %d, want 15", st.RowsWritten)
+	}
+	dead := dlq.written()
+	if len(dead) != 1 || string(dead[0].Value) != "poison" || string(stream.Header(dead[0], stream.HeaderStage)) != StageEvents {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if commits < 2 {
+		t.Fatalf("%d commits: the check saw too little", commits)
+	}
+}
+
+// TestEventsOutageAppendsNothing: while the registry is unreachable the batch is
+// neither appended nor dead-lettered nor committed; when it answers again every
+// record is written once.
+func TestEventsOutageAppendsNothing(t *testing.T) {
+	clock := sinktest.NewClock()
+	p := sinktest.NewParts(t, t.TempDir(), clock, 100)
+	var mu sync.Mutex
+	outages := 5
+	codec := decodeFunc[schema.CuratedEvent](func(b []byte) (schema.CuratedEvent, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if string(b) == "1" && outages > 0 {
+			outages--
+			return schema.CuratedEvent{}, errOutage
+		}
+		return curated(clock.Now())(b)
+	})
+	r := &fakeReader{}
+	for o := range 3 {
+		r.msgs = append(r.msgs, kafka.Message{Topic: sinktest.Topic, Offset: int64(o), Value: []byte(strconv.Itoa(o))})
+	}
+	acks := stream.NewAcks()
+	ev := &events{codec: codec, writer: p.Writer, acks: acks, killed: func() bool { return false }}
+	dlq := &memWriter{}
+	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq", Acks: acks, Drain: ev.drain})
+	waitFor(t, "the outage to pass", func() bool { mu.Lock(); defer mu.Unlock(); return outages == 0 })
+	waitFor(t, "appended", func() bool { return p.Writer.Stats().RecordsConsumed == 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.Writer.Stats(); st.RecordsConsumed != 3 || st.RowsWritten != 3 {
+		t.Fatalf("stats %+v: records appended during the outage", st)
+	}
+	if len(dlq.written()) != 0 || r.next(0) != 3 {
+		t.Fatalf("dead letters %d, committed %d", len(dlq.written()), r.next(0))
+	}
+}
+
+// TestErasuresAreInTheLedgerBeforeTheirCommit: every committed erasure is in the
+// ledger file (fsynced) when the commit is made; a tombstone is skipped and a
+// poison record goes to the DLQ.
+func TestErasuresAreInTheLedgerBeforeTheirCommit(t *testing.T) {
+	dir := t.TempDir()
+	l, err := ledger.Open(dir + "/erasures.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	codec := decodeFunc[schema.Erasure](func(b []byte) (schema.Erasure, error) {
+		if string(b) == "poison" {
+			return schema.Erasure{}, errors.New("decode with schema 3: short buffer")
+		}
+		return schema.Erasure{Pseudonyms: []string{string(b)}, Purpose: "ai_training", ConsentVersion: "0:1", Scope: schema.ScopeSubject}, nil
+	})
+	r := &fakeReader{msgs: []kafka.Message{
+		{Topic: "dataset.erasures", Offset: 0, Value: []byte("k1:a")},
+		{Topic: "dataset.erasures", Offset: 1},
+		{Topic: "dataset.erasures", Offset: 2, Value: []byte("poison")},
+		{Topic: "dataset.erasures", Offset: 3, Value: []byte("k1:b")},
+	}}
+	r.check = func(msgs []kafka.Message) {
+		reopened, err := ledger.Open(dir + "/erasures.jsonl") // what a crash now would leave
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer reopened.Close()
+		want := map[int64]int64{1: 1, 2: 1, 3: 1, 4: 2}[msgs[0].Offset+1]
+		if reopened.Position() < want {
+			t.Errorf("commit of offset %d with %d erasures on disk, want %d", msgs[0].Offset+1, reopened.Position(), want)
+		}
+	}
+	m := newMetrics(prometheus.NewRegistry())
+	er := &erasures{codec: codec, ledger: l, now: time.Now, metrics: m, log: zap.NewNop()}
+	dlq := &memWriter{}
+	stop := runLoop(t, &stream.Loop{Name: StageErasures, Reader: r, Writer: dlq, Handler: er.handle, DLQ: "events.dlq"})
+	waitFor(t, "committed", func() bool { return r.next(0) == 4 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if l.Position() != 2 {
+		t.Fatalf("ledger position %d", l.Position())
+	}
+	if d := dlq.written(); len(d) != 1 || string(stream.Header(d[0], stream.HeaderSourceOffset)) != "2" {
+		t.Fatalf("dead letters %+v", d)
+	}
+}

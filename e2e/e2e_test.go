@@ -397,9 +397,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	r.logln("scanned %d log files", nlogs)
 	leak("service logs", logHits)
-	r.mu.Lock()
-	rep.SelfExits = append(rep.SelfExits, r.unexpected...)
-	r.mu.Unlock()
+	rep.SelfExits = append(rep.SelfExits, r.chain.Unexpected()...)
 	for _, s := range rep.SelfExits {
 		if sc.chaos {
 			r.logln("WARNING self-exit: %s", s)

@@ -151,27 +151,9 @@ func (c *chaos) superviseUntil(done <-chan error) error {
 		case err := <-done:
 			return err
 		case <-tick.C:
-			for _, s := range serviceNames {
-				c.r.mu.Lock()
-				p := c.r.procs[s]
-				c.r.mu.Unlock()
-				if p == nil {
-					continue
-				}
-				select {
-				case <-p.done:
-					c.r.mu.Lock()
-					self := !p.killed
-					c.r.mu.Unlock()
-					if self {
-						c.note("%s exited by itself (%v); restarting it", s, p.err)
-						c.r.mu.Lock()
-						p.killed = true // do not restart the same exit twice
-						c.r.mu.Unlock()
-						c.r.startService(s)
-					}
-				default:
-				}
+			for s, err := range c.r.chain.Exited() {
+				c.note("%s exited by itself (%v); restarting it", s, err)
+				c.r.startService(s)
 			}
 		}
 	}

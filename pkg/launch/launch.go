@@ -12,12 +12,14 @@ package launch
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -294,7 +296,25 @@ func (c *Chain) Close() {
 	}
 }
 
-// Unexpected lists the services that exited without being told to.
+// Exited returns the services whose latest start exited without being told to,
+// with why (an orchestrator restarts them).
+func (c *Chain) Exited() map[string]error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]error{}
+	for s, t := range c.running {
+		select {
+		case <-t.inst.Done():
+			if !t.stopped {
+				out[s] = t.inst.Err()
+			}
+		default:
+		}
+	}
+	return out
+}
+
+// Unexpected lists every exit of a service that was not told to stop.
 func (c *Chain) Unexpected() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -321,23 +341,28 @@ func FreeAddrs(n int) ([]string, error) {
 	return out, nil
 }
 
-// RandomHex returns n random bytes in hex.
-func RandomHex(n int) string {
+// RandomHex returns n random bytes in hex (ids, tokens).
+func RandomHex(n int) string { return hex.EncodeToString(randomBytes(n)) }
+
+// RandomBase64 returns n random bytes in standard base64 (keys).
+func RandomBase64(n int) string { return base64.StdEncoding.EncodeToString(randomBytes(n)) }
+
+func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return b
 }
 
-// isolatedEnv is the environment of a child: PATH, HOME and TMPDIR of this
-// process and nothing else of it (a stray TOPIC_* of the caller cannot leak in),
-// then env.
-func isolatedEnv(env map[string]string) []string {
+// IsolatedEnv is the environment of a service process: PATH, HOME and TMPDIR of
+// this process and nothing else of it (a stray TOPIC_* of the caller cannot leak
+// in), then vars.
+func IsolatedEnv(vars map[string]string) []string {
 	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	if v := os.Getenv("TMPDIR"); v != "" {
 		out = append(out, "TMPDIR="+v)
 	}
-	for _, k := range slicesSorted(env) {
-		out = append(out, k+"="+env[k])
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
+		out = append(out, k+"="+vars[k])
 	}
 	return out
 }

@@ -88,4 +88,7 @@ func TestChainReportsAServiceThatExitsByItself(t *testing.T) {
 	require.ErrorContains(t, err, "crashed")
 	require.Eventually(t, func() bool { return len(c.Unexpected()) == 1 }, time.Second, time.Millisecond)
 	require.Contains(t, c.Unexpected()[0], "producer (goroutine) exited by itself")
+	require.ErrorContains(t, c.Exited()["producer"], "crashed")
+	require.NoError(t, c.Start("producer")) // restarted: its latest start has not exited (yet)
+	require.Eventually(t, func() bool { return len(c.Unexpected()) == 2 }, time.Second, time.Millisecond)
 }

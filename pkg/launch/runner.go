@@ -43,7 +43,7 @@ type Processes struct {
 }
 
 func (p Processes) start(service string, env map[string]string, dir string) (Instance, error) {
-	return StartProcess(service, filepath.Join(p.Bin, service), nil, env, filepath.Join(dir, "logs", service+".log"))
+	return StartProcess(service, filepath.Join(p.Bin, service), nil, IsolatedEnv(env), filepath.Join(dir, "logs", service+".log"))
 }
 
 // Process is a child process started by StartProcess.
@@ -54,10 +54,10 @@ type Process struct {
 	err  error
 }
 
-// StartProcess starts bin with args and exactly env (plus PATH, HOME, TMPDIR) in
+// StartProcess starts bin with args and the environment env (see IsolatedEnv) in
 // its own process group, which gets SIGKILL when this process dies; stdout and
 // stderr are appended to logPath.
-func StartProcess(name, bin string, args []string, env map[string]string, logPath string) (*Process, error) {
+func StartProcess(name, bin string, args, env []string, logPath string) (*Process, error) {
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func StartProcess(name, bin string, args []string, env map[string]string, logPat
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	cmd.Env = isolatedEnv(env)
+	cmd.Env = env
 	cmd.Stdout, cmd.Stderr = lf, lf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
@@ -151,12 +151,3 @@ func (r *routine) Signal(syscall.Signal) error { r.cancel(); return nil }
 func (r *routine) Done() <-chan struct{}       { return r.done }
 func (r *routine) Err() error                  { return r.err }
 func (r *routine) String() string              { return "goroutine" }
-
-func slicesSorted(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}

@@ -100,20 +100,6 @@ func luhnDigit(payload []byte) byte {
 	return byte('0' + (10-sum%10)%10)
 }
 
-// LuhnValid reports whether the digits of s (other characters ignored) pass Luhn.
-func LuhnValid(s string) bool {
-	var d []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			d = append(d, s[i])
-		}
-	}
-	if len(d) < 2 {
-		return false
-	}
-	return luhnDigit(d[:len(d)-1]) == d[len(d)-1]
-}
-
 // iban returns a mod-97-valid German, British or French IBAN, compact or grouped
 // by four.
 func iban(r *rand.Rand) string {
@@ -161,15 +147,6 @@ func ibanMod97(s string) int {
 	return m
 }
 
-// IBANValid reports whether s (spaces ignored) passes the IBAN mod-97 check.
-func IBANValid(s string) bool {
-	s = strings.ReplaceAll(s, " ", "")
-	if len(s) < 15 {
-		return false
-	}
-	return ibanMod97(s[4:]+s[:4]) == 1
-}
-
 // ssn returns a US SSN that follows the SSA's rules: area 001-899 except 666,
 // group 01-99, serial 0001-9999, and none of the well-known advertising numbers.
 func ssn(r *rand.Rand) string {
@@ -179,14 +156,14 @@ func ssn(r *rand.Rand) string {
 			continue
 		}
 		s := fmt.Sprintf("%03d-%02d-%04d", area, 1+r.IntN(99), 1+r.IntN(9999))
-		if SSNValid(s) {
+		if ssnValid(s) {
 			return s
 		}
 	}
 }
 
-// SSNValid applies the SSA's structural rules to a ddd-dd-dddd SSN.
-func SSNValid(s string) bool {
+// ssnValid applies the SSA's structural rules to a ddd-dd-dddd SSN.
+func ssnValid(s string) bool {
 	d := strings.ReplaceAll(s, "-", "")
 	if len(d) != 9 {
 		return false

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -253,4 +254,37 @@ func TestLoopOutlivesFetchErrors(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done, "fetch errors are retried, not returned")
 	require.Len(t, w.out, 2)
+}
+
+func TestReadRangeReadsWhatWasWrittenBetweenOffsets(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s := testenv.Start(t)
+	topic := s.Prefix + "range"
+	_, err := topics.Ensure(ctx, s.Brokers, []topics.Spec{{Name: topic, Partitions: 2, ReplicationFactor: 1}})
+	require.NoError(t, err)
+	w := stream.NewWriter(s.Brokers, zaptest.NewLogger(t))
+	defer w.Close()
+	write := func(from, n int) {
+		var msgs []kafka.Message
+		for i := from; i < from+n; i++ {
+			msgs = append(msgs, kafka.Message{Topic: topic, Key: []byte(fmt.Sprint("k", i)), Value: []byte(strconv.Itoa(i))})
+		}
+		require.NoError(t, w.WriteMessages(ctx, msgs...))
+	}
+	read := func(from, to map[int]int64) []string {
+		var got []string
+		require.NoError(t, stream.ReadRange(ctx, s.Brokers, topic, from, to, func(m kafka.Message) { got = append(got, string(m.Value)) }))
+		sort.Strings(got)
+		return got
+	}
+	write(0, 6)
+	mid, err := stream.EndOffsets(ctx, s.Brokers, topic)
+	require.NoError(t, err)
+	write(6, 4)
+	end, err := stream.EndOffsets(ctx, s.Brokers, topic)
+	require.NoError(t, err)
+	require.Equal(t, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, read(nil, end))
+	require.Equal(t, []string{"6", "7", "8", "9"}, read(mid, end))
+	require.Empty(t, read(end, end))
 }

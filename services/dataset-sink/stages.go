@@ -20,11 +20,6 @@ const (
 	StageErasures = "dataset-sink-erasures"
 )
 
-// decoder decodes a record value (an *avro.Codec).
-type decoder[T any] interface {
-	Decode(ctx context.Context, b []byte) (T, error)
-}
-
 // events is the stage that writes events.curated into Parquet files. A record is
 // durable only once the file holding it is published, so the stage acknowledges
 // records itself (stream.Acks) as the writer publishes files — from a batch, from
@@ -32,7 +27,7 @@ type decoder[T any] interface {
 // what is acknowledged. On restart the published files are the log: the writer
 // skips offsets already in a file.
 type events struct {
-	codec  decoder[schema.CuratedEvent]
+	codec  stream.Decoder[schema.CuratedEvent]
 	writer *writer.Writer
 	acks   *stream.Acks
 	killed func() bool
@@ -44,20 +39,16 @@ type events struct {
 // acknowledges it too. Decoding comes first: when the registry is unavailable
 // nothing is appended and the loop tries the batch again.
 func (e *events) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
-	recs := make([]writer.Record, len(batch))
 	var failed stream.BatchError
+	written := func(m kafka.Message) bool { return e.writer.Written(m.Partition, m.Offset) } // a redelivery needs no decoding
+	decoded := stream.DecodeEach(ctx, batch, e.codec, &failed, written)
+	recs := make([]writer.Record, len(batch))
 	for i, m := range batch {
 		recs[i] = writer.Record{Partition: m.Partition, Offset: m.Offset}
-		if e.writer.Written(m.Partition, m.Offset) {
-			continue // a redelivery needs no decoding
+		if ev := decoded[i]; ev != nil {
+			row := table.RowFromEvent(ev)
+			recs[i].Row = &row
 		}
-		ev, err := e.codec.Decode(ctx, m.Value)
-		if err != nil {
-			failed.Add(i, "decode", err)
-			continue
-		}
-		row := table.RowFromEvent(&ev)
-		recs[i].Row = &row
 	}
 	if _, retry := failed.Transient(); retry {
 		return nil, failed.Err()
@@ -97,7 +88,7 @@ func (e *events) drain(ctx context.Context) error {
 // appended line is fsynced before the handler returns, so the loop's commit
 // after it is safe.
 type erasures struct {
-	codec   decoder[schema.Erasure]
+	codec   stream.Decoder[schema.Erasure]
 	ledger  *ledger.Ledger
 	now     func() time.Time
 	metrics *metrics
@@ -105,19 +96,8 @@ type erasures struct {
 }
 
 func (e *erasures) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
-	decoded := make([]*schema.Erasure, len(batch))
 	var failed stream.BatchError
-	for i, m := range batch {
-		if m.Value == nil {
-			continue // a compaction tombstone erases nothing
-		}
-		er, err := e.codec.Decode(ctx, m.Value)
-		if err != nil {
-			failed.Add(i, "decode", err)
-			continue
-		}
-		decoded[i] = &er
-	}
+	decoded := stream.DecodeEach(ctx, batch, e.codec, &failed, stream.Tombstone) // a tombstone erases nothing
 	if _, retry := failed.Transient(); retry {
 		return nil, failed.Err()
 	}

@@ -7,29 +7,31 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/launch"
 	"github.com/consentflow/consentflow/pkg/loadgen"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
-	"github.com/consentflow/consentflow/pkg/topics"
 )
 
+// chain is the four services of one e2e attempt (pkg/launch) and the codecs
+// the benchmark reads their topics with.
 type chain struct {
-	names                   topics.Names
-	procs                   map[string]*Proc
-	producerURL, consentURL string
-	filterG, anonG, sinkG   string
-	rawCodec                *avro.Codec[schema.InteractionEvent]
-	curCodec                *avro.Codec[schema.CuratedEvent]
-	decCodec                *avro.Codec[schema.ConsentDecision]
+	*launch.Chain
+	procs    map[string]*Proc
+	rawCodec *avro.Codec[schema.InteractionEvent]
+	curCodec *avro.Codec[schema.CuratedEvent]
+	decCodec *avro.Codec[schema.ConsentDecision]
 }
 
 // LagSample is the consumer lag of every stage at one moment of a run.
@@ -60,14 +62,16 @@ type RunResult struct {
 }
 
 func (b *bench) startChain(attempt int) (*chain, error) {
-	p := fmt.Sprintf("%se2e%d.", b.prefix, attempt)
-	n := topics.DefaultNames()
-	n.Changes, n.Raw, n.Consented, n.Curated = p+n.Changes, p+n.Raw, p+n.Consented, p+n.Curated
-	n.Decisions, n.Erasures, n.DLQ = p+n.Decisions, p+n.Erasures, p+n.DLQ
+	lc, err := launch.New(b.chainOptions(fmt.Sprintf("%se2e%d.", b.prefix, attempt), filepath.Join(b.work, fmt.Sprintf("e2e%d", attempt))),
+		launch.Processes{Bin: b.bin})
+	if err != nil {
+		return nil, err
+	}
+	n := lc.Names
 	if err := createTopics(b.ctx, b.brokers, n, n.Raw, n.Curated, n.Decisions); err != nil {
 		return nil, err
 	}
-	c := &chain{names: n, procs: map[string]*Proc{}, filterG: p + "filter", anonG: p + "anonymizer", sinkG: p + "sink"}
+	c := &chain{Chain: lc, procs: map[string]*Proc{}}
 	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: b.registry})
 	if err != nil {
 		return nil, err
@@ -81,56 +85,35 @@ func (b *bench) startChain(attempt int) (*chain, error) {
 	if c.decCodec, err = avro.ConsentDecisions(b.ctx, serde, n.Decisions); err != nil {
 		return nil, err
 	}
-	topicEnv := map[string]string{
-		"TOPIC_CONSENT_CHANGES": n.Changes, "TOPIC_EVENTS_RAW": n.Raw, "TOPIC_EVENTS_CONSENTED": n.Consented,
-		"TOPIC_EVENTS_CURATED": n.Curated, "TOPIC_CONSENT_DECISIONS": n.Decisions, "TOPIC_DATASET_ERASURES": n.Erasures, "TOPIC_EVENTS_DLQ": n.DLQ,
-	}
-	merge := func(a, b map[string]string) map[string]string {
-		o := map[string]string{}
-		for k, v := range a {
-			o[k] = v
+	start := func(name string) error {
+		if err := lc.Start(name); err != nil {
+			return err
 		}
-		for k, v := range b {
-			o[k] = v
-		}
-		return o
+		c.procs[name] = &Proc{Process: lc.Instance(name).(*launch.Process), OpsAddr: lc.OpsAddr(name)}
+		return nil
 	}
-	fenv := b.filterEnv(merge(merge(topicEnv, map[string]string{"REDIS_NAMESPACE": p + "redis"}), b.extraFilterEnv), c.filterG)
-	aenv := b.anonEnv(merge(topicEnv, nil), c.anonG)
-	paddr := freeAddr()
-	penv := b.opsEnv(merge(topicEnv, map[string]string{"PRODUCER_HTTP_ADDR": paddr, "PRODUCER_TOKENS": "bench:plain:" + b.token + "=events:write"}))
-	senv := b.opsEnv(merge(topicEnv, map[string]string{"SINK_GROUP_ID": c.sinkG, "DATASET_ROOT": filepath.Join(b.work, fmt.Sprintf("datasets-%d", attempt)),
-		"SINK_HTTP_ADDR": freeAddr(), "SNAPSHOT_INTERVAL": "0", "SINK_ROTATE_INTERVAL": "5s"}))
-	c.producerURL, c.consentURL = "http://"+paddr, "http://"+fenv["CONSENT_HTTP_ADDR"]
-	for _, s := range []struct {
-		name string
-		env  map[string]string
-	}{{"consent-filter", fenv}, {"anonymizer", aenv}, {"dataset-sink", senv}, {"producer", penv}} {
-		pr, err := startProc(fmt.Sprintf("e2e%d-%s", attempt, s.name), b.bin+"/"+s.name, nil, s.env, b.work)
-		if err != nil {
+	for _, name := range launch.Services {
+		if err := start(name); err != nil {
 			c.stop()
 			return nil, err
 		}
-		c.procs[s.name] = pr
 	}
-	envs := map[string]map[string]string{"consent-filter": fenv, "anonymizer": aenv, "dataset-sink": senv, "producer": penv}
-	for name, pr := range c.procs {
-		if _, err := pr.WaitReady(b.ctx, time.Minute); err != nil {
-			// A registry or broker hiccup (someone else restarting them) can make
-			// a service exit at start: start it once more.
+	for _, name := range launch.Services {
+		if err := lc.WaitReady(b.ctx, time.Minute, name); err != nil {
+			// A broker hiccup (someone else restarting it) can make a service
+			// exit at start: start it once more.
 			b.logf("%s did not start (%s); starting it again", name, short(err))
 			b.note("e2e attempt %d: %s restarted at start: %s", attempt, name, short(err))
-			pr.Stop()
+			_ = lc.Stop(name, syscall.SIGTERM, 25*time.Second)
 			if werr := b.waitServices(2 * time.Minute); werr != nil {
 				c.stop()
 				return nil, werr
 			}
-			if pr, err = startProc(fmt.Sprintf("e2e%d-%s-again", attempt, name), b.bin+"/"+name, nil, envs[name], b.work); err != nil {
+			if err := start(name); err != nil {
 				c.stop()
 				return nil, err
 			}
-			c.procs[name] = pr
-			if _, err := pr.WaitReady(b.ctx, time.Minute); err != nil {
+			if err := lc.WaitReady(b.ctx, time.Minute, name); err != nil {
 				c.stop()
 				return nil, fmt.Errorf("%s: %w", name, err)
 			}
@@ -140,12 +123,9 @@ func (b *bench) startChain(attempt int) (*chain, error) {
 }
 
 func (c *chain) stop() {
-	var wg sync.WaitGroup
-	for _, p := range c.procs {
-		wg.Add(1)
-		go func() { defer wg.Done(); p.Stop() }()
+	if err := c.StopAll(25 * time.Second); err != nil {
+		fmt.Fprintln(os.Stderr, "cfbench:", err)
 	}
-	wg.Wait()
 }
 
 func (b *bench) lag(group, topic string) int64 {
@@ -195,7 +175,7 @@ func (b *bench) e2eOnce(attempt int) error {
 	if err != nil {
 		return err
 	}
-	opts := loadgen.RunOptions{ProducerURL: c.producerURL, ConsentURL: c.consentURL, Token: b.token, Workers: 4, Batch: 50}
+	opts := loadgen.RunOptions{ProducerURL: c.ProducerURL(), ConsentURL: c.ConsentURL(), Token: b.token, Workers: 4, Batch: 50}
 	// Warm-up: the world's initial grants and a few hundred events (not measured).
 	w := opts
 	w.Events, w.MaxDuration = 500, time.Minute
@@ -263,20 +243,20 @@ func (b *bench) e2eOnce(attempt int) error {
 func (b *bench) waitDrained(c *chain, timeout time.Duration) error {
 	start := time.Now()
 	for time.Since(start) < timeout {
-		if b.lag(c.filterG, c.names.Raw) == 0 && b.lag(c.anonG, c.names.Consented) == 0 {
+		if b.lag(c.Groups.Filter, c.Names.Raw) == 0 && b.lag(c.Groups.Anonymizer, c.Names.Consented) == 0 {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return fmt.Errorf("chain not drained after %s (filter lag %d, anonymizer lag %d)", timeout, b.lag(c.filterG, c.names.Raw), b.lag(c.anonG, c.names.Consented))
+	return fmt.Errorf("chain not drained after %s (filter lag %d, anonymizer lag %d)", timeout, b.lag(c.Groups.Filter, c.Names.Raw), b.lag(c.Groups.Anonymizer, c.Names.Consented))
 }
 
 func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts loadgen.RunOptions, alongside func(ctx context.Context)) (*RunResult, error) {
-	_, raw0, err := totalEnd(b.ctx, b.brokers, c.names.Raw)
+	_, raw0, err := totalEnd(b.ctx, b.brokers, c.Names.Raw)
 	if err != nil {
 		return nil, err
 	}
-	_, cur0, err := totalEnd(b.ctx, b.brokers, c.names.Curated)
+	_, cur0, err := totalEnd(b.ctx, b.brokers, c.Names.Curated)
 	if err != nil {
 		return nil, err
 	}
@@ -292,8 +272,8 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	go func() {
 		defer swg.Done()
 		for sctx.Err() == nil {
-			rr.Lags = append(rr.Lags, LagSample{T: round(time.Since(start).Seconds(), 2), Filter: b.lag(c.filterG, c.names.Raw),
-				Anon: b.lag(c.anonG, c.names.Consented), Sink: b.lag(c.sinkG, c.names.Curated)})
+			rr.Lags = append(rr.Lags, LagSample{T: round(time.Since(start).Seconds(), 2), Filter: b.lag(c.Groups.Filter, c.Names.Raw),
+				Anon: b.lag(c.Groups.Anonymizer, c.Names.Consented), Sink: b.lag(c.Groups.Sink, c.Names.Curated)})
 			select {
 			case <-sctx.Done():
 			case <-time.After(500 * time.Millisecond):
@@ -336,8 +316,8 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		return nil, derr
 	}
 	// Join raw and curated on event_id.
-	n1, raw1, _ := totalEnd(b.ctx, b.brokers, c.names.Raw)
-	_, cur1, _ := totalEnd(b.ctx, b.brokers, c.names.Curated)
+	n1, raw1, _ := totalEnd(b.ctx, b.brokers, c.Names.Raw)
+	_, cur1, _ := totalEnd(b.ctx, b.brokers, c.Names.Curated)
 	var n0 int64
 	for _, v := range raw0 {
 		n0 += v
@@ -347,7 +327,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	type rawInfo struct{ received, appended time.Time }
 	raws := map[string]rawInfo{}
 	var ingest []time.Duration
-	err = readRange(b.ctx, b.brokers, c.names.Raw, raw0, raw1, func(m kafka.Message) {
+	err = stream.ReadRange(b.ctx, b.brokers, c.Names.Raw, raw0, raw1, func(m kafka.Message) {
 		ev, err := c.rawCodec.Decode(b.ctx, m.Value)
 		if err == nil {
 			raws[ev.EventID] = rawInfo{ev.ReceivedAt, m.Time}
@@ -358,7 +338,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		return nil, err
 	}
 	var lat, hop []time.Duration
-	err = readRange(b.ctx, b.brokers, c.names.Curated, cur0, cur1, func(m kafka.Message) {
+	err = stream.ReadRange(b.ctx, b.brokers, c.Names.Curated, cur0, cur1, func(m kafka.Message) {
 		rr.Curated++
 		ev, err := c.curCodec.Decode(b.ctx, m.Value)
 		if err != nil {
@@ -397,7 +377,7 @@ type decisionSeen struct {
 // time PUT denied → the DENY user_opt_out decision (its append time on
 // consent.decisions) for the event sent right after the PUT returned.
 func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Duration) (*WithdrawalResult, error) {
-	_, ends, err := totalEnd(ctx, b.brokers, c.names.Decisions)
+	_, ends, err := totalEnd(ctx, b.brokers, c.Names.Decisions)
 	if err != nil {
 		return nil, err
 	}
@@ -407,7 +387,7 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 	defer cancel()
 	var rwg sync.WaitGroup
 	for p, off := range ends {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: c.names.Decisions, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 20 * time.Millisecond})
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: c.Names.Decisions, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 20 * time.Millisecond})
 		if err := r.SetOffset(off); err != nil {
 			return nil, err
 		}
@@ -456,7 +436,7 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 	time.Sleep(2 * time.Second) // let the readers reach the end offsets
 	for i := 0; i < n && time.Since(start) < limit+30*time.Second && ctx.Err() == nil; i++ {
 		user := fmt.Sprintf("wd-%s-%04d", b.res.RunID, i)
-		url := c.consentURL + "/v1/users/" + user + "/consents/ai_training"
+		url := c.ConsentURL() + "/v1/users/" + user + "/consents/ai_training"
 		if code, err := do(http.MethodPut, url, map[string]string{"status": "granted", "source": "bench"}, b.token); err != nil || code != 200 {
 			return res, fmt.Errorf("grant %s: %d %v", user, code, err)
 		}
@@ -476,7 +456,7 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 			mu.Unlock()
 			ev := map[string]any{"events": []map[string]any{{"event_id": id, "event_type": "page_viewed", "tenant_id": tenant,
 				"user_id": user, "jurisdiction": "US", "properties": map[string]string{"space": "ENG"}}}}
-			if code, err := do(http.MethodPost, c.producerURL+"/v1/events", ev, b.token); err != nil || code != 202 {
+			if code, err := do(http.MethodPost, c.ProducerURL()+"/v1/events", ev, b.token); err != nil || code != 202 {
 				return res, fmt.Errorf("event for %s: %d %v", user, code, err)
 			}
 			select {
@@ -548,14 +528,14 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 		_, f1, _ := totalEnd(b.ctx, b.brokers, h2)
 		in := map[string]time.Time{}
 		var first, last time.Time
-		_ = readRange(b.ctx, b.brokers, h0, e0, e1, func(m kafka.Message) {
+		_ = stream.ReadRange(b.ctx, b.brokers, h0, e0, e1, func(m kafka.Message) {
 			in[string(m.Headers[0].Value)] = m.Time
 			if first.IsZero() || m.Time.Before(first) {
 				first = m.Time
 			}
 		})
 		var lat []time.Duration
-		_ = readRange(b.ctx, b.brokers, h2, f0, f1, func(m kafka.Message) {
+		_ = stream.ReadRange(b.ctx, b.brokers, h2, f0, f1, func(m kafka.Message) {
 			if len(m.Headers) > 0 {
 				if t, ok := in[string(m.Headers[0].Value)]; ok {
 					lat = append(lat, m.Time.Sub(t))

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/launch"
 )
 
 // Machine describes where a run happened.
@@ -223,45 +225,29 @@ func (b *bench) servicesUp() error {
 }
 
 func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := launch.FreeAddrs(1)
 	if err != nil {
 		panic(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return a[0]
 }
 
-// Proc is a service process started by the benchmark.
+// Proc is a service process started by the benchmark: a launch.Process, with
+// its ops address and what the benchmark measures of it.
 type Proc struct {
-	Name    string
-	Cmd     *exec.Cmd
+	*launch.Process
 	OpsAddr string
-	log     *os.File
-	done    chan error
 }
 
+// startProc starts bin with exactly env (launch.IsolatedEnv), logging to
+// <logDir>/<name>.log.
 func startProc(name, bin string, args []string, env map[string]string, logDir string) (*Proc, error) {
-	cmd := exec.Command(bin, args...)
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	lf, err := os.Create(filepath.Join(logDir, name+".log"))
+	p, err := launch.StartProcess(name, bin, args, launch.IsolatedEnv(env), filepath.Join(logDir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = lf, lf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, err
-	}
-	p := &Proc{Name: name, Cmd: cmd, OpsAddr: env["OPS_ADDR"], log: lf, done: make(chan error, 1)}
-	go func() { p.done <- cmd.Wait() }()
-	return p, nil
+	return &Proc{Process: p, OpsAddr: env["OPS_ADDR"]}, nil
 }
-
-func (p *Proc) Pid() int { return p.Cmd.Process.Pid }
 
 // WaitReady polls /readyz until 200.
 func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) (time.Duration, error) {
@@ -269,9 +255,10 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) (time.Durat
 	cl := &http.Client{Timeout: time.Second}
 	for time.Since(start) < timeout {
 		select {
-		case err := <-p.done:
-			p.done <- err
-			return 0, fmt.Errorf("%s exited: %v (see its log)", p.Name, err)
+		case <-p.Done():
+			return 0, fmt.Errorf("%s exited: %v (see its log)", p.Name, p.Err())
+		case <-ctx.Done():
+			return 0, ctx.Err()
 		default:
 		}
 		resp, err := cl.Get("http://" + p.OpsAddr + "/readyz")
@@ -302,8 +289,12 @@ func (p *Proc) PeakRSSMiB() float64 {
 }
 
 // CPUSeconds is user+system CPU time the process used so far.
-func (p *Proc) CPUSeconds() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
+func (p *Proc) CPUSeconds() float64 { return cpuSeconds(p.Pid()) }
+
+func selfCPU() float64 { return cpuSeconds(os.Getpid()) }
+
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}
@@ -314,21 +305,15 @@ func (p *Proc) CPUSeconds() float64 {
 	return (ut + st) / 100
 }
 
-func selfCPU() float64 {
-	p := &Proc{Cmd: &exec.Cmd{Process: &os.Process{Pid: os.Getpid()}}}
-	return p.CPUSeconds()
-}
-
-// Stop sends SIGTERM and waits (then SIGKILLs this process only).
+// Stop sends SIGTERM and waits (then SIGKILLs).
 func (p *Proc) Stop() {
-	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	_ = p.Signal(syscall.SIGTERM)
 	select {
-	case <-p.done:
+	case <-p.Done():
 	case <-time.After(25 * time.Second):
-		_ = p.Cmd.Process.Kill()
-		<-p.done
+		_ = p.Signal(syscall.SIGKILL)
+		<-p.Done()
 	}
-	p.log.Close()
 }
 
 // metric sums a Prometheus counter/gauge family from /metrics (all label sets

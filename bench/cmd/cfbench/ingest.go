@@ -155,17 +155,6 @@ func loadLoop(ctx context.Context, clients, batch, total int, limit time.Duratio
 		PerSec: round(float64(done.Load())/el, 0), ReqLatency: percentiles(lat, false)}
 }
 
-func (b *bench) opsEnv(extra map[string]string) map[string]string {
-	env := map[string]string{
-		"KAFKA_BROKERS": strings.Join(b.brokers, ","), "SCHEMA_REGISTRY_URL": b.registry, "REDIS_ADDR": b.redis,
-		"LOG_LEVEL": "warn", "OPS_ADDR": freeAddr(),
-	}
-	for k, v := range extra {
-		env[k] = v
-	}
-	return env
-}
-
 // ingest: producer HTTP ingest (batches of 50 and 500, 8 concurrent clients)
 // next to a bare kafka-go write loop of the same encoded records from as many
 // goroutines, with the producer's writer settings (stream.NewWriter).
@@ -178,7 +167,7 @@ func (b *bench) ingest() error {
 		return err
 	}
 	addr := freeAddr()
-	env := b.opsEnv(map[string]string{"PRODUCER_HTTP_ADDR": addr, "TOPIC_EVENTS_RAW": httpTopic,
+	env := b.serviceEnv("producer", map[string]string{"PRODUCER_HTTP_ADDR": addr, "TOPIC_EVENTS_RAW": httpTopic,
 		"PRODUCER_TOKENS": "bench:plain:" + b.token + "=events:write"})
 	p, err := startProc("producer-ingest", b.bin+"/producer", nil, env, b.work)
 	if err != nil {

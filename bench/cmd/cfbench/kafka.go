@@ -143,41 +143,6 @@ func passThrough(ctx context.Context, brokers []string, group, in, out string, m
 	return func() { cancel(); <-done }
 }
 
-// readRange reads every record of topic between from (inclusive) and to
-// (exclusive) per partition.
-func readRange(ctx context.Context, brokers []string, topic string, from, to map[int]int64, fn func(kafka.Message)) error {
-	parts := make([]int, 0, len(to))
-	for p := range to {
-		parts = append(parts, p)
-	}
-	sort.Ints(parts)
-	for _, p := range parts {
-		if to[p] <= from[p] {
-			continue
-		}
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond})
-		if err := r.SetOffset(from[p]); err != nil {
-			r.Close()
-			return err
-		}
-		for {
-			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-			m, err := r.ReadMessage(rctx)
-			cancel()
-			if err != nil {
-				r.Close()
-				return fmt.Errorf("read %s/%d: %w", topic, p, err)
-			}
-			fn(m)
-			if m.Offset >= to[p]-1 {
-				break
-			}
-		}
-		r.Close()
-	}
-	return nil
-}
-
 // Percentiles of a sample in milliseconds.
 type Percentiles struct {
 	N    int     `json:"n"`

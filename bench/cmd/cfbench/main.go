@@ -6,9 +6,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/launch"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
@@ -89,6 +87,9 @@ type bench struct {
 	outDir   string // bench/results/<run>/
 	res      *Result
 	names    topics.Names
+	// base is the run's chain settings (names, environments) for the stage
+	// benchmarks, which start one service at a time.
+	base     *launch.Chain
 	prefix   string
 	token    string
 	auditKey string
@@ -131,12 +132,12 @@ func main() {
 	}
 	start := time.Now().UTC()
 	runID := start.Format("20060102T150405Z")
-	prefix := "bench-" + runID + "-" + randHex(2) + "."
+	prefix := "bench-" + runID + "-" + launch.RandomHex(2) + "."
 	b := &bench{
 		ctx: ctx, brokers: strings.Split(os.Getenv("KAFKA_BROKERS"), ","), registry: os.Getenv("SCHEMA_REGISTRY_URL"),
 		redis: os.Getenv("REDIS_ADDR"), bin: abs(*bin), cfsvc: abs(*cfsvc), testbin: abs(*testbin), repo: repo,
 		work: filepath.Join(os.TempDir(), "cfbench-"+runID), outDir: filepath.Join(abs(*results), runID),
-		prefix: prefix, token: randHex(16), auditKey: randB64(32), pseudKey: randB64(32),
+		prefix: prefix, token: launch.RandomHex(16), auditKey: launch.RandomBase64(32), pseudKey: launch.RandomBase64(32),
 		deadline: time.Now().Add(*budget),
 		res: &Result{RunID: runID, StartedAt: start, PeakRSSMiB: map[string]float64{}, Profiles: map[string]string{},
 			Settings: Settings{Prefix: prefix, StageEvents: *events, IngestEvents: *ingest, Clients: 8, PerfRecords: *perf,
@@ -153,10 +154,9 @@ func main() {
 	must(os.MkdirAll(b.outDir, 0o755))
 	b.res.Machine = machineInfo()
 	b.logf("run %s, prefix %s, scratch %s", runID, prefix, b.work)
-	n := topics.DefaultNames()
-	n.Changes, n.Raw, n.Consented, n.Curated = prefix+n.Changes, prefix+n.Raw, prefix+n.Consented, prefix+n.Curated
-	n.Decisions, n.Erasures, n.DLQ = prefix+n.Decisions, prefix+n.Erasures, prefix+n.DLQ
-	b.names = n
+	base, err := launch.New(b.chainOptions(prefix, b.work), nil)
+	must(err)
+	b.base, b.names = base, base.Names
 
 	want := map[string]bool{}
 	for _, p := range strings.Split(*only, ",") {
@@ -316,18 +316,6 @@ func (b *bench) fail(err error) {
 
 func (b *bench) note(format string, args ...any) {
 	b.res.Notes = append(b.res.Notes, fmt.Sprintf(format, args...))
-}
-
-func randHex(n int) string {
-	x := make([]byte, n)
-	_, _ = rand.Read(x)
-	return hex.EncodeToString(x)
-}
-
-func randB64(n int) string {
-	x := make([]byte, n)
-	_, _ = rand.Read(x)
-	return base64.StdEncoding.EncodeToString(x)
 }
 
 func abs(p string) string {

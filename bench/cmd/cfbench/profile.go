@@ -42,7 +42,7 @@ func (b *bench) profile() error {
 	// producer under 8 clients × 500 events for at most 15 s.
 	prof = filepath.Join(b.outDir, "producer.pprof")
 	addr := freeAddr()
-	env = b.opsEnv(map[string]string{"CPUPROFILE": prof, "PRODUCER_HTTP_ADDR": addr, "TOPIC_EVENTS_RAW": b.prefix + "ingest.http",
+	env = b.serviceEnv("producer", map[string]string{"CPUPROFILE": prof, "PRODUCER_HTTP_ADDR": addr, "TOPIC_EVENTS_RAW": b.prefix + "ingest.http",
 		"PRODUCER_TOKENS": "bench:plain:" + b.token + "=events:write"})
 	p, err := startProc("producer-prof", b.cfsvc, []string{"producer"}, env, b.work)
 	if err != nil {

@@ -10,35 +10,52 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/consentflow/consentflow/pkg/launch"
 )
 
-func (b *bench) filterEnv(n map[string]string, group string) map[string]string {
-	nm := b.names
-	env := map[string]string{
-		"TOPIC_CONSENT_CHANGES": nm.Changes, "TOPIC_EVENTS_RAW": nm.Raw, "TOPIC_EVENTS_CONSENTED": nm.Consented,
-		"TOPIC_EVENTS_CURATED": nm.Curated, "TOPIC_CONSENT_DECISIONS": nm.Decisions, "TOPIC_DATASET_ERASURES": nm.Erasures,
-		"TOPIC_EVENTS_DLQ": nm.DLQ, "REDIS_NAMESPACE": strings.TrimSuffix(b.prefix, "."), "CONSENT_HTTP_ADDR": freeAddr(),
-		"CONSENT_TOKENS": "bench:plain:" + b.token + "=consent:read|consent:write", "AUDIT_KEY": b.auditKey,
-		"FILTER_GROUP_ID": group,
+// chainOptions are the services' settings in the benchmark: the run's token and
+// keys, warn-level logs, the e2e filter overrides (-filter-env), the
+// allowlist the stage figures were first measured with, and files rotated every
+// 5 s.
+func (b *bench) chainOptions(prefix, dir string) launch.Options {
+	return launch.Options{
+		Stack:  launch.Stack{Brokers: b.brokers, RedisAddr: b.redis, RegistryURL: b.registry},
+		Prefix: prefix, Dir: dir, Token: b.token, PseudonymKey: b.pseudKey, AuditKey: b.auditKey, LogLevel: "warn",
+		Env: map[string]map[string]string{
+			"consent-filter": b.extraFilterEnv,
+			"anonymizer":     {"PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model"},
+			"dataset-sink":   {"SINK_ROTATE_INTERVAL": "5s"},
+		},
 	}
+}
+
+// serviceEnv is the environment of service alone on the run's topics (stage
+// benchmarks and profiles): the launcher's, with a fresh ops address and extra.
+func (b *bench) serviceEnv(service string, extra map[string]string) map[string]string {
+	env := b.base.Env(service)
+	env["OPS_ADDR"] = freeAddr()
+	for k, v := range extra {
+		env[k] = v
+	}
+	return env
+}
+
+func (b *bench) filterEnv(n map[string]string, group string) map[string]string {
+	env := map[string]string{"CONSENT_HTTP_ADDR": freeAddr(), "FILTER_GROUP_ID": group}
 	for k, v := range n {
 		env[k] = v
 	}
-	return b.opsEnv(env)
+	return b.serviceEnv("consent-filter", env)
 }
 
 func (b *bench) anonEnv(n map[string]string, group string) map[string]string {
-	nm := b.names
-	env := map[string]string{
-		"TOPIC_CONSENT_CHANGES": b.prefix + "changes.idle", "TOPIC_EVENTS_RAW": nm.Raw, "TOPIC_EVENTS_CONSENTED": nm.Consented,
-		"TOPIC_EVENTS_CURATED": nm.Curated, "TOPIC_CONSENT_DECISIONS": nm.Decisions, "TOPIC_DATASET_ERASURES": nm.Erasures,
-		"TOPIC_EVENTS_DLQ": nm.DLQ, "ANONYMIZER_GROUP_ID": group, "ANONYMIZER_ERASURE_GROUP_ID": group + "-erasures",
-		"PSEUDONYM_KEYS": "k1:" + b.pseudKey, "PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model",
-	}
+	env := map[string]string{"TOPIC_CONSENT_CHANGES": b.prefix + "changes.idle",
+		"ANONYMIZER_GROUP_ID": group, "ANONYMIZER_ERASURE_GROUP_ID": group + "-erasures"}
 	for k, v := range n {
 		env[k] = v
 	}
-	return b.opsEnv(env)
+	return b.serviceEnv("anonymizer", env)
 }
 
 // stages pre-fills events.raw and consent.changes, then drains events.raw with

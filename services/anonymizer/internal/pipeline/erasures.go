@@ -42,7 +42,7 @@ func ErasureFor(c schema.ConsentChange, version, purpose string, kr *keyring.Key
 
 // Erasures turns batches of consent.changes into dataset.erasures records.
 type Erasures struct {
-	Decoder Decoder[schema.ConsentChange]
+	Decoder stream.Decoder[schema.ConsentChange]
 	Encoder Encoder[schema.Erasure]
 	Keyring *keyring.Keyring
 	Purpose string
@@ -58,17 +58,14 @@ func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.M
 	var out []kafka.Message
 	var scopes []string
 	var failed stream.BatchError
+	changes := stream.DecodeEach(ctx, batch, h.Decoder, &failed, stream.Tombstone)
 	for i, m := range batch {
-		if m.Value == nil {
-			continue // tombstone of a compacted key
-		}
-		c, err := h.Decoder.Decode(ctx, m.Value)
-		if err != nil {
-			failed.Add(i, "decode", fmt.Errorf("decode ConsentChange: %w", err))
-			continue
+		c := changes[i]
+		if c == nil {
+			continue // a tombstone, or reported
 		}
 		version := strconv.Itoa(m.Partition) + ":" + strconv.FormatInt(m.Offset, 10)
-		e, ok := ErasureFor(c, version, h.Purpose, h.Keyring)
+		e, ok := ErasureFor(*c, version, h.Purpose, h.Keyring)
 		if !ok {
 			continue
 		}

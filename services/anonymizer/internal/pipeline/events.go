@@ -24,11 +24,6 @@ const (
 	StageErasures = "anonymizer-erasures"
 )
 
-// Decoder decodes wire-format records of T.
-type Decoder[T any] interface {
-	Decode(ctx context.Context, b []byte) (T, error)
-}
-
 // Encoder encodes records of T in the wire format.
 type Encoder[T any] interface {
 	Encode(v *T) ([]byte, error)
@@ -36,7 +31,7 @@ type Encoder[T any] interface {
 
 // Events anonymizes batches of events.consented.
 type Events struct {
-	Decoder     Decoder[schema.InteractionEvent]
+	Decoder     stream.Decoder[schema.InteractionEvent]
 	Encoder     Encoder[schema.CuratedEvent]
 	Transformer *transform.Transformer
 	// CuratedTopic is where outputs go.
@@ -51,8 +46,11 @@ type Events struct {
 func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	out := make([]kafka.Message, 0, len(batch))
 	var failed stream.BatchError
-	for i, m := range batch {
-		msg, reason, err := h.one(ctx, m)
+	for i, e := range stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil) {
+		if e == nil {
+			continue // reported
+		}
+		msg, reason, err := h.one(e, batch[i])
 		if err != nil {
 			failed.Add(i, reason, err)
 			continue
@@ -66,18 +64,15 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	return out, failed.Err()
 }
 
-// one anonymizes m, or says why it cannot (a reason label and the error).
-func (h *Events) one(ctx context.Context, m kafka.Message) (kafka.Message, string, error) {
-	e, err := h.Decoder.Decode(ctx, m.Value)
-	if err != nil {
-		return kafka.Message{}, "decode", fmt.Errorf("decode InteractionEvent: %w", err)
-	}
+// one anonymizes e, the value of m, or says why it cannot (a reason label and
+// the error).
+func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message, string, error) {
 	meta := transform.Meta{
 		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
 		TenantConsentVersion: string(stream.Header(m, HeaderTenantConsentVersion)),
 		PolicyVersion:        string(stream.Header(m, HeaderPolicyVersion)),
 	}
-	c, err := h.Transformer.Transform(&e, meta)
+	c, err := h.Transformer.Transform(e, meta)
 	if err != nil {
 		reason := "transform"
 		if errors.Is(err, transform.ErrNoSubject) {

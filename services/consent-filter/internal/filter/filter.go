@@ -137,20 +137,20 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	events := make([]decoded, 0, len(batch))
 	refs := make([]consentstore.SubjectRef, 0, 2*len(batch))
 	var failed stream.BatchError
+	raws := stream.DecodeEach(ctx, batch, f.Raw, &failed, nil)
+	if fail, retry := failed.Transient(); retry {
+		return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, fail.Err)
+	}
 	for i, m := range batch {
-		ev, err := f.Raw.Decode(ctx, m.Value)
-		if err != nil && !stream.Permanent(err) {
-			return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, err)
+		ev := raws[i]
+		if ev == nil {
+			continue // reported
 		}
-		reason := "decode"
-		if err == nil {
-			err, reason = validate(&ev), "invalid"
-		}
-		if err != nil {
-			failed.Add(i, reason, err)
+		if err := validate(ev); err != nil {
+			failed.Add(i, "invalid", err)
 			continue
 		}
-		events = append(events, decoded{msg: m, ev: ev})
+		events = append(events, decoded{msg: m, ev: *ev})
 		refs = append(refs, consentstore.UserRef(ev.Subject()), consentstore.TenantRef(ev.TenantID))
 	}
 	if len(events) == 0 {

@@ -126,12 +126,12 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	if err != nil {
 		return fmt.Errorf("ops listen %s: %w", addr, err)
 	}
-	return ServeHTTP(ctx, ln, s.Handler(), s.logger.With(zap.String("component", "ops")))
+	return serveHTTP(ctx, ln, s.Handler(), s.logger.With(zap.String("component", "ops")))
 }
 
-// ServeHTTP serves h on ln until ctx is cancelled, then shuts down gracefully
+// serveHTTP serves h on ln until ctx is cancelled, then shuts down gracefully
 // (in-flight requests get up to 10 s).
-func ServeHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *zap.Logger) error {
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *zap.Logger) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

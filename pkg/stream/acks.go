@@ -56,6 +56,12 @@ func newAcks(deferred bool) *Acks {
 // Records the loop no longer tracks (committed, or from before a rebalance) are
 // ignored.
 func (a *Acks) Ack(msgs ...kafka.Message) {
+	a.mark(msgs, func(e *entry) { e.acked = true })
+	a.signal()
+}
+
+// mark applies set to the tracked entry of every record of msgs.
+func (a *Acks) mark(msgs []kafka.Message, set func(*entry)) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, m := range msgs {
@@ -64,10 +70,9 @@ func (a *Acks) Ack(msgs ...kafka.Message) {
 			continue
 		}
 		if i, ok := p.find(m.Offset); ok {
-			p.pending[i].acked = true
+			set(&p.pending[i])
 		}
 	}
-	a.signal()
 }
 
 // AckThrough acknowledges every record of partition up to and including offset,
@@ -132,17 +137,7 @@ func (a *Acks) fetched(batch []kafka.Message) {
 
 // written marks the batch's outputs and dead letters acknowledged by Kafka.
 func (a *Acks) written(batch []kafka.Message) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	for _, m := range batch {
-		p := a.parts[m.Partition]
-		if p == nil {
-			continue
-		}
-		if i, ok := p.find(m.Offset); ok {
-			p.pending[i].written = true
-		}
-	}
+	a.mark(batch, func(e *entry) { e.written = true })
 }
 
 // commitPoints returns, for every partition whose commit point moved past what

@@ -16,6 +16,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/stream/streamtest"
 )
 
 // journal records, in order, what the loop did to the fake broker.
@@ -36,76 +37,30 @@ func (j *journal) all() []string {
 	return append([]string(nil), j.events...)
 }
 
-// fakeReader serves msgs once each, then blocks; it journals commits.
-type fakeReader struct {
-	j    *journal
-	mu   sync.Mutex
-	msgs []kafka.Message
-	// committed is the next offset committed per partition.
-	committed map[int]int64
-}
-
-func newFakeReader(j *journal, msgs ...kafka.Message) *fakeReader {
-	return &fakeReader{j: j, msgs: msgs, committed: map[int]int64{}}
-}
-
-func (r *fakeReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
-	r.mu.Lock()
-	if len(r.msgs) > 0 {
-		m := r.msgs[0]
-		r.msgs = r.msgs[1:]
-		r.mu.Unlock()
-		return m, nil
+// journaled returns a reader of msgs and a writer that journal commits and
+// acknowledged writes in order; fail, when set, fails writes.
+func journaled(j *journal, fail func([]kafka.Message) error, msgs ...kafka.Message) (*streamtest.Reader, *streamtest.Writer) {
+	r := streamtest.NewReader(msgs...)
+	r.BeforeCommit = func(ms []kafka.Message) {
+		for _, m := range ms {
+			j.add("commit %d:%d", m.Partition, m.Offset+1)
+		}
 	}
-	r.mu.Unlock()
-	<-ctx.Done()
-	return kafka.Message{}, ctx.Err()
-}
-
-func (r *fakeReader) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, m := range msgs {
-		r.committed[m.Partition] = m.Offset + 1
-		r.j.add("commit %d:%d", m.Partition, m.Offset+1)
-	}
-	return nil
-}
-
-func (r *fakeReader) next(p int) int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.committed[p]
-}
-
-// fakeWriter journals acknowledged writes; fail makes a write fail.
-type fakeWriter struct {
-	j    *journal
-	mu   sync.Mutex
-	out  []kafka.Message
-	fail func(msgs []kafka.Message) error
-}
-
-func (w *fakeWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.fail != nil {
-		if err := w.fail(msgs); err != nil {
-			w.j.add("write failed")
+	w := &streamtest.Writer{OnWrite: func(ms []kafka.Message) {
+		for _, m := range ms {
+			j.add("wrote %s %s", m.Topic, m.Value)
+		}
+	}}
+	if fail != nil {
+		w.Fail = func(ms []kafka.Message) error {
+			err := fail(ms)
+			if err != nil {
+				j.add("write failed")
+			}
 			return err
 		}
 	}
-	w.out = append(w.out, msgs...)
-	for _, m := range msgs {
-		w.j.add("wrote %s %s", m.Topic, m.Value)
-	}
-	return nil
-}
-
-func (w *fakeWriter) written() []kafka.Message {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]kafka.Message(nil), w.out...)
+	return r, w
 }
 
 func input(partition int, from, n int) []kafka.Message {
@@ -157,17 +112,16 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 // (or regardless of) the write would commit offsets whose outputs do not exist.
 func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, append(input(0, 0, 5), input(1, 0, 3)...)...)
 	fails := 2
-	w := &fakeWriter{j: j, fail: func([]kafka.Message) error {
+	r, w := journaled(j, func([]kafka.Message) error {
 		if fails > 0 {
 			fails--
 			return errors.New("not enough replicas")
 		}
 		return nil
-	}}
+	}, append(input(0, 0, 5), input(1, 0, 3)...)...)
 	stop := runLoop(t, &stream.Loop{Name: "t", Reader: r, Writer: w, Handler: copyTo("out"), MaxBatch: 3})
-	waitUntil(t, "everything committed", func() bool { return r.next(0) == 5 && r.next(1) == 3 })
+	waitUntil(t, "everything committed", func() bool { return r.Committed(0) == 5 && r.Committed(1) == 3 })
 	require.NoError(t, stop())
 
 	written := map[string]bool{}
@@ -186,7 +140,7 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 			}
 		}
 	}
-	require.Len(t, w.written(), 8, "every output exactly once")
+	require.Len(t, w.Written(), 8, "every output exactly once")
 }
 
 // TestLoopCommitsNothingWhileWritesFail: outputs that never get acknowledged are
@@ -194,8 +148,7 @@ func TestLoopCommitsOnlyAfterOutputIsWritten(t *testing.T) {
 // the batch to be redelivered.
 func TestLoopCommitsNothingWhileWritesFail(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, input(0, 0, 4)...)
-	w := &fakeWriter{j: j, fail: func([]kafka.Message) error { return errors.New("broker down") }}
+	r, w := journaled(j, func([]kafka.Message) error { return errors.New("broker down") }, input(0, 0, 4)...)
 	stop := runLoop(t, &stream.Loop{Name: "t", Reader: r, Writer: w, Handler: copyTo("out"), DrainTimeout: 50 * time.Millisecond})
 	waitUntil(t, "a few write attempts", func() bool { return len(j.all()) >= 3 })
 	require.NoError(t, stop())
@@ -209,8 +162,7 @@ func TestLoopCommitsNothingWhileWritesFail(t *testing.T) {
 // delivered, and the batch is committed once both are written.
 func TestLoopDeadLettersOnlyThePoisonRecord(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, input(2, 10, 4)...)
-	w := &fakeWriter{j: j}
+	r, w := journaled(j, nil, input(2, 10, 4)...)
 	m := stream.NewMetrics(nil)
 	h := func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 		var failed stream.BatchError
@@ -225,12 +177,12 @@ func TestLoopDeadLettersOnlyThePoisonRecord(t *testing.T) {
 		return out, failed.Err()
 	}
 	stop := runLoop(t, &stream.Loop{Name: "stage-x", Reader: r, Writer: w, Handler: h, DLQ: "dlq", Metrics: m, MaxBatch: 10})
-	waitUntil(t, "committed", func() bool { return r.next(2) == 14 })
+	waitUntil(t, "committed", func() bool { return r.Committed(2) == 14 })
 	require.NoError(t, stop())
 
 	var dead []kafka.Message
 	outs := 0
-	for _, msg := range w.written() {
+	for _, msg := range w.Written() {
 		if msg.Topic == "dlq" {
 			dead = append(dead, msg)
 		} else {
@@ -252,8 +204,7 @@ func TestLoopDeadLettersOnlyThePoisonRecord(t *testing.T) {
 // DLQ.
 func TestLoopRetriesTheBatchOnATransientRecordFailure(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, input(0, 0, 3)...)
-	w := &fakeWriter{j: j}
+	r, w := journaled(j, nil, input(0, 0, 3)...)
 	calls := 0
 	h := func(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 		calls++
@@ -268,11 +219,11 @@ func TestLoopRetriesTheBatchOnATransientRecordFailure(t *testing.T) {
 	var blocked []bool
 	stop := runLoop(t, &stream.Loop{Name: "t", Reader: r, Writer: w, Handler: h, DLQ: "dlq", MaxBatch: 10,
 		OnBlocked: func(b bool, _ error) { blocked = append(blocked, b) }})
-	waitUntil(t, "committed", func() bool { return r.next(0) == 3 })
+	waitUntil(t, "committed", func() bool { return r.Committed(0) == 3 })
 	require.NoError(t, stop())
 	require.Equal(t, 3, calls)
-	require.Len(t, w.written(), 3, "each record once, no dead letter")
-	for _, m := range w.written() {
+	require.Len(t, w.Written(), 3, "each record once, no dead letter")
+	for _, m := range w.Written() {
 		require.Equal(t, "out", m.Topic)
 	}
 	require.Equal(t, []bool{true, true, false}, blocked, "blocked while retrying, then flowing")
@@ -282,8 +233,7 @@ func TestLoopRetriesTheBatchOnATransientRecordFailure(t *testing.T) {
 // calls permanent ends the loop with that error and commits nothing.
 func TestLoopStopsOnAPermanentBatchFailure(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, input(0, 0, 3)...)
-	w := &fakeWriter{j: j}
+	r, w := journaled(j, nil, input(0, 0, 3)...)
 	boom := errors.New("disk full")
 	l := &stream.Loop{Name: "t", Reader: r, Writer: w, Backoff: stream.Backoff{Min: time.Millisecond, Max: time.Millisecond}, Linger: time.Millisecond,
 		Handler: func(context.Context, []kafka.Message) ([]kafka.Message, error) { return nil, boom }}
@@ -301,8 +251,7 @@ func TestLoopStopsOnAPermanentBatchFailure(t *testing.T) {
 // reach the end once everything is acknowledged.
 func TestLoopDeferredAcksCommitContiguouslyPerPartition(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, append(input(0, 0, 6), input(1, 100, 4)...)...)
-	w := &fakeWriter{j: j}
+	r, w := journaled(j, nil, append(input(0, 0, 6), input(1, 100, 4)...)...)
 	acks := stream.NewAcks()
 	var mu sync.Mutex
 	var held []kafka.Message
@@ -315,8 +264,8 @@ func TestLoopDeferredAcksCommitContiguouslyPerPartition(t *testing.T) {
 	stop := runLoop(t, &stream.Loop{Name: "sink", Reader: r, Writer: w, Handler: h, Acks: acks, MaxBatch: 4})
 	waitUntil(t, "all held", func() bool { mu.Lock(); defer mu.Unlock(); return len(held) == 10 })
 	time.Sleep(20 * time.Millisecond)
-	require.Zero(t, r.next(0), "nothing acknowledged, nothing committed")
-	require.Zero(t, r.next(1))
+	require.Zero(t, r.Committed(0), "nothing acknowledged, nothing committed")
+	require.Zero(t, r.Committed(1))
 
 	acked := map[string]bool{}
 	ack := func(m kafka.Message) {
@@ -334,22 +283,22 @@ func TestLoopDeferredAcksCommitContiguouslyPerPartition(t *testing.T) {
 	}
 	ack(byOffset(0, 2)) // a gap at 0..1: nothing of partition 0 may be committed
 	ack(byOffset(1, 100))
-	waitUntil(t, "partition 1 committed through 100", func() bool { return r.next(1) == 101 })
-	require.Zero(t, r.next(0))
+	waitUntil(t, "partition 1 committed through 100", func() bool { return r.Committed(1) == 101 })
+	require.Zero(t, r.Committed(0))
 	ack(byOffset(0, 0))
-	waitUntil(t, "partition 0 through 0", func() bool { return r.next(0) == 1 })
+	waitUntil(t, "partition 0 through 0", func() bool { return r.Committed(0) == 1 })
 	acks.AckThrough(0, 4) // a file published: everything up to 4
 	for o := int64(0); o <= 4; o++ {
 		acked[fmt.Sprintf("0:%d", o)] = true
 	}
-	waitUntil(t, "partition 0 through 4", func() bool { return r.next(0) == 5 })
+	waitUntil(t, "partition 0 through 4", func() bool { return r.Committed(0) == 5 })
 	ack(byOffset(1, 103))
 	ack(byOffset(1, 101))
 	time.Sleep(20 * time.Millisecond)
-	require.EqualValues(t, 102, r.next(1), "102 not acknowledged: the commit stops before it")
+	require.EqualValues(t, 102, r.Committed(1), "102 not acknowledged: the commit stops before it")
 	ack(byOffset(1, 102))
 	ack(byOffset(0, 5))
-	waitUntil(t, "everything committed", func() bool { return r.next(0) == 6 && r.next(1) == 104 })
+	waitUntil(t, "everything committed", func() bool { return r.Committed(0) == 6 && r.Committed(1) == 104 })
 	require.NoError(t, stop())
 
 	for _, e := range j.all() {
@@ -371,11 +320,11 @@ func TestLoopDeferredAcksCommitContiguouslyPerPartition(t *testing.T) {
 // after the last batch and its acknowledgements are in the final commit.
 func TestLoopDrainMakesHeldRecordsDurableBeforeTheLastCommit(t *testing.T) {
 	j := &journal{}
-	r := newFakeReader(j, input(0, 0, 3)...)
+	r, w := journaled(j, nil, input(0, 0, 3)...)
 	acks := stream.NewAcks()
 	var mu sync.Mutex
 	n := 0
-	l := &stream.Loop{Name: "sink", Reader: r, Writer: &fakeWriter{j: j}, Acks: acks,
+	l := &stream.Loop{Name: "sink", Reader: r, Writer: w, Acks: acks,
 		Handler: func(_ context.Context, b []kafka.Message) ([]kafka.Message, error) {
 			mu.Lock()
 			n += len(b)

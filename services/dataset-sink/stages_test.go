@@ -16,72 +16,11 @@ import (
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/stream/streamtest"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 )
-
-// fakeReader serves msgs once each, then blocks; before recording a commit it
-// calls check, which may fail the test.
-type fakeReader struct {
-	mu        sync.Mutex
-	msgs      []kafka.Message
-	committed map[int]int64 // next offset per partition
-	check     func(msgs []kafka.Message)
-}
-
-func (r *fakeReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
-	r.mu.Lock()
-	if len(r.msgs) > 0 {
-		m := r.msgs[0]
-		r.msgs = r.msgs[1:]
-		r.mu.Unlock()
-		return m, nil
-	}
-	r.mu.Unlock()
-	<-ctx.Done()
-	return kafka.Message{}, ctx.Err()
-}
-
-func (r *fakeReader) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
-	if r.check != nil {
-		r.check(msgs)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.committed == nil {
-		r.committed = map[int]int64{}
-	}
-	for _, m := range msgs {
-		r.committed[m.Partition] = m.Offset + 1
-	}
-	return nil
-}
-
-func (r *fakeReader) next(p int) int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.committed[p]
-}
-
-// memWriter records what it writes (the dead-letter topic).
-type memWriter struct {
-	mu   sync.Mutex
-	msgs []kafka.Message
-}
-
-func (w *memWriter) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, msgs...)
-	return nil
-}
-
-func (w *memWriter) written() []kafka.Message {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]kafka.Message(nil), w.msgs...)
-}
 
 // decodeFunc is a fake record decoder.
 type decodeFunc[T any] func(b []byte) (T, error)
@@ -158,7 +97,8 @@ func TestEventsCommitOnlyWhatIsPublished(t *testing.T) {
 		}
 	}
 	commits := 0
-	r := &fakeReader{msgs: input, check: func(msgs []kafka.Message) {
+	r := streamtest.NewReader(input...)
+	r.BeforeCommit = func(msgs []kafka.Message) {
 		commits++
 		files, err := table.List(ctx, p.Store, sinktest.Dataset)
 		if err != nil {
@@ -176,28 +116,28 @@ func TestEventsCommitOnlyWhatIsPublished(t *testing.T) {
 				}
 			}
 		}
-	}}
+	}
 	acks := stream.NewAcks()
 	ev := &events{codec: curated(clock.Now()), writer: p.Writer, acks: acks, killed: func() bool { return false }}
-	dlq := &memWriter{}
+	dlq := &streamtest.Writer{}
 	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq",
 		Acks: acks, Drain: ev.drain, MaxBatch: 3})
-	waitFor(t, "files 0-3 and 4-7 of partition 0, 0-3 of partition 1 committed", func() bool { return r.next(0) == 8 && r.next(1) == 4 })
+	waitFor(t, "files 0-3 and 4-7 of partition 0, 0-3 of partition 1 committed", func() bool { return r.Committed(0) == 8 && r.Committed(1) == 4 })
 	waitFor(t, "every record appended", func() bool { return p.Writer.Stats().RecordsConsumed == 16 })
 	time.Sleep(20 * time.Millisecond)
-	if r.next(0) != 8 || r.next(1) != 4 {
-		t.Fatalf("committed %d and %d with the open files unpublished", r.next(0), r.next(1))
+	if r.Committed(0) != 8 || r.Committed(1) != 4 {
+		t.Fatalf("committed %d and %d with the open files unpublished", r.Committed(0), r.Committed(1))
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if r.next(0) != 10 || r.next(1) != 6 {
-		t.Fatalf("after the drain: committed %d and %d, want 10 and 6", r.next(0), r.next(1))
+	if r.Committed(0) != 10 || r.Committed(1) != 6 {
+		t.Fatalf("after the drain: committed %d and %d, want 10 and 6", r.Committed(0), r.Committed(1))
 	}
 	if st := p.Writer.Stats(); st.RowsWritten != 15 {
 		t.Fatalf("rows written %d, want 15", st.RowsWritten)
 	}
-	dead := dlq.written()
+	dead := dlq.Written()
 	if len(dead) != 1 || string(dead[0].Value) != "poison" || string(stream.Header(dead[0], stream.HeaderStage)) != StageEvents {
 		t.Fatalf("dead letters %+v", dead)
 	}
@@ -223,13 +163,14 @@ func TestEventsOutageAppendsNothing(t *testing.T) {
 		}
 		return curated(clock.Now())(b)
 	})
-	r := &fakeReader{}
+	var input []kafka.Message
 	for o := range 3 {
-		r.msgs = append(r.msgs, kafka.Message{Topic: sinktest.Topic, Offset: int64(o), Value: []byte(strconv.Itoa(o))})
+		input = append(input, kafka.Message{Topic: sinktest.Topic, Offset: int64(o), Value: []byte(strconv.Itoa(o))})
 	}
+	r := streamtest.NewReader(input...)
 	acks := stream.NewAcks()
 	ev := &events{codec: codec, writer: p.Writer, acks: acks, killed: func() bool { return false }}
-	dlq := &memWriter{}
+	dlq := &streamtest.Writer{}
 	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq", Acks: acks, Drain: ev.drain})
 	waitFor(t, "the outage to pass", func() bool { mu.Lock(); defer mu.Unlock(); return outages == 0 })
 	waitFor(t, "appended", func() bool { return p.Writer.Stats().RecordsConsumed == 3 })
@@ -239,8 +180,8 @@ func TestEventsOutageAppendsNothing(t *testing.T) {
 	if st := p.Writer.Stats(); st.RecordsConsumed != 3 || st.RowsWritten != 3 {
 		t.Fatalf("stats %+v: records appended during the outage", st)
 	}
-	if len(dlq.written()) != 0 || r.next(0) != 3 {
-		t.Fatalf("dead letters %d, committed %d", len(dlq.written()), r.next(0))
+	if len(dlq.Written()) != 0 || r.Committed(0) != 3 {
+		t.Fatalf("dead letters %d, committed %d", len(dlq.Written()), r.Committed(0))
 	}
 }
 
@@ -260,13 +201,13 @@ func TestErasuresAreInTheLedgerBeforeTheirCommit(t *testing.T) {
 		}
 		return schema.Erasure{Pseudonyms: []string{string(b)}, Purpose: "ai_training", ConsentVersion: "0:1", Scope: schema.ScopeSubject}, nil
 	})
-	r := &fakeReader{msgs: []kafka.Message{
-		{Topic: "dataset.erasures", Offset: 0, Value: []byte("k1:a")},
-		{Topic: "dataset.erasures", Offset: 1},
-		{Topic: "dataset.erasures", Offset: 2, Value: []byte("poison")},
-		{Topic: "dataset.erasures", Offset: 3, Value: []byte("k1:b")},
-	}}
-	r.check = func(msgs []kafka.Message) {
+	r := streamtest.NewReader(
+		kafka.Message{Topic: "dataset.erasures", Offset: 0, Value: []byte("k1:a")},
+		kafka.Message{Topic: "dataset.erasures", Offset: 1},
+		kafka.Message{Topic: "dataset.erasures", Offset: 2, Value: []byte("poison")},
+		kafka.Message{Topic: "dataset.erasures", Offset: 3, Value: []byte("k1:b")},
+	)
+	r.BeforeCommit = func(msgs []kafka.Message) {
 		reopened, err := ledger.Open(dir + "/erasures.jsonl") // what a crash now would leave
 		if err != nil {
 			t.Error(err)
@@ -280,16 +221,16 @@ func TestErasuresAreInTheLedgerBeforeTheirCommit(t *testing.T) {
 	}
 	m := newMetrics(prometheus.NewRegistry())
 	er := &erasures{codec: codec, ledger: l, now: time.Now, metrics: m, log: zap.NewNop()}
-	dlq := &memWriter{}
+	dlq := &streamtest.Writer{}
 	stop := runLoop(t, &stream.Loop{Name: StageErasures, Reader: r, Writer: dlq, Handler: er.handle, DLQ: "events.dlq"})
-	waitFor(t, "committed", func() bool { return r.next(0) == 4 })
+	waitFor(t, "committed", func() bool { return r.Committed(0) == 4 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if l.Position() != 2 {
 		t.Fatalf("ledger position %d", l.Position())
 	}
-	if d := dlq.written(); len(d) != 1 || string(stream.Header(d[0], stream.HeaderSourceOffset)) != "2" {
+	if d := dlq.Written(); len(d) != 1 || string(stream.Header(d[0], stream.HeaderSourceOffset)) != "2" {
 		t.Fatalf("dead letters %+v", d)
 	}
 }

@@ -1,8 +1,13 @@
-// Package stream wraps segmentio/kafka-go with the pitfalls built out: readers
-// consume with FetchMessage and commit explicitly and synchronously (never
-// ReadMessage's auto-commit), writers wait for acks from all in-sync replicas with
-// a small batch timeout and are never Async, and Loop commits a batch only after
-// its outputs are acknowledged.
+// Package stream owns delivery. It wraps segmentio/kafka-go with the pitfalls
+// built out — readers consume with FetchMessage and commit explicitly and
+// synchronously (never ReadMessage's auto-commit), writers wait for acks from all
+// in-sync replicas with a small batch timeout and are never Async — and runs every
+// stage's delivery loop (Loop): a Handler turns a batch into outputs and reports
+// the records it cannot process (BatchError); one classifier (Permanent) sends
+// poison to the dead-letter topic (Poison) and holds the batch on an outage;
+// retries share one backoff (Retry); a record is committed once its outputs are
+// acknowledged and, when the stage defers acknowledgement (Acks), once the stage
+// says it is durable — per partition, contiguously.
 package stream
 
 import (

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -91,4 +92,30 @@ func TestChainReportsAServiceThatExitsByItself(t *testing.T) {
 	require.ErrorContains(t, c.Exited()["producer"], "crashed")
 	require.NoError(t, c.Start("producer")) // restarted: its latest start has not exited (yet)
 	require.Eventually(t, func() bool { return len(c.Unexpected()) == 2 }, time.Second, time.Millisecond)
+}
+
+// TestProcessIsIsolatedAndStoppable: a process gets PATH, HOME, TMPDIR and its
+// own variables only, its output goes to its log, and a signal reaches it.
+func TestProcessIsIsolatedAndStoppable(t *testing.T) {
+	t.Setenv("TOPIC_EVENTS_RAW", "from-the-caller")
+	log := t.TempDir() + "/logs/env.log"
+	p, err := StartProcess("env", "/usr/bin/env", nil, IsolatedEnv(map[string]string{"OPS_ADDR": "127.0.0.1:1"}), log)
+	require.NoError(t, err)
+	<-p.Done()
+	require.NoError(t, p.Err())
+	b, err := os.ReadFile(log)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "OPS_ADDR=127.0.0.1:1")
+	require.Contains(t, string(b), "PATH=")
+	require.NotContains(t, string(b), "TOPIC_EVENTS_RAW")
+
+	p, err = StartProcess("sleep", "/bin/sleep", []string{"30"}, IsolatedEnv(nil), t.TempDir()+"/sleep.log")
+	require.NoError(t, err)
+	require.NoError(t, p.Signal(syscall.SIGTERM))
+	select {
+	case <-p.Done():
+		require.Error(t, p.Err(), "terminated by the signal")
+	case <-time.After(5 * time.Second):
+		t.Fatal("SIGTERM did not stop the process")
+	}
 }

@@ -61,3 +61,26 @@ func TestAcksRedeliveryForgetsTheRecordsFromThere(t *testing.T) {
 	a.AckThrough(0, 12)
 	require.Equal(t, map[int]int64{0: 13}, points(a))
 }
+
+// BenchmarkAcks is the loop's bookkeeping per record: register a batch of 500,
+// mark it written, compute the commit points (deferred acknowledgement, one
+// AckThrough per batch, as a sink publishing a file does).
+func BenchmarkAcks(b *testing.B) {
+	a := newAcks(true)
+	batch := make([]kafka.Message, 500)
+	var off int64
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range batch {
+			batch[i] = kafka.Message{Topic: "t", Partition: i % 6, Offset: off + int64(i/6)}
+		}
+		off += int64(len(batch)/6 + 1)
+		a.fetched(batch)
+		a.written(batch)
+		for p := range 6 {
+			a.AckThrough(p, off)
+		}
+		a.committed(a.commitPoints())
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "records/s")
+}

@@ -125,7 +125,7 @@ func TestEveryCodecRoundTrips(t *testing.T) {
 
 	dec, err := ConsentDecisions(ctx, s, "consent.decisions")
 	require.NoError(t, err)
-	cd := schema.ConsentDecision{EventID: "e", SubjectRef: "a:1", Purpose: "ai_training", Decision: schema.DecisionDeny, Reason: "user_opt_out", PolicyVersion: "v1", ReceivedAt: now, DecidedAt: now}
+	cd := schema.ConsentDecision{EventID: "e", SubjectRef: "a:1", Purpose: "ai_training", Decision: schema.DecisionDeny, Reason: "user_opt_out", ConsentVersion: "0:9", PolicyVersion: "v1", ReceivedAt: now, DecidedAt: now, TenantConsentVersion: "1:7"}
 	b, err = dec.Encode(&cd)
 	require.NoError(t, err)
 	gotCD, err := dec.Decode(ctx, b)

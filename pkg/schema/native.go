@@ -190,15 +190,16 @@ func ConsentChangeFromNative(v any) (ConsentChange, error) {
 // ToNative returns the goavro native form of d.
 func (d *ConsentDecision) ToNative() map[string]any {
 	return nativeRecord{
-		"event_id":        d.EventID,
-		"subject_ref":     d.SubjectRef,
-		"purpose":         d.Purpose,
-		"decision":        d.Decision,
-		"reason":          d.Reason,
-		"consent_version": optString(d.ConsentVersion),
-		"policy_version":  d.PolicyVersion,
-		"received_at":     d.ReceivedAt.UTC(),
-		"decided_at":      d.DecidedAt.UTC(),
+		"event_id":               d.EventID,
+		"subject_ref":            d.SubjectRef,
+		"purpose":                d.Purpose,
+		"decision":               d.Decision,
+		"reason":                 d.Reason,
+		"consent_version":        optString(d.ConsentVersion),
+		"policy_version":         d.PolicyVersion,
+		"received_at":            d.ReceivedAt.UTC(),
+		"decided_at":             d.DecidedAt.UTC(),
+		"tenant_consent_version": optString(d.TenantConsentVersion),
 	}
 }
 
@@ -210,15 +211,16 @@ func ConsentDecisionFromNative(v any) (ConsentDecision, error) {
 		return ConsentDecision{}, err
 	}
 	d := ConsentDecision{
-		EventID:        r.str(m, "event_id"),
-		SubjectRef:     r.str(m, "subject_ref"),
-		Purpose:        r.str(m, "purpose"),
-		Decision:       r.str(m, "decision"),
-		Reason:         r.str(m, "reason"),
-		ConsentVersion: r.str(m, "consent_version"),
-		PolicyVersion:  r.str(m, "policy_version"),
-		ReceivedAt:     r.time(m, "received_at"),
-		DecidedAt:      r.time(m, "decided_at"),
+		EventID:              r.str(m, "event_id"),
+		SubjectRef:           r.str(m, "subject_ref"),
+		Purpose:              r.str(m, "purpose"),
+		Decision:             r.str(m, "decision"),
+		Reason:               r.str(m, "reason"),
+		ConsentVersion:       r.str(m, "consent_version"),
+		PolicyVersion:        r.str(m, "policy_version"),
+		ReceivedAt:           r.time(m, "received_at"),
+		DecidedAt:            r.time(m, "decided_at"),
+		TenantConsentVersion: r.str(m, "tenant_consent_version"),
 	}
 	return d, r.err
 }

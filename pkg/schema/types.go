@@ -122,6 +122,10 @@ type ConsentDecision struct {
 	PolicyVersion  string    `json:"policy_version"`
 	ReceivedAt     time.Time `json:"received_at"`
 	DecidedAt      time.Time `json:"decided_at"`
+	// TenantConsentVersion is the tenant's consent change the decision used
+	// ("" when the tenant had none): with ConsentVersion, the whole state the
+	// decision was made on, so an auditor can re-derive it.
+	TenantConsentVersion string `json:"tenant_consent_version,omitempty"`
 }
 
 // Erasure tells the dataset sink to erase a subject's rows (dataset.erasures).

@@ -162,11 +162,14 @@ func (h *harness) call(method, path string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func (h *harness) set(kind, id, status string) {
+// set PUTs a consent change and returns the version the API answered.
+func (h *harness) set(kind, id, status string) string {
 	h.t.Helper()
 	code, body := h.call("PUT", fmt.Sprintf("/v1/%s/%s/consents/ai_training", kind, id), map[string]string{"status": status, "source": "test"})
 	require.Equal(h.t, 200, code, "%v", body)
 	require.NotEmpty(h.t, body["version"])
+	v, _ := body["version"].(string)
+	return v
 }
 
 func (h *harness) send(evs ...schema.InteractionEvent) {
@@ -203,10 +206,10 @@ func (h *harness) collect(n int, within time.Duration) map[string]schema.Consent
 
 func TestDecisionsEndToEndIncludingTenantOptOut(t *testing.T) {
 	h := start(t)
-	h.set("users", "alice", "granted")      // DE, opt_in, granted → allow
-	h.set("users", "bob", "denied")         // US opt_out but denied → deny
-	h.set("tenants", "acme", "denied")      // all acme users denied
-	h.set("users", "carol-acme", "granted") // tenant opt-out overrides the user's grant
+	h.set("users", "alice", "granted")         // DE, opt_in, granted → allow
+	h.set("users", "bob", "denied")            // US opt_out but denied → deny
+	acme := h.set("tenants", "acme", "denied") // all acme users denied
+	h.set("users", "carol-acme", "granted")    // tenant opt-out overrides the user's grant
 
 	evs := []schema.InteractionEvent{
 		event("alice", "globex", "DE"),
@@ -228,6 +231,13 @@ func TestDecisionsEndToEndIncludingTenantOptOut(t *testing.T) {
 		require.Equal(t, reason, got[id].Reason, id)
 		require.NotContains(t, got[id].SubjectRef, "alice")
 	}
+	// The audit record names the state it used: the tenant's change (acme) or
+	// none (globex), and the change the decision rested on.
+	require.Equal(t, acme, got[evs[4].EventID].TenantConsentVersion)
+	require.Equal(t, acme, got[evs[4].EventID].ConsentVersion, "rule 1 rests on the tenant's change")
+	require.Equal(t, acme, got[evs[5].EventID].TenantConsentVersion)
+	require.Empty(t, got[evs[0].EventID].TenantConsentVersion, "globex has no tenant record")
+	require.Empty(t, got[evs[2].EventID].ConsentVersion, "rule 4 rests on the regime alone")
 	allowed := map[string]bool{}
 	timeout := time.After(10 * time.Second)
 	for len(allowed) < 2 {

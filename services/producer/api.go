@@ -118,7 +118,10 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 	for i := range events {
 		ids[i] = events[i].EventID
 	}
-	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(events), "event_ids": ids})
+	// received_at is the one instant stamped on every event of the request: the time
+	// consent is evaluated at, so clients (and the acceptance suite) can know it.
+	writeJSON(w, http.StatusAccepted, map[string]any{"accepted": len(events), "event_ids": ids,
+		"received_at": events[0].ReceivedAt.Format(time.RFC3339Nano)})
 }
 
 // segment serves one Segment tracking endpoint.

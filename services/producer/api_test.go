@@ -35,6 +35,7 @@ func TestEventsAcceptedAfterPublishAndStamped(t *testing.T) {
 	ids := r.body["event_ids"].([]any)
 	require.Len(t, ids, 2)
 	assert.Equal(t, strings.ToLower(clientID), ids[1], "client id kept, canonical")
+	assert.Equal(t, "2025-03-01T12:00:00.123Z", r.body["received_at"], "the stamped received_at, ms")
 
 	got := pub.published()
 	require.Len(t, got, 2)

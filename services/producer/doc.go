@@ -8,8 +8,9 @@
 // # Endpoints (PRODUCER_HTTP_ADDR)
 //
 //   - POST /v1/events — one event object, or {"events": [...]}. Bearer token with
-//     scope events:write. Answers 202 {"accepted": n, "event_ids": [...]} after
-//     Kafka acknowledged all n records.
+//     scope events:write. Answers 202 {"accepted": n, "event_ids": [...],
+//     "received_at": "<RFC 3339, ms>"} after Kafka acknowledged all n records;
+//     received_at is the server time stamped on every event of the request.
 //   - POST /v1/track, /v1/page, /v1/screen, /v1/identify, /v1/group, /v1/alias,
 //     /v1/batch — the Segment HTTP Tracking API (write key as the basic-auth user,
 //     empty password). Answers 200 {"success": true} after the acknowledgement, as

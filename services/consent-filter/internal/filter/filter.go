@@ -215,7 +215,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		audit := schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
-			ReceivedAt: d.ev.ReceivedAt, DecidedAt: now,
+			ReceivedAt: d.ev.ReceivedAt, DecidedAt: now, TenantConsentVersion: tenantVersion,
 		}
 		b, err := f.Decisions.Encode(&audit)
 		if err != nil {

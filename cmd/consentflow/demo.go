@@ -21,7 +21,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/anonymizer"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
-	"github.com/consentflow/consentflow/services/consent-filter/policy"
 	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
 	"github.com/consentflow/consentflow/services/dataset-sink/client"
 	"github.com/consentflow/consentflow/services/producer"
@@ -47,7 +46,7 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.events, "events", 3000, "events to generate")
-	fs.StringVar(&o.out, "out", "out/demo", "output folder (datasets, ground truth)")
+	fs.StringVar(&o.out, "out", "out/demo", "output folder (datasets, load generator log)")
 	fs.Uint64Var(&o.seed, "seed", 1, "load generator seed")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "services' log level")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long")
@@ -125,12 +124,12 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	say("services ready: producer %s, consent API %s, datasets API %s", chain.ProducerURL(), chain.ConsentURL(), chain.DatasetsURL())
 
 	cfg := loadgen.DefaultConfig()
-	cfg.Seed = o.seed
+	cfg.Seed, cfg.Plan.Events = o.seed, o.events
 	gen, err := loadgen.NewGenerator(cfg)
 	if err != nil {
 		return err
 	}
-	truthPath := filepath.Join(chain.Dir, "truth.jsonl")
+	truthPath := filepath.Join(chain.Dir, "loadgen.jsonl")
 	truth, err := os.Create(truthPath)
 	if err != nil {
 		return err
@@ -139,7 +138,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	say("load generator: %d events from %d tenants, with PII in free text and consent churn", o.events, cfg.Tenants)
 	stats, err := loadgen.Run(ctx, gen, loadgen.RunOptions{
 		ProducerURL: chain.ProducerURL(), ConsentURL: chain.ConsentURL(), Token: chain.Token, Events: o.events,
-		Workers: 4, Batch: 50, Oracle: policyOracle(policy.Default()), Truth: truth, MaxDuration: 90 * time.Second,
+		Workers: 4, Batch: 50, Truth: truth, MaxDuration: 90 * time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("load generator: %w", err)
@@ -178,7 +177,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	}
 	fmt.Fprintf(stdout, "  rows in snapshot           %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
 	fmt.Fprintf(stdout, "  snapshot manifest          %s\n", filepath.Join(dataDir, "snapshots", m.ID, "manifest.json"))
-	fmt.Fprintf(stdout, "  ground truth               %s\n", truthPath)
+	fmt.Fprintf(stdout, "  load generator log         %s\n", truthPath)
 	fmt.Fprintf(stdout, "\nLook at it:\n  duckdb -c \"SELECT event_type, count(*) FROM read_parquet('%s/data/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"\n", dataDir)
 	fmt.Fprintf(stdout, "  python3 -c \"import pandas as pd; print(pd.read_parquet('%s/data').head())\"\n", dataDir)
 	return nil

@@ -15,14 +15,14 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/loadgen"
-	"github.com/consentflow/consentflow/services/consent-filter/policy"
 	"github.com/schollz/progressbar/v3"
 )
 
 // loadgenCommand implements `consentflow loadgen`: it generates the activity of a
 // Jira/Confluence-like product (see pkg/loadgen), posts the events to the
 // producer and the consent changes to the consent API, shows a progress bar on
-// stderr, writes the ground truth to --truth and prints the totals and the
+// stderr, writes its log (what it sent, what the services answered) to --truth
+// and prints the totals and the
 // events/s achieved. It stops after --events events or --max-duration, and fails
 // (non-zero exit) when requests keep failing (--max-errors in a row).
 func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -38,7 +38,6 @@ func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 		asJSON    bool
 	)
 	fs.StringVar(&opts.ProducerURL, "producer", "http://127.0.0.1:8080", "producer base URL (POST /v1/events)")
-	policyFile := fs.String("policy", "", "consent policy file the chain runs with, for the ground truth (empty: built-in default)")
 	fs.StringVar(&opts.ConsentURL, "consent", "http://127.0.0.1:8081", "consent API base URL (PUT /v1/{users|tenants}/{id}/consents/{purpose})")
 	fs.StringVar(&opts.Token, "token", os.Getenv("CONSENTFLOW_TOKEN"), "producer bearer token with events:write (default $CONSENTFLOW_TOKEN)")
 	fs.StringVar(&opts.ConsentToken, "consent-token", os.Getenv("CONSENTFLOW_CONSENT_TOKEN"), "consent API bearer token (default $CONSENTFLOW_CONSENT_TOKEN, else --token)")
@@ -50,15 +49,21 @@ func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	fs.IntVar(&opts.MaxConsecutiveErrors, "max-errors", 20, "abort after this many failed requests in a row")
 	fs.IntVar(&opts.Retries, "retries", 0, "retries of a request answered 429, 5xx or not at all, with the same event ids (0 means 3; negative none)")
 	fs.Uint64Var(&cfg.Seed, "seed", def.Seed, "random seed: the same seed and flags generate the same actions")
-	fs.StringVar(&truthPath, "truth", "", "write the ground truth (JSON lines) to this file")
+	fs.StringVar(&truthPath, "log", "", "write the log (JSON lines: every event and consent change as sent and as the services answered) to this file")
 	fs.IntVar(&cfg.Tenants, "tenants", def.Tenants, "tenants in the simulated product")
 	fs.IntVar(&cfg.UsersPerTenant, "users-per-tenant", def.UsersPerTenant, "users per tenant")
 	fs.StringVar(&cfg.Purpose, "purpose", def.Purpose, "purpose of the consent traffic")
 	fs.StringVar(&piiRates, "pii-rates", "", "per-kind probability that a text carries that PII, e.g. email=0.2,ssn=0 or all=0.1 (kinds: "+strings.Join(loadgen.AllKinds, ",")+")")
-	fs.Float64Var(&cfg.WithdrawRate, "withdraw-rate", def.WithdrawRate, "share of actions that are user withdrawals (DENIED)")
-	fs.Float64Var(&cfg.GrantRate, "grant-rate", def.GrantRate, "share of actions that are user grants (GRANTED)")
-	fs.Float64Var(&cfg.TenantOptOutRate, "tenant-optout-rate", def.TenantOptOutRate, "share of actions that are tenant opt-outs (DENIED)")
-	fs.Float64Var(&cfg.TenantGrantRate, "tenant-grant-rate", def.TenantGrantRate, "share of actions that are tenant re-grants (GRANTED)")
+	fs.Float64Var(&cfg.Plan.WithdrawShare, "withdraw-share", def.Plan.WithdrawShare, "share of the users who withdraw (DENIED) once during the run")
+	fs.Float64Var(&cfg.Plan.RegrantShare, "regrant-share", def.Plan.RegrantShare, "share of the withdrawing users who grant again later")
+	fs.Float64Var(&cfg.Plan.GrantShare, "grant-share", def.Plan.GrantShare, "share of the users without an initial grant who grant during the run")
+	fs.Float64Var(&cfg.Plan.TenantOptOutShare, "tenant-optout-share", def.Plan.TenantOptOutShare, "share of the tenants who opt out once during the run")
+	fs.Float64Var(&cfg.Plan.TenantRegrantShare, "tenant-regrant-share", def.Plan.TenantRegrantShare, "share of the opted-out tenants who grant again later")
+	fs.Float64Var(&cfg.Plan.ReactiveShare, "reactive-share", def.Plan.ReactiveShare, "share of the planned changes sent right after an event of their subject")
+	fs.Float64Var(&cfg.WithdrawRate, "withdraw-rate", def.WithdrawRate, "steady churn on top of the plan: share of actions that are user withdrawals (DENIED)")
+	fs.Float64Var(&cfg.GrantRate, "grant-rate", def.GrantRate, "steady churn: share of actions that are user grants (GRANTED)")
+	fs.Float64Var(&cfg.TenantOptOutRate, "tenant-optout-rate", def.TenantOptOutRate, "steady churn: share of actions that are tenant opt-outs (DENIED)")
+	fs.Float64Var(&cfg.TenantGrantRate, "tenant-grant-rate", def.TenantGrantRate, "steady churn: share of actions that are tenant re-grants (GRANTED)")
 	fs.Float64Var(&cfg.InitialGrantShare, "initial-grant-share", def.InitialGrantShare, "share of users who grant consent before the first event")
 	fs.Float64Var(&cfg.GPCRate, "gpc-rate", def.GPCRate, "share of events sent with Sec-GPC: 1")
 	fs.Float64Var(&cfg.AnonymousRate, "anonymous-rate", def.AnonymousRate, "share of anonymous events (anonymous_id only)")
@@ -81,20 +86,18 @@ func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 		return err
 	}
 	cfg.PIIRates = rates
+	// Consent churn in proportion to the run: the plan spreads its changes over
+	// --events events.
+	cfg.Plan.Events = opts.Events
 	gen, err := loadgen.NewGenerator(cfg)
 	if err != nil {
 		return err
 	}
-	oracle, err := loadgenOracle(*policyFile)
-	if err != nil {
-		return err
-	}
-	opts.Oracle = oracle
 
 	if truthPath != "" {
 		f, err := os.Create(truthPath)
 		if err != nil {
-			return fmt.Errorf("loadgen: create truth file: %w", err)
+			return fmt.Errorf("loadgen: create log file: %w", err)
 		}
 		defer f.Close()
 		opts.Truth = f
@@ -133,19 +136,6 @@ func loadgenCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 		return errors.New("loadgen: no event was accepted")
 	}
 	return nil
-}
-
-// loadgenOracle is the consent decision the ground truth records: the consent
-// filter's decision function under the policy file (empty: the built-in default).
-func loadgenOracle(policyFile string) (loadgen.Oracle, error) {
-	if policyFile == "" {
-		return policyOracle(policy.Default()), nil
-	}
-	pol, err := policy.Load(policyFile)
-	if err != nil {
-		return nil, err
-	}
-	return policyOracle(pol), nil
 }
 
 // parsePIIRates applies "kind=rate,..." (or all=rate) over the defaults.

@@ -33,7 +33,7 @@ func TestLoadgenCommandSendsAndWritesTruth(t *testing.T) {
 	truth := filepath.Join(t.TempDir(), "truth.jsonl")
 	var stdout, stderr bytes.Buffer
 	err := loadgenCommand([]string{"--producer", srv.URL, "--consent", srv.URL, "--token", "t", "--events", "200",
-		"--seed", "7", "--truth", truth, "--workers", "2", "--tenants", "3", "--users-per-tenant", "4",
+		"--seed", "7", "--log", truth, "--workers", "2", "--tenants", "3", "--users-per-tenant", "4",
 		"--pii-rates", "all=0.3,ssn=1", "--json"}, nil, &stdout, &stderr)
 	require.NoError(t, err, stderr.String())
 	assert.EqualValues(t, 200, events.Load())

@@ -34,8 +34,13 @@ type Config struct {
 	Purpose string
 	// PIIRates: per kind, the probability that a free text carries one value.
 	PIIRates map[string]float64
+	// Plan schedules consent changes in proportion to a run of known length
+	// (disabled while Plan.Events is 0).
+	Plan ChurnPlan
 	// WithdrawRate, GrantRate, TenantOptOutRate and TenantGrantRate are the
-	// probabilities that an action is that consent change rather than an event.
+	// probabilities that an action is that consent change rather than an event:
+	// steady churn for runs without a known length (see SteadyChurn), on top of
+	// the plan. Over a long run they leave almost every subject withdrawn.
 	WithdrawRate, GrantRate, TenantOptOutRate, TenantGrantRate float64
 	// InitialGrantShare of the users grant consent before any event is sent.
 	InitialGrantShare float64
@@ -45,9 +50,10 @@ type Config struct {
 	AnonymousRate float64
 }
 
-// DefaultConfig is a 20-tenant product with moderate PII and consent churn: per
-// action 1% withdrawals, 2% grants, 0.01% tenant opt-outs and 0.03% tenant
-// re-grants (so about a quarter of the tenants are opted out in a long run).
+// DefaultConfig is a 20-tenant product with moderate PII; half of the users grant
+// consent up front, and DefaultChurnPlan changes consent during the run once
+// Plan.Events is set to the run's length. Call SteadyChurn for per-action rates
+// instead.
 func DefaultConfig() Config {
 	rates := map[string]float64{}
 	for _, k := range AllKinds {
@@ -56,9 +62,16 @@ func DefaultConfig() Config {
 	rates[KindEmail], rates[KindMention], rates[KindActorName] = 0.15, 0.2, 0.1
 	return Config{
 		Seed: 1, Tenants: 20, UsersPerTenant: 25, Purpose: "ai_training", PIIRates: rates,
-		WithdrawRate: 0.01, GrantRate: 0.02, TenantOptOutRate: 0.0001, TenantGrantRate: 0.0003,
-		InitialGrantShare: 0.5, GPCRate: 0.05, AnonymousRate: 0.05,
+		Plan: DefaultChurnPlan(), InitialGrantShare: 0.5, GPCRate: 0.05, AnonymousRate: 0.05,
 	}
+}
+
+// SteadyChurn sets per-action consent rates — 1% withdrawals, 2% grants, 0.01%
+// tenant opt-outs and 0.03% tenant re-grants — for runs whose length is not
+// known up front (the benchmarks measure under this churn), and disables the plan.
+func (c *Config) SteadyChurn() {
+	c.WithdrawRate, c.GrantRate, c.TenantOptOutRate, c.TenantGrantRate = 0.01, 0.02, 0.0001, 0.0003
+	c.Plan.Events = 0
 }
 
 // Validate checks sizes and rates.
@@ -85,6 +98,9 @@ func (c *Config) Validate() error {
 	check("initial grant share", c.InitialGrantShare)
 	check("GPC rate", c.GPCRate)
 	check("anonymous rate", c.AnonymousRate)
+	if err := c.Plan.validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.WithdrawRate+c.GrantRate+c.TenantOptOutRate+c.TenantGrantRate >= 1 {
 		errs = append(errs, errors.New("consent rates must sum to less than 1"))
 	}

@@ -9,23 +9,33 @@
 // same sequence (event ids included). A Runner sends the actions over HTTP —
 // events to the producer's POST /v1/events, consent changes as
 // PUT /v1/users/{user_id}/consents/{purpose} or
-// PUT /v1/tenants/{tenant_id}/consents/{purpose} — and writes a ground-truth file.
+// PUT /v1/tenants/{tenant_id}/consents/{purpose} — and writes a log of them.
+//
+// # Consent churn
+//
+// Half of the users grant consent before the first event. During the run a
+// ChurnPlan changes consent in proportion to the run's length: a fixed share of
+// the users withdraw (some re-grant later), a share of the others grant, a share
+// of the tenants opt out (some re-grant), at points spread over the run; half of
+// these changes follow an event of their own subject at once, so that the filter
+// often decides that event after the change. Per-action rates (SteadyChurn) are
+// there for runs of unknown length such as the benchmarks.
 //
 // # Sequencing
 //
 // All actions of one tenant (its users' events and consent changes and the
-// tenant's own) run on one worker, in generation order, and a worker sends an
-// event only after every earlier consent PUT of its tenant has returned. So when
-// an event is sent, the consent state that applies to it is known exactly: the
-// Runner passes it to an Oracle (the consent filter's decision function) and
-// records the answer. The state's Since is the time the PUT returned, an upper
-// bound of the server's effective_at; the event's ReceivedAt given to the oracle is
-// the send time, a lower bound of the producer's received_at. Both clocks are the
-// load generator's, so run it on the same host as (or NTP-synced with) the stack.
+// tenant's own) run on one worker, in generation order: a worker sends an event
+// only after every earlier consent PUT of its tenant has returned, and a change
+// only after every earlier event was answered. So the order of a tenant's
+// actions is their Seq.
 //
-// # Ground truth
+// # Log
 //
 // One JSON object per line, see EventTruth and ConsentTruth; "kind" tells them
-// apart. Every PII value seeded into an event's text is listed with its
-// Presidio-style type, exactly as it appears in the text.
+// apart. It records what was sent and what the services answered — the
+// producer's received_at of every accepted event, the consent API's version and
+// effective_at of every applied change, the status and attempts of every request
+// — and no expectation: whether an event must pass is for an independent oracle
+// to derive (e2e/oracle.py). Every PII value seeded into an event's text is
+// listed with its Presidio-style type, exactly as it appears in the text.
 package loadgen

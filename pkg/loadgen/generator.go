@@ -81,6 +81,8 @@ type Generator struct {
 	weights []int   // cumulative user activity weights over world.Users()
 	users   []*User
 	base    time.Time
+	churn   *churn // nil without a plan
+	events  int    // events generated so far
 }
 
 // NewGenerator validates cfg and builds the world from its seed.
@@ -100,6 +102,7 @@ func NewGenerator(cfg Config) (*Generator, error) {
 			g.initial = append(g.initial, u)
 		}
 	}
+	g.churn = newChurn(cfg, g.world, g.initial)
 	return g, nil
 }
 
@@ -116,6 +119,12 @@ func (g *Generator) Next() Action {
 		a.Kind, a.Consent = ActionConsent, g.userConsent(u, schema.StatusGranted)
 		return a
 	}
+	if g.churn != nil {
+		if c := g.churn.pop(g.events); c != nil {
+			a.Kind, a.Consent = ActionConsent, c
+			return a
+		}
+	}
 	x := g.r.Float64()
 	c := g.cfg
 	switch {
@@ -129,6 +138,10 @@ func (g *Generator) Next() Action {
 		a.Kind, a.Consent = ActionConsent, g.tenantConsent(schema.StatusGranted)
 	default:
 		a.Kind, a.Event = ActionEvent, g.event()
+		g.events++
+		if g.churn != nil {
+			g.churn.after(a.Event)
+		}
 	}
 	return a
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -39,6 +38,7 @@ func TestGeneratorIsDeterministicPerSeed(t *testing.T) {
 
 func TestGeneratorMix(t *testing.T) {
 	cfg := DefaultConfig()
+	cfg.SteadyChurn()
 	cfg.TenantOptOutRate, cfg.TenantGrantRate = 0.01, 0.01
 	acts := actions(t, cfg, 6000)
 	kinds := map[string]int{}
@@ -205,36 +205,90 @@ func ibanOK(s string) bool {
 	return ok && new(big.Int).Mod(n, big.NewInt(97)).Int64() == 1
 }
 
-func TestReferenceOracle(t *testing.T) {
-	o := DefaultReferenceOracle()
-	ev := schema.InteractionEvent{Jurisdiction: "DE"}
-	ev.ReceivedAt = ev.ReceivedAt.AddDate(2025, 0, 0)
-	before, after := ev.ReceivedAt.Add(-1), ev.ReceivedAt.Add(1)
-	granted := &ConsentRecord{Status: schema.StatusGranted, Since: before}
-	cases := []struct {
-		name   string
-		jur    string
-		gpc    bool
-		st     ConsentState
-		allow  bool
-		reason string
-	}{
-		{"opt-in without record", "DE", false, ConsentState{}, false, "no_consent"},
-		{"missing jurisdiction is opt-in", "", false, ConsentState{}, false, "no_consent"},
-		{"opt-out without record", "US-CA", false, ConsentState{}, true, "allowed_opt_out_regime"},
-		{"opt-out with gpc", "US", true, ConsentState{}, false, "gpc"},
-		{"user grant before", "DE", true, ConsentState{User: granted}, true, "allowed_consent"},
-		{"user grant after", "DE", false, ConsentState{User: &ConsentRecord{Status: schema.StatusGranted, Since: after}}, false, "consent_after_event"},
-		{"user denial", "US", false, ConsentState{User: &ConsentRecord{Status: schema.StatusDenied, Since: before}}, false, "user_opt_out"},
-		{"tenant denial beats user grant", "DE", false, ConsentState{User: granted, Tenant: &ConsentRecord{Status: schema.StatusDenied, Since: before}}, false, "tenant_opt_out"},
-		{"tenant grant after", "US", false, ConsentState{Tenant: &ConsentRecord{Status: schema.StatusGranted, Since: after}}, false, "tenant_consent_after_event"},
-		{"tenant grant gives nothing", "DE", false, ConsentState{Tenant: granted}, false, "no_consent"},
+// planRun generates a run of n events under cfg's plan and returns its consent
+// actions with the number of events generated before each.
+func planRun(t *testing.T, cfg Config, n int) (changes []*ConsentAction, before []int, events []*EventAction) {
+	t.Helper()
+	cfg.Plan.Events = n
+	g, err := NewGenerator(cfg)
+	require.NoError(t, err)
+	initial := len(g.initial)
+	for i := 0; len(events) < n; i++ {
+		a := g.Next()
+		if a.Kind == ActionEvent {
+			events = append(events, a.Event)
+			continue
+		}
+		if i < initial {
+			continue
+		}
+		changes = append(changes, a.Consent)
+		before = append(before, len(events))
 	}
-	for _, c := range cases {
-		e := ev
-		e.Jurisdiction, e.GPC = c.jur, c.gpc
-		allow, reason := o.Expect(e, c.st)
-		assert.Equal(t, c.allow, allow, c.name)
-		assert.Equal(t, c.reason, reason, c.name)
+	return changes, before, events
+}
+
+func TestChurnPlanIsProportionalToTheRun(t *testing.T) {
+	cfg := DefaultConfig()
+	users, tenants := cfg.Tenants*cfg.UsersPerTenant, cfg.Tenants
+	count := func(cs []*ConsentAction) map[string]int {
+		m := map[string]int{}
+		for _, c := range cs {
+			m[c.SubjectType+"/"+c.Status]++
+		}
+		return m
+	}
+	short, _, _ := planRun(t, cfg, 2000)
+	long, before, events := planRun(t, cfg, 20000)
+	// The same shares of subjects change, whatever the length: exact counts.
+	assert.Equal(t, count(short), count(long), "the same changes in a run ten times as long")
+	m := count(long)
+	assert.Equal(t, users/10, m["USER/DENIED"], "a tenth of the users withdraw")
+	// a third of the 50 withdrawing users re-grant, and a fifth of the users
+	// without a grant (about 200 to 250 of them) grant
+	assert.GreaterOrEqual(t, m["USER/GRANTED"], 15+40)
+	assert.LessOrEqual(t, m["USER/GRANTED"], 15+50)
+	assert.Equal(t, tenants/10, m["TENANT/DENIED"])
+	assert.Equal(t, 1, m["TENANT/GRANTED"], "half of the two opted-out tenants re-grant")
+	// Spread over the run, each subject's re-grant after its withdrawal.
+	first, last := before[0], before[len(before)-1]
+	assert.Less(t, first, 20000/10)
+	assert.Greater(t, last, 20000*7/10)
+	seen := map[string]string{}
+	reactive := 0
+	for i, c := range long {
+		key := c.SubjectType + ":" + c.SubjectID
+		if c.Status == "GRANTED" && seen[key] == "" {
+			// a first grant: fine
+		} else if c.Status == "GRANTED" {
+			assert.Equal(t, "DENIED", seen[key], "%s re-grants only after withdrawing", key)
+		} else {
+			assert.Empty(t, seen[key], "%s withdraws once", key)
+		}
+		seen[key] = c.Status
+		// A reactive change comes right after an event of its subject.
+		if b := before[i]; b > 0 {
+			ev := events[b-1].Event
+			if (c.SubjectType == "USER" && ev.UserID == c.SubjectID) || (c.SubjectType == "TENANT" && ev.TenantID == c.SubjectID) {
+				reactive++
+			}
+		}
+	}
+	t.Logf("%d changes, %d right after an event of their subject", len(long), reactive)
+	assert.Greater(t, reactive, len(long)/3, "about half of the changes follow their subject's event")
+}
+
+func TestChurnPlanKeepsEventsUnchanged(t *testing.T) {
+	cfg := DefaultConfig()
+	_, _, withPlan := planRun(t, cfg, 500)
+	cfg.Plan = ChurnPlan{}
+	g, err := NewGenerator(cfg)
+	require.NoError(t, err)
+	i := 0
+	for i < len(withPlan) {
+		if a := g.Next(); a.Kind == ActionEvent {
+			require.Equal(t, withPlan[i].Event.EventID, a.Event.Event.EventID, "event %d", i)
+			i++
+		}
 	}
 }

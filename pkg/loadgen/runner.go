@@ -49,10 +49,8 @@ type RunOptions struct {
 	// none), after
 	// Retry-After (at most 5 s) or a backoff. Retries resend the same event ids.
 	Retries int
-	// Oracle answers whether each event must reach the curated outputs; nil uses
-	// DefaultReferenceOracle.
-	Oracle Oracle
-	// Truth receives the ground-truth lines (nil: discarded).
+	// Truth receives the log lines: every event and consent change as sent and
+	// as answered (nil: discarded).
 	Truth io.Writer
 	// Progress, when set, is called after every request with the running totals;
 	// it is called from many goroutines.
@@ -109,7 +107,7 @@ func Run(ctx context.Context, gen *Generator, opts RunOptions) (Stats, error) {
 	var wg sync.WaitGroup
 	for i := range chans {
 		chans[i] = make(chan Action, 4*opts.Batch)
-		w := &worker{r: r, users: map[string]*ConsentRecord{}, tenants: map[string]*ConsentRecord{}}
+		w := &worker{r: r}
 		wg.Add(1)
 		go func(ch <-chan Action) {
 			defer wg.Done()
@@ -189,9 +187,6 @@ func (o *RunOptions) defaults() error {
 	} else if o.Retries == 0 {
 		o.Retries = 3
 	}
-	if o.Oracle == nil {
-		o.Oracle = DefaultReferenceOracle()
-	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Workers}}
 	}
@@ -230,11 +225,11 @@ func (r *runner) outcome(ok bool) {
 	}
 }
 
-// worker runs the actions of its tenants in order and owns their consent state.
+// worker runs the actions of its tenants in order: an event is sent only after
+// every earlier consent change of its tenant was answered, and a change only
+// after every earlier event was answered.
 type worker struct {
 	r       *runner
-	users   map[string]*ConsentRecord
-	tenants map[string]*ConsentRecord
 	pending []*EventAction
 	seqs    []int
 }
@@ -307,26 +302,28 @@ func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int,
 		hdr["Sec-GPC"] = "1"
 	}
 	w.r.c.sent.Add(int64(len(evs)))
-	sentAt, status, ackedAt := w.r.send(ctx, http.MethodPost, w.r.opts.ProducerURL+"/v1/events", b, hdr)
-	accepted := status == http.StatusAccepted
+	res := w.r.send(ctx, http.MethodPost, w.r.opts.ProducerURL+"/v1/events", b, hdr)
+	accepted := res.status == http.StatusAccepted
+	var receivedAt *time.Time
 	if accepted {
 		w.r.c.accepted.Add(int64(len(evs)))
+		var ans struct {
+			ReceivedAt time.Time `json:"received_at"`
+		}
+		if json.Unmarshal(res.body, &ans) == nil && !ans.ReceivedAt.IsZero() {
+			t := ans.ReceivedAt.UTC()
+			receivedAt = &t
+		}
 	} else {
 		w.r.c.failed.Add(int64(len(evs)))
 	}
 	for i, e := range evs {
 		ev := e.Event
-		state := ConsentState{Purpose: w.r.purpose, User: w.users[ev.UserID], Tenant: w.tenants[ev.TenantID]}
-		if ev.UserID == "" {
-			state.User = nil // anonymous subjects get no consent traffic
-		}
-		ev.ReceivedAt, ev.GPC = sentAt, e.GPC
-		allow, reason := w.r.opts.Oracle.Expect(ev, state)
 		w.r.truth.write(EventTruth{
 			Kind: "event", Seq: seqs[i], EventID: ev.EventID, EventType: ev.EventType, UserID: ev.UserID,
 			AnonymousID: ev.AnonymousID, TenantID: ev.TenantID, Jurisdiction: ev.Jurisdiction, GPC: e.GPC,
-			SentAt: sentAt, AckedAt: ackedAt, HTTPStatus: status, Accepted: accepted,
-			Consent: state, Allow: allow, Reason: reason, PII: nonNil(e.PII),
+			SentAt: res.sentAt, AckedAt: res.done, Attempts: res.attempts, HTTPStatus: res.status, Accepted: accepted,
+			ReceivedAt: receivedAt, PII: nonNil(e.PII),
 		})
 	}
 	w.r.outcome(accepted)
@@ -339,43 +336,58 @@ func (w *worker) consent(ctx context.Context, seq int, c *ConsentAction) {
 	}
 	b, _ := json.Marshal(map[string]string{"status": status, "source": "loadgen"})
 	hdr := map[string]string{"Authorization": "Bearer " + w.r.opts.ConsentToken}
-	sentAt, code, done := w.r.send(ctx, http.MethodPut, w.r.opts.ConsentURL+c.Path(), b, hdr)
-	applied := code >= 200 && code < 300
-	if applied {
-		rec := &ConsentRecord{Status: c.Status, Since: done}
-		if c.SubjectType == schema.SubjectTenant {
-			w.tenants[c.SubjectID] = rec
-		} else {
-			w.users[c.SubjectID] = rec
+	res := w.r.send(ctx, http.MethodPut, w.r.opts.ConsentURL+c.Path(), b, hdr)
+	line := ConsentTruth{
+		Kind: "consent", Seq: seq, SubjectType: strings.ToLower(c.SubjectType), SubjectID: c.SubjectID,
+		TenantID: c.TenantID, Purpose: c.Purpose, Status: c.Status, SentAt: res.sentAt, CompletedAt: res.done,
+		Attempts: res.attempts, HTTPStatus: res.status, Applied: res.status >= 200 && res.status < 300,
+	}
+	if line.Applied {
+		var ans struct {
+			Version     string    `json:"version"`
+			EffectiveAt time.Time `json:"effective_at"`
+		}
+		if json.Unmarshal(res.body, &ans) == nil {
+			line.Version = ans.Version
+			if !ans.EffectiveAt.IsZero() {
+				t := ans.EffectiveAt.UTC()
+				line.EffectiveAt = &t
+			}
 		}
 		w.r.c.consentsOK.Add(1)
 	} else {
 		w.r.c.consentsFailed.Add(1)
 	}
-	w.r.truth.write(ConsentTruth{
-		Kind: "consent", Seq: seq, SubjectType: strings.ToLower(c.SubjectType), SubjectID: c.SubjectID,
-		TenantID: c.TenantID, Purpose: c.Purpose, Status: c.Status, SentAt: sentAt, CompletedAt: done,
-		HTTPStatus: code, Applied: applied,
-	})
-	w.r.outcome(applied)
+	w.r.truth.write(line)
+	w.r.outcome(line.Applied)
+}
+
+// result is the outcome of a request: when its last attempt was sent, its
+// status (0 without a response) and body, when it completed, and how many
+// attempts were sent.
+type result struct {
+	sentAt, done time.Time
+	status       int
+	body         []byte
+	attempts     int
 }
 
 // send performs a JSON request with retries on 429, 5xx and transport errors.
-// It returns when the last attempt was sent, its status (0 without a response)
-// and when it completed.
-func (r *runner) send(ctx context.Context, method, url string, body []byte, hdr map[string]string) (sentAt time.Time, status int, done time.Time) {
+func (r *runner) send(ctx context.Context, method, url string, body []byte, hdr map[string]string) result {
 	backoff := 100 * time.Millisecond
+	var res result
 	for attempt := 0; ; attempt++ {
-		sentAt = time.Now()
+		res.sentAt = time.Now()
+		res.attempts = attempt + 1
 		var retryAfter time.Duration
-		status, retryAfter = r.attempt(ctx, method, url, body, hdr)
-		done = time.Now()
-		retryable := status == 0 || status == http.StatusTooManyRequests || status >= 500
+		res.status, res.body, retryAfter = r.attempt(ctx, method, url, body, hdr)
+		res.done = time.Now()
+		retryable := res.status == 0 || res.status == http.StatusTooManyRequests || res.status >= 500
 		if !retryable || attempt >= r.opts.Retries || ctx.Err() != nil {
-			if status != 0 && (status < 200 || status >= 300) {
-				r.opts.Logger.Warn("request failed", zap.String("method", method), zap.Int("status", status), zap.Int("attempts", attempt+1))
+			if res.status != 0 && (res.status < 200 || res.status >= 300) {
+				r.opts.Logger.Warn("request failed", zap.String("method", method), zap.Int("status", res.status), zap.Int("attempts", attempt+1))
 			}
-			return sentAt, status, done
+			return res
 		}
 		wait := backoff
 		if retryAfter > 0 {
@@ -385,15 +397,17 @@ func (r *runner) send(ctx context.Context, method, url string, body []byte, hdr 
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return sentAt, status, done
+			return res
 		}
 	}
 }
 
-func (r *runner) attempt(ctx context.Context, method, url string, body []byte, hdr map[string]string) (int, time.Duration) {
+// attempt sends one request; it returns the status (0 without a response), the
+// body of a 2xx answer (at most 1 MiB) and the Retry-After of a refusal.
+func (r *runner) attempt(ctx context.Context, method, url string, body []byte, hdr map[string]string) (int, []byte, time.Duration) {
 	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
 	if err != nil {
-		return 0, 0
+		return 0, nil, 0
 	}
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range hdr {
@@ -402,15 +416,19 @@ func (r *runner) attempt(ctx context.Context, method, url string, body []byte, h
 	resp, err := r.opts.HTTPClient.Do(req)
 	if err != nil {
 		r.opts.Logger.Debug("request error", zap.String("method", method), zap.Error(err))
-		return 0, 0
+		return 0, nil, 0
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		// The answer was cut off: the request may or may not have taken effect.
+		return 0, nil, 0
+	}
 	var ra time.Duration
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
 		ra = time.Duration(s) * time.Second
 	}
-	return resp.StatusCode, ra
+	return resp.StatusCode, b, ra
 }
 
 func nonNil(p []PII) []PII {

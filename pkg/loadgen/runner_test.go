@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +27,15 @@ type fakeStack struct {
 	gpc      map[string]bool
 	consents []string
 	fail503  atomic.Int32 // answer this many event requests with 503 first
+	requests int          // event requests answered 202
 	srv      *httptest.Server
+}
+
+// fakeClock is the server time the fakes answer with: distinct per request and
+// unlike the load generator's own clock, so the log must have taken it from the
+// answer.
+func fakeClock(n int) time.Time {
+	return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond)
 }
 
 func newFakeStack(t *testing.T) *fakeStack {
@@ -61,14 +69,18 @@ func newFakeStack(t *testing.T) *fakeStack {
 			f.events[id] = ev
 			f.gpc[id] = r.Header.Get("Sec-GPC") == "1"
 		}
+		f.requests++
 		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"accepted":%d,"received_at":%q}`, len(body.Events), fakeClock(f.requests).Format(time.RFC3339Nano))
 	})
 	mux.HandleFunc("PUT /v1/{coll}/{id}/consents/{purpose}", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
 		f.consents = append(f.consents, r.URL.Path+" "+string(b))
+		n := len(f.consents)
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
+		fmt.Fprintf(w, `{"version":"0:%d","effective_at":%q}`, n-1, fakeClock(1000+n).Format(time.RFC3339Nano))
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -103,6 +115,7 @@ func readTruth(t *testing.T, b []byte) ([]EventTruth, []ConsentTruth) {
 func smallConfig() Config {
 	cfg := DefaultConfig()
 	cfg.Tenants, cfg.UsersPerTenant = 6, 8
+	cfg.Plan.Events = 0
 	cfg.WithdrawRate, cfg.GrantRate, cfg.TenantOptOutRate, cfg.TenantGrantRate = 0.05, 0.05, 0.02, 0.01
 	cfg.GPCRate = 0.2
 	return cfg
@@ -136,6 +149,28 @@ func TestRunSendsEverythingInTenantOrderAndWritesTruth(t *testing.T) {
 	assert.Regexp(t, `^/v1/users/u-\d{3}-\d{4}/consents/ai_training$`, path)
 	assert.JSONEq(t, `{"status":"granted","source":"loadgen"}`, body)
 
+	// The log holds the services' answers: every change's version and
+	// effective time, every event's received_at.
+	versions := map[string]bool{}
+	for _, c := range cs {
+		require.True(t, c.Applied)
+		require.NotNil(t, c.EffectiveAt, "consent %d", c.Seq)
+		assert.Equal(t, 2030, c.EffectiveAt.Year(), "the API's effective_at, not the client's clock")
+		assert.Regexp(t, `^0:\d+$`, c.Version)
+		assert.False(t, versions[c.Version])
+		versions[c.Version] = true
+		assert.Equal(t, 1, c.Attempts)
+	}
+	retried := 0
+	for _, e := range evs {
+		require.NotNil(t, e.ReceivedAt, "event %d", e.Seq)
+		assert.Equal(t, 2030, e.ReceivedAt.Year(), "the producer's received_at")
+		if e.Attempts > 1 {
+			retried++
+		}
+	}
+	assert.NotZero(t, retried, "the 503s were retried and the log says so")
+
 	// Per tenant, actions happened in generation order: a consent change
 	// completed before any later event of its tenant was sent, and an event was
 	// answered before any later change was sent.
@@ -143,45 +178,17 @@ func TestRunSendsEverythingInTenantOrderAndWritesTruth(t *testing.T) {
 	for _, c := range cs {
 		byTenant[c.TenantID] = append(byTenant[c.TenantID], c)
 	}
-	reasons := map[string]int{}
 	for _, e := range evs {
 		assert.True(t, e.Accepted)
 		assert.Equal(t, f.gpc[e.EventID], e.GPC, "Sec-GPC sent as generated")
-		reasons[e.Reason]++
-		var lastUser, lastTenant *ConsentTruth
-		for i, c := range byTenant[e.TenantID] {
+		for _, c := range byTenant[e.TenantID] {
 			if c.Seq < e.Seq {
 				assert.False(t, c.CompletedAt.After(e.SentAt), "consent %d completed before event %d was sent", c.Seq, e.Seq)
-				if c.SubjectType == "user" && c.SubjectID == e.UserID {
-					lastUser = &byTenant[e.TenantID][i]
-				}
-				if c.SubjectType == "tenant" {
-					lastTenant = &byTenant[e.TenantID][i]
-				}
 			} else {
 				assert.False(t, e.AckedAt.After(c.SentAt), "event %d answered before consent %d was sent", e.Seq, c.Seq)
 			}
 		}
-		if lastUser != nil && e.UserID != "" {
-			require.NotNil(t, e.Consent.User, "event %d sees its user's change", e.Seq)
-			assert.Equal(t, lastUser.Status, e.Consent.User.Status)
-			assert.Equal(t, lastUser.CompletedAt.UnixNano(), e.Consent.User.Since.UnixNano())
-		} else {
-			assert.Nil(t, e.Consent.User)
-		}
-		if lastTenant != nil {
-			require.NotNil(t, e.Consent.Tenant)
-			assert.Equal(t, lastTenant.Status, e.Consent.Tenant.Status)
-		} else {
-			assert.Nil(t, e.Consent.Tenant)
-		}
-		want, reason := DefaultReferenceOracle().Expect(schema.InteractionEvent{Jurisdiction: e.Jurisdiction, GPC: e.GPC, ReceivedAt: e.SentAt}, e.Consent)
-		assert.Equal(t, want, e.Allow)
-		assert.Equal(t, reason, e.Reason)
 	}
-	t.Logf("reasons: %v", reasons)
-	assert.NotZero(t, reasons["allowed_consent"])
-	assert.NotZero(t, reasons["no_consent"])
 }
 
 func TestRunIsRateLimitedAndBoundedByTime(t *testing.T) {

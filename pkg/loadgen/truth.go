@@ -9,7 +9,9 @@ import (
 	"time"
 )
 
-// EventTruth is the ground-truth line of one event (kind "event").
+// EventTruth is the log line of one event (kind "event"): what was sent and
+// what the producer answered. It says nothing about whether the event should
+// pass: that is for an oracle to derive from these facts and the policy.
 type EventTruth struct {
 	Kind         string `json:"kind"`
 	Seq          int    `json:"seq"`
@@ -20,25 +22,26 @@ type EventTruth struct {
 	TenantID     string `json:"tenant_id"`
 	Jurisdiction string `json:"jurisdiction,omitempty"`
 	GPC          bool   `json:"gpc"`
-	// SentAt is when the request was sent; AckedAt when its response arrived.
-	SentAt  time.Time `json:"sent_at"`
-	AckedAt time.Time `json:"acked_at"`
+	// SentAt is when the last attempt was sent; AckedAt when its response
+	// arrived; Attempts how many were sent (retries reuse the event id).
+	SentAt   time.Time `json:"sent_at"`
+	AckedAt  time.Time `json:"acked_at"`
+	Attempts int       `json:"attempts"`
 	// HTTPStatus of the last attempt; Accepted when it was 202 (the event is in
-	// Kafka). An event not accepted is expected nowhere downstream.
+	// Kafka). An event not accepted may still be in Kafka (an earlier attempt,
+	// or a write that raced the producer's timeout).
 	HTTPStatus int  `json:"http_status"`
 	Accepted   bool `json:"accepted"`
-	// Consent is the state when the event was sent; Allow and Reason the
-	// oracle's answer for Consent.Purpose: Allow means the event must reach the
-	// purpose's curated outputs, otherwise it must not.
-	Consent ConsentState `json:"consent"`
-	Allow   bool         `json:"allow"`
-	Reason  string       `json:"reason"`
+	// ReceivedAt is the server time the producer stamped on the event, as its
+	// 202 answered it; nil when it did not answer 202.
+	ReceivedAt *time.Time `json:"received_at,omitempty"`
 	// PII seeded into the text, each value exactly as it appears there. The
 	// actor_name/actor_email/actor_handle fields of the event are PII as well.
 	PII []PII `json:"pii"`
 }
 
-// ConsentTruth is the ground-truth line of one consent change (kind "consent").
+// ConsentTruth is the log line of one consent change (kind "consent"): what was
+// sent and what the consent API answered.
 type ConsentTruth struct {
 	Kind        string    `json:"kind"`
 	Seq         int       `json:"seq"`
@@ -48,12 +51,17 @@ type ConsentTruth struct {
 	Purpose     string    `json:"purpose"`
 	Status      string    `json:"status"`
 	SentAt      time.Time `json:"sent_at"`
-	// CompletedAt is when the PUT returned; events sent later see this change.
+	// CompletedAt is when the PUT returned; events of the tenant generated later
+	// are sent after it.
 	CompletedAt time.Time `json:"completed_at"`
+	Attempts    int       `json:"attempts"`
 	HTTPStatus  int       `json:"http_status"`
-	// Applied: the API answered 2xx. A change that was not applied does not
-	// enter the consent state given to the oracle.
-	Applied bool `json:"applied"`
+	// Applied: the API answered 2xx, so the change is on consent.changes at
+	// Version ("partition:offset") with EffectiveAt, as the API answered them.
+	// A change not applied may still be there (its write raced a failure).
+	Applied     bool       `json:"applied"`
+	Version     string     `json:"version,omitempty"`
+	EffectiveAt *time.Time `json:"effective_at,omitempty"`
 }
 
 // truthWriter serialises ground-truth lines from many workers.

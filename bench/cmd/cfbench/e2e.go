@@ -170,6 +170,7 @@ func (b *bench) e2eOnce(attempt int) error {
 		}
 	}()
 	cfg := loadgen.DefaultConfig()
+	cfg.SteadyChurn() // the churn every result in bench/results was measured with
 	cfg.Seed = 7
 	gen, err := loadgen.NewGenerator(cfg)
 	if err != nil {

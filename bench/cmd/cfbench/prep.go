@@ -31,6 +31,7 @@ func (b *bench) prep() error {
 		return err
 	}
 	cfg := loadgen.DefaultConfig()
+	cfg.SteadyChurn() // the churn every result in bench/results was measured with
 	cfg.Seed, cfg.Tenants, cfg.UsersPerTenant = 42, 200, 250
 	gen, err := loadgen.NewGenerator(cfg)
 	if err != nil {

@@ -3,13 +3,16 @@
 
 Two subcommands, each printing one JSON object on stdout:
 
-  curated  --brokers B --topic T --registry URL --out FILE
-      Consumes every record of the curated topic with confluent-kafka (librdkafka),
-      decodes each value with fastavro using the writer schema fetched from the
-      Confluent-compatible registry by the id in the wire header (magic byte 0,
-      4-byte big-endian schema id, Avro binary body), and writes the decoded
-      records as JSON lines to FILE. Output: {"records": n, "decoded": n,
-      "errors": [...], "schema_ids": [...]}.
+  topic    --brokers B --topic T --registry URL --out FILE [--fields a,b,...]
+      (alias: curated) Consumes every record of a topic with confluent-kafka
+      (librdkafka), decodes each value with fastavro using the writer schema
+      fetched from the Confluent-compatible registry by the id in the wire header
+      (magic byte 0, 4-byte big-endian schema id, Avro binary body), and writes
+      the decoded records as JSON lines {"partition", "offset", "key", "value"} to
+      FILE (only the listed value fields with --fields; timestamps as epoch
+      milliseconds). Records that do not decode are counted and listed, not
+      written. Output: {"records": n, "decoded": n, "errors": [...],
+      "schema_ids": [...]}.
 
   snapshot --dir DIR --out FILE --cache DIR
       Reads the pulled snapshot (DIR/manifest.json lists the files) with pyarrow,
@@ -22,6 +25,7 @@ Debian's kcat has no Avro/schema-registry support (no libserdes), so Avro is
 decoded here; kcat is used by the Go test for raw counts, keys and headers.
 """
 import argparse
+import datetime
 import io
 import json
 import os
@@ -33,10 +37,19 @@ import urllib.request
 def _json_default(v):
     if isinstance(v, (bytes, bytearray)):
         return v.decode("utf-8", "backslashreplace")
+    if isinstance(v, datetime.datetime):
+        # timestamp-millis: epoch milliseconds, exactly (no float rounding).
+        if v.tzinfo is None:
+            v = v.replace(tzinfo=datetime.timezone.utc)
+        d = v - _EPOCH
+        return (d.days * 86400 + d.seconds) * 1000 + d.microseconds // 1000
     return str(v)
 
 
-def curated(args):
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+
+def topic(args):
     import fastavro
     from confluent_kafka import Consumer, TopicPartition
 
@@ -67,6 +80,7 @@ def curated(args):
     c.assign([TopicPartition(args.topic, p, ends[p][0]) for p in parts])
     records = decoded = 0
     errors = []
+    fields = [f for f in (args.fields or "").split(",") if f]
     ids = set()
     with open(args.out, "w", encoding="utf-8") as out:
         while todo:
@@ -88,6 +102,8 @@ def curated(args):
                 sid = struct.unpack(">I", v[1:5])[0]
                 ids.add(sid)
                 rec = fastavro.schemaless_reader(io.BytesIO(v[5:]), schema_for(sid))
+                if fields:
+                    rec = {f: rec.get(f) for f in fields}
                 decoded += 1
                 out.write(json.dumps({"partition": msg.partition(), "offset": msg.offset(),
                                       "key": (msg.key() or b"").decode("utf-8", "backslashreplace"),
@@ -158,17 +174,18 @@ def snapshot(args):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("curated")
+    c = sub.add_parser("topic", aliases=["curated"])
     c.add_argument("--brokers", required=True)
     c.add_argument("--topic", required=True)
     c.add_argument("--registry", required=True)
     c.add_argument("--out", required=True)
+    c.add_argument("--fields", default="")
     s = sub.add_parser("snapshot")
     s.add_argument("--dir", required=True)
     s.add_argument("--out", required=True)
     s.add_argument("--cache", required=True)
     args = ap.parse_args()
-    {"curated": curated, "snapshot": snapshot}[args.cmd](args)
+    {"topic": topic, "curated": topic, "snapshot": snapshot}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -22,8 +21,10 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 )
 
-// ---------------------------------------------------------------- ground truth
+// ---------------------------------------------------------------- the load generator's log
 
+// truth is the load generator's log: what it sent and what the services
+// answered (the judgement is e2e/oracle.py's).
 type truth struct {
 	events   []loadgen.EventTruth
 	consents []loadgen.ConsentTruth
@@ -64,86 +65,6 @@ func readTruth(path string) (*truth, error) {
 		}
 	}
 	return tr, sc.Err()
-}
-
-// expectation of one event in the final snapshot.
-type expectation int
-
-const (
-	mustBeOnce   expectation = iota // (b) allowed, nothing changed later: exactly once
-	mustBeAbsent                    // (a) a later DENIED, or (b)/(c) not allowed
-	atMostOnce                      // (c) indeterminate: absent or exactly once
-)
-
-// expectationFor implements the consent rules against the ground truth:
-//
-//	(a) a DENIED (user or tenant) applied after the event was sent → absent (erasure
-//	    covers rows received before its effective time);
-//	(b) no later change → exactly once iff the oracle allowed it, else absent;
-//	(c) only later GRANTs → the filter decides with the latest state it has seen:
-//	    if it has seen the grant, its time is after received_at (deny
-//	    consent_after_event / tenant_consent_after_event), otherwise it decides
-//	    with the state of the truth. So: at most once if truth.allow, absent if
-//	    not;
-//
-// and, for what the truth cannot pin down (the fault run): an event not accepted
-// (its request finally failed, but an attempt may have reached Kafka), or a
-// subject with a consent change whose request failed (it may have been written
-// nevertheless) → at most once, unless (a) applies.
-type classified struct {
-	exp    expectation
-	reason string
-}
-
-func classify(tr *truth) map[string]classified {
-	type key struct{ typ, id string }
-	changes := map[key][]loadgen.ConsentTruth{}
-	uncertain := map[key]bool{}
-	for _, c := range tr.consents {
-		k := key{c.SubjectType, c.SubjectID}
-		if !c.Applied {
-			uncertain[k] = true
-			continue
-		}
-		changes[k] = append(changes[k], c)
-	}
-	out := make(map[string]classified, len(tr.events))
-	for _, e := range tr.events {
-		keys := []key{{"tenant", e.TenantID}}
-		if e.UserID != "" {
-			keys = append(keys, key{"user", e.UserID})
-		}
-		var laterDeny, laterGrant, unsure bool
-		for _, k := range keys {
-			for _, c := range changes[k] {
-				if c.CompletedAt.After(e.SentAt) {
-					if c.Status == schema.StatusDenied {
-						laterDeny = true
-					} else {
-						laterGrant = true
-					}
-				}
-			}
-			unsure = unsure || uncertain[k]
-		}
-		switch {
-		case laterDeny:
-			out[e.EventID] = classified{mustBeAbsent, "a:later_denied"}
-		case !e.Accepted:
-			out[e.EventID] = classified{atMostOnce, "not_accepted"}
-		case unsure:
-			out[e.EventID] = classified{atMostOnce, "failed_consent_request"}
-		case laterGrant && e.Allow:
-			out[e.EventID] = classified{atMostOnce, "c:later_grant"}
-		case laterGrant:
-			out[e.EventID] = classified{mustBeAbsent, "c:later_grant_denied:" + e.Reason}
-		case e.Allow:
-			out[e.EventID] = classified{mustBeOnce, "b:allowed"}
-		default:
-			out[e.EventID] = classified{mustBeAbsent, "b:denied:" + e.Reason}
-		}
-	}
-	return out
 }
 
 // ---------------------------------------------------------------- forbidden values
@@ -419,98 +340,6 @@ func readRows(path string) ([]snapRow, error) {
 	return rows, sc.Err()
 }
 
-// consentReport compares the snapshot with the expectations.
-type consentReport struct {
-	Counts                           map[string]int // classification reason -> events
-	MustOnce, MustAbsent, AtMostOnce int
-	Present, Lost, Leaked, Dups      int
-	IndeterminatePresent             int
-	Unknown                          int
-	Examples                         []string
-}
-
-func compareSnapshot(tr *truth, cls map[string]classified, rows []snapRow) consentReport {
-	rep := consentReport{Counts: map[string]int{}}
-	count := map[string]int{}
-	for _, r := range rows {
-		count[r.EventID]++
-	}
-	byID := map[string]loadgen.EventTruth{}
-	for _, e := range tr.events {
-		byID[e.EventID] = e
-	}
-	example := func(format string, a ...any) {
-		if len(rep.Examples) < 40 {
-			rep.Examples = append(rep.Examples, fmt.Sprintf(format, a...))
-		}
-	}
-	for id, c := range cls {
-		rep.Counts[c.reason]++
-		n := count[id]
-		e := byID[id]
-		switch c.exp {
-		case mustBeOnce:
-			rep.MustOnce++
-			if n == 0 {
-				rep.Lost++
-				example("LOST %s seq=%d user=%q tenant=%s type=%s sent=%s reason=%s", id, e.Seq, e.UserID, e.TenantID, e.EventType, e.SentAt.Format(time.RFC3339Nano), e.Reason)
-			}
-		case mustBeAbsent:
-			rep.MustAbsent++
-			if n > 0 {
-				rep.Leaked++
-				example("LEAKED %s seq=%d user=%q tenant=%s sent=%s class=%s", id, e.Seq, e.UserID, e.TenantID, e.SentAt.Format(time.RFC3339Nano), c.reason)
-			}
-		case atMostOnce:
-			rep.AtMostOnce++
-			if n > 0 {
-				rep.IndeterminatePresent++
-			}
-		}
-		if n > 0 {
-			rep.Present++
-		}
-		if n > 1 {
-			rep.Dups++
-			example("DUPLICATED %s ×%d class=%s", id, n, c.reason)
-		}
-	}
-	for id := range count {
-		if _, ok := cls[id]; !ok {
-			rep.Unknown++
-			example("UNKNOWN event_id %q in the snapshot", id)
-		}
-	}
-	return rep
-}
-
-// explainLost looks for the consent history of the subjects of lost events, to
-// tell a product bug from a harness one in the report.
-func explainLost(tr *truth, cls map[string]classified, rows []snapRow, limit int) []string {
-	present := map[string]bool{}
-	for _, r := range rows {
-		present[r.EventID] = true
-	}
-	var out []string
-	for _, e := range tr.events {
-		if cls[e.EventID].exp != mustBeOnce || present[e.EventID] {
-			continue
-		}
-		var hist []string
-		for _, c := range tr.consents {
-			if (c.SubjectType == "user" && c.SubjectID == e.UserID && e.UserID != "") || (c.SubjectType == "tenant" && c.SubjectID == e.TenantID) {
-				hist = append(hist, fmt.Sprintf("%s %s %s completed %s", c.SubjectType, c.SubjectID, c.Status, c.CompletedAt.Format("15:04:05.000")))
-			}
-		}
-		out = append(out, fmt.Sprintf("lost %s user=%q tenant=%s sent %s reason=%s; consent history: %s", e.EventID, e.UserID, e.TenantID,
-			e.SentAt.Format("15:04:05.000"), e.Reason, strings.Join(hist, "; ")))
-		if len(out) >= limit {
-			break
-		}
-	}
-	return out
-}
-
 // scanFiles scans every regular file under dir.
 func scanFiles(n *needles, dir string, max int) ([]hit, int, error) {
 	var hits []hit
@@ -545,69 +374,4 @@ func scanMessages(n *needles, topic string, msgs []kafka.Message, max int) []hit
 		}
 	}
 	return hits
-}
-
-// lostDiagnosis counts, among the must-pass events missing from the snapshot,
-// those whose user or tenant had a DENIED applied before the event was sent (a
-// withdrawal followed by a re-grant) and those that did reach events.curated
-// (so the sink dropped or erased them).
-func lostDiagnosis(tr *truth, cls map[string]classified, rows []snapRow, inCurated map[string]bool) (earlierDenied, reachedCurated int) {
-	present := map[string]bool{}
-	for _, r := range rows {
-		present[r.EventID] = true
-	}
-	for _, e := range tr.events {
-		if cls[e.EventID].exp != mustBeOnce || present[e.EventID] {
-			continue
-		}
-		if inCurated[e.EventID] {
-			reachedCurated++
-		}
-		for _, c := range tr.consents {
-			if c.Applied && c.Status == schema.StatusDenied && c.CompletedAt.Before(e.SentAt) &&
-				((c.SubjectType == "user" && e.UserID != "" && c.SubjectID == e.UserID) || (c.SubjectType == "tenant" && c.SubjectID == e.TenantID)) {
-				earlierDenied++
-				break
-			}
-		}
-	}
-	return earlierDenied, reachedCurated
-}
-
-// withdrawnCheck is check 3 spelled out: subjects (users or tenants) whose last
-// applied change is DENIED, with every request of theirs certain (none failed),
-// must have no row at all in the snapshot, from before or after the withdrawal.
-func withdrawnCheck(tr *truth, rows []snapRow) (subjects, events, present int) {
-	type key struct{ typ, id string }
-	last := map[key]loadgen.ConsentTruth{}
-	unsure := map[key]bool{}
-	for _, c := range tr.consents {
-		k := key{c.SubjectType, c.SubjectID}
-		if !c.Applied {
-			unsure[k] = true
-			continue
-		}
-		if p, ok := last[k]; !ok || c.CompletedAt.After(p.CompletedAt) {
-			last[k] = c
-		}
-	}
-	withdrawn := map[key]bool{}
-	for k, c := range last {
-		if c.Status == schema.StatusDenied && !unsure[k] {
-			withdrawn[k] = true
-		}
-	}
-	in := map[string]bool{}
-	for _, r := range rows {
-		in[r.EventID] = true
-	}
-	for _, e := range tr.events {
-		if withdrawn[key{"tenant", e.TenantID}] || (e.UserID != "" && withdrawn[key{"user", e.UserID}]) {
-			events++
-			if in[e.EventID] {
-				present++
-			}
-		}
-	}
-	return len(withdrawn), events, present
 }

@@ -112,6 +112,7 @@ func newRun(t *testing.T, e env, kind string) *run {
 	r.chain, err = launch.New(launch.Options{
 		Stack:  launch.Stack{Brokers: e.brokers, RedisAddr: e.redisAddr, RegistryURL: e.registry},
 		Prefix: "e2e-" + id + ".", Dir: r.dir, Token: r.token, PseudonymKey: r.pseudonymKey, AuditKey: r.auditKey,
+		Env: map[string]map[string]string{"consent-filter": filterEnv(e.repo)}, // oracle_check_test.go
 	}, launch.Processes{Bin: e.bin})
 	if err != nil {
 		t.Fatal(err)

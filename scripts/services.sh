@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Real local infrastructure for consentflow, without Docker, on 127.0.0.1:
 #   - Apache Kafka 4.x, single node, KRaft (combined broker+controller), jars from Maven Central
-#   - Redis (Debian's redis-server)
+#   - Redis (Debian's redis-server), and a three-node Redis Cluster (three more redis-servers)
 #   - Apicurio Registry (Confluent-compatible API at /apis/ccompat/v7), from Maven Central
 #
 # Usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|kafka-tool
@@ -23,6 +23,9 @@
 #   CONSENTFLOW_SERVICES_DIR   state: logs/ pids/ data/ conf/ (default $CONSENTFLOW_CACHE/services)
 #   KAFKA_VERSION              4.1.1     KAFKA_PORT 19092   KAFKA_CONTROLLER_PORT 19093
 #   REDIS_PORT                 16379
+#   REDIS_CLUSTER_BASE_PORT    16401: the cluster's nodes listen on BASE..BASE+2, their cluster
+#                              bus on BASE+3..BASE+5 (so 16401-16406 by default)
+#   CONSENTFLOW_REDIS_CLUSTER  on (default) or off: whether `up` starts the Redis Cluster
 #   SCHEMA_REGISTRY_PORT       18081     APICURIO_VERSION 3.0.9
 #   CONSENTFLOW_SCHEMA_REGISTRY  auto (default: start it; if it fails, warn and go on without),
 #                              required (its failure fails `up`), off (never start it)
@@ -46,6 +49,22 @@ KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
 KAFKA_PORT=${KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-19093}
 REDIS_PORT=${REDIS_PORT:-16379}
+REDIS_CLUSTER_BASE_PORT=${REDIS_CLUSTER_BASE_PORT:-16401}
+REDIS_CLUSTER_MODE=${CONSENTFLOW_REDIS_CLUSTER:-on}
+CLUSTER_NODES=(1 2 3)
+cluster_port() { echo $((REDIS_CLUSTER_BASE_PORT + $1 - 1)); }
+cluster_bus_port() { echo $((REDIS_CLUSTER_BASE_PORT + $1 + 2)); }
+cluster_addrs() {
+    local n out=()
+    for n in "${CLUSTER_NODES[@]}"; do out+=("127.0.0.1:$(cluster_port "$n")"); done
+    (IFS=,; echo "${out[*]}")
+}
+cluster_wanted() {
+    case $REDIS_CLUSTER_MODE in
+        off | 0 | false | no) return 1 ;;
+        *) return 0 ;;
+    esac
+}
 SCHEMA_REGISTRY_PORT=${SCHEMA_REGISTRY_PORT:-18081}
 APICURIO_VERSION=${APICURIO_VERSION:-3.0.9}
 SCHEMA_REGISTRY_MODE=${CONSENTFLOW_SCHEMA_REGISTRY:-auto}
@@ -113,6 +132,8 @@ is_service() {
         schema-registry) [[ $cmd == *"-Dconsentflow.service=schema-registry "* && $cmd == *"-Dconsentflow.state=$STATE "* ]] ;;
         # redis-server rewrites its title to "redis-server 127.0.0.1:PORT" once it runs.
         redis)           [[ $cmd == *redis-server* && ( $cmd == *":$REDIS_PORT"* || $cmd == *"$CONF/redis.conf"* ) ]] ;;
+        redis-cluster-*) local port; port=$(cluster_port "${name#redis-cluster-}")
+                         [[ $cmd == *redis-server* && ( $cmd == *":$port"* || $cmd == *"$CONF/$name.conf"* ) ]] ;;
         *) return 1 ;;
     esac
 }
@@ -326,6 +347,15 @@ redis_ready() {
     [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]
 }
 
+# cluster_ok: every node answers and reports cluster_state:ok with all three nodes known.
+cluster_ok() {
+    local n info
+    for n in "${CLUSTER_NODES[@]}"; do
+        info=$(timeout 5 redis-cli -h 127.0.0.1 -p "$(cluster_port "$n")" cluster info 2>/dev/null) || return 1
+        [[ $info == *"cluster_state:ok"* && $info == *"cluster_known_nodes:${#CLUSTER_NODES[@]}"* ]] || return 1
+    done
+}
+
 registry_url() { echo "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7"; }
 
 registry_ready() {
@@ -477,6 +507,83 @@ start_redis() {
     say "redis: $(redis-server --version | awk '{sub(/^v=/, "", $3); print $3}') (pid $pid) ready on 127.0.0.1:$REDIS_PORT in ${REDIS_STARTED_IN}s"
 }
 
+# ---- redis cluster --------------------------------------------------------------------------
+# Three masters, no replicas (a test fixture for slot routing, pipelines and scripts, not for
+# failover), no persistence (a cache: the consent store rebuilds it from Kafka), the cluster
+# state in nodes.conf so that a restart re-forms the same cluster.
+cluster_node_config() {
+    local n=$1 dir
+    dir=$DATA/redis-cluster/$n
+    mkdir -p "$dir"
+    {
+        echo "# written by scripts/services.sh"
+        echo "bind 127.0.0.1"
+        echo "port $(cluster_port "$n")"
+        echo "protected-mode yes"
+        echo "daemonize no"
+        echo "dir $dir"
+        echo "logfile $LOGS/redis-cluster-$n.log"
+        echo "loglevel notice"
+        echo "cluster-enabled yes"
+        echo "cluster-config-file nodes.conf"
+        echo "cluster-port $(cluster_bus_port "$n")"
+        echo "cluster-node-timeout 5000"
+        echo 'save ""'
+        echo "appendonly no"
+    } >"$CONF/redis-cluster-$n.conf.tmp"
+    mv "$CONF/redis-cluster-$n.conf.tmp" "$CONF/redis-cluster-$n.conf"
+}
+
+CLUSTER_CHECK_PORT=''
+cluster_node_ready() { [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$CLUSTER_CHECK_PORT" ping 2>/dev/null) == PONG ]]; }
+
+start_redis_cluster() {
+    local n pid t0 started=0 port
+    t0=$(now)
+    for n in "${CLUSTER_NODES[@]}"; do
+        service_pid "redis-cluster-$n" >/dev/null && continue
+        port=$(cluster_port "$n")
+        require_free_port "$port" "redis cluster node $n" REDIS_CLUSTER_BASE_PORT
+        require_free_port "$(cluster_bus_port "$n")" "redis cluster bus of node $n" REDIS_CLUSTER_BASE_PORT
+        cluster_node_config "$n"
+        spawn "redis-cluster-$n" "$LOGS/redis-cluster-$n.out" redis-server "$CONF/redis-cluster-$n.conf"
+        started=1
+    done
+    for n in "${CLUSTER_NODES[@]}"; do
+        pid=$(<"$(pidfile "redis-cluster-$n")")
+        CLUSTER_CHECK_PORT=$(cluster_port "$n")
+        wait_ready "redis-cluster-$n" "$pid" "$REDIS_START_TIMEOUT" cluster_node_ready "$LOGS/redis-cluster-$n.log" || exit 1
+    done
+    if ! cluster_ok; then
+        # A node that already belongs to a cluster (nodes.conf) re-forms it by itself; only
+        # brand-new nodes (each knows only itself) are joined here.
+        local known
+        known=$(timeout 5 redis-cli -h 127.0.0.1 -p "$(cluster_port 1)" cluster info 2>/dev/null | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')
+        if [[ ${known:-1} == 1 ]]; then
+            local addrs=()
+            for n in "${CLUSTER_NODES[@]}"; do addrs+=("127.0.0.1:$(cluster_port "$n")"); done
+            if ! timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
+                >"$LOGS/redis-cluster-create.log" 2>&1; then
+                tail -n 15 "$LOGS/redis-cluster-create.log" >&2
+                die "redis cluster: 'redis-cli --cluster create' failed (log: $LOGS/redis-cluster-create.log)"
+            fi
+        fi
+        wait_ready redis-cluster "$(<"$(pidfile redis-cluster-1)")" "$REDIS_START_TIMEOUT" cluster_ok "$LOGS/redis-cluster-1.log" ||
+            die "redis cluster: not ok after ${REDIS_START_TIMEOUT}s (redis-cli -p $(cluster_port 1) cluster info)"
+    fi
+    if ((started)); then
+        CLUSTER_STARTED_IN=$(elapsed "$t0")
+        say "redis-cluster: 3 nodes, cluster_state ok, at $(cluster_addrs) in ${CLUSTER_STARTED_IN}s"
+    else
+        say "redis-cluster: already running and ok at $(cluster_addrs)"
+    fi
+}
+
+stop_redis_cluster() {
+    local n
+    for n in "${CLUSTER_NODES[@]}"; do stop_service "redis-cluster-$n"; done
+}
+
 # ---- schema registry ------------------------------------------------------------------------
 start_registry() {
     local pid t0 jar
@@ -555,6 +662,14 @@ cmd_up() {
         require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller" KAFKA_CONTROLLER_PORT
     }
     service_pid redis >/dev/null || require_free_port "$REDIS_PORT" "redis" REDIS_PORT
+    if cluster_wanted; then
+        local n
+        for n in "${CLUSTER_NODES[@]}"; do
+            service_pid "redis-cluster-$n" >/dev/null && continue
+            require_free_port "$(cluster_port "$n")" "redis cluster node $n" REDIS_CLUSTER_BASE_PORT
+            require_free_port "$(cluster_bus_port "$n")" "redis cluster bus of node $n" REDIS_CLUSTER_BASE_PORT
+        done
+    fi
     ensure_debian_packages
     ensure_java
     # Maven is needed only for a first download; install it (if missing) before the two
@@ -578,6 +693,8 @@ cmd_up() {
     fi
     start_kafka
     start_redis
+    CLUSTER_STARTED_IN=''
+    if cluster_wanted; then start_redis_cluster; fi
     if [[ -n $reg_pid ]]; then
         wait "$reg_pid" || reg_rc=$?
         trap - EXIT
@@ -601,7 +718,9 @@ cmd_up() {
     else
         reg_summary=", schema-registry off"
     fi
-    say "up in $(elapsed "$t0")s total; start-up: kafka ${KAFKA_STARTED_IN:-(already up)}${KAFKA_STARTED_IN:+s}, redis ${REDIS_STARTED_IN:-(already up)}${REDIS_STARTED_IN:+s}$reg_summary"
+    local cluster_summary=', redis-cluster off'
+    if cluster_wanted; then cluster_summary=", redis-cluster ${CLUSTER_STARTED_IN:-(already up)}${CLUSTER_STARTED_IN:+s}"; fi
+    say "up in $(elapsed "$t0")s total; start-up: kafka ${KAFKA_STARTED_IN:-(already up)}${KAFKA_STARTED_IN:+s}, redis ${REDIS_STARTED_IN:-(already up)}${REDIS_STARTED_IN:+s}$cluster_summary$reg_summary"
     say "logs in $LOGS; use: eval \"\$(scripts/services.sh env)\""
 }
 
@@ -609,6 +728,7 @@ cmd_down() {
     stop_service schema-registry
     stop_service kafka
     stop_service redis
+    stop_redis_cluster
 }
 
 cmd_status() {
@@ -629,6 +749,18 @@ cmd_status() {
             [[ $name == schema-registry ]] || ok=3
         fi
     done
+    if cluster_wanted; then
+        local up=0 n
+        for n in "${CLUSTER_NODES[@]}"; do service_pid "redis-cluster-$n" >/dev/null && up=$((up + 1)); done
+        if ((up == ${#CLUSTER_NODES[@]})); then
+            line="$(cluster_addrs)"
+            if cluster_ok; then line+=", cluster_state ok"; else line+=", NOT ok"; ok=3; fi
+            printf '%-16s running  %s\n' redis-cluster "$line"
+        else
+            printf '%-16s %d of %d nodes running\n' redis-cluster "$up" "${#CLUSTER_NODES[@]}"
+            ok=3
+        fi
+    fi
     printf '%-16s %s\n' "state dir" "$STATE (logs/ pids/ data/ conf/)"
     printf '%-16s %s\n' "kafka libs" "$KAFKA_LIBS$([[ -d $KAFKA_LIBS ]] || echo ' (not resolved yet)')"
     return $ok
@@ -648,6 +780,9 @@ cmd_env() {
     fi
     if pid=$(service_pid schema-registry) && registry_ready; then
         echo "export SCHEMA_REGISTRY_URL=$(registry_url)"
+    fi
+    if cluster_wanted && service_pid redis-cluster-1 >/dev/null; then
+        echo "export REDIS_CLUSTER_ADDRS=$(cluster_addrs)"
     fi
     if [[ -d $KAFKA_LIBS ]]; then
         echo "export KAFKA_LIBS=$KAFKA_LIBS"

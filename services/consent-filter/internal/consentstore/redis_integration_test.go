@@ -36,15 +36,27 @@ func TestRealRedis(t *testing.T) {
 }
 
 // TestRealRedisCluster is TestRealRedis on a Redis Cluster: every script and
-// pipeline must respect slots. Set CONSENTFLOW_REDIS_CLUSTER_ADDRS to a
-// comma-separated list of seed nodes to run it.
+// pipeline must respect slots. The live suite runs it on the three-node cluster
+// of scripts/services.sh (REDIS_CLUSTER_ADDRS); CONSENTFLOW_REDIS_CLUSTER_ADDRS,
+// a comma-separated list of seed nodes, names another cluster.
 func TestRealRedisCluster(t *testing.T) {
 	addrs := os.Getenv("CONSENTFLOW_REDIS_CLUSTER_ADDRS")
+	if addrs == "" && os.Getenv("CONSENTFLOW_LIVE") == "1" {
+		addrs = os.Getenv("REDIS_CLUSTER_ADDRS")
+		if addrs == "" && os.Getenv("CONSENTFLOW_REDIS_CLUSTER") != "off" {
+			t.Fatal("live suite without REDIS_CLUSTER_ADDRS: `make services` starts the Redis Cluster (CONSENTFLOW_REDIS_CLUSTER=off skips this test)")
+		}
+	}
 	if addrs == "" {
-		t.Skip("CONSENTFLOW_REDIS_CLUSTER_ADDRS not set")
+		t.Skip("no Redis Cluster: CONSENTFLOW_REDIS_CLUSTER_ADDRS not set (or run the live suite)")
 	}
 	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
 	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	require.NoError(t, rdb.Ping(ctx).Err())
+	masters := 0
+	require.NoError(t, rdb.ForEachMaster(ctx, func(context.Context, *redis.Client) error { masters++; return nil }))
+	require.GreaterOrEqual(t, masters, 2, "a cluster with several masters, so that slots really are spread")
 	realRedisScenario(t, rdb, rdb.ForEachMaster)
 }
 

@@ -1,0 +1,160 @@
+//go:build linux
+
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// oracleSummary is what e2e/oracle.py prints: counts, failures by category with
+// examples (each naming the rule that disagreed), and the events it could not
+// decide, with why.
+type oracleSummary struct {
+	Counts              map[string]int      `json:"counts"`
+	Failures            map[string]int      `json:"failures"`
+	Undecidable         int                 `json:"undecidable"`
+	Examples            map[string][]string `json:"examples"`
+	UndecidableExamples []map[string]string `json:"undecidable_examples"`
+	Report              string              `json:"report"`
+}
+
+// maxUndecidable is the share of events the oracle may leave unchecked.
+const maxUndecidable = 0.005
+
+// problems lists what fails the run: every disagreement, and too many
+// undecidable events.
+func (o *oracleSummary) problems(events int) []string {
+	var out []string
+	cats := make([]string, 0, len(o.Failures))
+	for c := range o.Failures {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	for _, c := range cats {
+		msg := fmt.Sprintf("oracle: %d × %s", o.Failures[c], c)
+		for _, ex := range o.Examples[c] {
+			msg += "\n    " + ex
+		}
+		out = append(out, msg)
+	}
+	if events > 0 && float64(o.Undecidable) >= maxUndecidable*float64(events) {
+		out = append(out, fmt.Sprintf("oracle: %d of %d events undecidable (%.2f%%, limit %.1f%%): %v", o.Undecidable, events,
+			100*float64(o.Undecidable)/float64(events), 100*maxUndecidable, o.UndecidableExamples))
+	}
+	if o.Counts["must_pass"] == 0 || o.Counts["must_be_absent"] == 0 {
+		out = append(out, fmt.Sprintf("oracle: the run must check events both ways, got %d must-pass and %d must-be-absent",
+			o.Counts["must_pass"], o.Counts["must_be_absent"]))
+	}
+	return out
+}
+
+// runOracle dumps consent.changes, events.raw and consent.decisions with the
+// third-party Python client and runs e2e/oracle.py over them, the load
+// generator's log, the curated dump and the snapshot's rows.
+func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath string) (*oracleSummary, error) {
+	dumps := map[string]string{}
+	for _, d := range []struct{ name, topic, fields string }{
+		{"changes", r.names.Changes, ""},
+		{"raw", r.names.Raw, "event_id,tenant_id,user_id,anonymous_id,jurisdiction,gpc,received_at"},
+		{"decisions", r.names.Decisions, ""},
+	} {
+		path := filepath.Join(r.dir, d.name+"-decoded.jsonl")
+		var res map[string]any
+		args := []string{"topic", "--brokers", strings.Join(r.e.brokers, ","), "--topic", d.topic, "--registry", r.e.registry, "--out", path}
+		if d.fields != "" {
+			args = append(args, "--fields", d.fields)
+		}
+		if err := r.python(ctx, &res, args...); err != nil {
+			return nil, err
+		}
+		if d.name != "raw" && num(res["decoded"]) != num(res["records"]) { // raw holds the poison
+			return nil, fmt.Errorf("%s: %v of %v records decoded: %v", d.topic, res["decoded"], res["records"], res["errors"])
+		}
+		r.logln("dumped %s: %v records", d.topic, res["records"])
+		dumps[d.name] = path
+	}
+	out := filepath.Join(r.dir, "oracle-report.json")
+	start := time.Now()
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, r.e.python, filepath.Join(r.e.repo, "e2e", "oracle.py"),
+		"--log", logPath, "--policy", filepath.Join(r.e.repo, "e2e", "policy.yaml"), "--purpose", "ai_training",
+		"--changes", dumps["changes"], "--raw", dumps["raw"], "--decisions", dumps["decisions"],
+		"--curated", curatedPath, "--rows", rowsPath, "--out", out)
+	b, err := cmd.Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		return nil, fmt.Errorf("oracle.py: %v: %s", err, lastLines(stderr, 20))
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	var s oracleSummary
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &s); err != nil {
+		return nil, fmt.Errorf("oracle.py output: %w", err)
+	}
+	s.Report = out
+	r.logln("oracle ran in %s", time.Since(start).Round(100*time.Millisecond))
+	return &s, nil
+}
+
+func (r *run) logOracle(o *oracleSummary) {
+	c := o.Counts
+	r.logln("oracle: %d events, %d decisions re-derived; must pass %d, must be absent %d (of which erased %d, never in Kafka %d); "+
+		"determinate %d, timing-dependent %d (resolved by the versions the decisions used); undecidable %d; failures %v; report %s",
+		c["events"], c["decisions"], c["must_pass"], c["must_be_absent"], c["erased"], c["never_in_kafka"],
+		c["determinate"], c["timing_dependent"], o.Undecidable, o.Failures, o.Report)
+	var reasons []string
+	for k, v := range c {
+		if strings.HasPrefix(k, "reason:") {
+			reasons = append(reasons, fmt.Sprintf("%s=%d", strings.TrimPrefix(k, "reason:"), v))
+		}
+	}
+	sort.Strings(reasons)
+	r.logln("oracle: decisions by reason: %s", strings.Join(reasons, " "))
+	for _, u := range o.UndecidableExamples {
+		r.logln("  undecidable %s: %s", u["event_id"], u["why"])
+	}
+}
+
+// TestOracleRules runs the oracle's own tests (e2e/oracle_test.py: the rules of
+// ARCHITECTURE.md on small cases, and that each kind of disagreement is caught)
+// with the project's Python.
+func TestOracleRules(t *testing.T) {
+	if os.Getenv("CONSENTFLOW_E2E") != "1" {
+		t.Skip("needs the project's Python venv: run `make e2e` (CONSENTFLOW_E2E=1)")
+	}
+	py := os.Getenv("E2E_PYTHON")
+	if py == "" {
+		t.Fatal("E2E_PYTHON is not set (make e2e sets it from scripts/pyenv.sh)")
+	}
+	cmd := exec.Command(py, "-m", "unittest", "-v", "oracle_test")
+	out, err := cmd.CombinedOutput()
+	t.Log(string(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// filterEnv is what the runs add to the consent-filter's environment: the policy
+// file the oracle reads too, and a linger of 100 ms, so that the consent changes
+// the load generator makes right after an event of the same subject are often
+// seen before that event is decided — the timing-dependent rules
+// (consent_after_event, tenant_consent_after_event, a newer DENIED) are
+// exercised in every run.
+func filterEnv(repo string) map[string]string {
+	return map[string]string{
+		"POLICY_FILE":   filepath.Join(repo, "e2e", "policy.yaml"),
+		"FILTER_LINGER": "100ms",
+	}
+}

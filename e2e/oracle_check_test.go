@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -131,14 +130,8 @@ func (r *run) logOracle(o *oracleSummary) {
 // ARCHITECTURE.md on small cases, and that each kind of disagreement is caught)
 // with the project's Python.
 func TestOracleRules(t *testing.T) {
-	if os.Getenv("CONSENTFLOW_E2E") != "1" {
-		t.Skip("needs the project's Python venv: run `make e2e` (CONSENTFLOW_E2E=1)")
-	}
-	py := os.Getenv("E2E_PYTHON")
-	if py == "" {
-		t.Fatal("E2E_PYTHON is not set (make e2e sets it from scripts/pyenv.sh)")
-	}
-	cmd := exec.Command(py, "-m", "unittest", "-v", "oracle_test")
+	e := loadEnv(t) // the project's Python venv (scripts/pyenv.sh) among the rest
+	cmd := exec.Command(e.python, "-m", "unittest", "-v", "oracle_test")
 	out, err := cmd.CombinedOutput()
 	t.Log(string(out))
 	if err != nil {

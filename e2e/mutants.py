@@ -94,8 +94,8 @@ def failure_lines(text):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--only", default="", help="comma-separated mutant names")
-    ap.add_argument("--events", type=int, default=int(os.environ.get("MUTANT_EVENTS", "2500")))
-    ap.add_argument("--rate", type=float, default=float(os.environ.get("MUTANT_RATE", "250")))
+    ap.add_argument("--events", type=int, default=int(os.environ.get("MUTANT_EVENTS", "4000")))
+    ap.add_argument("--rate", type=float, default=float(os.environ.get("MUTANT_RATE", "200")))
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutants"))
     ap.add_argument("--keep", action="store_true", help="keep the scratch copy")
     ap.add_argument("--list", action="store_true")

@@ -92,10 +92,13 @@ func newChurn(cfg Config, w *World, initial []*User) *churn {
 	r := rand.New(rand.NewPCG(cfg.Seed, 0xc4a7))
 	e := float64(p.Events)
 	pos := func(lo, hi float64) int { return int(e*lo + r.Float64()*e*(hi-lo)) }
-	ch := &churn{window: max(20, p.Events/20)}
+	// A reactive change waits up to a fifth of the run for its subject to act;
+	// every change is planned early enough to be sent before the run ends, and a
+	// re-grant late enough to come after its withdrawal even if that waited.
+	ch := &churn{window: max(20, p.Events/5)}
 	later := func(at int) int {
 		first := at + ch.window + 1
-		return first + int(r.Float64()*math.Max(0, 0.95*e-float64(first)))
+		return first + int(r.Float64()*math.Max(0, 0.75*e-float64(first)))
 	}
 	add := func(at int, c *ConsentAction) {
 		ch.todo = append(ch.todo, planned{at: at, reactive: r.Float64() < p.ReactiveShare, c: c})
@@ -133,13 +136,13 @@ func newChurn(cfg Config, w *World, initial []*User) *churn {
 	for i, u := range users {
 		switch {
 		case withdrawing[i]:
-			at := pos(0.05, 0.85)
+			at := pos(0.02, 0.45)
 			add(at, &ConsentAction{SubjectType: schema.SubjectUser, SubjectID: u.ID, TenantID: u.TenantID, Purpose: cfg.Purpose, Status: schema.StatusDenied})
 			if regrant[i] { // after the withdrawal, even if that waited its whole window
 				add(later(at), &ConsentAction{SubjectType: schema.SubjectUser, SubjectID: u.ID, TenantID: u.TenantID, Purpose: cfg.Purpose, Status: schema.StatusGranted})
 			}
 		case grant[i]:
-			add(pos(0.05, 0.9), &ConsentAction{SubjectType: schema.SubjectUser, SubjectID: u.ID, TenantID: u.TenantID, Purpose: cfg.Purpose, Status: schema.StatusGranted})
+			add(pos(0.02, 0.7), &ConsentAction{SubjectType: schema.SubjectUser, SubjectID: u.ID, TenantID: u.TenantID, Purpose: cfg.Purpose, Status: schema.StatusGranted})
 		}
 	}
 	tenants := exactly(r, len(w.Tenants), p.TenantOptOutShare)
@@ -150,7 +153,7 @@ func newChurn(cfg Config, w *World, initial []*User) *churn {
 	}
 	for _, i := range tenants {
 		t := w.Tenants[i]
-		at := pos(0.1, 0.7)
+		at := pos(0.05, 0.4)
 		add(at, &ConsentAction{SubjectType: schema.SubjectTenant, SubjectID: t.ID, TenantID: t.ID, Purpose: cfg.Purpose, Status: schema.StatusDenied})
 		if back[i] {
 			add(later(at), &ConsentAction{SubjectType: schema.SubjectTenant, SubjectID: t.ID, TenantID: t.ID, Purpose: cfg.Purpose, Status: schema.StatusGranted})

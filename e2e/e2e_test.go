@@ -145,8 +145,9 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	args := []string{"loadgen", "--producer", "http://" + r.ports["producer"], "--consent", "http://" + r.ports["consent"],
 		"--token", r.token, "--events", strconv.Itoa(sc.events), "--seed", strconv.FormatUint(sc.seed, 10),
 		"--rate", strconv.FormatFloat(sc.rate, 'f', -1, 64), "--log", truthPath, "--no-progress", "--json",
-		// four of the 20 tenants opt out and two of them re-grant (the default plan: two and one)
-		"--tenant-optout-share", "0.2"}
+		// four of the 20 tenants opt out and all re-grant (the default plan: two and
+		// one), so that tenant rules are exercised both ways every run
+		"--tenant-optout-share", "0.2", "--tenant-regrant-share", "1"}
 	if sc.chaos {
 		args = append(args, "--max-errors", "100000")
 	}
@@ -255,7 +256,8 @@ func runScenario(t *testing.T, e env, sc scenario) {
 
 	// 2. Leaks: the needles are every raw id and seeded PII value of the run.
 	gcfg := loadgen.DefaultConfig()
-	gcfg.Seed, gcfg.Plan.Events, gcfg.Plan.TenantOptOutShare = sc.seed, sc.events, 0.2 // as `consentflow loadgen` builds it
+	gcfg.Seed, gcfg.Plan.Events = sc.seed, sc.events // as `consentflow loadgen` builds it
+	gcfg.Plan.TenantOptOutShare, gcfg.Plan.TenantRegrantShare = 0.2, 1
 	gen, err := loadgen.NewGenerator(gcfg)
 	if err != nil {
 		t.Fatal(err)

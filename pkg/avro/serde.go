@@ -6,9 +6,11 @@ package avro
 import (
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/linkedin/goavro/v2"
@@ -92,6 +94,23 @@ func (s *Serde) Decode(ctx context.Context, b []byte) (any, int, error) {
 		return nil, id, fmt.Errorf("decode with schema %d: %d trailing bytes", id, len(rest))
 	}
 	return native, id, nil
+}
+
+// recordName is the full name of the record schema a codec reads or writes
+// ("io.consentflow.v1.ConsentChange"); "" for a schema that is not a record.
+func recordName(c *goavro.Codec) string {
+	var sch struct {
+		Type      any    `json:"type"`
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	}
+	if json.Unmarshal([]byte(c.Schema()), &sch) != nil || sch.Type != "record" {
+		return ""
+	}
+	if sch.Namespace != "" && !strings.Contains(sch.Name, ".") {
+		return sch.Namespace + "." + sch.Name
+	}
+	return sch.Name
 }
 
 func (s *Serde) codec(ctx context.Context, id int) (*goavro.Codec, error) {

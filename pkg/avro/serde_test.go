@@ -132,3 +132,32 @@ func TestEveryCodecRoundTrips(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, cd, gotCD)
 }
+
+// A record of another schema is an error for a typed codec, not a record of
+// empty fields; an older version of the same record still decodes.
+func TestCodecRefusesRecordsOfAnotherSchema(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	raw, err := InteractionEvents(ctx, s, "events.raw")
+	require.NoError(t, err)
+	changes, err := ConsentChanges(ctx, s, "consent.changes")
+	require.NoError(t, err)
+	b, err := raw.Encode(&schema.InteractionEvent{EventID: "e", EventType: "t", TenantID: "t", UserID: "u", ReceivedAt: time.UnixMilli(1).UTC(), Source: "api"})
+	require.NoError(t, err)
+	_, err = changes.Decode(ctx, b)
+	require.ErrorContains(t, err, "not a io.consentflow.v1.ConsentChange")
+
+	old := `{"type":"record","name":"ConsentChange","namespace":"io.consentflow.v1","fields":[
+	  {"name":"subject_type","type":{"type":"enum","name":"SubjectType","symbols":["USER","TENANT"]}},
+	  {"name":"subject_id","type":"string"},{"name":"purpose","type":"string"},
+	  {"name":"status","type":{"type":"enum","name":"ConsentStatus","symbols":["GRANTED","DENIED"]}},
+	  {"name":"effective_at","type":{"type":"long","logicalType":"timestamp-millis"}}]}`
+	id, err := s.Register(ctx, "legacy-value", old)
+	require.NoError(t, err)
+	b, err = s.Encode(id, map[string]any{"subject_type": "USER", "subject_id": "u", "purpose": "p", "status": "DENIED", "effective_at": time.UnixMilli(5).UTC()})
+	require.NoError(t, err)
+	c, err := changes.Decode(ctx, b)
+	require.NoError(t, err)
+	require.Equal(t, "u", c.SubjectID)
+	require.Equal(t, schema.StatusDenied, c.Status)
+}

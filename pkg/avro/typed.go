@@ -13,6 +13,7 @@ import (
 type Codec[T any] struct {
 	serde      *Serde
 	id         int
+	name       string // full name of the record schema, e.g. io.consentflow.v1.ConsentChange
 	toNative   func(*T) map[string]any
 	fromNative func(any) (T, error)
 }
@@ -23,12 +24,23 @@ func (c *Codec[T]) ID() int { return c.id }
 // Encode encodes v with the registered schema.
 func (c *Codec[T]) Encode(v *T) ([]byte, error) { return c.serde.Encode(c.id, c.toNative(v)) }
 
-// Decode decodes a wire-format record written with any schema version of T.
+// Decode decodes a wire-format record written with any schema version of T. A
+// record written with another record schema (an InteractionEvent on a topic of
+// ConsentChanges) is an error, not a T with empty fields.
 func (c *Codec[T]) Decode(ctx context.Context, b []byte) (T, error) {
-	native, _, err := c.serde.Decode(ctx, b)
+	var zero T
+	native, id, err := c.serde.Decode(ctx, b)
 	if err != nil {
-		var zero T
 		return zero, err
+	}
+	if id != c.id {
+		wc, err := c.serde.codec(ctx, id)
+		if err != nil {
+			return zero, err
+		}
+		if n := recordName(wc); n != c.name {
+			return zero, fmt.Errorf("record written with schema %d (%q), not a %s", id, n, c.name)
+		}
 	}
 	v, err := c.fromNative(native)
 	if err != nil {
@@ -42,7 +54,10 @@ func newCodec[T any](ctx context.Context, s *Serde, topic, file string, to func(
 	if err != nil {
 		return nil, err
 	}
-	return &Codec[T]{serde: s, id: id, toNative: to, fromNative: from}, nil
+	s.mu.RLock()
+	name := recordName(s.codecs[id])
+	s.mu.RUnlock()
+	return &Codec[T]{serde: s, id: id, name: name, toNative: to, fromNative: from}, nil
 }
 
 // InteractionEvents registers the InteractionEvent schema for topic (subject

@@ -94,11 +94,19 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-// localPath maps a manifest path into dir, refusing paths that escape it.
+// localPath maps a manifest path into dir, refusing paths that escape it and
+// names the pull itself writes (the metadata files, which would overwrite a data
+// file after it was verified, and the .part files of resumable downloads).
 func localPath(dir, p string) (string, error) {
 	clean := path.Clean("/" + p)[1:]
 	if clean != p || strings.HasPrefix(clean, "../") || clean == "" {
 		return "", fmt.Errorf("manifest path %q is not a plain relative path", p)
+	}
+	switch {
+	case clean == "manifest.json" || clean == "README.md" || clean == "croissant.json":
+		return "", fmt.Errorf("manifest path %q is the name of a metadata file of the pull", p)
+	case strings.HasSuffix(clean, ".part"):
+		return "", fmt.Errorf("manifest path %q ends in .part, the suffix of partial downloads", p)
 	}
 	return filepath.Join(dir, filepath.FromSlash(clean)), nil
 }

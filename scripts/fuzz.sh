@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs every Go fuzz target of the repository for a bounded time each (`make fuzz`, CI).
+# Targets are found, not listed: every `func FuzzXxx(f *testing.F)` in a *_test.go file, so
+# a new decoder's fuzz target runs without touching this script.
+#
+#   FUZZTIME=15s scripts/fuzz.sh            # every target, 15 s of fuzzing each (default)
+#   FUZZTIME=1m  scripts/fuzz.sh FuzzParse  # only targets whose name matches the regexp
+#
+# A failing input is minimised by `go test` and kept in <package>/testdata/fuzz/<target>/
+# (commit it with the fix: it then runs in `make test` as a regression case).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FUZZTIME=${FUZZTIME:-15s}
+FILTER=${1:-.}
+start=$(date +%s)
+failed=()
+ran=0
+while IFS= read -r file; do
+    dir=$(dirname "$file")
+    mod=$dir
+    while [[ ! -f $mod/go.mod ]]; do mod=$(dirname "$mod"); done
+    rel=./${dir#"$mod"}
+    rel=${rel%/}
+    [[ $rel == . || $rel == ./ ]] && rel=.
+    rel=${rel/#.\/\//./}
+    for name in $(grep -oE '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' "$file" | sed -E 's/^func (Fuzz[A-Za-z0-9_]+).*/\1/'); do
+        [[ $name =~ $FILTER ]] || continue
+        t0=$(date +%s)
+        printf '=== %s (%s %s), %s\n' "$name" "${mod#./}" "$rel" "$FUZZTIME"
+        if (cd "$mod" && go test -count=1 -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -timeout 15m "$rel" 2>&1 | tail -n 25); then
+            printf -- '--- ok   %s in %ss\n' "$name" "$(( $(date +%s) - t0 ))"
+        else
+            printf -- '--- FAIL %s in %ss (failing input under %s/testdata/fuzz/%s)\n' "$name" "$(( $(date +%s) - t0 ))" "$dir" "$name"
+            failed+=("$name")
+        fi
+        ran=$((ran + 1))
+    done
+done < <(grep -rlE --include='*_test.go' --exclude-dir=out --exclude-dir=bin --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]+\(f \*testing\.F\)' . | sort)
+echo "fuzz: $ran targets, ${FUZZTIME} each, in $(( $(date +%s) - start ))s; failed: ${failed[*]:-none}"
+((ran > 0)) || { echo "fuzz: no target matches $FILTER" >&2; exit 1; }
+((${#failed[@]} == 0))

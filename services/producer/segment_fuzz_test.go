@@ -1,0 +1,65 @@
+package producer
+
+import (
+	"errors"
+	"testing"
+)
+
+// FuzzDecodeSegment checks the Segment decoder for every call type on arbitrary
+// bodies, bound and unbound to a tenant: never a panic, events xor an error,
+// every problem with a path and a message, every event with a type, a tenant
+// (the bound one when bound) and a subject. SegmentWriteKeyFromBody (the write
+// key some SDKs send in the body) never panics either.
+//
+//	go test ./services/producer -run '^$' -fuzz FuzzDecodeSegment -fuzztime 30s
+func FuzzDecodeSegment(f *testing.F) {
+	for _, seed := range []string{
+		`{"userId":"u1","event":"Issue Created","properties":{"tenant_id":"t1","n":1},"context":{"ip":"1.2.3.4","groupId":"t1"}}`,
+		`{"anonymousId":"a1","name":"Home","context":{"groupId":"t1","page":{"url":"https://x"}},"timestamp":"2025-01-01T00:00:00Z"}`,
+		`{"batch":[{"type":"track","event":"e","userId":"u","context":{"groupId":"g"}},{"type":"identify","userId":"u","traits":{"email":"a@b.c"}},{"type":"alias","previousId":"a","userId":"u"}],"context":{"groupId":"g"},"writeKey":"wk"}`,
+		`{"batch":[{"type":"nope"},null,1,"x",{"type":"page","anonymousId":""}]}`,
+		`{"type":"group","groupId":"t1","userId":"u1","traits":{"name":"Acme"},"sentAt":1700000000000}`,
+		`{"userId":{"a":1},"event":["x"],"context":{"consent":{"categoryPreferences":{"ai":false}}}}`,
+		``, `null`, `[]`, `{"batch":{}}`,
+	} {
+		f.Add([]byte(seed), "")
+		f.Add([]byte(seed), "tenant-1")
+	}
+	kinds := []string{"track", "page", "screen", "identify", "group", "alias", "batch"}
+	f.Fuzz(func(t *testing.T, body []byte, bound string) {
+		_ = SegmentWriteKeyFromBody(body)
+		for _, kind := range kinds {
+			evs, err := DecodeSegment(kind, body, 50, bound)
+			if err == nil {
+				if len(evs) == 0 {
+					t.Fatalf("%s: no events and no error", kind)
+				}
+				for i, ev := range evs {
+					if blank(ev.EventType) || blank(ev.TenantID) || blank(ev.Subject()) {
+						t.Fatalf("%s: event %d accepted without type, tenant or subject: %+v", kind, i, ev)
+					}
+					if bound != "" && ev.TenantID != bound {
+						t.Fatalf("%s: write key bound to %q, event of tenant %q", kind, bound, ev.TenantID)
+					}
+				}
+				continue
+			}
+			if len(evs) != 0 {
+				t.Fatalf("%s: %d events with error %v", kind, len(evs), err)
+			}
+			var tooMany *TooManyEventsError
+			if errors.As(err, &tooMany) {
+				continue
+			}
+			var invalid *ValidationError
+			if !errors.As(err, &invalid) || len(invalid.Problems) == 0 {
+				t.Fatalf("%s: error without problems: %v", kind, err)
+			}
+			for _, p := range invalid.Problems {
+				if p.Path == "" || p.Message == "" {
+					t.Fatalf("%s: problem without path or message: %+v", kind, p)
+				}
+			}
+		}
+	})
+}

@@ -80,14 +80,14 @@ type report struct {
 	SnapshotRows   int            `json:"snapshot_rows"`
 	CuratedRecords int64          `json:"curated_records"`
 	Kcat           map[string]int `json:"kcat"`
-	PythonCurated      map[string]any `json:"python_curated"`
-	PythonSnapshot     map[string]any `json:"python_snapshot"`
-	DLQ                dlqReport      `json:"dlq"`
-	Leaks              map[string]int `json:"leaks"`
-	Chaos              []string       `json:"chaos,omitempty"`
-	SelfExits          []string       `json:"self_exits,omitempty"`
-	Durations          map[string]string
-	Failures           []string `json:"failures"`
+	PythonCurated  map[string]any `json:"python_curated"`
+	PythonSnapshot map[string]any `json:"python_snapshot"`
+	DLQ            dlqReport      `json:"dlq"`
+	Leaks          map[string]int `json:"leaks"`
+	Chaos          []string       `json:"chaos,omitempty"`
+	SelfExits      []string       `json:"self_exits,omitempty"`
+	Durations      map[string]string
+	Failures       []string `json:"failures"`
 }
 
 func runScenario(t *testing.T, e env, sc scenario) {

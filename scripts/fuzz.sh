@@ -27,7 +27,7 @@ while IFS= read -r file; do
         [[ $name =~ $FILTER ]] || continue
         t0=$(date +%s)
         printf '=== %s (%s %s), %s\n' "$name" "${mod#./}" "$rel" "$FUZZTIME"
-        if (cd "$mod" && go test -count=1 -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -timeout 15m "$rel" 2>&1 | tail -n 25); then
+        if (cd "$mod" && go test -count=1 -run '^$' -fuzz "^${name}\$" -fuzztime "$FUZZTIME" -timeout 15m "$rel" 2>&1 | sed '/^fuzz: elapsed/d' | tail -n 25); then
             printf -- '--- ok   %s in %ss\n' "$name" "$(( $(date +%s) - t0 ))"
         else
             printf -- '--- FAIL %s in %ss (failing input under %s/testdata/fuzz/%s)\n' "$name" "$(( $(date +%s) - t0 ))" "$dir" "$name"

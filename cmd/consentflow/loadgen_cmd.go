@@ -21,7 +21,7 @@ import (
 // loadgenCommand implements `consentflow loadgen`: it generates the activity of a
 // Jira/Confluence-like product (see pkg/loadgen), posts the events to the
 // producer and the consent changes to the consent API, shows a progress bar on
-// stderr, writes its log (what it sent, what the services answered) to --truth
+// stderr, writes its log (what it sent, what the services answered) to --log
 // and prints the totals and the
 // events/s achieved. It stops after --events events or --max-duration, and fails
 // (non-zero exit) when requests keep failing (--max-errors in a row).

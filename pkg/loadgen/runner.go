@@ -92,7 +92,7 @@ func (c *counters) snapshot() Stats {
 }
 
 // Run sends gen's actions until opts.Events events were generated, ctx ends or
-// MaxDuration passes, and writes the ground truth. It returns the totals, and an
+// MaxDuration passes, and writes the log. It returns the totals, and an
 // error wrapping ErrSustainedErrors when requests kept failing.
 func Run(ctx context.Context, gen *Generator, opts RunOptions) (Stats, error) {
 	if err := opts.defaults(); err != nil {

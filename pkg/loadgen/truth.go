@@ -85,7 +85,7 @@ func (t *truthWriter) write(v any) {
 	defer t.mu.Unlock()
 	if t.err == nil {
 		if err := t.enc.Encode(v); err != nil {
-			t.err = fmt.Errorf("write ground truth: %w", err)
+			t.err = fmt.Errorf("write the log: %w", err)
 		}
 	}
 }
@@ -97,7 +97,7 @@ func (t *truthWriter) flush() error {
 		return t.err
 	}
 	if err := t.buf.Flush(); err != nil {
-		return fmt.Errorf("flush ground truth: %w", err)
+		return fmt.Errorf("flush the log: %w", err)
 	}
 	return nil
 }

@@ -61,11 +61,11 @@ MUTANTS = [
            "if c.Status != schema.StatusDenied || c.Purpose != purpose || c.SubjectID == \"\" {",
            "if true || c.Status != schema.StatusDenied || c.Purpose != purpose || c.SubjectID == \"\" {",
            "anonymizer", "the anonymizer emits no erasure for a withdrawal or tenant opt-out"),
-    Mutant("tenant-erasures-ignored", "services/dataset-sink/ledger.go",
+    Mutant("tenant-erasures-ignored", "services/dataset-sink/internal/ledger/ledger.go",
            "m.subjects[r.Purpose+\"\\x00\"+r.Subject].covers(r.ConsentVersion) ||\n\t\tm.tenants[r.Purpose+\"\\x00\"+r.Tenant].covers(r.TenantConsentVersion)",
            "m.subjects[r.Purpose+\"\\x00\"+r.Subject].covers(r.ConsentVersion)",
            "dataset-sink", "the sink ignores tenant-scope erasures"),
-    Mutant("regrants-erased", "services/dataset-sink/ledger.go",
+    Mutant("regrants-erased", "services/dataset-sink/internal/ledger/ledger.go",
            "if !v.NewerThan(schema.Version{Partition: p, Offset: o}) {", "if true || !v.NewerThan(schema.Version{Partition: p, Offset: o}) {",
            "dataset-sink", "an erasure also removes rows decided on a later re-grant"),
 ]
@@ -99,11 +99,19 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "out", "mutants"))
     ap.add_argument("--keep", action="store_true", help="keep the scratch copy")
     ap.add_argument("--list", action="store_true")
+    ap.add_argument("--check", action="store_true", help="only check that every mutant still applies to the code")
     a = ap.parse_args()
     if a.list:
         for m in MUTANTS:
             print("%-32s %-16s %s" % (m.name, m.binary, m.what))
         return 0
+    stale = [m for m in MUTANTS if open(os.path.join(ROOT, m.path), encoding="utf-8").read().count(m.old) != 1]
+    for m in stale:
+        print("mutant %s no longer applies to %s: update e2e/mutants.py" % (m.name, m.path), file=sys.stderr)
+    if a.check or stale:
+        if not stale:
+            print("all %d mutants apply" % len(MUTANTS))
+        return 1 if stale else 0
     chosen = [m for m in MUTANTS if not a.only or m.name in a.only.split(",")]
     if a.only and len(chosen) != len(a.only.split(",")):
         print("unknown mutant in --only %s; --list shows them" % a.only, file=sys.stderr)

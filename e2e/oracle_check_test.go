@@ -151,3 +151,17 @@ func filterEnv(repo string) map[string]string {
 		"FILTER_LINGER": "100ms",
 	}
 }
+
+// TestMutantsApply: every planted bug of `make mutants` (mutants.py) still matches
+// the code it mutates, so the mutation check cannot silently lose a mutant when
+// the code moves. Runs in `make test` wherever python3 is installed.
+func TestMutantsApply(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed")
+	}
+	out, err := exec.Command(py, "mutants.py", "--check").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+}

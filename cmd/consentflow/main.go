@@ -29,13 +29,14 @@ func plain(fn func(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 }
 
 var commands = map[string]command{
-	"demo":        {"run the whole chain embedded (in-process Kafka, Redis, registry) and leave a dataset snapshot", demoCommand},
-	"config":      {"print every service's environment variables as Markdown", configCommand},
-	"topics":      {"create the chain's topics idempotently (KAFKA_BROKERS, TOPIC_*)", topicsCommand},
-	"loadgen":     {"generate realistic product activity and consent traffic against a running chain", plain(loadgenCommand)},
-	"redact":      {"redact PII from JSON lines on stdin ({\"text\": ..., \"actor\": {...}})", plain(redactCommand)},
-	"redact-eval": {"score the redactor on a presidio-research corpus", plain(redactEvalCommand)},
-	"snapshot":    {"list and pull dataset snapshots", plain(snapshotCommand)},
+	"demo":         {"run the whole chain embedded (in-process Kafka, Redis, registry) and leave a dataset snapshot", demoCommand},
+	"config":       {"print every service's environment variables as Markdown", configCommand},
+	"topics":       {"create the chain's topics idempotently (KAFKA_BROKERS, TOPIC_*)", topicsCommand},
+	"loadgen":      {"generate realistic product activity and consent traffic against a running chain", plain(loadgenCommand)},
+	"redact":       {"redact PII from JSON lines on stdin ({\"text\": ..., \"actor\": {...}})", plain(redactCommand)},
+	"redact-eval":  {"score the redactor on a presidio-research corpus", plain(redactEvalCommand)},
+	"redact-train": {"train the name/place tagger on generated texts (make redact-model)", plain(redactTrainCommand)},
+	"snapshot":     {"list and pull dataset snapshots", plain(snapshotCommand)},
 }
 
 func usage(w io.Writer) {

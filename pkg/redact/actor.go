@@ -48,9 +48,6 @@ func findActor(text string, a *Actor, s *scratch, hasAt bool) {
 		}
 	})
 	parts := strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
-	if len(parts) >= 2 {
-		s.actorFirst, s.actorLast = strings.TrimRight(parts[0], "."), strings.TrimRight(parts[len(parts)-1], ".")
-	}
 	for _, part := range parts {
 		part = strings.TrimRight(part, ".")
 		r, _ := utf8.DecodeRuneInString(part)

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner"
 )
 
 // Entity type names.
@@ -86,8 +88,9 @@ func WithoutNameHeuristics() Option { return func(c *config) { c.names = false }
 
 // Redactor is safe for concurrent use. Build it once with New.
 type Redactor struct {
-	cfg  config
-	pool sync.Pool
+	cfg   config
+	pool  sync.Pool
+	model *ner.Model // nil: no PERSON/LOCATION tagging
 }
 
 // New builds a Redactor. All regular expressions and gazetteers are compiled
@@ -99,7 +102,11 @@ func New(opts ...Option) *Redactor {
 	}
 	r := &Redactor{cfg: c}
 	r.pool.New = func() any { return &scratch{cands: make([]cand, 0, 16)} }
-	loadOnce()
+	if c.names {
+		// the embedded model is checked by the tests; a broken one leaves
+		// the pattern recognizers working
+		r.model, _ = ner.Default()
+	}
 	return r
 }
 
@@ -118,13 +125,13 @@ type scratch struct {
 	text  string
 	cands []cand
 	known []cand // sorted copy of the candidates found before numbers
-	words []word
+	toks  []ner.Token
+	tags  []uint8
+	ner   ner.Scratch
 	buf   []byte
 	// libphonenumber calls left for splitting runs of numbers (bounds the
 	// work on adversarial digit soup)
 	planBudget int
-	// the actor's given name and surname (first and last part of the name)
-	actorFirst, actorLast string
 }
 
 // maxPlanChecks bounds the numbering-plan checks spent on splitting runs of
@@ -134,20 +141,18 @@ const maxPlanChecks = 48
 // Priorities: higher wins an overlap; ties go to the longer span, then the
 // earlier one.
 const (
-	prioSecret   = 100
-	prioEmail    = 90
-	prioURL      = 90
-	prioIBAN     = 80
-	prioCard     = 78
-	prioSSN      = 76
-	prioIP       = 74
-	prioActor    = 70
-	prioPhone    = 60
-	prioAddress  = 40
-	prioPersonHi = 35
-	prioLocHi    = 32
-	prioPerson   = 30
-	prioLoc      = 28
+	prioSecret  = 100
+	prioEmail   = 90
+	prioURL     = 90
+	prioIBAN    = 80
+	prioCard    = 78
+	prioSSN     = 76
+	prioIP      = 74
+	prioActor   = 70
+	prioPhone   = 60
+	prioAddress = 40
+	prioPerson  = 30
+	prioLoc     = 28
 )
 
 func (s *scratch) add(start, end int, typ string, prio int) {
@@ -169,8 +174,6 @@ func (r *Redactor) Redact(text string, actor *Actor) Result {
 	}
 	s := r.pool.Get().(*scratch)
 	s.cands = s.cands[:0]
-	s.words = s.words[:0]
-	s.actorFirst, s.actorLast = "", ""
 	s.planBudget = maxPlanChecks
 	s.text = text
 	r.detect(text, actor, s)
@@ -228,7 +231,7 @@ func (r *Redactor) detect(text string, actor *Actor, s *scratch) {
 }
 
 func (r *Redactor) finish(text string, s *scratch) Result {
-	cs := s.cands
+	cs := mergeSameType(s.cands)
 	if len(cs) == 0 {
 		return Result{Text: text}
 	}
@@ -267,9 +270,6 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 		return Result{Text: text}
 	}
 	sort.Slice(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
-	if r.cfg.names && len(s.words) > 0 {
-		extendPersons(text, s, kept)
-	}
 
 	var b strings.Builder
 	n := len(text)
@@ -302,6 +302,30 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 	}
 	b.WriteString(text[prev:])
 	return Result{Text: b.String(), Spans: spans}
+}
+
+// mergeSameType joins overlapping PERSON candidates, and overlapping
+// LOCATION candidates, into one candidate each (the highest priority of the
+// parts): the tagger's span of a whole address and an address pattern's
+// span of its street line are one location.
+func mergeSameType(cs []cand) []cand {
+	sort.Slice(cs, func(i, j int) bool {
+		if cs[i].typ != cs[j].typ {
+			return cs[i].typ < cs[j].typ
+		}
+		return cs[i].start < cs[j].start
+	})
+	out := cs[:0]
+	for _, c := range cs {
+		if n := len(out); n > 0 && (c.typ == Person || c.typ == Location) && out[n-1].typ == c.typ && c.start < out[n-1].end {
+			p := &out[n-1]
+			p.end = max(p.end, c.end)
+			p.prio = max(p.prio, c.prio)
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // sanitizeUTF8 replaces every invalid byte with U+FFFD, so that each invalid

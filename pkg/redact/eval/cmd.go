@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/consentflow/consentflow/pkg/redact"
@@ -20,15 +21,35 @@ func Main(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redact-eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	corpus := fs.String("corpus", DefaultCorpus, "presidio-research JSON corpus")
+	heldout := fs.Bool("heldout", false, "score the generated held-out corpus instead of --corpus")
+	data := fs.String("data", "pkg/redact/ner/data", "with --heldout: the tagger's data folder")
+	n := fs.Int("n", 800, "with --heldout: number of texts")
+	seed := fs.Uint64("seed", 1, "with --heldout: generator seed")
+	dump := fs.String("dump", "", "also write the scored corpus to this file (presidio-research JSON)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	nerr := fs.Int("errors", 0, "also print up to N false negatives/positives")
 	only := fs.String("type", "", "with --errors: only this entity type")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	ex, err := Load(*corpus)
+	var ex []Example
+	var err error
+	if *heldout {
+		ex, err = HeldOut(*data, *n, *seed)
+	} else {
+		ex, err = Load(*corpus)
+	}
 	if err != nil {
 		return fmt.Errorf("redact-eval: %w", err)
+	}
+	if *dump != "" {
+		b, err := json.MarshalIndent(ex, "", " ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(*dump, b, 0o644); err != nil {
+			return fmt.Errorf("redact-eval: %w", err)
+		}
 	}
 	rep := Evaluate(redact.New(), ex)
 	if *nerr > 0 {

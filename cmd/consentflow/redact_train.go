@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner"
+	"github.com/consentflow/consentflow/pkg/redact/ner/synth"
+)
+
+// redactTrainCommand implements `consentflow redact-train`: it generates
+// labelled texts from the training material (pkg/redact/ner/data/train and
+// the shipped lists) and fits the name/place tagger, writing its weights to
+// --out (embedded by pkg/redact/ner). Deterministic for a seed.
+func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("redact-train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", "pkg/redact/ner/data", "the tagger's data folder")
+	out := fs.String("out", "pkg/redact/ner/data/model.bin.gz", "where the model goes")
+	texts := fs.Int("texts", 40000, "generated training texts")
+	epochs := fs.Int("epochs", 8, "training passes")
+	seed := fs.Uint64("seed", 1, "seed of the generator and the trainer")
+	minW := fs.Float64("min-weight", 0.02, "prune features whose weights are all smaller")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	t0 := time.Now()
+	mat, err := synth.LoadTraining(*data)
+	if err != nil {
+		return fmt.Errorf("redact-train: %w", err)
+	}
+	gen := synth.NewTraining(mat, *seed)
+	sents := make([]ner.Sentence, 0, *texts)
+	all := make([]synth.Text, 0, *texts)
+	for i := 0; i < *texts; i++ {
+		t := gen.Next()
+		all = append(all, t)
+		sents = append(sents, synth.Sentence(t))
+	}
+	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
+	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
+		len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(vocab), time.Since(t0).Round(time.Millisecond))
+	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.25, MinWeight: float32(*minW), Vocab: vocab,
+		Progress: func(ep, errs, toks int) {
+			fmt.Fprintf(stdout, "epoch %d: %d of %d tokens wrong (%.4f), %s\n", ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
+		}})
+	var buf bytes.Buffer
+	if err := m.Encode(&buf); err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d features, %d bytes, in %s\n", *out, m.Features(), buf.Len(), time.Since(t0).Round(time.Second))
+	return nil
+}
+
+// trainVocab: words seen outside entities at least 4 times; words that are
+// only known as names or places stay out, so the tagger learns names from
+// their shape, lexicon flags and context rather than by heart.
+func trainVocab(texts []synth.Text, sents []ner.Sentence) []string {
+	count := map[string]int{}
+	for k, s := range sents {
+		toks := ner.Tokenize(s.Text, nil)
+		fi := 0
+		fills := texts[k].Fill
+		for i, t := range toks {
+			if t.Kind != ner.KWord || s.Tags[i] != ner.TagO {
+				continue
+			}
+			for fi < len(fills) && fills[fi].End <= int(t.S) {
+				fi++
+			}
+			if fi < len(fills) && fills[fi].Start <= int(t.S) {
+				continue // a filler word
+			}
+			if t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) != 0 && t.Flags&(ner.FCommon|ner.FFunc|ner.FPersonCtx|ner.FLocCtx|ner.FMonth|ner.FTitle|ner.FStreet|ner.FUnit|ner.FOrg) == 0 {
+				continue
+			}
+			count[ner.FoldString(s.Text[t.S:t.E])]++
+		}
+	}
+	var out []string
+	for w, n := range count {
+		if n >= 4 {
+			out = append(out, w)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

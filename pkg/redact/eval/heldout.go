@@ -1,0 +1,37 @@
+package eval
+
+import (
+	"unicode/utf8"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner/synth"
+)
+
+// HeldOut generates the held-out corpus: n workplace texts written from
+// templates and lists that training never sees (pkg/redact/ner/data/heldout:
+// names, cities and addresses of @faker-js/faker locales absent from the
+// shipped gazetteers and the training material). dataDir is
+// pkg/redact/ner/data.
+func HeldOut(dataDir string, n int, seed uint64) ([]Example, error) {
+	m, err := synth.LoadHeldOut(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	g := synth.NewHeldOut(m, seed)
+	out := make([]Example, 0, n)
+	for i := 0; i < n; i++ {
+		out = append(out, FromSynth(g.Next()))
+	}
+	return out, nil
+}
+
+// FromSynth converts a generated text (byte offsets) to a corpus example
+// (code point offsets).
+func FromSynth(t synth.Text) Example {
+	e := Example{FullText: t.Text, Spans: []GoldSpan{}}
+	for _, sp := range t.Spans {
+		st := utf8.RuneCountInString(t.Text[:sp.Start])
+		e.Spans = append(e.Spans, GoldSpan{EntityType: sp.Type, EntityValue: t.Text[sp.Start:sp.End], Start: st,
+			End: st + utf8.RuneCountInString(t.Text[sp.Start:sp.End])})
+	}
+	return e
+}

@@ -1,0 +1,139 @@
+package ner
+
+// Feature templates. Every feature is a 64-bit hash of its template and
+// values; a token has at most MaxFeats of them.
+const (
+	tBias uint64 = iota + 1
+	tID
+	tShape
+	tSuf2
+	tSuf3
+	tPre3
+	tFlag
+	tFlagSet
+	tPos
+	tIDm1
+	tIDp1
+	tIDm2
+	tIDp2
+	tFlagsM1
+	tFlagsP1
+	tShM1Sh0
+	tSh0ShP1
+	tShTri
+	tIDm1Sh0
+	tLenSh
+	tLineEnd
+	tIDp1Sh0
+	tFlagsM2
+	tFlagsP2
+	tBigram
+)
+
+// MaxFeats bounds the features of one token.
+const MaxFeats = 48
+
+// neighbour flags that matter as context
+const ctxMask = FGiven | FSurname | FPlace | FTitle | FStreet | FUnit | FRegion | FOrg | FMonth | FCommon | FParticle | FPersonCtx | FLocCtx | FFunc | FDict
+
+// nameMask are the flags a feature dropout hides (to learn from context).
+const nameMask = FGiven | FSurname | FPlace | FPlacePre
+
+const unk = 0xfeedface
+
+// ident is a token's identity for features: the word itself when it is in
+// the vocabulary, its shape class otherwise.
+func ident(t *Token) uint64 {
+	if t.Vocab >= 0 || t.Kind == KPunct {
+		return t.Key
+	}
+	return unk + uint64(t.Shape)
+}
+
+func lenBucket(t *Token) uint64 {
+	switch n := t.E - t.S; {
+	case n <= 2:
+		return 1
+	case n <= 4:
+		return 2
+	case n <= 7:
+		return 3
+	case n <= 10:
+		return 4
+	}
+	return 5
+}
+
+// sentStart reports whether token i starts a sentence or a line.
+func sentStart(ts []Token, i int) bool {
+	if i == 0 || ts[i].NL {
+		return true
+	}
+	p := ts[i-1]
+	return p.Shape == ShDot || p.Shape == ShSentEnd || p.Shape == ShQuote || p.Shape == ShColon || (p.Shape == ShHyphen && p.Space)
+}
+
+var boundary = Token{Kind: KPunct, Shape: NumShapes, Key: 0xb0b0, Vocab: -1}
+
+// Features appends the features of token i to fs.
+func Features(ts []Token, i int, fs []uint64) []uint64 {
+	t := &ts[i]
+	get := func(j int) *Token {
+		if j < 0 || j >= len(ts) {
+			return &boundary
+		}
+		return &ts[j]
+	}
+	m1, p1, m2, p2 := get(i-1), get(i+1), get(i-2), get(i+2)
+	sh := uint64(t.Shape)
+	id := ident(t)
+	pos := uint64(0)
+	if sentStart(ts, i) {
+		pos = 1
+	}
+	if t.NL {
+		pos |= 2
+	}
+	if m1.Shape == ShColon {
+		pos |= 4
+	}
+	if m1.Shape == ShAt && !t.Space {
+		pos |= 8
+	}
+	lineEnd := uint64(0)
+	if i+1 >= len(ts) || p1.NL {
+		lineEnd = 1
+	}
+	fs = append(fs,
+		mix(tBias, 0),
+		mix(tID, id),
+		mix(tShape, sh),
+		mix(tPos, pos<<8|sh),
+		mix(tIDm1, ident(m1)),
+		mix(tIDp1, ident(p1)),
+		mix(tIDm2, ident(m2)),
+		mix(tIDp2, ident(p2)),
+		mix(tFlagsM1, uint64(m1.Flags&ctxMask)),
+		mix(tFlagsP1, uint64(p1.Flags&ctxMask)),
+		mix(tFlagsM2, uint64(m2.Flags&ctxMask)),
+		mix(tFlagsP2, uint64(p2.Flags&ctxMask)),
+		mix(tShM1Sh0, uint64(m1.Shape)<<8|sh),
+		mix(tSh0ShP1, sh<<8|uint64(p1.Shape)),
+		mix(tShTri, uint64(m1.Shape)<<16|sh<<8|uint64(p1.Shape)),
+		mix(tIDm1Sh0, mix(ident(m1), sh)),
+		mix(tIDp1Sh0, mix(ident(p1), sh)),
+		mix(tLenSh, lenBucket(t)<<8|sh),
+		mix(tLineEnd, lineEnd<<8|sh|pos<<16),
+		mix(tFlagSet, uint64(t.Flags&ctxMask)<<8|sh),
+		mix(tBigram, mix(ident(m1), id)),
+	)
+	if t.Kind == KWord {
+		fs = append(fs, mix(tSuf2, t.Suf2), mix(tSuf3, t.Suf3), mix(tPre3, t.Pre3))
+	}
+	for b := uint32(1); b != 0 && b <= FDict; b <<= 1 {
+		if t.Flags&b != 0 {
+			fs = append(fs, mix(tFlag, uint64(b)<<8|sh))
+		}
+	}
+	return fs
+}

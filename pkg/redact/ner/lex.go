@@ -1,0 +1,282 @@
+package ner
+
+import (
+	"bytes"
+	"compress/gzip"
+	"embed"
+	"io"
+	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The shipped lists: real given names, surnames and places from registry
+// packages (data/NOTICE.md), and common English words. Hand-written lists
+// below hold only closed classes (titles, street types, months...), never names.
+//
+//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz
+var listFS embed.FS
+
+// Lexicon flags of a folded word.
+const (
+	FGiven     uint32 = 1 << iota // a given name (census, Faker locales)
+	FSurname                      // a surname
+	FPlace                        // a city, country, state, continent (GeoNames)
+	FPlacePre                     // first word of a multi-word place
+	FCommon                       // a common English word
+	FTitle                        // Mr, Dr, Prof, ...
+	FStreet                       // Street, Ave, Straße, Rue, ...
+	FUnit                         // Apt, Suite, Unit, Floor, ...
+	FMonth                        // months and weekdays
+	FParticle                     // van, de, al, bin, ...
+	FOrg                          // Inc, Ltd, GmbH, University, Bank, ...
+	FPersonCtx                    // words that introduce a person (named, Dear, thanks, cc, ...)
+	FLocCtx                       // words that introduce a place (in, from, near, lives, moved, ...)
+	FRegion                       // US state / Canadian province codes (IL, CA, ON)
+	FFunc                         // function words (the, and, of, to, ...)
+	FDict                         // a lower-case English dictionary word (SCOWL)
+)
+
+var titles = `mr mrs ms miss mx dr prof sir madam dame lady lord rev reverend mme mlle herr frau señor senor señora senora sr sra srta don doña dott sig signora
+doctor professor captain capt sgt sergeant officer judge justice senator rep gov governor president minister mister missus uncle aunt auntie grandma grandpa`
+
+var streetTypes = `street st avenue ave av road rd boulevard blvd lane ln drive dr court ct way place pl terrace ter circle cir parkway pkwy highway hwy square sq trail trl
+crescent cres close mews row alley plaza path walk loop pike expressway freeway green greens heights park hill hills pass landing ridge crossing view vista
+gardens grove glen haven hollow junction knoll manor meadow meadows mill mills orchard oval route shore shores springs summit valley village estates
+gateway lakes causeway corner corners creek crest cove dale extension falls ferry field fields flat flats ford forest fork forks harbor harbour isle
+key lake lodge mount mountain neck port point prairie radial ranch rapids rest river run shoal spur station stream track trace turnpike underpass union
+viaduct vista well wells wharf wynd rise parade promenade quay embankment broadway gate gates chase bypass
+straße strasse str weg gasse platz allee ring damm ufer chaussee steig pfad
+rue avenue chemin allée impasse boulevard quai place cours passage voie sentier
+via viale piazza largo corso vicolo strada contrada
+calle avenida paseo plaza camino carrera carretera ronda travesía callejón
+rua travessa praça estrada alameda largo beco rodovia
+straat laan weg plein gracht kade singel dreef steeg
+gatan vägen gata väg gränd torget vej gade stræde alle veien vegen gate
+katu tie kuja polku
+ulica ul aleja al plac osiedle
+utca út tér körút
+ulice třída náměstí nábřeží
+sokak sokağı caddesi cadde bulvarı mahallesi
+odos`
+
+var unitWords = `apt apartment suite ste unit room rm floor fl flat building bldg block box po pmb lot dept department`
+
+var monthsDays = `january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec
+monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun today tomorrow yesterday tonight weekend`
+
+var particleWords = `van von de der den da di del della dos das du des ter ten la le al el bin ibn bint ben abu st mac`
+
+var orgWords = `inc ltd llc plc gmbh ag sa bv corp corporation company co group holdings partners associates foundation institute university college
+school bank hospital clinic agency ministry department council committee association society club team labs systems solutions technologies
+services consulting software airlines airways motors industries international global`
+
+var personCtxWords = `named name names called dear hi hello hey thanks thank thx ty cc cc: attn signed sincerely regards cheers best ask asked tell told ping pinged
+by with and met meet meeting married wife husband son daughter brother sister mother father mom dad friend boss colleague manager
+mr mrs ms dr said says say wrote writes replied reported assigned assignee reporter owner author contact from to for per`
+
+var locCtxWords = `in from near at to of lives live living lived moved move moving born based located visit visiting visited travel traveled travelled
+trip flight flew fly relocated relocate office offices headquartered city town village state country capital downtown outside across around`
+
+var funcWords = `the a an and or but of to in on at for with by from as is are was were be been being it its this that these those there here
+i you he she we they me him her us them my your his our their not no yes do does did have has had will would can could should
+may might must shall so if then than too very just also only about into over after before under between out up down off again
+don't doesn't didn't can't cannot won't wouldn't couldn't shouldn't isn't aren't wasn't weren't haven't hasn't hadn't it's i'm you're we're
+they're he's she's that's there's what's let's i've you've we've i'll you'll we'll i'd you'd ok okay yes yeah hi`
+
+// US state and Canadian province codes.
+var regionCodes = `AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT
+VA WA WV WI WY DC PR GU VI AS MP AB BC MB NB NL NS NT NU ON PE QC SK YT`
+
+var (
+	lexOnce sync.Once
+	lex     map[string]uint32 // folded word -> flags
+	phrases map[string]bool   // folded multi-word places ("new york")
+	maxPhr  int
+)
+
+// Load builds the lexicon (once; later calls return at once). It panics when
+// the embedded lists are corrupt, which the tests catch.
+func Load() { lexOnce.Do(loadLex) }
+
+func readGz(name string) string {
+	b, err := listFS.ReadFile("data/" + name)
+	if err != nil {
+		panic(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		panic(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		panic(err)
+	}
+	return string(out)
+}
+
+func loadLex() {
+	lex = make(map[string]uint32, 180_000)
+	phrases = make(map[string]bool, 8192)
+	add := func(w string, f uint32) {
+		if k := FoldString(w); k != "" {
+			lex[k] |= f
+		}
+	}
+	words := func(list string, f uint32) {
+		for _, w := range strings.Fields(list) {
+			add(w, f)
+		}
+	}
+	lines := func(text string, f uint32) {
+		for _, l := range strings.Split(text, "\n") {
+			l = strings.TrimSpace(l)
+			if l == "" {
+				continue
+			}
+			if strings.ContainsAny(l, " -") && f&(FPlace) != 0 {
+				addPhrase(l)
+			}
+			if !strings.Contains(l, " ") {
+				add(l, f)
+			} else if f&(FGiven|FSurname) != 0 {
+				// "Di Fazio", "Mai Hạ": every part counts as a name part
+				for _, p := range strings.Fields(l) {
+					if len(p) > 3 {
+						add(p, f)
+					}
+				}
+			}
+		}
+	}
+	lines(readGz("given.txt.gz"), FGiven)
+	lines(readGz("surnames.txt.gz"), FSurname)
+	lines(readGz("places.txt.gz"), FPlace)
+	lines(readGz("common.txt.gz"), FCommon)
+	lines(readGz("dict.txt.gz"), FDict)
+	words(titles, FTitle)
+	words(streetTypes, FStreet)
+	words(unitWords, FUnit)
+	words(monthsDays, FMonth)
+	words(particleWords, FParticle)
+	words(orgWords, FOrg)
+	words(personCtxWords, FPersonCtx)
+	words(locCtxWords, FLocCtx)
+	words(funcWords, FFunc)
+	for _, w := range strings.Fields(regionCodes) {
+		lex[strings.ToLower(w)+"\x00R"] |= FRegion // only in upper case: see Flags
+	}
+}
+
+func addPhrase(p string) {
+	f := strings.FieldsFunc(p, func(r rune) bool { return r == ' ' || r == '-' })
+	if len(f) < 2 {
+		return
+	}
+	for i := range f {
+		f[i] = FoldString(f[i])
+	}
+	phrases[strings.Join(f, " ")] = true
+	lex[f[0]] |= FPlacePre
+	if len(f) > maxPhr {
+		maxPhr = len(f)
+	}
+}
+
+// ClosedClass returns the words of the hand-written closed-class lists and
+// the common English words: the tagger's vocabulary always includes them.
+func ClosedClass() []string {
+	var out []string
+	for _, l := range []string{titles, streetTypes, unitWords, monthsDays, particleWords, orgWords, personCtxWords, locCtxWords, funcWords, readGz("common.txt.gz")} {
+		out = append(out, strings.Fields(l)...)
+	}
+	return out
+}
+
+// Flags returns the lexicon flags of a word (any case; diacritics folded).
+// Region codes only count when written in upper case ("IL", not "il").
+func Flags(word string) uint32 {
+	Load()
+	var buf [64]byte
+	k := FoldAppend(buf[:0], word)
+	f := lex[string(k)]
+	if len(word) == 2 && word[0] >= 'A' && word[0] <= 'Z' && word[1] >= 'A' && word[1] <= 'Z' {
+		f |= lex[string(append(k, 0, 'R'))]
+	}
+	return f
+}
+
+// IsPhrase reports whether the folded words (joined by single spaces) are a
+// multi-word place.
+func IsPhrase(folded string) bool { Load(); return phrases[folded] }
+
+// MaxPhrase is the longest multi-word place in words.
+func MaxPhrase() int { Load(); return maxPhr }
+
+// foldRune lower-cases and strips common Latin diacritics.
+func foldRune(r rune) rune {
+	r = unicode.ToLower(r)
+	if r < 0xC0 {
+		return r
+	}
+	switch r {
+	case 'à', 'á', 'â', 'ã', 'ä', 'å', 'ā', 'ă', 'ą', 'ạ', 'ả', 'ấ', 'ầ', 'ẩ', 'ẫ', 'ậ', 'ắ', 'ằ', 'ẳ', 'ẵ', 'ặ':
+		return 'a'
+	case 'ç', 'ć', 'č', 'ĉ', 'ċ':
+		return 'c'
+	case 'ď', 'đ', 'ð':
+		return 'd'
+	case 'è', 'é', 'ê', 'ë', 'ē', 'ė', 'ę', 'ě', 'ẹ', 'ẻ', 'ẽ', 'ế', 'ề', 'ể', 'ễ', 'ệ', 'ə':
+		return 'e'
+	case 'ğ', 'ģ', 'ǧ':
+		return 'g'
+	case 'ì', 'í', 'î', 'ï', 'ī', 'į', 'ı', 'ỉ', 'ị', 'ĩ':
+		return 'i'
+	case 'ķ':
+		return 'k'
+	case 'ĺ', 'ļ', 'ľ', 'ł':
+		return 'l'
+	case 'ñ', 'ń', 'ņ', 'ň':
+		return 'n'
+	case 'ò', 'ó', 'ô', 'õ', 'ö', 'ø', 'ō', 'ő', 'ơ', 'ọ', 'ỏ', 'ố', 'ồ', 'ổ', 'ỗ', 'ộ', 'ớ', 'ờ', 'ở', 'ỡ', 'ợ':
+		return 'o'
+	case 'ŕ', 'ř':
+		return 'r'
+	case 'ś', 'š', 'ş', 'ș', 'ß':
+		return 's'
+	case 'ť', 'ţ', 'ț':
+		return 't'
+	case 'ù', 'ú', 'û', 'ü', 'ū', 'ů', 'ű', 'ų', 'ư', 'ụ', 'ủ', 'ứ', 'ừ', 'ử', 'ữ', 'ự', 'ũ':
+		return 'u'
+	case 'ý', 'ÿ', 'ỳ', 'ỵ', 'ỷ', 'ỹ':
+		return 'y'
+	case 'ź', 'ż', 'ž':
+		return 'z'
+	case '\u2019', '\u2018':
+		return '\''
+	}
+	return r
+}
+
+// FoldString lower-cases s and strips common Latin diacritics.
+func FoldString(s string) string { return string(FoldAppend(nil, s)) }
+
+// FoldAppend appends the folded form of s to b.
+func FoldAppend(b []byte, s string) []byte {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 'A' && c <= 'Z' {
+				c += 32
+			}
+			b = append(b, c)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		b = utf8.AppendRune(b, foldRune(r))
+		i += size
+	}
+	return b
+}

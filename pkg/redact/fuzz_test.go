@@ -2,6 +2,7 @@ package redact
 
 import (
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -14,9 +15,25 @@ func FuzzRedact(f *testing.F) {
 	} {
 		f.Add(s, "Jane Doe", "jdoe")
 	}
+	// the hostile shapes of TestLinearTime at 64 KiB: the time bound below
+	// fails on them when a path is quadratic
+	for _, shape := range hostileShapes {
+		f.Add(shape(64<<10), "Abc Def", "x")
+	}
 	r := New()
+	r.Redact("warm up: Anna Berg lives in Berlin", nil) // loads the lexicon
+	var clock cpuTimer
 	f.Fuzz(func(t *testing.T, text, name, handle string) {
+		clock.start()
+		t0 := clock.now()
 		res := r.Redact(text, &Actor{Name: name, Handle: handle, Email: handle + "@x.com"})
+		took := clock.now() - t0
+		clock.stop()
+		// about 0.5 µs per byte is usual; the bound leaves room for a busy
+		// machine and a garbage collection, not for a quadratic path
+		if bound := 5*time.Millisecond + time.Duration(len(text)+len(name)+len(handle))*5*time.Microsecond; took > bound {
+			t.Fatalf("redacting %d bytes took %s CPU (bound %s)", len(text), took, bound)
+		}
 		if !utf8.ValidString(res.Text) {
 			t.Fatalf("invalid UTF-8 output %q", res.Text)
 		}

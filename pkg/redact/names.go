@@ -20,8 +20,49 @@ func (r *Redactor) findNames(text string, s *scratch, hasDigit bool) {
 	if r.model == nil {
 		return
 	}
-	s.toks = ner.Tokenize(text, s.toks[:0])
+	// Tag the text in windows of about windowBytes, cut at a line break,
+	// else a sentence end, else a space: the buffers stay small, so time
+	// and memory grow linearly with the text whatever it holds.
+	for from := 0; from < len(text); {
+		to := windowEnd(text, from)
+		s.toks = ner.TokenizeRange(text, from, to, s.toks[:0])
+		r.tagWindow(s, doPerson, doLoc)
+		from = to
+	}
+}
+
+// windowBytes is the size of the text windows the tagger decodes at once.
+const windowBytes = 2048
+
+// windowEnd returns where the window starting at from ends.
+func windowEnd(text string, from int) int {
+	if len(text)-from <= windowBytes+windowBytes/2 {
+		return len(text)
+	}
+	lim := from + windowBytes
+	lo := from + windowBytes/2
+	if i := strings.LastIndexByte(text[lo:lim], '\n'); i >= 0 {
+		return lo + i + 1
+	}
+	if i := strings.LastIndex(text[lo:lim], ". "); i >= 0 {
+		return lo + i + 2
+	}
+	if i := strings.LastIndexByte(text[lo:lim], ' '); i >= 0 {
+		return lo + i + 1
+	}
+	for lim > from+1 && !utf8.RuneStart(text[lim]) {
+		lim--
+	}
+	return lim
+}
+
+// tagWindow decodes the tokens in s.toks and adds their PERSON and
+// LOCATION spans.
+func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 	n := len(s.toks)
+	if n == 0 {
+		return
+	}
 	if cap(s.tags) < n {
 		s.tags = make([]uint8, n+n/2)
 	}

@@ -2,7 +2,7 @@ package redact
 
 import (
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -452,6 +452,11 @@ func scanChunk(text string, i int) (c numChunk, next int) {
 	}
 	cur := 0
 	for k < n {
+		if c.ng > len(c.groups) || c.nd > len(c.digits) {
+			// a very long run: the caller keeps what fits and scans the
+			// rest again, so reading further would make it quadratic
+			goto done
+		}
 		ch := text[k]
 		switch {
 		case isDigit(ch):
@@ -571,7 +576,7 @@ func (r *Redactor) findNumbers(text string, s *scratch) {
 	// before one: a number right after an IBAN or a URL, or right before an
 	// IP address, is a chunk of its own.
 	known := append(s.known[:0], s.cands...)
-	sort.Slice(known, func(a, b int) bool { return known[a].start < known[b].start })
+	slices.SortFunc(known, func(a, b cand) int { return a.start - b.start })
 	s.known = known
 	kp := 0 // known[:kp] end before the scan position
 	for i := 0; i < n; i++ {

@@ -15,9 +15,10 @@
 package redact
 
 import (
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/consentflow/consentflow/pkg/redact/ner"
@@ -128,6 +129,11 @@ type scratch struct {
 	toks  []ner.Token
 	tags  []uint8
 	ner   ner.Scratch
+	occ   bitmap
+	keys  []uint64 // radix sort buffers
+	idx   []int32
+	tmp   []cand
+	kept  []cand
 	buf   []byte
 	// libphonenumber calls left for splitting runs of numbers (bounds the
 	// work on adversarial digit soup)
@@ -231,45 +237,89 @@ func (r *Redactor) detect(text string, actor *Actor, s *scratch) {
 }
 
 func (r *Redactor) finish(text string, s *scratch) Result {
-	cs := mergeSameType(s.cands)
+	cs := s.cands
 	if len(cs) == 0 {
 		return Result{Text: text}
 	}
 	// Deterministic resolution: priority, then length, then position.
-	sort.Slice(cs, func(i, j int) bool {
-		a, b := cs[i], cs[j]
-		if a.prio != b.prio {
-			return a.prio > b.prio
-		}
-		if la, lb := a.end-a.start, b.end-b.start; la != lb {
-			return la > lb
-		}
-		if a.start != b.start {
-			return a.start < b.start
-		}
-		return a.typ < b.typ
-	})
-	kept := cs[:0]
+	if len(text) < maxRadixOffset {
+		s.sortCands(cs, byPriority)
+	} else {
+		slices.SortStableFunc(cs, func(a, b cand) int {
+			if a.prio != b.prio {
+				return b.prio - a.prio
+			}
+			if la, lb := a.end-a.start, b.end-b.start; la != lb {
+				return lb - la
+			}
+			return a.start - b.start
+		})
+	}
+	// Greedy: a candidate is kept when its bytes are free (a bitmap of the
+	// bytes taken: checking costs the candidate's length, and each
+	// recognizer's candidates barely overlap, so all checks cost a few
+	// times the text; marking costs at most the text). A PERSON or
+	// LOCATION candidate that overlaps kept ones keeps its free parts
+	// that hold a letter or digit: the tagger's span of a whole address
+	// around an address pattern's street line, or a name run into an email
+	// address, still covers the rest.
+	occ := s.occupied(len(text))
+	kept := s.kept[:0]
 	for _, c := range cs {
 		if !r.enabled(c.typ) {
 			continue
 		}
-		ok := true
-		for _, k := range kept {
-			if c.start < k.end && k.start < c.end {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if !occ.any(c.start, c.end) {
+			occ.set(c.start, c.end)
 			kept = append(kept, c)
+			continue
+		}
+		if c.typ != Person && c.typ != Location {
+			continue
+		}
+		for i := c.start; i < c.end; {
+			if occ.get(i) {
+				i++
+				continue
+			}
+			j := i
+			for j < c.end && !occ.get(j) {
+				j++
+			}
+			a, b := i, j
+			for a < b && (text[a] == ' ' || text[a] == '\n' || text[a] == '\t' || text[a] == ',') {
+				a++
+			}
+			for b > a && (text[b-1] == ' ' || text[b-1] == '\n' || text[b-1] == '\t' || text[b-1] == ',') {
+				b--
+			}
+			if hasAlnum(text[a:b]) && utf8.RuneStart(text[a]) && (b == len(text) || utf8.RuneStart(text[b])) {
+				occ.set(a, b)
+				kept = append(kept, cand{a, b, c.typ, c.prio})
+			}
+			i = j
 		}
 	}
-	s.cands = kept
+	s.kept = kept
 	if len(kept) == 0 {
 		return Result{Text: text}
 	}
-	sort.Slice(kept, func(i, j int) bool { return kept[i].start < kept[j].start })
+	if len(text) < maxRadixOffset {
+		s.sortCands(kept, byStart)
+	} else {
+		slices.SortStableFunc(kept, func(a, b cand) int { return a.start - b.start })
+	}
+	// PERSON or LOCATION pieces of one type that touch or are separated by
+	// spaces are one span ("Richard <actor surname>" is one name)
+	m := kept[:1]
+	for _, c := range kept[1:] {
+		if p := &m[len(m)-1]; p.typ == c.typ && (c.typ == Person || c.typ == Location) && onlySpaces(text[p.end:c.start]) {
+			p.end = c.end
+			continue
+		}
+		m = append(m, c)
+	}
+	kept = m
 
 	var b strings.Builder
 	n := len(text)
@@ -304,28 +354,62 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 	return Result{Text: b.String(), Spans: spans}
 }
 
-// mergeSameType joins overlapping PERSON candidates, and overlapping
-// LOCATION candidates, into one candidate each (the highest priority of the
-// parts): the tagger's span of a whole address and an address pattern's
-// span of its street line are one location.
-func mergeSameType(cs []cand) []cand {
-	sort.Slice(cs, func(i, j int) bool {
-		if cs[i].typ != cs[j].typ {
-			return cs[i].typ < cs[j].typ
-		}
-		return cs[i].start < cs[j].start
-	})
-	out := cs[:0]
-	for _, c := range cs {
-		if n := len(out); n > 0 && (c.typ == Person || c.typ == Location) && out[n-1].typ == c.typ && c.start < out[n-1].end {
-			p := &out[n-1]
-			p.end = max(p.end, c.end)
-			p.prio = max(p.prio, c.prio)
+// bitmap marks taken byte positions.
+type bitmap []uint64
+
+func (s *scratch) occupied(n int) bitmap {
+	w := n/64 + 1
+	if cap(s.occ) < w {
+		s.occ = make(bitmap, w)
+	}
+	b := s.occ[:w]
+	clear(b)
+	return b
+}
+
+func (b bitmap) get(i int) bool { return b[i/64]&(1<<(i%64)) != 0 }
+
+// any reports whether a position in [i, j) is taken.
+func (b bitmap) any(i, j int) bool {
+	for i < j {
+		if i%64 == 0 && j-i >= 64 {
+			if b[i/64] != 0 {
+				return true
+			}
+			i += 64
 			continue
 		}
-		out = append(out, c)
+		if b[i/64]&(1<<(i%64)) != 0 {
+			return true
+		}
+		i++
 	}
-	return out
+	return false
+}
+
+// set marks [i, j) taken.
+func (b bitmap) set(i, j int) {
+	for ; i < j; i++ {
+		b[i/64] |= 1 << (i % 64)
+	}
+}
+
+func onlySpaces(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] != ' ' && s[i] != '\t' {
+			return false
+		}
+	}
+	return true
+}
+
+func hasAlnum(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // sanitizeUTF8 replaces every invalid byte with U+FFFD, so that each invalid

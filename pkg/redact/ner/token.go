@@ -63,12 +63,21 @@ const maxTokenBytes = 64
 
 // Tokenize appends the tokens of text to ts and returns it. Words carry their
 // lexicon flags; Vocab is left at -1 (the model fills it in).
-func Tokenize(text string, ts []Token) []Token {
+func Tokenize(text string, ts []Token) []Token { return TokenizeRange(text, 0, len(text), ts) }
+
+// TokenizeRange tokenizes text[from:to] (offsets stay those of text; the
+// byte before from tells whether the first token follows a space or a line
+// break).
+func TokenizeRange(text string, from, to int, ts []Token) []Token {
 	Load()
-	n := len(text)
+	n := to
 	nl, space := true, false
+	if from > 0 {
+		nl = text[from-1] == '\n'
+		space = nl || text[from-1] == ' ' || text[from-1] == '\t' || text[from-1] == '\r'
+	}
 	var buf [maxTokenBytes * 2]byte
-	for i := 0; i < n; {
+	for i := from; i < n; {
 		c := text[i]
 		if c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v' {
 			if c == '\n' {

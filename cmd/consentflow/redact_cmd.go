@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
+	"os"
+	"strings"
 
+	"github.com/consentflow/consentflow/pkg/redact"
 	"github.com/consentflow/consentflow/pkg/redact/eval"
 )
 
@@ -11,12 +18,87 @@ import (
 // line {"text": "<redacted>", "spans": [{"start", "end", "type"}]} per input
 // on stdout (offsets in Unicode code points, end exclusive).
 func redactCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return eval.RedactMain(args, stdin, stdout, stderr)
+	fs := flag.NewFlagSet("redact", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	noNames := fs.Bool("no-names", false, "disable gazetteer PERSON/LOCATION heuristics")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var opts []redact.Option
+	if *noNames {
+		opts = append(opts, redact.WithoutNameHeuristics())
+	}
+	return redact.New(opts...).RedactStream(stdin, stdout)
 }
 
-// redactEvalCommand implements `consentflow redact-eval [--corpus PATH]
-// [--json] [--errors N] [--type T]`, scoring the redactor on a
-// presidio-research corpus (default ../shared/data/pii/synth_dataset_v2.json).
-func redactEvalCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	return eval.Main(args, stdout, stderr)
+// redactEvalCommand implements `consentflow redact-eval`: it scores the
+// redactor on a presidio-research corpus (default
+// ../shared/data/pii/synth_dataset_v2.json) or on the committed held-out
+// corpus (--heldout), per type under the 80%-coverage rule and the lenient
+// one, with texts/s; --generate-heldout writes a new held-out corpus.
+func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("redact-eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	corpus := fs.String("corpus", eval.DefaultCorpus, "presidio-research JSON corpus")
+	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
+	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
+	data := fs.String("data", "pkg/redact/ner/data", "with --generate-heldout: the tagger's data folder")
+	n := fs.Int("n", 800, "with --generate-heldout: number of texts")
+	seed := fs.Uint64("seed", 1, "with --generate-heldout: generator seed")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	nerr := fs.Int("errors", 0, "also print up to N false negatives/positives")
+	only := fs.String("type", "", "with --errors: only this entity type")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *gen != "" {
+		ex, err := eval.HeldOut(*data, *n, *seed)
+		if err != nil {
+			return fmt.Errorf("redact-eval: %w", err)
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ex); err != nil {
+			return err
+		}
+		if err := os.WriteFile(*gen, b.Bytes(), 0o644); err != nil {
+			return fmt.Errorf("redact-eval: %w", err)
+		}
+		fmt.Fprintf(stdout, "wrote %d texts to %s\n", len(ex), *gen)
+		return nil
+	}
+	if *heldout {
+		*corpus = eval.HeldOutCorpus
+	}
+	ex, err := eval.Load(*corpus)
+	if err != nil {
+		return fmt.Errorf("redact-eval: %w", err)
+	}
+	rep := eval.Evaluate(redact.New(), ex)
+	if *nerr > 0 {
+		var keep []eval.Error
+		for _, e := range rep.Errors {
+			if *only == "" || strings.EqualFold(*only, e.Type) {
+				keep = append(keep, e)
+			}
+		}
+		if len(keep) > *nerr {
+			keep = keep[:*nerr]
+		}
+		rep.Errors = keep
+	} else {
+		rep.Errors = nil
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	eval.WriteTable(stdout, rep)
+	for _, e := range rep.Errors {
+		fmt.Fprintf(stdout, "%s %-13s %q gold=%s | %q\n", e.Kind, e.Type, e.Value, e.Gold, e.Text)
+	}
+	return nil
 }
+

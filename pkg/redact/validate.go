@@ -107,14 +107,3 @@ func ssnValid(d []byte) bool {
 	}
 	return true
 }
-
-// Luhn reports whether the digits of s pass the Luhn check (non-digits ignored).
-func Luhn(s string) bool {
-	d := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if isDigit(s[i]) {
-			d = append(d, s[i])
-		}
-	}
-	return len(d) > 0 && luhn(d)
-}

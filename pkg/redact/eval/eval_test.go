@@ -1,6 +1,8 @@
 package eval
 
 import (
+	"path/filepath"
+	"time"
 	_ "embed"
 	"strings"
 	"testing"
@@ -37,28 +39,74 @@ func TestEvaluateMini(t *testing.T) {
 }
 
 func TestScoring(t *testing.T) {
-	// one TP, one FN, one FP over a non-target gold span
 	ex := []Example{
+		// caught exactly
 		{FullText: "mail a@b.com", Spans: []GoldSpan{{EntityType: "EMAIL_ADDRESS", Start: 5, End: 12}}},
+		// missed
 		{FullText: "nothing", Spans: []GoldSpan{{EntityType: "EMAIL_ADDRESS", Start: 0, End: 7}}},
+		// a PERSON prediction over an ORGANIZATION: a false positive on a non-target span
 		{FullText: "Michael Johnson Inc", Spans: []GoldSpan{{EntityType: "ORGANIZATION", Start: 0, End: 19}}},
+		// an address covered for 12 of its 15 non-space characters (80%: caught)
+		// and one covered for 5 of 15 (lenient only)
+		{FullText: "12 Oak Street, Springfield", Spans: []GoldSpan{{EntityType: "STREET_ADDRESS", Start: 0, End: 13}}},
+		{FullText: "12 Oak Street, Springfield", Spans: []GoldSpan{{EntityType: "STREET_ADDRESS", Start: 0, End: 13}}},
+		// a LOCATION prediction over a PERSON: wrong type, but PII (precision_any)
+		{FullText: "Paris Hilton", Spans: []GoldSpan{{EntityType: "PERSON", Start: 0, End: 12}}},
 	}
-	rep := Evaluate(redact.New(), ex)
+	res := []redact.Result{
+		{Spans: []redact.Span{{Start: 5, End: 12, Type: redact.EmailAddress}}},
+		{},
+		{Spans: []redact.Span{{Start: 0, End: 15, Type: redact.Person}}},
+		{Spans: []redact.Span{{Start: 3, End: 13, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 6, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 5, Type: redact.Location}}},
+	}
+	rep := Score(ex, res, time.Second)
+	rows := map[string]Row{}
 	for _, r := range rep.Rows {
-		switch r.Type {
-		case redact.EmailAddress:
-			assert.Equal(t, 2, r.Gold)
-			assert.Equal(t, 0.5, r.Recall)
-			assert.Equal(t, 1.0, r.Precision)
-			assert.InDelta(t, 5*0.5/(4+0.5), r.F2, 1e-9)
-		case redact.Person:
-			assert.Equal(t, 1, r.Predicted)
-			assert.Equal(t, 1, r.OnNonTarget)
-			assert.Equal(t, 0.0, r.Precision)
-		}
+		rows[r.Type] = r
 	}
+	em := rows[redact.EmailAddress]
+	assert.Equal(t, 2, em.Gold)
+	assert.Equal(t, 0.5, em.Recall)
+	assert.Equal(t, 1.0, em.Precision)
+	assert.InDelta(t, 5*0.5/(4+0.5), em.F2, 1e-9)
+	pe := rows[redact.Person]
+	assert.Equal(t, 1, pe.Predicted)
+	assert.Equal(t, 1, pe.OnNonTarget)
+	assert.Equal(t, 0.0, pe.Precision)
+	assert.Equal(t, 0.0, pe.Recall) // "Paris Hilton" was labelled LOCATION
+	// "12 Oak Street" has 11 non-space characters; "Oak Street" covers 9 (82%),
+	// "12 Oak" covers 5 (45%)
+	loc := rows[redact.Location]
+	assert.Equal(t, 2, loc.Gold)
+	assert.Equal(t, 1, loc.Covered)
+	assert.Equal(t, 0.5, loc.Recall)
+	assert.Equal(t, 1.0, loc.Lenient)
+	assert.Equal(t, 3, loc.Predicted)
+	assert.InDelta(t, 2.0/3, loc.Precision, 1e-9)
+	assert.Equal(t, 1.0, loc.PrecAny)
+	assert.Equal(t, 6.0, rep.TextsPS)
 	assert.Equal(t, "LOCATION", MapType("GPE"))
 	assert.Equal(t, "LOCATION", MapType("STREET_ADDRESS"))
 	assert.Equal(t, "URL", MapType("DOMAIN_NAME"))
 	assert.Equal(t, "", MapType("ORGANIZATION"))
+}
+
+// The committed held-out corpus parses and holds every target type.
+func TestHeldOutCorpus(t *testing.T) {
+	ex, err := Load(filepath.Join("testdata", "heldout.json"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ex), 500)
+	types := map[string]int{}
+	for _, e := range ex {
+		rs := []rune(e.FullText)
+		for _, g := range e.Spans {
+			types[MapType(g.EntityType)]++
+			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
+		}
+	}
+	for _, typ := range []string{redact.Person, redact.Location, redact.EmailAddress, redact.PhoneNumber, redact.CreditCard, redact.IBANCode, redact.IPAddress, redact.USSSN, redact.URL} {
+		assert.Greater(t, types[typ], 10, typ)
+	}
 }

@@ -45,7 +45,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
 	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
 		len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(vocab), time.Since(t0).Round(time.Millisecond))
-	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.25, MinWeight: float32(*minW), Vocab: vocab,
+	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.4, MinWeight: float32(*minW), Vocab: vocab,
 		Progress: func(ep, errs, toks int) {
 			fmt.Fprintf(stdout, "epoch %d: %d of %d tokens wrong (%.4f), %s\n", ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
 		}})

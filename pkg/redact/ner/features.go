@@ -28,6 +28,9 @@ const (
 	tFlagsM2
 	tFlagsP2
 	tBigram
+	tConj
+	tConjM1
+	tConjP1
 )
 
 // MaxFeats bounds the features of one token.
@@ -126,6 +129,9 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 		mix(tLineEnd, lineEnd<<8|sh|pos<<16),
 		mix(tFlagSet, uint64(t.Flags&ctxMask)<<8|sh),
 		mix(tBigram, mix(ident(m1), id)),
+		mix(tConj, uint64(t.Flags&(FGiven|FSurname|FPlace|FDict|FCommon))<<16|sh<<8|pos),
+		mix(tConjM1, uint64(m1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc))<<16|uint64(m1.Shape)<<8|sh),
+		mix(tConjP1, uint64(p1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc|FStreet|FOrg))<<16|uint64(p1.Shape)<<8|sh),
 	)
 	if t.Kind == KWord {
 		fs = append(fs, mix(tSuf2, t.Suf2), mix(tSuf3, t.Suf3), mix(tPre3, t.Pre3))

@@ -312,6 +312,18 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 			v += g.pick([]string{".", ".", ".", "?", "!", ":", ","})
 		}
 		return v, fill
+	case "q":
+		return g.pick([]string{"What's", "Who's", "Where's", "How's", "There's", "Here's", "It's", "That's", "Let's", "What", "Who", "Where", "When", "Why", "How", "Oh", "So", "Ok", "Okay", "Well", "Hey", "Yes", "No", "Sure", "Also", "Btw", "FYI", "Wow", "Hmm", "C'mon", "Please", "Sorry", "Great", "Cool"}), ""
+	case "label":
+		return g.pick([]string{"Phone", "E-mail", "Email", "Website", "Address", "Personal Info", "Fax", "Mobile", "Notes", "Subject", "Date", "Status", "Priority", "Summary", "Description", "Comments", "Location", "Time", "Agenda", "Title", "Department", "Position", "Company", "Occupation", "Job", "Skills", "Education", "Experience"}), ""
+	case "locprep":
+		return g.pick(locPreps), ""
+	case "perprep":
+		return g.pick(perPreps), ""
+	case "site":
+		return g.pick(sites), ""
+	case "role":
+		return g.pick(roles), ""
 	case "vt":
 		return g.pick(verbsT), ""
 	case "vi":
@@ -322,6 +334,9 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		}
 		return strings.ToLower(g.pick(g.fill.words)), ""
 	case "company":
+		if g.r.IntN(3) == 0 && len(g.m.Words) > 0 {
+			return g.madeUpOrg(), fill
+		}
 		a, b, c := g.person().surname, g.person().surname, g.person().surname
 		switch g.r.IntN(7) {
 		case 0:
@@ -337,6 +352,9 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		}
 		return g.pick(g.fill.orgs), ""
 	case "product":
+		if g.r.IntN(3) == 0 && len(g.m.Words) > 0 {
+			return g.madeUpOrg(), fill
+		}
 		return g.pick(g.fill.products), ""
 	case "org":
 		if g.r.IntN(4) == 0 {
@@ -372,7 +390,14 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 	case "amount":
 		return fmt.Sprintf("%s%d.%02d", g.pick([]string{"$", "€", "£", "", "USD "}), g.r.IntN(5000), g.r.IntN(100)), ""
 	case "nat":
-		return g.pick(nationalities), ""
+		n := g.pick(nationalities)
+		switch g.r.IntN(4) {
+		case 0:
+			return strings.ToLower(n), ""
+		case 1:
+			return n + "s", ""
+		}
+		return n, ""
 	case "time":
 		return fmt.Sprintf("%d:%02d", 1+g.r.IntN(12), g.r.IntN(4)*15), ""
 	case "version":
@@ -394,6 +419,29 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		return genIP(g.r), "IP_ADDRESS"
 	}
 	panic("synth: unknown slot {" + slot + "}")
+}
+
+// madeUpOrg makes an organisation or product name from dictionary words:
+// "Opencounter", "MysticWeb", "Walk Score", "Datalytics", "Brightly".
+func (g *Generator) madeUpOrg() string {
+	w := func() string {
+		x := g.pick(g.m.Words)
+		return strings.ToUpper(x[:1]) + x[1:]
+	}
+	switch g.r.IntN(6) {
+	case 0:
+		return w() + strings.ToLower(w())
+	case 1:
+		return w() + w()
+	case 2:
+		return w() + " " + w()
+	case 3:
+		x := w()
+		return x[:min(len(x), 3+g.r.IntN(4))] + g.pick([]string{"ly", "ify", "io", "ex", "tech", "soft", "lytics", "ware", "base", "hub", "stack", "ra", "o", "a", "ix"})
+	case 4:
+		return w() + " " + g.pick([]string{"Inc", "Labs", "Capital", "Software", "Systems", "Partners", "Analytics", "Media", "Health", "Foods", "Energy", "Logistics"})
+	}
+	return w()
 }
 
 // Sentence converts a text to a training sentence: a tag per token.
@@ -434,6 +482,15 @@ func Sentence(t Text) ner.Sentence {
 var nationalities = []string{"Spanish", "Japanese", "German", "French", "Italian", "American", "British", "Canadian", "Mexican", "Brazilian", "Indian", "Chinese",
 	"Korean", "Nigerian", "Kenyan", "Egyptian", "Turkish", "Greek", "Polish", "Swedish", "Norwegian", "Danish", "Finnish", "Dutch", "Belgian", "Swiss",
 	"Austrian", "Irish", "Scottish", "Australian", "Icelandic", "Czech", "Hungarian", "Romanian", "Ukrainian", "Russian", "Portuguese", "Vietnamese", "Thai"}
+
+var locPreps = []string{"in", "at", "near", "from", "to", "around", "outside", "across", "via", "through", "towards", "into", "back to", "out of",
+	"based in", "located in", "moving to", "relocating to", "flying to", "driving to", "stuck in", "stuck near", "born in", "living in", "stationed in",
+	"covers", "visiting", "leaving", "arriving from", "arriving in", "north of", "south of", "close to", "on the way to", "somewhere near"}
+var perPreps = []string{"with", "from", "for", "by", "to", "via", "cc", "per", "and", "or", "than", "like", "about", "behind", "after", "before",
+	"instead of", "on behalf of", "together with", "handover from", "looping in", "adding", "thanks to", "ask", "tell", "remind", "ping", "ask for", "waiting on",
+	"blocked on", "assigned to", "reviewed by", "approved by", "sent by", "signed by", "owned by", "reported by", "hosted by", "led by", "shadowing", "replacing"}
+var sites = []string{"office", "branch", "team", "warehouse", "site", "campus", "store", "plant", "hub", "datacenter", "clinic", "airport", "station", "HQ", "event", "meetup", "accounts", "region"}
+var roles = []string{"new starter", "intern", "contractor", "manager", "team lead", "PM", "designer", "engineer", "on call", "legal", "HR", "finance", "sales", "support", "ops", "QA"}
 
 var verbsT = []string{"met", "called", "thanked", "hired", "emailed", "told", "asked", "helped", "invited", "visited", "blamed", "paid", "replaced",
 	"joined", "followed", "interviewed", "congratulated", "shouted at", "waved at", "laughed at", "talked to", "spoke with", "worked with",

@@ -22,7 +22,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	data := fs.String("data", "pkg/redact/ner/data", "the tagger's data folder")
 	out := fs.String("out", "pkg/redact/ner/data/model.bin.gz", "where the model goes")
-	texts := fs.Int("texts", 40000, "generated training texts")
+	texts := fs.Int("texts", 60000, "generated training texts")
 	epochs := fs.Int("epochs", 8, "training passes")
 	seed := fs.Uint64("seed", 1, "seed of the generator and the trainer")
 	minW := fs.Float64("min-weight", 0.02, "prune features whose weights are all smaller")

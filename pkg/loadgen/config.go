@@ -18,10 +18,14 @@ const (
 	KindActorName   = "actor_name"
 	KindActorHandle = "actor_handle"
 	KindMention     = "mention"
+	// made-up people, towns and street addresses (not in any name list)
+	KindPerson  = "person"
+	KindPlace   = "place"
+	KindAddress = "address"
 )
 
 // AllKinds lists every PII kind in a fixed order.
-var AllKinds = []string{KindEmail, KindPhone, KindCard, KindIBAN, KindIP, KindSSN, KindURL, KindSecret, KindActorName, KindActorHandle, KindMention}
+var AllKinds = []string{KindEmail, KindPhone, KindCard, KindIBAN, KindIP, KindSSN, KindURL, KindSecret, KindActorName, KindActorHandle, KindMention, KindPerson, KindPlace, KindAddress}
 
 // Config fixes the simulated product and its traffic mix. Rates are
 // probabilities in [0, 1].

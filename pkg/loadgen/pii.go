@@ -19,6 +19,7 @@ const (
 	TypeURL    = "URL"
 	TypeSecret = "SECRET"
 	TypePerson = "PERSON"
+	TypeLoc    = "LOCATION"
 )
 
 // PII is one value seeded into an event's text, exactly as it appears there.
@@ -231,4 +232,59 @@ func randString(r *rand.Rand, alphabet string, n int) string {
 		b[i] = alphabet[r.IntN(len(alphabet))]
 	}
 	return string(b)
+}
+
+// Made-up people and places for free text: built from syllables that real
+// name and place lists rarely contain, so that redacting them measures the
+// redactor's generalisation, not its gazetteers (pkg/redact checks that
+// none of them is in its lists).
+var (
+	nameOnsets = []string{"Qu", "Zh", "Xa", "Vry", "Thel", "Kv", "Ysm", "Oq", "Brae", "Dw", "Fiv", "Gyr", "Hroz", "Jev", "Lut", "Mzo", "Nyx", "Pold", "Rask", "Skir", "Tvo", "Uzb", "Wenk", "Yzz"}
+	nameMiddle = []string{"a", "e", "i", "o", "u", "ae", "io", "ou", "y", "ei"}
+	givenTails = []string{"quin", "mira", "velle", "dric", "zanna", "tho", "bryn", "sella", "kov", "nath", "rielle", "ston", "phine", "drash", "lowe"}
+	surTails   = []string{"bekk", "quist", "vander", "holtz", "marr", "yenko", "strup", "dottel", "wicke", "zarian", "forth", "ganis", "lebb", "oyama", "tensk"}
+	townTails  = []string{"wick", "holm", "stead", "vale", "burgh", "mouth", "thorpe", "combe", "brück", "dorp", "ville", "haven", "stow", "ness", "garth"}
+	streetKind = []string{"Street", "Road", "Lane", "Avenue", "Way", "Close", "Drive", "Terrace"}
+)
+
+func madeUp(r *rand.Rand, tails []string) string {
+	return nameOnsets[r.IntN(len(nameOnsets))] + nameMiddle[r.IntN(len(nameMiddle))] + tails[r.IntN(len(tails))]
+}
+
+// PersonName returns a made-up "Given Surname".
+func PersonName(r *rand.Rand) string { return madeUp(r, givenTails) + " " + madeUp(r, surTails) }
+
+// PlaceName returns a made-up town.
+func PlaceName(r *rand.Rand) string { return madeUp(r, townTails) }
+
+// StreetAddress returns a made-up street address: number, street, postcode
+// and town, in a British, American or continental layout.
+func StreetAddress(r *rand.Rand) string {
+	street := madeUp(r, surTails)
+	town := PlaceName(r)
+	switch r.IntN(3) {
+	case 0:
+		return fmt.Sprintf("%d %s %s, %s %s%d %d%s", 1+r.IntN(300), street, streetKind[r.IntN(len(streetKind))], town,
+			string(rune('A'+r.IntN(26))), 1+r.IntN(9), r.IntN(10), string([]rune{rune('A' + r.IntN(26)), rune('A' + r.IntN(26))}))
+	case 1:
+		return fmt.Sprintf("%d %s %s, %s, %s %05d", 10+r.IntN(9000), street, streetKind[r.IntN(len(streetKind))], town,
+			[]string{"CA", "NY", "TX", "WA", "IL", "OR"}[r.IntN(6)], 10000+r.IntN(89999))
+	}
+	return fmt.Sprintf("%sstraße %d, %05d %s", street, 1+r.IntN(120), 10000+r.IntN(89999), town)
+}
+
+// MadeUpNames lists every name part, town and street word the free text can
+// contain (for checking them against a redactor's lists).
+func MadeUpNames() []string {
+	var out []string
+	for _, o := range nameOnsets {
+		for _, m := range nameMiddle {
+			for _, tails := range [][]string{givenTails, surTails, townTails} {
+				for _, t := range tails {
+					out = append(out, o+m+t)
+				}
+			}
+		}
+	}
+	return out
 }

@@ -91,6 +91,15 @@ func textFor(r *rand.Rand, eventType string, actor, colleague *User, domain stri
 			add(kind, TypePerson, actor.Handle, "(posted as %s)")
 		case KindMention:
 			add(kind, TypePerson, "@"+colleague.Handle, "%s can you take a look?")
+		case KindPerson:
+			add(kind, TypePerson, PersonName(r), []string{"I met %s from the customer side yesterday.", "Please loop in %s before Friday.",
+				"%s reported the same problem.", "Spoke with %s, they agree.", "cc %s"}[r.IntN(5)])
+		case KindPlace:
+			add(kind, TypeLoc, PlaceName(r), []string{"The customer in %s cannot log in.", "I'm working from %s this week.",
+				"Our %s office reported it too.", "Flights to %s are cancelled."}[r.IntN(4)])
+		case KindAddress:
+			add(kind, TypeLoc, StreetAddress(r), []string{"Ship the replacement laptop to %s.", "New office address: %s",
+				"The invoice went to %s instead."}[r.IntN(3)])
 		}
 	}
 	r.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })

@@ -5,9 +5,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/consentflow/consentflow/pkg/loadgen"
+	"github.com/consentflow/consentflow/pkg/redact/ner"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -131,6 +133,23 @@ func TestSplitKeepsWholeValues(t *testing.T) {
 // piiType maps a loadgen seeded type to the type the redactor must emit.
 func piiType(p loadgen.PII) string { return p.Type }
 
+// madeUp reports whether a seeded kind is a made-up person or place (not in
+// the redactor's lists): those measure generalisation and may leak a little.
+func madeUp(kind string) bool {
+	return kind == loadgen.KindPerson || kind == loadgen.KindPlace || kind == loadgen.KindAddress
+}
+
+// partialLeak returns a token of four or more characters of value that is
+// still in the redacted text, or "".
+func partialLeak(redacted, value string) string {
+	for _, tok := range strings.FieldsFunc(value, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if utf8.RuneCountInString(tok) >= 4 && strings.Contains(redacted, tok) {
+			return tok
+		}
+	}
+	return ""
+}
+
 type leakStats struct {
 	n, leaked, mistyped int
 	examples            []string
@@ -157,12 +176,27 @@ func generatedLeaks(t *testing.T, cfg loadgen.Config, seeds []uint64, actions in
 			res := r.Redact(text, &Actor{Name: ev.ActorName, Email: ev.ActorEmail, Handle: ev.ActorHandle})
 			for _, p := range a.Event.PII {
 				v := seeded{p.Value, piiType(p)}
-				st := stats[v.typ]
+				key := v.typ
+				if madeUp(p.Kind) {
+					key = "made-up " + p.Kind
+				}
+				st := stats[key]
 				if st == nil {
 					st = &leakStats{}
-					stats[v.typ] = st
+					stats[key] = st
 				}
 				st.n++
+				if madeUp(p.Kind) {
+					// any surviving token of 4+ characters is a leak; the
+					// type may differ (a town read as a name is redacted)
+					if tok := partialLeak(res.Text, v.value); tok != "" {
+						st.leaked++
+						if len(st.examples) < 5 {
+							st.examples = append(st.examples, fmt.Sprintf("%q of %q in %q -> %q", tok, v.value, text, res.Text))
+						}
+					}
+					continue
+				}
 				covered, typed := coverage(text, res, v)
 				switch {
 				case !covered || strings.Contains(res.Text, v.value):
@@ -197,6 +231,18 @@ func reportLeaks(t *testing.T, stats map[string]*leakStats) {
 	}
 }
 
+// The load generator's made-up people and places are in none of the
+// tagger's lists (names, places, dictionary words), so that the leak tests
+// and the end-to-end scan measure generalisation.
+func TestLoadgenNamesNotInLists(t *testing.T) {
+	names := loadgen.MadeUpNames()
+	require.Greater(t, len(names), 1000)
+	for _, n := range names {
+		f := ner.Flags(n)
+		assert.Zero(t, f&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre|ner.FDict|ner.FCommon), "%s is in a list (flags %x)", n, f)
+	}
+}
+
 // Property: no value seeded by the load generator survives redaction, for
 // the default traffic mix and for a dense mix where most texts carry several
 // values (search queries are the values joined by spaces).
@@ -217,6 +263,13 @@ func TestGeneratedTextsDoNotLeak(t *testing.T) {
 			total := 0
 			for typ, st := range stats {
 				total += st.n
+				if strings.HasPrefix(typ, "made-up ") {
+					// generalisation to names and places in no list: a
+					// bound, not zero (measured at the time of writing:
+					// see pkg/redact/README.md)
+					assert.Less(t, float64(st.leaked)/float64(st.n), 0.05, "%s: %v", typ, st.examples)
+					continue
+				}
 				assert.Zero(t, st.leaked, "%s values leaked: %v", typ, st.examples)
 				assert.Zero(t, st.mistyped, "%s values redacted as another type: %v", typ, st.examples)
 			}

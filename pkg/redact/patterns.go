@@ -634,6 +634,15 @@ func (r *Redactor) findNumbers(text string, s *scratch) {
 				continue
 			}
 		}
+		if c.ng >= 2 && c.ng <= len(c.groups) && c.end+1 < n && text[c.end] == ' ' && text[c.end+1] >= 'A' && text[c.end+1] <= 'Z' {
+			// the last group is a house number ("… 468-57-2191 1 Main
+			// Street"): the value ends before it
+			g := int(c.gs[c.ng-1])
+			if streetA.MatchString(text[g:min(n, g+160)]) && !c.truncate(text, g) {
+				i = g - 1
+				continue
+			}
+		}
 		r.classify(text, &c, s)
 		i = c.end - 1
 	}
@@ -914,17 +923,33 @@ var ssnWords = []string{"ssn", "social security", "social sec", "ss#", "ss #", "
 var phoneWords = []string{"phone", "call", "tel", "mobile", "cell", "fax", "contact", "reach", "text me", "whatsapp", "sms", "dial", "number", "ring"}
 var addrWords = map[string]bool{"suite": true, "ste": true, "apt": true, "apartment": true, "unit": true, "box": true, "room": true, "rm": true, "no": true, "nr": true, "floor": true, "fl": true, "building": true, "bldg": true, "po": true, "zip": true, "postcode": true, "code": true, "order": true, "invoice": true, "ticket": true, "id": true, "account": true, "acct": true, "ref": true, "reference": true, "isbn": true, "serial": true, "tracking": true, "case": true, "page": true, "pages": true, "model": true, "part": true}
 
-// contextBefore reports whether one of words occurs (case-insensitively) in
-// the 40 bytes before i.
+// contextBefore reports whether one of words starts a word (case-
+// insensitively) in the 40 bytes before i: "tel" in "tel:" or "telephone",
+// not in "Patel".
 func contextBefore(text string, i int, words []string) bool {
 	j := max(0, i-40)
 	win := text[j:i]
 	for _, w := range words {
-		if indexFold(win, w) >= 0 {
+		if indexFoldWord(win, w) >= 0 {
 			return true
 		}
 	}
 	return false
+}
+
+// indexFoldWord is indexFold for matches that start a word.
+func indexFoldWord(s, needle string) int {
+	for off := 0; off < len(s); {
+		k := indexFold(s[off:], needle)
+		if k < 0 {
+			return -1
+		}
+		if p := off + k; p == 0 || !isAlpha(s[p-1]) {
+			return p
+		}
+		off += k + 1
+	}
+	return -1
 }
 
 // indexFold is an ASCII case-insensitive strings.Index for lowercase needles.

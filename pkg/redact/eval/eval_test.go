@@ -1,11 +1,11 @@
 package eval
 
 import (
-	"path/filepath"
-	"time"
 	_ "embed"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/consentflow/consentflow/pkg/redact"
 	"github.com/stretchr/testify/assert"

@@ -313,15 +313,42 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		}
 		return v, fill
 	case "q":
-		return g.pick([]string{"What's", "Who's", "Where's", "How's", "There's", "Here's", "It's", "That's", "Let's", "What", "Who", "Where", "When", "Why", "How", "Oh", "So", "Ok", "Okay", "Well", "Hey", "Yes", "No", "Sure", "Also", "Btw", "FYI", "Wow", "Hmm", "C'mon", "Please", "Sorry", "Great", "Cool"}), ""
+		return g.pick([]string{"What's", "Who's", "Where's", "How's", "There's", "Here's", "It's", "That's", "Let's", "What", "Who", "Where", "When", "Why", "How", "Oh", "So", "Ok", "Okay", "Well", "Hey", "Yes", "No", "Sure", "Also", "Btw", "FYI", "Wow", "Hmm", "Please", "Sorry", "Great", "Cool"}), ""
 	case "label":
-		return g.pick([]string{"Phone", "E-mail", "Email", "Website", "Address", "Personal Info", "Fax", "Mobile", "Notes", "Subject", "Date", "Status", "Priority", "Summary", "Description", "Comments", "Location", "Time", "Agenda", "Title", "Department", "Position", "Company", "Occupation", "Job", "Skills", "Education", "Experience"}), ""
+		return g.pick([]string{"Phone", "E-mail", "Email", "Website", "Address", "Fax", "Mobile", "Notes", "Subject", "Date", "Status", "Priority", "Summary", "Description", "Comments", "Location", "Time", "Agenda", "Title", "Department", "Position", "Company", "Occupation", "Job", "Skills", "Education", "Experience"}), ""
 	case "locprep":
 		return g.pick(locPreps), ""
 	case "perprep":
 		return g.pick(perPreps), ""
 	case "site":
 		return g.pick(sites), ""
+	case "acr":
+		if g.r.IntN(2) == 0 {
+			return g.pick([]string{"IBAN", "SSN", "ATM", "PIN", "CEO", "CFO", "CTO", "HR", "IT", "API", "VPN", "PDF", "CSV", "SQL", "URL", "FAQ", "ETA", "EOD", "ASAP", "FYI", "OKR", "KPI", "SLA", "SSO", "MFA", "2FA", "QA", "UX", "UI", "PR", "CI", "CD", "AWS", "GCP", "DNS", "TLS", "HTTP", "JSON", "GDPR", "CCPA", "NDA", "RFP", "POC", "MVP", "Q1", "Q2", "Q3", "Q4"}), ""
+		}
+		b := make([]byte, 2+g.r.IntN(4))
+		for i := range b {
+			b[i] = byte('A' + g.r.IntN(26))
+		}
+		return string(b), ""
+	case "lang":
+		return g.pick([]string{"English", "French", "German", "Spanish", "Portuguese", "Italian", "Dutch", "Polish", "Russian", "Chinese", "Mandarin", "Cantonese", "Japanese", "Korean", "Hindi", "Arabic", "Hebrew", "Turkish", "Greek", "Swahili", "Yoruba", "Vietnamese", "Thai", "Tagalog", "Bengali", "Urdu", "Persian", "Farsi"}), ""
+	case "WORDS":
+		if len(g.m.Words) == 0 {
+			return "PLEASE READ", ""
+		}
+		n := 1 + g.r.IntN(4)
+		ws := make([]string, n)
+		for i := range ws {
+			ws[i] = strings.ToUpper(g.pick(g.m.Words))
+		}
+		return strings.Join(ws, " "), fill
+	case "kin":
+		return g.pick([]string{"kid", "son", "daughter", "wife", "husband", "mom", "mother", "dad", "father", "brother", "sister", "cousin", "uncle", "aunt",
+			"boss", "colleague", "friend", "partner", "neighbour", "neighbor", "grandson", "granddaughter", "grandmother", "grandfather", "nephew", "niece",
+			"roommate", "manager", "teammate", "landlord", "tenant", "client", "patient", "student", "teacher", "doctor", "lawyer", "fiancé", "ex"}), ""
+	case "title":
+		return g.pick([]string{"Mr.", "Mrs.", "Ms.", "Dr.", "Mr", "Mrs", "Ms", "Dr", "Prof.", "Miss", "Sir", "Mx.", "Herr", "Frau", "Mme", "Señor", "Sra."}), ""
 	case "role":
 		return g.pick(roles), ""
 	case "vt":
@@ -337,16 +364,12 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		if g.r.IntN(3) == 0 && len(g.m.Words) > 0 {
 			return g.madeUpOrg(), fill
 		}
-		a, b, c := g.person().surname, g.person().surname, g.person().surname
+		a, b := g.person().surname, g.person().surname
 		switch g.r.IntN(7) {
-		case 0:
-			return a + ", " + b + " and " + c, ""
-		case 1:
-			return a + "-" + b, ""
-		case 2:
+		case 0, 1, 2:
 			return a + " " + g.pick([]string{"Inc", "Inc.", "LLC", "Ltd", "PLC", "GmbH", "Group", "and Sons", "& Co", "Holdings", "Partners"}), ""
 		case 3:
-			return a + " & " + b, ""
+			return a + " & " + b + " " + g.pick([]string{"LLP", "Law", "Architects", "Dental"}), ""
 		case 4:
 			return a + " " + g.pick(g.fill.words) + " " + g.pick([]string{"Inc", "Lines", "Systems", "Labs", "Foods", "Bank", "Motors", "Orchestra", "Foundation"}), ""
 		}

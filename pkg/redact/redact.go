@@ -15,9 +15,7 @@
 package redact
 
 import (
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode"
@@ -89,17 +87,11 @@ func WithTypes(types ...string) Option {
 // LOCATION recognizers. Actor names, handles and @mentions are still redacted.
 func WithoutNameHeuristics() Option { return func(c *config) { c.names = false } }
 
-// defaultMinConf is the least confidence of a tagged name or place.
-const defaultMinConf = 0
-
 // Redactor is safe for concurrent use. Build it once with New.
 type Redactor struct {
 	cfg   config
 	pool  sync.Pool
 	model *ner.Model // nil: no PERSON/LOCATION tagging
-	// minConf: a tagged span is kept when its tokens' mean margin over
-	// the O tag reaches it
-	minConf float32
 }
 
 // New builds a Redactor. All regular expressions and gazetteers are compiled
@@ -109,10 +101,7 @@ func New(opts ...Option) *Redactor {
 	for _, o := range opts {
 		o(&c)
 	}
-	r := &Redactor{cfg: c, minConf: defaultMinConf}
-	if v, err := strconv.ParseFloat(os.Getenv("CONSENTFLOW_REDACT_MINCONF"), 32); err == nil {
-		r.minConf = float32(v) // experiments only
-	}
+	r := &Redactor{cfg: c}
 	r.pool.New = func() any { return &scratch{cands: make([]cand, 0, 16)} }
 	if c.names {
 		// the embedded model is checked by the tests; a broken one leaves
@@ -134,19 +123,18 @@ type cand struct {
 }
 
 type scratch struct {
-	text    string
-	cands   []cand
-	known   []cand // sorted copy of the candidates found before numbers
-	toks    []ner.Token
-	tags    []uint8
-	margins []float32
-	ner     ner.Scratch
-	occ     bitmap
-	keys    []uint64 // radix sort buffers
-	idx     []int32
-	tmp     []cand
-	kept    []cand
-	buf     []byte
+	text  string
+	cands []cand
+	known []cand // sorted copy of the candidates found before numbers
+	toks  []ner.Token
+	tags  []uint8
+	ner   ner.Scratch
+	occ   bitmap
+	keys  []uint64 // radix sort buffers
+	idx   []int32
+	tmp   []cand
+	kept  []cand
+	buf   []byte
 	// libphonenumber calls left for splitting runs of numbers (bounds the
 	// work on adversarial digit soup)
 	planBudget int

@@ -114,7 +114,7 @@ func main() {
 		fixedSecs = flag.Int("fixed-seconds", 60, "length of the fixed-rate e2e run")
 		maxEvents = flag.Int("max-events", 100_000, "events of the max-rate e2e run")
 		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
-		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,profile")
+		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,redactor,profile")
 		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
 		budget    = flag.Duration("budget", 14*time.Minute, "hard time budget of the run")
 	)
@@ -186,6 +186,7 @@ func main() {
 	}
 	phase("prep", b.prep)
 	phase("micro", b.micro)
+	phase("redactor", b.redactorVsPresidio)
 	phase("perf", b.kafkaPerf)
 	phase("ingest", b.ingest)
 	phase("stages", b.stages)

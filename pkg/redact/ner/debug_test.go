@@ -20,7 +20,7 @@ func TestDebugTag(t *testing.T) {
 		ts := Tokenize(line, nil)
 		tags := make([]uint8, len(ts))
 		var s Scratch
-		m.Decode(ts, tags, nil, &s)
+		m.Decode(ts, tags, &s)
 		var b strings.Builder
 		for i, tk := range ts {
 			fmt.Fprintf(&b, "%s/%s/%x/v%d ", line[tk.S:tk.E], TagNames[tags[i]], tk.Flags, tk.Vocab)

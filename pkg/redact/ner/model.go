@@ -80,15 +80,12 @@ func (m *Model) SetVocab(ts []Token) {
 // Scratch holds per-call buffers of Decode.
 type Scratch struct {
 	fs    []uint64
-	em    [][NumTags]float32
 	score [][NumTags]float32
 	back  [][NumTags]uint8
 }
 
 // Decode tags ts (tokens from Tokenize) and writes one tag per token to tags.
-// When margins is not nil it receives, per token, how much its tag's
-// feature score exceeds the O tag's (0 for O tokens): a confidence.
-func (m *Model) Decode(ts []Token, tags []uint8, margins []float32, s *Scratch) {
+func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	n := len(ts)
 	if n == 0 {
 		return
@@ -97,7 +94,6 @@ func (m *Model) Decode(ts []Token, tags []uint8, margins []float32, s *Scratch) 
 	if cap(s.score) < n {
 		s.score = make([][NumTags]float32, n)
 		s.back = make([][NumTags]uint8, n)
-		s.em = make([][NumTags]float32, n)
 	}
 	score, back := s.score[:n], s.back[:n]
 	for i := 0; i < n; i++ {
@@ -111,15 +107,9 @@ func (m *Model) Decode(ts []Token, tags []uint8, margins []float32, s *Scratch) 
 				}
 			}
 		}
-		s.em[i] = em
 		viterbiStep(m, score, back, i, em)
 	}
 	backtrack(score, back, tags)
-	if margins != nil {
-		for i := 0; i < n; i++ {
-			margins[i] = s.em[i][tags[i]] - s.em[i][TagO]
-		}
-	}
 }
 
 func viterbiStep(m *Model, score [][NumTags]float32, back [][NumTags]uint8, i int, em [NumTags]float32) {

@@ -117,6 +117,9 @@ var (
 	sufStA   = anchored(sufStRe)
 )
 
+// addrCtxWords prefilter addrCtxRe (lower case: indexFold).
+var addrCtxWords = []string{"addr", "located", "live", "living", "resid", "ship", "deliver", "send", "mail"}
+
 var unitWords = []string{"apt", "suite", "ste", "unit", "room", "flat", "floor", "fl"}
 var preStWords = []string{"Rua", "Via", "Viale", "Calle", "Avenida", "Av.", "Rue", "Piazza", "Largo", "Travessa", "Plaza", "Camino", "Carrer", "ul.", "ulica", "Strada", "Corso", "Paseo", "Praça", "Estrada", "Rambla", "Boulevard", "Avenue"}
 
@@ -188,6 +191,16 @@ func findAddresses(text string, s *scratch) {
 	}
 	// "address is <...>", "Address: <...>": the rest of the line when it
 	// contains a digit.
+	ctx := false
+	for _, w := range addrCtxWords {
+		if indexFold(text, w) >= 0 {
+			ctx = true
+			break
+		}
+	}
+	if !ctx {
+		return
+	}
 	for _, m := range addrCtxRe.FindAllStringIndex(text, -1) {
 		st := m[1]
 		e := st

@@ -107,6 +107,7 @@ func New(opts ...Option) *Redactor {
 		// the embedded model is checked by the tests; a broken one leaves
 		// the pattern recognizers working
 		r.model, _ = ner.Default()
+		ner.Load() // the lexicon: here, not in the first Redact
 	}
 	return r
 }

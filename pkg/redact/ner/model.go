@@ -37,6 +37,64 @@ type Model struct {
 	w     []float32
 	trans [NumTags + 1][NumTags]float32 // [prev (NumTags = start)][tag]
 	mask  uint64
+	// the decoder's table: key and int16 weights side by side (one cache
+	// line per feature lookup), weights times scale
+	tab     []entry
+	tabMask uint64
+	scale   float32
+}
+
+type entry struct {
+	key uint64
+	w   [NumTags]int16
+}
+
+// compile builds the decoder's table from the float weights.
+func (m *Model) compile() {
+	var maxAbs float32
+	for _, v := range m.w {
+		maxAbs = max(maxAbs, float32(math.Abs(float64(v))))
+	}
+	m.scale = maxAbs / 32767
+	if m.scale == 0 {
+		m.scale = 1
+	}
+	size := 1
+	for size < 2*m.Features()+2 {
+		size <<= 1
+	}
+	m.tab = make([]entry, size)
+	m.tabMask = uint64(size - 1)
+	for i, k := range m.keys {
+		if k == 0 {
+			continue
+		}
+		var e entry
+		e.key = k
+		for t := 0; t < NumTags; t++ {
+			e.w[t] = int16(math.Round(float64(m.w[int(m.vals[i])+t] / m.scale)))
+		}
+		j := k & m.tabMask
+		for m.tab[j].key != 0 {
+			j = (j + 1) & m.tabMask
+		}
+		m.tab[j] = e
+	}
+}
+
+// weights returns the table entry of feature f, or nil.
+func (m *Model) weights(f uint64) *entry {
+	i := f & m.tabMask
+	for {
+		e := &m.tab[i]
+		if e.key == f {
+			return e
+		}
+		if e.key == 0 {
+			return nil
+		}
+		i = (i + 1) & m.tabMask
+	}
 }
 
 // allowed reports whether tag b may follow tag a (BIO constraints).
@@ -97,15 +155,18 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	}
 	score, back := s.score[:n], s.back[:n]
 	for i := 0; i < n; i++ {
-		var em [NumTags]float32
+		var acc [NumTags]int32
 		s.fs = Features(ts, i, s.fs[:0])
 		for _, f := range s.fs {
-			if k := m.lookup(f); k >= 0 {
-				w := m.w[k : k+NumTags]
-				for t := range em {
-					em[t] += w[t]
+			if e := m.weights(f); e != nil {
+				for t := range acc {
+					acc[t] += int32(e.w[t])
 				}
 			}
+		}
+		var em [NumTags]float32
+		for t := range em {
+			em[t] = float32(acc[t]) * m.scale
 		}
 		viterbiStep(m, score, back, i, em)
 	}
@@ -275,6 +336,7 @@ func DecodeModel(r io.Reader) (*Model, error) {
 			m.w[int(idx)+t] = float32(ws[i*NumTags+t]) * scale
 		}
 	}
+	m.compile()
 	return m, nil
 }
 

@@ -159,7 +159,9 @@ func Train(sents []Sentence, cfg TrainConfig) *Model {
 			m.trans[p][t] = tr.tacc[p][t] / T
 		}
 	}
-	return prune(m, cfg.MinWeight)
+	out := prune(m, cfg.MinWeight)
+	out.compile()
+	return out
 }
 
 // decodeFeats is Decode on precomputed features.

@@ -104,7 +104,6 @@ var (
 	preStRe   = regexp.MustCompile(`\b(?:Rua|Via|Viale|Calle|Avenida|Av\.|Rue|Piazza|Largo|Travessa|Plaza|Camino|Carrer|ul\.|ulica|Strada|Corso|Paseo|Praça|Estrada|Rambla|Boulevard|Avenue)\s(?:\p{L}[\p{L}'.-]*\s){0,5}\d{1,5}\b`)
 	numNameRe = regexp.MustCompile(`\b\d{1,6}\s\p{Lu}[\p{L}'-]+(?:\s\p{Lu}[\p{L}'-]+){0,2}\s\d{1,4}\b\.?`)
 	cityStRe  = regexp.MustCompile(`\b\p{Lu}[\p{L}'.-]+(?:\s\p{Lu}[\p{L}'.-]+){0,2},\s?[A-Z]{2}\s\d{5}(?:-\d{4})?\b`)
-	addrCtxRe = regexp.MustCompile(`(?i)\b(?:address(?:\s+is)?|addr|located\s+at|lives?\s+at|living\s+at|resides?\s+at|residing\s+at|ship(?:ped)?\s+to|deliver(?:ed)?\s+to|send\s+(?:it\s+)?to|mail\s+(?:it\s+)?to)\s*:?\s+`)
 )
 
 func anchored(re *regexp.Regexp) *regexp.Regexp {
@@ -116,9 +115,6 @@ var (
 	numNameA = anchored(numNameRe)
 	sufStA   = anchored(sufStRe)
 )
-
-// addrCtxWords prefilter addrCtxRe (lower case: indexFold).
-var addrCtxWords = []string{"addr", "located", "live", "living", "resid", "ship", "deliver", "send", "mail"}
 
 var unitWords = []string{"apt", "suite", "ste", "unit", "room", "flat", "floor", "fl"}
 var preStWords = []string{"Rua", "Via", "Viale", "Calle", "Avenida", "Av.", "Rue", "Piazza", "Largo", "Travessa", "Plaza", "Camino", "Carrer", "ul.", "ulica", "Strada", "Corso", "Paseo", "Praça", "Estrada", "Rambla", "Boulevard", "Avenue"}
@@ -157,7 +153,7 @@ func findAddresses(text string, s *scratch) {
 		for q < n && isDigit(text[q]) {
 			q++
 		}
-		// number followed by a capitalised word: "1600 Pennsylvania Avenue", "6750 Koskikatu 25"
+		// number followed by a capitalised word: "1600 Pennsylvania Avenue", "12 Kauppakatu 5"
 		if q+1 < n && (text[q] == ' ' || (q+2 < n && isAlpha(text[q]) && text[q+1] == ' ')) {
 			win := text[p:min(n, p+160)]
 			if m := streetA.FindStringIndex(win); m != nil {
@@ -166,7 +162,7 @@ func findAddresses(text string, s *scratch) {
 				s.add(p, p+m[1], Location, prioAddress)
 			}
 		}
-		// street name with suffix before the number: "Mellemvej 32"
+		// street name with suffix before the number: "Hauptstraße 12"
 		if p >= 2 && text[p-1] == ' ' && !isDigit(text[p-2]) && text[p-2] != ' ' {
 			w := p - 1
 			for w > 0 {
@@ -189,78 +185,6 @@ func findAddresses(text string, s *scratch) {
 		}
 		p = q
 	}
-	// "address is <...>", "Address: <...>": the rest of the line when it
-	// contains a digit.
-	ctx := false
-	for _, w := range addrCtxWords {
-		if indexFold(text, w) >= 0 {
-			ctx = true
-			break
-		}
-	}
-	if !ctx {
-		return
-	}
-	for _, m := range addrCtxRe.FindAllStringIndex(text, -1) {
-		st := m[1]
-		e := st
-		digit := false
-		for e < len(text) && e-st < 160 {
-			c := text[e]
-			if c == '\n' && !(e+1 < len(text) && (text[e+1] == ' ' || text[e+1] == ',')) {
-				break
-			}
-			if c == '?' || c == '!' || c == ';' {
-				break
-			}
-			if c == '.' && (e+1 >= len(text) || text[e+1] == ' ' || text[e+1] == '\n') {
-				// keep abbreviations like "Apt." "St." "P.O."
-				k := e
-				for k > st && isAlpha(text[k-1]) {
-					k--
-				}
-				if e-k > 3 || e == k {
-					break
-				}
-			}
-			if isDigit(c) {
-				digit = true
-			}
-			e++
-		}
-		for e > st && (text[e-1] == ' ' || text[e-1] == ',' || text[e-1] == '.' || text[e-1] == '\n') {
-			e--
-		}
-		if digit && e > st {
-			s.add(st, e, Location, prioAddress+1)
-		}
-	}
-}
-
-func lineStartAt(text string, i int) bool {
-	for j := i - 1; j >= 0; j-- {
-		switch text[j] {
-		case ' ', '\t', '>', '*', '-':
-			continue
-		case '\n':
-			return true
-		}
-		return false
-	}
-	return true
-}
-
-func lineEndAt(text string, i int) bool {
-	for j := i; j < len(text); j++ {
-		switch text[j] {
-		case ' ', '\t', '\r', ',':
-			continue
-		case '\n':
-			return true
-		}
-		return false
-	}
-	return true
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) }

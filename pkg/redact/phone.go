@@ -176,7 +176,7 @@ func structuralPhone(text string, c *numChunk, formatted, ctx bool) bool {
 		return false
 	}
 	if c.ng == 2 && c.groups[0] >= 2 && c.groups[0] <= 5 && c.digits[0] == '0' && c.groups[1] >= 5 && c.groups[1] <= 8 && !dateLike(c) {
-		return true // trunk prefix + subscriber number: "0393 1144137"
+		return true // trunk prefix + subscriber number: "0471 2256381"
 	}
 	if c.ng > 6 {
 		return false
@@ -198,7 +198,7 @@ func structuralPhone(text string, c *numChunk, formatted, ctx bool) bool {
 		return false
 	}
 	if c.ng == 2 && !ctx && c.seps == sepSpace && c.end+2 < len(text) && text[c.end] == ' ' && text[c.end+1] >= 'A' && text[c.end+1] <= 'Z' {
-		return false // "370 3911 Fourth Avenue": house numbers
+		return false // "120 4417 Main Street": house numbers
 	}
 	if c.ng == 2 && !ctx && c.seps&sepParen == 0 {
 		// "541 6343" style: 3+4 or 4+4 or 2+6, and not looking like a zip code pair

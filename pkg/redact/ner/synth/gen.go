@@ -445,7 +445,7 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 }
 
 // madeUpOrg makes an organisation or product name from dictionary words:
-// "Opencounter", "MysticWeb", "Walk Score", "Datalytics", "Brightly".
+// "Brightcounter", "TrailBox", "Walk Loop", "Datalytics", "Brightly".
 func (g *Generator) madeUpOrg() string {
 	w := func() string {
 		x := g.pick(g.m.Words)

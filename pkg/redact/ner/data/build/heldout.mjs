@@ -10,13 +10,20 @@ import { join } from 'node:path';
 const [fakerDir, data] = process.argv.slice(2);
 const { allLocales, Faker } = await import(join(fakerDir, 'dist', 'index.js'));
 
-const fold = (s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+// as pkg/redact/ner folds: diacritics stripped, and the letters NFD cannot split
+const extra = { 'ø': 'o', 'ł': 'l', 'đ': 'd', 'ð': 'd', 'ı': 'i', 'ß': 's', 'ə': 'e', 'ħ': 'h', 'ŧ': 't' };
+const fold = (s) => s.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/[øłđðıßəħŧ]/g, (c) => extra[c]);
 const lines = (p) => gunzipSync(readFileSync(join(data, p))).toString('utf8').split('\n').filter(Boolean);
 const known = new Set();
-for (const p of ['given.txt.gz', 'surnames.txt.gz', 'places.txt.gz', 'train/places.txt.gz']) for (const l of lines(p)) known.add(fold(l));
-for (const l of lines('train/names.tsv.gz')) known.add(fold(l.split('\t')[2]));
+// whole entries and, as the Go lexicon adds them, the parts (4+ letters) of multi-word names
+for (const p of ['given.txt.gz', 'surnames.txt.gz', 'places.txt.gz', 'train/places.txt.gz'])
+  for (const l of lines(p)) {
+    known.add(fold(l));
+    if (!p.startsWith('places') && !p.startsWith('train')) for (const w of l.split(' ')) if (w.length > 3) known.add(fold(w));
+  }
+for (const l of lines('train/names.tsv.gz')) for (const w of [l.split('\t')[2], ...l.split('\t')[2].split(' ')]) known.add(fold(w));
 
-const flat = (v) => (Array.isArray(v) ? v : v && typeof v === 'object' ? Object.values(v).flatMap(flat) : []);
+const flat = (v) => (Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? x.trim() : x)) : v && typeof v === 'object' ? Object.values(v).flatMap(flat) : []);
 const ok = (s) => typeof s === 'string' && s.length > 1 && s.length <= 40 && !/[0-9{}#]/.test(s);
 const write = (p, rows) => {
   mkdirSync(join(data, 'heldout'), { recursive: true });

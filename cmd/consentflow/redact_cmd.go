@@ -11,6 +11,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/redact"
 	"github.com/consentflow/consentflow/pkg/redact/eval"
+	"github.com/consentflow/consentflow/pkg/redact/ner"
 )
 
 // redactCommand implements `consentflow redact`: JSON lines
@@ -40,6 +41,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	fs := flag.NewFlagSet("redact-eval", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	corpus := fs.String("corpus", eval.DefaultCorpus, "presidio-research JSON corpus")
+	modelFile := fs.String("model", "", "tag names and places with this model file instead of the embedded one")
 	part := fs.String("part", "all", "score only these corpus texts: all, even or odd (cross-validation with redact-train --dev-part)")
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
@@ -79,7 +81,20 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	if err != nil {
 		return fmt.Errorf("redact-eval: %w", err)
 	}
-	rep := eval.Evaluate(redact.New(), ex)
+	var opts []redact.Option
+	if *modelFile != "" {
+		f, err := os.Open(*modelFile)
+		if err != nil {
+			return fmt.Errorf("redact-eval: %w", err)
+		}
+		m, err := ner.DecodeModel(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("redact-eval: %s: %w", *modelFile, err)
+		}
+		opts = append(opts, redact.WithModel(m))
+	}
+	rep := eval.Evaluate(redact.New(opts...), ex)
 	if *nerr > 0 {
 		var keep []eval.Error
 		for _, e := range rep.Errors {

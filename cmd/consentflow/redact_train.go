@@ -23,12 +23,14 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	fs.SetOutput(stderr)
 	data := fs.String("data", "pkg/redact/ner/data", "the tagger's data folder")
 	out := fs.String("out", "pkg/redact/ner/data/model.bin.gz", "where the model goes")
-	texts := fs.Int("texts", 60000, "generated training texts")
-	epochs := fs.Int("epochs", 8, "training passes")
+	texts := fs.Int("texts", 100000, "generated training texts")
+	epochs := fs.Int("epochs", 10, "training passes")
 	seed := fs.Uint64("seed", 1, "seed of the generator and the trainer")
 	minW := fs.Float64("min-weight", 0.02, "prune features whose weights are all smaller")
 	dev := fs.String("dev", eval.DefaultCorpus, "labelled corpus to learn sentence frames from (skipped with a warning when missing; \"\" for none)")
 	devPart := fs.String("dev-part", "all", "which corpus texts to train on: all, even or odd (cross-validation: score the other part with redact-eval --part)")
+	syllables := fs.Float64("syllables", 0.5, "share of made-up (syllable) names in generated texts")
+	dropout := fs.Float64("dropout", 0.4, "probability that a name/place token's lexicon flags are hidden in a pass")
 	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -39,6 +41,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 		return fmt.Errorf("redact-train: %w", err)
 	}
 	gen := synth.NewTraining(mat, *seed)
+	gen.SyllableShare = *syllables
 	sents := make([]ner.Sentence, 0, *texts)
 	all := make([]synth.Text, 0, *texts)
 	for i := 0; i < *texts; i++ {
@@ -78,7 +81,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
 	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
 		len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(vocab), time.Since(t0).Round(time.Millisecond))
-	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: 0.25, MinWeight: float32(*minW), Vocab: vocab,
+	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: *dropout, MinWeight: float32(*minW), Vocab: vocab,
 		Progress: func(ep, errs, toks int) {
 			fmt.Fprintf(stdout, "epoch %d: %d of %d tokens wrong (%.4f), %s\n", ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
 		}})

@@ -71,6 +71,7 @@ type Option func(*config)
 type config struct {
 	types map[string]bool
 	names bool
+	model *ner.Model
 }
 
 // WithTypes restricts detection to the given entity types (default: all).
@@ -82,6 +83,9 @@ func WithTypes(types ...string) Option {
 		}
 	}
 }
+
+// WithModel tags names and places with m instead of the embedded model.
+func WithModel(m *ner.Model) Option { return func(c *config) { c.model = m } }
 
 // WithoutNameHeuristics disables the gazetteer/context based PERSON and
 // LOCATION recognizers. Actor names, handles and @mentions are still redacted.
@@ -107,6 +111,9 @@ func New(opts ...Option) *Redactor {
 		// the embedded model is checked by the tests; a broken one leaves
 		// the pattern recognizers working
 		r.model, _ = ner.Default()
+		if c.model != nil {
+			r.model = c.model
+		}
 		ner.Load() // the lexicon: here, not in the first Redact
 	}
 	return r

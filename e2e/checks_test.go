@@ -186,6 +186,9 @@ func forbidden(tr *truth, gen *loadgen.Generator, events int) (*needles, error) 
 		n.add("actor_email", ev.ActorEmail)
 		n.add("actor_handle", ev.ActorHandle)
 		for _, p := range e.PII {
+			if madeUpKind(p.Kind) {
+				continue // measured with a bound by madeUpNeedles
+			}
 			n.add("pii:"+p.Kind, p.Value)
 		}
 	}
@@ -204,7 +207,7 @@ func madeUpNeedles(tr *truth) (*needles, int) {
 	values := map[string]bool{}
 	for _, e := range tr.events {
 		for _, p := range e.PII {
-			if p.Kind != loadgen.KindPerson && p.Kind != loadgen.KindPlace && p.Kind != loadgen.KindAddress {
+			if !madeUpKind(p.Kind) {
 				continue
 			}
 			values[p.Value] = true
@@ -217,6 +220,11 @@ func madeUpNeedles(tr *truth) (*needles, int) {
 		}
 	}
 	return n, len(values)
+}
+
+// madeUpKind: the load generator's made-up people, towns and addresses.
+func madeUpKind(k string) bool {
+	return k == loadgen.KindPerson || k == loadgen.KindPlace || k == loadgen.KindAddress
 }
 
 var streetWords = map[string]bool{"street": true, "road": true, "lane": true, "avenue": true, "close": true, "drive": true, "terrace": true}

@@ -36,6 +36,7 @@ func (e *serviceEnv[C]) Validate() error {
 // the environment (-h lists every variable), builds the logger and the metrics
 // registry, and runs fn until SIGINT/SIGTERM.
 func Service[C any](name string, fn ServiceFunc[C]) {
+	exitIfHealthcheck[C]() // `<binary> healthcheck [PATH]` probes a running instance (healthcheck.go)
 	Main(func(ctx context.Context) error {
 		var env serviceEnv[C]
 		if err := config.Parse(name, os.Args[1:], &env, os.Stderr); err != nil {

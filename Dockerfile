@@ -1,5 +1,3 @@
-# syntax=docker/dockerfile:1
-#
 # consentflow container image.
 #
 # ONE image holds all five binaries (producer, consent-filter, anonymizer,
@@ -14,15 +12,27 @@
 # The cost is ~4 extra static binaries per container (a few tens of MB), which is
 # cheap next to the operational simplicity.
 #
-# The final stage is alpine (pinned) rather than distroless because compose
-# healthchecks need an HTTP client inside the container: busybox `wget` probes
-# /readyz on the ops port. Everything runs as the unprivileged uid/gid 65532.
+# The final stage is distroless static: no shell, no package manager, nothing but the
+# static binaries, CA certificates, time zones and the nonroot user (uid/gid 65532).
+# Container healthchecks need no HTTP client inside: each service binary carries its
+# own probe, `<binary> healthcheck [PATH]` (GET PATH, default /readyz, on its ops port).
 #
 # Build:  docker build -t consentflow/consentflow:dev .
+# No `# syntax=` line on purpose: the Dockerfile frontend built into the engine's
+# BuildKit suffices, so a build pulls no frontend image (it works offline, once the
+# two base images are present).
+#
+# Behind a TLS-intercepting proxy (the build downloads Go modules over HTTPS), give
+# the build your CA bundle as a secret. It is mounted only while modules download and
+# is never written to a layer, so the published image carries only the CA bundle of
+# its base:
+#   docker build --secret id=build_ca,src=/etc/ssl/certs/ca-certificates.crt -t consentflow/consentflow:dev .
+# (docker compose: deploy/compose/build-ca.yml).
+#
 # Static checks keeping this file honest: cmd/consentflow/internal/deploycheck.
 
 ARG GO_IMAGE=golang:1.26
-ARG RUNTIME_IMAGE=alpine:3.20.3
+ARG RUNTIME_IMAGE=gcr.io/distroless/static-debian12:nonroot
 
 FROM ${GO_IMAGE} AS build
 WORKDIR /src
@@ -42,12 +52,17 @@ COPY services/anonymizer/go.mod services/anonymizer/go.su[m] ./services/anonymiz
 COPY services/consent-filter/go.mod services/consent-filter/go.su[m] ./services/consent-filter/
 COPY services/dataset-sink/go.mod services/dataset-sink/go.su[m] ./services/dataset-sink/
 COPY services/producer/go.mod services/producer/go.su[m] ./services/producer/
-RUN go mod download
+# The only step that reaches the network. The optional build_ca secret replaces the
+# base image's CA bundle for this step only (see above).
+RUN --mount=type=secret,id=build_ca,target=/etc/ssl/certs/ca-certificates.crt \
+    go mod download
 
 COPY . .
+# GOPROXY=off: everything the build needs was downloaded above (a missing module
+# fails here, loudly, instead of a silent download without the build CA).
 RUN --mount=type=cache,target=/root/.cache/go-build \
-    mkdir -p /out && \
-    go build -ldflags="-s -w" -o /out/ \
+    mkdir -p /out/bin /out/data/datasets && \
+    GOPROXY=off go build -ldflags="-s -w" -o /out/bin/ \
         ./cmd/consentflow \
         ./services/producer/cmd/producer \
         ./services/consent-filter/cmd/consent-filter \
@@ -55,16 +70,11 @@ RUN --mount=type=cache,target=/root/.cache/go-build \
         ./services/dataset-sink/cmd/dataset-sink
 
 FROM ${RUNTIME_IMAGE}
-# ca-certificates (S3 over TLS) and busybox wget come with the base image; no
-# package manager run, so the image is reproducible from its pinned base.
-RUN addgroup -S -g 65532 consentflow && \
-    adduser -S -D -H -u 65532 -G consentflow -s /sbin/nologin consentflow && \
-    mkdir -p /data/datasets /etc/consentflow && \
-    chown -R 65532:65532 /data
-COPY --from=build /out/ /usr/local/bin/
-# A named volume mounted at /data/datasets starts owned by 65532 (Docker copies
-# the ownership of the image directory into a new, empty volume). No VOLUME
-# instruction: every service shares this image and only the sink needs storage.
+COPY --from=build /out/bin/ /usr/local/bin/
+# /data/datasets owned by 65532: a named volume mounted there starts with that owner
+# (Docker copies the ownership of the image directory into a new, empty volume). No
+# VOLUME instruction: every service shares this image and only the sink needs storage.
+COPY --from=build --chown=65532:65532 /out/data /data
 WORKDIR /data
 USER 65532:65532
 # Ingest API, consent API, dataset API; ops ports (/healthz /readyz /metrics)

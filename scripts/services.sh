@@ -13,6 +13,7 @@
 #   restart-kafka  stop the broker by pid, start it again on the same data, wait until ready
 #   restart-redis  same for redis (data kept: append-only file)
 #   clean          down, then delete the state dir's data/ (kafka log dirs, redis AOF)
+#   fetch          download the Kafka jars and the registry (no start); print their dirs
 #   kafka-tool CLASS [ARGS...]
 #                  run a Kafka tool class from $KAFKA_LIBS, e.g.
 #                    scripts/services.sh kafka-tool org.apache.kafka.tools.TopicCommand \
@@ -835,8 +836,12 @@ main() {
         restart-redis) lock; cmd_restart_redis ;;
         clean)         lock; cmd_clean ;;
         kafka-tool)    mkdirs; cmd_kafka_tool "$@" ;;
+        # Downloads only (the compose test's stand-in images are built from them): prints
+        # KAFKA_LIBS=<dir> and REGISTRY_APP=<dir> on stdout, progress on stderr.
+        fetch)         mkdirs; { resolve_kafka; resolve_registry; } >&2
+                       echo "KAFKA_LIBS=$KAFKA_LIBS"; echo "REGISTRY_APP=$REGISTRY_HOME/app" ;;
         -h | --help | help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed -e '$d' -e 's/^# \{0,1\}//' ;;
-        *) echo "usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|kafka-tool CLASS [ARGS...]" >&2; exit 2 ;;
+        *) echo "usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|fetch|kafka-tool CLASS [ARGS...]" >&2; exit 2 ;;
     esac
 }
 

@@ -327,3 +327,41 @@ func TestDockerignore(t *testing.T) {
 		}
 	}
 }
+
+// TestDockerfileBuildsWithoutRegistriesAndShipsNoBuildCA: the image builds where no image
+// registry is reachable (no `# syntax=` directive, which makes BuildKit pull a frontend
+// image) and on a minimal runtime base (the final stage runs no command: distroless has no
+// shell, no package manager, no adduser); the CA bundle a build may need behind a
+// TLS-intercepting proxy is a build secret of the download step only, never a file of the
+// image.
+func TestDockerfileBuildsWithoutRegistriesAndShipsNoBuildCA(t *testing.T) {
+	for i, line := range strings.Split(string(readFile(t, "Dockerfile")), "\n") {
+		l := strings.ToLower(strings.ReplaceAll(line, " ", ""))
+		if strings.HasPrefix(l, "#syntax=") {
+			t.Errorf("Dockerfile:%d: %q makes BuildKit pull a frontend image; the built-in frontend suffices", i+1, line)
+		}
+		if !strings.HasPrefix(l, "#") {
+			break // parser directives only come first
+		}
+	}
+	ins := parseDockerfile(t)
+	final := 0
+	for i, in := range ins {
+		if in.Cmd == "FROM" {
+			final = i
+		}
+	}
+	for i, in := range ins {
+		secret := strings.Contains(in.Args, "type=secret") && strings.Contains(in.Args, "id=build_ca")
+		switch {
+		case i > final && in.Cmd == "RUN":
+			t.Errorf("Dockerfile:%d: RUN in the final stage: its base (distroless) has no shell; prepare files in the build stage and COPY --from them", in.Line)
+		case i > final && (in.Cmd == "COPY" || in.Cmd == "ADD") && strings.Contains(in.Args, "ca-certificates") && !strings.Contains(in.Args, "--from"):
+			t.Errorf("Dockerfile:%d: the final stage copies a CA bundle from the build context: the image must carry only its base's CA bundle", in.Line)
+		case secret && !(in.Cmd == "RUN" && strings.Contains(in.Args, "go mod download")):
+			t.Errorf("Dockerfile:%d: the build_ca secret is mounted outside the `go mod download` step", in.Line)
+		case secret && i > final:
+			t.Errorf("Dockerfile:%d: the build_ca secret is mounted in the final stage", in.Line)
+		}
+	}
+}

@@ -375,7 +375,8 @@ dc up -d --wait --wait-timeout 120 dataset-sink
 
 stage "restart: the sink re-reads what it had not committed; snapshot until all $want rows are in"
 rows_reach() { local n; n=$(snapshot_rows); say "  snapshot: $n rows (want $1)"; ((n < $1)) || return 0; return 1; }
-wait_until "a snapshot holds $want rows" 180 rows_reach "$want"
+# Not fatal by itself: when rows stay missing, the check below names them.
+(wait_until "a snapshot holds $want rows" 180 rows_reach "$want") || say "the rows did not all arrive; checking the latest snapshot anyway"
 bin/consentflow snapshot pull ai_training latest --out ./snapshot-restart --url "http://localhost:${API_PORT[8083]}" --token "$SINK_TOKEN" 2>&1 | tail -n1
 check_snapshot ./snapshot-restart --expect-ids "$RUN/ids-expected.txt" --absent-ids "$RUN/ids-absent.txt" \
     --forbid u-1 --forbid u-99 --forbid t-1 --forbid jane@example.com --forbid alice.w@example.org --forbid 1234567

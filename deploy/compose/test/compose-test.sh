@@ -225,7 +225,8 @@ diagnose() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
-    [[ -n ${WATCHDOG:-} ]] && kill "$WATCHDOG" 2>/dev/null
+    # The watchdog and its sleep (children of this shell, by pid).
+    if [[ -n ${WATCHDOG:-} ]]; then pkill -TERM -P "$WATCHDOG" 2>/dev/null; kill "$WATCHDOG" 2>/dev/null; fi
     if ((rc != 0)); then diagnose; fi
     if [[ -n $STACK ]]; then
         if ((rc != 0)) && [[ ${COMPOSE_TEST_KEEP:-} == 1 ]]; then

@@ -41,6 +41,14 @@ PROJECT=consentflow-compose-test
 # The README's blocks that run, in the README's order.
 BLOCKS=(configure secrets keyring start health first-event decision snapshot restart stop)
 
+# The time budget: the whole run, cleanup included, under timeout(1), which signals the run's
+# process group (every command it started) with TERM when the budget is spent; the trap
+# below then reports and removes the stack. KILL 180 s later if even that hangs.
+if [[ -z ${COMPOSE_TEST_UNDER_TIMEOUT:-} ]]; then
+    export COMPOSE_TEST_UNDER_TIMEOUT=1
+    exec timeout --kill-after=180 "$TIMEOUT" bash "$0" "$@"
+fi
+
 T0=$SECONDS
 STAGE=setup
 say() { printf 'compose-test: %s\n' "$*"; }
@@ -224,9 +232,12 @@ diagnose() {
 
 cleanup() {
     local rc=$?
-    trap - EXIT INT TERM
-    # The watchdog and its sleep (children of this shell, by pid).
-    if [[ -n ${WATCHDOG:-} ]]; then pkill -TERM -P "$WATCHDOG" 2>/dev/null; kill "$WATCHDOG" 2>/dev/null; fi
+    # Ignored, not reset: cleanup must finish even when the budget's TERM arrives meanwhile.
+    trap - EXIT
+    trap '' INT TERM
+    # Back to the original outputs: a signal may arrive while a block writes through tee.
+    exec 1>&7 2>&8
+    ((rc == 143)) && say "stopped by SIGTERM (the time budget of ${TIMEOUT}s, COMPOSE_TEST_TIMEOUT, or a caller)"
     if ((rc != 0)); then diagnose; fi
     if [[ -n $STACK ]]; then
         if ((rc != 0)) && [[ ${COMPOSE_TEST_KEEP:-} == 1 ]]; then
@@ -244,18 +255,11 @@ cleanup() {
     fi
     exit "$rc"
 }
+exec 7>&1 8>&2
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The time budget: past it, end what runs now (children of this shell only) and fail.
-(
-    sleep "$TIMEOUT"
-    echo "compose-test: the time budget of ${TIMEOUT}s is exhausted" >&2
-    pkill -TERM -P $$ 2>/dev/null
-    kill -TERM $$ 2>/dev/null
-) &
-WATCHDOG=$!
 
 # ---- 1. the guide and this machine --------------------------------------------------------------
 stage "README.md: the compose guide's blocks"

@@ -174,7 +174,13 @@ wait_until() {
 }
 
 curated_at_least() { local n; n=$(curated_count); say "  events.curated holds $n records (want >= $1)"; ((n >= $1)); }
-sink_rows_at_least() { local n; n=$(service_metric dataset-sink dataset_sink_rows_written_total); say "  dataset-sink: $n rows written (want >= $1)"; ((n >= $1)); }
+sink_received_at_least() {
+    local n
+    n=$(dc exec -T dataset-sink dataset-sink healthcheck /metrics |
+        awk '$1 == "consentflow_stage_records_in_total{stage=\"dataset-sink\"}" { v = $2 } END { print v + 0 }')
+    say "  dataset-sink: $n records received (want >= $1)"
+    ((n >= $1))
+}
 
 # post_events FILE_OF_IDS USERS...: one batch, an event per user given (repeat a user for more),
 # each with an e-mail address and a phone number in its text; appends the accepted ids to FILE.
@@ -348,8 +354,8 @@ say "event accepted: $(cat "$RUN/ids-first.txt")"
 run_block decision
 grep -q 'Processed a total of 1 messages' "$BLOCK_LOG" || die "no decision on consent.decisions"
 
-stage "waiting for the sink to publish the first row (SINK_ROTATE_INTERVAL, 1 min)"
-wait_until "the row is in a published Parquet file" 150 sink_rows_at_least 1
+stage "waiting for the event to reach the sink (a requested snapshot publishes what it has received)"
+wait_until "the sink has received the event" 60 sink_received_at_least 1
 
 run_block snapshot
 grep -q 'pulled ai_training snapshot .* 1 rows' "$BLOCK_LOG" || die "consentflow snapshot pull did not report 1 row"
@@ -367,6 +373,7 @@ want=$(wc -l <"$RUN/ids-expected.txt")
 say "accepted $((want - 1)) events of consenting users and $(wc -l <"$RUN/ids-absent.txt") of a user without consent"
 wait_until "the anonymizer has curated them" 120 curated_at_least "$want"
 sleep 5   # the sink fetches them into its open file (published only after 1 min, or on stop)
+say "before the restart the sink has published $(service_metric dataset-sink dataset_sink_rows_written_total) rows since it started; the rest are in its open files"
 run_block restart
 dc up -d --wait --wait-timeout 120 dataset-sink
 
@@ -375,6 +382,7 @@ post_events "$RUN/ids-expected.txt" "${users[@]}" "${users[@]}" "${users[@]}" "$
 want=$(wc -l <"$RUN/ids-expected.txt")
 wait_until "the anonymizer has curated them" 120 curated_at_least "$want"
 sleep 5
+say "before the SIGKILL the sink has published $(service_metric dataset-sink dataset_sink_rows_written_total) rows since its restart; the rest are in its open files"
 dc kill -s SIGKILL dataset-sink
 dc up -d --wait --wait-timeout 120 dataset-sink
 

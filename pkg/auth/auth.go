@@ -9,12 +9,28 @@
 //
 // NAME identifies the token in logs and metrics instead of the token itself.
 // Generate a hash with `printf %s "$TOKEN" | sha256sum`.
+//
+// # Tenant binding
+//
+// An entry may end with options after ';'. ";tenant=TENANT" binds the
+// credential to one tenant (TENANT percent-encoded as a URL path segment, so
+// any tenant id can be written): it may then only read and write that tenant
+// and its users, and only ingest that tenant's events; anything else is
+// refused with 403 and the reason (CheckTenant). Unbound credentials are for
+// trusted backends that act for every tenant; services log their names once
+// at start (Unbound).
+//
+//	settings-ui:sha256:9f86d0...=consent:read|consent:write;tenant=acme
+//
+// Segment write keys (ParseWriteKeys) take the same options plus ";browser"
+// (a key embedded in web pages: its events get the key's tenant and
+// ";jurisdiction=XX", or no jurisdiction, i.e. the policy's default regime,
+// never what the client claims).
 package auth
 
 import (
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -27,9 +43,8 @@ type Tokens struct {
 }
 
 type entry struct {
-	name   string
-	hash   [sha256.Size]byte
-	scopes map[string]bool
+	cred Credential
+	hash [sha256.Size]byte
 }
 
 // ParseTokens parses a token list; an empty list admits nobody.
@@ -40,6 +55,7 @@ func ParseTokens(spec string) (*Tokens, error) {
 		if raw == "" {
 			continue
 		}
+		raw, optText, _ := strings.Cut(raw, ";")
 		eq := strings.LastIndex(raw, "=")
 		if eq < 0 {
 			return nil, fmt.Errorf("token %d: want NAME:HASH=SCOPES", i+1)
@@ -49,30 +65,22 @@ func ParseTokens(spec string) (*Tokens, error) {
 		if !ok || name == "" {
 			return nil, fmt.Errorf("token %d: want NAME:HASH=SCOPES", i+1)
 		}
-		e := entry{name: name, scopes: map[string]bool{}}
-		switch {
-		case strings.HasPrefix(secret, "sha256:"):
-			b, err := hex.DecodeString(strings.TrimPrefix(secret, "sha256:"))
-			if err != nil || len(b) != sha256.Size {
-				return nil, fmt.Errorf("token %s: sha256 hash must be 64 hex digits", name)
-			}
-			copy(e.hash[:], b)
-		case strings.HasPrefix(secret, "plain:"):
-			p := strings.TrimPrefix(secret, "plain:")
-			if len(p) < 8 {
-				return nil, fmt.Errorf("token %s: plaintext token shorter than 8 characters", name)
-			}
-			e.hash = sha256.Sum256([]byte(p))
-		default:
-			return nil, fmt.Errorf("token %s: hash must start with sha256: or plain: (see the package doc)", name)
+		e := entry{cred: Credential{Name: name, scopes: map[string]bool{}}}
+		h, err := parseSecret("token", name, secret, 8)
+		if err != nil {
+			return nil, err
 		}
+		e.hash = h
 		for _, s := range strings.Split(scopes, "|") {
 			if s = strings.TrimSpace(s); s != "" {
-				e.scopes[s] = true
+				e.cred.scopes[s] = true
 			}
 		}
-		if len(e.scopes) == 0 {
+		if len(e.cred.scopes) == 0 {
 			return nil, fmt.Errorf("token %s: no scopes", name)
+		}
+		if err := parseOptions(&e.cred, "token", optText, false); err != nil {
+			return nil, err
 		}
 		t.entries = append(t.entries, e)
 	}
@@ -86,6 +94,19 @@ func (t *Tokens) Len() int { return len(t.entries) }
 // constant time, and returns its name and whether it carries scope. ok is false for
 // an unknown token.
 func (t *Tokens) Check(token, scope string) (name string, ok, allowed bool) {
+	c := t.Lookup(token)
+	if c == nil {
+		return "", false, false
+	}
+	return c.Name, true, c.HasScope(scope)
+}
+
+// Lookup returns the credential of token, or nil for an unknown token. Every
+// entry is compared in constant time.
+func (t *Tokens) Lookup(token string) *Credential {
+	if t == nil {
+		return nil
+	}
 	h := sha256.Sum256([]byte(token))
 	match := -1
 	for i := range t.entries {
@@ -94,10 +115,22 @@ func (t *Tokens) Check(token, scope string) (name string, ok, allowed bool) {
 		}
 	}
 	if match < 0 {
-		return "", false, false
+		return nil
 	}
-	e := t.entries[match]
-	return e.name, true, e.scopes[scope]
+	c := t.entries[match].cred
+	return &c
+}
+
+// Unbound returns the names of the credentials not bound to a tenant, for
+// the start-up log.
+func (t *Tokens) Unbound() []string {
+	var out []string
+	for _, e := range t.entries {
+		if !e.cred.Bound() {
+			out = append(out, e.cred.Name)
+		}
+	}
+	return out
 }
 
 // BearerToken extracts the token of an "Authorization: Bearer" header.
@@ -112,24 +145,39 @@ func BearerToken(r *http.Request) (string, bool) {
 
 // Require wraps next so that it runs only for a bearer token with scope; otherwise
 // it answers 401 (missing or unknown token, with WWW-Authenticate) or 403 (token
-// without the scope) and a JSON error body.
+// without the scope) and a JSON error body. next finds the credential with
+// FromContext, and must check a bound credential's tenant (CheckTenant).
 func (t *Tokens) Require(scope string, next http.Handler) http.Handler {
+	return t.require(scope, false, next)
+}
+
+// RequireUnbound is Require for endpoints that act across tenants: a
+// credential bound to a tenant gets 403 with the reason.
+func (t *Tokens) RequireUnbound(scope string, next http.Handler) http.Handler {
+	return t.require(scope, true, next)
+}
+
+func (t *Tokens) require(scope string, unbound bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := BearerToken(r)
 		if !ok {
 			unauthorized(w, "missing bearer token")
 			return
 		}
-		_, known, allowed := t.Check(tok, scope)
-		if !known {
+		c := t.Lookup(tok)
+		if c == nil {
 			unauthorized(w, "invalid token")
 			return
 		}
-		if !allowed {
+		if !c.HasScope(scope) {
 			WriteError(w, http.StatusForbidden, "token lacks scope "+scope)
 			return
 		}
-		next.ServeHTTP(w, r)
+		if unbound && c.Bound() {
+			WriteError(w, http.StatusForbidden, fmt.Sprintf("token %s is bound to tenant %q; this endpoint serves every tenant's data", c.Name, c.Tenant))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(WithCredential(r.Context(), c)))
 	})
 }
 

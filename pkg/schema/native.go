@@ -57,6 +57,7 @@ func (e *InteractionEvent) ToNative() map[string]any {
 		"actor_email":    optString(e.ActorEmail),
 		"actor_handle":   optString(e.ActorHandle),
 		"client_consent": optString(e.ClientConsent),
+		"previous_id":    optString(e.PreviousID),
 		"source":         src,
 	}
 }
@@ -90,6 +91,7 @@ func InteractionEventFromNative(v any) (InteractionEvent, error) {
 		ActorEmail:    r.str(m, "actor_email"),
 		ActorHandle:   r.str(m, "actor_handle"),
 		ClientConsent: r.str(m, "client_consent"),
+		PreviousID:    r.str(m, "previous_id"),
 		Source:        r.str(m, "source"),
 	}
 	return e, r.err
@@ -162,8 +164,14 @@ func (c *ConsentChange) ToNative() map[string]any {
 		"purpose":        c.Purpose,
 		"status":         c.Status,
 		"effective_at":   c.EffectiveAt.UTC(),
-		"source":         c.Source,
-		"policy_version": c.PolicyVersion,
+		"source":          c.Source,
+		"policy_version":  c.PolicyVersion,
+		"subject_scope":   optString(c.SubjectScope),
+		"linked_type":     optString(c.LinkedType),
+		"linked_id":       optString(c.LinkedID),
+		"linked_scope":    optString(c.LinkedScope),
+		"trigger_version": optString(c.TriggerVersion),
+		"imported":        c.Imported,
 	}
 }
 
@@ -181,8 +189,14 @@ func ConsentChangeFromNative(v any) (ConsentChange, error) {
 		Purpose:       r.str(m, "purpose"),
 		Status:        r.str(m, "status"),
 		EffectiveAt:   r.time(m, "effective_at"),
-		Source:        r.str(m, "source"),
-		PolicyVersion: r.str(m, "policy_version"),
+		Source:         r.str(m, "source"),
+		PolicyVersion:  r.str(m, "policy_version"),
+		SubjectScope:   r.str(m, "subject_scope"),
+		LinkedType:     r.str(m, "linked_type"),
+		LinkedID:       r.str(m, "linked_id"),
+		LinkedScope:    r.str(m, "linked_scope"),
+		TriggerVersion: r.str(m, "trigger_version"),
+		Imported:       r.bool(m, "imported"),
 	}
 	return c, r.err
 }

@@ -9,14 +9,25 @@ import "time"
 
 // Subject types of a ConsentChange.
 const (
-	SubjectUser   = "USER"
-	SubjectTenant = "TENANT"
+	SubjectUser      = "USER"
+	SubjectTenant    = "TENANT"
+	SubjectAnonymous = "ANONYMOUS"
 )
 
-// Consent statuses of a ConsentChange.
+// Statuses of a ConsentChange: a consent (GRANTED, DENIED), an identity link
+// (LINKED) or a derived erasure request (ERASE).
 const (
 	StatusGranted = "GRANTED"
 	StatusDenied  = "DENIED"
+	StatusLinked  = "LINKED"
+	StatusErase   = "ERASE"
+)
+
+// Scopes of a ConsentChange's user or anonymous id (subject_scope,
+// linked_scope).
+const (
+	ScopeTenantIDs = "TENANT"
+	ScopeGlobalIDs = "GLOBAL"
 )
 
 // Decisions of a ConsentDecision.
@@ -47,6 +58,7 @@ type InteractionEvent struct {
 	ActorEmail    string            `json:"actor_email,omitempty"`
 	ActorHandle   string            `json:"actor_handle,omitempty"`
 	ClientConsent string            `json:"client_consent,omitempty"`
+	PreviousID    string            `json:"previous_id,omitempty"`
 	Source        string            `json:"source,omitempty"`
 }
 
@@ -84,8 +96,10 @@ type CuratedEvent struct {
 	TenantConsentVersion string `json:"tenant_consent_version,omitempty"`
 }
 
-// ConsentChange is one change of consent (consent.changes, compacted). Its Kafka
-// partition and offset are its version.
+// ConsentChange is one record of consent.changes (compacted): a consent change
+// (GRANTED, DENIED), an identity link (LINKED) or a derived erasure request
+// (ERASE). Its Kafka partition and offset are its version. Its key and
+// partitioning come from pkg/identity (the consent-filter builds them).
 type ConsentChange struct {
 	SubjectType   string    `json:"subject_type"`
 	SubjectID     string    `json:"subject_id"`
@@ -95,20 +109,20 @@ type ConsentChange struct {
 	EffectiveAt   time.Time `json:"effective_at"`
 	Source        string    `json:"source"`
 	PolicyVersion string    `json:"policy_version"`
-}
-
-// Key is the Kafka key of the change: user:<id>/<purpose> or tenant:<id>/<purpose>.
-func (c *ConsentChange) Key() string {
-	return ConsentKey(c.SubjectType, c.SubjectID, c.Purpose)
-}
-
-// ConsentKey builds the consent.changes key of a subject and purpose.
-func ConsentKey(subjectType, subjectID, purpose string) string {
-	prefix := "user:"
-	if subjectType == SubjectTenant {
-		prefix = "tenant:"
-	}
-	return prefix + subjectID + "/" + purpose
+	// SubjectScope is ScopeTenantIDs or ScopeGlobalIDs for user and anonymous
+	// subjects; "" on tenant records and on records written before subjects
+	// had a scope (legacy).
+	SubjectScope string `json:"subject_scope,omitempty"`
+	// LinkedType, LinkedID and LinkedScope name the other side of a LINKED
+	// record (its tenant is TenantID).
+	LinkedType  string `json:"linked_type,omitempty"`
+	LinkedID    string `json:"linked_id,omitempty"`
+	LinkedScope string `json:"linked_scope,omitempty"`
+	// TriggerVersion is, on an ERASE record, the version of the change that
+	// made the erasure apply.
+	TriggerVersion string `json:"trigger_version,omitempty"`
+	// Imported marks a record of a bulk import (never rolls a subject back).
+	Imported bool `json:"imported,omitempty"`
 }
 
 // ConsentDecision is the audit record of one decision (consent.decisions).

@@ -14,6 +14,21 @@ import (
 type Record struct {
 	Key, Value []byte
 	Headers    []kafka.Header
+	// Route, when set, is hashed instead of Key to choose the partition, so
+	// records with different keys can share a partition (consent.changes keeps
+	// a tenant's records together).
+	Route []byte
+}
+
+// PartitionOf is the partition of n that OffsetWriter.Append (and a writer
+// from NewWriter) chooses for a record keyed or routed by key: murmur2, as
+// the Java client's default partitioner.
+func PartitionOf(key []byte, n int) int {
+	parts := make([]int, n)
+	for i := range parts {
+		parts[i] = i
+	}
+	return (&kafka.Murmur2Balancer{Consistent: true}).Balance(kafka.Message{Key: key}, parts...)
 }
 
 // Position is where a record landed: its partition and offset (its version).
@@ -74,7 +89,11 @@ func (w *OffsetWriter) Append(ctx context.Context, recs ...Record) ([]Position, 
 	bal := kafka.Murmur2Balancer{Consistent: true}
 	byPart := map[int][]int{}
 	for i, r := range recs {
-		p := bal.Balance(kafka.Message{Key: r.Key}, parts...)
+		route := r.Key
+		if r.Route != nil {
+			route = r.Route
+		}
+		p := bal.Balance(kafka.Message{Key: route}, parts...)
 		byPart[p] = append(byPart[p], i)
 	}
 	out := make([]Position, len(recs))

@@ -91,7 +91,7 @@ func TestRunEndToEnd(t *testing.T) {
 	} {
 		b, err := changes.Encode(&c)
 		require.NoError(t, err)
-		in = append(in, kafka.Message{Topic: env.Names.Changes, Key: []byte(c.Key()), Value: b})
+		in = append(in, kafka.Message{Topic: env.Names.Changes, Key: []byte("user:" + c.SubjectID + "/" + c.Purpose), Value: b})
 	}
 	require.NoError(t, w.WriteMessages(ctx, in...))
 

@@ -30,13 +30,14 @@ type Config struct {
 	OpsAddr        string        `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" help:"/healthz, /readyz, /metrics listen address; empty disables"`
 	Purpose        string        `env:"PURPOSE" envDefault:"ai_training" help:"the purpose this chain filters for"`
 	PolicyFile     string        `env:"POLICY_FILE" help:"consent policy YAML; empty uses the built-in default"`
-	Tokens         string        `env:"CONSENT_TOKENS" help:"bearer tokens NAME:sha256:<hex>=consent:read|consent:write,... (see pkg/auth)"`
+	Tokens         string        `env:"CONSENT_TOKENS" help:"bearer tokens NAME:sha256:<hex>=SCOPES[;tenant=TENANT],... with scopes consent:read, consent:write, consent:import; ;tenant= binds a token to one tenant (see pkg/auth)"`
 	AuditKey       string        `env:"AUDIT_KEY" help:"base64 key (>= 32 bytes) for subject references in consent.decisions"`
 	AuditEphemeral bool          `env:"AUDIT_KEY_EPHEMERAL" envDefault:"false" help:"generate a random audit key at start (demo only: references do not survive a restart)"`
 	GroupID        string        `env:"FILTER_GROUP_ID" envDefault:"consent-filter" help:"consumer group of the filter on events.raw"`
 	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses; above 0 an event may be decided before a withdrawal acknowledged just before it (the benchmark saw 1 in 100 withdrawals missed at 1000)"`
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
+	MaxLinks       int           `env:"FILTER_MAX_LINKS" envDefault:"1000" help:"most identity links consulted for one subject; an event whose subject has more is denied (link_limit)"`
 
 	policy   *policy.Policy
 	tokens   *auth.Tokens
@@ -90,6 +91,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 10000 {
 		p.Addf("FILTER_MAX_BATCH", "must be 1..10000")
+	}
+	if c.MaxLinks < 1 {
+		p.Addf("FILTER_MAX_LINKS", "must be at least 1")
 	}
 	return p.Err()
 }

@@ -32,7 +32,11 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		}
 	}
 	logger.Info("starting consent-filter", zap.String("purpose", cfg.Purpose), zap.String("policy_version", cfg.policy.Version),
-		zap.Int("tokens", cfg.tokens.Len()), zap.Bool("audit_key_ephemeral", cfg.AuditEphemeral))
+		zap.Int("tokens", cfg.tokens.Len()), zap.Bool("audit_key_ephemeral", cfg.AuditEphemeral),
+		zap.String("user_ids", string(cfg.policy.Identity.UserIDs)), zap.String("anonymous_ids", string(cfg.policy.Identity.AnonymousIDs)))
+	if unbound := cfg.tokens.Unbound(); len(unbound) > 0 {
+		logger.Warn("consent API tokens not bound to a tenant: they act for every tenant (trusted backends only)", zap.Strings("tokens", unbound))
+	}
 	if cfg.AuditEphemeral {
 		logger.Warn("using an ephemeral audit key: subject references in consent.decisions will not match across restarts")
 	}
@@ -42,7 +46,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1,
 	})
 	defer rdb.Close() // after the lifecycle: every part using Redis has returned
-	store, err := consentstore.New(rdb, consentstore.Options{Namespace: cfg.RedisNamespace})
+	store, err := consentstore.New(rdb, consentstore.Options{Namespace: cfg.RedisNamespace, LinkPurpose: cfg.Purpose})
 	if err != nil {
 		return err
 	}
@@ -76,24 +80,28 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return nil
 	})
 
+	changes := stream.NewOffsetWriter(cfg.Brokers, cfg.Changes)
 	mat := &materializer.Materializer{
 		Brokers: cfg.Brokers, Topic: cfg.Changes, Store: store, Codec: cs.changes,
 		Logger: logger.With(zap.String("component", "materializer")), Metrics: materializer.NewMetrics(reg),
+		Purpose: cfg.Purpose, Changes: changes,
 	}
 	cache := consentstore.NewCachedLookup(store, consentstore.CacheOptions{}, logger.With(zap.String("component", "cache")))
 	flt := &filter.Filter{
 		Cache:   cache,
 		Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag,
 		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, Topics: cfg.Names, Now: time.Now, Metrics: fm,
+		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 	}
 	reader := stream.NewReader(stream.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
 	svc.OnStop("reader", reader.Close)
 	writer := stream.NewWriter(cfg.Brokers, logger)
 	svc.OnStop("writer", writer.Close)
 	consentAPI := &api.API{
-		Policy: cfg.policy, Tokens: cfg.tokens, Changes: stream.NewOffsetWriter(cfg.Brokers, cfg.Changes),
+		Policy: cfg.policy, Tokens: cfg.tokens, Changes: changes,
 		Codec: cs.changes, Store: store, Logger: logger.With(zap.String("component", "api")), Now: time.Now,
 		Requests: api.NewRequestsMetric(reg),
+		Caught: func(ctx context.Context) error { return caughtUp(ctx, ends, store) },
 	}
 
 	svc.Go(mat.Run)
@@ -149,4 +157,29 @@ func ignoreClosed(err error) error {
 		return nil
 	}
 	return err
+}
+
+// caughtUp waits (up to 10 s) until the store holds every change that is on
+// consent.changes now.
+func caughtUp(ctx context.Context, ends func(context.Context) (map[int]int64, error), store *consentstore.Store) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	e, err := ends(ctx)
+	if err != nil {
+		return err
+	}
+	for {
+		h, err := store.Health(ctx, e, 0)
+		if err == nil && h.Ready {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("%w: %s", consentstore.ErrNotReady, h.Reason)
+			}
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }

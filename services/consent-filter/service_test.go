@@ -70,7 +70,7 @@ func start(t *testing.T) *harness {
 	require.NoError(t, config.LoadFrom(&cfg, map[string]string{
 		"KAFKA_BROKERS": strings.Join(env.Brokers, ","), "SCHEMA_REGISTRY_URL": env.RegistryURL,
 		"REDIS_ADDR": px.Addr(), "REDIS_NAMESPACE": h.ns, "CONSENT_HTTP_ADDR": apiAddr, "OPS_ADDR": "",
-		"CONSENT_TOKENS": "t:plain:" + token + "=consent:read|consent:write", "AUDIT_KEY_EPHEMERAL": "true",
+		"CONSENT_TOKENS": "t:plain:" + token + "=consent:read|consent:write|consent:import", "AUDIT_KEY_EPHEMERAL": "true",
 		"FILTER_GROUP_ID":       env.Prefix + "filter",
 		"TOPIC_CONSENT_CHANGES": env.Names.Changes, "TOPIC_EVENTS_RAW": env.Names.Raw, "TOPIC_EVENTS_CONSENTED": env.Names.Consented,
 		"TOPIC_CONSENT_DECISIONS": env.Names.Decisions, "TOPIC_EVENTS_DLQ": env.Names.DLQ,
@@ -134,7 +134,7 @@ func (h *harness) consume(ctx context.Context, topic string, fn func(kafka.Messa
 func (h *harness) waitReady() {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		code, _ := h.call("GET", "/v1/users/probe/consents", nil)
+		code, _ := h.call("GET", "/v1/tenants/probe/users/probe/consents", nil)
 		if code == 200 {
 			return
 		}
@@ -162,10 +162,15 @@ func (h *harness) call(method, path string, body any) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-// set PUTs a consent change and returns the version the API answered.
+// set records a consent and returns the version the API answered:
+// set("tenants", tenant, status) or set("users", tenant+"/"+user, status).
 func (h *harness) set(kind, id, status string) string {
 	h.t.Helper()
-	code, body := h.call("PUT", fmt.Sprintf("/v1/%s/%s/consents/ai_training", kind, id), map[string]string{"status": status, "source": "test"})
+	path := fmt.Sprintf("/v1/tenants/%s/consents/ai_training", id)
+	if tenant, user, ok := strings.Cut(id, "/"); ok {
+		path = fmt.Sprintf("/v1/tenants/%s/%s/%s/consents/ai_training", tenant, kind, user)
+	}
+	code, body := h.call("PUT", path, map[string]string{"status": status, "source": "test"})
 	require.Equal(h.t, 200, code, "%v", body)
 	require.NotEmpty(h.t, body["version"])
 	v, _ := body["version"].(string)
@@ -206,10 +211,10 @@ func (h *harness) collect(n int, within time.Duration) map[string]schema.Consent
 
 func TestDecisionsEndToEndIncludingTenantOptOut(t *testing.T) {
 	h := start(t)
-	h.set("users", "alice", "granted")         // DE, opt_in, granted → allow
-	h.set("users", "bob", "denied")            // US opt_out but denied → deny
-	acme := h.set("tenants", "acme", "denied") // all acme users denied
-	h.set("users", "carol-acme", "granted")    // tenant opt-out overrides the user's grant
+	h.set("users", "globex/alice", "granted")    // DE, opt_in, granted → allow
+	h.set("users", "globex/bob", "denied")       // US opt_out but denied → deny
+	acme := h.set("tenants", "acme", "denied")   // all acme users denied
+	h.set("users", "acme/carol-acme", "granted") // tenant opt-out overrides the user's grant
 
 	evs := []schema.InteractionEvent{
 		event("alice", "globex", "DE"),
@@ -262,7 +267,7 @@ func TestRedisFlushedMidStream(t *testing.T) {
 	h := start(t)
 	const users = 20
 	for i := 0; i < users; i++ {
-		h.set("users", fmt.Sprint("out-", i), "denied")
+		h.set("users", fmt.Sprint("t/out-", i), "denied")
 	}
 	sendRound := func(round int) []schema.InteractionEvent {
 		var evs []schema.InteractionEvent
@@ -292,7 +297,7 @@ func TestRedisFlushedMidStream(t *testing.T) {
 // decided, written or committed; when it is back the events are decided.
 func TestRedisDownPausesWithoutOutputOrCommit(t *testing.T) {
 	h := start(t)
-	h.set("users", "quiet", "denied")
+	h.set("users", "t/quiet", "denied")
 	h.send(event("warmup", "t", "US"))
 	h.collect(1, 30*time.Second)
 
@@ -333,7 +338,7 @@ func TestConsentAPIContract(t *testing.T) {
 
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, body = h.call("GET", "/v1/users/u1/consents?jurisdiction=DE", nil)
+		code, body = h.call("GET", "/v1/users/u1/consents?jurisdiction=DE&tenant_id=acme", nil)
 		require.Equal(t, 200, code)
 		p := body["purposes"].(map[string]any)["ai_training"].(map[string]any)
 		if p["status"] == "granted" {
@@ -345,7 +350,7 @@ func TestConsentAPIContract(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	ndjson := `{"subject_type":"user","subject_id":"m1","purpose":"ai_training","status":"denied","source":"migration","effective_at":"2024-01-02T03:04:05Z"}
+	ndjson := `{"subject_type":"user","subject_id":"m1","tenant_id":"acme","purpose":"ai_training","status":"denied","source":"migration","effective_at":"2024-01-02T03:04:05Z"}
 {"subject_type":"tenant","subject_id":"t9","purpose":"ai_training","status":"granted","source":"migration"}`
 	req, _ = http.NewRequest("POST", h.apiURL+"/v1/consents/import", strings.NewReader(ndjson))
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -358,7 +363,7 @@ func TestConsentAPIContract(t *testing.T) {
 	require.Equal(t, 200, resp.StatusCode, "%v", imp)
 	require.EqualValues(t, 2, imp["imported"])
 
-	bad := `{"subject_type":"user","subject_id":"m1","purpose":"ai_training","status":"denied"}
+	bad := `{"subject_type":"user","subject_id":"m1","tenant_id":"acme","purpose":"ai_training","status":"denied"}
 {"subject_type":"robot","subject_id":"x","purpose":"ai_training","status":"denied"}`
 	req, _ = http.NewRequest("POST", h.apiURL+"/v1/consents/import", strings.NewReader(bad))
 	req.Header.Set("Authorization", "Bearer "+token)

@@ -44,11 +44,27 @@ func Decide(pol *policy.Policy, in Input) Decision {
 		}
 	}
 
-	if u := in.User; u != nil {
-		// Rule 2.
-		if u.Status != Granted {
-			return deny(UserOptOut, u.Version, pv, regime)
+	// Rule 2: the subject's own denial.
+	if u := in.User; u != nil && u.Status != Granted {
+		return deny(UserOptOut, u.Version, pv, regime)
+	}
+	// Rule 2a: a subject whose links are not all known cannot be cleared.
+	if in.TooManyLinks {
+		return deny(LinkLimit, "", pv, regime)
+	}
+	// Rule 2b: linked subjects, like the tenant, can only take away.
+	for _, l := range in.Linked {
+		if l != nil && l.Status != Granted {
+			return deny(LinkedOptOut, l.Version, pv, regime)
 		}
+	}
+	for _, l := range in.Linked {
+		if l != nil && l.EffectiveAt.After(in.ReceivedAt) {
+			return deny(LinkedConsentAfterEvent, l.Version, pv, regime)
+		}
+	}
+
+	if u := in.User; u != nil {
 		// Rule 3.
 		if u.EffectiveAt.After(in.ReceivedAt) {
 			return deny(ConsentAfterEvent, u.Version, pv, regime)

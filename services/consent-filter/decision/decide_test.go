@@ -87,6 +87,18 @@ func TestDecide(t *testing.T) {
 		{"explicit grant wins over GPC", pol, Input{Jurisdiction: "US-CA", GPC: true, Purpose: "ai_training", User: uGranted}, want{true, AllowedConsent, "3:20", policy.OptOut}},
 		{"zero received_at cannot prove a grant", pol, Input{Jurisdiction: "DE", User: uGranted, ReceivedAt: time.Time{}}, want{false, ConsentAfterEvent, "3:20", policy.OptIn}},
 
+		// Rules 2a/2b: linked subjects only take away.
+		{"linked denial overrides the user's grant", pol, Input{Jurisdiction: "DE", User: uGranted, Linked: []*Record{rec(Granted, before, "3:30"), rec(Denied, before, "3:31")}}, want{false, LinkedOptOut, "3:31", policy.OptIn}},
+		{"linked denial in opt_out regime without user record", pol, Input{Jurisdiction: "US", Linked: []*Record{rec(Denied, after, "3:32")}}, want{false, LinkedOptOut, "3:32", policy.OptOut}},
+		{"own denial is named before a linked one", pol, Input{Jurisdiction: "US", User: uDenied, Linked: []*Record{rec(Denied, before, "3:33")}}, want{false, UserOptOut, "3:23", policy.OptOut}},
+		{"linked grant does not give consent", pol, Input{Jurisdiction: "DE", Linked: []*Record{rec(Granted, before, "3:34")}}, want{false, NoConsent, "", policy.OptIn}},
+		{"linked grant before the event leaves the user's grant", pol, Input{Jurisdiction: "DE", User: uGranted, Linked: []*Record{rec(Granted, before, "3:35")}}, want{true, AllowedConsent, "3:20", policy.OptIn}},
+		{"linked grant after the event denies", pol, Input{Jurisdiction: "US", Linked: []*Record{rec(Granted, after, "3:36")}}, want{false, LinkedConsentAfterEvent, "3:36", policy.OptOut}},
+		{"linked unknown status fails closed", pol, Input{Jurisdiction: "US", Linked: []*Record{rec("", before, "3:37")}}, want{false, LinkedOptOut, "3:37", policy.OptOut}},
+		{"nil linked entries are ignored", pol, Input{Jurisdiction: "US", Linked: []*Record{nil}}, want{true, AllowedOptOutRegime, "", policy.OptOut}},
+		{"too many links denies", pol, Input{Jurisdiction: "US", User: uGranted, TooManyLinks: true}, want{false, LinkLimit, "", policy.OptOut}},
+		{"tenant denial is named before links", pol, Input{Jurisdiction: "US", Tenant: tDenied, Linked: []*Record{rec(Denied, before, "3:38")}}, want{false, TenantOptOut, "0:12", policy.OptOut}},
+
 		// Rule 4: no user record.
 		{"opt_out regime, no record", pol, Input{Jurisdiction: "US", Purpose: "ai_training"}, want{true, AllowedOptOutRegime, "", policy.OptOut}},
 		{"opt_out regime, GPC denies", pol, Input{Jurisdiction: "US", GPC: true, Purpose: "ai_training"}, want{false, GPC, "", policy.OptOut}},
@@ -138,6 +150,9 @@ func TestDecideEveryReasonCovered(t *testing.T) {
 		{User: &Record{Status: Granted, EffectiveAt: at.Add(time.Second)}},
 		{Jurisdiction: "US-CA", GPC: true},
 		{Jurisdiction: "FR"},
+		{Jurisdiction: "US", Linked: []*Record{{Status: Denied}}},
+		{Jurisdiction: "US", Linked: []*Record{{Status: Granted, EffectiveAt: at.Add(time.Second)}}},
+		{Jurisdiction: "US", TooManyLinks: true},
 	}
 	for _, in := range inputs {
 		in.ReceivedAt, in.Purpose = at, "ai_training"

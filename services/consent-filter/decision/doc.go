@@ -11,7 +11,20 @@
 //     effective_at > received_at → deny tenant_consent_after_event. A tenant
 //     grant in force at received_at decides nothing: evaluation goes on with
 //     the user's record and the regime.
-//  2. User DENIED → deny user_opt_out (whatever its effective_at).
+//  2. User DENIED → deny user_opt_out (whatever its effective_at). "User" is
+//     the event's primary subject: its user id, or its anonymous id when it
+//     has none.
+//     2a. The primary subject has more links than the filter consults → deny
+//     link_limit.
+//     2b. Linked subjects (identity stitching), like the tenant, can only take
+//     away: any linked record DENIED → deny linked_opt_out; any linked record
+//     GRANTED with effective_at > received_at → deny
+//     linked_consent_after_event (its state at received_at is unknown). The
+//     linked subjects of an event are its anonymous id when it also carries a
+//     user id, an alias's previous ids, every subject linked to its primary
+//     subject (links come from identify/alias calls, events that carry both
+//     ids, and the consent API), and the legacy records of its ids that are
+//     newer than the subject's own record. A linked grant never allows.
 //  3. User GRANTED at g: allow (allowed_consent) if g <= received_at, else
 //     deny consent_after_event.
 //  4. No user record: in an opt_out regime allow (allowed_opt_out_regime)

@@ -25,13 +25,23 @@ const (
 	GPC Reason = "gpc"
 	// NoConsent: no user record in an opt_in regime (rule 4).
 	NoConsent Reason = "no_consent"
+	// LinkedOptOut: a subject linked to the event's (its anonymous id, a
+	// linked user or anonymous id, a legacy record of its id) denied the
+	// purpose (rule 2b).
+	LinkedOptOut Reason = "linked_opt_out"
+	// LinkedConsentAfterEvent: a linked subject's grant took effect after
+	// received_at, so whether it was denied then is unknown (rule 2b).
+	LinkedConsentAfterEvent Reason = "linked_consent_after_event"
+	// LinkLimit: the primary subject has more links than the filter consults,
+	// so its linked records are not all known (rule 2a).
+	LinkLimit Reason = "link_limit"
 )
 
 // Reasons returns every Reason, e.g. to pre-register metric label values.
 func Reasons() []Reason {
 	return []Reason{
 		AllowedConsent, AllowedOptOutRegime, TenantOptOut, TenantConsentAfterEvent,
-		UserOptOut, ConsentAfterEvent, GPC, NoConsent,
+		UserOptOut, ConsentAfterEvent, GPC, NoConsent, LinkedOptOut, LinkedConsentAfterEvent, LinkLimit,
 	}
 }
 

@@ -41,7 +41,17 @@ type Input struct {
 	Purpose string
 	// Tenant is the tenant's record for Purpose, nil when there is none.
 	Tenant *Record
-	// User is the subject's (user id or anonymous id) record for Purpose, nil
-	// when there is none.
+	// User is the record for Purpose of the event's primary subject (its user
+	// id, or its anonymous id when it has none), nil when there is none.
 	User *Record
+	// Linked are the records for Purpose of the event's other subjects: the
+	// anonymous id of an event that also carries a user id, an alias's
+	// previous ids, every subject linked to the primary subject, and legacy
+	// (tenant-less, pre-identity) records of its ids that are newer than the
+	// subject's own. Absent records are left out. They can only deny.
+	Linked []*Record
+	// TooManyLinks is true when the primary subject has more links than the
+	// filter consults: its linked records are incomplete, so the event is
+	// denied.
+	TooManyLinks bool
 }

@@ -18,6 +18,19 @@
 //	  DE: opt_in
 //	  US: opt_out
 //	  US-CA: opt_out
+//	identity:
+//	  user_ids: tenant             # tenant (default) | global
+//	  anonymous_ids: tenant        # tenant (default) | global
+//
+// identity says whether a user id (anonymous id) names one person only within
+// its tenant, so that user 7 of tenant A and user 7 of tenant B are two
+// subjects with their own consent (tenant, the default: many products number
+// users per tenant), or in every tenant, so that the person's own choice
+// applies wherever they appear (global: a platform account id). It decides
+// the consent keys, the Redis keys, the pseudonyms and the audit references;
+// see docs/ARCHITECTURE.md, "Identity". Changing it re-keys every subject:
+// records written under the other setting keep the scope they were written
+// with (ConsentChange.subject_scope), so switch only with a re-import.
 //
 // A Policy is immutable once parsed and safe for concurrent use.
 package policy

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/consentflow/consentflow/pkg/identity"
 )
 
 // file is the on-disk shape; pointers distinguish "absent" from zero values.
@@ -17,6 +19,12 @@ type file struct {
 	DefaultRegime string                 `yaml:"default_regime"`
 	Jurisdictions map[string]string      `yaml:"jurisdictions"`
 	GPCDenies     *bool                  `yaml:"gpc_denies"`
+	Identity      identityFile           `yaml:"identity"`
+}
+
+type identityFile struct {
+	UserIDs      string `yaml:"user_ids"`
+	AnonymousIDs string `yaml:"anonymous_ids"`
 }
 
 type purposeFile struct {
@@ -62,6 +70,13 @@ func Parse(data []byte) (*Policy, error) {
 		DefaultRegime:    OptIn,
 		Jurisdictions:    make(map[string]Regime, len(f.Jurisdictions)),
 		GPCDeniesDefault: true,
+		Identity:         identity.DefaultModes(),
+	}
+	if f.Identity.UserIDs != "" {
+		p.Identity.UserIDs = identity.Scope(f.Identity.UserIDs)
+	}
+	if f.Identity.AnonymousIDs != "" {
+		p.Identity.AnonymousIDs = identity.Scope(f.Identity.AnonymousIDs)
 	}
 	if f.DefaultRegime != "" {
 		p.DefaultRegime = Regime(f.DefaultRegime)

@@ -1,6 +1,10 @@
 package policy
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/consentflow/consentflow/pkg/identity"
+)
 
 // Purpose holds the settings of one processing purpose (e.g. ai_training).
 type Purpose struct {
@@ -27,6 +31,9 @@ type Policy struct {
 	// counts as a denial (in an opt_out regime, for a user without a consent
 	// record) unless a purpose overrides it. Query it through GPCDenies.
 	GPCDeniesDefault bool
+	// Identity says whether user ids and anonymous ids name a person within
+	// their tenant (the default) or across tenants; see pkg/identity.
+	Identity identity.Modes
 }
 
 // Regime returns the regime for a jurisdiction code: the exact code

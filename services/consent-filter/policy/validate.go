@@ -43,6 +43,12 @@ func (p *Policy) Validate() error {
 			errs = append(errs, fmt.Errorf("jurisdictions.%s: unknown regime %q (want %q or %q)", code, r, OptIn, OptOut))
 		}
 	}
+	if !p.Identity.UserIDs.Valid() {
+		errs = append(errs, fmt.Errorf("identity.user_ids: %q (want tenant or global)", p.Identity.UserIDs))
+	}
+	if !p.Identity.AnonymousIDs.Valid() {
+		errs = append(errs, fmt.Errorf("identity.anonymous_ids: %q (want tenant or global)", p.Identity.AnonymousIDs))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("policy: invalid: %w", errors.Join(errs...))
 	}

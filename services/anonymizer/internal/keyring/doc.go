@@ -4,10 +4,14 @@
 // # Pseudonyms
 //
 // A pseudonym is HMAC-SHA256 under one key over a domain-separated message built
-// from (kind, purpose, id): a fixed version tag followed by each of the three parts,
-// length-prefixed, so that no two different triples share a message. The kind
-// (user, tenant, session) keeps the pseudonym of a user id "42" apart from that of
-// a tenant id "42"; the purpose keeps the datasets of two purposes unlinkable. The
+// from (kind, purpose, id), or (kind, purpose, id, tenant) for an id that is
+// unique only within its tenant: a fixed version tag followed by each part,
+// length-prefixed, so that no two different tuples share a message. The kind
+// (user, anonymous, tenant, session) keeps the pseudonym of a user id "42" apart
+// from that of a tenant id "42"; the tenant keeps user 42 of two tenants apart
+// (the policy's identity.user_ids says whether ids are tenant-scoped; global ids
+// and tenants use the three-part message, as before tenants were part of it); the
+// purpose keeps the datasets of two purposes unlinkable. The
 // MAC is truncated to 128 bits, written in lowercase unpadded base32 (26
 // characters), and prefixed with the key id and a colon:
 //

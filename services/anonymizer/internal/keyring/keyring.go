@@ -19,9 +19,12 @@ type Kind string
 
 // Kinds of pseudonym.
 const (
-	// User is the consent subject: a user id, or an anonymous id for anonymous
-	// traffic (the consent API treats both as USER subjects).
+	// User is a user id (and, in data pseudonymized before subjects had kinds,
+	// an anonymous id too).
 	User Kind = "user"
+	// Anonymous is an anonymous id (Segment anonymousId), the subject of
+	// anonymous traffic.
+	Anonymous Kind = "anonymous"
 	// Tenant is the customer organisation.
 	Tenant Kind = "tenant"
 	// Session is a product session.
@@ -89,13 +92,20 @@ func (k Key) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(k.String())) }
 // MarshalText marshals the key as String, for JSON and text encoders.
 func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
-// mac appends the pseudonym of (kind, purpose, id) under k to dst.
-func (k Key) mac(dst []byte, kind Kind, purpose, id string) []byte {
+// mac appends the pseudonym of (kind, purpose, id) under k to dst, or of
+// (kind, purpose, id, tenant) for an id scoped to tenant: the parts are
+// length-prefixed, so a three-part message never equals a four-part one.
+func (k Key) mac(dst []byte, kind Kind, purpose, tenant, id string) []byte {
 	h := k.pool.Get().(hash.Hash)
 	h.Reset()
 	var buf [128]byte
 	msg := append(buf[:0], domainTag...)
-	for _, part := range [...]string{string(kind), purpose, id} {
+	parts := [...]string{string(kind), purpose, id, tenant}
+	n := 3
+	if tenant != "" {
+		n = 4
+	}
+	for _, part := range parts[:n] {
 		msg = binary.AppendUvarint(msg, uint64(len(part)))
 		msg = append(msg, part...)
 	}
@@ -143,20 +153,32 @@ func (r *Keyring) IDs() []string {
 	return ids
 }
 
-// Pseudonym returns the pseudonym of id of the given kind for purpose under the
-// active key.
+// Pseudonym returns the pseudonym of a global id (or a tenant's id) of the
+// given kind for purpose under the active key.
 func (r *Keyring) Pseudonym(kind Kind, purpose, id string) string {
-	var buf [64]byte
-	return string(r.keys[0].mac(buf[:0], kind, purpose, id))
+	return r.PseudonymIn(kind, purpose, "", id)
 }
 
-// Pseudonyms returns the pseudonyms of id under every key, active first: every name
-// under which the subject's rows may exist in retained data.
+// PseudonymIn returns the pseudonym of id scoped to tenant (the tenant is
+// part of the MAC input, so the same id in two tenants gets two unrelated
+// pseudonyms); an empty tenant is Pseudonym.
+func (r *Keyring) PseudonymIn(kind Kind, purpose, tenant, id string) string {
+	var buf [64]byte
+	return string(r.keys[0].mac(buf[:0], kind, purpose, tenant, id))
+}
+
+// Pseudonyms returns the pseudonyms of a global id under every key, active
+// first: every name under which the subject's rows may exist in retained data.
 func (r *Keyring) Pseudonyms(kind Kind, purpose, id string) []string {
+	return r.PseudonymsIn(kind, purpose, "", id)
+}
+
+// PseudonymsIn is Pseudonyms for an id scoped to tenant.
+func (r *Keyring) PseudonymsIn(kind Kind, purpose, tenant, id string) []string {
 	out := make([]string, len(r.keys))
 	var buf [64]byte
 	for i, k := range r.keys {
-		out[i] = string(k.mac(buf[:0], kind, purpose, id))
+		out[i] = string(k.mac(buf[:0], kind, purpose, tenant, id))
 	}
 	return out
 }

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"slices"
 	"fmt"
 	"strconv"
 
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
@@ -15,29 +17,82 @@ import (
 const (
 	ReasonUserOptOut   = "user_opt_out"
 	ReasonTenantOptOut = "tenant_opt_out"
+	// ReasonLinkedOptOut: a subject linked to this one (identity stitching)
+	// denied, or this one was linked to a denying subject (an ERASE record
+	// derived by the consent-filter's materializer).
+	ReasonLinkedOptOut = "linked_opt_out"
 )
 
-// ErasureFor returns the erasure a consent change calls for, if any: a DENIED
-// change for purpose erases the user's rows (scope SUBJECT, the user's pseudonyms)
-// or the tenant's rows (scope TENANT, the tenant's pseudonyms), under every key of
-// the keyring. version is the change's "partition:offset". GRANTED changes and
+// ErasureFor returns the erasure a consent.changes record calls for, if any:
+//   - a DENIED of a user or anonymous id for purpose erases the subject's rows
+//     (scope SUBJECT): its pseudonyms under every key of the keyring, with the
+//     tenant in the MAC input when the id is tenant-scoped, plus the
+//     pseudonyms rows had before subjects had kinds and tenants (the id alone,
+//     user kind), which only rows written before that upgrade carry;
+//   - a DENIED of a tenant erases the tenant's rows (scope TENANT);
+//   - an ERASE record for purpose erases its subject's rows (scope SUBJECT,
+//     reason linked_opt_out) with the trigger's version, so rows decided on
+//     consent state that included the trigger are kept;
+//   - a legacy DENIED (no scope) erases the id's pre-upgrade pseudonyms, and
+//     with a tenant also that tenant's user and anonymous id.
+//
+// version is the change's "partition:offset". GRANTED and LINKED records and
 // other purposes call for none.
 func ErasureFor(c schema.ConsentChange, version, purpose string, kr *keyring.Keyring) (schema.Erasure, bool) {
-	if c.Status != schema.StatusDenied || c.Purpose != purpose || c.SubjectID == "" {
+	if c.Purpose != purpose || c.SubjectID == "" {
 		return schema.Erasure{}, false
 	}
-	e := schema.Erasure{Purpose: purpose, EffectiveAt: c.EffectiveAt, ConsentVersion: version}
-	switch c.SubjectType {
-	case schema.SubjectUser:
-		e.Scope, e.Reason = schema.ScopeSubject, ReasonUserOptOut
-		e.Pseudonyms = kr.Pseudonyms(keyring.User, purpose, c.SubjectID)
-	case schema.SubjectTenant:
-		e.Scope, e.Reason = schema.ScopeTenant, ReasonTenantOptOut
-		e.Pseudonyms = kr.Pseudonyms(keyring.Tenant, purpose, c.SubjectID)
+	e := schema.Erasure{Purpose: purpose, EffectiveAt: c.EffectiveAt, ConsentVersion: version, Scope: schema.ScopeSubject}
+	switch c.Status {
+	case schema.StatusErase:
+		s, trigger, err := identity.EraseOf(&c)
+		if err != nil {
+			return schema.Erasure{}, false
+		}
+		e.Reason, e.ConsentVersion = ReasonLinkedOptOut, trigger
+		e.Pseudonyms = subjectPseudonyms(kr, purpose, s)
+		return e, true
+	case schema.StatusDenied:
 	default:
 		return schema.Erasure{}, false
 	}
-	return e, true
+	subjects, err := identity.Applies(&c)
+	if err != nil {
+		return schema.Erasure{}, false
+	}
+	for _, s := range subjects {
+		switch s.Kind {
+		case identity.Tenant:
+			e.Scope, e.Reason = schema.ScopeTenant, ReasonTenantOptOut
+			e.Pseudonyms = kr.Pseudonyms(keyring.Tenant, purpose, s.ID)
+		default:
+			e.Reason = ReasonUserOptOut
+			e.Pseudonyms = appendNew(e.Pseudonyms, subjectPseudonyms(kr, purpose, s)...)
+		}
+	}
+	return e, len(e.Pseudonyms) > 0
+}
+
+// subjectPseudonyms are every name rows of s may carry: its pseudonym under
+// every key, and the one of before subjects had kinds and tenants.
+func subjectPseudonyms(kr *keyring.Keyring, purpose string, s identity.Subject) []string {
+	var out []string
+	switch s.Kind {
+	case identity.User:
+		out = kr.PseudonymsIn(keyring.User, purpose, s.Tenant, s.ID)
+	case identity.Anonymous:
+		out = kr.PseudonymsIn(keyring.Anonymous, purpose, s.Tenant, s.ID)
+	}
+	return appendNew(out, kr.Pseudonyms(keyring.User, purpose, s.ID)...)
+}
+
+func appendNew(dst []string, vs ...string) []string {
+	for _, v := range vs {
+		if !slices.Contains(dst, v) {
+			dst = append(dst, v)
+		}
+	}
+	return dst
 }
 
 // Erasures turns batches of consent.changes into dataset.erasures records.

@@ -71,6 +71,8 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message
 		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
 		TenantConsentVersion: string(stream.Header(m, HeaderTenantConsentVersion)),
 		PolicyVersion:        string(stream.Header(m, HeaderPolicyVersion)),
+		SubjectKind:          string(stream.Header(m, schema.HeaderSubjectKind)),
+		SubjectScope:         string(stream.Header(m, schema.HeaderSubjectScope)),
 	}
 	c, err := h.Transformer.Transform(e, meta)
 	if err != nil {

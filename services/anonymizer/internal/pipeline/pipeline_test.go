@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -193,41 +194,76 @@ func (f *fixture) change(t *testing.T, c schema.ConsentChange, partition int, of
 	t.Helper()
 	b, err := f.changes.Encode(&c)
 	require.NoError(t, err)
-	return kafka.Message{Topic: "consent.changes", Partition: partition, Offset: offset, Key: []byte(c.Key()), Value: b}
+	key := "user:" + c.SubjectID + "/" + c.Purpose // the key of before subjects had tenants
+	if c.SubjectScope != "" || c.Status == schema.StatusErase || c.SubjectType == schema.SubjectTenant {
+		k, _, err := identity.KeyOf(&c)
+		require.NoError(t, err)
+		key = k
+	}
+	return kafka.Message{Topic: "consent.changes", Partition: partition, Offset: offset, Key: []byte(key), Value: b}
 }
 
 func TestErasureFor(t *testing.T) {
 	f := newFixture(t)
+	kr := f.keyring
 	at := time.Date(2024, 5, 17, 9, 30, 0, 0, time.UTC)
-	user := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_1", TenantID: "org_1", Purpose: purpose,
-		Status: schema.StatusDenied, EffectiveAt: at, Source: "settings", PolicyVersion: "p1"}
-	tenant := user
-	tenant.SubjectType, tenant.SubjectID = schema.SubjectTenant, "org_1"
+	m := identity.DefaultModes()
+	user := identity.ConsentChange(m.Subject(identity.User, "org_1", "usr_1"), purpose, schema.StatusDenied, at, "settings", "p1")
+	anon := identity.ConsentChange(m.Subject(identity.Anonymous, "org_1", "c-1"), purpose, schema.StatusDenied, at, "banner", "p1")
+	global := identity.ConsentChange(identity.Modes{UserIDs: identity.Global}.Subject(identity.User, "org_1", "usr_1"), purpose, schema.StatusDenied, at, "", "p1")
+	tenant := identity.ConsentChange(identity.TenantOf("org_1"), purpose, schema.StatusDenied, at, "admin", "p1")
+	legacy := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_1", TenantID: "org_1", Purpose: purpose, Status: schema.StatusDenied, EffectiveAt: at}
+	legacyNoTenant := legacy
+	legacyNoTenant.TenantID = ""
+	erase := identity.EraseChange(m.Subject(identity.Anonymous, "org_1", "c-1"), purpose, "1:4", at)
 	granted := user
 	granted.Status = schema.StatusGranted
 	otherPurpose := user
 	otherPurpose.Purpose = "analytics"
+	link := identity.LinkChange(identity.NewLink(m.Subject(identity.User, "org_1", "usr_1"), m.Subject(identity.Anonymous, "org_1", "c-1")), "org_1", at, "")
 
+	v1 := kr.Pseudonyms(keyring.User, purpose, "usr_1")
+	cat := func(xs ...[]string) []string {
+		var out []string
+		for _, x := range xs {
+			out = append(out, x...)
+		}
+		return out
+	}
 	for name, c := range map[string]struct {
 		change schema.ConsentChange
 		want   *schema.Erasure
 	}{
-		"user denied": {user, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "0:5",
-			Scope: schema.ScopeSubject, Pseudonyms: f.keyring.Pseudonyms(keyring.User, purpose, "usr_1")}},
+		"tenant-scoped user denied": {user, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "0:5",
+			Scope: schema.ScopeSubject, Pseudonyms: cat(kr.PseudonymsIn(keyring.User, purpose, "org_1", "usr_1"), v1)}},
+		"anonymous id denied (cookie banner)": {anon, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "0:5",
+			Scope: schema.ScopeSubject, Pseudonyms: cat(kr.PseudonymsIn(keyring.Anonymous, purpose, "org_1", "c-1"), kr.Pseudonyms(keyring.User, purpose, "c-1"))}},
+		"global user denied: its pseudonym is the pre-tenant one": {global, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut, ConsentVersion: "0:5",
+			Scope: schema.ScopeSubject, Pseudonyms: v1}},
 		"tenant denied": {tenant, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonTenantOptOut, ConsentVersion: "0:5",
-			Scope: schema.ScopeTenant, Pseudonyms: f.keyring.Pseudonyms(keyring.Tenant, purpose, "org_1")}},
+			Scope: schema.ScopeTenant, Pseudonyms: kr.Pseudonyms(keyring.Tenant, purpose, "org_1")}},
+		"legacy user with tenant: that tenant's user and anonymous id, and the pre-upgrade rows": {legacy, &schema.Erasure{Purpose: purpose, EffectiveAt: at,
+			Reason: ReasonUserOptOut, ConsentVersion: "0:5", Scope: schema.ScopeSubject,
+			Pseudonyms: cat(kr.PseudonymsIn(keyring.User, purpose, "org_1", "usr_1"), v1, kr.PseudonymsIn(keyring.Anonymous, purpose, "org_1", "usr_1"))}},
+		"legacy user without tenant: the pre-upgrade rows": {legacyNoTenant, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonUserOptOut,
+			ConsentVersion: "0:5", Scope: schema.ScopeSubject, Pseudonyms: v1}},
+		"erasure request of a linked subject": {erase, &schema.Erasure{Purpose: purpose, EffectiveAt: at, Reason: ReasonLinkedOptOut, ConsentVersion: "1:4",
+			Scope: schema.ScopeSubject, Pseudonyms: cat(kr.PseudonymsIn(keyring.Anonymous, purpose, "org_1", "c-1"), kr.Pseudonyms(keyring.User, purpose, "c-1"))}},
 		"granted":       {granted, nil},
 		"other purpose": {otherPurpose, nil},
+		"link":          {link, nil},
 	} {
-		e, ok := ErasureFor(c.change, "0:5", purpose, f.keyring)
+		e, ok := ErasureFor(c.change, "0:5", purpose, kr)
 		if c.want == nil {
 			require.False(t, ok, name)
 			continue
 		}
 		require.True(t, ok, name)
 		require.Equal(t, *c.want, e, name)
-		require.Len(t, e.Pseudonyms, 2, "%s: one pseudonym per retained key", name)
 	}
+	// The tenant is part of the pseudonym of a tenant-scoped id.
+	require.NotEqual(t, kr.PseudonymIn(keyring.User, purpose, "org_1", "7"), kr.PseudonymIn(keyring.User, purpose, "org_2", "7"))
+	require.NotEqual(t, kr.PseudonymIn(keyring.User, purpose, "org_1", "7"), kr.PseudonymIn(keyring.Anonymous, purpose, "org_1", "7"))
 }
 
 func TestErasuresHandler(t *testing.T) {

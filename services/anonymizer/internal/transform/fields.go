@@ -81,6 +81,7 @@ var rawFields = map[string]rawField{
 	"actor_email":    str(func(e *schema.InteractionEvent) string { return e.ActorEmail }),
 	"actor_handle":   str(func(e *schema.InteractionEvent) string { return e.ActorHandle }),
 	"client_consent": str(func(e *schema.InteractionEvent) string { return e.ClientConsent }),
+	"previous_id":    str(func(e *schema.InteractionEvent) string { return e.PreviousID }),
 	"source":         str(func(e *schema.InteractionEvent) string { return e.Source }),
 }
 

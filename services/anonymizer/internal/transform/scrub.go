@@ -39,6 +39,7 @@ func needles(e *schema.InteractionEvent) []needle {
 	}
 	add(e.UserID, typeID)
 	add(e.AnonymousID, typeID)
+	add(e.PreviousID, typeID)
 	add(e.TenantID, typeID)
 	add(e.SessionID, typeID)
 	add(e.IP, typeIPAddress)

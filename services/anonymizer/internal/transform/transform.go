@@ -69,13 +69,26 @@ type Meta struct {
 	ConsentVersion       string
 	TenantConsentVersion string
 	PolicyVersion        string
+	// SubjectKind ("user" or "anonymous") and SubjectScope ("tenant" or
+	// "global") say how the filter keyed the event's subject; the subject and
+	// session pseudonyms follow them (the tenant is part of the MAC input of a
+	// tenant-scoped id). Both empty (an event decided before subjects had
+	// kinds): the pseudonyms of that time, without the tenant.
+	SubjectKind  string
+	SubjectScope string
+}
+
+// call is one Transform's context for the field steps.
+type call struct {
+	ns   []needle
+	meta Meta
 }
 
 // step applies one field's action.
 type step struct {
 	get   func(*schema.InteractionEvent) value
 	set   func(*schema.CuratedEvent, value)
-	apply func(t *Transformer, e *schema.InteractionEvent, v value, ns []needle) value
+	apply func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value
 }
 
 // Transformer applies the field actions. It is safe for concurrent use.
@@ -202,12 +215,12 @@ func planField(f schema.Field) (*step, error) {
 	s := &step{get: rf.get, set: cf.set}
 	switch f.Action {
 	case schema.ActionKeep:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ []needle) value { return v }
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value { return v }
 		if rf.kind == kindString {
 			// Kept strings (event type, locale, source) are not free text, but a raw
 			// identifier of the event has no business in them either.
-			s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, ns []needle) value {
-				return value{s: scrub(v.s, ns, t.onRedaction)}
+			s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, c *call) value {
+				return value{s: scrub(v.s, c.ns, t.onRedaction)}
 			}
 		}
 	case schema.ActionPseudonymize:
@@ -215,34 +228,36 @@ func planField(f schema.Field) (*step, error) {
 		if !ok {
 			return nil, errors.New("no pseudonym domain for this field; add it to pseudonymKinds")
 		}
-		s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, _ []needle) value {
+		field := f.Name
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
 			if v.s == "" {
 				return value{}
 			}
-			return value{s: t.keyring.Pseudonym(pk, t.purpose, v.s)}
+			kind, tenant := pseudonymDomain(field, pk, e, c.meta)
+			return value{s: t.keyring.PseudonymIn(kind, t.purpose, tenant, v.s)}
 		}
 	case schema.ActionTruncateIP:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ []needle) value {
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
 			return value{s: TruncateIP(v.s)}
 		}
 	case schema.ActionCoarsenTime:
-		s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, _ []needle) value {
+		s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
 			return value{t: CoarsenTime(v.t, t.granularity)}
 		}
 	case schema.ActionGeneralizeLocation:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ []needle) value {
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
 			return value{s: GeneralizeLocation(v.s)}
 		}
 	case schema.ActionRedact:
-		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, ns []needle) value {
-			return value{s: t.redactText(v.s, e, ns)}
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
+			return value{s: t.redactText(v.s, e, c.ns)}
 		}
 	case schema.ActionAllowlistKeys:
-		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, ns []needle) value {
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
 			out := make(map[string]string, len(t.allowlist))
 			for _, k := range slices.Sorted(maps.Keys(v.m)) {
 				if t.allowlist[k] {
-					out[k] = t.redactText(v.m[k], e, ns)
+					out[k] = t.redactText(v.m[k], e, c.ns)
 				}
 			}
 			return value{m: out}
@@ -273,7 +288,7 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 	if e.Subject() == "" {
 		return schema.CuratedEvent{}, ErrNoSubject
 	}
-	ns := needles(e)
+	cl := &call{ns: needles(e), meta: meta}
 	c := schema.CuratedEvent{
 		Purpose:              t.purpose,
 		ConsentVersion:       meta.ConsentVersion,
@@ -282,7 +297,7 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 	}
 	for i := range t.steps {
 		s := &t.steps[i]
-		s.set(&c, s.apply(t, e, s.get(e), ns))
+		s.set(&c, s.apply(t, e, s.get(e), cl))
 	}
 	if c.Source == "" {
 		c.Source = "api"
@@ -291,4 +306,29 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 		c.Properties = map[string]string{}
 	}
 	return c, nil
+}
+
+// pseudonymDomain returns the kind and tenant a pseudonymized field is keyed
+// with. The subject (user_id, which carries the anonymous id for anonymous
+// traffic) takes the kind and scope the consent-filter keyed it with; a
+// session is scoped to the event's tenant. Events without the filter's
+// subject headers keep the pseudonyms of before (user kind, no tenant).
+func pseudonymDomain(field string, kind keyring.Kind, e *schema.InteractionEvent, m Meta) (keyring.Kind, string) {
+	if m.SubjectKind == "" {
+		return kind, ""
+	}
+	switch field {
+	case "user_id":
+		k := keyring.User
+		if m.SubjectKind == string(keyring.Anonymous) {
+			k = keyring.Anonymous
+		}
+		if m.SubjectScope == "global" {
+			return k, ""
+		}
+		return k, e.TenantID
+	case "session_id":
+		return kind, e.TenantID
+	}
+	return kind, ""
 }

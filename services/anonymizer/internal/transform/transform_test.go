@@ -210,3 +210,39 @@ func TestKeptStringsCarryNoRawIdentifier(t *testing.T) {
 	require.Equal(t, "en-US", c.Locale)
 	require.Equal(t, e.EventID, c.EventID)
 }
+
+// The filter's subject headers choose the pseudonym's domain: a tenant-scoped
+// user id or anonymous id has its tenant in the MAC input, so user 7 of two
+// tenants gets two pseudonyms; sessions are scoped to the tenant; events
+// without the headers keep the pseudonyms of before.
+func TestSubjectPseudonymFollowsTheFiltersIdentity(t *testing.T) {
+	tr := newTransformer(t, nil)
+	kr := testKeyring(t)
+	ev := func(tenant, user, anon string) *schema.InteractionEvent {
+		return &schema.InteractionEvent{EventID: "e", EventType: "x", TenantID: tenant, UserID: user, AnonymousID: anon,
+			SessionID: "s-1", ReceivedAt: time.UnixMilli(1_700_000_000_000).UTC()}
+	}
+	scoped := Meta{SubjectKind: "user", SubjectScope: "tenant"}
+	a, err := tr.Transform(ev("acme", "7", ""), scoped)
+	require.NoError(t, err)
+	b, err := tr.Transform(ev("globex", "7", ""), scoped)
+	require.NoError(t, err)
+	require.Equal(t, kr.PseudonymIn(keyring.User, "ai_training", "acme", "7"), a.Subject)
+	require.NotEqual(t, a.Subject, b.Subject, "same user id, two tenants, two subjects")
+	require.Equal(t, kr.PseudonymIn(keyring.Session, "ai_training", "acme", "s-1"), a.Session)
+	require.NotEqual(t, a.Session, b.Session)
+
+	g, err := tr.Transform(ev("acme", "7", ""), Meta{SubjectKind: "user", SubjectScope: "global"})
+	require.NoError(t, err)
+	require.Equal(t, kr.Pseudonym(keyring.User, "ai_training", "7"), g.Subject, "a global id has no tenant in its pseudonym")
+
+	an, err := tr.Transform(ev("acme", "", "7"), Meta{SubjectKind: "anonymous", SubjectScope: "tenant"})
+	require.NoError(t, err)
+	require.Equal(t, kr.PseudonymIn(keyring.Anonymous, "ai_training", "acme", "7"), an.Subject)
+	require.NotEqual(t, a.Subject, an.Subject, "user 7 and anonymous id 7 are two subjects")
+
+	old, err := tr.Transform(ev("acme", "7", ""), Meta{})
+	require.NoError(t, err)
+	require.Equal(t, kr.Pseudonym(keyring.User, "ai_training", "7"), old.Subject, "no headers: the pseudonym of before")
+	require.Equal(t, kr.Pseudonym(keyring.Session, "ai_training", "s-1"), old.Session)
+}

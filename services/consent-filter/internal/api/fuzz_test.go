@@ -18,8 +18,10 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
@@ -50,6 +52,13 @@ func (m *memAppender) take() []stream.Record {
 
 const fuzzToken = "fuzz-token"
 
+// noRecords is a consent store that holds nothing (imports compare with it).
+type noRecords struct{}
+
+func (noRecords) Lookup(context.Context, string, []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error) {
+	return map[consentstore.SubjectRef]consentstore.Record{}, nil
+}
+
 // fuzzAPI is the consent API on an in-memory appender and an in-process registry.
 func fuzzAPI(f *testing.F) (*API, http.Handler, *memAppender) {
 	reg := srfake.New()
@@ -62,13 +71,13 @@ func fuzzAPI(f *testing.F) (*API, http.Handler, *memAppender) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	tokens, err := auth.ParseTokens("fuzz:plain:" + fuzzToken + "=consent:read|consent:write")
+	tokens, err := auth.ParseTokens("fuzz:plain:" + fuzzToken + "=consent:read|consent:write|consent:import")
 	if err != nil {
 		f.Fatal(err)
 	}
 	app := &memAppender{}
 	fixed := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
-	a := &API{Policy: policy.Default(), Tokens: tokens, Changes: app, Codec: codec, Logger: zap.NewNop(),
+	a := &API{Policy: policy.Default(), Tokens: tokens, Changes: app, Codec: codec, Store: noRecords{}, Logger: zap.NewNop(),
 		Now: func() time.Time { return fixed }, Requests: NewRequestsMetric(nil), MaxImportRecords: 50}
 	return a, a.Handler(), app
 }
@@ -86,7 +95,8 @@ func problemsOf(t *testing.T, rec *httptest.ResponseRecorder) {
 }
 
 // FuzzConsentPut sends arbitrary bodies, subject ids and purposes to
-// PUT /v1/{users|tenants}/{id}/consents/{purpose}: never a panic or a 5xx (the
+// PUT /v1/tenants/t-1/users/{id}/consents/{purpose} and
+// PUT /v1/tenants/{id}/consents/{purpose}: never a panic or a 5xx (the
 // appender works); 200 exactly when one change was appended, and that change is
 // what was asked (subject, purpose, status) and decodes; otherwise a 4xx with a
 // reason and nothing appended.
@@ -109,11 +119,10 @@ func FuzzConsentPut(f *testing.F) {
 		f.Add(s.tenant, s.id, s.purpose, []byte(s.body), s.ctype)
 	}
 	f.Fuzz(func(t *testing.T, tenant bool, id, purpose string, body []byte, ctype string) {
-		coll := "users"
+		target := "/v1/tenants/t-1/users/" + url.PathEscape(id) + "/consents/" + url.PathEscape(purpose)
 		if tenant {
-			coll = "tenants"
+			target = "/v1/tenants/" + url.PathEscape(id) + "/consents/" + url.PathEscape(purpose)
 		}
-		target := "/v1/" + coll + "/" + url.PathEscape(id) + "/consents/" + url.PathEscape(purpose)
 		req := httptest.NewRequest(http.MethodPut, "http://consent.test"+target, bytes.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+fuzzToken)
 		if ctype != "" {
@@ -133,7 +142,8 @@ func FuzzConsentPut(f *testing.F) {
 			}
 			var req struct{ Status string }
 			_ = json.Unmarshal(body, &req)
-			if c.SubjectID != id || c.Purpose != purpose || !strings.EqualFold(c.Status, req.Status) || string(got[0].Key) != c.Key() {
+			key, _, kerr := identity.KeyOf(&c)
+			if c.SubjectID != id || c.Purpose != purpose || !strings.EqualFold(c.Status, req.Status) || kerr != nil || string(got[0].Key) != key {
 				t.Fatalf("recorded %+v (key %q) for PUT %s %s", c, got[0].Key, target, body)
 			}
 			if (c.SubjectType == schema.SubjectTenant) != tenant {
@@ -159,14 +169,15 @@ func FuzzConsentPut(f *testing.F) {
 }
 
 // FuzzConsentImport sends arbitrary NDJSON to POST /v1/consents/import: never a
-// panic or a 5xx; all or nothing — 200 appends one change per non-blank line
-// and says so, anything else appends nothing and names a reason.
+// panic or a 5xx; all or nothing — 200 accounts for every non-blank line
+// (imported, or skipped as not newer than an earlier one) and says so,
+// anything else appends nothing and names a reason.
 //
 //	go test ./services/consent-filter/internal/api -run '^$' -fuzz FuzzConsentImport -fuzztime 30s
 func FuzzConsentImport(f *testing.F) {
 	a, h, app := fuzzAPI(f)
 	for _, s := range []string{
-		`{"subject_type":"user","subject_id":"u1","purpose":"ai_training","status":"granted","source":"crm"}` + "\n" +
+		`{"subject_type":"user","subject_id":"u1","tenant_id":"t1","purpose":"ai_training","status":"granted","source":"crm"}` + "\n" +
 			`{"subject_type":"tenant","subject_id":"t1","purpose":"ai_training","status":"denied","effective_at":"2024-01-01T00:00:00Z"}`,
 		`{"subject_type":"user","subject_id":"u1","purpose":"ai_training","status":"granted","effective_at":"2999-01-01T00:00:00Z"}`,
 		`{"subject_type":"group","subject_id":"","purpose":"x","status":"y","z":1}` + "\n\n   \n" + `not json`,
@@ -185,7 +196,8 @@ func FuzzConsentImport(f *testing.F) {
 		switch {
 		case rec.Code == http.StatusOK:
 			var ans struct {
-				Imported int `json:"imported"`
+				Imported int   `json:"imported"`
+				Skipped  []any `json:"skipped"`
 			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil || ans.Imported != len(got) {
 				t.Fatalf("200 %s with %d records appended", rec.Body.String(), len(got))
@@ -196,12 +208,13 @@ func FuzzConsentImport(f *testing.F) {
 					lines++
 				}
 			}
-			if len(got) != lines {
-				t.Fatalf("%d records appended for %d lines", len(got), lines)
+			if len(got)+len(ans.Skipped) != lines {
+				t.Fatalf("%d records appended and %d skipped for %d lines", len(got), len(ans.Skipped), lines)
 			}
 			for _, r := range got {
 				c, err := a.Codec.Decode(context.Background(), r.Value)
-				if err != nil || c.EffectiveAt.After(a.Now()) || c.SubjectID == "" || string(r.Key) != c.Key() {
+				key, _, kerr := identity.KeyOf(&c)
+				if err != nil || kerr != nil || c.EffectiveAt.After(a.Now()) || c.SubjectID == "" || string(r.Key) != key || !c.Imported {
 					t.Fatalf("imported %+v (key %q, %v)", c, r.Key, err)
 				}
 			}

@@ -241,7 +241,7 @@ func TestCacheUnparseableMessageClears(t *testing.T) {
 	_, err = c.Lookup(ctx, "ai_training", []SubjectRef{UserRef("a")})
 	require.NoError(t, err)
 	require.Equal(t, 1, c.Len())
-	f.mr.Publish("cf:invalidate:ai_training", "garbage")
+	f.mr.Publish("cf:v2:invalidate:ai_training", "garbage")
 	eventually(t, func() bool { return c.Len() == 0 }, "cleared")
 	assert.True(t, c.Enabled())
 }

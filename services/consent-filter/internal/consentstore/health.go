@@ -43,6 +43,9 @@ type Health struct {
 	Lag map[int]int64
 	// MaxLag is the largest value in Lag.
 	MaxLag int64
+	// Legacy is true when the store holds legacy (tenant-less, pre-identity)
+	// user records, which lookups must then consult for every id.
+	Legacy bool
 }
 
 // Health reads the store's state (one pipelined round trip) and compares the
@@ -56,7 +59,7 @@ func (s *Store) Health(ctx context.Context, endOffsets map[int]int64, maxLag int
 	if err != nil {
 		return Health{Reason: ReasonNoState}, fmt.Errorf("health: %w", err)
 	}
-	h := Health{Generation: st.gen, Complete: st.complete, Lag: map[int]int64{}}
+	h := Health{Generation: st.gen, Complete: st.complete, Lag: map[int]int64{}, Legacy: st.legacy}
 	if ok, reason := st.consistent(s.k.buckets); !ok {
 		h.Reason = reason
 		return h, nil

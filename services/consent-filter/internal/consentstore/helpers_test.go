@@ -119,11 +119,11 @@ func (f *fixture) recordKeys() []string {
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func userChange(id, tenant string, st decision.Status, at time.Time, p int, off int64) Change {
-	return Change{SubjectType: User, SubjectID: id, TenantID: tenant, Purpose: "ai_training", Status: st, EffectiveAt: at, Partition: p, Offset: off}
+	return Change{Subject: UserRef(id), TenantID: tenant, Purpose: "ai_training", Status: st, EffectiveAt: at, Partition: p, Offset: off}
 }
 
 func tenantChange(id string, st decision.Status, at time.Time, p int, off int64) Change {
-	return Change{SubjectType: Tenant, SubjectID: id, Purpose: "ai_training", Status: st, EffectiveAt: at, Partition: p, Offset: off}
+	return Change{Subject: TenantRef(id), Purpose: "ai_training", Status: st, EffectiveAt: at, Partition: p, Offset: off}
 }
 
 func eventually(t *testing.T, cond func() bool, msg string) {

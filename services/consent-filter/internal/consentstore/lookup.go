@@ -9,10 +9,11 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Lookup returns the records of purpose for refs (users and tenants, in
-// any mix; duplicates are fine) in one pipelined round trip of independent
-// single-key commands, so it works on Redis Cluster. Subjects without a
-// record are absent from the map.
+// Lookup returns the records of purpose for refs (any subjects, in any mix;
+// duplicates are fine) in one pipelined round trip of independent
+// single-key commands, so it works on Redis Cluster. Subjects with neither a
+// consent record nor links are absent from the map; a subject with links but
+// no consent record is present with Has() false.
 //
 // In the same pipeline it reads cf:meta and, after the records, the
 // generation of every bucket it touched; unless all belong to the current,
@@ -20,6 +21,19 @@ import (
 // records, so a flush between health checks cannot make records vanish
 // unnoticed.
 func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (map[SubjectRef]Record, error) {
+	return s.lookup(ctx, purpose, refs, true)
+}
+
+// Peek is Lookup without the generation checks: what Redis holds now, for
+// the materializer, which reads its own generation while it rebuilds.
+func (s *Store) Peek(ctx context.Context, purpose string, refs []SubjectRef) (map[SubjectRef]Record, error) {
+	return s.lookup(ctx, purpose, refs, false)
+}
+
+// LinkPurpose is the purpose links are stored under ("" when not stored).
+func (s *Store) LinkPurpose() string { return s.linkPurpose }
+
+func (s *Store) lookup(ctx context.Context, purpose string, refs []SubjectRef, gated bool) (map[SubjectRef]Record, error) {
 	if err := validatePurpose(purpose); err != nil {
 		return nil, fmt.Errorf("lookup: %w", err)
 	}
@@ -36,7 +50,7 @@ func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (
 		if _, dup := seen[r]; dup {
 			continue
 		}
-		if err := r.validate(); err != nil {
+		if err := validateRef(r); err != nil {
 			return nil, fmt.Errorf("lookup: %w", err)
 		}
 		seen[r] = struct{}{}
@@ -56,7 +70,7 @@ func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (
 	genCmds := make([]*redis.StringCmd, len(buckets))
 	_, _ = s.rdb.Pipelined(ctx, func(pipe redis.Pipeliner) error {
 		for i := range items {
-			items[i].cmd = pipe.HMGet(ctx, keys[i], "s", "at", "p", "o", "tn")
+			items[i].cmd = pipe.HMGet(ctx, keys[i], recordFields...)
 		}
 		// After the records: same slot as each record, so same node and
 		// connection, so read after it.
@@ -82,21 +96,9 @@ func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (
 		return nil, fmt.Errorf("lookup %d subjects: %w", len(items), err)
 	}
 
-	meta := metaCmd.Val()
-	gen, _ := meta[0].(string)
-	complete, _ := meta[1].(string)
-	nb, _ := meta[2].(string)
-	switch {
-	case gen == "":
-		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonNoState)
-	case nb != strconv.Itoa(s.k.buckets):
-		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonBucketConfig)
-	case complete != "1":
-		return nil, fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonRebuilding)
-	}
-	for i, c := range genCmds {
-		if c.Val() != gen {
-			return nil, fmt.Errorf("lookup: %w: %s (bucket %d)", ErrNotReady, ReasonBucketLost, buckets[i])
+	if gated {
+		if err := s.checkGeneration(metaCmd.Val(), genCmds, buckets); err != nil {
+			return nil, err
 		}
 	}
 
@@ -111,4 +113,27 @@ func (s *Store) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (
 		}
 	}
 	return out, nil
+}
+
+// checkGeneration fails with ErrNotReady unless cf:meta holds a complete
+// generation of this store's bucket count and every touched bucket belongs
+// to it.
+func (s *Store) checkGeneration(meta []any, genCmds []*redis.StringCmd, buckets []int) error {
+	gen, _ := meta[0].(string)
+	complete, _ := meta[1].(string)
+	nb, _ := meta[2].(string)
+	switch {
+	case gen == "":
+		return fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonNoState)
+	case nb != strconv.Itoa(s.k.buckets):
+		return fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonBucketConfig)
+	case complete != "1":
+		return fmt.Errorf("lookup: %w: %s", ErrNotReady, ReasonRebuilding)
+	}
+	for i, c := range genCmds {
+		if c.Val() != gen {
+			return fmt.Errorf("lookup: %w: %s (bucket %d)", ErrNotReady, ReasonBucketLost, buckets[i])
+		}
+	}
+	return nil
 }

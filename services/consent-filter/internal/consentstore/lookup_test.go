@@ -51,7 +51,7 @@ func TestLookupRejectsBadInput(t *testing.T) {
 	f := newFixture(t, Options{})
 	_, err := f.store.Lookup(ctx, "a:b", []SubjectRef{UserRef("x")})
 	assert.Error(t, err)
-	_, err = f.store.Lookup(ctx, "p", []SubjectRef{{Type: "x", ID: "y"}})
+	_, err = f.store.Lookup(ctx, "p", []SubjectRef{{Kind: "x", ID: "y"}})
 	assert.Error(t, err)
 	got, err := f.store.Lookup(ctx, "p", nil)
 	require.NoError(t, err)
@@ -71,15 +71,8 @@ func TestLookupRedisDown(t *testing.T) {
 }
 
 func TestSubjectHelpers(t *testing.T) {
-	st, err := ParseSubjectType("TENANT")
-	require.NoError(t, err)
-	assert.Equal(t, Tenant, st)
-	_, err = ParseSubjectType("org")
-	assert.Error(t, err)
-	assert.Equal(t, "user:a:b", UserRef("a:b").String())
-	ref, ok := parseCode(UserRef("a:b").code())
-	assert.True(t, ok)
-	assert.Equal(t, UserRef("a:b"), ref)
-	_, ok = parseCode("x:1")
-	assert.False(t, ok)
+	assert.Equal(t, "user:/a:b", UserRef("a:b").String())
+	assert.Equal(t, "user:acme/a%2Fb", TenantUserRef("acme", "a/b").String())
+	assert.Equal(t, "anonymous:acme/c", AnonymousRef("acme", "c").String())
+	assert.Equal(t, "tenant:acme", TenantRef("acme").String())
 }

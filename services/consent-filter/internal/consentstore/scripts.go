@@ -15,8 +15,10 @@ import (
 //
 // KEYS[1] bucket meta; KEYS[2..] record keys.
 // ARGV[1] gen; ARGV[2] invalidation channel prefix; ARGV[3] n partitions;
-// then n × (partition, expected-from, next); then per record
-// (purpose, subject code, status, at_ms, partition, offset, tenant).
+// then n × (partition, expected-from, next); then per record key 9 values
+// (op, purpose, subject code, status, at_ms, partition, offset, extra,
+// imported): op "c" is a consent change (extra: the tenant given with it),
+// op "l" adds a link (extra: the linked subject's code).
 const applySrc = `
 local meta = KEYS[1]
 local cur = redis.call('HGET', meta, 'gen')
@@ -37,23 +39,41 @@ end
 for k = 2, #KEYS do
   redis.call('HMGET', KEYS[k], 'p')
 end
-local function wins(cur, p, o, at)
+local function wins(cur, p, o, at, imported)
   if not cur[1] then return true end
+  if imported == '1' then return tonumber(at) > tonumber(cur[3]) end
   if cur[1] == p then return tonumber(o) > tonumber(cur[2]) end
   if tonumber(at) ~= tonumber(cur[3]) then return tonumber(at) > tonumber(cur[3]) end
   return tonumber(p) > tonumber(cur[1])
 end
 local changed = 0
 for k = 2, #KEYS do
-  local p, o, at = ARGV[i + 4], ARGV[i + 5], ARGV[i + 3]
-  -- read per change: the same key may occur twice in one batch
-  local cur = redis.call('HMGET', KEYS[k], 'p', 'o', 'at')
-  if wins(cur, p, o, at) then
-    redis.call('HSET', KEYS[k], 's', ARGV[i + 2], 'at', at, 'p', p, 'o', o, 'tn', ARGV[i + 6])
-    redis.call('PUBLISH', ARGV[2] .. ARGV[i], ARGV[i + 1])
-    changed = changed + 1
+  local op, purpose, code, st, at, p, o, extra, imported =
+    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+  if op == 'l' then
+    local ln = redis.call('HGET', KEYS[k], 'ln')
+    local found = false
+    if ln then
+      for c in string.gmatch(ln, '[^\n]+') do
+        if c == extra then found = true break end
+      end
+    end
+    if not found then
+      if ln and ln ~= '' then ln = ln .. '\n' .. extra else ln = extra end
+      redis.call('HSET', KEYS[k], 'ln', ln)
+      redis.call('PUBLISH', ARGV[2] .. purpose, code)
+      changed = changed + 1
+    end
+  else
+    -- read per change: the same key may occur twice in one batch
+    local cur = redis.call('HMGET', KEYS[k], 'p', 'o', 'at')
+    if wins(cur, p, o, at, imported) then
+      redis.call('HSET', KEYS[k], 's', st, 'at', at, 'p', p, 'o', o, 'tn', extra)
+      redis.call('PUBLISH', ARGV[2] .. purpose, code)
+      changed = changed + 1
+    end
   end
-  i = i + 7
+  i = i + 9
 end
 i = 4
 for _ = 1, np do

@@ -14,6 +14,7 @@ type state struct {
 	present  bool // cf:meta exists
 	gen      string
 	complete bool
+	legacy   bool
 	buckets  int
 	ends     map[int]int64
 	// bucketGen[b] is "" when bucket b's meta is missing.
@@ -79,6 +80,7 @@ func (s *Store) readState(ctx context.Context) (state, error) {
 		st.present = true
 		st.gen = meta[fieldGen]
 		st.complete = meta[fieldComplete] == "1"
+		st.legacy = meta[fieldLegacy] == "1"
 		st.buckets, _ = strconv.Atoi(meta[fieldBuckets])
 		for f, v := range meta {
 			if p, ok := strings.CutPrefix(f, endPrefix); ok {

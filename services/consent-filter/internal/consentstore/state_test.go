@@ -26,8 +26,8 @@ func TestPositionsAreMinimumOverBuckets(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.ApplyTo(ctx, nil, map[int]int64{0: 50, 1: 20}))
 	// A pipeline that only reached some buckets (crash mid-apply).
-	f.mr.HSet("{cf:b1}:meta", "p:0", "40")
-	f.mr.HDel("{cf:b2}:meta", "p:1")
+	f.mr.HSet("{cf:v2:b1}:meta", "p:0", "40")
+	f.mr.HDel("{cf:v2:b2}:meta", "p:1")
 	pos, ok, err := f.store.Positions(ctx)
 	require.NoError(t, err)
 	require.True(t, ok)
@@ -117,7 +117,7 @@ func TestPartialBucketLoss(t *testing.T) {
 	require.True(t, f.store.Ready(ctx, map[int]int64{0: 8}, 0))
 
 	for _, k := range f.mr.Keys() {
-		if hashTag(k) == "cf:b2" {
+		if hashTag(k) == "cf:v2:b2" {
 			f.mr.Del(k)
 		}
 	}
@@ -143,11 +143,11 @@ func TestPositionGapAfterFailoverToLaggingReplica(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, w.ApplyTo(ctx, nil, map[int]int64{0: 100}))
 	// Bucket 1 regresses to an older consistent state.
-	f.mr.HSet("{cf:b1}:meta", "p:0", "60")
+	f.mr.HSet("{cf:v2:b1}:meta", "p:0", "60")
 
 	err = w.Apply(ctx, []Change{userChange("a", "", decision.Granted, t0, 0, 100)})
 	require.ErrorIs(t, err, ErrPositionGap)
-	assert.Equal(t, "60", f.mr.HGet("{cf:b1}:meta", "p:0"), "the lagging bucket did not jump over its gap")
+	assert.Equal(t, "60", f.mr.HGet("{cf:v2:b1}:meta", "p:0"), "the lagging bucket did not jump over its gap")
 	assert.Equal(t, map[int]int64{0: 100}, w.Positions(), "the writer did not advance")
 
 	w2, err := f.store.OpenWriter(ctx, nil)
@@ -232,7 +232,7 @@ func TestWriterVerify(t *testing.T) {
 	w, err := f.store.OpenWriter(ctx, nil)
 	require.NoError(t, err)
 	require.NoError(t, w.Verify(ctx))
-	f.mr.Del("{cf:b1}:meta")
+	f.mr.Del("{cf:v2:b1}:meta")
 	require.ErrorIs(t, w.Verify(ctx), ErrGenerationLost)
 
 	f.mr.FlushAll()

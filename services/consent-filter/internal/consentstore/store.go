@@ -16,14 +16,20 @@ type Options struct {
 	// Buckets is the number of hash-tag buckets records are spread over
 	// (1..1024, default 16). Changing it starts a new generation (a rebuild).
 	Buckets int
+	// LinkPurpose is the purpose under whose records identity links are
+	// stored (the chain's purpose): a link is kept in the record hash of both
+	// its subjects for that purpose, so one read gives a subject's consent
+	// and links. Empty: links are not stored.
+	LinkPurpose string
 }
 
 // Store reads and writes consent state in Redis. It is safe for concurrent
 // use; it works with a single node, Sentinel or Cluster client.
 type Store struct {
-	rdb     redis.UniversalClient
-	k       keys
-	scripts scripts
+	rdb         redis.UniversalClient
+	k           keys
+	scripts     scripts
+	linkPurpose string
 }
 
 // New returns a Store on rdb. It does not contact Redis.
@@ -43,5 +49,10 @@ func New(rdb redis.UniversalClient, opts Options) (*Store, error) {
 	if rdb == nil {
 		return nil, fmt.Errorf("consentstore: nil redis client")
 	}
-	return &Store{rdb: rdb, k: keys{ns: opts.Namespace, buckets: opts.Buckets}, scripts: newScripts()}, nil
+	if opts.LinkPurpose != "" {
+		if err := validatePurpose(opts.LinkPurpose); err != nil {
+			return nil, fmt.Errorf("consentstore: link purpose: %w", err)
+		}
+	}
+	return &Store{rdb: rdb, k: newKeys(opts.Namespace, opts.Buckets), scripts: newScripts(), linkPurpose: opts.LinkPurpose}, nil
 }

@@ -10,6 +10,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/identity"
 )
 
 // Subscribe keeps the cache's subscription to the writer's invalidation
@@ -105,8 +107,8 @@ func (c *CachedLookup) handle(k keys, m *redis.Message) {
 		return
 	}
 	purpose, ok := strings.CutPrefix(m.Channel, k.invalidatePrefix())
-	ref, okRef := parseCode(m.Payload)
-	if !ok || !okRef {
+	ref, err := identity.ParseCode(m.Payload)
+	if !ok || err != nil {
 		// Unknown message on our channels: be safe, drop everything.
 		c.log.Warn("unparseable consent invalidation; clearing cache", zap.String("channel", m.Channel))
 		c.Clear()

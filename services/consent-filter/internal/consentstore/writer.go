@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/consentflow/consentflow/pkg/identity"
 )
 
 // Writer is the materializer's handle: it applies consent.changes to Redis
@@ -25,6 +27,7 @@ type Writer struct {
 	gen      string
 	fresh    bool
 	complete bool
+	legacy   bool
 	ends     map[int]int64
 	pos      map[int]int64
 	now      func() time.Time
@@ -44,7 +47,7 @@ func (s *Store) OpenWriter(ctx context.Context, endOffsets map[int]int64) (*Writ
 	}
 	w := &Writer{s: s, now: time.Now}
 	if ok, _ := st.consistent(s.k.buckets); ok {
-		w.gen, w.complete, w.ends, w.pos = st.gen, st.complete, st.ends, st.positions()
+		w.gen, w.complete, w.ends, w.pos, w.legacy = st.gen, st.complete, st.ends, st.positions(), st.legacy
 	} else if err := w.begin(ctx, endOffsets); err != nil {
 		return nil, fmt.Errorf("open writer: %w", err)
 	}
@@ -147,10 +150,12 @@ func (w *Writer) ApplyTo(ctx context.Context, changes []Change, next map[int]int
 	if target == nil {
 		target = map[int]int64{}
 	}
+	legacy := false
 	for i, c := range changes {
 		if err := c.Validate(); err != nil {
 			return fmt.Errorf("apply: change %d (%s at %d:%d): %w: %w", i, c.Ref(), c.Partition, c.Offset, ErrInvalidChange, err)
 		}
+		legacy = legacy || (c.Link == nil && c.Subject.Kind == identity.Legacy)
 		if c.Offset+1 > target[c.Partition] {
 			target[c.Partition] = c.Offset + 1
 		}
@@ -168,6 +173,14 @@ func (w *Writer) ApplyTo(ctx context.Context, changes []Change, next map[int]int
 	}
 
 	k := w.s.k
+	if legacy && !w.legacy {
+		// The flag goes first: a legacy record is never in Redis while the
+		// filter does not know to look legacy records up.
+		if err := w.s.rdb.HSet(ctx, k.meta(), fieldLegacy, "1").Err(); err != nil {
+			return fmt.Errorf("apply: mark legacy records: %w", err)
+		}
+		w.legacy = true
+	}
 	// Common ARGV prefix: gen, channel prefix, partitions.
 	head := []any{w.gen, k.invalidatePrefix(), len(target)}
 	for p, off := range target {
@@ -178,14 +191,29 @@ func (w *Writer) ApplyTo(ctx context.Context, changes []Change, next map[int]int
 		calls[b] = scriptCall{script: w.s.scripts.apply, keys: []string{k.bucketMeta(b)}, args: append([]any(nil), head...)}
 	}
 	for _, c := range changes {
+		if c.Link != nil {
+			if w.s.linkPurpose == "" {
+				continue
+			}
+			for _, side := range [][2]SubjectRef{{c.Link.A, c.Link.B}, {c.Link.B, c.Link.A}} {
+				key, b := k.record(w.s.linkPurpose, side[0])
+				calls[b].keys = append(calls[b].keys, key)
+				calls[b].args = append(calls[b].args, "l", w.s.linkPurpose, side[0].Code(), "", 0, c.Partition, c.Offset, side[1].Code(), "0")
+			}
+			continue
+		}
 		key, b := k.record(c.Purpose, c.Ref())
 		tenant := c.TenantID
-		if c.SubjectType == Tenant {
+		if c.Subject.Kind == identity.Tenant {
 			tenant = ""
 		}
+		imported := "0"
+		if c.Imported {
+			imported = "1"
+		}
 		calls[b].keys = append(calls[b].keys, key)
-		calls[b].args = append(calls[b].args, c.Purpose, c.Ref().code(), string(c.Status),
-			c.EffectiveAt.UnixMilli(), c.Partition, c.Offset, tenant)
+		calls[b].args = append(calls[b].args, "c", c.Purpose, c.Ref().Code(), string(c.Status),
+			c.EffectiveAt.UnixMilli(), c.Partition, c.Offset, tenant, imported)
 	}
 	if _, err := w.s.runScripts(ctx, calls); err != nil {
 		return fmt.Errorf("apply %d changes (generation %s): %w", len(changes), w.gen, err)

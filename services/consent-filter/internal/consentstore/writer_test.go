@@ -3,6 +3,7 @@ package consentstore
 import (
 	"context"
 	"fmt"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"strings"
 	"testing"
 	"time"
@@ -136,8 +137,8 @@ func TestApplyScriptFailureWritesNeitherDataNorPosition(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.Apply(ctx, []Change{userChange("alice", "", decision.Granted, t0, 0, 1)}))
 		before := f.dump(t)
-		f.mr.HSet("{cf:b0}:meta", "gen", "someone-else")
-		before["{cf:b0}:meta"]["gen"] = "someone-else"
+		f.mr.HSet("{cf:v2:b0}:meta", "gen", "someone-else")
+		before["{cf:v2:b0}:meta"]["gen"] = "someone-else"
 
 		err = w.Apply(ctx, []Change{userChange("bob", "", decision.Denied, t0, 0, 2)})
 		require.ErrorIs(t, err, ErrGenerationLost)
@@ -151,7 +152,7 @@ func TestApplyScriptFailureWritesNeitherDataNorPosition(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, w.Apply(ctx, []Change{userChange("alice", "", decision.Granted, t0, 0, 1)}))
 		// A foreign string value where bob's record hash would go.
-		require.NoError(t, f.mr.Set("{cf:b0}:c:ai_training:u:bob", "not a hash"))
+		require.NoError(t, f.mr.Set("{cf:v2:b0}:c:ai_training:user:/bob", "not a hash"))
 		before := f.dump(t)
 
 		err = w.Apply(ctx, []Change{
@@ -160,7 +161,7 @@ func TestApplyScriptFailureWritesNeitherDataNorPosition(t *testing.T) {
 		})
 		require.Error(t, err)
 		assert.Equal(t, before, f.dump(t), "carol not written, position not advanced")
-		assert.Equal(t, "2", f.mr.HGet("{cf:b0}:meta", "p:0"))
+		assert.Equal(t, "2", f.mr.HGet("{cf:v2:b0}:meta", "p:0"))
 	})
 }
 
@@ -170,11 +171,12 @@ func TestApplyRejectsInvalidChanges(t *testing.T) {
 	w, err := f.store.OpenWriter(ctx, nil)
 	require.NoError(t, err)
 	bad := []Change{
-		{SubjectType: "group", SubjectID: "x", Purpose: "p", Status: decision.Granted},
-		{SubjectType: User, SubjectID: "", Purpose: "p", Status: decision.Granted},
-		{SubjectType: User, SubjectID: "x", Purpose: "a:b", Status: decision.Granted},
-		{SubjectType: User, SubjectID: "x", Purpose: "p", Status: "granted"},
-		{SubjectType: User, SubjectID: "x", Purpose: "p", Status: decision.Granted, Offset: -1},
+		{Subject: SubjectRef{Kind: "group", ID: "x"}, Purpose: "p", Status: decision.Granted},
+		{Subject: UserRef(""), Purpose: "p", Status: decision.Granted},
+		{Subject: UserRef("x"), Purpose: "a:b", Status: decision.Granted},
+		{Subject: UserRef("x"), Purpose: "p", Status: "granted"},
+		{Subject: UserRef("x"), Purpose: "p", Status: decision.Granted, Offset: -1},
+		{Link: &identity.Link{A: UserRef("x"), B: UserRef("x")}},
 	}
 	for _, c := range bad {
 		assert.ErrorIs(t, w.Apply(ctx, []Change{c}), ErrInvalidChange, "%+v", c)
@@ -254,7 +256,7 @@ func TestEveryScriptTouchesOneSlot(t *testing.T) {
 	assert.GreaterOrEqual(t, scripts, 8)
 	assert.Len(t, f.recordKeys(), 40)
 	for _, k := range f.recordKeys() {
-		assert.Regexp(t, `^\{cf:b[0-7]\}:c:ai_training:u:user-\{\d+\}$`, k)
+		assert.Regexp(t, `^\{cf:v2:b[0-7]\}:c:ai_training:user:/user-%7B\d+%7D$`, k)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
@@ -61,12 +62,27 @@ type Filter struct {
 	// whenever the positions differ from the last batch's the cache is cleared
 	// first. Between consent changes it serves every lookup.
 	Cache Cache
+	// Links, when set, records the identity links events establish (an event
+	// carrying a user id and an anonymous id, identify, alias) on
+	// consent.changes, with ChangeCodec, before the batch's outputs are
+	// written: a link the store does not hold yet is appended, so the
+	// materializer stores it and later events (and erasures) see it.
+	Links       Appender
+	ChangeCodec *avro.Codec[schema.ConsentChange]
+	// MaxLinks bounds the linked subjects consulted for one event (default
+	// 1000); an event whose primary subject has more is denied (link_limit).
+	MaxLinks int
 
 	lastPositions map[int]int64
 
 	// targetFor identifies the batch targetEnds were read for.
 	targetFor  batchID
 	targetEnds map[int]int64
+}
+
+// Appender appends records to consent.changes.
+type Appender interface {
+	Append(ctx context.Context, recs ...stream.Record) ([]stream.Position, error)
 }
 
 // batchID identifies a batch by its first and last records and its size: a retry
@@ -109,6 +125,7 @@ type Metrics struct {
 	Paused        prometheus.Gauge
 	PauseReasons  *prometheus.CounterVec
 	Lag           prometheus.Gauge
+	Links         prometheus.Counter
 }
 
 // NewMetrics registers the filter metrics with reg.
@@ -119,9 +136,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Paused:        prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_filter_paused", Help: "1 while the filter is paused because consent state cannot be trusted."}),
 		PauseReasons:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_pauses_total", Help: "Batches held back, by reason."}, []string{"reason"}),
 		Lag:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_materializer_lag_records", Help: "consent.changes records not yet applied to Redis (max over partitions), as the filter last saw it."}),
+		Links:         prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_filter_links_total", Help: "Identity links recorded on consent.changes from events (identify, alias, events carrying both ids)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag)
+		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag, m.Links)
 	}
 	return m
 }
@@ -129,13 +147,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 type decoded struct {
 	msg kafka.Message
 	ev  schema.InteractionEvent
+	es  eventSubjects
 }
 
 // Handle is the stream.Handler of the filter.
 func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
 	events := make([]decoded, 0, len(batch))
-	refs := make([]consentstore.SubjectRef, 0, 2*len(batch))
+	modes := identity.DefaultModes()
+	if f.Policy != nil {
+		modes = f.Policy.Identity
+	}
 	var failed stream.BatchError
 	raws := stream.DecodeEach(ctx, batch, f.Raw, &failed, nil)
 	if fail, retry := failed.Transient(); retry {
@@ -146,12 +168,15 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		if ev == nil {
 			continue // reported
 		}
-		if err := validate(ev); err != nil {
+		es, err := subjectsOf(modes, ev)
+		if err == nil {
+			err = validate(ev)
+		}
+		if err != nil {
 			failed.Add(i, "invalid", err)
 			continue
 		}
-		events = append(events, decoded{msg: m, ev: *ev})
-		refs = append(refs, consentstore.UserRef(ev.Subject()), consentstore.TenantRef(ev.TenantID))
+		events = append(events, decoded{msg: m, ev: *ev, es: es})
 	}
 	if len(events) == 0 {
 		return out, failed.Err()
@@ -181,8 +206,51 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		lookup = f.Cache.Lookup
 	}
+
+	// Round 1: every event's own subjects and tenant (and, while legacy
+	// records exist, the legacy records of its ids). Round 2: the subjects
+	// linked to them that round 1 did not fetch.
 	start := time.Now()
+	var refs []consentstore.SubjectRef
+	seen := map[identity.Subject]bool{}
+	want := func(s identity.Subject) {
+		if !seen[s] {
+			seen[s] = true
+			refs = append(refs, s)
+		}
+	}
+	inBatch := map[identity.Subject][]identity.Subject{}
+	for _, d := range events {
+		want(d.es.primary)
+		want(identity.TenantOf(d.ev.TenantID))
+		for _, c := range d.es.carried {
+			want(c)
+		}
+		if h.Legacy {
+			for _, id := range d.es.ids {
+				want(identity.LegacyOf(id))
+			}
+		}
+		for _, l := range d.es.links {
+			inBatch[l.A] = append(inBatch[l.A], l.B)
+			inBatch[l.B] = append(inBatch[l.B], l.A)
+		}
+	}
 	recs, err := lookup(ctx, f.Purpose, refs)
+	if err == nil {
+		refs = refs[:0]
+		for _, d := range events {
+			for _, s := range linkedOf(d.es, recs[d.es.primary].Links, inBatch) {
+				want(s)
+			}
+		}
+		if len(refs) > 0 {
+			var more map[consentstore.SubjectRef]consentstore.Record
+			if more, err = lookup(ctx, f.Purpose, refs); err == nil {
+				maps.Copy(recs, more)
+			}
+		}
+	}
 	f.Metrics.LookupSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		reason := "redis_unavailable"
@@ -191,19 +259,26 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		return nil, f.pause(reason, err)
 	}
+	if err := f.recordLinks(ctx, events, recs); err != nil {
+		return nil, f.pause("kafka_unavailable", err)
+	}
 	f.Metrics.Paused.Set(0)
 
+	maxLinks := f.MaxLinks
+	if maxLinks <= 0 {
+		maxLinks = 1000
+	}
+	nparts := len(ends)
 	now := f.Now()
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
-		if r, ok := recs[consentstore.TenantRef(d.ev.TenantID)]; ok {
+		if r, ok := recs[identity.TenantOf(d.ev.TenantID)]; ok && r.Has() {
 			in.Tenant = r.Decision()
 			tenantVersion = r.Version()
 		}
-		if r, ok := recs[consentstore.UserRef(d.ev.Subject())]; ok {
-			in.User = r.Decision()
-		}
+		linked := linkedOf(d.es, recs[d.es.primary].Links, inBatch)
+		in.User, in.Linked, in.TooManyLinks = decisionInput(d.es, linked, recs, h.Legacy, maxLinks)
 		dec := decision.Decide(f.Policy, in)
 		verdict := schema.DecisionDeny
 		if dec.Allow {
@@ -211,7 +286,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
 
-		ref := SubjectRef(f.AuditKey, d.ev.Subject())
+		ref := SubjectRef(f.AuditKey, d.es.primary)
 		audit := schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
@@ -224,15 +299,68 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
 		if dec.Allow {
 			headers := append(append([]kafka.Header(nil), d.msg.Headers...),
-				kafka.Header{Key: schema.HeaderConsentVersion, Value: []byte(dec.ConsentVersion)},
+				kafka.Header{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
 				kafka.Header{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
 				kafka.Header{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
 				kafka.Header{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
+				kafka.Header{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
+				kafka.Header{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
 			)
 			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
 		}
 	}
 	return out, failed.Err()
+}
+
+// StateVersion is the consent_version a row of subject s decided now
+// carries: "p:o" where p is the consent.changes partition of s's records
+// (every record of its tenant in tenant mode) and o the materializer's
+// position there (every change below o was in the state decided on; the
+// positions are read before the records, so they never overstate it). An
+// erasure caused by a change at or above o covers the row; one below o was
+// seen by the decision. Empty when the partition count is unknown.
+func StateVersion(s identity.Subject, positions map[int]int64, partitions int) string {
+	if partitions <= 0 {
+		return ""
+	}
+	p := stream.PartitionOf([]byte(s.Route()), partitions)
+	return schema.Version{Partition: p, Offset: positions[p]}.String()
+}
+
+// recordLinks appends the links the batch's events establish that the store
+// does not hold yet (each once).
+func (f *Filter) recordLinks(ctx context.Context, events []decoded, recs map[consentstore.SubjectRef]consentstore.Record) error {
+	if f.Links == nil || f.ChangeCodec == nil {
+		return nil
+	}
+	var out []stream.Record
+	seen := map[identity.Link]bool{}
+	for _, d := range events {
+		for _, l := range d.es.links {
+			if seen[l] || storedLink(l, recs) {
+				continue
+			}
+			seen[l] = true
+			c := identity.LinkChange(l, d.ev.TenantID, d.ev.ReceivedAt, d.ev.Source)
+			key, route, err := identity.KeyOf(&c)
+			if err != nil {
+				return fmt.Errorf("link record: %w", err)
+			}
+			b, err := f.ChangeCodec.Encode(&c)
+			if err != nil {
+				return fmt.Errorf("encode link record: %w", err)
+			}
+			out = append(out, stream.Record{Key: []byte(key), Route: []byte(route), Value: b})
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if _, err := f.Links.Append(ctx, out...); err != nil {
+		return fmt.Errorf("record %d identity links: %w", len(out), err)
+	}
+	f.Metrics.Links.Add(float64(len(out)))
+	return nil
 }
 
 func (f *Filter) pause(reason string, err error) error {
@@ -241,15 +369,12 @@ func (f *Filter) pause(reason string, err error) error {
 	return fmt.Errorf("%w: %s: %v", ErrPaused, reason, err)
 }
 
-// validate rejects raw events the decision cannot be made for.
+// validate rejects raw events the decision cannot be made for (the ids were
+// checked by subjectsOf).
 func validate(ev *schema.InteractionEvent) error {
 	switch {
 	case ev.EventID == "":
 		return errors.New("event_id: required")
-	case ev.Subject() == "":
-		return errors.New("user_id or anonymous_id: required")
-	case ev.TenantID == "":
-		return errors.New("tenant_id: required")
 	case ev.ReceivedAt.IsZero():
 		return errors.New("received_at: required")
 	}

@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
@@ -30,6 +31,12 @@ type Materializer struct {
 	Codec   *avro.Codec[schema.ConsentChange]
 	Logger  *zap.Logger
 	Metrics *Metrics
+	// Purpose is the chain's purpose: identity stitching's erasure requests
+	// (ERASE records) are derived for it and written to Topic through
+	// Changes before the batch that calls for them is applied. Without
+	// Changes no requests are derived.
+	Purpose string
+	Changes Appender
 
 	// CheckInterval is how often the generation is checked while idle, so that a
 	// flush is noticed without new changes (default 250ms).
@@ -38,11 +45,17 @@ type Materializer struct {
 	MaxBatch int
 }
 
+// Appender appends records to consent.changes.
+type Appender interface {
+	Append(ctx context.Context, recs ...stream.Record) ([]stream.Position, error)
+}
+
 // Metrics of the materializer.
 type Metrics struct {
 	Applied  prometheus.Counter
 	Rebuilds prometheus.Counter
 	Skipped  *prometheus.CounterVec
+	Erasures prometheus.Counter
 }
 
 // NewMetrics registers the materializer metrics with reg.
@@ -51,9 +64,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Applied:  prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_materializer_applied_total", Help: "Consent changes applied to Redis (replays included)."}),
 		Rebuilds: prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_materializer_generations_total", Help: "Writer generations opened (a rebuild from the start of the topic when Redis lost its state)."}),
 		Skipped:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_materializer_skipped_total", Help: "consent.changes records not applied, by reason."}, []string{"reason"}),
+		Erasures: prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_materializer_erasure_requests_total", Help: "Erasure requests (ERASE records) written for subjects linked to a denial (replays included)."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Applied, m.Rebuilds, m.Skipped)
+		reg.MustRegister(m.Applied, m.Rebuilds, m.Skipped, m.Erasures)
 	}
 	return m
 }
@@ -196,9 +210,15 @@ func (m *Materializer) classify(err error) error {
 // apply decodes a batch and applies it; undecodable or foreign records only
 // advance the positions (a consent change that cannot be read cannot be applied,
 // and the topic is the truth: it is logged and counted, never guessed at).
+// The erasure requests the batch calls for are appended to the topic first,
+// so a crash can repeat them (harmless) but never lose them.
 func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch []kafka.Message) error {
 	changes := make([]consentstore.Change, 0, len(batch))
 	next := map[int]int64{}
+	skip := func(msg kafka.Message, reason string, err error) {
+		m.Metrics.Skipped.WithLabelValues(reason).Inc()
+		m.Logger.Error("consent change skipped", zap.String("reason", reason), zap.Int("partition", msg.Partition), zap.Int64("offset", msg.Offset), zap.Error(err))
+	}
 	for _, msg := range batch {
 		next[msg.Partition] = max(next[msg.Partition], msg.Offset+1)
 		if msg.Value == nil {
@@ -210,30 +230,110 @@ func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch 
 			if !stream.Permanent(err) {
 				return err // the registry is down: apply nothing, try again
 			}
-			m.Metrics.Skipped.WithLabelValues("undecodable").Inc()
-			m.Logger.Error("undecodable consent change skipped", zap.Int("partition", msg.Partition), zap.Int64("offset", msg.Offset), zap.Error(err))
+			skip(msg, "undecodable", err)
 			continue
 		}
-		st, err := consentstore.ParseSubjectType(c.SubjectType)
+		cs, reason, err := Decode(&c, msg.Partition, msg.Offset)
 		if err != nil {
-			m.Metrics.Skipped.WithLabelValues("invalid").Inc()
-			m.Logger.Error("invalid consent change skipped", zap.Int("partition", msg.Partition), zap.Int64("offset", msg.Offset), zap.Error(err))
+			skip(msg, reason, err)
 			continue
 		}
-		ch := consentstore.Change{
-			SubjectType: st, SubjectID: c.SubjectID, TenantID: c.TenantID, Purpose: c.Purpose,
-			Status: decision.Status(c.Status), EffectiveAt: c.EffectiveAt, Partition: msg.Partition, Offset: msg.Offset,
-		}
-		if err := ch.Validate(); err != nil {
-			m.Metrics.Skipped.WithLabelValues("invalid").Inc()
-			m.Logger.Error("invalid consent change skipped", zap.Int("partition", msg.Partition), zap.Int64("offset", msg.Offset), zap.Error(err))
-			continue
-		}
-		changes = append(changes, ch)
+		changes = append(changes, cs...)
+	}
+	if err := m.requestErasures(ctx, changes); err != nil {
+		return err
 	}
 	if err := w.ApplyTo(ctx, changes, next); err != nil {
 		return err
 	}
 	m.Metrics.Applied.Add(float64(len(changes)))
+	return nil
+}
+
+// Decode turns one consent.changes record into the store changes it makes:
+// a consent change of each subject it applies to (pkg/identity.Applies:
+// one, or for a legacy record with a tenant that tenant's user and anonymous
+// id), or a link. ERASE records change nothing. reason names a refusal for
+// the skipped metric.
+func Decode(c *schema.ConsentChange, partition int, offset int64) ([]consentstore.Change, string, error) {
+	switch c.Status {
+	case schema.StatusErase:
+		return nil, "", nil
+	case schema.StatusLinked:
+		l, err := identity.LinkOf(c)
+		if err != nil {
+			return nil, "invalid", err
+		}
+		return []consentstore.Change{{Link: &l, TenantID: c.TenantID, EffectiveAt: c.EffectiveAt, Partition: partition, Offset: offset}}, "", nil
+	}
+	subjects, err := identity.Applies(c)
+	if err != nil {
+		return nil, "invalid", err
+	}
+	out := make([]consentstore.Change, 0, len(subjects))
+	for _, s := range subjects {
+		ch := consentstore.Change{
+			Subject: s, TenantID: c.TenantID, Purpose: c.Purpose, Status: decision.Status(c.Status),
+			Imported: c.Imported, EffectiveAt: c.EffectiveAt, Partition: partition, Offset: offset,
+		}
+		if err := ch.Validate(); err != nil {
+			return nil, "invalid", err
+		}
+		out = append(out, ch)
+	}
+	return out, "", nil
+}
+
+// requestErasures derives the batch's erasure requests (erasureIntents) from
+// the stored state of its subjects and appends them to the topic.
+func (m *Materializer) requestErasures(ctx context.Context, changes []consentstore.Change) error {
+	if m.Changes == nil || m.Purpose == "" || m.Store.LinkPurpose() != m.Purpose {
+		return nil
+	}
+	seen := map[identity.Subject]bool{}
+	var refs []identity.Subject
+	add := func(s identity.Subject) {
+		if !seen[s] {
+			seen[s] = true
+			refs = append(refs, s)
+		}
+	}
+	for _, c := range changes {
+		switch {
+		case c.Link != nil:
+			add(c.Link.A)
+			add(c.Link.B)
+		case c.Purpose == m.Purpose && c.Status == decision.Denied:
+			add(c.Subject)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	state, err := m.Store.Peek(ctx, m.Purpose, refs)
+	if err != nil {
+		return fmt.Errorf("read state for erasure requests: %w", err)
+	}
+	intents := erasureIntents(m.Purpose, changes, state)
+	if len(intents) == 0 {
+		return nil
+	}
+	recs := make([]stream.Record, 0, len(intents))
+	for _, in := range intents {
+		ch := identity.EraseChange(in.Subject, m.Purpose, in.Trigger, in.At)
+		key, route, err := identity.KeyOf(&ch)
+		if err != nil {
+			return fmt.Errorf("erasure request: %w", err)
+		}
+		b, err := m.Codec.Encode(&ch)
+		if err != nil {
+			return fmt.Errorf("encode erasure request: %w", err)
+		}
+		recs = append(recs, stream.Record{Key: []byte(key), Route: []byte(route), Value: b})
+	}
+	if _, err := m.Changes.Append(ctx, recs...); err != nil {
+		return fmt.Errorf("append %d erasure requests: %w", len(recs), err)
+	}
+	m.Metrics.Erasures.Add(float64(len(recs)))
 	return nil
 }

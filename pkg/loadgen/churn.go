@@ -27,6 +27,9 @@ type ChurnPlan struct {
 	// TenantOptOutShare of the tenants opt out once; TenantRegrantShare of those
 	// grant again later.
 	TenantOptOutShare, TenantRegrantShare float64
+	// BannerDenyShare of the users with a browser cookie have a cookie banner
+	// deny their anonymous id once.
+	BannerDenyShare float64
 	// ReactiveShare of the planned changes are sent right after an event of their
 	// own subject (a user acts, then changes a setting), so that the consent
 	// filter often decides that event after the change took effect — the
@@ -39,7 +42,8 @@ type ChurnPlan struct {
 // initial grant grant, a tenth of the tenants opt out (half of them re-grant), and
 // half of all these follow an event of their subject. Events must be set.
 func DefaultChurnPlan() ChurnPlan {
-	return ChurnPlan{WithdrawShare: 0.1, RegrantShare: 0.3, GrantShare: 0.2, TenantOptOutShare: 0.1, TenantRegrantShare: 0.5, ReactiveShare: 0.5}
+	return ChurnPlan{WithdrawShare: 0.1, RegrantShare: 0.3, GrantShare: 0.2, TenantOptOutShare: 0.1, TenantRegrantShare: 0.5,
+		BannerDenyShare: 0.1, ReactiveShare: 0.5}
 }
 
 func (p *ChurnPlan) validate() error {
@@ -49,7 +53,7 @@ func (p *ChurnPlan) validate() error {
 	}
 	for name, v := range map[string]float64{"withdraw share": p.WithdrawShare, "regrant share": p.RegrantShare,
 		"grant share": p.GrantShare, "tenant opt-out share": p.TenantOptOutShare,
-		"tenant regrant share": p.TenantRegrantShare, "reactive share": p.ReactiveShare} {
+		"tenant regrant share": p.TenantRegrantShare, "banner deny share": p.BannerDenyShare, "reactive share": p.ReactiveShare} {
 		if v < 0 || v > 1 {
 			errs = append(errs, fmt.Errorf("churn plan: %s must be within [0, 1], got %g", name, v))
 		}
@@ -159,6 +163,18 @@ func newChurn(cfg Config, w *World, initial []*User) *churn {
 			add(later(at), &ConsentAction{SubjectType: schema.SubjectTenant, SubjectID: t.ID, TenantID: t.ID, Purpose: cfg.Purpose, Status: schema.StatusGranted})
 		}
 	}
+	var visitors []*User
+	for _, u := range users {
+		if u.Cookie != "" {
+			visitors = append(visitors, u)
+		}
+	}
+	banner := exactly(r, len(visitors), p.BannerDenyShare)
+	sort.Ints(banner)
+	for _, i := range banner {
+		u := visitors[i]
+		add(pos(0.02, 0.6), &ConsentAction{SubjectType: schema.SubjectAnonymous, SubjectID: u.Cookie, TenantID: u.TenantID, Purpose: cfg.Purpose, Status: schema.StatusDenied})
+	}
 	sort.SliceStable(ch.todo, func(a, b int) bool { return ch.todo[a].at < ch.todo[b].at })
 	return ch
 }
@@ -192,7 +208,10 @@ func (ch *churn) after(ev *EventAction) {
 	kept := ch.due[:0]
 	for _, p := range ch.due {
 		c := p.c
-		if (c.SubjectType == schema.SubjectUser && ev.Event.UserID != "" && c.SubjectID == ev.Event.UserID) ||
+		// User and anonymous ids are per tenant: user 7 of another tenant is
+		// someone else.
+		if (c.SubjectType == schema.SubjectUser && ev.Event.UserID != "" && c.SubjectID == ev.Event.UserID && c.TenantID == ev.Event.TenantID) ||
+			(c.SubjectType == schema.SubjectAnonymous && ev.Event.UserID == "" && c.SubjectID == ev.Event.AnonymousID && c.TenantID == ev.Event.TenantID) ||
 			(c.SubjectType == schema.SubjectTenant && c.SubjectID == ev.Event.TenantID) {
 			ch.next = append(ch.next, c)
 			continue

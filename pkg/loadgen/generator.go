@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/google/uuid"
 )
@@ -49,25 +50,52 @@ type EventAction struct {
 	GPC bool
 	// PII lists every value seeded into Event.Text.
 	PII []PII
+	// NewLink marks the first identify of a user with their browser's
+	// anonymous id: the Runner waits until the consent API shows the link
+	// before it goes on with the tenant, so that every later action of the
+	// tenant happens after the link (and the ground truth can order them).
+	NewLink bool
+	// linkSentAt is set by the Runner when a NewLink event was accepted.
+	linkSentAt time.Time
 }
 
 // ConsentAction is a consent change to put.
 type ConsentAction struct {
-	SubjectType string // schema.SubjectUser or schema.SubjectTenant
+	// SubjectType is schema.SubjectUser, schema.SubjectAnonymous or
+	// schema.SubjectTenant.
+	SubjectType string
 	SubjectID   string
 	TenantID    string
 	Purpose     string
 	Status      string // schema.StatusGranted or schema.StatusDenied
 }
 
-// Path is the consent API path of the change:
-// /v1/users/{user_id}/consents/{purpose} or /v1/tenants/{tenant_id}/consents/{purpose}.
+// Path is the consent API path of the change, ids percent-encoded:
+// /v1/tenants/{tenant}/users/{user}/consents/{purpose},
+// /v1/tenants/{tenant}/anonymous/{anon}/consents/{purpose} or
+// /v1/tenants/{tenant}/consents/{purpose}.
 func (c *ConsentAction) Path() string {
-	coll := "users"
-	if c.SubjectType == schema.SubjectTenant {
-		coll = "tenants"
+	t, p := url.PathEscape(c.TenantID), url.PathEscape(c.Purpose)
+	switch c.SubjectType {
+	case schema.SubjectTenant:
+		return fmt.Sprintf("/v1/tenants/%s/consents/%s", url.PathEscape(c.SubjectID), p)
+	case schema.SubjectAnonymous:
+		return fmt.Sprintf("/v1/tenants/%s/anonymous/%s/consents/%s", t, url.PathEscape(c.SubjectID), p)
 	}
-	return fmt.Sprintf("/v1/%s/%s/consents/%s", coll, url.PathEscape(c.SubjectID), url.PathEscape(c.Purpose))
+	return fmt.Sprintf("/v1/tenants/%s/users/%s/consents/%s", t, url.PathEscape(c.SubjectID), p)
+}
+
+// Subject is the consent subject of the change under tenant-scoped ids (the
+// default policy).
+func (c *ConsentAction) Subject() identity.Subject {
+	m := identity.DefaultModes()
+	switch c.SubjectType {
+	case schema.SubjectTenant:
+		return identity.TenantOf(c.SubjectID)
+	case schema.SubjectAnonymous:
+		return m.Subject(identity.Anonymous, c.TenantID, c.SubjectID)
+	}
+	return m.Subject(identity.User, c.TenantID, c.SubjectID)
 }
 
 // Generator produces a deterministic sequence of Actions from a Config. It is not
@@ -208,17 +236,55 @@ func (g *Generator) event() *EventAction {
 		Properties: propertiesFor(g.r, et.name),
 	}
 	act := &EventAction{GPC: g.r.Float64() < g.cfg.GPCRate}
-	if anonymous {
+	// A user with a browser cookie is on a journey: logged out they browse
+	// anonymously (their cookie is the subject), then log in (identify links
+	// the cookie to them), then use the product logged in (their web events
+	// carry both ids), and now and then log out.
+	journey := ""
+	if !anonymous && u.Cookie != "" {
+		switch n := g.r.IntN(10); {
+		case !u.loggedIn && n < 6:
+			journey = "browse"
+		case !u.loggedIn:
+			journey = "login"
+			u.loggedIn = true
+		case n == 0:
+			journey = "logout"
+			u.loggedIn = false
+		default:
+			journey = "web"
+		}
+	}
+	switch {
+	case anonymous:
 		ev.AnonymousID = t.anonymous[g.r.IntN(len(t.anonymous))]
 		ev.IP = ipAddr(g.r)
 		ev.UserAgent = agents[g.r.IntN(len(agents))]
 		ev.Jurisdiction = pickJurisdiction(g.r)
-	} else {
+	case journey == "browse" || journey == "logout":
+		// Logged out on the user's own browser: their jurisdiction is known to
+		// the backend from the session's location.
+		et = eventTypes[0] // page_viewed
+		ev.EventType = et.name
+		ev.Properties = propertiesFor(g.r, et.name)
+		ev.AnonymousID, ev.SessionID = u.Cookie, u.session
+		ev.Jurisdiction, ev.IP, ev.Locale, ev.UserAgent = u.Jurisdiction, u.IP, u.Locale, u.UserAgent
+	case journey == "login":
+		ev.EventType, ev.Properties, et.withText = "identify", nil, false
+		ev.UserID, ev.AnonymousID, ev.SessionID = u.ID, u.Cookie, u.session
+		ev.Jurisdiction, ev.IP, ev.Locale, ev.UserAgent = u.Jurisdiction, u.IP, u.Locale, u.UserAgent
+		ev.ActorName, ev.ActorEmail, ev.ActorHandle = u.Name, u.Email, u.Handle
+		act.NewLink = !u.linked
+		u.linked = true
+	default:
 		ev.UserID, ev.SessionID = u.ID, u.session
+		if journey == "web" {
+			ev.AnonymousID = u.Cookie
+		}
 		ev.Jurisdiction, ev.IP, ev.Locale, ev.UserAgent = u.Jurisdiction, u.IP, u.Locale, u.UserAgent
 		ev.ActorName, ev.ActorEmail, ev.ActorHandle = u.Name, u.Email, u.Handle
 	}
-	if et.withText {
+	if et.withText && journey != "browse" && journey != "logout" {
 		// Another user of the tenant (UsersPerTenant >= 2).
 		colleague := t.Users[(indexOf(t.Users, u)+1+g.r.IntN(len(t.Users)-1))%len(t.Users)]
 		actor := u

@@ -9,6 +9,7 @@ import (
 	"hash/fnv"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +58,9 @@ type RunOptions struct {
 	Progress func(Stats)
 	// HTTPClient defaults to a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// LinkTimeout bounds the wait for a new identity link to show in the
+	// consent API (default 30 s); ConsentToken needs consent:read for it.
+	LinkTimeout time.Duration
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
 }
@@ -187,6 +191,9 @@ func (o *RunOptions) defaults() error {
 	} else if o.Retries == 0 {
 		o.Retries = 3
 	}
+	if o.LinkTimeout <= 0 {
+		o.LinkTimeout = 30 * time.Second
+	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 2 * o.Workers}}
 	}
@@ -234,6 +241,7 @@ type worker struct {
 	seqs    []int
 }
 
+
 func (w *worker) loop(ctx context.Context, ch <-chan Action) {
 	for {
 		var a Action
@@ -259,7 +267,12 @@ func (w *worker) loop(ctx context.Context, ch <-chan Action) {
 		case ActionEvent:
 			w.pending = append(w.pending, a.Event)
 			w.seqs = append(w.seqs, a.Seq)
-			if len(w.pending) >= w.r.opts.Batch {
+			if a.Event.NewLink {
+				// A new identity link: send it now and wait until it shows,
+				// so the tenant's later actions all come after it.
+				w.flush(ctx)
+				w.awaitLink(ctx, a.Seq, a.Event)
+			} else if len(w.pending) >= w.r.opts.Batch {
 				w.flush(ctx)
 			}
 		case ActionConsent:
@@ -319,6 +332,9 @@ func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int,
 	}
 	for i, e := range evs {
 		ev := e.Event
+		if accepted && e.NewLink {
+			e.linkSentAt = res.sentAt
+		}
 		w.r.truth.write(EventTruth{
 			Kind: "event", Seq: seqs[i], EventID: ev.EventID, EventType: ev.EventType, UserID: ev.UserID,
 			AnonymousID: ev.AnonymousID, TenantID: ev.TenantID, Jurisdiction: ev.Jurisdiction, GPC: e.GPC,
@@ -327,6 +343,60 @@ func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int,
 		})
 	}
 	w.r.outcome(accepted)
+}
+
+// awaitLink polls the consent API until it shows the link of the identify
+// event (at most LinkTimeout), records it and writes its truth line.
+func (w *worker) awaitLink(ctx context.Context, seq int, e *EventAction) {
+	ev := e.Event
+	lt := LinkTruth{Kind: "link", Seq: seq, TenantID: ev.TenantID, UserID: ev.UserID, AnonymousID: ev.AnonymousID, SentAt: e.linkSentAt}
+	if !e.linkSentAt.IsZero() {
+		url := fmt.Sprintf("%s/v1/tenants/%s/users/%s/consents", w.r.opts.ConsentURL, neturl.PathEscape(ev.TenantID), neturl.PathEscape(ev.UserID))
+		deadline := time.Now().Add(w.r.opts.LinkTimeout)
+		for ctx.Err() == nil && time.Now().Before(deadline) {
+			if w.r.linked(ctx, url, ev.AnonymousID) {
+				lt.Observed, lt.LinkedAt = true, time.Now()
+				break
+			}
+			select {
+			case <-ctx.Done():
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	if !lt.Observed {
+		w.r.opts.Logger.Warn("identity link not visible in time", zap.Int("seq", seq))
+	}
+	w.r.truth.write(lt)
+}
+
+// linked reports whether GET url lists anon among the user's linked subjects.
+func (r *runner) linked(ctx context.Context, url, anon string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return false
+	}
+	req.Header.Set("Authorization", "Bearer "+r.opts.ConsentToken)
+	resp, err := r.opts.HTTPClient.Do(req)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Linked []struct {
+			SubjectType string `json:"subject_type"`
+			SubjectID   string `json:"subject_id"`
+		} `json:"linked"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body) != nil {
+		return false
+	}
+	for _, l := range body.Linked {
+		if l.SubjectType == "anonymous" && l.SubjectID == anon {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *worker) consent(ctx context.Context, seq int, c *ConsentAction) {

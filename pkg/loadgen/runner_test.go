@@ -73,14 +73,27 @@ func newFakeStack(t *testing.T) *fakeStack {
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintf(w, `{"accepted":%d,"received_at":%q}`, len(body.Events), fakeClock(f.requests).Format(time.RFC3339Nano))
 	})
-	mux.HandleFunc("PUT /v1/{coll}/{id}/consents/{purpose}", func(w http.ResponseWriter, r *http.Request) {
+	put := func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		f.mu.Lock()
-		f.consents = append(f.consents, r.URL.Path+" "+string(b))
+		f.consents = append(f.consents, r.URL.EscapedPath()+" "+string(b))
 		n := len(f.consents)
 		f.mu.Unlock()
 		w.WriteHeader(http.StatusOK)
 		fmt.Fprintf(w, `{"version":"0:%d","effective_at":%q}`, n-1, fakeClock(1000+n).Format(time.RFC3339Nano))
+	}
+	mux.HandleFunc("PUT /v1/tenants/{tenant}/consents/{purpose}", put)
+	mux.HandleFunc("PUT /v1/tenants/{tenant}/{coll}/{id}/consents/{purpose}", put)
+	mux.HandleFunc("GET /v1/tenants/{tenant}/users/{user}/consents", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		var linked []map[string]string
+		for _, ev := range f.events {
+			if ev["tenant_id"] == r.PathValue("tenant") && ev["user_id"] == r.PathValue("user") && ev["anonymous_id"] != nil {
+				linked = append(linked, map[string]string{"subject_type": "anonymous", "subject_id": ev["anonymous_id"].(string)})
+			}
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"linked": linked})
 	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
@@ -88,9 +101,15 @@ func newFakeStack(t *testing.T) *fakeStack {
 }
 
 func readTruth(t *testing.T, b []byte) ([]EventTruth, []ConsentTruth) {
+	evs, cs, _ := readTruthLinks(t, b)
+	return evs, cs
+}
+
+func readTruthLinks(t *testing.T, b []byte) ([]EventTruth, []ConsentTruth, []LinkTruth) {
 	t.Helper()
 	var evs []EventTruth
 	var cs []ConsentTruth
+	var ls []LinkTruth
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
@@ -105,11 +124,15 @@ func readTruth(t *testing.T, b []byte) ([]EventTruth, []ConsentTruth) {
 			var c ConsentTruth
 			require.NoError(t, json.Unmarshal(sc.Bytes(), &c))
 			cs = append(cs, c)
+		case "link":
+			var l LinkTruth
+			require.NoError(t, json.Unmarshal(sc.Bytes(), &l))
+			ls = append(ls, l)
 		default:
 			t.Fatalf("unknown kind %q", kind.Kind)
 		}
 	}
-	return evs, cs
+	return evs, cs, ls
 }
 
 func smallConfig() Config {
@@ -140,13 +163,30 @@ func TestRunSendsEverythingInTenantOrderAndWritesTruth(t *testing.T) {
 	assert.Positive(t, stats.EventsPerSecond())
 	assert.NotZero(t, progressCalls.Load())
 
-	evs, cs := readTruth(t, truth.Bytes())
+	evs, cs, links := readTruthLinks(t, truth.Bytes())
 	require.Len(t, evs, 400)
+	// New identity links: observed, and nothing later of the tenant was sent
+	// before the link showed.
+	require.NotEmpty(t, links)
+	for _, l := range links {
+		require.True(t, l.Observed, "link %d", l.Seq)
+		require.False(t, l.LinkedAt.Before(l.SentAt))
+		for _, e := range evs {
+			if e.TenantID == l.TenantID && e.Seq > l.Seq {
+				assert.False(t, e.SentAt.Before(l.LinkedAt), "event %d sent before link %d showed", e.Seq, l.Seq)
+			}
+		}
+		for _, c := range cs {
+			if c.TenantID == l.TenantID && c.Seq > l.Seq {
+				assert.False(t, c.SentAt.Before(l.LinkedAt), "consent %d sent before link %d showed", c.Seq, l.Seq)
+			}
+		}
+	}
 	require.Len(t, f.events, 400, "every event reached the producer once per id")
 	require.EqualValues(t, len(cs), stats.ConsentsApplied)
 	require.Len(t, f.consents, len(cs))
 	path, body, _ := strings.Cut(f.consents[0], " ")
-	assert.Regexp(t, `^/v1/users/u-\d{3}-\d{4}/consents/ai_training$`, path)
+	assert.Regexp(t, `^/v1/tenants/tenant-\d{3}/users/[^/]+/consents/ai_training$`, path)
 	assert.JSONEq(t, `{"status":"granted","source":"loadgen"}`, body)
 
 	// The log holds the services' answers: every change's version and

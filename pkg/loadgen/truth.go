@@ -64,6 +64,26 @@ type ConsentTruth struct {
 	EffectiveAt *time.Time `json:"effective_at,omitempty"`
 }
 
+// LinkTruth is the ground-truth line of an identity link (kind "link"): the
+// first identify of a user with their browser's anonymous id. The Runner sends
+// nothing else of the tenant between SentAt and LinkedAt, so the link is
+// ordered exactly against the tenant's consent changes and events.
+type LinkTruth struct {
+	Kind        string `json:"kind"`
+	Seq         int    `json:"seq"`
+	TenantID    string `json:"tenant_id"`
+	UserID      string `json:"user_id"`
+	AnonymousID string `json:"anonymous_id"`
+	// SentAt is when the identify event was sent; LinkedAt when the consent
+	// API (GET .../users/{user}/consents) first showed the link. Events and
+	// changes of the tenant sent after LinkedAt see it.
+	SentAt   time.Time `json:"sent_at"`
+	LinkedAt time.Time `json:"linked_at"`
+	// Observed is false when the link did not show up in time (or the
+	// identify was not accepted): whether and when it exists is unknown.
+	Observed bool `json:"observed"`
+}
+
 // truthWriter serialises ground-truth lines from many workers.
 type truthWriter struct {
 	mu  sync.Mutex

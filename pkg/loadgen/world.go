@@ -16,10 +16,19 @@ type Tenant struct {
 	anonymous []string
 }
 
-// User is a person in a tenant.
+// User is a person in a tenant. IDs are numbered per tenant, so two tenants
+// have users with the same ids (who are different people with their own
+// consent); some ids hold '/', '%', spaces and non-ASCII letters, which ingest
+// and the consent API must both take as they are.
 type User struct {
-	ID           string
-	TenantID     string
+	ID       string
+	TenantID string
+	// Cookie is the anonymous id of the user's browser ("" for users seen
+	// only server-side): they browse anonymously, log in (identify, linking
+	// Cookie to ID), use the product logged in, and log out again.
+	Cookie       string
+	loggedIn     bool
+	linked       bool
 	Name         string
 	Email        string
 	Handle       string
@@ -83,9 +92,14 @@ func newWorld(r *rand.Rand, tenants, usersPerTenant int) *World {
 			if !ok {
 				loc = "en-US"
 			}
+			cookie := ""
+			if r.IntN(10) < 3 {
+				cookie = "anon-" + randString(r, "0123456789abcdef", 16)
+			}
 			tn.Users = append(tn.Users, &User{
-				ID:           fmt.Sprintf("u-%03d-%04d", t+1, u+1),
+				ID:           userID(u),
 				TenantID:     tn.ID,
+				Cookie:       cookie,
 				Name:         first + " " + last,
 				Email:        handle + "@" + tn.Domain,
 				Handle:       handle,
@@ -102,6 +116,20 @@ func newWorld(r *rand.Rand, tenants, usersPerTenant int) *World {
 		w.Tenants = append(w.Tenants, tn)
 	}
 	return w
+}
+
+// userID numbers users per tenant; every eighth has an id with the
+// characters that tripped ids up: '/', '%', spaces, non-ASCII letters.
+func userID(u int) string {
+	switch u % 8 {
+	case 3:
+		return fmt.Sprintf("team/ops %d", u+1)
+	case 5:
+		return fmt.Sprintf("100%% sales %d", u+1)
+	case 6:
+		return fmt.Sprintf("Jürgen Ñandú %d", u+1)
+	}
+	return fmt.Sprintf("u-%04d", u+1)
 }
 
 func pickJurisdiction(r *rand.Rand) string {

@@ -7,6 +7,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/loadgen"
 	"github.com/consentflow/consentflow/pkg/schema"
 )
@@ -60,13 +61,16 @@ func (b *bench) prep() error {
 		switch a.Kind {
 		case loadgen.ActionConsent:
 			c := a.Consent
-			ch := schema.ConsentChange{SubjectType: c.SubjectType, SubjectID: c.SubjectID, TenantID: c.TenantID, Purpose: c.Purpose,
-				Status: c.Status, EffectiveAt: effective, Source: "bench", PolicyVersion: "builtin-2025.1"}
+			ch := identity.ConsentChange(c.Subject(), c.Purpose, c.Status, effective, "bench", "builtin-2025.1")
+			key, _, err := identity.KeyOf(&ch)
+			if err != nil {
+				return err
+			}
 			v, err := chCodec.Encode(&ch)
 			if err != nil {
 				return err
 			}
-			d.changes = append(d.changes, kafka.Message{Topic: b.names.Changes, Key: []byte(ch.Key()), Value: v})
+			d.changes = append(d.changes, kafka.Message{Topic: b.names.Changes, Key: []byte(key), Value: v})
 		case loadgen.ActionEvent:
 			ev := a.Event.Event
 			ev.GPC = a.Event.GPC

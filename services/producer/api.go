@@ -26,7 +26,7 @@ type API struct {
 	cfg       Config
 	pub       Publisher
 	tokens    *auth.Tokens
-	writeKeys *WriteKeys
+	writeKeys *auth.WriteKeys
 	log       *zap.Logger
 	m         *metrics
 	now       func() time.Time
@@ -39,7 +39,7 @@ func NewAPI(cfg Config, pub Publisher, logger *zap.Logger, reg prometheus.Regist
 	if err != nil {
 		return nil, fmt.Errorf("PRODUCER_TOKENS: %w", err)
 	}
-	keys, err := ParseWriteKeys(cfg.WriteKeys)
+	keys, err := auth.ParseWriteKeys(cfg.WriteKeys)
 	if err != nil {
 		return nil, fmt.Errorf("SEGMENT_WRITE_KEYS: %w", err)
 	}
@@ -91,21 +91,22 @@ func (s *statusWriter) WriteHeader(code int) {
 // handleEvents serves POST /v1/events.
 func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 	token, ok := auth.BearerToken(r)
-	name, known, allowed := a.tokens.Check(token, ScopeEventsWrite)
-	if !ok || token == "" || !known {
+	cred := a.tokens.Lookup(token)
+	if !ok || token == "" || cred == nil {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="consentflow", scope="`+ScopeEventsWrite+`"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "a bearer token with scope "+ScopeEventsWrite+" is required")
 		return
 	}
-	if !allowed {
+	if !cred.HasScope(ScopeEventsWrite) {
 		writeError(w, http.StatusForbidden, "forbidden", "the token lacks scope "+ScopeEventsWrite)
 		return
 	}
+	name := cred.Name
 	body, ok := a.readBody(w, r)
 	if !ok {
 		return
 	}
-	events, err := DecodeEvents(body, a.cfg.MaxEvents)
+	events, err := DecodeEventsFor(body, a.cfg.MaxEvents, cred)
 	if err != nil {
 		a.writeDecodeError(w, err)
 		return
@@ -128,7 +129,7 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 func (a *API) segment(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, _, hasBasic := r.BasicAuth()
-		var cred *WriteKey
+		var cred *auth.Credential
 		if hasBasic {
 			if cred = a.writeKeys.Lookup(key); cred == nil {
 				a.unauthorizedWriteKey(w)
@@ -146,7 +147,7 @@ func (a *API) segment(kind string) http.HandlerFunc {
 				return
 			}
 		}
-		events, err := DecodeSegment(kind, body, a.cfg.MaxEvents, cred.Tenant)
+		events, err := DecodeSegment(kind, body, a.cfg.MaxEvents, cred)
 		if err != nil {
 			a.writeDecodeError(w, err)
 			return
@@ -204,7 +205,10 @@ func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 func (a *API) writeDecodeError(w http.ResponseWriter, err error) {
 	var tooMany *TooManyEventsError
 	var invalid *ValidationError
+	var forbidden *ForbiddenError
 	switch {
+	case errors.As(err, &forbidden):
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": "forbidden", "problems": forbidden.Problems})
 	case errors.As(err, &tooMany):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", tooMany.Error())
 	case errors.As(err, &invalid):

@@ -36,9 +36,9 @@ type Config struct {
 	// Tokens are the bearer tokens of POST /v1/events in pkg/auth's format
 	// NAME:sha256:<hex>=SCOPE|SCOPE (or NAME:plain:<token>=..., hashed at load, for
 	// demos); the producer needs scope events:write.
-	Tokens string `env:"PRODUCER_TOKENS" help:"bearer tokens, comma-separated NAME:sha256:<hex>=events:write (or NAME:plain:<token>=..., hashed at load; demo only)"`
+	Tokens string `env:"PRODUCER_TOKENS" help:"bearer tokens, comma-separated NAME:sha256:<hex>=events:write[;tenant=TENANT] (or NAME:plain:<token>=..., hashed at load; demo only); ;tenant= binds a token to one tenant's events"`
 	// WriteKeys are the Segment write keys; see ParseWriteKeys for the format.
-	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment write keys, comma-separated NAME:sha256:<hex>[=TENANT] (or NAME:plain:<key>[=TENANT])"`
+	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment write keys, comma-separated NAME:sha256:<hex>[;tenant=TENANT][;browser[;jurisdiction=XX]] (or NAME:plain:<key>...); a browser key (embedded in web pages) must be bound and its events take the key's jurisdiction, or none, never the page's"`
 }
 
 // Validate checks every value and reports all problems at once.

@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/schema"
 )
 
@@ -17,6 +18,13 @@ import (
 // The body is parsed once (jdoc.parse); the events are then taken from the
 // parsed values.
 func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error) {
+	return DecodeEventsFor(body, maxEvents, nil)
+}
+
+// DecodeEventsFor is DecodeEvents for a request made with cred: a bound
+// credential stamps its tenant on events that name none and refuses the
+// request with a *ForbiddenError when an event names another (bindEvent).
+func DecodeEventsFor(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
 	d := newDoc()
 	defer d.release()
 	var p problems
@@ -24,15 +32,15 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 	if !ok {
 		return nil, p.err()
 	}
-	evs, err := decodeEvents(top, maxEvents, &p)
+	evs, err := decodeEvents(top, maxEvents, cred, &p)
 	if d.redo {
 		p = problems{}
-		evs, err = decodeEvents(d.again(), maxEvents, &p)
+		evs, err = decodeEvents(d.again(), maxEvents, cred, &p)
 	}
 	return evs, err
 }
 
-func decodeEvents(top jval, maxEvents int, p *problems) ([]schema.InteractionEvent, error) {
+func decodeEvents(top jval, maxEvents int, cred *auth.Credential, p *problems) ([]schema.InteractionEvent, error) {
 	members, _ := top.members()
 	var evs jval
 	isBatch := false
@@ -42,7 +50,7 @@ func decodeEvents(top jval, maxEvents int, p *problems) ([]schema.InteractionEve
 		}
 	}
 	if !isBatch {
-		ev := decodeEvent(members, "", p)
+		ev := decodeEvent(members, "", cred, p)
 		if err := p.err(); err != nil {
 			return nil, err
 		}
@@ -70,7 +78,7 @@ func decodeEvents(top jval, maxEvents int, p *problems) ([]schema.InteractionEve
 		path := index("events", i)
 		if item.kind() == '{' {
 			ms, mark := item.members()
-			out[i] = decodeEvent(ms, path, p)
+			out[i] = decodeEvent(ms, path, cred, p)
 			item.d.releaseMembers(mark)
 		} else {
 			p.add(path, "must be an object")
@@ -84,7 +92,7 @@ func decodeEvents(top jval, maxEvents int, p *problems) ([]schema.InteractionEve
 
 // decodeEvent maps one event object of the native API onto an InteractionEvent.
 // Its members come sorted by name, so problems come out stable.
-func decodeEvent(members []jmember, path string, p *problems) schema.InteractionEvent {
+func decodeEvent(members []jmember, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	var ev schema.InteractionEvent
 	for _, m := range members {
 		v, fp := m.val, loc{path, m.key}
@@ -95,13 +103,13 @@ func decodeEvent(members []jmember, path string, p *problems) schema.Interaction
 		case "event_type":
 			ev.EventType, _ = str(v, fp, maxShortLen, p)
 		case "tenant_id":
-			ev.TenantID, _ = str(v, fp, maxIDLen, p)
+			ev.TenantID = ident(v, fp, p)
 		case "user_id":
-			ev.UserID, _ = str(v, fp, maxIDLen, p)
+			ev.UserID = ident(v, fp, p)
 		case "anonymous_id":
-			ev.AnonymousID, _ = str(v, fp, maxIDLen, p)
+			ev.AnonymousID = ident(v, fp, p)
 		case "session_id":
-			ev.SessionID, _ = str(v, fp, maxIDLen, p)
+			ev.SessionID = ident(v, fp, p)
 		case "occurred_at":
 			ev.OccurredAt = timestamp(v, fp, p)
 		case "jurisdiction":
@@ -136,6 +144,7 @@ func decodeEvent(members []jmember, path string, p *problems) schema.Interaction
 			p.addAt(fp, "unknown field")
 		}
 	}
+	bindEvent(cred, &ev, loc{path, "tenant_id"}, p)
 	requireCore(&ev, path, "event_type", "tenant_id", "user_id", "anonymous_id", p)
 	return ev
 }
@@ -146,10 +155,11 @@ func requireCore(ev *schema.InteractionEvent, path, typeName, tenantName, userNa
 	if blank(ev.EventType) {
 		p.add(join(path, typeName), "required")
 	}
-	if blank(ev.TenantID) {
+	// Ids that are only white space were reported by ident.
+	if ev.TenantID == "" {
 		p.add(join(path, tenantName), "required")
 	}
-	if blank(ev.UserID) && blank(ev.AnonymousID) {
+	if ev.UserID == "" && ev.AnonymousID == "" {
 		p.add(join(path, userName), "required (or %s for anonymous traffic)", anonName)
 	}
 }

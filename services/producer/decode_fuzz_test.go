@@ -2,6 +2,7 @@ package producer
 
 import (
 	"errors"
+	"github.com/consentflow/consentflow/pkg/auth"
 	"testing"
 )
 
@@ -23,8 +24,8 @@ func FuzzDecodeEvents(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body []byte) {
 		for name, decode := range map[string]func([]byte) (int, error){
 			"events": func(b []byte) (int, error) { evs, err := DecodeEvents(b, 50); return len(evs), err },
-			"batch":  func(b []byte) (int, error) { evs, err := DecodeSegment("batch", b, 50, ""); return len(evs), err },
-			"track":  func(b []byte) (int, error) { evs, err := DecodeSegment("track", b, 50, "tb"); return len(evs), err },
+			"batch":  func(b []byte) (int, error) { evs, err := DecodeSegment("batch", b, 50, nil); return len(evs), err },
+			"track":  func(b []byte) (int, error) { evs, err := DecodeSegment("track", b, 50, boundTB); return len(evs), err },
 		} {
 			n, err := decode(body)
 			if err == nil {
@@ -61,3 +62,5 @@ func FuzzDecodeEvents(f *testing.F) {
 		}
 	})
 }
+
+var boundTB = &auth.Credential{Name: "tb", Tenant: "tb"}

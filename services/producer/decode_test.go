@@ -87,7 +87,7 @@ func TestDecodeEventsFastjsonFallbacks(t *testing.T) {
 	_, err = DecodeEvents([]byte(`{`+ev+`,"user_id":"u","a\ud800":1}`), 5)
 	require.ErrorAs(t, err, &invalid)
 	assert.Equal(t, []Problem{{"[\"a\ufffd\"]", "unknown field"}}, invalid.Problems)
-	evs, err := DecodeSegment("track", []byte(`{"event":"e","userId":"u","context":{"groupId":"g"},"properties":{"\ud800\u0041":1}}`), 5, "")
+	evs, err := DecodeSegment("track", []byte(`{"event":"e","userId":"u","context":{"groupId":"g"},"properties":{"\ud800\u0041":1}}`), 5, nil)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"\ufffdA": "1"}, evs[0].Properties)
 

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/consentflow/consentflow/pkg/identity"
 )
 
 // Length limits of event fields, in bytes.
@@ -40,6 +42,21 @@ func str(v jval, at loc, limit int, p *problems) (string, bool) {
 		return "", false
 	}
 	return s, true
+}
+
+// ident reads an optional identifier member (a tenant, user, anonymous,
+// session or previous id) and applies the identifier rule of pkg/identity:
+// the value is taken exactly as sent or rejected, never normalised, so that
+// the consent API can address every id ingest accepts.
+func ident(v jval, at loc, p *problems) string {
+	s, ok := str(v, at, maxIDLen, p)
+	if !ok || s == "" {
+		return ""
+	}
+	if err := identity.Check(s); err != nil {
+		p.addAt(at, "%s", identity.Message(err))
+	}
+	return s // rejected or not, never altered
 }
 
 // boolean reads an optional boolean member; null is false.

@@ -30,6 +30,21 @@ func (e *ValidationError) Error() string {
 	return "invalid request: " + strings.Join(parts, "; ")
 }
 
+// ForbiddenError lists the events a credential may not ingest (403): events
+// of another tenant than the one it is bound to.
+type ForbiddenError struct {
+	Problems []Problem
+}
+
+// Error joins the problems.
+func (e *ForbiddenError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "forbidden: " + strings.Join(parts, "; ")
+}
+
 // TooManyEventsError is returned for a request over the per-request event limit (413).
 type TooManyEventsError struct {
 	Count, Max int
@@ -40,9 +55,16 @@ func (e *TooManyEventsError) Error() string {
 	return fmt.Sprintf("request holds %d events, the limit is %d", e.Count, e.Max)
 }
 
-// problems collects Problems under a path prefix.
+// problems collects Problems under a path prefix: invalid input (400) and
+// what the credential may not do (403).
 type problems struct {
-	list []Problem
+	list      []Problem
+	forbidden []Problem
+}
+
+// forbid records that the credential may not do what the member asks.
+func (p *problems) forbid(at loc, format string, args ...any) {
+	p.forbidden = append(p.forbidden, Problem{Path: at.String(), Message: fmt.Sprintf(format, args...)})
 }
 
 func (p *problems) add(path, format string, args ...any) {
@@ -64,7 +86,13 @@ type loc struct {
 
 func (l loc) String() string { return join(l.parent, l.name) }
 
+// err is a *ForbiddenError when the credential may not send the request
+// (authorization is answered first), else a *ValidationError when it is
+// invalid, else nil.
 func (p *problems) err() error {
+	if len(p.forbidden) > 0 {
+		return &ForbiddenError{Problems: p.forbidden}
+	}
 	if len(p.list) == 0 {
 		return nil
 	}

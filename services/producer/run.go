@@ -42,6 +42,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	if api.tokens.Len() == 0 && api.writeKeys.Len() == 0 {
 		logger.Warn("no PRODUCER_TOKENS and no SEGMENT_WRITE_KEYS: every ingest request will get 401")
 	}
+	if unbound := append(api.tokens.Unbound(), api.writeKeys.Unbound()...); len(unbound) > 0 {
+		logger.Warn("ingest credentials not bound to a tenant: they may send events for every tenant (trusted backends only)", zap.Strings("credentials", unbound))
+	}
 	svc.Serve("ingest", ln, api.Handler(), cfg.ShutdownTimeout, func(s *http.Server) {
 		s.ReadTimeout = 30 * time.Second
 		s.WriteTimeout = cfg.WriteTimeout + 30*time.Second

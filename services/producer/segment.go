@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/google/uuid"
 )
@@ -24,11 +26,12 @@ var segmentNamespace = uuid.MustParse("3f6c1f59-7d0e-4b7c-9a55-0c1f7e2a6b10")
 
 // DecodeSegment decodes a Segment HTTP Tracking API body. kind is the call type
 // the path names (track, page, screen, identify, group, alias) or "batch" for
-// /v1/batch, whose items carry their own type. boundTenant is the tenant of the
-// write key ("" when unbound). Paths in problems use Segment's field names
+// /v1/batch, whose items carry their own type. cred is the write key (nil in
+// tests: unbound); its tenant binding and browser settings apply to every
+// message (bindEvent). Paths in problems use Segment's field names
 // (batch[2].userId). Unknown fields are ignored, as Segment does, because the
 // SDKs send many (integrations, library, sentAt …).
-func DecodeSegment(kind string, body []byte, maxEvents int, boundTenant string) ([]schema.InteractionEvent, error) {
+func DecodeSegment(kind string, body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
 	d := newDoc()
 	defer d.release()
 	var p problems
@@ -36,18 +39,18 @@ func DecodeSegment(kind string, body []byte, maxEvents int, boundTenant string) 
 	if !ok {
 		return nil, p.err()
 	}
-	evs, err := decodeSegment(kind, top, maxEvents, boundTenant, &p)
+	evs, err := decodeSegment(kind, top, maxEvents, cred, &p)
 	if d.redo {
 		p = problems{}
-		evs, err = decodeSegment(kind, d.again(), maxEvents, boundTenant, &p)
+		evs, err = decodeSegment(kind, d.again(), maxEvents, cred, &p)
 	}
 	return evs, err
 }
 
-func decodeSegment(kind string, topVal jval, maxEvents int, boundTenant string, p *problems) ([]schema.InteractionEvent, error) {
+func decodeSegment(kind string, topVal jval, maxEvents int, cred *auth.Credential, p *problems) ([]schema.InteractionEvent, error) {
 	top := objectOf(topVal)
 	if kind != "batch" {
-		ev := decodeSegmentMessage(kind, top, object{}, "", boundTenant, p)
+		ev := decodeSegmentMessage(kind, top, object{}, "", cred, p)
 		if err := p.err(); err != nil {
 			return nil, err
 		}
@@ -90,7 +93,7 @@ func decodeSegment(kind string, topVal jval, maxEvents int, boundTenant string, 
 			p.add(join(path, "type"), "must be one of track, page, screen, identify, group, alias")
 			continue
 		}
-		out[i] = decodeSegmentMessage(typ, m, shared, path, boundTenant, p)
+		out[i] = decodeSegmentMessage(typ, m, shared, path, cred, p)
 	}
 	if err := p.err(); err != nil {
 		return nil, err
@@ -113,7 +116,7 @@ func SegmentWriteKeyFromBody(body []byte) string {
 // decodeSegmentMessage maps one Segment message (an object node) onto an
 // InteractionEvent. shared is the batch-level context (an object node, or none),
 // overridden member by member by the message's own.
-func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string, p *problems) schema.InteractionEvent {
+func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "segment"}
 	get := func(k string, limit int) string {
 		v, ok := m.get(k)
@@ -123,8 +126,14 @@ func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string
 		s, _ := str(v, loc{path, k}, limit, p)
 		return s
 	}
-	ev.UserID = get("userId", maxIDLen)
-	ev.AnonymousID = get("anonymousId", maxIDLen)
+	getID := func(k string) string {
+		if v, ok := m.get(k); ok {
+			return ident(v, loc{path, k}, p)
+		}
+		return ""
+	}
+	ev.UserID = getID("userId")
+	ev.AnonymousID = getID("anonymousId")
 	if v, ok := m.get("timestamp"); ok {
 		ev.OccurredAt = segmentTime(v, loc{path, "timestamp"}, p)
 	}
@@ -155,8 +164,10 @@ func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string
 		setProp("name", get("name", maxShortLen))
 		setProp("category", get("category", maxShortLen))
 	case "alias":
+		// previousId links the user's earlier id to userId (identity
+		// stitching); it is a raw id, so it never goes into properties.
 		ev.EventType = "alias"
-		setProp("previous_id", get("previousId", maxIDLen))
+		ev.PreviousID = getID("previousId")
 	default:
 		ev.EventType = segmentEventTypes[typ]
 	}
@@ -188,7 +199,9 @@ func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string
 	ev.IP = ipAddr(cget("ip", maxShortLen), loc{cp, "ip"}, p)
 	ev.Locale = cget("locale", maxShortLen)
 	ev.UserAgent = cget("userAgent", maxUserAgentLen)
-	ev.SessionID = cget("sessionId", maxIDLen)
+	if v, ok := ctx.get("sessionId"); ok {
+		ev.SessionID = ident(v, loc{cp, "sessionId"}, p)
+	}
 	ev.Jurisdiction = jurisdiction(cget("jurisdiction", maxShortLen), loc{cp, "jurisdiction"}, p)
 	if v, ok := ctx.get("gpc"); ok {
 		ev.GPC = boolean(v, loc{cp, "gpc"}, p)
@@ -210,27 +223,29 @@ func decodeSegmentMessage(typ string, m, shared object, path, boundTenant string
 	// Tenant: context.groupId, then properties/traits tenant_id, then the group
 	// call's groupId, then the write key's.
 	tenantPath := loc{cp, "groupId"}
-	ev.TenantID = cget("groupId", maxIDLen)
-	if ev.TenantID == "" {
-		ev.TenantID, tenantPath = ev.Properties["tenant_id"], loc{join(path, propsKey), "tenant_id"}
+	if v, ok := ctx.get("groupId"); ok {
+		ev.TenantID = ident(v, tenantPath, p)
 	}
-	if ev.TenantID == "" && typ == "group" {
-		ev.TenantID, tenantPath = get("groupId", maxIDLen), loc{path, "groupId"}
+	if t := ev.Properties["tenant_id"]; ev.TenantID == "" && t != "" {
+		tenantPath = loc{join(path, propsKey), "tenant_id"}
+		if err := identity.Check(t); err != nil {
+			p.addAt(tenantPath, "%s", identity.Message(err))
+		}
+		ev.TenantID = t
 	}
-	switch {
-	case boundTenant != "" && ev.TenantID != "" && ev.TenantID != boundTenant:
-		p.addAt(tenantPath, "names another tenant than the write key is bound to")
-	case boundTenant != "":
-		ev.TenantID = boundTenant
+	if v, ok := m.get("groupId"); ev.TenantID == "" && ok && typ == "group" {
+		tenantPath = loc{path, "groupId"}
+		ev.TenantID = ident(v, tenantPath, p)
 	}
+	bindEvent(cred, &ev, tenantPath, p)
 
 	if blank(ev.EventType) {
 		p.add(join(path, "event"), "required")
 	}
-	if blank(ev.TenantID) {
+	if ev.TenantID == "" {
 		p.add(join(cp, "groupId"), "required (or %s.tenant_id, or a write key bound to a tenant)", propsKey)
 	}
-	if blank(ev.UserID) && blank(ev.AnonymousID) {
+	if ev.UserID == "" && ev.AnonymousID == "" {
 		p.add(join(path, "userId"), "required (or anonymousId)")
 	}
 	return ev

@@ -69,7 +69,8 @@ func TestSegmentBatchMapping(t *testing.T) {
 	assert.Equal(t, "group", got[3].EventType)
 	assert.Equal(t, "alias", got[4].EventType)
 	assert.Equal(t, "t4", got[4].TenantID)
-	assert.Equal(t, "anon-9", got[4].Properties["previous_id"])
+	assert.Equal(t, "anon-9", got[4].PreviousID, "alias links previousId to userId")
+	assert.NotContains(t, got[4].Properties, "previous_id", "a raw id never goes into properties")
 }
 
 func TestSegmentSingleCallsAndTenantSources(t *testing.T) {
@@ -93,8 +94,8 @@ func TestSegmentSingleCallsAndTenantSources(t *testing.T) {
 		[]string{got[0].TenantID, got[1].TenantID, got[2].TenantID, got[3].TenantID, got[4].TenantID})
 
 	r = do(t, h, "POST", "/v1/track", `{"event":"x","userId":"u1","context":{"groupId":"other"}}`, basic(testBoundKey)...)
-	require.Equal(t, http.StatusBadRequest, r.code)
-	assert.Equal(t, []string{"context.groupId: names another tenant than the write key is bound to"}, problemStrings(t, r))
+	require.Equal(t, http.StatusForbidden, r.code, "a bound key may only send its tenant's events")
+	assert.Equal(t, []string{`context.groupId: credential acme is bound to tenant "t-bound"; this event names "other"`}, problemStrings(t, r))
 }
 
 func TestSegmentStatusCodes(t *testing.T) {

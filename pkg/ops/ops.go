@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strings"
@@ -129,10 +130,103 @@ func (s *Server) Serve(ctx context.Context, addr string) error {
 	return serveHTTP(ctx, ln, s.Handler(), s.logger.With(zap.String("component", "ops")))
 }
 
-// serveHTTP serves h on ln until ctx is cancelled, then shuts down gracefully
-// (in-flight requests get up to 10 s).
+// Timeouts bound what a client may hold of a listener.
+type Timeouts struct {
+	// ReadHeader bounds reading the request line and headers.
+	ReadHeader time.Duration
+	// Read bounds reading the whole request, body included. A handler that
+	// takes long uploads extends its own read deadline as it goes
+	// (http.ResponseController.SetReadDeadline).
+	Read time.Duration
+	// Write is how long a response may go without progress: the deadline
+	// moves forward by Write each time the handler writes, so a large
+	// download lives while it flows and a client that stops reading is
+	// dropped.
+	Write time.Duration
+	// Idle bounds how long a keep-alive connection waits for its next request.
+	Idle time.Duration
+	// MaxHeaderBytes bounds the request headers (431 above).
+	MaxHeaderBytes int
+}
+
+// DefaultTimeouts are every consentflow listener's (consent API, dataset API,
+// ops endpoints; pkg/run's Lifecycle.Serve starts from them, the ingest API
+// adjusts them).
+var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Write: time.Minute, Idle: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+
+// NewServer returns an http.Server for h with the timeouts t; writes extend
+// the write deadline (see Timeouts.Write).
+func NewServer(h http.Handler, t Timeouts, logger *zap.Logger) *http.Server {
+	srv := &http.Server{
+		Handler:           progressDeadlines(h, t.Write),
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    t.MaxHeaderBytes,
+	}
+	if logger != nil {
+		srv.ErrorLog = zap.NewStdLog(logger.With(zap.String("component", "http")))
+	}
+	return srv
+}
+
+// progressDeadlines wraps every response so that each write first moves the
+// connection's write deadline to now+d.
+func progressDeadlines(h http.Handler, d time.Duration) http.Handler {
+	if d <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(&progressWriter{ResponseWriter: w, ctl: http.NewResponseController(w), d: d, deadline: time.Now().Add(d)}, r)
+	})
+}
+
+// progressWriter moves the write deadline forward on each write that comes
+// before the current deadline; once a deadline has passed it stays passed
+// (the connection has timed out).
+type progressWriter struct {
+	http.ResponseWriter
+	ctl      *http.ResponseController
+	d        time.Duration
+	deadline time.Time
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	if now := time.Now(); now.Before(p.deadline) {
+		p.deadline = now.Add(p.d)
+		_ = p.ctl.SetWriteDeadline(p.deadline)
+	}
+	return p.ResponseWriter.Write(b)
+}
+
+// ReadFrom copies in chunks through Write, so that a long body (a file
+// served with http.ServeContent) keeps extending the deadline.
+func (p *progressWriter) ReadFrom(r io.Reader) (int64, error) {
+	buf := make([]byte, 256<<10)
+	return io.CopyBuffer(writerOnly{p}, r, buf)
+}
+
+type writerOnly struct{ io.Writer }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (p *progressWriter) Unwrap() http.ResponseWriter { return p.ResponseWriter }
+
+// Flush passes flushes through.
+func (p *progressWriter) Flush() {
+	if f, ok := p.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// serveHTTP serves h on ln with DefaultTimeouts until ctx is cancelled, then
+// shuts down gracefully (in-flight requests get up to 10 s).
 func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, logger *zap.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return serveWith(ctx, ln, h, DefaultTimeouts, logger)
+}
+
+func serveWith(ctx context.Context, ln net.Listener, h http.Handler, t Timeouts, logger *zap.Logger) error {
+	srv := NewServer(h, t, logger)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	logger.Info("listening", zap.String("addr", ln.Addr().String()))

@@ -107,10 +107,10 @@ func (l *Lifecycle) Loop(loop *stream.Loop) {
 
 // Serve serves h on ln (listen early, so that a taken port fails at start) as a
 // part until the service stops, then lets in-flight requests finish within
-// shutdownTimeout. opts adjust the server (timeouts).
+// shutdownTimeout. The server has ops.DefaultTimeouts (read, write, idle, a
+// header limit: a slow client cannot hold a connection); opts adjust it.
 func (l *Lifecycle) Serve(what string, ln net.Listener, h http.Handler, shutdownTimeout time.Duration, opts ...func(*http.Server)) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog: zap.NewStdLog(l.log.With(zap.String("component", what)))}
+	srv := ops.NewServer(h, ops.DefaultTimeouts, l.log.With(zap.String("component", what)))
 	for _, o := range opts {
 		o(srv)
 	}

@@ -86,8 +86,10 @@ type API struct {
 	WriteTimeout time.Duration
 	// IOTimeout is how long an import may go without progress reading its
 	// body or writing its answer; the import extends the connection's
-	// deadlines by it as it goes (default 30s).
-	IOTimeout time.Duration
+	// deadlines by it as it goes (default 30s), up to MaxImportDuration
+	// (default 10m) for the whole upload.
+	IOTimeout         time.Duration
+	MaxImportDuration time.Duration
 }
 
 // NewRequestsMetric registers the request counter (labels: route, code).
@@ -112,6 +114,9 @@ func (a *API) Handler() http.Handler {
 	}
 	if a.IOTimeout == 0 {
 		a.IOTimeout = 30 * time.Second
+	}
+	if a.MaxImportDuration == 0 {
+		a.MaxImportDuration = 10 * time.Minute
 	}
 	if a.Now == nil {
 		a.Now = time.Now

@@ -46,16 +46,21 @@ type ImportResponse struct {
 }
 
 // progressReader extends the connection's read deadline whenever it reads, so
-// a long upload lives as long as it makes progress (the server's
-// ReadTimeout stops one that stalls).
+// a long upload lives as long as it makes progress, but never past until: a
+// body trickled in forever is cut off all the same.
 type progressReader struct {
 	r       io.Reader
 	ctl     *http.ResponseController
 	timeout time.Duration
+	until   time.Time
 }
 
 func (p progressReader) Read(b []byte) (int, error) {
-	_ = p.ctl.SetReadDeadline(time.Now().Add(p.timeout))
+	d := time.Now().Add(p.timeout)
+	if d.After(p.until) {
+		d = p.until
+	}
+	_ = p.ctl.SetReadDeadline(d)
 	return p.r.Read(b)
 }
 
@@ -82,7 +87,7 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 	}
 	ctl := http.NewResponseController(w)
 	now := a.Now()
-	body := progressReader{r: http.MaxBytesReader(w, r.Body, a.MaxImportBytes), ctl: ctl, timeout: a.IOTimeout}
+	body := progressReader{r: http.MaxBytesReader(w, r.Body, a.MaxImportBytes), ctl: ctl, timeout: a.IOTimeout, until: now.Add(a.MaxImportDuration)}
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var lines []importLine

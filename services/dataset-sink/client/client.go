@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
@@ -24,12 +26,76 @@ type Client struct {
 }
 
 // New returns a client for the API at baseURL (e.g. http://127.0.0.1:8083); token
-// may be empty; httpClient nil means http.DefaultClient.
+// may be empty; httpClient nil means NewHTTPClient().
 func New(baseURL, token string, httpClient *http.Client) *Client {
 	if httpClient == nil {
-		httpClient = http.DefaultClient
+		httpClient = NewHTTPClient()
 	}
 	return &Client{base: strings.TrimRight(baseURL, "/"), token: token, http: httpClient}
+}
+
+// Client-side timeouts of NewHTTPClient. A download has no overall time
+// limit (snapshots can be large), but a body that stops flowing for
+// BodyIdleTimeout fails, and a pull run again resumes it.
+const (
+	DialTimeout           = 10 * time.Second
+	ResponseHeaderTimeout = 30 * time.Second
+	BodyIdleTimeout       = time.Minute
+)
+
+// NewHTTPClient returns the client a pull uses: bounded dial, TLS handshake
+// and response-header waits, and bodies that fail after BodyIdleTimeout
+// without a byte.
+func NewHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: DialTimeout, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   DialTimeout,
+		ResponseHeaderTimeout: ResponseHeaderTimeout,
+		ExpectContinueTimeout: time.Second,
+		IdleConnTimeout:       90 * time.Second,
+		MaxIdleConnsPerHost:   4,
+	}
+	return &http.Client{Transport: idleBodies{tr, BodyIdleTimeout}}
+}
+
+// idleBodies cancels a request whose body goes quiet for d.
+type idleBodies struct {
+	next http.RoundTripper
+	d    time.Duration
+}
+
+func (t idleBodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	resp, err := t.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	timer := time.AfterFunc(t.d, cancel)
+	resp.Body = &idleBody{ReadCloser: resp.Body, timer: timer, d: t.d, cancel: cancel}
+	return resp, nil
+}
+
+type idleBody struct {
+	io.ReadCloser
+	timer  *time.Timer
+	d      time.Duration
+	cancel context.CancelFunc
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.timer.Reset(b.d)
+	}
+	return n, err
+}
+
+func (b *idleBody) Close() error {
+	b.timer.Stop()
+	b.cancel()
+	return b.ReadCloser.Close()
 }
 
 // APIError is a non-2xx answer of the API.
@@ -92,7 +158,7 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return apiError(resp)
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, MaxMetadataBytes)).Decode(v); err != nil {
 		return fmt.Errorf("decode %s: %w", path, err)
 	}
 	return nil

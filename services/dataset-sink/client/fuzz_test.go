@@ -101,10 +101,10 @@ func FuzzPullManifest(f *testing.F) {
 			return
 		}
 		for _, mf := range res.Manifest.Files {
-			p, perr := localPath(dir, mf.Path)
-			if perr != nil {
+			if perr := checkManifestFile(mf); perr != nil {
 				t.Fatalf("Pull succeeded with path %q it refuses: %v", mf.Path, perr)
 			}
+			p := filepath.Join(dir, filepath.FromSlash(mf.Path))
 			b, rerr := os.ReadFile(p)
 			if rerr != nil || shaOf(b) != mf.SHA256 {
 				t.Fatalf("pulled %s: %v, sha256 %s, manifest says %s", mf.Path, rerr, shaOf(b), mf.SHA256)

@@ -50,19 +50,31 @@ func (c *Client) Pull(ctx context.Context, dataset, id, dir string, progress Pro
 		return PullResult{}, err
 	}
 	res := PullResult{Manifest: m}
+	for _, f := range m.Files {
+		if err := checkManifestFile(f); err != nil {
+			return res, err
+		}
+	}
+	// Every file is written through root: no path of the manifest (and no
+	// symlink placed in dir) can make a pull write outside dir.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, fmt.Errorf("create %s: %w", dir, err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return res, fmt.Errorf("open %s: %w", dir, err)
+	}
+	defer root.Close()
 	progress.ChangeMax64(m.Totals.Bytes)
 	base := c.snapPath(dataset, m.ID)
 	for _, f := range m.Files {
-		target, err := localPath(dir, f.Path)
-		if err != nil {
-			return res, err
-		}
-		if ok, _ := fileMatches(target, f.Size, f.SHA256); ok {
+		target := filepath.FromSlash(f.Path)
+		if ok, _ := fileMatches(root, target, f.Size, f.SHA256); ok {
 			res.Reused++
 			progress.Add64(f.Size)
 			continue
 		}
-		n, resumed, err := c.download(ctx, base+"/files/"+escapePath(f.Path), target, f, progress)
+		n, resumed, err := c.download(ctx, root, base+"/files/"+escapePath(f.Path), target, f, progress)
 		res.Downloaded += n
 		if resumed {
 			res.Resumed++
@@ -72,7 +84,7 @@ func (c *Client) Pull(ctx context.Context, dataset, id, dir string, progress Pro
 		}
 	}
 	for _, name := range []string{"README.md", "croissant.json"} {
-		if err := c.fetchSmall(ctx, base+"/"+name, filepath.Join(dir, name)); err != nil {
+		if err := c.fetchSmall(ctx, root, base+"/"+name, name); err != nil {
 			return res, err
 		}
 	}
@@ -80,10 +92,32 @@ func (c *Client) Pull(ctx context.Context, dataset, id, dir string, progress Pro
 	if err != nil {
 		return res, fmt.Errorf("encode manifest: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(dir, "manifest.json"), append(body, '\n')); err != nil {
+	if err := writeAtomic(root, "manifest.json", append(body, '\n')); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// MaxMetadataBytes bounds the manifest, dataset card and Croissant file a
+// pull reads.
+const MaxMetadataBytes = 64 << 20
+
+// checkManifestFile refuses a manifest entry a pull must not act on: a path
+// that is not a plain local relative path (absolute, "..", empty, a reserved
+// name) or that would collide with the metadata files, and a negative size.
+func checkManifestFile(f manifest.File) error {
+	clean := path.Clean(f.Path)
+	switch {
+	case f.Path == "" || clean != f.Path || strings.Contains(f.Path, "\\") || !filepath.IsLocal(filepath.FromSlash(f.Path)):
+		return fmt.Errorf("manifest path %q is not a plain relative path", f.Path)
+	case f.Path == "manifest.json" || f.Path == "README.md" || f.Path == "croissant.json":
+		return fmt.Errorf("manifest path %q is the name of a metadata file of the pull", f.Path)
+	case strings.HasSuffix(f.Path, ".part") || strings.HasSuffix(f.Path, ".tmp"):
+		return fmt.Errorf("manifest path %q ends in .part or .tmp, the suffixes of the pull's own partial files", f.Path)
+	case f.Size < 0:
+		return fmt.Errorf("manifest file %q: negative size %d", f.Path, f.Size)
+	}
+	return nil
 }
 
 func escapePath(p string) string {
@@ -94,34 +128,17 @@ func escapePath(p string) string {
 	return strings.Join(parts, "/")
 }
 
-// localPath maps a manifest path into dir, refusing paths that escape it and
-// names the pull itself writes (the metadata files, which would overwrite a data
-// file after it was verified, and the .part files of resumable downloads).
-func localPath(dir, p string) (string, error) {
-	clean := path.Clean("/" + p)[1:]
-	if clean != p || strings.HasPrefix(clean, "../") || clean == "" {
-		return "", fmt.Errorf("manifest path %q is not a plain relative path", p)
-	}
-	switch {
-	case clean == "manifest.json" || clean == "README.md" || clean == "croissant.json":
-		return "", fmt.Errorf("manifest path %q is the name of a metadata file of the pull", p)
-	case strings.HasSuffix(clean, ".part"):
-		return "", fmt.Errorf("manifest path %q ends in .part, the suffix of partial downloads", p)
-	}
-	return filepath.Join(dir, filepath.FromSlash(clean)), nil
-}
-
-func fileMatches(p string, size int64, sha string) (bool, error) {
-	st, err := os.Stat(p)
-	if err != nil || st.Size() != size {
+func fileMatches(root *os.Root, p string, size int64, sha string) (bool, error) {
+	st, err := root.Stat(p)
+	if err != nil || st.Size() != size || !st.Mode().IsRegular() {
 		return false, err
 	}
-	got, err := hashFile(p)
+	got, err := hashFile(root, p)
 	return got == sha, err
 }
 
-func hashFile(p string) (string, error) {
-	f, err := os.Open(p)
+func hashFile(root *os.Root, p string) (string, error) {
+	f, err := root.Open(p)
 	if err != nil {
 		return "", err
 	}
@@ -135,16 +152,19 @@ func hashFile(p string) (string, error) {
 
 // download fetches one file into target via target.part, resuming from the
 // part's size when the server honours the Range (If-Range on the sha256 ETag).
-func (c *Client) download(ctx context.Context, urlPath, target string, f manifest.File, progress Progress) (int64, bool, error) {
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return 0, false, fmt.Errorf("create %s: %w", filepath.Dir(target), err)
+// It never reads more than the manifest's size for the file.
+func (c *Client) download(ctx context.Context, root *os.Root, urlPath, target string, f manifest.File, progress Progress) (int64, bool, error) {
+	if dir := filepath.Dir(target); dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return 0, false, fmt.Errorf("create %s: %w", dir, err)
+		}
 	}
 	part := target + ".part"
 	var have int64
-	if st, err := os.Stat(part); err == nil && st.Size() < f.Size {
+	if st, err := root.Stat(part); err == nil && st.Size() < f.Size && st.Mode().IsRegular() {
 		have = st.Size()
 	} else if err == nil {
-		os.Remove(part) // as large as the file or larger, yet not at target: start over
+		root.Remove(part) // as large as the file or larger, yet not at target: start over
 	}
 	hdr := http.Header{}
 	etag := `"` + f.SHA256 + `"`
@@ -173,11 +193,17 @@ func (c *Client) download(ctx context.Context, urlPath, target string, f manifes
 	if got := resp.Header.Get("ETag"); got != "" && got != etag {
 		return 0, resumed, fmt.Errorf("%s: server ETag %s does not match manifest sha256 %s: %w", f.Path, got, f.SHA256, ErrChecksum)
 	}
-	out, err := os.OpenFile(part, flags, 0o644)
+	out, err := root.OpenFile(part, flags, 0o644)
 	if err != nil {
 		return 0, resumed, fmt.Errorf("open %s: %w", part, err)
 	}
-	n, copyErr := io.Copy(out, io.TeeReader(resp.Body, progressWriter{progress}))
+	// Read at most one byte more than the file can still hold: a server that
+	// sends more is wrong, and must not fill the disk.
+	n, copyErr := io.Copy(out, io.TeeReader(io.LimitReader(resp.Body, f.Size-have+1), progressWriter{progress}))
+	if copyErr == nil && have+n > f.Size {
+		copyErr = fmt.Errorf("server sent more than the manifest's %d bytes: %w", f.Size, ErrChecksum)
+		_ = out.Truncate(0)
+	}
 	if err := out.Sync(); err != nil && copyErr == nil {
 		copyErr = err
 	}
@@ -187,15 +213,15 @@ func (c *Client) download(ctx context.Context, urlPath, target string, f manifes
 	if copyErr != nil {
 		return n, resumed, fmt.Errorf("download %s (partial file kept for resume): %w", f.Path, copyErr)
 	}
-	got, err := hashFile(part)
+	got, err := hashFile(root, part)
 	if err != nil {
 		return n, resumed, err
 	}
 	if got != f.SHA256 {
-		os.Remove(part)
+		root.Remove(part)
 		return n, resumed, fmt.Errorf("%s: downloaded sha256 %s, manifest says %s (partial file removed; pull again): %w", f.Path, got, f.SHA256, ErrChecksum)
 	}
-	if err := os.Rename(part, target); err != nil {
+	if err := root.Rename(part, target); err != nil {
 		return n, resumed, fmt.Errorf("rename %s: %w", part, err)
 	}
 	return n, resumed, nil
@@ -208,7 +234,7 @@ func (w progressWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-func (c *Client) fetchSmall(ctx context.Context, urlPath, target string) error {
+func (c *Client) fetchSmall(ctx context.Context, root *os.Root, urlPath, target string) error {
 	resp, err := c.request(ctx, http.MethodGet, urlPath, nil)
 	if err != nil {
 		return err
@@ -217,22 +243,22 @@ func (c *Client) fetchSmall(ctx context.Context, urlPath, target string) error {
 		return apiError(resp)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxMetadataBytes+1))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", urlPath, err)
 	}
-	return writeAtomic(target, body)
+	if len(body) > MaxMetadataBytes {
+		return fmt.Errorf("%s: larger than %d bytes", urlPath, MaxMetadataBytes)
+	}
+	return writeAtomic(root, target, body)
 }
 
-func writeAtomic(p string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", filepath.Dir(p), err)
-	}
+func writeAtomic(root *os.Root, p string, data []byte) error {
 	tmp := p + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+	if err := root.WriteFile(tmp, data, 0o644); err != nil {
 		return fmt.Errorf("write %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
+	if err := root.Rename(tmp, p); err != nil {
 		return fmt.Errorf("rename %s: %w", tmp, err)
 	}
 	return nil

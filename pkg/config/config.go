@@ -41,9 +41,14 @@ func LoadFrom(cfg any, environ map[string]string) error {
 	if environ == nil {
 		environ = env.ToMap(os.Environ())
 	}
-	resolved, err := resolveFiles(cfg, environ)
+	resolved, warnings, err := resolveFiles(cfg, environ)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
+	}
+	if w, ok := cfg.(Warner); ok {
+		for _, msg := range warnings {
+			w.Warn(msg)
+		}
 	}
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: resolved}); err != nil {
 		return fmt.Errorf("configuration: %w", nameVariables(cfg, err))
@@ -182,13 +187,16 @@ func nameVariables(cfg any, err error) error {
 const FileSuffix = "_FILE"
 
 // resolveFiles returns environ with every NAME_FILE of cfg's variables read into
-// NAME. Setting both is an error, so a secret cannot be silently overridden.
-func resolveFiles(cfg any, environ map[string]string) (map[string]string, error) {
+// NAME. Setting both is an error, so a secret cannot be silently overridden;
+// so is a file group or others may write (CheckSecretFile), and one they may
+// read is a warning.
+func resolveFiles(cfg any, environ map[string]string) (map[string]string, []string, error) {
 	out := make(map[string]string, len(environ))
 	for k, v := range environ {
 		out[k] = v
 	}
 	var errs []error
+	var warnings []string
 	for _, v := range Vars(cfg) {
 		path, ok := environ[v.Name+FileSuffix]
 		if !ok || path == "" {
@@ -198,6 +206,14 @@ func resolveFiles(cfg any, environ map[string]string) (map[string]string, error)
 			errs = append(errs, fmt.Errorf("%s: set either %s or %s%s, not both", v.Name, v.Name, v.Name, FileSuffix))
 			continue
 		}
+		warning, err := CheckSecretFile(path)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s%s: %w", v.Name, FileSuffix, err))
+			continue
+		}
+		if warning != "" {
+			warnings = append(warnings, v.Name+FileSuffix+": "+warning)
+		}
 		b, err := os.ReadFile(path)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s%s: %w", v.Name, FileSuffix, err))
@@ -205,5 +221,5 @@ func resolveFiles(cfg any, environ map[string]string) (map[string]string, error)
 		}
 		out[v.Name] = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	}
-	return out, errors.Join(errs...)
+	return out, warnings, errors.Join(errs...)
 }

@@ -82,3 +82,34 @@ func TestFileVariables(t *testing.T) {
 	err = LoadFrom(&testConfig{}, map[string]string{"TOKEN_FILE": dir + "/missing"})
 	require.ErrorContains(t, err, "TOKEN_FILE")
 }
+
+type warnedConfig struct {
+	Token    string `env:"TOKEN" help:"bearer token"`
+	warnings []string
+}
+
+func (c *warnedConfig) Warn(msg string) { c.warnings = append(c.warnings, msg) }
+
+// Secret files others may write are refused; ones they may read are loaded
+// with a warning for the service to log.
+func TestSecretFilePermissions(t *testing.T) {
+	secret := t.TempDir() + "/token"
+	require.NoError(t, os.WriteFile(secret, []byte("s3cret"), 0o600))
+	var c warnedConfig
+	require.NoError(t, LoadFrom(&c, map[string]string{"TOKEN_FILE": secret}))
+	require.Empty(t, c.warnings)
+
+	require.NoError(t, os.Chmod(secret, 0o644))
+	c = warnedConfig{}
+	require.NoError(t, LoadFrom(&c, map[string]string{"TOKEN_FILE": secret}))
+	require.Equal(t, "s3cret", c.Token)
+	require.Len(t, c.warnings, 1)
+	require.Contains(t, c.warnings[0], "TOKEN_FILE: secret file")
+	require.Contains(t, c.warnings[0], "readable by group or others (mode 0644)")
+	require.NotContains(t, c.warnings[0], "s3cret", "never the secret")
+
+	require.NoError(t, os.Chmod(secret, 0o620))
+	err := LoadFrom(&warnedConfig{}, map[string]string{"TOKEN_FILE": secret})
+	require.ErrorContains(t, err, "TOKEN_FILE")
+	require.ErrorContains(t, err, "writable by group or others")
+}

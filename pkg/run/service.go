@@ -18,9 +18,13 @@ type ServiceFunc[C any] func(ctx context.Context, cfg C, logger *zap.Logger, reg
 // serviceEnv is what a service binary reads from the environment: logging plus
 // the service's own configuration.
 type serviceEnv[C any] struct {
-	Log logging.Config
-	Svc C
+	Log      logging.Config
+	Svc      C
+	warnings []string
 }
+
+// Warn collects configuration warnings (config.Warner) for the log.
+func (e *serviceEnv[C]) Warn(msg string) { e.warnings = append(e.warnings, msg) }
 
 func (e *serviceEnv[C]) Validate() error {
 	if err := e.Log.Validate(); err != nil {
@@ -47,6 +51,9 @@ func Service[C any](name string, fn ServiceFunc[C]) {
 			return err
 		}
 		defer logger.Sync() //nolint:errcheck // stderr sync errors are not actionable
+		for _, w := range env.warnings {
+			logger.Warn(w)
+		}
 		return fn(ctx, env.Svc, logger, ops.NewRegistry())
 	})
 }

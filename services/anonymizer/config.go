@@ -17,6 +17,9 @@ import (
 // config.Load). Exactly one key source must be set: KEYRING_FILE, PSEUDONYM_KEYS or
 // PSEUDONYM_EPHEMERAL=true.
 type Config struct {
+	// keyringWarning is set by loadKeyring when the keyring file is readable
+	// by group or others.
+	keyringWarning string
 	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
 	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
 	stream.Config
@@ -146,7 +149,7 @@ func DefaultConfig() Config {
 func (c *Config) loadKeyring() (kr *keyring.Keyring, ephemeral bool, err error) {
 	switch {
 	case c.KeyringFile != "":
-		kr, err = keyring.LoadFile(c.KeyringFile)
+		kr, c.keyringWarning, err = keyring.LoadFile(c.KeyringFile)
 	case c.Keys != "":
 		kr, err = keyring.ParseList(string(c.Keys))
 		if err != nil {

@@ -30,6 +30,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return fmt.Errorf("anonymizer keyring: %w", err)
 	}
 	logKeyring(logger, kr, ephemeral)
+	if cfg.keyringWarning != "" {
+		logger.Warn(cfg.keyringWarning)
+	}
 
 	metrics := pipeline.NewMetrics(reg)
 	tr, err := transform.New(transform.Options{

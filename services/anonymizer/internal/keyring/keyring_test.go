@@ -128,9 +128,19 @@ func TestParseForms(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "keys")
 	require.NoError(t, os.WriteFile(path, []byte(lines), 0o600))
-	r, err = LoadFile(path)
+	r, warning, err := LoadFile(path)
 	require.NoError(t, err)
+	require.Empty(t, warning)
 	require.Equal(t, want, r.Pseudonyms(Tenant, "p", "t"))
+
+	// Readable by others: loaded, with a warning; writable by others: refused.
+	require.NoError(t, os.Chmod(path, 0o644))
+	_, warning, err = LoadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, warning, "readable by group or others (mode 0644)")
+	require.NoError(t, os.Chmod(path, 0o666))
+	_, _, err = LoadFile(path)
+	require.ErrorContains(t, err, "writable by group or others")
 }
 
 func TestParseErrorsNeverShowKeyMaterial(t *testing.T) {

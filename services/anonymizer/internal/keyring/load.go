@@ -10,6 +10,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/consentflow/consentflow/pkg/config"
 )
 
 // Parse reads a keyring from the text of a keyring file: JSON
@@ -43,8 +45,18 @@ func ParseList(list string) (*Keyring, error) {
 	return parseEntries(entries, "entry")
 }
 
-// LoadFile reads a keyring file (see Parse).
-func LoadFile(path string) (*Keyring, error) {
+// LoadFile reads a keyring file (see Parse). A file group or others may write
+// is refused (config.CheckSecretFile); warning is set when they may read it.
+func LoadFile(path string) (kr *Keyring, warning string, err error) {
+	warning, err = config.CheckSecretFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("keyring file: %w", err)
+	}
+	kr, err = loadFile(path)
+	return kr, warning, err
+}
+
+func loadFile(path string) (*Keyring, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read keyring file: %w", err)

@@ -125,6 +125,9 @@ func (t *Tokens) Lookup(token string) *Credential {
 // the start-up log.
 func (t *Tokens) Unbound() []string {
 	var out []string
+	if t == nil {
+		return nil
+	}
 	for _, e := range t.entries {
 		if !e.cred.Bound() {
 			out = append(out, e.cred.Name)

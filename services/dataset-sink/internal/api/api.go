@@ -40,6 +40,9 @@ type API struct {
 // tokens (pkg/auth, scopes datasets:read and datasets:write). Nil or empty tokens
 // leave the API open: only for a loopback listener (Config.Validate enforces it).
 func New(catalogs map[string]*catalog.Catalog, tokens *auth.Tokens, log *zap.Logger) *API {
+	if unbound := tokens.Unbound(); len(unbound) > 0 && log != nil {
+		log.Info("dataset API tokens not bound to a tenant (a bound one is refused: snapshots hold every tenant's rows)", zap.Strings("tokens", unbound))
+	}
 	return &API{catalogs: catalogs, guard: guard{tokens}, log: log}
 }
 

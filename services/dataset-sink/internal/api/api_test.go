@@ -27,6 +27,8 @@ import (
 const (
 	readToken  = "read-token-0123456789"
 	writeToken = "write-token-0123456789"
+	// tenantToken is bound to tenant acme: snapshots hold every tenant's rows.
+	tenantToken = "tenant-token-0123456789"
 )
 
 // testTokens are a reader (given by hash) and a writer (plaintext form).
@@ -34,7 +36,8 @@ func testTokens(t *testing.T) *auth.Tokens {
 	t.Helper()
 	h := sha256.Sum256([]byte(readToken))
 	tokens, err := auth.ParseTokens("reader:sha256:" + hex.EncodeToString(h[:]) + "=" + api.ScopeRead +
-		", writer:plain:" + writeToken + "=" + api.ScopeRead + "|" + api.ScopeWrite)
+		", writer:plain:" + writeToken + "=" + api.ScopeRead + "|" + api.ScopeWrite +
+		", acme:plain:" + tenantToken + "=" + api.ScopeRead + ";tenant=acme")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,5 +173,22 @@ func TestManifestChecksumsVerifyAndCorruptFilesAreNotServed(t *testing.T) {
 	os.Truncate(p1, m.Files[1].Size/2)
 	if resp, body := do(t, "GET", url+m.Files[1].Path, readToken, nil); resp.StatusCode != 500 || !strings.Contains(string(body), "size") {
 		t.Fatalf("partial file served: %d %s", resp.StatusCode, body)
+	}
+}
+
+// A dataset token bound to a tenant reads nothing: every snapshot holds every
+// tenant's rows. 403, with the reason.
+func TestAPIRefusesTenantBoundTokens(t *testing.T) {
+	_, srv, m, _ := apiFixture(t)
+	for _, path := range []string{"/v1/datasets", "/v1/datasets/ai_training/snapshots", "/v1/datasets/ai_training/snapshots/" + m.ID,
+		"/v1/datasets/ai_training/snapshots/" + m.ID + "/files/" + m.Files[0].Path} {
+		resp, body := do(t, "GET", srv.URL+path, tenantToken, nil)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), `bound to tenant \"acme\"`) {
+			t.Fatalf("%s: %d %s", path, resp.StatusCode, body)
+		}
+	}
+	resp, _ := do(t, "GET", srv.URL+"/v1/datasets", readToken, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("unbound reader: %d", resp.StatusCode)
 	}
 }

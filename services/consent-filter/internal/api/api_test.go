@@ -1,0 +1,281 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/twmb/franz-go/pkg/sr"
+	"github.com/twmb/franz-go/pkg/sr/srfake"
+	"go.uber.org/zap"
+
+	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
+	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/consent-filter/decision"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/policy"
+)
+
+// fakeChanges records appended records and their decoded form.
+type fakeChanges struct {
+	mu    sync.Mutex
+	codec *avro.Codec[schema.ConsentChange]
+	recs  []stream.Record
+	got   []schema.ConsentChange
+}
+
+func (f *fakeChanges) Append(ctx context.Context, recs ...stream.Record) ([]stream.Position, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]stream.Position, len(recs))
+	for i, r := range recs {
+		c, err := f.codec.Decode(ctx, r.Value)
+		if err != nil {
+			return nil, err
+		}
+		f.recs = append(f.recs, r)
+		f.got = append(f.got, c)
+		out[i] = stream.Position{Partition: 0, Offset: int64(len(f.recs) - 1)}
+	}
+	return out, nil
+}
+
+// fakeStore answers lookups from a map.
+type fakeStore map[string]map[identity.Subject]consentstore.Record
+
+func (s fakeStore) Lookup(_ context.Context, purpose string, refs []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error) {
+	out := map[consentstore.SubjectRef]consentstore.Record{}
+	for _, r := range refs {
+		if rec, ok := s[purpose][r]; ok {
+			out[r] = rec
+		}
+	}
+	return out, nil
+}
+
+type fixture struct {
+	h       http.Handler
+	changes *fakeChanges
+	store   fakeStore
+	now     time.Time
+}
+
+const (
+	tokAll    = "token-all-0001"
+	tokAcme   = "token-acme-001"
+	tokImport = "token-import-1"
+)
+
+func newFixture(t *testing.T, polYAML string) *fixture {
+	t.Helper()
+	reg := srfake.New()
+	t.Cleanup(reg.Close)
+	cl, err := sr.NewClient(sr.URLs(reg.URL()))
+	require.NoError(t, err)
+	codec, err := avro.ConsentChanges(context.Background(), avro.NewSerde(cl), "consent.changes")
+	require.NoError(t, err)
+	pol := policy.Default()
+	if polYAML != "" {
+		pol, err = policy.Parse([]byte(polYAML))
+		require.NoError(t, err)
+	}
+	toks, err := auth.ParseTokens("all:plain:" + tokAll + "=consent:read|consent:write," +
+		"acme:plain:" + tokAcme + "=consent:read|consent:write|consent:import;tenant=acme," +
+		"migration:plain:" + tokImport + "=consent:import")
+	require.NoError(t, err)
+	f := &fixture{changes: &fakeChanges{codec: codec}, store: fakeStore{}, now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	a := &API{Policy: pol, Tokens: toks, Changes: f.changes, Codec: codec, Store: f.store, Logger: zap.NewNop(),
+		Now: func() time.Time { return f.now }}
+	f.h = a.Handler()
+	return f
+}
+
+func (f *fixture) do(t *testing.T, method, path, token, ct, body string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(method, path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if ct != "" {
+		req.Header.Set("Content-Type", ct)
+	}
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	var out map[string]any
+	_ = json.Unmarshal(rec.Body.Bytes(), &out)
+	return rec.Code, out
+}
+
+func (f *fixture) put(t *testing.T, path, token, body string) (int, map[string]any) {
+	return f.do(t, "PUT", path, token, "application/json", body)
+}
+
+func problems(body map[string]any) string {
+	b, _ := json.Marshal(body["problems"])
+	return string(b)
+}
+
+// Ids are percent-encoded path segments: '/', '%', spaces and non-ASCII
+// letters address exactly the id ingest accepted; ids the rule refuses get a
+// 400 naming the segment; keys carry the tenant.
+func TestPathsAddressEveryAcceptedID(t *testing.T) {
+	f := newFixture(t, "")
+	code, body := f.put(t, "/v1/tenants/a%2Fb/users/%20100%25%20J%C3%BCrgen%2Fops%20/consents/ai_training", tokAll, `{"status":"denied"}`)
+	require.Equal(t, 200, code, "%v", body)
+	c := f.changes.got[0]
+	assert.Equal(t, " 100% Jürgen/ops ", c.SubjectID)
+	assert.Equal(t, "a/b", c.TenantID)
+	assert.Equal(t, schema.ScopeTenantIDs, c.SubjectScope)
+	assert.Equal(t, "user:a%2Fb/%20100%25%20J%C3%BCrgen%2Fops%20/ai_training", string(f.changes.recs[0].Key))
+	assert.Equal(t, "tenant:a%2Fb", string(f.changes.recs[0].Route), "routed with its tenant")
+
+	for path, want := range map[string]string{
+		"/v1/tenants/t/users/%FF%FE/consents/ai_training":     "path: user: not valid UTF-8",
+		"/v1/tenants/t/users/a%00b/consents/ai_training":      "path: user: control character U+0000",
+		"/v1/tenants/t/users/%EF%BF%BD/consents/ai_training":  "path: user: the replacement character",
+		"/v1/tenants/t%E2%80%8B/users/u/consents/ai_training": "path: tenant: format character U+200B",
+		"/v1/tenants/t/anonymous/%2E%2E/consents/ai_training": `path: anon: \"..\" is not allowed`,
+	} {
+		code, body := f.put(t, path, tokAll, `{"status":"denied"}`)
+		assert.Equal(t, 400, code, path)
+		assert.Contains(t, problems(body), want, path)
+	}
+}
+
+// With tenant-scoped ids the tenant is required; the tenant-less path takes
+// it from the body (clients of before) and refuses without it.
+func TestTenantRequiredForTenantScopedIDs(t *testing.T) {
+	f := newFixture(t, "")
+	code, body := f.put(t, "/v1/users/7/consents/ai_training", tokAll, `{"status":"granted"}`)
+	require.Equal(t, 400, code)
+	assert.Contains(t, problems(body), "tenant_id: required: user ids are scoped to their tenant")
+	code, body = f.put(t, "/v1/users/7/consents/ai_training", tokAll, `{"status":"granted","tenant_id":"acme"}`)
+	require.Equal(t, 200, code, "%v", body)
+	code, _ = f.put(t, "/v1/tenants/globex/users/7/consents/ai_training", tokAll, `{"status":"denied"}`)
+	require.Equal(t, 200, code)
+	require.Len(t, f.changes.recs, 2)
+	assert.NotEqual(t, f.changes.recs[0].Key, f.changes.recs[1].Key, "user 7 of two tenants: two keys")
+	code, _ = f.put(t, "/v1/tenants/globex/users/7/consents/ai_training", tokAll, `{"status":"denied","tenant_id":"acme"}`)
+	assert.Equal(t, 400, code, "body and path disagree")
+}
+
+// With global user ids a user's record has no tenant in its key, and a
+// tenant-bound token may not write it (it applies in every tenant).
+func TestGlobalUserIDs(t *testing.T) {
+	f := newFixture(t, "version: g1\npurposes: {ai_training: {}}\nidentity: {user_ids: global}\n")
+	code, body := f.put(t, "/v1/users/7/consents/ai_training", tokAll, `{"status":"granted"}`)
+	require.Equal(t, 200, code, "%v", body)
+	assert.Equal(t, "user:/7/ai_training", string(f.changes.recs[0].Key))
+	assert.Equal(t, "global", body["subject_scope"])
+	code, body = f.put(t, "/v1/tenants/acme/users/7/consents/ai_training", tokAcme, `{"status":"granted"}`)
+	require.Equal(t, 403, code)
+	assert.Contains(t, problems(body), "cannot act for every tenant")
+	// Anonymous ids stay tenant-scoped.
+	code, _ = f.put(t, "/v1/tenants/acme/anonymous/c1/consents/ai_training", tokAcme, `{"status":"denied"}`)
+	require.Equal(t, 200, code)
+	assert.Equal(t, "anonymous:acme/c1/ai_training", string(f.changes.recs[1].Key))
+}
+
+// A token bound to a tenant reads and writes only that tenant and its users.
+func TestTenantBoundConsentToken(t *testing.T) {
+	f := newFixture(t, "")
+	for _, c := range []struct{ method, path, body string }{
+		{"PUT", "/v1/tenants/globex/users/7/consents/ai_training", `{"status":"denied"}`},
+		{"PUT", "/v1/tenants/globex/consents/ai_training", `{"status":"denied"}`},
+		{"PUT", "/v1/users/7/consents/ai_training", `{"status":"denied","tenant_id":"globex"}`},
+		{"PUT", "/v1/tenants/globex/anonymous/c1/consents/ai_training", `{"status":"denied"}`},
+		{"PUT", "/v1/tenants/globex/users/7/anonymous/c1", ``},
+		{"GET", "/v1/tenants/globex/users/7/consents", ``},
+	} {
+		code, body := f.do(t, c.method, c.path, tokAcme, "application/json", c.body)
+		assert.Equal(t, 403, code, c.path)
+		assert.Contains(t, problems(body), `bound to tenant \"acme\", not \"globex\"`, c.path)
+	}
+	assert.Empty(t, f.changes.recs, "nothing written for another tenant")
+	code, _ := f.put(t, "/v1/tenants/acme/users/7/consents/ai_training", tokAcme, `{"status":"denied"}`)
+	assert.Equal(t, 200, code)
+	code, _ = f.put(t, "/v1/tenants/acme/consents/ai_training", tokAcme, `{"status":"denied"}`)
+	assert.Equal(t, 200, code)
+}
+
+// Links: the API records them; GET shows the linked subjects' consents.
+func TestLinksAndGet(t *testing.T) {
+	f := newFixture(t, "")
+	code, body := f.put(t, "/v1/tenants/acme/users/7/anonymous/cookie%2F1", tokAll, "")
+	require.Equal(t, 200, code, "%v", body)
+	c := f.changes.got[0]
+	assert.Equal(t, schema.StatusLinked, c.Status)
+	l, err := identity.LinkOf(&c)
+	require.NoError(t, err)
+	u := identity.Subject{Kind: identity.User, Tenant: "acme", ID: "7"}
+	a := identity.Subject{Kind: identity.Anonymous, Tenant: "acme", ID: "cookie/1"}
+	assert.Equal(t, identity.NewLink(u, a), l)
+	assert.Equal(t, "tenant:acme", string(f.changes.recs[0].Route))
+
+	f.store["ai_training"] = map[identity.Subject]consentstore.Record{
+		u: {Status: decision.Granted, EffectiveAt: f.now, Partition: 1, Offset: 4, Links: []identity.Subject{a}},
+		a: {Status: decision.Denied, EffectiveAt: f.now, Partition: 1, Offset: 5},
+	}
+	code, body = f.do(t, "GET", "/v1/tenants/acme/users/7/consents?jurisdiction=DE", tokAll, "", "")
+	require.Equal(t, 200, code, "%v", body)
+	assert.Equal(t, "granted", body["purposes"].(map[string]any)["ai_training"].(map[string]any)["status"])
+	linked := body["linked"].([]any)
+	require.Len(t, linked, 1)
+	l0 := linked[0].(map[string]any)
+	assert.Equal(t, "anonymous", l0["subject_type"])
+	assert.Equal(t, "cookie/1", l0["subject_id"])
+	assert.Equal(t, "denied", l0["purposes"].(map[string]any)["ai_training"].(map[string]any)["status"])
+	code, body = f.do(t, "GET", "/v1/tenants/globex/users/7/consents", tokAll, "", "")
+	require.Equal(t, 200, code)
+	assert.Equal(t, "none", body["purposes"].(map[string]any)["ai_training"].(map[string]any)["status"], "globex's user 7 is someone else")
+}
+
+// Import needs its own scope, and never rolls a subject back: a record that is
+// not newer than the stored one (or an earlier line's) is skipped and
+// reported; the written ones are marked imported.
+func TestImportNeverRollsBack(t *testing.T) {
+	f := newFixture(t, "")
+	u := identity.Subject{Kind: identity.User, Tenant: "acme", ID: "7"}
+	f.store["ai_training"] = map[identity.Subject]consentstore.Record{u: {Status: decision.Denied, EffectiveAt: f.now.Add(-time.Hour), Partition: 0, Offset: 9}}
+	ndjson := `{"subject_type":"user","subject_id":"7","tenant_id":"acme","purpose":"ai_training","status":"granted","effective_at":"1970-01-01T00:00:00Z"}
+{"subject_type":"user","subject_id":"8","tenant_id":"acme","purpose":"ai_training","status":"granted","effective_at":"2025-01-01T00:00:00Z"}
+{"subject_type":"user","subject_id":"8","tenant_id":"acme","purpose":"ai_training","status":"denied","effective_at":"2024-01-01T00:00:00Z"}
+{"subject_type":"anonymous","subject_id":"c1","tenant_id":"acme","purpose":"ai_training","status":"denied"}`
+
+	code, _ := f.do(t, "POST", "/v1/consents/import", tokAll, "application/x-ndjson", ndjson)
+	assert.Equal(t, 403, code, "consent:write is not enough to import")
+
+	code, body := f.do(t, "POST", "/v1/consents/import", tokImport, "application/x-ndjson", ndjson)
+	require.Equal(t, 200, code, "%v", body)
+	assert.EqualValues(t, 2, body["imported"])
+	skipped := body["skipped"].([]any)
+	require.Len(t, skipped, 2)
+	assert.EqualValues(t, 1, skipped[0].(map[string]any)["line"])
+	assert.Contains(t, skipped[0].(map[string]any)["reason"], "not after the stored record's")
+	assert.EqualValues(t, 3, skipped[1].(map[string]any)["line"])
+	assert.Contains(t, skipped[1].(map[string]any)["reason"], "an earlier line's")
+	require.Len(t, f.changes.got, 2)
+	for _, c := range f.changes.got {
+		assert.True(t, c.Imported)
+		assert.NotEqual(t, "7", c.SubjectID)
+	}
+
+	code, body = f.do(t, "POST", "/v1/consents/import", tokAcme, "application/x-ndjson",
+		`{"subject_type":"user","subject_id":"9","tenant_id":"globex","purpose":"ai_training","status":"granted"}`)
+	assert.Equal(t, 403, code, "a bound token imports only its tenant")
+	assert.Contains(t, problems(body), "line 1")
+	code, body = f.do(t, "POST", "/v1/consents/import", tokImport, "application/x-ndjson",
+		`{"subject_type":"user","subject_id":"9","purpose":"ai_training","status":"granted"}`)
+	assert.Equal(t, 400, code)
+	assert.Contains(t, problems(body), "line 1: tenant_id: required")
+}

@@ -77,6 +77,7 @@ type report struct {
 	Scenario       map[string]any `json:"scenario"`
 	Loadgen        map[string]any `json:"loadgen"`
 	Oracle         *oracleSummary `json:"oracle"`
+	Identity       identityReport `json:"identity"`
 	SnapshotRows   int            `json:"snapshot_rows"`
 	CuratedRecords int64          `json:"curated_records"`
 	Kcat           map[string]int `json:"kcat"`
@@ -139,6 +140,15 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	injected = append(injected, ps...)
 
+	// Identity probes: tenant-bound tokens refused for another tenant, a
+	// backdated import after a withdrawal skipped (the user's next event is
+	// judged by the oracle like the load's), ids with '/', '%', spaces and
+	// non-ASCII letters.
+	probeLines, err := r.identityProbes(ctx, &rep.Identity)
+	if err != nil {
+		fail("%v", err)
+	}
+
 	// The load generator, as a separate process: consent churn planned over the
 	// run (pkg/loadgen ChurnPlan), its log records every answer of the services.
 	truthPath := filepath.Join(r.dir, "loadgen.jsonl")
@@ -183,6 +193,9 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	r.logln("loadgen finished: %v %v", lgErr, rep.Loadgen)
 	if lgErr != nil {
 		t.Fatalf("loadgen: %v (see %s)", lgErr, filepath.Join(r.dir, "loadgen.log"))
+	}
+	if err := appendLog(truthPath, probeLines); err != nil {
+		t.Fatal(err)
 	}
 	ps, err = r.injectPoison(ctx, 99)
 	if err != nil {
@@ -243,6 +256,35 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		fail("scenario: want withdrawals and tenant opt-outs during the run, got %d and %d", withdrawals, tenantOptOuts)
 	}
 
+	// Identity (issue 13): visitors who browsed anonymously, identified and
+	// withdrew have none of their anonymous, logged-in or logged-out events in
+	// the snapshot; tenants share user ids.
+	vu, vev, vpresent := withdrawnVisitors(tr, rows)
+	rep.Identity.WithdrawnVisitors, rep.Identity.WithdrawnVisitorEvents, rep.Identity.WithdrawnVisitorPresent = vu, vev, vpresent
+	rep.Identity.Links = len(tr.links)
+	tenantsOf := map[string]map[string]bool{}
+	for _, ev := range tr.events {
+		if ev.UserID != "" {
+			if tenantsOf[ev.UserID] == nil {
+				tenantsOf[ev.UserID] = map[string]bool{}
+			}
+			tenantsOf[ev.UserID][ev.TenantID] = true
+		}
+	}
+	for _, ts := range tenantsOf {
+		if len(ts) > 1 {
+			rep.Identity.SharedUserIDs++
+		}
+	}
+	r.logln("identity: %d links; %d visitors identified and withdrew, %d of their events, %d in the snapshot; %d user ids used in several tenants",
+		len(tr.links), vu, vev, vpresent, rep.Identity.SharedUserIDs)
+	if vpresent > 0 {
+		fail("identity: %d events of visitors who identified and withdrew are in the snapshot", vpresent)
+	}
+	if vu == 0 || rep.Identity.SharedUserIDs == 0 {
+		fail("scenario: want visitors who identified and withdrew and user ids shared by tenants, got %d and %d", vu, rep.Identity.SharedUserIDs)
+	}
+
 	// 4. Third-party readers of the snapshot: the manifest's row count everywhere.
 	mrows := num(pyS["manifest_rows"])
 	for _, k := range []string{"pyarrow_rows", "duckdb_rows", "datasets_rows"} {
@@ -269,6 +311,10 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	nd.add("secret:pseudonym_key", r.pseudonymKey)
 	nd.add("secret:audit_key", r.auditKey)
 	nd.add("secret:api_token", r.token)
+	nd.add("secret:api_token", r.boundToken)
+	nd.add("secret:api_token", r.importToken)
+	nd.add("user_id", probeUser)
+	nd.add("tenant_id", probeTenant)
 	r.logln("leak scan: %d needles", len(nd.what))
 	leak := func(what string, hits []hit) {
 		rep.Leaks[what] = len(hits)

@@ -82,10 +82,11 @@ type run struct {
 	start time.Time
 	chain *launch.Chain
 
-	redisNS                string
-	ports                  map[string]string // producer, consent, datasets
-	token                  string
-	pseudonymKey, auditKey string
+	redisNS                 string
+	ports                   map[string]string // producer, consent, datasets
+	token                   string
+	boundToken, importToken string // bound to boundTenant; consent:import (identity probes)
+	pseudonymKey, auditKey  string
 
 	mu       sync.Mutex
 	restarts map[string]int
@@ -107,12 +108,22 @@ func newRun(t *testing.T, e env, kind string) *run {
 	}
 	r.logf = f
 	r.token = "e2e-" + launch.RandomHex(16)
+	r.boundToken, r.importToken = "e2e-bound-"+launch.RandomHex(16), "e2e-import-"+launch.RandomHex(16)
 	r.pseudonymKey = launch.RandomBase64(32)
 	r.auditKey = launch.RandomBase64(32)
+	fenv := filterEnv(e.repo) // oracle_check_test.go
+	// Identity probes (identity_probe_test.go): a token of each API bound to
+	// boundTenant, and an import token.
+	fenv["CONSENT_TOKENS"] = "e2e:plain:" + r.token + "=consent:read|consent:write,e2e-bound:plain:" + r.boundToken +
+		"=consent:read|consent:write;tenant=" + boundTenant + ",e2e-import:plain:" + r.importToken + "=consent:import"
 	r.chain, err = launch.New(launch.Options{
 		Stack:  launch.Stack{Brokers: e.brokers, RedisAddr: e.redisAddr, RegistryURL: e.registry},
 		Prefix: "e2e-" + id + ".", Dir: r.dir, Token: r.token, PseudonymKey: r.pseudonymKey, AuditKey: r.auditKey,
-		Env: map[string]map[string]string{"consent-filter": filterEnv(e.repo)}, // oracle_check_test.go
+		Env: map[string]map[string]string{
+			"consent-filter": fenv,
+			"producer":       {"PRODUCER_TOKENS": "e2e:plain:" + r.token + "=events:write,e2e-bound:plain:" + r.boundToken + "=events:write;tenant=" + boundTenant},
+			"dataset-sink":   {"SINK_TOKENS": "e2e:plain:" + r.token + "=datasets:read|datasets:write,e2e-bound:plain:" + r.boundToken + "=datasets:read;tenant=" + boundTenant},
+		},
 	}, launch.Processes{Bin: e.bin})
 	if err != nil {
 		t.Fatal(err)

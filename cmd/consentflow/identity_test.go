@@ -464,5 +464,3 @@ func covered(row schema.CuratedEvent, erasures []schema.Erasure) bool {
 	}
 	return false
 }
-
-

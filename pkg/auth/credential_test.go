@@ -83,8 +83,8 @@ func TestWriteKeys(t *testing.T) {
 	assert.Empty(t, ks.Lookup("b2").Jurisdiction, "no jurisdiction: the policy's default regime")
 
 	for _, bad := range []string{
-		"w:plain:k;browser",                    // browser keys must be bound
-		"w:plain:k;tenant=a;jurisdiction=DE",   // jurisdiction only for browser keys
+		"w:plain:k;browser",                  // browser keys must be bound
+		"w:plain:k;tenant=a;jurisdiction=DE", // jurisdiction only for browser keys
 		"w:plain:k;tenant=a;browser;jurisdiction=germany",
 		"w:plain:k=",
 		"w:md5:abc",

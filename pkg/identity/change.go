@@ -8,7 +8,9 @@ import (
 )
 
 // Record kinds of consent.changes, by status.
-func isConsent(status string) bool { return status == schema.StatusGranted || status == schema.StatusDenied }
+func isConsent(status string) bool {
+	return status == schema.StatusGranted || status == schema.StatusDenied
+}
 
 func kindOfType(t string) (Kind, bool) {
 	switch t {

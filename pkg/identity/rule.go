@@ -93,7 +93,9 @@ type Problem struct {
 	Err   error
 }
 
-func (p Problem) Error() string { return p.Field + ": " + strings.TrimPrefix(p.Err.Error(), ErrInvalid.Error()+": ") }
+func (p Problem) Error() string {
+	return p.Field + ": " + strings.TrimPrefix(p.Err.Error(), ErrInvalid.Error()+": ")
+}
 
 // CheckField is Check with the field's path in the error.
 func CheckField(field, id string) error {

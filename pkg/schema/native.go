@@ -158,12 +158,12 @@ func CuratedEventFromNative(v any) (CuratedEvent, error) {
 // ToNative returns the goavro native form of c.
 func (c *ConsentChange) ToNative() map[string]any {
 	return nativeRecord{
-		"subject_type":   c.SubjectType,
-		"subject_id":     c.SubjectID,
-		"tenant_id":      optString(c.TenantID),
-		"purpose":        c.Purpose,
-		"status":         c.Status,
-		"effective_at":   c.EffectiveAt.UTC(),
+		"subject_type":    c.SubjectType,
+		"subject_id":      c.SubjectID,
+		"tenant_id":       optString(c.TenantID),
+		"purpose":         c.Purpose,
+		"status":          c.Status,
+		"effective_at":    c.EffectiveAt.UTC(),
 		"source":          c.Source,
 		"policy_version":  c.PolicyVersion,
 		"subject_scope":   optString(c.SubjectScope),
@@ -183,12 +183,12 @@ func ConsentChangeFromNative(v any) (ConsentChange, error) {
 		return ConsentChange{}, err
 	}
 	c := ConsentChange{
-		SubjectType:   r.str(m, "subject_type"),
-		SubjectID:     r.str(m, "subject_id"),
-		TenantID:      r.str(m, "tenant_id"),
-		Purpose:       r.str(m, "purpose"),
-		Status:        r.str(m, "status"),
-		EffectiveAt:   r.time(m, "effective_at"),
+		SubjectType:    r.str(m, "subject_type"),
+		SubjectID:      r.str(m, "subject_id"),
+		TenantID:       r.str(m, "tenant_id"),
+		Purpose:        r.str(m, "purpose"),
+		Status:         r.str(m, "status"),
+		EffectiveAt:    r.time(m, "effective_at"),
 		Source:         r.str(m, "source"),
 		PolicyVersion:  r.str(m, "policy_version"),
 		SubjectScope:   r.str(m, "subject_scope"),

@@ -101,7 +101,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Policy: cfg.policy, Tokens: cfg.tokens, Changes: changes,
 		Codec: cs.changes, Store: store, Logger: logger.With(zap.String("component", "api")), Now: time.Now,
 		Requests: api.NewRequestsMetric(reg),
-		Caught: func(ctx context.Context) error { return caughtUp(ctx, ends, store) },
+		Caught:   func(ctx context.Context) error { return caughtUp(ctx, ends, store) },
 	}
 
 	svc.Go(mat.Run)

@@ -19,7 +19,8 @@
 // Status codes: 400 with {"error": "invalid_request", "problems": [{"path":
 // "events[3].user_id", "message": "required"}]} listing every problem (a request is
 // accepted or rejected as a whole); 401 without a known credential (with
-// WWW-Authenticate); 403 with a credential lacking the scope; 405 for another
+// WWW-Authenticate); 403 with a credential lacking the scope, or bound to another
+// tenant than an event's ({"error": "forbidden", "problems": [...]}); 405 for another
 // method; 413 over MAX_BODY_BYTES or MAX_EVENTS_PER_REQUEST; 415 for a
 // Content-Type other than application/json (or a Content-Encoding other than
 // gzip/identity); 503 with Retry-After when Kafka did not acknowledge every record
@@ -54,8 +55,21 @@
 // group, alias for the other calls.
 //
 // Tenant: context.groupId, else properties.tenant_id (identify: traits.tenant_id;
-// group: groupId), else the tenant the write key is bound to. A write key bound to
-// a tenant forces it: an event naming another tenant is rejected.
+// group: groupId), else the tenant the write key is bound to. alias: previousId →
+// previous_id, which the consent-filter links to userId (never kept in
+// properties: it is a raw id).
+//
+// # Identifiers and credentials
+//
+// Every id field (tenant_id, user_id, anonymous_id, session_id, previous_id and
+// their Segment names) follows pkg/identity's rule and is rejected with its path
+// (400), never normalised: what ingest accepts, the consent API can address. A
+// token or write key bound to a tenant (;tenant=) stamps that tenant on events
+// that name none and refuses, with 403 and the reason, a request with an event of
+// another tenant (bindEvent, the one function every ingest endpoint applies). A
+// browser write key (;browser) gives its events the key's tenant and the key's
+// jurisdiction, or none (the policy's default regime): a page cannot choose its
+// visitors' regime. Unbound credentials are logged once at start.
 //
 // # Partitioning
 //

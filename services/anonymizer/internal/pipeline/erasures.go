@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"slices"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/consentflow/consentflow/pkg/identity"

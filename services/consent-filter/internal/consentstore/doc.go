@@ -6,34 +6,41 @@
 //
 // # Key layout
 //
-// All keys start with a namespace (Options.Namespace, default "cf"), so two
-// chains (two purposes with their own materializers) can share one Redis.
-// With namespace "cf" and B buckets (Options.Buckets, default 16):
+// All keys start with a namespace (Options.Namespace, default "cf") and the
+// layout version ("v2"), so two chains (two purposes with their own
+// materializers) can share one Redis, and a store written by an older layout
+// is invisible to this one (which rebuilds its own from consent.changes). With
+// namespace "cf" and B buckets (Options.Buckets, default 16):
 //
-//	cf:meta                      hash  the generation: gen (random id),
-//	                                   complete ("0"/"1"), buckets (B),
-//	                                   started_ms, completed_ms,
-//	                                   end:<partition> (consent.changes end
-//	                                   offsets recorded when the rebuild began)
-//	{cf:b<N>}:meta               hash  bucket N's generation and positions:
-//	                                   gen, p:<partition> → next offset of that
-//	                                   consent.changes partition whose changes
-//	                                   are all applied to this bucket
-//	{cf:b<N>}:c:<purpose>:u:<id> hash  a user's (or anonymous id's) latest
-//	                                   change for purpose: s (GRANTED|DENIED),
-//	                                   at (effective_at, unix ms), p, o (its
-//	                                   Kafka partition and offset = version),
-//	                                   tn (the user's tenant, if known)
-//	{cf:b<N>}:c:<purpose>:t:<id> hash  the same for a tenant
+//	cf:v2:meta                       hash  the generation: gen (random id),
+//	                                       complete ("0"/"1"), buckets (B),
+//	                                       started_ms, completed_ms, legacy
+//	                                       ("1" once a legacy record is stored),
+//	                                       end:<partition> (consent.changes end
+//	                                       offsets recorded when the rebuild began)
+//	{cf:v2:b<N>}:meta                hash  bucket N's generation and positions:
+//	                                       gen, p:<partition> → next offset of that
+//	                                       consent.changes partition whose changes
+//	                                       are all applied to this bucket
+//	{cf:v2:b<N>}:c:<purpose>:<code>  hash  a subject's latest change for purpose:
+//	                                       s (GRANTED|DENIED), at (effective_at,
+//	                                       unix ms), p, o (its Kafka partition and
+//	                                       offset = version), tn (the tenant given
+//	                                       with it); and, under the link purpose
+//	                                       (Options.LinkPurpose), ln: the codes of
+//	                                       the subjects linked to it, one a line
 //
-//	channel cf:invalidate:<purpose>    message "u:<id>" / "t:<id>": that
-//	                                   record changed (published by the apply
-//	                                   script itself, atomically with the write)
-//	channel cf:reset                   message <gen>: a new generation began;
-//	                                   caches drop everything
+//	channel cf:v2:invalidate:<purpose>     message <code>: that record changed
+//	                                       (published by the apply script itself,
+//	                                       atomically with the write)
+//	channel cf:v2:reset                    message <gen>: a new generation began;
+//	                                       caches drop everything
 //
-// N = FNV-1a-32("<u|t>:<id>/<purpose>") mod B. Purposes may not contain ':'
-// (the key would be ambiguous); ids may contain anything.
+// <code> is the subject's code (pkg/identity: user:<tenant>/<id>,
+// anonymous:<tenant>/<id>, user:/<id> for a global id, tenant:<id>,
+// legacy:<id>), with ids percent-encoded, so an id cannot break the key's
+// structure or its hash tag. N = FNV-1a-32("<code>/<purpose>") mod B.
+// Purposes may not contain ':'.
 //
 // # Why buckets, and not the consent.changes partition, as the hash tag
 //

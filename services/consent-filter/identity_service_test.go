@@ -133,3 +133,50 @@ func TestIdentityStitching(t *testing.T) {
 		return ok
 	}, 20*time.Second, 20*time.Millisecond, "linking the user to a denied anonymous id erases the user's rows")
 }
+
+// Upgrading: records written before subjects had tenants (USER, no
+// subject_scope, old keys) keep working after the new store rebuilds from
+// consent.changes. With a tenant they are that tenant's user and anonymous
+// id; without one, a denial applies to the id in every tenant until the
+// tenant's subject makes a newer choice, and a grant (whose tenant is
+// unknown) gives nothing.
+func TestUpgradeFromTenantlessRecords(t *testing.T) {
+	h := start(t)
+	ctx := context.Background()
+	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: h.env.RegistryURL})
+	require.NoError(t, err)
+	codec, err := avro.ConsentChanges(ctx, serde, h.env.Names.Changes)
+	require.NoError(t, err)
+	past := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	var msgs []kafka.Message
+	for _, c := range []schema.ConsentChange{
+		{SubjectType: schema.SubjectUser, SubjectID: "l1", TenantID: "acme", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: past},
+		{SubjectType: schema.SubjectUser, SubjectID: "l2", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: past},
+		{SubjectType: schema.SubjectUser, SubjectID: "l3", Purpose: "ai_training", Status: schema.StatusGranted, EffectiveAt: past},
+		{SubjectType: schema.SubjectUser, SubjectID: "l4", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: past},
+	} {
+		b, err := codec.Encode(&c)
+		require.NoError(t, err)
+		msgs = append(msgs, kafka.Message{Topic: h.env.Names.Changes, Key: []byte("user:" + c.SubjectID + "/ai_training"), Value: b})
+	}
+	require.NoError(t, h.writer.WriteMessages(ctx, msgs...))
+	h.set("users", "acme/l4", "granted") // a newer choice in acme
+
+	evs := []schema.InteractionEvent{
+		event("l1", "acme", "US"), event("l1", "globex", "US"), anonEvent("l1", "acme", "US"),
+		event("l2", "acme", "US"), event("l2", "globex", "US"),
+		event("l3", "acme", "DE"),
+		event("l4", "acme", "DE"), event("l4", "globex", "US"),
+	}
+	h.send(evs...)
+	got := h.collect(len(evs), 30*time.Second)
+	want := []string{
+		"user_opt_out", "allowed_opt_out_regime", "user_opt_out",
+		"linked_opt_out", "linked_opt_out",
+		"no_consent",
+		"allowed_consent", "linked_opt_out",
+	}
+	for i, e := range evs {
+		assert.Equal(t, want[i], got[e.EventID].Reason, "event %d (%s/%s%s)", i, e.TenantID, e.UserID, e.AnonymousID)
+	}
+}

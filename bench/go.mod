@@ -16,7 +16,7 @@ require (
 	github.com/consentflow/consentflow/services/anonymizer v0.0.0-00010101000000-000000000000
 	github.com/consentflow/consentflow/services/consent-filter v0.0.0-00010101000000-000000000000
 	github.com/consentflow/consentflow/services/dataset-sink v0.0.0-00010101000000-000000000000
-	github.com/consentflow/consentflow/services/producer v0.0.0-00010101000000-000000000000
+	github.com/consentflow/consentflow/services/producer v0.0.0
 	github.com/google/uuid v1.6.0
 	github.com/prometheus/client_golang v1.25.0
 	github.com/segmentio/kafka-go v0.4.51

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -17,16 +19,37 @@ import (
 
 func TestLoadgenCommandSendsAndWritesTruth(t *testing.T) {
 	var events, consents atomic.Int64
+	var mu sync.Mutex
+	links := map[string]string{} // escaped /tenant/user path → anonymous id
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodPost:
-			var body struct{ Events []json.RawMessage }
+			var body struct {
+				Events []struct {
+					EventType   string `json:"event_type"`
+					TenantID    string `json:"tenant_id"`
+					UserID      string `json:"user_id"`
+					AnonymousID string `json:"anonymous_id"`
+				}
+			}
 			require.NoError(t, json.NewDecoder(r.Body).Decode(&body))
 			events.Add(int64(len(body.Events)))
+			mu.Lock()
+			for _, e := range body.Events {
+				if e.EventType == "identify" {
+					links["/v1/tenants/"+url.PathEscape(e.TenantID)+"/users/"+url.PathEscape(e.UserID)+"/consents"] = e.AnonymousID
+				}
+			}
+			mu.Unlock()
 			w.WriteHeader(http.StatusAccepted)
 		case http.MethodPut:
 			consents.Add(1)
 			w.WriteHeader(http.StatusOK)
+		case http.MethodGet: // the runner waits for new identity links to show
+			mu.Lock()
+			anon := links[r.URL.EscapedPath()]
+			mu.Unlock()
+			_ = json.NewEncoder(w).Encode(map[string]any{"linked": []map[string]string{{"subject_type": "anonymous", "subject_id": anon}}})
 		}
 	}))
 	defer srv.Close()
@@ -57,7 +80,9 @@ func TestLoadgenCommandSendsAndWritesTruth(t *testing.T) {
 		require.NoError(t, json.Unmarshal(sc.Bytes(), &line))
 		kinds[line.Kind]++
 	}
-	assert.Equal(t, map[string]int64{"event": 200, "consent": consents.Load()}, kinds)
+	mu.Lock()
+	defer mu.Unlock()
+	assert.Equal(t, map[string]int64{"event": 200, "consent": consents.Load(), "link": int64(len(links))}, kinds)
 }
 
 func TestLoadgenCommandFailsOnSustainedErrors(t *testing.T) {

@@ -8,8 +8,10 @@
 // A Generator turns a seed into a sequence of Actions; the same Config yields the
 // same sequence (event ids included). A Runner sends the actions over HTTP —
 // events to the producer's POST /v1/events, consent changes as
-// PUT /v1/users/{user_id}/consents/{purpose} or
-// PUT /v1/tenants/{tenant_id}/consents/{purpose} — and writes a log of them.
+// PUT /v1/tenants/{tenant}/users/{user}/consents/{purpose},
+// PUT /v1/tenants/{tenant}/anonymous/{anon}/consents/{purpose} (cookie banners,
+// part of the ChurnPlan) or PUT /v1/tenants/{tenant}/consents/{purpose} — and
+// writes a log of them.
 //
 // # Consent churn
 //
@@ -20,6 +22,18 @@
 // these changes follow an event of their own subject at once, so that the filter
 // often decides that event after the change. Per-action rates (SteadyChurn) are
 // there for runs of unknown length such as the benchmarks.
+//
+// # Identity
+//
+// Tenants number their users (u-0001 … in every tenant, each with their own
+// consent), and every eighth id holds '/', '%', spaces or non-ASCII letters.
+// Three users in ten have a browser cookie: they browse anonymously, log in
+// (an identify event carrying both ids links them), use the product logged in
+// (their events carry both ids) and log out. After the first identify of a
+// user the Runner polls GET /v1/tenants/{tenant}/users/{user}/consents until
+// the link shows (LinkTimeout) and writes a LinkTruth line; it sends nothing
+// else of the tenant meanwhile, so links are ordered against the tenant's
+// consent changes; the line's linked_at is the time the link was first seen.
 //
 // # Sequencing
 //

@@ -241,7 +241,6 @@ type worker struct {
 	seqs    []int
 }
 
-
 func (w *worker) loop(ctx context.Context, ch <-chan Action) {
 	for {
 		var a Action

@@ -92,9 +92,10 @@ func TestIdentityStitching(t *testing.T) {
 	got := h.collect(1, 30*time.Second)
 	require.Equal(t, "allowed_opt_out_regime", got[identify.EventID].Reason)
 	h.waitLinked(t, "acme", "7", "cookie-1")
-	link, _, ok := changes.find(func(c schema.ConsentChange) bool { return c.Status == schema.StatusLinked })
-	require.True(t, ok, "the filter recorded the link on consent.changes")
-	assert.Equal(t, "acme", link.TenantID)
+	require.Eventually(t, func() bool {
+		link, _, ok := changes.find(func(c schema.ConsentChange) bool { return c.Status == schema.StatusLinked })
+		return ok && link.TenantID == "acme"
+	}, 20*time.Second, 20*time.Millisecond, "the filter recorded the link on consent.changes")
 
 	h.set("users", "acme/7", "denied")
 	loggedOut := anonEvent("cookie-1", "acme", "US")
@@ -103,10 +104,14 @@ func TestIdentityStitching(t *testing.T) {
 	got = h.collect(2, 30*time.Second)
 	assert.Equal(t, "linked_opt_out", got[loggedOut.EventID].Reason, "logged-out events of a withdrawn user are denied")
 	assert.Equal(t, "allowed_opt_out_regime", got[otherTenant.EventID].Reason)
-	_, denialVersion, ok := changes.find(func(c schema.ConsentChange) bool {
-		return c.Status == schema.StatusDenied && c.SubjectID == "7" && c.TenantID == "acme"
-	})
-	require.True(t, ok)
+	var denialVersion string
+	require.Eventually(t, func() bool {
+		var ok bool
+		_, denialVersion, ok = changes.find(func(c schema.ConsentChange) bool {
+			return c.Status == schema.StatusDenied && c.SubjectID == "7" && c.TenantID == "acme"
+		})
+		return ok
+	}, 20*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool {
 		e, _, ok := changes.find(func(c schema.ConsentChange) bool {
 			return c.Status == schema.StatusErase && c.SubjectType == schema.SubjectAnonymous && c.SubjectID == "cookie-1"

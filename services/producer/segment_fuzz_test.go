@@ -3,12 +3,15 @@ package producer
 import (
 	"errors"
 	"testing"
+
+	"github.com/consentflow/consentflow/pkg/auth"
 )
 
 // FuzzDecodeSegment checks the Segment decoder for every call type on arbitrary
-// bodies, bound and unbound to a tenant: never a panic, events xor an error,
-// every problem with a path and a message, every event with a type, a tenant
-// (the bound one when bound) and a subject. SegmentWriteKeyFromBody (the write
+// bodies, with a write key bound and unbound to a tenant: never a panic,
+// events xor an error, every problem with a path and a message, every event
+// with a type, a tenant (the bound one when bound) and a subject; an event of
+// another tenant under a bound key is forbidden (403), never accepted. SegmentWriteKeyFromBody (the write
 // key some SDKs send in the body) never panics either.
 //
 //	go test ./services/producer -run '^$' -fuzz FuzzDecodeSegment -fuzztime 30s
@@ -28,8 +31,9 @@ func FuzzDecodeSegment(f *testing.F) {
 	kinds := []string{"track", "page", "screen", "identify", "group", "alias", "batch"}
 	f.Fuzz(func(t *testing.T, body []byte, bound string) {
 		_ = SegmentWriteKeyFromBody(body)
+		cred := &auth.Credential{Name: "wk", Tenant: bound}
 		for _, kind := range kinds {
-			evs, err := DecodeSegment(kind, body, 50, bound)
+			evs, err := DecodeSegment(kind, body, 50, cred)
 			if err == nil {
 				if len(evs) == 0 {
 					t.Fatalf("%s: no events and no error", kind)
@@ -51,11 +55,22 @@ func FuzzDecodeSegment(f *testing.F) {
 			if errors.As(err, &tooMany) {
 				continue
 			}
+			var list []Problem
 			var invalid *ValidationError
-			if !errors.As(err, &invalid) || len(invalid.Problems) == 0 {
+			var forbidden *ForbiddenError
+			switch {
+			case errors.As(err, &invalid):
+				list = invalid.Problems
+			case errors.As(err, &forbidden):
+				if bound == "" {
+					t.Fatalf("%s: forbidden without a bound key: %v", kind, err)
+				}
+				list = forbidden.Problems
+			}
+			if len(list) == 0 {
 				t.Fatalf("%s: error without problems: %v", kind, err)
 			}
-			for _, p := range invalid.Problems {
+			for _, p := range list {
 				if p.Path == "" || p.Message == "" {
 					t.Fatalf("%s: problem without path or message: %+v", kind, p)
 				}

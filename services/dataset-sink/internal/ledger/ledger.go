@@ -161,10 +161,12 @@ func (l *Ledger) Close() error { return l.f.Close() }
 //
 // Coverage is decided by consent versions, not time (received_at is coarsened to
 // the hour, so a row received just after a re-grant would look older than the
-// denial). An erasure carries the version ("p:o" on consent.changes) of the DENIED
-// change; a row carries consent_version (the user's record the filter's decision
-// rested on, empty without one) and tenant_consent_version (the tenant's record
-// in force, empty without one). All changes of one key share a partition, so:
+// denial). An erasure carries the version ("p:o" on consent.changes) of the change
+// that caused it; a row carries consent_version (the consent state position its
+// decision was made at on its subject's partition: every change below it was seen,
+// see docs/ARCHITECTURE.md, Identity, "Versions") and tenant_consent_version (the
+// tenant's record in force, empty without one). All changes of one subject and of
+// one tenant share a partition, so:
 //
 //   - a SUBJECT erasure E covers R iff
 //     !ParseVersion(R.consent_version).NewerThan(ParseVersion(E.consent_version));

@@ -63,7 +63,7 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath stri
 	dumps := map[string]string{}
 	for _, d := range []struct{ name, topic, fields string }{
 		{"changes", r.names.Changes, ""},
-		{"raw", r.names.Raw, "event_id,tenant_id,user_id,anonymous_id,jurisdiction,gpc,received_at"},
+		{"raw", r.names.Raw, "event_id,tenant_id,user_id,anonymous_id,previous_id,jurisdiction,gpc,received_at"},
 		{"decisions", r.names.Decisions, ""},
 	} {
 		path := filepath.Join(r.dir, d.name+"-decoded.jsonl")

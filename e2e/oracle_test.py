@@ -7,7 +7,7 @@ import tempfile
 import unittest
 
 import oracle
-from oracle import Change, Policy, decide, covered
+from oracle import Change, Policy, Subject, decide, covered, trigger_covers, Trigger, code, consent_key, link_key
 
 POLICY = {
     "version": "t-1",
@@ -52,10 +52,10 @@ class RegimeTest(unittest.TestCase):
 class RulesTest(unittest.TestCase):
     def setUp(self):
         self.p = Policy(POLICY)
-        self.u, self.t = "user:u1/ai_training", "tenant:t1/ai_training"
+        self.u, self.t = "user:t1/u1/ai_training", "tenant:t1/ai_training"
 
-    def d(self, jur="DE", gpc=False, user=None, tenant=None, at=T0):
-        v = decide(at, jur, gpc, user, tenant, self.p, "ai_training")
+    def d(self, jur="DE", gpc=False, user=None, tenant=None, at=T0, linked=(), too_many=False):
+        v = decide(at, jur, gpc, user, tenant, self.p, "ai_training", linked, too_many)
         return v.allow, v.reason
 
     def test_rules_in_order(self):
@@ -86,12 +86,65 @@ class RulesTest(unittest.TestCase):
         for kw, want in cases:
             self.assertEqual(self.d(**kw), want, kw)
 
+    def test_linked_subjects_only_take_away(self):
+        a = "anonymous:t1/a1/ai_training"
+        grant_before = ch(self.u, "GRANTED", T0 - 1, 1)
+        l_deny = ch(a, "DENIED", T0 - 5, 2)
+        l_grant_before = ch(a, "GRANTED", T0 - 5, 2)
+        l_grant_after = ch(a, "GRANTED", T0 + 5, 2)
+        t_deny = ch(self.t, "DENIED", T0 - 5, 3)
+        cases = [
+            (dict(user=grant_before, linked=[l_deny]), (False, "linked_opt_out")),
+            (dict(jur="US", linked=[l_deny]), (False, "linked_opt_out")),
+            (dict(jur="US", linked=[l_grant_after]), (False, "linked_consent_after_event")),
+            (dict(jur="US", linked=[l_grant_after, l_deny]), (False, "linked_opt_out")),
+            (dict(jur="DE", linked=[l_grant_before]), (False, "no_consent")),  # a linked grant never allows
+            (dict(jur="US", linked=[l_grant_before, None]), (True, "allowed_opt_out_regime")),
+            (dict(user=grant_before, linked=[l_grant_before]), (True, "allowed_consent")),
+            (dict(user=ch(self.u, "DENIED", T0 - 1, 1), linked=[l_deny]), (False, "user_opt_out")),
+            (dict(tenant=t_deny, linked=[l_deny]), (False, "tenant_opt_out")),
+            (dict(jur="US", too_many=True), (False, "link_limit")),
+        ]
+        for kw, want in cases:
+            self.assertEqual(self.d(**kw), want, kw)
+
     def test_coverage_by_version(self):
-        deny = ch(self.u, "DENIED", T0, 5)
-        self.assertIs(covered(None, [deny]), deny, "a row decided on the regime is covered")
-        self.assertIs(covered(ch(self.u, "GRANTED", T0 - 9, 3), [deny]), deny)
-        self.assertIsNone(covered(ch(self.u, "GRANTED", T0 + 9, 7), [deny]), "a re-grant after the denial is kept")
+        deny = ch(self.t, "DENIED", T0, 5)
+        self.assertIs(covered(None, [deny]), deny, "a row without a tenant record is covered")
+        self.assertIs(covered(ch(self.t, "GRANTED", T0 - 9, 3), [deny]), deny)
+        self.assertIsNone(covered(ch(self.t, "GRANTED", T0 + 9, 7), [deny]), "a re-grant after the denial is kept")
         self.assertIsNone(covered(None, []))
+
+    def test_coverage_by_state_position(self):
+        t = Trigger(0, 5, "DENIED")
+        self.assertIs(trigger_covers((0, 5), [t]), t, "decided before the trigger was applied")
+        self.assertIs(trigger_covers((0, 3), [t]), t)
+        self.assertIsNone(trigger_covers((0, 6), [t]), "decided after it: only a re-grant explains an allow")
+        self.assertIs(trigger_covers((1, 9), [t]), t, "another partition is not comparable")
+        self.assertIs(trigger_covers(None, [t]), t)
+        self.assertIsNone(trigger_covers((0, 0), []))
+
+
+class IdentityTest(unittest.TestCase):
+    def test_codes(self):
+        self.assertEqual(code(Subject("user", "t 1", "team/ops 4")), "user:t%201/team%2Fops%204")
+        self.assertEqual(code(Subject("anonymous", "t1", "100% sales")), "anonymous:t1/100%25%20sales")
+        self.assertEqual(code(Subject("user", "", "J\u00fcrgen")), "user:/J%C3%BCrgen")
+        self.assertEqual(code(Subject("tenant", "", "acme/eu")), "tenant:acme%2Feu")
+        self.assertEqual(code(Subject("user", "t", "a$&+:=@b;,?#")), "user:t/a$&+:=@b%3B%2C%3F%23")
+        self.assertNotEqual(consent_key(Subject("user", "a/b", "c"), "p"), consent_key(Subject("user", "a", "b/c"), "p"))
+        u, a = Subject("user", "t", "u"), Subject("anonymous", "t", "a")
+        self.assertEqual(link_key(a, u), link_key(u, a))
+        self.assertEqual(link_key(a, u), "link:user:t/u|anonymous:t/a")
+
+    def test_scopes(self):
+        p = Policy(POLICY)
+        self.assertEqual(p.subject("user", "t1", "7"), Subject("user", "t1", "7"), "tenant-scoped by default")
+        g = Policy(dict(POLICY, identity={"user_ids": "global"}))
+        self.assertEqual(g.subject("user", "t1", "7"), Subject("user", "", "7"))
+        self.assertEqual(g.subject("anonymous", "t1", "7"), Subject("anonymous", "t1", "7"))
+        with self.assertRaises(oracle.PolicyError):
+            Policy(dict(POLICY, identity={"user_ids": "platform"}))
 
 
 def write(path, lines):
@@ -100,7 +153,29 @@ def write(path, lines):
             f.write(json.dumps(l) + "\n")
 
 
-class OracleRunTest(unittest.TestCase):
+class RunCase:
+    """Judges the run set up in self.log, .changes, .raw, .decisions, .curated, .rows."""
+
+    def judge(self):
+        p = lambda n: os.path.join(self.dir, n)
+        for name, lines in (("log", self.log), ("changes", self.changes), ("raw", self.raw), ("decisions", self.decisions),
+                            ("curated", self.curated), ("rows", self.rows)):
+            write(p(name), lines)
+        rep = oracle.Report(50)
+        o = oracle.Oracle(oracle.load_policy(self.policy), "ai_training", rep)
+        o.load_log(p("log"))
+        o.load_changes(p("changes"))
+        o.run(p("raw"), p("decisions"), p("curated"), p("rows"), "poison-")
+        return rep
+
+    def assertFails(self, category, fragment=""):
+        rep = self.judge()
+        self.assertIn(category, rep.failure_counts, dict(rep.failures))
+        if fragment:
+            self.assertTrue(any(fragment in m for m in rep.failures[category]), rep.failures[category])
+
+
+class OracleRunTest(RunCase, unittest.TestCase):
     """The whole judgement on a tiny run, then with one thing broken at a time."""
 
     def setUp(self):
@@ -135,8 +210,9 @@ class OracleRunTest(unittest.TestCase):
              "accepted": False},
         ]
         self.changes = [
-            {"partition": 0, "offset": i, "key": "user:u1/ai_training",
-             "value": {"subject_type": "USER", "subject_id": "u1", "purpose": "ai_training", "status": s, "effective_at": T0 + eff}}
+            {"partition": 0, "offset": i, "key": "user:t1/u1/ai_training",
+             "value": {"subject_type": "USER", "subject_id": "u1", "tenant_id": "t1", "subject_scope": "TENANT",
+                       "purpose": "ai_training", "status": s, "effective_at": T0 + eff}}
             for i, (s, eff) in enumerate([("GRANTED", 0), ("DENIED", 20), ("GRANTED", 40)])
         ]
         self.raw = [{"partition": 0, "offset": i, "value": {"event_id": e["event_id"], "tenant_id": "t1", "user_id": e.get("user_id"),
@@ -149,20 +225,10 @@ class OracleRunTest(unittest.TestCase):
         self.decisions = [rec("e1", "ALLOW", "allowed_consent", "0:0"), rec("e2", "DENY", "user_opt_out", "0:1"),
                           rec("e3", "ALLOW", "allowed_opt_out_regime"), rec("e4", "DENY", "no_consent"),
                           rec("e5", "DENY", "consent_after_event", "0:2")]
-        self.curated = [{"value": {"event_id": "e1", "consent_version": "0:0"}}, {"value": {"event_id": "e3"}}]
-        self.rows = [{"event_id": "e3"}]
-
-    def judge(self):
-        p = lambda n: os.path.join(self.dir, n)
-        for name, lines in (("log", self.log), ("changes", self.changes), ("raw", self.raw), ("decisions", self.decisions),
-                            ("curated", self.curated), ("rows", self.rows)):
-            write(p(name), lines)
-        rep = oracle.Report(50)
-        o = oracle.Oracle(oracle.load_policy(self.policy), "ai_training", rep)
-        o.load_log(p("log"))
-        o.load_changes(p("changes"))
-        o.run(p("raw"), p("decisions"), p("curated"), p("rows"), "poison-")
-        return rep
+        # Rows carry the state position they were decided at: e1 after the
+        # grant (0:1), e3 after the withdrawal (0:2).
+        self.curated = [{"value": {"event_id": "e1", "consent_version": "0:1"}}, {"value": {"event_id": "e3", "consent_version": "0:2"}}]
+        self.rows = [{"event_id": "e3", "consent_version": "0:2"}]
 
     def test_consistent_run_passes(self):
         rep = self.judge()
@@ -172,20 +238,14 @@ class OracleRunTest(unittest.TestCase):
         self.assertEqual(rep.counts["erased"], 1)
         self.assertEqual(rep.counts["timing_dependent"], 1, "e1: allowed (then erased) on 0:0, denied on 0:1 or 0:2; e5 denied on 0:1 and 0:2 alike")
 
-    def assertFails(self, category, fragment=""):
-        rep = self.judge()
-        self.assertIn(category, rep.failure_counts, dict(rep.failures))
-        if fragment:
-            self.assertTrue(any(fragment in m for m in rep.failures[category]), rep.failures[category])
-
     def test_wrong_reason(self):
         self.decisions[3]["value"]["reason"] = "gpc"
         self.assertFails("decision", "by rule 4: no user record, opt_in")
 
     def test_grant_before_effective_time(self):
         self.decisions[4]["value"].update(decision="ALLOW", reason="allowed_consent")
-        self.curated.append({"value": {"event_id": "e5", "consent_version": "0:2"}})
-        self.rows.append({"event_id": "e5", "consent_version": "0:2"})
+        self.curated.append({"value": {"event_id": "e5", "consent_version": "0:3"}})
+        self.rows.append({"event_id": "e5", "consent_version": "0:3"})
         self.assertFails("decision", "after received_at")
 
     def test_stale_state(self):
@@ -197,8 +257,8 @@ class OracleRunTest(unittest.TestCase):
         self.assertFails("stale state", "used no user record")
 
     def test_leak_and_loss(self):
-        self.rows.append({"event_id": "e1", "consent_version": "0:0"})
-        self.assertFails("not erased", "erased by user:u1/ai_training DENIED")
+        self.rows.append({"event_id": "e1", "consent_version": "0:1"})
+        self.assertFails("not erased", "erased by user:t1/u1/ai_training DENIED")
         self.setUp()
         self.rows.clear()
         self.assertFails("lost", "not in the snapshot")
@@ -206,8 +266,11 @@ class OracleRunTest(unittest.TestCase):
         self.curated.append({"value": {"event_id": "e4"}})
         self.assertFails("leaked", "in events.curated")
         self.setUp()
-        self.rows.append({"event_id": "e3"})
+        self.rows.append({"event_id": "e3", "consent_version": "0:2"})
         self.assertFails("duplicated")
+        self.setUp()
+        self.curated[0]["value"]["consent_version"] = "0:0"  # e1 was sent after the grant at 0:0 was answered
+        self.assertFails("versions", "before user:t1/u1/ai_training GRANTED")
 
     def test_undecided_and_unknown(self):
         del self.decisions[2]
@@ -220,9 +283,13 @@ class OracleRunTest(unittest.TestCase):
         self.changes[1]["value"]["effective_at"] += 1
         self.assertFails("consent api")
         self.setUp()
-        self.changes.append({"partition": 0, "offset": 3, "key": "user:u1/ai_training",
-                             "value": {"subject_type": "USER", "subject_id": "u1", "purpose": "ai_training", "status": "DENIED", "effective_at": T0}})
+        self.changes.append({"partition": 0, "offset": 3, "key": "user:t1/u1/ai_training",
+                             "value": {"subject_type": "USER", "subject_id": "u1", "tenant_id": "t1", "subject_scope": "TENANT",
+                                       "purpose": "ai_training", "status": "DENIED", "effective_at": T0}})
         self.assertFails("consent.changes", "no request of the load generator explains it")
+        self.setUp()
+        self.changes[0]["key"] = "user:u1/ai_training"
+        self.assertFails("consent.changes", "has key 'user:u1/ai_training' but its value is user:t1/u1/ai_training")
 
     def test_producer_changed_gpc(self):
         self.raw[2]["value"]["gpc"] = True
@@ -233,6 +300,139 @@ class OracleRunTest(unittest.TestCase):
         rep = self.judge()
         self.assertEqual(len(rep.undecidable), 1)
 
+
+class IdentityRunTest(RunCase, unittest.TestCase):
+    """Visitors stitched to users, shared user ids, ids that need escaping."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.policy = os.path.join(self.dir, "policy.yaml")
+        with open(self.policy, "w") as f:
+            json.dump(POLICY, f)
+        iso = lambda ms: oracle.datetime.datetime.fromtimestamp(ms / 1000, oracle.datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        U = "u/1 %"
+        ev = lambda seq, eid, tenant="t1", **ids: dict(kind="event", seq=seq, event_id=eid, tenant_id=tenant, jurisdiction="US", gpc=False,
+                                                      accepted=True, received_at=iso(T0 + seq), **ids)
+        # a1 browses (ea, allowed in the US), logs in as U (ei: identify, the
+        # filter records the link at 0:0; the load generator waits for it), uses
+        # the product logged in (eu), U withdraws (0:1), a1 browses logged out
+        # (eo: denied, linked_opt_out). The materializer asks for a1's erasure
+        # (0:2). User U of tenant t2 is someone else: allowed and kept (et).
+        self.log = [
+            ev(1, "ea", anonymous_id="a1"),
+            ev(2, "ei", user_id=U, anonymous_id="a1"),
+            {"kind": "link", "seq": 2, "tenant_id": "t1", "user_id": U, "anonymous_id": "a1", "observed": True, "linked_at": iso(T0 + 3)},
+            ev(3, "eu", user_id=U, anonymous_id="a1"),
+            {"kind": "consent", "seq": 4, "subject_type": "user", "subject_id": U, "tenant_id": "t1", "purpose": "ai_training",
+             "status": "DENIED", "applied": True, "version": "0:1", "effective_at": iso(T0 + 4), "attempts": 1},
+            ev(5, "eo", anonymous_id="a1"),
+            ev(6, "et", tenant="t2", user_id=U),
+        ]
+        self.changes = [
+            {"partition": 0, "offset": 0, "key": "link:user:t1/u%2F1%20%25|anonymous:t1/a1",
+             "value": {"subject_type": "USER", "subject_id": U, "tenant_id": "t1", "subject_scope": "TENANT", "purpose": "",
+                       "status": "LINKED", "effective_at": T0 + 2, "linked_type": "ANONYMOUS", "linked_id": "a1", "linked_scope": "TENANT"}},
+            {"partition": 0, "offset": 1, "key": "user:t1/u%2F1%20%25/ai_training",
+             "value": {"subject_type": "USER", "subject_id": U, "tenant_id": "t1", "subject_scope": "TENANT",
+                       "purpose": "ai_training", "status": "DENIED", "effective_at": T0 + 4}},
+            {"partition": 0, "offset": 2, "key": "erase:anonymous:t1/a1/ai_training@0:1",
+             "value": {"subject_type": "ANONYMOUS", "subject_id": "a1", "tenant_id": "t1", "subject_scope": "TENANT",
+                       "purpose": "ai_training", "status": "ERASE", "effective_at": T0 + 4, "trigger_version": "0:1"}},
+        ]
+        events = [l for l in self.log if l["kind"] == "event"]
+        self.raw = [{"partition": 0, "offset": i, "value": {k: e.get(k) for k in ("event_id", "tenant_id", "user_id", "anonymous_id", "jurisdiction", "gpc")}
+                     | {"received_at": oracle.ms_of(e["received_at"])}} for i, e in enumerate(events)]
+        dec = lambda eid, d, reason, cv=None: {"partition": 0, "offset": 0, "value": {
+            "event_id": eid, "decision": d, "reason": reason, "consent_version": cv, "tenant_consent_version": None,
+            "policy_version": "t-1", "purpose": "ai_training", "received_at": oracle.ms_of(next(e["received_at"] for e in events if e["event_id"] == eid))}}
+        self.decisions = [dec("ea", "ALLOW", "allowed_opt_out_regime"), dec("ei", "ALLOW", "allowed_opt_out_regime"),
+                          dec("eu", "ALLOW", "allowed_opt_out_regime"), dec("eo", "DENY", "linked_opt_out", "0:1"),
+                          dec("et", "ALLOW", "allowed_opt_out_regime")]
+        self.curated = [{"value": {"event_id": e, "consent_version": v}} for e, v in (("ea", "0:0"), ("ei", "0:0"), ("eu", "0:1"), ("et", "7:3"))]
+        self.rows = [{"event_id": "et", "consent_version": "7:3"}]
+
+    def test_consistent_run_passes(self):
+        rep = self.judge()
+        self.assertEqual(dict(rep.failure_counts), {}, dict(rep.failures))
+        self.assertEqual(rep.counts["must_pass"], 1)  # et: same user id, another tenant
+        self.assertEqual(rep.counts["erased"], 3)  # ea, ei, eu
+        self.assertEqual(rep.counts["erased_through_links"], 1)  # ea: only its link to U erases it
+        self.assertEqual(rep.counts["links"], 1)
+        self.assertEqual(rep.counts["erasure_requests"], 1)
+        self.assertEqual(rep.counts["reason:linked_opt_out"], 1)
+
+    def test_anonymous_rows_of_a_withdrawn_user_are_erased(self):
+        self.rows.append({"event_id": "ea", "consent_version": "0:0"})
+        self.assertFails("not erased", "linked to anonymous:t1/a1 since 0:0")
+
+    def test_logged_out_event_of_a_withdrawn_user_is_denied(self):
+        self.decisions[3]["value"].update(decision="ALLOW", reason="allowed_opt_out_regime", consent_version=None)
+        self.assertFails("decision", "linked user:t1/u%2F1%20%25/ai_training DENIED")
+
+    def test_a_link_made_after_the_event_may_be_unknown(self):
+        # Without the load generator's link line, eo may have been decided
+        # before the link was known: allowing it is admissible (then erased).
+        del self.log[2]
+        self.decisions[3]["value"].update(decision="ALLOW", reason="allowed_opt_out_regime", consent_version=None)
+        self.curated.append({"value": {"event_id": "eo", "consent_version": "0:1"}})
+        rep = self.judge()
+        self.assertEqual(dict(rep.failure_counts), {}, dict(rep.failures))
+        self.assertEqual(rep.counts["erased"], 4)
+
+    def test_shared_user_ids_are_separate_subjects(self):
+        self.decisions[4]["value"].update(decision="DENY", reason="user_opt_out", consent_version="0:1")
+        self.assertFails("wrong record", "the event's key is user:t2/u%2F1%20%25/ai_training")
+        self.setUp()
+        self.decisions[4]["value"].update(decision="DENY", reason="linked_opt_out", consent_version="0:1")
+        self.assertFails("wrong record", "as a linked record")
+
+    def test_links_are_explained(self):
+        self.raw[1]["value"]["anonymous_id"] = None
+        self.raw[2]["value"]["anonymous_id"] = None
+        self.log[1].pop("anonymous_id")
+        self.log[3].pop("anonymous_id")
+        self.assertFails("consent.changes", "a link no event of events.raw establishes")
+        self.setUp()
+        self.changes.pop(0)
+        self.assertFails("links", "consent.changes has no LINKED record of it")
+        self.setUp()
+        self.changes[2]["value"]["trigger_version"] = "0:9"
+        self.changes[2]["key"] = "erase:anonymous:t1/a1/ai_training@0:9"
+        self.assertFails("consent.changes", "names trigger '0:9'")
+
+    def test_a_link_to_a_denied_subject_erases(self):
+        # A cookie banner denies a9 (0:3); user v, allowed in the US (ev1, decided
+        # at 0:4), later logs in with a9 (ev2: the link at 0:4, made while a9 was
+        # denied, so ev2 is denied and ev1 erased by the link itself).
+        iso = lambda ms: oracle.datetime.datetime.fromtimestamp(ms / 1000, oracle.datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+        self.log += [
+            {"kind": "consent", "seq": 7, "subject_type": "anonymous", "subject_id": "a9", "tenant_id": "t1", "purpose": "ai_training",
+             "status": "DENIED", "applied": True, "version": "0:3", "effective_at": iso(T0 + 7), "attempts": 1},
+            dict(self.log[0], seq=8, event_id="ev1", user_id="v", anonymous_id=None, received_at=iso(T0 + 8)),
+            dict(self.log[0], seq=9, event_id="ev2", user_id="v", anonymous_id="a9", received_at=iso(T0 + 9)),
+        ]
+        ids = lambda tid, **kw: dict({"subject_type": "USER", "subject_id": "v", "tenant_id": "t1", "subject_scope": "TENANT"}, **kw)
+        self.changes += [
+            {"partition": 0, "offset": 3, "key": "anonymous:t1/a9/ai_training",
+             "value": ids(0, subject_type="ANONYMOUS", subject_id="a9", purpose="ai_training", status="DENIED", effective_at=T0 + 7)},
+            {"partition": 0, "offset": 4, "key": "link:user:t1/v|anonymous:t1/a9",
+             "value": ids(0, purpose="", status="LINKED", effective_at=T0 + 9, linked_type="ANONYMOUS", linked_id="a9", linked_scope="TENANT")},
+            {"partition": 0, "offset": 5, "key": "erase:user:t1/v/ai_training@0:4",
+             "value": ids(0, purpose="ai_training", status="ERASE", effective_at=T0 + 9, trigger_version="0:4")},
+        ]
+        for off, e in ((9, self.log[-2]), (10, self.log[-1])):
+            self.raw.append({"partition": 0, "offset": off, "value": {k: e.get(k) for k in ("event_id", "tenant_id", "user_id", "anonymous_id", "jurisdiction", "gpc")}
+                             | {"received_at": oracle.ms_of(e["received_at"])}})
+        dec = lambda eid, d, reason, cv: {"partition": 0, "offset": 9, "value": dict(self.decisions[0]["value"], event_id=eid, decision=d, reason=reason,
+                                                                                    consent_version=cv, received_at=next(r["value"]["received_at"] for r in self.raw if r["value"]["event_id"] == eid))}
+        self.decisions += [dec("ev1", "ALLOW", "allowed_opt_out_regime", None), dec("ev2", "DENY", "linked_opt_out", "0:3")]
+        self.curated.append({"value": {"event_id": "ev1", "consent_version": "0:4"}})
+        rep = self.judge()
+        self.assertEqual(dict(rep.failure_counts), {}, dict(rep.failures))
+        self.assertEqual(rep.counts["erased"], 4)
+        self.assertEqual(rep.counts["erased_through_links"], 2)  # ea and ev1
+        self.rows.append({"event_id": "ev1", "consent_version": "0:4"})
+        self.assertFails("not erased", "made while anonymous:t1/a9 was denied")
 
 if __name__ == "__main__":
     unittest.main()

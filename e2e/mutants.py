@@ -68,10 +68,19 @@ MUTANTS = [
     Mutant("regrants-erased", "services/dataset-sink/internal/ledger/ledger.go",
            "if !v.NewerThan(schema.Version{Partition: p, Offset: o}) {", "if true || !v.NewerThan(schema.Version{Partition: p, Offset: o}) {",
            "dataset-sink", "an erasure also removes rows decided on a later re-grant"),
+    Mutant("linked-erasures-skipped", "services/consent-filter/internal/materializer/materializer.go",
+           "intents := erasureIntents(m.Purpose, changes, state)", "intents := erasureIntents(m.Purpose, changes, state)[:0]",
+           "consent-filter", "a withdrawal no longer erases the rows of linked ids (a visitor's anonymous events before login)"),
+    Mutant("linked-subjects-ignored", "services/consent-filter/internal/filter/subjects.go",
+           "for _, s := range linked {", "for _, s := range linked[:0] {",
+           "consent-filter", "the decision ignores linked subjects (a withdrawn user's logged-out events pass)"),
+    Mutant("subjects-without-tenant", "pkg/identity/subject.go",
+           "if m.Scope(kind) == Global {", "if true || m.Scope(kind) == Global {",
+           "consent-filter", "user and anonymous ids are global: a user id shared by tenants shares one consent"),
 ]
 
 # Failure messages of TestE2E's checks (a t.Fatal of the set-up is no catch).
-CHECKS = ("oracle:", "leak:", "snapshot:", "dlq:", "consent.decisions:", "python ", "kcat:", "scenario:", "service exited")
+CHECKS = ("oracle:", "leak:", "snapshot:", "dlq:", "consent.decisions:", "python ", "kcat:", "scenario:", "service exited", "identity:")
 
 BINARIES = ["producer", "consent-filter", "anonymizer", "dataset-sink", "consentflow"]
 

@@ -571,7 +571,8 @@ class Oracle:
             if l.get("applied"):
                 pv = parse_version(l.get("version"))
                 c = self.by_version.get(pv) if pv else None
-                if c is not None and (best is None or c.offset > best.offset):
+                # (a version holding another key's change failed as "consent api")
+                if c is not None and c.key == key and (best is None or c.offset > best.offset):
                     best = c
         return best
 
@@ -745,11 +746,13 @@ class Oracle:
         for k, c in sorted(records.items()):
             if k not in raw_links:
                 r.fail("consent.changes", "%s (version %s): a link no event of events.raw establishes" % (k, c.version))
+        shown = {}
         for s, lines in self.link_lines.items():
             for seq, x in lines:
-                if link_key(s, x) not in records:
-                    r.fail("links", "the consent API showed the link of %s and %s (seq %d); consent.changes has no LINKED record of it" % (
-                        code(s), code(x), seq))
+                shown.setdefault(link_key(s, x), seq)
+        for k, seq in sorted(shown.items()):
+            if k not in records:
+                r.fail("links", "the consent API showed %s (seq %d); consent.changes has no LINKED record of it" % (k, seq))
         for s, trig, where in self.erase_records:
             r.counts["erasure_requests"] += 1
             c = self.by_version.get(parse_version(trig))
@@ -801,8 +804,8 @@ class Oracle:
 
         # Timing: does the outcome depend on which admissible records the filter saw?
         states = self.states(ctx, seq)
-        if states is None:
-            r.undecidable.append({"event_id": eid, "why": "more than %d admissible states" % MAX_STATES})
+        if not states:
+            r.undecidable.append({"event_id": eid, "why": "no admissible state, or more than %d" % MAX_STATES})
             r.counts["undecidable"] += 1
             return
         part = self.partition_of(ctx.primary)
@@ -943,6 +946,9 @@ class Oracle:
             if agree:
                 return True
             first = first or v
+        if first is None:
+            r.fail("decision", "event %s: no admissible state of its records (see the other failures)" % eid)
+            return False
         who = "user %s" % e["user_id"] if e.get("user_id") else "anonymous %s" % e.get("anonymous_id")
         r.fail("decision", "event %s (seq %d, tenant %s, %s, jurisdiction %r, gpc %s, received_at %s, linked %s): the chain said %s %s; oracle: %s %s by %s" % (
             eid, seq, e.get("tenant_id"), who, e.get("jurisdiction") or "", bool(e.get("gpc")), fmt_ms(received_ms),

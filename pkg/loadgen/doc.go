@@ -30,7 +30,8 @@
 // Three users in ten have a browser cookie: they browse anonymously, log in
 // (an identify event carrying both ids links them), use the product logged in
 // (their events carry both ids) and log out. After the first identify of a
-// user the Runner polls GET /v1/tenants/{tenant}/users/{user}/consents until
+// user a Runner that writes a log polls
+// GET /v1/tenants/{tenant}/users/{user}/consents until
 // the link shows (LinkTimeout) and writes a LinkTruth line; it sends nothing
 // else of the tenant meanwhile, so links are ordered against the tenant's
 // consent changes; the line's linked_at is the time the link was first seen.

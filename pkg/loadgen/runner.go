@@ -60,6 +60,10 @@ type RunOptions struct {
 	HTTPClient *http.Client
 	// LinkTimeout bounds the wait for a new identity link to show in the
 	// consent API (default 30 s); ConsentToken needs consent:read for it.
+	// The Runner waits only when it writes a log (Truth), whose order the
+	// wait is for; a negative LinkTimeout never waits (the log's link lines
+	// then say observed: false). Waiting holds the tenant's worker for the
+	// chain's latency once per new link, so it lowers the sending rate.
 	LinkTimeout time.Duration
 	// Logger defaults to a no-op logger.
 	Logger *zap.Logger
@@ -191,7 +195,7 @@ func (o *RunOptions) defaults() error {
 	} else if o.Retries == 0 {
 		o.Retries = 3
 	}
-	if o.LinkTimeout <= 0 {
+	if o.LinkTimeout == 0 {
 		o.LinkTimeout = 30 * time.Second
 	}
 	if o.HTTPClient == nil {
@@ -266,7 +270,7 @@ func (w *worker) loop(ctx context.Context, ch <-chan Action) {
 		case ActionEvent:
 			w.pending = append(w.pending, a.Event)
 			w.seqs = append(w.seqs, a.Seq)
-			if a.Event.NewLink {
+			if a.Event.NewLink && w.r.awaitLinks() {
 				// A new identity link: send it now and wait until it shows,
 				// so the tenant's later actions all come after it.
 				w.flush(ctx)
@@ -343,6 +347,10 @@ func (w *worker) postEvents(ctx context.Context, evs []*EventAction, seqs []int,
 	}
 	w.r.outcome(accepted)
 }
+
+// awaitLinks reports whether new identity links are awaited (see
+// RunOptions.LinkTimeout).
+func (r *runner) awaitLinks() bool { return r.opts.Truth != nil && r.opts.LinkTimeout > 0 }
 
 // awaitLink polls the consent API until it shows the link of the identify
 // event (at most LinkTimeout), records it and writes its truth line.

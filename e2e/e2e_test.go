@@ -262,27 +262,15 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	vu, vev, vpresent := withdrawnVisitors(tr, rows)
 	rep.Identity.WithdrawnVisitors, rep.Identity.WithdrawnVisitorEvents, rep.Identity.WithdrawnVisitorPresent = vu, vev, vpresent
 	rep.Identity.Links = len(tr.links)
-	tenantsOf := map[string]map[string]bool{}
-	for _, ev := range tr.events {
-		if ev.UserID != "" {
-			if tenantsOf[ev.UserID] == nil {
-				tenantsOf[ev.UserID] = map[string]bool{}
-			}
-			tenantsOf[ev.UserID][ev.TenantID] = true
-		}
-	}
-	for _, ts := range tenantsOf {
-		if len(ts) > 1 {
-			rep.Identity.SharedUserIDs++
-		}
-	}
-	r.logln("identity: %d links; %d visitors identified and withdrew, %d of their events, %d in the snapshot; %d user ids used in several tenants",
-		len(tr.links), vu, vev, vpresent, rep.Identity.SharedUserIDs)
+	rep.Identity.SharedUserIDs, rep.Identity.SharedUserIDsDiffering = sharedUserIDs(tr, rows)
+	r.logln("identity: %d links; %d visitors identified and withdrew, %d of their events, %d in the snapshot; %d user ids used in several tenants, %d of them with different consents and outcomes",
+		len(tr.links), vu, vev, vpresent, rep.Identity.SharedUserIDs, rep.Identity.SharedUserIDsDiffering)
 	if vpresent > 0 {
 		fail("identity: %d events of visitors who identified and withdrew are in the snapshot", vpresent)
 	}
-	if vu == 0 || rep.Identity.SharedUserIDs == 0 {
-		fail("scenario: want visitors who identified and withdrew and user ids shared by tenants, got %d and %d", vu, rep.Identity.SharedUserIDs)
+	if vu == 0 || rep.Identity.SharedUserIDsDiffering == 0 {
+		fail("scenario: want visitors who identified and withdrew and user ids shared by tenants with different consents and outcomes, got %d and %d",
+			vu, rep.Identity.SharedUserIDsDiffering)
 	}
 
 	// 4. Third-party readers of the snapshot: the manifest's row count everywhere.

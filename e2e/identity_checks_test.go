@@ -116,3 +116,50 @@ func withdrawnVisitors(tr *truth, rows []snapRow) (users, events, present int) {
 	}
 	return len(withdrawn), events, present
 }
+
+// sharedUserIDs counts the user ids used in two or more tenants, and among them
+// those that are two people with different outcomes: their last consent differs
+// between tenants, and one tenant's events of the id are in the snapshot while
+// another tenant's are all absent. (Whether each event belongs there is the
+// oracle's judgement; this shows the run exercised it.)
+func sharedUserIDs(tr *truth, rows []snapRow) (shared, differing int) {
+	in := map[string]bool{}
+	for _, r := range rows {
+		in[r.EventID] = true
+	}
+	it := indexIdentity(tr)
+	present := map[string]map[string]bool{} // user id -> tenant -> some event in the snapshot
+	for _, e := range tr.events {
+		if e.UserID == "" {
+			continue
+		}
+		if present[e.UserID] == nil {
+			present[e.UserID] = map[string]bool{}
+		}
+		present[e.UserID][e.TenantID] = present[e.UserID][e.TenantID] || in[e.EventID]
+	}
+	for id, tenants := range present {
+		if len(tenants) < 2 {
+			continue
+		}
+		shared++
+		lasts := map[string]bool{}
+		with, without := 0, 0
+		for t, p := range tenants {
+			last := "none"
+			if cs := it.changes[subj{"user", t, id}]; len(cs) > 0 {
+				last = cs[len(cs)-1].Status
+			}
+			lasts[last] = true
+			if p {
+				with++
+			} else {
+				without++
+			}
+		}
+		if len(lasts) > 1 && with > 0 && without > 0 {
+			differing++
+		}
+	}
+	return shared, differing
+}

@@ -53,6 +53,9 @@ type identityReport struct {
 	WithdrawnVisitorPresent int `json:"withdrawn_visitor_events_present"`
 	Links                   int `json:"links"`
 	SharedUserIDs           int `json:"user_ids_in_two_or_more_tenants"`
+	// SharedUserIDsDiffering: shared ids whose last consent differs between
+	// tenants, with events in the snapshot in one tenant and none in another.
+	SharedUserIDsDiffering int `json:"user_ids_shared_with_different_outcomes"`
 }
 
 func (r *run) request(ctx context.Context, method, u, token, ct, body string) (int, map[string]any, error) {

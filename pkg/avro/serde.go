@@ -17,6 +17,19 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 )
 
+// maxCollectionItems bounds the item count an Avro array or map block may
+// announce. goavro sizes its slice or map from the announced count before it
+// reads a single item, and by default allows two billion: ten bytes on any
+// topic would make every consumer allocate tens of gigabytes and die. The
+// largest collection our schemas carry is far smaller (at most 100 event
+// properties, one pseudonym per retained key), so a larger count is an error,
+// which the stages dead-letter as poison. goavro keeps the bound in a package
+// variable; setting it here covers every decoder in the process, because every
+// record is decoded through this package.
+const maxCollectionItems = 1 << 16
+
+func init() { goavro.MaxBlockCount = maxCollectionItems }
+
 // ErrNotWireFormat marks bytes that do not start with the Confluent wire header.
 var ErrNotWireFormat = errors.New("not in Confluent wire format")
 

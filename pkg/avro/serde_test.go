@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -160,4 +161,38 @@ func TestCodecRefusesRecordsOfAnotherSchema(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "u", c.SubjectID)
 	require.Equal(t, schema.StatusDenied, c.Status)
+}
+
+// TestDecodeRefusesHugeCollectionCounts: a few bytes that announce an array or
+// map of two billion items (a hostile or corrupt record on any topic) are an
+// error, not a multi-gigabyte allocation that kills the process.
+func TestDecodeRefusesHugeCollectionCounts(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	erasures, err := Erasures(ctx, s, "dataset.erasures")
+	require.NoError(t, err)
+	events, err := InteractionEvents(ctx, s, "events.raw")
+	require.NoError(t, err)
+
+	header := func(id int) []byte {
+		b := []byte{0, 0, 0, 0, 0}
+		binary.BigEndian.PutUint32(b[1:], uint32(id))
+		return b
+	}
+	huge := binary.AppendVarint(nil, math.MaxInt32) // Avro longs are zig-zag varints
+
+	// dataset.erasures: the first field is the pseudonyms array.
+	_, err = erasures.Decode(ctx, append(header(erasures.ID()), huge...))
+	require.ErrorContains(t, err, "block count")
+
+	// events.raw: the properties map, after the fields before it.
+	ev, err := events.Encode(&schema.InteractionEvent{EventID: "e", EventType: "t", TenantID: "t", UserID: "u",
+		ReceivedAt: time.UnixMilli(1).UTC(), Source: "api"})
+	require.NoError(t, err)
+	// An empty map is one zero byte; the fields after it are all null unions
+	// (one zero byte each) and the source string ("api": 6 'a' 'p' 'i').
+	tail := 1 + 5 + 4
+	withHuge := append(append(append([]byte{}, ev[:len(ev)-tail]...), huge...), ev[len(ev)-tail+1:]...)
+	_, err = events.Decode(ctx, withHuge)
+	require.ErrorContains(t, err, "block count")
 }

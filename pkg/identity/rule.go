@@ -30,7 +30,10 @@ var ErrInvalid = errors.New("invalid identifier")
 //   - hold no control (Cc), format (Cf: zero-width and bidi controls, BOM, soft
 //     hyphen), line or paragraph separator, or noncharacter code point: they
 //     are invisible or unprintable, so two ids that look the same would not be;
-//   - not be "." or "..", which URL path handling removes on the way.
+//   - not be ".", ".." or "/": URL path handling removes the first two on the
+//     way, and Go's router reads a path segment that is exactly an escaped
+//     slash ("%2F") as a trailing slash, so that id could not be addressed
+//     (ids that merely contain "/" are fine).
 //
 // Everything else is allowed, unnormalised: "é" in NFC and in NFD are two ids.
 func Check(id string) error {
@@ -43,6 +46,8 @@ func Check(id string) error {
 		return fmt.Errorf("%w: not valid UTF-8 (byte %d)", ErrInvalid, firstInvalid(id))
 	case id == "." || id == "..":
 		return fmt.Errorf("%w: %q is not allowed (URL path handling removes it)", ErrInvalid, id)
+	case id == "/":
+		return fmt.Errorf("%w: %q is not allowed (a URL path segment of only an escaped slash is not routed)", ErrInvalid, id)
 	}
 	for i, r := range id {
 		if why := forbidden(r); why != "" {

@@ -12,6 +12,8 @@ func FuzzRedact(f *testing.F) {
 		"Héllo 😀 zoë@exämple.com", "My name is John Smith from New York", "2001:db8::1 10.0.0.1/8",
 		"password=hunter2 AKIAIOSFODNN7EXAMPLE", "\xff\xfe@x.y", "Mr. X. Y 1600 Pennsylvania Avenue Apt. 5",
 		"-----BEGIN PRIVATE KEY-----", "@jdoe @@ @.", "https://x.y/(a)b).",
+		"jane%40example.com J%C3%BCrgen+M%C3%BCller %FF%2540", `{"a":"J\u00fcrgen \ud83d\ude00 \ud83d"}`,
+		"https://a.example.com/u/jane.doe?name=Jane+Doe&token=eyJhbGciOi.eyJzdWIiOi.dozjgNryP4J3",
 	} {
 		f.Add(s, "Jane Doe", "jdoe")
 	}

@@ -41,6 +41,12 @@ var hostileShapes = map[string]func(n int) string{
 	"possessives":     func(n int) string { return strings.Repeat("Ann's ", n/6) },
 	"hyphens":         func(n int) string { return strings.Repeat("a-", n/2) },
 	"invalid utf8":    func(n int) string { return strings.Repeat("\xff", n) },
+	"percent escapes": func(n int) string { return strings.Repeat("%41", n/3) },
+	"escaped utf8":    func(n int) string { return strings.Repeat("%C3%BC", n/6) },
+	"encoded twice":   func(n int) string { return strings.Repeat("%2541", n/5) },
+	"json escapes":    func(n int) string { return strings.Repeat(`\u00fc`, n/6) },
+	"form spaces":     func(n int) string { return strings.Repeat("Ab+Cd+", n/6) },
+	"escaped emails":  func(n int) string { return strings.Repeat("a%40b.co+", n/9) },
 }
 
 // timeRedact returns the least CPU time (of the calling thread, where the

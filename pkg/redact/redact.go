@@ -193,6 +193,9 @@ func (r *Redactor) Redact(text string, actor *Actor) Result {
 	s.planBudget = maxPlanChecks
 	s.text = text
 	r.detect(text, actor, s)
+	if v, ok := decodedView(text); ok {
+		r.detectDecoded(v, actor, s)
+	}
 	res := r.finish(text, s)
 	s.text = ""
 	r.pool.Put(s)
@@ -246,11 +249,67 @@ func (r *Redactor) detect(text string, actor *Actor, s *scratch) {
 	}
 }
 
+// detectDecoded runs the recognisers on the decoded view of s.text and adds
+// what they find there as spans of s.text: the escapes that spell the value.
+func (r *Redactor) detectDecoded(v view, actor *Actor, s *scratch) {
+	text := s.text
+	found := append([]cand(nil), s.cands...)
+	s.cands = s.cands[:0]
+	s.text = v.text
+	r.detect(v.text, actor, s)
+	s.text = text
+	for _, c := range s.cands {
+		c.start, c.end = v.origin(c.start, c.end)
+		found = append(found, c)
+	}
+	s.cands = found
+}
+
+// container reports whether a span of type t holds what it contains as part
+// of one value: a URL's path and query, an email's local part.
+func container(t string) bool { return t == URL || t == EmailAddress }
+
+// absorb drops every candidate that lies inside a longer URL or email
+// candidate, so that the container is kept whole: a token in a query string
+// must not save the rest of the URL (the name in its path, the email in its
+// query) by winning the overlap. cs is sorted by start on return.
+func (r *Redactor) absorb(s *scratch, cs []cand, text string) []cand {
+	if len(text) < maxRadixOffset {
+		s.sortCands(cs, byStart)
+	} else {
+		slices.SortStableFunc(cs, func(a, b cand) int { return a.start - b.start })
+	}
+	// Sweep by start: end is the furthest end of a container started so
+	// far, at is its start. A candidate starting at or after `at` and
+	// ending by `end`, and shorter than that container, is inside it.
+	out := cs[:0]
+	end, at := -1, -1
+	for i := 0; i < len(cs); {
+		// candidates with the same start: the containers among them first
+		j := i
+		for j < len(cs) && cs[j].start == cs[i].start {
+			if c := cs[j]; container(c.typ) && c.end > end && r.enabled(c.typ) {
+				end, at = c.end, c.start
+			}
+			j++
+		}
+		for _, c := range cs[i:j] {
+			if c.end <= end && c.end-c.start < end-at {
+				continue // inside a longer container
+			}
+			out = append(out, c)
+		}
+		i = j
+	}
+	return out
+}
+
 func (r *Redactor) finish(text string, s *scratch) Result {
 	cs := s.cands
 	if len(cs) == 0 {
 		return Result{Text: text}
 	}
+	cs = r.absorb(s, cs, text)
 	// Deterministic resolution: priority, then length, then position.
 	if len(text) < maxRadixOffset {
 		s.sortCands(cs, byPriority)
@@ -269,10 +328,11 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 	// bytes taken: checking costs the candidate's length, and each
 	// recognizer's candidates barely overlap, so all checks cost a few
 	// times the text; marking costs at most the text). A PERSON or
-	// LOCATION candidate that overlaps kept ones keeps its free parts
-	// that hold a letter or digit: the tagger's span of a whole address
-	// around an address pattern's street line, or a name run into an email
-	// address, still covers the rest.
+	// LOCATION candidate (or a URL or email that a longer span of higher
+	// priority overlaps) keeps its free parts that hold a letter or digit:
+	// the tagger's span of a whole address around an address pattern's
+	// street line, a name run into an email address, or a URL whose last
+	// characters a token runs past, still covers the rest.
 	occ := s.occupied(len(text))
 	kept := s.kept[:0]
 	for _, c := range cs {
@@ -284,7 +344,7 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 			kept = append(kept, c)
 			continue
 		}
-		if c.typ != Person && c.typ != Location {
+		if c.typ != Person && c.typ != Location && !container(c.typ) {
 			continue
 		}
 		for i := c.start; i < c.end; {

@@ -17,6 +17,7 @@ const (
 	ActionTruncateIP         = "truncate_ip"
 	ActionCoarsenTime        = "coarsen_time"
 	ActionGeneralizeLocation = "generalize_location"
+	ActionCanonicalizeLocale = "canonicalize_locale"
 	ActionKeep               = "keep"
 	ActionRedact             = "redact"
 	ActionAllowlistKeys      = "allowlist_keys"
@@ -25,7 +26,7 @@ const (
 // Actions is the set of valid x-action values.
 var Actions = map[string]bool{
 	ActionDrop: true, ActionPseudonymize: true, ActionTruncateIP: true, ActionCoarsenTime: true,
-	ActionGeneralizeLocation: true, ActionKeep: true, ActionRedact: true, ActionAllowlistKeys: true,
+	ActionGeneralizeLocation: true, ActionCanonicalizeLocale: true, ActionKeep: true, ActionRedact: true, ActionAllowlistKeys: true,
 }
 
 // Field is one field of a record schema with consentflow's annotations.

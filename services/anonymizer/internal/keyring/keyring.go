@@ -29,6 +29,10 @@ const (
 	Tenant Kind = "tenant"
 	// Session is a product session.
 	Session Kind = "session"
+	// Event is an event id: the curated event_id is its pseudonym, keyed
+	// per purpose (and tenant), so that two purposes' datasets, and a
+	// dataset and the consent audit trail, share no event id to join on.
+	Event Kind = "event"
 )
 
 // MinKeyBytes is the least key length accepted.

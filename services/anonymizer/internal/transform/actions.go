@@ -2,6 +2,8 @@ package transform
 
 import (
 	"net/netip"
+
+	"github.com/consentflow/consentflow/pkg/formats"
 	"strings"
 	"time"
 )
@@ -50,18 +52,24 @@ func CoarsenTime(t time.Time, granularity time.Duration) time.Time {
 	return time.UnixMilli(ms - r).UTC()
 }
 
-// GeneralizeLocation keeps only the country of a location: the country code of an
-// ISO 3166-2 subdivision ("US-CA" → "US"), the first part of "Country/Region/City"
-// ("Germany/Bavaria/Munich" → "Germany"), or a bare country as it is.
+// GeneralizeLocation keeps only the country of a location, as its ISO
+// 3166-1 alpha-2 code: of an ISO 3166 code ("US-CA", "DEU" → "US", "DE") or
+// of "Country/Region/City" with the country a code or English name
+// ("Germany/Bavaria/Munich" → "DE"). Anything else — coordinates, a street
+// address, a city, a region that is no country — gives "", never the input.
 func GeneralizeLocation(s string) string {
-	s = strings.TrimSpace(s)
-	if country, _, ok := strings.Cut(s, "/"); ok {
-		return strings.TrimSpace(country)
-	}
-	if len(s) >= 2 && isLetter(s[0]) && isLetter(s[1]) && (len(s) == 2 || s[2] == '-') {
-		return strings.ToUpper(s[:2])
-	}
-	return s
+	country, _, _ := strings.Cut(s, "/")
+	code, _ := formats.Country(country)
+	return code
 }
 
-func isLetter(c byte) bool { return (c|0x20) >= 'a' && (c|0x20) <= 'z' }
+// CanonicalLocale keeps the language, script and region of a BCP 47 tag
+// ("de-DE", "zh-Hant-TW"; "en-x-janedoe" → "en"); anything that is not a tag
+// gives "", never the input.
+func CanonicalLocale(s string) string {
+	l, err := formats.Locale(s)
+	if err != nil {
+		return ""
+	}
+	return l
+}

@@ -49,18 +49,47 @@ func TestCoarsenTime(t *testing.T) {
 	require.Equal(t, time.Date(1969, 12, 31, 23, 0, 0, 0, time.UTC), CoarsenTime(before, time.Hour))
 }
 
+// generalize_location keeps the country as its ISO 3166-1 code, or nothing:
+// coordinates, street addresses, cities and regions that are no country never
+// reach the curated region or jurisdiction.
 func TestGeneralizeLocation(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"US-CA", "US"},
 		{"de-by", "DE"},
 		{"DE", "DE"},
-		{"Germany/Bavaria/Munich", "Germany"},
-		{" United States / California / San Francisco", "United States"},
-		{"France", "France"},
-		{"Timor-Leste", "Timor-Leste"},
-		{"Guinea-Bissau/Bissau", "Guinea-Bissau"},
+		{"DEU", "DE"},
+		{"Germany/Bavaria/Munich", "DE"},
+		{" United States / California / San Francisco", "US"},
+		{"France", "FR"},
+		{"Timor-Leste", "TL"},
+		{"Guinea-Bissau/Bissau", "GW"},
 		{"", ""},
+		// fail closed: what does not name a country gives null, never the input
+		{"48.137154,11.576124", ""},
+		{"12 Rue de Rivoli, 75001 Paris", ""},
+		{"San Francisco, CA 94103", ""},
+		{"Bavaria/Munich", ""},
+		{"Jane Doe/Home", ""},
+		{"EU", ""},
+		{"jane.doe@example.org", ""},
 	} {
 		require.Equal(t, c.want, GeneralizeLocation(c.in), c.in)
+	}
+}
+
+func TestCanonicalLocale(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"en-US", "en-US"},
+		{"en_GB", "en-GB"},
+		{"zh-Hant-TW", "zh-Hant-TW"},
+		{"en-x-janedoe", "en"},
+		{"de-DE-u-co-phonebk", "de-DE"},
+		{"", ""},
+		// fail closed
+		{"de-DE; Jane Doe +49 30 901820", ""},
+		{"Jane Doe", ""},
+		{"C.UTF-8", ""},
+	} {
+		require.Equal(t, c.want, CanonicalLocale(c.in), c.in)
 	}
 }

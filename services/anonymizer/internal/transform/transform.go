@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/formats"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/schemas"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
@@ -40,8 +41,21 @@ type RedactorFunc func(text string, actor Actor) Redaction
 // Redact calls f.
 func (f RedactorFunc) Redact(text string, actor Actor) Redaction { return f(text, actor) }
 
+// KeptRedactor is implemented by a Redactor that has a mode for kept strings
+// (event types, sources): identifiers from a vocabulary, often in Title Case,
+// where one capitalised word is no evidence of a name. Without it, kept strings
+// go through Redact.
+type KeptRedactor interface {
+	RedactKept(text string, actor Actor) Redaction
+}
+
 // ErrNoSubject marks an event with neither user id nor anonymous id.
 var ErrNoSubject = errors.New("event has no subject (neither user_id nor anonymous_id)")
+
+// ErrInvalidField marks an event with a field its action cannot parse and
+// cannot null (a kept event type that is not a token): it is dead-lettered,
+// never passed on.
+var ErrInvalidField = errors.New("invalid field")
 
 // Options configure a Transformer.
 type Options struct {
@@ -84,11 +98,12 @@ type call struct {
 	meta Meta
 }
 
-// step applies one field's action.
+// step applies one field's action. apply fails only for a value that can
+// neither be passed nor nulled.
 type step struct {
 	get   func(*schema.InteractionEvent) value
 	set   func(*schema.CuratedEvent, value)
-	apply func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value
+	apply func(t *Transformer, e *schema.InteractionEvent, v value, c *call) (value, error)
 }
 
 // Transformer applies the field actions. It is safe for concurrent use.
@@ -107,17 +122,20 @@ var pseudonymKinds = map[string]keyring.Kind{
 	"user_id":    keyring.User,
 	"tenant_id":  keyring.Tenant,
 	"session_id": keyring.Session,
+	"event_id":   keyring.Event,
 }
 
 // actionKinds lists the value kinds each action accepts; the action's output has
-// the same kind.
+// the same kind. keep takes no map: a map is kept only key by key
+// (allowlist_keys).
 var actionKinds = map[string][]kind{
 	schema.ActionDrop:               {kindString, kindTime, kindBool, kindMap},
-	schema.ActionKeep:               {kindString, kindTime, kindBool, kindMap},
+	schema.ActionKeep:               {kindString, kindTime, kindBool},
 	schema.ActionPseudonymize:       {kindString},
 	schema.ActionTruncateIP:         {kindString},
 	schema.ActionCoarsenTime:        {kindTime},
 	schema.ActionGeneralizeLocation: {kindString},
+	schema.ActionCanonicalizeLocale: {kindString},
 	schema.ActionRedact:             {kindString},
 	schema.ActionAllowlistKeys:      {kindMap},
 }
@@ -213,14 +231,23 @@ func planField(f schema.Field) (*step, error) {
 		return nil, fmt.Errorf("%s feeds %s field %s", rf.kind, cf.kind, f.Curated)
 	}
 	s := &step{get: rf.get, set: cf.set}
+	field := f.Name
 	switch f.Action {
 	case schema.ActionKeep:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value { return v }
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) (value, error) { return v, nil }
 		if rf.kind == kindString {
-			// Kept strings (event type, locale, source) are not free text, but a raw
-			// identifier of the event has no business in them either.
-			s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, c *call) value {
-				return value{s: scrub(v.s, c.ns, t.onRedaction)}
+			// Kept strings (event type, source) are tokens from a vocabulary:
+			// anything else is dead-lettered; within the shape, other people's
+			// data (emails, phone numbers, names) is redacted and the event's
+			// own raw identifiers scrubbed.
+			s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) (value, error) {
+				if v.s == "" {
+					return v, nil
+				}
+				if err := formats.EventType(v.s); err != nil {
+					return value{}, fmt.Errorf("%w: %s %w", ErrInvalidField, field, err)
+				}
+				return value{s: t.redactKept(v.s, e, c.ns)}, nil
 			}
 		}
 	case schema.ActionPseudonymize:
@@ -228,39 +255,42 @@ func planField(f schema.Field) (*step, error) {
 		if !ok {
 			return nil, errors.New("no pseudonym domain for this field; add it to pseudonymKinds")
 		}
-		field := f.Name
-		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) (value, error) {
 			if v.s == "" {
-				return value{}
+				return value{}, nil
 			}
 			kind, tenant := pseudonymDomain(field, pk, e, c.meta)
-			return value{s: t.keyring.PseudonymIn(kind, t.purpose, tenant, v.s)}
+			return value{s: t.keyring.PseudonymIn(kind, t.purpose, tenant, v.s)}, nil
 		}
 	case schema.ActionTruncateIP:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
-			return value{s: TruncateIP(v.s)}
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) (value, error) {
+			return value{s: TruncateIP(v.s)}, nil
 		}
 	case schema.ActionCoarsenTime:
-		s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
-			return value{t: CoarsenTime(v.t, t.granularity)}
+		s.apply = func(t *Transformer, _ *schema.InteractionEvent, v value, _ *call) (value, error) {
+			return value{t: CoarsenTime(v.t, t.granularity)}, nil
 		}
 	case schema.ActionGeneralizeLocation:
-		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) value {
-			return value{s: GeneralizeLocation(v.s)}
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) (value, error) {
+			return value{s: GeneralizeLocation(v.s)}, nil
+		}
+	case schema.ActionCanonicalizeLocale:
+		s.apply = func(_ *Transformer, _ *schema.InteractionEvent, v value, _ *call) (value, error) {
+			return value{s: CanonicalLocale(v.s)}, nil
 		}
 	case schema.ActionRedact:
-		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
-			return value{s: t.redactText(v.s, e, c.ns)}
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) (value, error) {
+			return value{s: t.redactText(v.s, e, c.ns)}, nil
 		}
 	case schema.ActionAllowlistKeys:
-		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) value {
+		s.apply = func(t *Transformer, e *schema.InteractionEvent, v value, c *call) (value, error) {
 			out := make(map[string]string, len(t.allowlist))
 			for _, k := range slices.Sorted(maps.Keys(v.m)) {
 				if t.allowlist[k] {
-					out[k] = t.redactText(v.m[k], e, c.ns)
+					out[k] = t.redactValue(v.m[k], e, c.ns)
 				}
 			}
-			return value{m: out}
+			return value{m: out}, nil
 		}
 	default:
 		return nil, fmt.Errorf("action %s has no implementation", f.Action)
@@ -283,7 +313,25 @@ func (t *Transformer) redactText(text string, e *schema.InteractionEvent, ns []n
 	return scrub(r.Text, ns, t.onRedaction)
 }
 
-// Transform returns the curated form of e. Its only error is ErrNoSubject.
+// redactKept is redactText for a kept string: through the redactor's mode for
+// kept strings when it has one.
+func (t *Transformer) redactKept(text string, e *schema.InteractionEvent, ns []needle) string {
+	kr, ok := t.redactor.(KeptRedactor)
+	if !ok {
+		return t.redactText(text, e, ns)
+	}
+	r := kr.RedactKept(text, Actor{Name: e.ActorName, Email: e.ActorEmail, Handle: e.ActorHandle})
+	if t.onRedaction != nil {
+		for _, typ := range r.Types {
+			t.onRedaction(typ)
+		}
+	}
+	return scrub(r.Text, ns, t.onRedaction)
+}
+
+// Transform returns the curated form of e. Its errors are ErrNoSubject and
+// ErrInvalidField (wrapped, naming the field): the event must be
+// dead-lettered.
 func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.CuratedEvent, error) {
 	if e.Subject() == "" {
 		return schema.CuratedEvent{}, ErrNoSubject
@@ -297,7 +345,11 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 	}
 	for i := range t.steps {
 		s := &t.steps[i]
-		s.set(&c, s.apply(t, e, s.get(e), cl))
+		v, err := s.apply(t, e, s.get(e), cl)
+		if err != nil {
+			return schema.CuratedEvent{}, err
+		}
+		s.set(&c, v)
 	}
 	if c.Source == "" {
 		c.Source = "api"
@@ -314,6 +366,10 @@ func (t *Transformer) Transform(e *schema.InteractionEvent, meta Meta) (schema.C
 // session is scoped to the event's tenant. Events without the filter's
 // subject headers keep the pseudonyms of before (user kind, no tenant).
 func pseudonymDomain(field string, kind keyring.Kind, e *schema.InteractionEvent, m Meta) (keyring.Kind, string) {
+	if field == "event_id" {
+		// no pseudonym of before: event ids were kept verbatim
+		return kind, e.TenantID
+	}
 	if m.SubjectKind == "" {
 		return kind, ""
 	}

@@ -87,7 +87,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	h := &pipeline.Events{Decoder: raw, Encoder: curated, Transformer: benchTransformer(b, newTextRedactor()),
+	h := &pipeline.Events{Purpose: "ai_training", Decoder: raw, Encoder: curated, Transformer: benchTransformer(b, newTextRedactor()),
 		CuratedTopic: "events.curated", Metrics: pipeline.NewMetrics(nil)}
 	events := benchEvents(500)
 	batch := make([]kafka.Message, len(events))
@@ -96,7 +96,7 @@ func BenchmarkEventsHandler(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		batch[i] = kafka.Message{Topic: "events.consented", Value: v}
+		batch[i] = kafka.Message{Topic: "events.consented", Value: v, Headers: []kafka.Header{{Key: "purpose", Value: []byte("ai_training")}}}
 	}
 	b.ReportAllocs()
 	n := 0

@@ -46,7 +46,7 @@ func noSeededPII(t *testing.T, seed uint64) {
 	tr, err := transform.New(transform.Options{Purpose: "ai_training", Keyring: kr, Redactor: newTextRedactor(),
 		Allowlist: eventgen.Allowlist, Granularity: time.Hour})
 	require.NoError(t, err)
-	h := &pipeline.Events{Decoder: raw, Encoder: curated, Transformer: tr,
+	h := &pipeline.Events{Purpose: "ai_training", Decoder: raw, Encoder: curated, Transformer: tr,
 		CuratedTopic: "events.curated", Metrics: pipeline.NewMetrics(nil)}
 
 	gen := eventgen.New(seed)
@@ -59,7 +59,7 @@ func noSeededPII(t *testing.T, seed uint64) {
 		b, err := raw.Encode(&g.Event)
 		require.NoError(t, err)
 		batch = append(batch, kafka.Message{Topic: "events.consented", Offset: int64(i), Key: []byte(g.Event.Subject()), Value: b,
-			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:1")}, {Key: "policy-version", Value: []byte("p1")}}})
+			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:1")}, {Key: "policy-version", Value: []byte("p1")}, {Key: "purpose", Value: []byte("ai_training")}}})
 		seeds = append(seeds, g.Seeds)
 	}
 	out, err := h.Handle(ctx, batch)

@@ -51,7 +51,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 	writer := stream.NewWriter(cfg.Brokers, logger)
 	svc.OnStop("writer", writer.Close)
-	events := &pipeline.Events{Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
+	events := &pipeline.Events{Purpose: cfg.Purpose, Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
 		CuratedTopic: cfg.Topics.Curated, Metrics: metrics}
 	erasures := &pipeline.Erasures{Decoder: cs.changes, Encoder: cs.erasures, Keyring: kr, Purpose: cfg.Purpose,
 		ErasuresTopic: cfg.Topics.Erasures, Metrics: metrics}

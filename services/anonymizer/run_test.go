@@ -81,7 +81,7 @@ func TestRunEndToEnd(t *testing.T) {
 		b, err := raw.Encode(&e)
 		require.NoError(t, err)
 		in = append(in, kafka.Message{Topic: env.Names.Consented, Key: []byte(user), Value: b,
-			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:3")}, {Key: "policy-version", Value: []byte("p9")}}})
+			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:3")}, {Key: "policy-version", Value: []byte("p9")}, {Key: "purpose", Value: []byte("ai_training")}}})
 	}
 	in = append(in, kafka.Message{Topic: env.Names.Consented, Key: []byte("usr_bad"), Value: []byte("not avro")})
 	for _, c := range []schema.ConsentChange{

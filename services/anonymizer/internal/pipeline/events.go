@@ -31,6 +31,9 @@ type Encoder[T any] interface {
 
 // Events anonymizes batches of events.consented.
 type Events struct {
+	// Purpose is this chain's purpose: a record the consent-filter did not
+	// allow for it (no purpose header, or another purpose's) is refused.
+	Purpose     string
 	Decoder     stream.Decoder[schema.InteractionEvent]
 	Encoder     Encoder[schema.CuratedEvent]
 	Transformer *transform.Transformer
@@ -67,6 +70,17 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 // one anonymizes e, the value of m, or says why it cannot (a reason label and
 // the error).
 func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message, string, error) {
+	// Only what the consent-filter allowed for this purpose is curated for it:
+	// a record without the filter's purpose header (written around the
+	// filter, or by a filter that predates the header) or allowed for another
+	// purpose (a topic shared or misconfigured between two chains) is
+	// dead-lettered, never curated as this chain's.
+	switch p := stream.Header(m, schema.HeaderPurpose); {
+	case p == nil:
+		return kafka.Message{}, "purpose", fmt.Errorf("no %s header: not allowed by the consent-filter for purpose %s", schema.HeaderPurpose, h.Purpose)
+	case string(p) != h.Purpose:
+		return kafka.Message{}, "purpose", fmt.Errorf("%s header names purpose %q, this chain serves %s", schema.HeaderPurpose, p, h.Purpose)
+	}
 	meta := transform.Meta{
 		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
 		TenantConsentVersion: string(stream.Header(m, HeaderTenantConsentVersion)),
@@ -77,8 +91,11 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message
 	c, err := h.Transformer.Transform(e, meta)
 	if err != nil {
 		reason := "transform"
-		if errors.Is(err, transform.ErrNoSubject) {
+		switch {
+		case errors.Is(err, transform.ErrNoSubject):
 			reason = "no_subject"
+		case errors.Is(err, transform.ErrInvalidField):
+			reason = "invalid_field"
 		}
 		return kafka.Message{}, reason, fmt.Errorf("anonymize: %w", err)
 	}

@@ -79,15 +79,25 @@ func (f *fixture) events(t *testing.T) *Events {
 	tr, err := transform.New(transform.Options{Purpose: purpose, Keyring: f.keyring, Redactor: nopRedactor,
 		Granularity: time.Hour, OnRedaction: func(typ string) { f.metrics.Redactions.WithLabelValues(typ).Inc() }})
 	require.NoError(t, err)
-	return &Events{Decoder: f.raw, Encoder: f.curated, Transformer: tr,
+	return &Events{Purpose: purpose, Decoder: f.raw, Encoder: f.curated, Transformer: tr,
 		CuratedTopic: "events.curated", Metrics: f.metrics}
 }
 
+// encodeEvent encodes e as the consent-filter passes it on: with the purpose
+// header of this chain, and the given headers.
 func (f *fixture) encodeEvent(t *testing.T, e schema.InteractionEvent, offset int64, headers ...kafka.Header) kafka.Message {
+	t.Helper()
+	m := f.encodeBare(t, e, offset)
+	m.Headers = append([]kafka.Header{{Key: schema.HeaderPurpose, Value: []byte(purpose)}}, headers...)
+	return m
+}
+
+// encodeBare encodes e without any header.
+func (f *fixture) encodeBare(t *testing.T, e schema.InteractionEvent, offset int64) kafka.Message {
 	t.Helper()
 	b, err := f.raw.Encode(&e)
 	require.NoError(t, err)
-	return kafka.Message{Topic: "events.consented", Partition: 1, Offset: offset, Key: []byte(e.UserID), Value: b, Headers: headers}
+	return kafka.Message{Topic: "events.consented", Partition: 1, Offset: offset, Key: []byte(e.UserID), Value: b}
 }
 
 func event(user string) schema.InteractionEvent {
@@ -314,4 +324,33 @@ func TestErasuresHandler(t *testing.T) {
 	}
 	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeSubject)))
 	require.Equal(t, 1.0, testutil.ToFloat64(f.metrics.Erasures.WithLabelValues(schema.ScopeTenant)))
+}
+
+// Only what the consent-filter allowed for this chain's purpose is curated: a
+// record without the purpose header (no consent headers at all) or allowed for
+// another purpose is dead-lettered with the reason, and the rest of the batch
+// goes on.
+func TestEventsHandlerRefusesOtherPurposes(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	h := f.events(t)
+	ok := f.encodeEvent(t, event("usr_1111"), 20)
+	bare := f.encodeBare(t, event("usr_2222"), 21)
+	other := f.encodeBare(t, event("usr_3333"), 22)
+	other.Headers = []kafka.Header{{Key: schema.HeaderPurpose, Value: []byte("analytics")},
+		{Key: HeaderConsentVersion, Value: []byte("0:5")}, {Key: schema.HeaderSubjectKind, Value: []byte("user")}}
+	empty := f.encodeBare(t, event("usr_4444"), 23)
+	empty.Headers = []kafka.Header{{Key: schema.HeaderPurpose, Value: []byte("")}}
+	out, err := h.Handle(ctx, []kafka.Message{ok, bare, other, empty})
+	require.Len(t, out, 1)
+	var failed *stream.BatchError
+	require.ErrorAs(t, err, &failed)
+	require.Len(t, failed.Failures, 3)
+	for i, fl := range failed.Failures {
+		require.Equal(t, i+1, fl.Index)
+		require.Equal(t, "purpose", fl.Reason)
+		require.True(t, stream.Permanent(fl.Err), "dead-lettered, not retried")
+	}
+	require.ErrorContains(t, failed.Failures[0].Err, "no purpose header")
+	require.ErrorContains(t, failed.Failures[1].Err, `"analytics"`)
 }

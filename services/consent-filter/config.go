@@ -33,6 +33,7 @@ type Config struct {
 	Tokens         string        `env:"CONSENT_TOKENS" help:"bearer tokens NAME:sha256:<hex>=SCOPES[;tenant=TENANT],... with scopes consent:read, consent:write, consent:import; ;tenant= binds a token to one tenant (see pkg/auth)"`
 	AuditKey       string        `env:"AUDIT_KEY" help:"base64 key (>= 32 bytes) for subject references in consent.decisions"`
 	AuditEphemeral bool          `env:"AUDIT_KEY_EPHEMERAL" envDefault:"false" help:"generate a random audit key at start (demo only: references do not survive a restart)"`
+	AuditTime      time.Duration `env:"AUDIT_TIME_GRANULARITY" envDefault:"1h" help:"received_at and decided_at in consent.decisions are truncated to this (must divide 24h; keep it at least the anonymizer's TIME_GRANULARITY, or the audit trail undoes the datasets' coarsening)"`
 	GroupID        string        `env:"FILTER_GROUP_ID" envDefault:"consent-filter" help:"consumer group of the filter on events.raw"`
 	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses; above 0 an event may be decided before a withdrawal acknowledged just before it (the benchmark saw 1 in 100 withdrawals missed at 1000)"`
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
@@ -85,6 +86,9 @@ func (c *Config) Validate() error {
 		}
 	default:
 		p.Addf("AUDIT_KEY", "required (or AUDIT_KEY_EPHEMERAL=true for a demo)")
+	}
+	if c.AuditTime < time.Millisecond || (24*time.Hour)%c.AuditTime != 0 {
+		p.Addf("AUDIT_TIME_GRANULARITY", "must be at least 1ms and divide 24h evenly, got %s", c.AuditTime)
 	}
 	if c.MaxLag < 0 {
 		p.Addf("MATERIALIZER_MAX_LAG", "must be >= 0")

@@ -90,7 +90,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	flt := &filter.Filter{
 		Cache:   cache,
 		Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag,
-		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, Topics: cfg.Names, Now: time.Now, Metrics: fm,
+		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, AuditTime: cfg.AuditTime, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 	}
 	reader := stream.NewReader(stream.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)

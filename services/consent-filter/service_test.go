@@ -26,6 +26,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
 )
 
 const token = "test-writer-token"
@@ -235,6 +236,11 @@ func TestDecisionsEndToEndIncludingTenantOptOut(t *testing.T) {
 	for id, reason := range want {
 		require.Equal(t, reason, got[id].Reason, id)
 		require.NotContains(t, got[id].SubjectRef, "alice")
+		// the audit trail keeps the hour only (AUDIT_TIME_GRANULARITY)
+		for _, ts := range []time.Time{got[id].ReceivedAt, got[id].DecidedAt} {
+			require.Zero(t, ts.UnixMilli()%time.Hour.Milliseconds(), "%s: %s is not coarsened", id, ts)
+		}
+		require.Equal(t, filter.Coarsen(evs[0].ReceivedAt, time.Hour), got[id].ReceivedAt)
 	}
 	// The audit record names the state it used: the tenant's change (acme) or
 	// none (globex), and the change the decision rested on.

@@ -53,9 +53,12 @@ type Filter struct {
 	Raw        *avro.Codec[schema.InteractionEvent]
 	Decisions  *avro.Codec[schema.ConsentDecision]
 	AuditKey   []byte
-	Topics     topics.Names
-	Now        func() time.Time
-	Metrics    *Metrics
+	// AuditTime is what the decision's times are truncated to (zero: an
+	// hour).
+	AuditTime time.Duration
+	Topics    topics.Names
+	Now       func() time.Time
+	Metrics   *Metrics
 	// Cache, when set, serves lookups. It is trusted only for the materializer
 	// positions it was filled at: pub/sub invalidations travel on another
 	// connection and may arrive after the filter has seen the positions move, so
@@ -286,11 +289,11 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
 
-		ref := SubjectRef(f.AuditKey, d.es.primary)
+		ref := SubjectRef(f.AuditKey, f.Purpose, d.es.primary)
 		audit := schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
-			ReceivedAt: d.ev.ReceivedAt, DecidedAt: now, TenantConsentVersion: tenantVersion,
+			ReceivedAt: Coarsen(d.ev.ReceivedAt, f.AuditTime), DecidedAt: Coarsen(now, f.AuditTime), TenantConsentVersion: tenantVersion,
 		}
 		b, err := f.Decisions.Encode(&audit)
 		if err != nil {

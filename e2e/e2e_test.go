@@ -240,6 +240,23 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		t.Fatal(err)
 	}
 	rep.SnapshotRows = len(rows)
+	// Rows carry the keyed per-purpose event id (docs/ARCHITECTURE.md,
+	// Unlinkability): map it back to the raw id the truth file knows.
+	toRaw, err := rawEventIDs(tr, r.pseudonymKey, "ai_training")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unmapped := 0
+	for i, row := range rows {
+		if raw, ok := toRaw[row.EventID]; ok {
+			rows[i].EventID = raw
+		} else {
+			unmapped++
+		}
+	}
+	if unmapped > 0 {
+		fail("snapshot: %d rows carry an event_id that is the keyed id of no event sent", unmapped)
+	}
 	withdrawals, tenantOptOuts := 0, 0
 	for _, c := range tr.consents {
 		if c.Applied && c.Status == "DENIED" {
@@ -304,6 +321,13 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	nd.add("user_id", probeUser)
 	nd.add("tenant_id", probeTenant)
 	r.logln("leak scan: %d needles", len(nd.what))
+	// Raw event ids are no secret of the audit trail (consent.decisions names
+	// them), but the curated outputs carry only their keyed form: a raw id there
+	// would join two purposes' datasets, and a dataset to the audit trail.
+	eids := newNeedles()
+	for _, e := range tr.events {
+		eids.add("event_id", e.EventID)
+	}
 	leak := func(what string, hits []hit) {
 		rep.Leaks[what] = len(hits)
 		if len(hits) == 0 {
@@ -326,6 +350,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		rep.CuratedRecords += end
 	}
 	leak("events.curated (keys, values, headers)", scanMessages(nd, r.names.Curated, curated, 50))
+	leak("events.curated: raw event ids", scanMessages(eids, r.names.Curated, curated, 50))
 	decisions, _, err := readTopic(ctx, e.brokers, r.names.Decisions)
 	if err != nil {
 		t.Fatal(err)
@@ -342,6 +367,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	leak("snapshot files (raw bytes)", snapHits)
 	rowsBytes, _ := os.ReadFile(filepath.Join(r.dir, "snapshot-rows.jsonl"))
 	leak("snapshot rows decoded by pyarrow", nd.scan("snapshot-rows.jsonl", rowsBytes, 50))
+	leak("snapshot rows: raw event ids", eids.scan("snapshot-rows.jsonl", rowsBytes, 50))
 
 	// 1 + 3. The independent oracle (e2e/oracle.py) judges every event and
 	// every decision against the load generator's log and the policy file.

@@ -23,6 +23,13 @@ Inputs (files; the Kafka topics decoded by `thirdparty.py topic`):
   --decisions FILE  consent.decisions
   --curated FILE    events.curated
   --rows FILE       the snapshot's rows (event_id, consent_version, tenant_consent_version)
+  --pseudonym-key ID:BASE64
+                    the anonymizer's active key: curated event ids are its keyed
+                    per-purpose form of the raw ids (ARCHITECTURE "Unlinkability");
+                    without it they are compared verbatim
+  --audit-granularity-ms N
+                    consent.decisions keeps received_at/decided_at truncated to
+                    this (AUDIT_TIME_GRANULARITY, default an hour)
   --out FILE        the full report (JSON)
 
 Prints one JSON summary line on stdout; exit status 0 (the caller judges the
@@ -63,8 +70,11 @@ How an event is judged (the doc's rules, spelled out in `decide`):
   tenant record is newer than v.
 """
 import argparse
+import base64
 import collections
 import datetime
+import hashlib
+import hmac
 import itertools
 import json
 import sys
@@ -408,6 +418,34 @@ class Report:
             self.failures[category].append(message)
 
 
+def uvarint(n):
+    out = bytearray()
+    while True:
+        b, n = n & 0x7F, n >> 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def curated_event_id(key_id, secret, purpose, tenant, event_id):
+    """The curated event_id of ARCHITECTURE "Unlinkability": "<key id>:" and
+    the lower-case unpadded base32 of the first 16 bytes of HMAC-SHA256 under
+    the pseudonym key over "consentflow/pseudonym/v1" and the uvarint
+    length-prefixed parts "event", purpose, event id and (when not empty) tenant."""
+    msg = b"consentflow/pseudonym/v1"
+    for part in ["event", purpose, event_id] + ([tenant] if tenant else []):
+        b = part.encode("utf-8")
+        msg += uvarint(len(b)) + b
+    mac = hmac.new(secret, msg, hashlib.sha256).digest()[:16]
+    return key_id + ":" + base64.b32encode(mac).decode("ascii").rstrip("=").lower()
+
+
+def coarsen(ms, granularity_ms):
+    return None if ms is None else ms - ms % granularity_ms
+
+
 ANY = object()  # a slot of the state not fixed by the decision
 UNSEEN = object()  # a linked subject the decision did not know of
 
@@ -415,8 +453,10 @@ Context = collections.namedtuple("Context", "primary pkey tkey mk mb universe")
 
 
 class Oracle:
-    def __init__(self, policy, purpose, report, max_links=1000):
+    def __init__(self, policy, purpose, report, max_links=1000, pseudonym_key=None, audit_granularity_ms=3600000):
         self.policy, self.purpose, self.r, self.max_links = policy, purpose, report, max_links
+        self.pseudonym_key = pseudonym_key  # (key id, secret) or None: curated event ids verbatim
+        self.audit_ms = audit_granularity_ms
         self.by_version = {}  # (partition, offset) -> Change: consent records, links, erasure requests
         self.by_key = collections.defaultdict(list)  # consent key -> [Change] as applied, by offset
         self.log_changes = collections.defaultdict(list)  # consent key -> [line] from the log
@@ -718,12 +758,29 @@ class Oracle:
                 r.fail("unknown event", "consent.decisions %d:%d decides event %r that the load generator did not send" % (rec["partition"], rec["offset"], v.get("event_id")))
                 continue
             decisions[v["event_id"]].append(v)
+            for f in ("received_at", "decided_at"):
+                t = ms_of(v.get(f))
+                if t is None or t % self.audit_ms:
+                    r.fail("audit time", "consent.decisions %d:%d: %s %s is not truncated to %d ms" % (
+                        rec["partition"], rec["offset"], f, fmt_ms(t) if t is not None else None, self.audit_ms))
+        # Curated outputs name an event by its keyed per-purpose id.
+        to_raw = {}
+        if self.pseudonym_key:
+            kid, secret = self.pseudonym_key
+            for eid, e in self.events.items():
+                to_raw[curated_event_id(kid, secret, self.purpose, e.get("tenant_id") or "", eid)] = eid
+        def raw_id(cid):
+            if not self.pseudonym_key:
+                return cid
+            if cid in self.events:
+                r.fail("raw event id", "a curated output carries raw event id %r (curated ids are keyed per purpose)" % cid)
+            return to_raw.get(cid, cid)
         curated = collections.defaultdict(list)
         for rec in read_jsonl(curated_path):
-            curated[rec["value"]["event_id"]].append(rec["value"])
+            curated[raw_id(rec["value"]["event_id"])].append(rec["value"])
         rows = collections.defaultdict(list)
         for row in read_jsonl(rows_path):
-            rows[row["event_id"]].append(row)
+            rows[raw_id(row["event_id"])].append(row)
         for eid in list(curated) + list(rows):
             if eid not in self.events:
                 r.fail("unknown event", "event %r in the outputs was not sent by the load generator" % eid)
@@ -778,11 +835,15 @@ class Oracle:
             if decs or cur or rows:
                 r.fail("leaked", "event %s never reached events.raw but has %d decisions, %d curated, %d rows" % (eid, len(decs), len(cur), len(rows)))
             return
-        # Every copy in events.raw is decided (a retry may have written it twice).
-        decided_at = collections.Counter(ms_of(d.get("received_at")) for d in decs)
-        for rc in set(raw_copies):
-            if decided_at[rc] == 0:
-                r.fail("undecided", "event %s (received_at %s) is in events.raw but has no decision" % (eid, fmt_ms(rc)))
+        # Every copy in events.raw is decided (a retry may have written it twice);
+        # decisions keep received_at truncated to the audit granularity, so
+        # copies of one time slot are counted together.
+        decided_at = collections.Counter(coarsen(ms_of(d.get("received_at")), self.audit_ms) for d in decs)
+        copies_at = collections.Counter(coarsen(rc, self.audit_ms) for rc in set(raw_copies))
+        for slot, n in copies_at.items():
+            if decided_at[slot] < n:
+                r.fail("undecided", "event %s (received_at in the slot of %s) has %d copies in events.raw but %d decisions" % (
+                    eid, fmt_ms(slot), n, decided_at[slot]))
         ids = [e.get(f) for f in ("user_id", "anonymous_id", "previous_id") if e.get(f)]
         if any(i in self.legacy_ids for i in ids):
             r.undecidable.append({"event_id": eid, "why": "a tenant-less record written before subjects had tenants names one of its ids (not modelled)"})
@@ -795,10 +856,12 @@ class Oracle:
         if ctx.universe:
             r.counts["events_with_linked_subjects"] += 1
         for d in decs:
-            rec_ms = ms_of(d.get("received_at"))
-            if rec_ms not in raw_copies:
-                r.fail("decision", "event %s: decision on received_at %s, events.raw has %s" % (eid, fmt_ms(rec_ms), [fmt_ms(x) for x in raw_copies]))
-            self.check_decision(e, d, rec_ms, ctx)
+            slot = coarsen(ms_of(d.get("received_at")), self.audit_ms)
+            cands = sorted({rc for rc in raw_copies if coarsen(rc, self.audit_ms) == slot})
+            if not cands:
+                r.fail("decision", "event %s: decision on received_at %s, events.raw has %s" % (eid, fmt_ms(slot), [fmt_ms(x) for x in raw_copies]))
+                cands = [ms_of(d.get("received_at"))]
+            self.check_decision_any(e, d, cands, ctx)
         if not decs:
             return
 
@@ -897,6 +960,21 @@ class Oracle:
         elif len(rows) > 1:
             r.fail("duplicated", "event %s: %d rows in the snapshot" % (eid, len(rows)))
 
+    def check_decision_any(self, e, d, cands, ctx):
+        """check_decision on the raw copies the decision may be of (its time is
+        truncated): it holds when it holds for one of them; the failures of the
+        last one tried are reported."""
+        r = self.r
+        for i, rc in enumerate(cands):
+            if i == len(cands) - 1:
+                return self.check_decision(e, d, rc, ctx)
+            saved = (collections.Counter(r.failure_counts), {k: list(v) for k, v in r.failures.items()}, collections.Counter(r.counts))
+            if self.check_decision(e, d, rc, ctx):
+                return True
+            r.failure_counts, r.counts = saved[0], saved[2]
+            r.failures = collections.defaultdict(list, saved[1])
+        return False
+
     def check_decision(self, e, d, received_ms, ctx):
         """Re-derive one decision: the records it names must be admissible, and
         some admissible state with them must give its decision and reason."""
@@ -970,10 +1048,16 @@ def main(argv=None):
     ap.add_argument("--max-links", type=int, default=1000, help="the consent-filter's FILTER_MAX_LINKS")
     ap.add_argument("--ignore-prefix", default="poison-", help="event ids injected by the test itself (poison)")
     ap.add_argument("--limit", type=int, default=25, help="examples kept per failure category")
+    ap.add_argument("--pseudonym-key", default="", help="ID:BASE64, the anonymizer's active key (curated event ids are keyed)")
+    ap.add_argument("--audit-granularity-ms", type=int, default=3600000, help="the consent-filter's AUDIT_TIME_GRANULARITY")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     rep = Report(a.limit)
-    o = Oracle(load_policy(a.policy), a.purpose, rep, a.max_links)
+    key = None
+    if a.pseudonym_key:
+        kid, _, b64 = a.pseudonym_key.partition(":")
+        key = (kid, base64.b64decode(b64))
+    o = Oracle(load_policy(a.policy), a.purpose, rep, a.max_links, key, a.audit_granularity_ms)
     o.load_log(a.log)
     o.load_changes(a.changes)
     o.run(a.raw, a.decisions, a.curated, a.rows, a.ignore_prefix)

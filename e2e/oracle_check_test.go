@@ -88,7 +88,7 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath stri
 	cmd := exec.CommandContext(cctx, r.e.python, filepath.Join(r.e.repo, "e2e", "oracle.py"),
 		"--log", logPath, "--policy", filepath.Join(r.e.repo, "e2e", "policy.yaml"), "--purpose", "ai_training",
 		"--changes", dumps["changes"], "--raw", dumps["raw"], "--decisions", dumps["decisions"],
-		"--curated", curatedPath, "--rows", rowsPath, "--out", out)
+		"--curated", curatedPath, "--rows", rowsPath, "--pseudonym-key", "k1:"+r.pseudonymKey, "--out", out)
 	b, err := cmd.Output()
 	if err != nil {
 		var stderr string

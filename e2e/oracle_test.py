@@ -17,6 +17,7 @@ POLICY = {
     "jurisdictions": {"DE": "opt_in", "us": "opt_out", "US-CA": "opt_out", "BR": "opt_in"},
 }
 T0 = 1_700_000_000_000
+HOUR = 3_600_000
 
 
 def ch(key, status, eff, offset, partition=0):
@@ -156,13 +157,31 @@ def write(path, lines):
 class RunCase:
     """Judges the run set up in self.log, .changes, .raw, .decisions, .curated, .rows."""
 
+    # Fixtures name decisions by their events' exact receive times; the chain
+    # writes them truncated to the audit granularity (an hour), and curated
+    # outputs under keyed event ids when a pseudonym key is set.
+    exact_audit_times = False
+    key = None
+
     def judge(self):
         p = lambda n: os.path.join(self.dir, n)
-        for name, lines in (("log", self.log), ("changes", self.changes), ("raw", self.raw), ("decisions", self.decisions),
-                            ("curated", self.curated), ("rows", self.rows)):
+        decisions = self.decisions
+        if not self.exact_audit_times:
+            hour = lambda v: oracle.coarsen(oracle.ms_of(v), HOUR)
+            decisions = [dict(d, value=dict(d["value"], received_at=hour(d["value"]["received_at"]),
+                                             decided_at=hour(d["value"].get("decided_at", d["value"]["received_at"]))))
+                         for d in self.decisions]
+        curated, rows = self.curated, self.rows
+        if self.key:
+            tenants = {l["event_id"]: l.get("tenant_id") or "" for l in self.log if l["kind"] == "event"}
+            keyed = lambda eid: oracle.curated_event_id(self.key[0], self.key[1], "ai_training", tenants.get(eid, ""), eid) if eid in tenants else eid
+            curated = [dict(c, value=dict(c["value"], event_id=keyed(c["value"]["event_id"]))) for c in self.curated]
+            rows = [r if r.get("unkeyed") else dict(r, event_id=keyed(r["event_id"])) for r in self.rows]
+        for name, lines in (("log", self.log), ("changes", self.changes), ("raw", self.raw), ("decisions", decisions),
+                            ("curated", curated), ("rows", rows)):
             write(p(name), lines)
         rep = oracle.Report(50)
-        o = oracle.Oracle(oracle.load_policy(self.policy), "ai_training", rep)
+        o = oracle.Oracle(oracle.load_policy(self.policy), "ai_training", rep, pseudonym_key=self.key)
         o.load_log(p("log"))
         o.load_changes(p("changes"))
         o.run(p("raw"), p("decisions"), p("curated"), p("rows"), "poison-")
@@ -237,6 +256,24 @@ class OracleRunTest(RunCase, unittest.TestCase):
         self.assertEqual(rep.counts["must_be_absent"], 5)  # e1 erased, e2, e4, e5 denied, e6 never in Kafka
         self.assertEqual(rep.counts["erased"], 1)
         self.assertEqual(rep.counts["timing_dependent"], 1, "e1: allowed (then erased) on 0:0, denied on 0:1 or 0:2; e5 denied on 0:1 and 0:2 alike")
+
+    def test_exact_audit_times_fail(self):
+        self.exact_audit_times = True
+        self.assertFails("audit time", "is not truncated")
+
+    def test_keyed_event_ids(self):
+        self.key = ("k1", b"0123456789abcdef0123456789abcdef")
+        rep = self.judge()
+        self.assertEqual(dict(rep.failure_counts), {}, dict(rep.failures))
+        self.assertEqual(rep.counts["must_pass"], 1)
+        # a raw event id in a curated output is a failure when ids are keyed
+        self.rows.append({"event_id": "e3", "consent_version": "0:2", "unkeyed": True})
+        self.assertFails("raw event id", "'e3'")
+
+    def test_curated_event_id_known_answer(self):
+        # shared with e2e/eventids_test.go and the anonymizer's keyring test
+        self.assertEqual(oracle.curated_event_id("k1", b"0123456789abcdef0123456789abcdef", "ai_training", "acme",
+                                                 "3f1c0d9e-0000-4000-8000-000000000001"), "k1:vi2ta3xbwq2yh5so363f6lfwqq")
 
     def test_wrong_reason(self):
         self.decisions[3]["value"]["reason"] = "gpc"

@@ -235,3 +235,13 @@ func BenchmarkPseudonym(b *testing.B) {
 		_ = r.Pseudonym(User, "ai_training", "user-1234567")
 	}
 }
+
+// The documented derivation (docs/ARCHITECTURE.md, Unlinkability) has a known
+// answer that e2e/eventids_test.go and e2e/oracle_test.py compute on their own:
+// the e2e checks map curated event ids back to raw ones with it.
+func TestCuratedEventIDKnownAnswer(t *testing.T) {
+	k, err := NewKey("k1", []byte("0123456789abcdef0123456789abcdef"))
+	require.NoError(t, err)
+	require.Equal(t, "k1:vi2ta3xbwq2yh5so363f6lfwqq",
+		mustRing(t, k).PseudonymIn(Event, "ai_training", "acme", "3f1c0d9e-0000-4000-8000-000000000001"))
+}

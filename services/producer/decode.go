@@ -2,6 +2,7 @@ package producer
 
 import (
 	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/formats"
 	"github.com/consentflow/consentflow/pkg/schema"
 )
 
@@ -146,7 +147,31 @@ func decodeEvent(members []jmember, path string, cred *auth.Credential, p *probl
 	}
 	bindEvent(cred, &ev, loc{path, "tenant_id"}, p)
 	requireCore(&ev, path, "event_type", "tenant_id", "user_id", "anonymous_id", p)
+	checkKept(&ev, join(path, "event_type"), join(path, "locale"), join(path, "location"), p)
 	return ev
+}
+
+// checkKept reports the fields that curated events keep (in a closed form)
+// whose value is outside that form (pkg/formats): an event type that is not a
+// token, a locale that is no BCP 47 tag, a location that is not Country[/Region
+// [/City]]. Free text there would carry other people's data into every
+// dataset; the anonymizer never passes it either, but a 400 tells the client.
+func checkKept(ev *schema.InteractionEvent, typePath, localePath, locationPath string, p *problems) {
+	if !blank(ev.EventType) {
+		if err := formats.EventType(ev.EventType); err != nil {
+			p.add(typePath, "%s", err)
+		}
+	}
+	if ev.Locale != "" {
+		if _, err := formats.Locale(ev.Locale); err != nil {
+			p.add(localePath, "%s", err)
+		}
+	}
+	if ev.Location != "" {
+		if _, err := formats.Location(ev.Location); err != nil {
+			p.add(locationPath, "%s", err)
+		}
+	}
 }
 
 // requireCore reports the fields every event needs: a type, a tenant and a

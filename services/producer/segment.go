@@ -242,6 +242,7 @@ func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.
 	if blank(ev.EventType) {
 		p.add(join(path, "event"), "required")
 	}
+	checkKept(&ev, join(path, "event"), join(cp, "locale"), "", p)
 	if ev.TenantID == "" {
 		p.add(join(cp, "groupId"), "required (or %s.tenant_id, or a write key bound to a tenant)", propsKey)
 	}

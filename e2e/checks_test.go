@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/segmentio/kafka-go"
@@ -104,7 +106,43 @@ func lowerASCII(b []byte) []byte {
 	return out
 }
 
+// add adds v and its escaped forms — JSON with non-ASCII escaped (as Python's
+// json.dumps writes it), percent-encoded as a query value and as a path
+// segment — so that a value a reader would decode back is found too.
 func (n *needles) add(category, v string) {
+	n.addOne(category, v)
+	for _, e := range escapedForms(v) {
+		n.addOne(category+" (escaped)", e)
+	}
+}
+
+// escapedForms returns the forms of v other than v itself that a JSON or URL
+// reader decodes back to v.
+func escapedForms(v string) []string {
+	var forms []string
+	seen := map[string]bool{v: true}
+	var js strings.Builder
+	for _, r := range v {
+		switch {
+		case r < 0x80:
+			js.WriteRune(r)
+		case r < 0x10000:
+			fmt.Fprintf(&js, "\\u%04x", r)
+		default:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&js, "\\u%04x\\u%04x", r1, r2)
+		}
+	}
+	for _, f := range []string{js.String(), url.QueryEscape(v), url.PathEscape(v)} {
+		if !seen[f] {
+			seen[f] = true
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
+func (n *needles) addOne(category, v string) {
 	if len(v) < 4 {
 		return
 	}

@@ -148,6 +148,13 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	if err != nil {
 		fail("%v", err)
 	}
+	// Other people's identifiers in kept fields and escaped forms
+	// (kept_probe_test.go): refused at ingest, or redacted.
+	keptLines, err := r.keptProbes(ctx)
+	if err != nil {
+		fail("%v", err)
+	}
+	probeLines = append(probeLines, keptLines...)
 
 	// The load generator, as a separate process: consent churn planned over the
 	// run (pkg/loadgen ChurnPlan), its log records every answer of the services.
@@ -320,6 +327,11 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	nd.add("secret:api_token", r.importToken)
 	nd.add("user_id", probeUser)
 	nd.add("tenant_id", probeTenant)
+	nd.add("user_id", keptUser)
+	nd.add("tenant_id", keptTenant)
+	for _, v := range keptOthers {
+		nd.add("kept_probe", v)
+	}
 	r.logln("leak scan: %d needles", len(nd.what))
 	// Raw event ids are no secret of the audit trail (consent.decisions names
 	// them), but the curated outputs carry only their keyed form: a raw id there

@@ -57,3 +57,25 @@ func TestCuratedEventIDKnownAnswer(t *testing.T) {
 }
 
 const curatedEventIDVector = "k1:vi2ta3xbwq2yh5so363f6lfwqq"
+
+// The leak scan finds a value in the forms a reader decodes back to it: JSON
+// escapes of non-ASCII letters and percent-encoding.
+func TestNeedlesFindEscapedForms(t *testing.T) {
+	n := newNeedles()
+	n.add("kept_probe", "Jürgen Müller")
+	n.add("kept_probe", "bob.jones@example.org")
+	for _, text := range []string{
+		`{"author":"J\u00fcrgen M\u00fcller"}`,
+		`{"author":"J\u00FCrgen M\u00FCller"}`,
+		`https://x.example/?to=bob.jones%40example.org`,
+		`https://x.example/?name=J%C3%BCrgen+M%C3%BCller`,
+		`https://x.example/u/J%C3%BCrgen%20M%C3%BCller`,
+	} {
+		if hits := n.scan("t", []byte(text), 5); len(hits) != 1 {
+			t.Errorf("%s: %d hits, want 1", text, len(hits))
+		}
+	}
+	if hits := n.scan("t", []byte(`{"author":"<PERSON>","to":"<EMAIL_ADDRESS>"}`), 5); len(hits) != 0 {
+		t.Errorf("redacted text: %v", hits)
+	}
+}

@@ -44,13 +44,14 @@ func (r *run) keptProbes(ctx context.Context) ([]any, error) {
 		}
 		r.logln("kept-field probe: %s with other people's data refused: %d", field, code)
 	}
-	// Accepted: the shapes are valid, the contents are other people's.
-	// Written by hand to keep the \u escapes of a Python client.
+	// Accepted: the shapes are valid, the contents are other people's. The
+	// property is an object serialized by a Python backend (every non-ASCII
+	// letter \u-escaped), sent as a string: the native API takes scalars.
 	id := uuid.NewString()
 	body := `{"event_id":"` + id + `","event_type":"Invited Bob Jones as admin","tenant_id":"` + keptTenant + `","user_id":"` + keptUser + `",` +
 		`"jurisdiction":"US","locale":"de-DE","location":"Germany/Berlin",` +
 		`"text":"Reset link https://app.example.com/u/bob.jones/reset?name=Bob+Jones&token=abcd1234efgh5678ijkl sent, cc bob.jones%40example.org and J%C3%BCrgen M%C3%BCller",` +
-		`"properties":{"feature":{"author":"J\u00fcrgen M\u00fcller","contact":"bob.jones%40example.org","note":"ask Ana\u00efs Lef\u00e8vre"},` +
+		`"properties":{"feature":"{\"author\":\"J\\u00fcrgen M\\u00fcller\",\"contact\":\"bob.jones%40example.org\",\"note\":\"ask Ana\\u00efs Lef\\u00e8vre\"}",` +
 		`"scope":"Jane Doe +49 30 901820"}}`
 	sent := time.Now()
 	code, out, err := r.request(ctx, "POST", producer+"/v1/events", r.token, "application/json", body)

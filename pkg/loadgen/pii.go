@@ -241,7 +241,7 @@ func randString(r *rand.Rand, alphabet string, n int) string {
 var (
 	nameOnsets = []string{"Qu", "Zh", "Xa", "Vry", "Thel", "Kv", "Ysm", "Oq", "Brae", "Dw", "Fiv", "Gyr", "Hroz", "Jev", "Lut", "Mzo", "Nyx", "Pold", "Rask", "Skir", "Tvo", "Uzb", "Wenk", "Yzz"}
 	nameMiddle = []string{"a", "e", "i", "o", "u", "ae", "io", "ou", "y", "ei"}
-	givenTails = []string{"quin", "mira", "velle", "dric", "zanna", "tho", "bryn", "sella", "kov", "nath", "rielle", "ston", "phine", "drash", "lowe"}
+	givenTails = []string{"quin", "mira", "velle", "dric", "zanna", "tho", "bryn", "sella", "kvel", "nath", "rielle", "ston", "phine", "drash", "lowe"}
 	surTails   = []string{"bekk", "quist", "vander", "holtz", "marr", "yenko", "strup", "dottel", "wicke", "zarian", "forth", "ganis", "lebb", "oyama", "tensk"}
 	townTails  = []string{"wick", "holm", "stead", "vale", "burgh", "mouth", "thorpe", "combe", "brück", "dorp", "ville", "haven", "stow", "ness", "garth"}
 	streetKind = []string{"Street", "Road", "Lane", "Avenue", "Way", "Close", "Drive", "Terrace"}

@@ -131,7 +131,21 @@ func findMentions(text string, s *scratch) {
 		if j < len(text) && text[j] >= utf8.RuneSelf && wordAfter(text, j) {
 			continue
 		}
+		if groupMention(text[i+1 : j]) {
+			off = j
+			continue
+		}
 		s.add(i, j, Person, prioActor)
 		off = j
 	}
+}
+
+// groupMention reports whether a mention addresses a group, not a person
+// (Slack's and Teams' @here, @channel, @everyone).
+func groupMention(h string) bool {
+	switch strings.ToLower(h) {
+	case "here", "channel", "everyone", "all", "room":
+		return true
+	}
+	return false
 }

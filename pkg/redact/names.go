@@ -68,6 +68,13 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 	}
 	tags := s.tags[:n]
 	r.model.Decode(s.toks, tags, &s.ner)
+	cased := false
+	for i := range s.toks {
+		if sh := s.toks[i].Shape; sh == ner.ShCap || sh == ner.ShMixed {
+			cased = true
+			break
+		}
+	}
 	for i := 0; i < n; {
 		t := tags[i]
 		if t == ner.TagO {
@@ -89,11 +96,53 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
 			b--
 		}
-		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) {
+		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], typ, cased) {
 			s.add(int(s.toks[a].S), int(s.toks[b].E), typ, prio)
 		}
 		i = j
 	}
+}
+
+// plausible vetoes tagger spans that cannot be a name or a place. In
+// text that has capitalised words (cased): a LOCATION whose words are all
+// lower case and known to no place, street or unit list ("port 3000", "omw,
+// 5 min"; numbers alone stay: corpora label a postcode line as a place);
+// a PERSON made only of lower-case English words or chat shorthand that no
+// name list holds ("pls", "the limiter"). Anywhere: a PERSON that is one
+// short upper-case word no name list holds (IBAN).
+func plausible(ts []ner.Token, typ string, cased bool) bool {
+	if typ == Location {
+		lower := false
+		for i := range ts {
+			t := &ts[i]
+			if t.Kind != ner.KWord {
+				continue
+			}
+			if t.Shape != ner.ShLower || t.Flags&(ner.FPlace|ner.FStreet|ner.FUnit) != 0 {
+				return true
+			}
+			lower = true
+		}
+		return !(lower && cased)
+	}
+	words, plain := 0, 0
+	for i := range ts {
+		t := &ts[i]
+		if t.Kind != ner.KWord {
+			continue
+		}
+		words++
+		if t.Flags&(ner.FGiven|ner.FSurname) != 0 {
+			return true
+		}
+		switch {
+		case cased && t.Shape == ner.ShLower && t.Flags&(ner.FDict|ner.FChat|ner.FFunc|ner.FCommon) != 0:
+			plain++
+		case t.Shape == ner.ShUpper && t.E-t.S <= 4 && len(ts) == 1:
+			plain++
+		}
+	}
+	return words == 0 || plain < words
 }
 
 var (

@@ -18,6 +18,9 @@
 // under the wrong label). Every other prediction is a false positive for its
 // type, including one over a non-target gold span (e.g. PERSON over an
 // ORGANIZATION); those are also counted in the "on non-target" column.
+// "precision (PII)" counts a prediction as correct when it overlaps any gold
+// span, of a non-target type too (an organisation, a date): the reading of
+// "the predicted span overlaps some PII".
 package eval
 
 import (
@@ -102,6 +105,7 @@ type Row struct {
 	Lenient     float64 `json:"recall_lenient"` // any overlap
 	Precision   float64 `json:"precision"`
 	PrecAny     float64 `json:"precision_any"`
+	PrecPII     float64 `json:"precision_pii"` // predictions overlapping any gold span, non-target types (ORGANIZATION, DATE_TIME, ...) included
 	F2          float64 `json:"f2"` // of Recall and Precision
 	ExactRecall float64 `json:"exact_recall"`
 }
@@ -263,6 +267,7 @@ func finish(r *Row) {
 	if r.Predicted > 0 {
 		r.Precision = float64(r.TPPred) / float64(r.Predicted)
 		r.PrecAny = float64(r.TPPredAny) / float64(r.Predicted)
+		r.PrecPII = float64(r.TPPredAny+r.OnNonTarget) / float64(r.Predicted)
 	}
 	if r.Gold == 0 && r.Predicted == 0 {
 		return
@@ -277,9 +282,9 @@ func finish(r *Row) {
 func WriteTable(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "examples: %d   %.0f texts/s (one goroutine)\n", rep.Examples, rep.TextsPS)
 	fmt.Fprintf(w, "recall: same-type predictions cover >= 80%% of the gold span's non-space characters; lenient: any overlap; exact: same boundaries\n")
-	fmt.Fprintf(w, "%-14s %6s %6s %7s %8s %7s %9s %7s %7s %6s\n", "type", "gold", "pred", "recall", "lenient", "exact", "precision", "p_any", "F2", "fp_nt")
+	fmt.Fprintf(w, "%-14s %6s %6s %7s %8s %7s %9s %7s %7s %7s %6s\n", "type", "gold", "pred", "recall", "lenient", "exact", "precision", "p_any", "p_pii", "F2", "fp_nt")
 	line := func(r Row) {
-		fmt.Fprintf(w, "%-14s %6d %6d %7.3f %8.3f %7.3f %9.3f %7.3f %7.3f %6d\n", r.Type, r.Gold, r.Predicted, r.Recall, r.Lenient, r.ExactRecall, r.Precision, r.PrecAny, r.F2, r.OnNonTarget)
+		fmt.Fprintf(w, "%-14s %6d %6d %7.3f %8.3f %7.3f %9.3f %7.3f %7.3f %7.3f %6d\n", r.Type, r.Gold, r.Predicted, r.Recall, r.Lenient, r.ExactRecall, r.Precision, r.PrecAny, r.PrecPII, r.F2, r.OnNonTarget)
 	}
 	for _, r := range rep.Rows {
 		if r.Gold == 0 && r.Predicted == 0 {
@@ -287,7 +292,7 @@ func WriteTable(w io.Writer, rep Report) {
 		}
 		line(r)
 	}
-	fmt.Fprintln(w, strings.Repeat("-", 86))
+	fmt.Fprintln(w, strings.Repeat("-", 94))
 	line(rep.Overall)
 }
 

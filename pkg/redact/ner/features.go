@@ -37,7 +37,7 @@ const (
 const MaxFeats = 48
 
 // neighbour flags that matter as context
-const ctxMask = FGiven | FSurname | FPlace | FTitle | FStreet | FUnit | FRegion | FOrg | FMonth | FCommon | FParticle | FPersonCtx | FLocCtx | FFunc | FDict
+const ctxMask = FGiven | FSurname | FPlace | FTitle | FStreet | FUnit | FRegion | FOrg | FMonth | FCommon | FParticle | FPersonCtx | FLocCtx | FFunc | FDict | FProduct | FGreet | FChat
 
 // nameMask are the flags a feature dropout hides (to learn from context).
 const nameMask = FGiven | FSurname | FPlace | FPlacePre
@@ -129,14 +129,14 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 		mix(tLineEnd, lineEnd<<8|sh|pos<<16),
 		mix(tFlagSet, uint64(t.Flags&ctxMask)<<8|sh),
 		mix(tBigram, mix(ident(m1), id)),
-		mix(tConj, uint64(t.Flags&(FGiven|FSurname|FPlace|FDict|FCommon))<<16|sh<<8|pos),
+		mix(tConj, uint64(t.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FProduct|FChat|FGreet))<<16|sh<<8|pos),
 		mix(tConjM1, uint64(m1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc))<<16|uint64(m1.Shape)<<8|sh),
 		mix(tConjP1, uint64(p1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc|FStreet|FOrg))<<16|uint64(p1.Shape)<<8|sh),
 	)
 	if t.Kind == KWord {
 		fs = append(fs, mix(tSuf2, t.Suf2), mix(tSuf3, t.Suf3), mix(tPre3, t.Pre3))
 	}
-	for b := uint32(1); b != 0 && b <= FDict; b <<= 1 {
+	for b := uint32(1); b != 0 && b <= lastFlag; b <<= 1 {
 		if t.Flags&b != 0 {
 			fs = append(fs, mix(tFlag, uint64(b)<<8|sh))
 		}

@@ -15,7 +15,7 @@ import (
 // packages (data/NOTICE.md), and common English words. Hand-written lists
 // below hold only closed classes (titles, street types, months...), never names.
 //
-//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz
+//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz data/products.txt.gz
 var listFS embed.FS
 
 // Lexicon flags of a folded word.
@@ -36,10 +36,37 @@ const (
 	FRegion                       // US state / Canadian province codes (IL, CA, ON)
 	FFunc                         // function words (the, and, of, to, ...)
 	FDict                         // a lower-case English dictionary word (SCOWL)
+	FProduct                      // a brand or product name (simple-icons): Jira, Nginx, Samsung
+	FGreet                        // a greeting or sign-off of some language (Hola, Cheers, Pozdrawiam)
+	FChat                         // chat shorthand and tech jargon (pls, lgtm, wfh, repo, prod)
 )
 
+// lastFlag is the highest lexicon flag.
+const lastFlag = FChat
+
 var titles = `mr mrs ms miss mx dr prof sir madam dame lady lord rev reverend mme mlle herr frau señor senor señora senora sr sra srta don doña dott sig signora
-doctor professor captain capt sgt sergeant officer judge justice senator rep gov governor president minister mister missus uncle aunt auntie grandma grandpa`
+doctor professor captain capt sgt sergeant officer judge justice senator rep gov governor president minister mister missus uncle aunt auntie grandma grandpa
+monsieur madame mademoiselle signor signorina dottore dottoressa ing eng engr dipl mag pan pani panie bapak pak ibu bu sheikh shaikh shri smt sri
+hr fr frk fru dhr mevr mevrouw meneer sayın bay bayan gospodin gospozha kyrios kyria dona sensei san sama kun chan hajji haji mallam alhaji chief atty hon`
+
+// greetings and sign-offs of several languages (the word before or after a name in e-mails and chat)
+var greetWords = `hi hello hey dear hiya howdy greetings morning evening afternoon cheers thanks thank thx ty regards best sincerely yours warmly kind
+hola saludos buenos buenas gracias estimado estimada querido querida atentamente abrazos olá ola obrigado obrigada atenciosamente cumprimentos abraço
+bonjour bonsoir salut merci cordialement amitiés bises chère cher
+hallo liebe lieber grüße gruß grüsse gruss viele herzliche danke servus moin tschüss
+ciao salve gentile caro cara grazie saluti cordiali distinti
+hoi beste groeten groet hartelijke bedankt dank
+hej hejsa hälsningar vänliga mvh hilsen hilsner tack takk tak moi terveisin kiitos
+cześć witam szanowny szanowna pozdrawiam pozdrowienia dzięki dziękuję ahoj dobrý zdravím děkuji szia üdv üdvözlettel köszönöm
+merhaba selam saygılarımla teşekkürler namaste namaskar salaam salam shukran marhaba shalom toda asante habari jambo sawubona
+aloha mahalo konnichiwa arigato annyeong kamsahamnida xin chào chao cảm ơn`
+
+// chat shorthand and tech jargon: lower-case words of workplace chat that are no names
+var chatWords = `pls plz thx ty tyvm lgtm ptal btw fyi imo imho afaik iirc tbh ngl idk wfh ooo eod eow asap brb omw np nvm lol lmao rofl ikr smh
+gm gn afk ack nack wip tldr tl dr rn atm irl dm dms pr prs mr repo repos prod staging dev env envs infra ops devops sre k8s kube
+config configs auth oauth sso mfa api apis sdk cli ui ux db dbs sql nosql backend frontend fullstack middleware cron cronjob
+webhook webhooks endpoint endpoints hotfix rollback deploy deploys redeploy rebase refactor linter lint nit nits lgtm
+standup retro sync syncs onboarding offboarding oncall pager runbook postmortem jira confluence slack zoom github gitlab`
 
 var streetTypes = `street st avenue ave av road rd boulevard blvd lane ln drive dr court ct way place pl terrace ter circle cir parkway pkwy highway hwy square sq trail trl
 crescent cres close mews row alley plaza path walk loop pike expressway freeway green greens heights park hill hills pass landing ridge crossing view vista
@@ -164,6 +191,13 @@ func loadLex() {
 	words(personCtxWords, FPersonCtx)
 	words(locCtxWords, FLocCtx)
 	words(funcWords, FFunc)
+	words(greetWords, FGreet)
+	words(chatWords, FChat)
+	for _, l := range strings.Split(readGz("products.txt.gz"), "\n") {
+		if l = strings.TrimSpace(l); l != "" && !strings.ContainsAny(l, " ") {
+			add(l, FProduct)
+		}
+	}
 	for _, w := range strings.Fields(regionCodes) {
 		lex[strings.ToLower(w)+"\x00R"] |= FRegion // only in upper case: see Flags
 	}
@@ -188,7 +222,7 @@ func addPhrase(p string) {
 // the common English words: the tagger's vocabulary always includes them.
 func ClosedClass() []string {
 	var out []string
-	for _, l := range []string{titles, streetTypes, unitWords, monthsDays, particleWords, orgWords, personCtxWords, locCtxWords, funcWords, readGz("common.txt.gz")} {
+	for _, l := range []string{titles, streetTypes, unitWords, monthsDays, particleWords, orgWords, personCtxWords, locCtxWords, funcWords, greetWords, chatWords, readGz("common.txt.gz")} {
 		out = append(out, strings.Fields(l)...)
 	}
 	return out

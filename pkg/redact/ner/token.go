@@ -1,6 +1,7 @@
 package ner
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -171,6 +172,9 @@ func TokenizeRange(text string, from, to int, ts []Token) []Token {
 			w := text[st:i]
 			k := FoldAppend(buf[:0], w)
 			t.Flags = lex[string(k)]
+			if t.Flags&(FGiven|FSurname|FPlace) == 0 && strings.IndexByte(w, '-') > 0 {
+				t.Flags |= partFlags(k)
+			}
 			if len(w) == 2 && t.Shape == ShUpper {
 				t.Flags |= lex[string(append(k, 0, 'R'))]
 			}
@@ -267,4 +271,32 @@ func mix(a, b uint64) uint64 {
 	h *= 0xbf58476d1ce4e5b9
 	h ^= h >> 29
 	return h | 1 // never 0: 0 marks an empty slot of the feature table
+}
+
+// partFlags returns the name flags shared by the parts of a hyphenated
+// folded word that the lists do not know as a whole ("Jae-sung",
+// "Ruiz-Tagle"): given when every part is a given name, surname when
+// every part is a name and one is a surname.
+func partFlags(k []byte) uint32 {
+	all, any := FGiven|FSurname, uint32(0)
+	n := 0
+	for _, p := range strings.Split(string(k), "-") {
+		if len(p) < 2 {
+			return 0
+		}
+		f := lex[p] & (FGiven | FSurname)
+		if f == 0 {
+			return 0
+		}
+		all &= f
+		any |= f
+		n++
+	}
+	if n < 2 {
+		return 0
+	}
+	if all&FGiven != 0 {
+		return FGiven
+	}
+	return any & FSurname
 }

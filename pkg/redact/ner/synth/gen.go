@@ -51,7 +51,8 @@ type fillers struct {
 
 // NewTraining returns the generator of training texts.
 func NewTraining(m *Material, seed uint64) *Generator {
-	return &Generator{r: rand.New(rand.NewPCG(seed, 11)), m: m, templates: trainTemplates,
+	tpl := append(append(append([]string{}, trainTemplates...), workTemplates...), workTemplates...)
+	return &Generator{r: rand.New(rand.NewPCG(seed, 11)), m: m, templates: tpl,
 		fill: fillers{trainProducts, trainOrgs, trainTeams, trainWords}, SyllableShare: 0.3, LowerShare: 0.04}
 }
 
@@ -331,6 +332,29 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 			b[i] = byte('A' + g.r.IntN(26))
 		}
 		return string(b), ""
+	case "greet":
+		return g.pick(greetings), ""
+	case "signoff":
+		return g.pick(signoffs), ""
+	case "mtitle":
+		return g.pick(multiTitles), ""
+	case "chat":
+		return g.pick(chatShort), ""
+	case "tech":
+		return g.pick(techWords), ""
+	case "prompt":
+		return g.pick(prompts), ""
+	case "region":
+		if len(g.m.Regions) == 0 {
+			return g.pick(g.m.Countries), Location
+		}
+		return g.pick(g.m.Regions), Location
+	case "citystate":
+		city := g.pick(g.m.Cities)
+		if len(g.m.RegionCodes) == 0 {
+			return city, Location
+		}
+		return city + g.pick([]string{", ", ", ", " "}) + g.pick(g.m.RegionCodes), Location
 	case "lang":
 		return g.pick([]string{"English", "French", "German", "Spanish", "Portuguese", "Italian", "Dutch", "Polish", "Russian", "Chinese", "Mandarin", "Cantonese", "Japanese", "Korean", "Hindi", "Arabic", "Hebrew", "Turkish", "Greek", "Swahili", "Yoruba", "Vietnamese", "Thai", "Tagalog", "Bengali", "Urdu", "Persian", "Farsi"}), ""
 	case "WORDS":
@@ -375,8 +399,11 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		}
 		return g.pick(g.fill.orgs), ""
 	case "product":
-		if g.r.IntN(3) == 0 && len(g.m.Words) > 0 {
+		switch n := g.r.IntN(6); {
+		case n < 2 && len(g.m.Words) > 0:
 			return g.madeUpOrg(), fill
+		case n < 4 && len(g.m.Products) > 0:
+			return g.pick(g.m.Products), ""
 		}
 		return g.pick(g.fill.products), ""
 	case "org":

@@ -29,6 +29,9 @@ type Material struct {
 	Countries       []string
 	Addresses       []Address
 	Words           []string // lower-case dictionary words (filler text)
+	Products        []string // brand and product names (negatives)
+	Regions         []string // states, provinces, regions of the addresses
+	RegionCodes     []string // two-letter region codes of the addresses (IL, ON, NSW)
 }
 
 // Address is one generated address.
@@ -113,6 +116,24 @@ func LoadTraining(dir string) (*Material, error) {
 	}
 	if m.Words, err = readGz(filepath.Join(dir, "dict.txt.gz")); err != nil {
 		return nil, err
+	}
+	if m.Products, err = readGz(filepath.Join(dir, "products.txt.gz")); err != nil {
+		return nil, err
+	}
+	regions := map[string]bool{}
+	for _, a := range m.Addresses {
+		r := a.Region
+		switch {
+		case r == "" || !latin(r):
+		case len(r) <= 3 && strings.ToUpper(r) == r:
+			if !regions["\x00"+r] {
+				m.RegionCodes = append(m.RegionCodes, r)
+			}
+			regions["\x00"+r] = true
+		case !regions[r]:
+			regions[r] = true
+			m.Regions = append(m.Regions, r)
+		}
 	}
 	m.finish()
 	return m, nil

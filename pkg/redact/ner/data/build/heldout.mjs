@@ -12,7 +12,7 @@ const { allLocales, Faker } = await import(join(fakerDir, 'dist', 'index.js'));
 
 // as pkg/redact/ner folds: diacritics stripped, and the letters NFD cannot split
 const extra = { 'ø': 'o', 'ł': 'l', 'đ': 'd', 'ð': 'd', 'ı': 'i', 'ß': 's', 'ə': 'e', 'ħ': 'h', 'ŧ': 't' };
-const fold = (s) => s.toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/[øłđðıßəħŧ]/g, (c) => extra[c]);
+const fold = (s) => s.replace(/[\u2018\u2019]/g, "'").toLowerCase().normalize('NFD').replace(/\p{M}/gu, '').replace(/[øłđðıßəħŧ]/g, (c) => extra[c]);
 const lines = (p) => gunzipSync(readFileSync(join(data, p))).toString('utf8').split('\n').filter(Boolean);
 const known = new Set();
 // whole entries and, as the Go lexicon adds them, the parts (4+ letters) of multi-word names

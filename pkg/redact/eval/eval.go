@@ -106,7 +106,7 @@ type Row struct {
 	Precision   float64 `json:"precision"`
 	PrecAny     float64 `json:"precision_any"`
 	PrecPII     float64 `json:"precision_pii"` // predictions overlapping any gold span, non-target types (ORGANIZATION, DATE_TIME, ...) included
-	F2          float64 `json:"f2"` // of Recall and Precision
+	F2          float64 `json:"f2"`            // of Recall and Precision
 	ExactRecall float64 `json:"exact_recall"`
 }
 

@@ -19,8 +19,8 @@ import (
 // redactorVsPresidio runs pkg/redact and Microsoft Presidio (bench/presidio.py:
 // presidio-analyzer with spaCy en_core_web_sm, from scripts/pyenv.sh) on the same
 // texts in the same run, each on one core, and scores both with the same code
-// (eval.Score): the dev corpus (../shared/data/pii, when present) and the
-// committed held-out corpus.
+// (eval.Score): the dev corpus (../shared/data/pii, when present), the
+// committed held-out corpus and the handwritten held-out corpus.
 func (b *bench) redactorVsPresidio() error {
 	py, err := b.pyenv()
 	if err != nil {
@@ -29,6 +29,7 @@ func (b *bench) redactorVsPresidio() error {
 	corpora := []struct{ id, path string }{
 		{"dev", filepath.Join(b.repo, eval.DefaultCorpus)},
 		{"heldout", filepath.Join(b.repo, eval.HeldOutCorpus)},
+		{"handwritten", filepath.Join(b.repo, eval.HandwrittenCorpus)},
 	}
 	md := map[string]string{} // per corpus, the last attempt's table
 	var out strings.Builder

@@ -68,6 +68,7 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 	}
 	tags := s.tags[:n]
 	r.model.Decode(s.toks, tags, &s.ner)
+	s.spans = s.spans[:0]
 	cased := false
 	for i := range s.toks {
 		if sh := s.toks[i].Shape; sh == ner.ShCap || sh == ner.ShMixed {
@@ -96,29 +97,89 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
 			b--
 		}
-		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], typ, cased) {
-			s.add(int(s.toks[a].S), int(s.toks[b].E), typ, prio)
+		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
+			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
 		}
 		i = j
 	}
+	// in cased text, a place made only of numbers and lower-case words (a
+	// postcode line, "apt 4") stands next to a place with a name; alone it
+	// is a ticket number or a row
+	strong := false
+	for _, sp := range s.spans {
+		strong = strong || (sp.typ == Location && !sp.weak)
+	}
+	for _, sp := range s.spans {
+		if !sp.weak || strong {
+			s.add(sp.start, sp.end, sp.typ, sp.prio)
+		}
+	}
+}
+
+// tagSpan is a span of the tagger in byte offsets.
+type tagSpan struct {
+	start, end int
+	typ        string
+	prio       int
+	weak       bool // a LOCATION without a capitalised word or a known place
+}
+
+// weakPlace reports whether a LOCATION span in cased text has only numbers
+// and lower-case words no place list knows ("55102", "12 main st"). In
+// text without capitals every place is written in lower case, so none is
+// weak there.
+func weakPlace(ts []ner.Token, cased bool) bool {
+	return cased && !strongPlace(ts)
+}
+
+// strongPlace reports whether a LOCATION span has a capitalised word, a
+// word without case or a word the place lists know.
+func strongPlace(ts []ner.Token) bool {
+	for i := range ts {
+		if t := &ts[i]; t.Kind == ner.KWord && (t.Shape != ner.ShLower || t.Flags&ner.FPlace != 0) {
+			return true
+		}
+	}
+	return false
+}
+
+func prevTok(ts []ner.Token, i int) *ner.Token {
+	if i == 0 {
+		return nil
+	}
+	return &ts[i-1]
 }
 
 // plausible vetoes tagger spans that cannot be a name or a place. In
 // text that has capitalised words (cased): a LOCATION whose words are all
-// lower case and known to no place, street or unit list ("port 3000", "omw,
-// 5 min"; numbers alone stay: corpora label a postcode line as a place);
-// a PERSON made only of lower-case English words or chat shorthand that no
-// name list holds ("pls", "the limiter"). Anywhere: a PERSON that is one
-// short upper-case word no name list holds (IBAN).
-func plausible(ts []ner.Token, typ string, cased bool) bool {
+// lower case and known to no place list, with no street type after a
+// house number ("port 3000", "floor 2", "omw, 5 min"; numbers alone stay:
+// corpora label a postcode line as a place); a PERSON made only of lower-case English words or chat shorthand
+// that no name list holds ("pls", "the limiter"). Anywhere: a LOCATION
+// that is the minutes of a time ("17:00 CET") or a number with a thousands
+// separator ("¥ 1,200"); a PERSON that is one short upper-case word no name
+// list holds (IBAN).
+func plausible(ts []ner.Token, before *ner.Token, typ string, cased bool) bool {
 	if typ == Location {
-		lower := false
+		if ts[0].Kind == ner.KNum && before != nil && before.Shape == ner.ShColon && !ts[0].Space {
+			return false // the minutes of a time: "17:00 CET"
+		}
+		lower, num := false, false
 		for i := range ts {
 			t := &ts[i]
+			if t.Kind == ner.KNum {
+				num = true
+			}
 			if t.Kind != ner.KWord {
+				// a thousands separator: "1,200"
+				if t.Shape == ner.ShComma && i > 0 && i+1 < len(ts) && ts[i-1].Kind == ner.KNum && ts[i+1].Kind == ner.KNum && !ts[i+1].Space && ts[i+1].E-ts[i+1].S == 3 {
+					return false
+				}
 				continue
 			}
-			if t.Shape != ner.ShLower || t.Flags&(ner.FPlace|ner.FStreet|ner.FUnit) != 0 {
+			// a street type counts after a house number ("12 main st"),
+			// not before a number ("port 3000", "row 12")
+			if t.Shape != ner.ShLower || t.Flags&ner.FPlace != 0 || (num && t.Flags&ner.FStreet != 0) {
 				return true
 			}
 			lower = true

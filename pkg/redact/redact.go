@@ -138,6 +138,7 @@ type scratch struct {
 	known []cand // sorted copy of the candidates found before numbers
 	toks  []ner.Token
 	tags  []uint8
+	spans []tagSpan // one window's tagger spans
 	ner   ner.Scratch
 	occ   bitmap
 	keys  []uint64 // radix sort buffers

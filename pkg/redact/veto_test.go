@@ -89,3 +89,24 @@ func TestGroupMentions(t *testing.T) {
 	assert.Contains(t, res.Text, "@here")
 	assert.NotContains(t, res.Text, "@mira")
 }
+
+// A capitalised surname right after a given name on the same line joins
+// the PERSON span; a street type, a month, a line break or a lower-case
+// word does not.
+func TestSurnameAfterGivenName(t *testing.T) {
+	cases := []struct {
+		text, given string
+		want        bool
+	}{
+		{"I think Mateo Müller should review it", "Mateo", true},
+		{"ask Grace Smith to call back", "Grace", true},
+		{"meet at Grace Street tomorrow", "Grace", false},
+		{"see you Mark\nSmith", "Mark", false},
+		{"ask Grace smith later", "Grace", false},
+		{"until Grace May arrives", "Grace", false},
+	}
+	for _, c := range cases {
+		ts, a, _ := tokensOf(t, c.text, c.given)
+		assert.Equal(t, c.want, surnameAfter(ts, a), "%q after %q", c.text, c.given)
+	}
+}

@@ -25,7 +25,10 @@
 // Segment write keys (ParseWriteKeys) take the same options plus ";browser"
 // (a key embedded in web pages: its events get the key's tenant and
 // ";jurisdiction=XX", or no jurisdiction, i.e. the policy's default regime,
-// never what the client claims).
+// never what the client claims) and ";origins=https://app.example.com|..."
+// (the web origins whose pages may use a browser key, for CORS; "*" for any).
+// The same format serves other analytics keys (Amplitude API keys, Mixpanel
+// project tokens).
 package auth
 
 import (

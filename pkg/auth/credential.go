@@ -29,7 +29,26 @@ type Credential struct {
 	// Jurisdiction is a browser key's jurisdiction ("" means none: the
 	// policy's default regime).
 	Jurisdiction string
-	scopes       map[string]bool
+	// Origins are the web origins (scheme://host[:port], lower case, or "*"
+	// for any) whose pages may use a browser key (CORS); none means the key
+	// serves no web page.
+	Origins []string
+	scopes  map[string]bool
+}
+
+// AllowsOrigin reports whether a request from a page of origin (the Origin
+// header, as browsers send it) may use the credential: a browser key that
+// lists the origin, or "*".
+func (c *Credential) AllowsOrigin(origin string) bool {
+	if c == nil || !c.Browser || origin == "" {
+		return false
+	}
+	for _, o := range c.Origins {
+		if o == "*" || strings.EqualFold(o, origin) {
+			return true
+		}
+	}
+	return false
 }
 
 // Bound reports whether the credential is bound to a tenant.
@@ -115,6 +134,14 @@ func parseOptions(c *Credential, what, text string, writeKey bool) error {
 			c.Tenant = t
 		case k == "browser" && !hasV && writeKey:
 			c.Browser = true
+		case k == "origins" && hasV && writeKey:
+			for _, o := range strings.Split(v, "|") {
+				norm, err := parseOrigin(o)
+				if err != nil {
+					return fmt.Errorf("%s %s: origins: %v", what, c.Name, err)
+				}
+				c.Origins = append(c.Origins, norm)
+			}
 		case k == "jurisdiction" && hasV && writeKey:
 			if !jurisdictionOption.MatchString(v) {
 				return fmt.Errorf("%s %s: jurisdiction %q: want an upper-case ISO 3166 code such as DE or US-CA", what, c.Name, v)
@@ -127,10 +154,42 @@ func parseOptions(c *Credential, what, text string, writeKey bool) error {
 	if c.Jurisdiction != "" && !c.Browser {
 		return fmt.Errorf("%s %s: jurisdiction= is only for browser keys (a server key's events carry their own)", what, c.Name)
 	}
+	if len(c.Origins) > 0 && !c.Browser {
+		return fmt.Errorf("%s %s: origins= is only for browser keys (;browser): a key web pages use is public", what, c.Name)
+	}
 	if c.Browser && !c.Bound() {
 		return fmt.Errorf("%s %s: a browser key must be bound to a tenant (;tenant=...): its clients cannot be trusted to name one", what, c.Name)
 	}
 	return nil
+}
+
+// parseOrigin checks one configured web origin: "*", or scheme://host[:port]
+// with scheme http or https and nothing else (no path, user, query), as a
+// browser's Origin header names a page's origin. It returns it in lower case.
+func parseOrigin(o string) (string, error) {
+	o = strings.TrimSpace(o)
+	if o == "*" {
+		return o, nil
+	}
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", fmt.Errorf("%q: want * or scheme://host[:port] (http or https), as a browser's Origin header names a page", o)
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
+}
+
+// Origins returns every origin some key allows ("*" when one allows any),
+// for answering CORS preflights, which carry no credential.
+func (ks *WriteKeys) Origins() []string {
+	if ks == nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ks.entries {
+		out = append(out, e.cred.Origins...)
+	}
+	return out
 }
 
 // WriteKeys is a set of Segment write keys, kept only as SHA-256 hashes.
@@ -142,7 +201,8 @@ type WriteKeys struct {
 // NAME:sha256:<64 hex>[=TENANT][;OPTIONS] or NAME:plain:<key>[=TENANT][;OPTIONS]
 // (the plain form, for demos, is hashed here and not kept). =TENANT is the
 // older spelling of ;tenant=TENANT. OPTIONS: tenant=T (percent-encoded),
-// browser, jurisdiction=XX (browser keys only). A browser key must be bound.
+// browser, jurisdiction=XX and origins=O1|O2 (browser keys only: the web
+// origins whose pages may use the key, or *). A browser key must be bound.
 func ParseWriteKeys(s string) (*WriteKeys, error) {
 	ks := &WriteKeys{}
 	for i, raw := range strings.Split(s, ",") {

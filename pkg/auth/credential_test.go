@@ -96,3 +96,38 @@ func TestWriteKeys(t *testing.T) {
 		}
 	}
 }
+
+// A browser key lists the web origins whose pages may use it; the union of
+// every key's origins answers CORS preflights, which carry no credential.
+func TestBrowserKeyOrigins(t *testing.T) {
+	ks, err := ParseWriteKeys("web:plain:pub-key;tenant=acme;browser;origins=https://App.Example.com|http://127.0.0.2:8080," +
+		"any:plain:any-key;tenant=acme;browser;origins=*, srv:plain:server-key=globex, b2:plain:b2;tenant=x;browser")
+	require.NoError(t, err)
+	web := ks.Lookup("pub-key")
+	assert.Equal(t, []string{"https://app.example.com", "http://127.0.0.2:8080"}, web.Origins, "lower case, as browsers send them")
+	assert.True(t, web.AllowsOrigin("https://app.example.com"))
+	assert.True(t, web.AllowsOrigin("http://127.0.0.2:8080"))
+	assert.False(t, web.AllowsOrigin("https://app.example.com:8443"), "another port is another origin")
+	assert.False(t, web.AllowsOrigin("http://app.example.com"), "another scheme is another origin")
+	assert.False(t, web.AllowsOrigin("https://evil.example"))
+	assert.False(t, web.AllowsOrigin(""))
+	assert.True(t, ks.Lookup("any-key").AllowsOrigin("https://anything.example"))
+	assert.False(t, ks.Lookup("server-key").AllowsOrigin("https://app.example.com"), "a server key serves no page")
+	assert.False(t, ks.Lookup("b2").AllowsOrigin("https://app.example.com"), "a browser key without origins serves no page")
+	assert.Equal(t, []string{"https://app.example.com", "http://127.0.0.2:8080", "*"}, ks.Origins())
+
+	for _, bad := range []string{
+		"w:plain:k;tenant=a;origins=https://a.example",                  // origins only for browser keys
+		"w:plain:k;tenant=a;browser;origins=a.example",                  // no scheme
+		"w:plain:k;tenant=a;browser;origins=ftp://a.example",            // not http(s)
+		"w:plain:k;tenant=a;browser;origins=https://a.example/app",      // a path is not an origin
+		"w:plain:k;tenant=a;browser;origins=https://u@a.example",        // user info
+		"w:plain:k;tenant=a;browser;origins=null",                       // the opaque origin
+		"w:plain:k;tenant=a;browser;origins=https://a.example|",         // empty entry
+		"w:plain:k;tenant=a;browser;origins=https://a.example?x=1",      // query
+		"w:plain:k;tenant=a;browser;origins=https://a.example#fragment", // fragment
+	} {
+		_, err := ParseWriteKeys(bad)
+		assert.Error(t, err, bad)
+	}
+}

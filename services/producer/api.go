@@ -2,12 +2,10 @@ package producer
 
 import (
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -27,6 +25,9 @@ type API struct {
 	pub       Publisher
 	tokens    *auth.Tokens
 	writeKeys *auth.WriteKeys
+	ampKeys   *auth.WriteKeys // Amplitude API keys
+	mixTokens *auth.WriteKeys // Mixpanel project tokens
+	origins   originSet       // every origin a browser key allows (CORS preflights)
 	log       *zap.Logger
 	m         *metrics
 	now       func() time.Time
@@ -43,33 +44,46 @@ func NewAPI(cfg Config, pub Publisher, logger *zap.Logger, reg prometheus.Regist
 	if err != nil {
 		return nil, fmt.Errorf("SEGMENT_WRITE_KEYS: %w", err)
 	}
+	amp, err := auth.ParseWriteKeys(cfg.AmplitudeKeys)
+	if err != nil {
+		return nil, fmt.Errorf("AMPLITUDE_API_KEYS: %w", err)
+	}
+	mix, err := auth.ParseWriteKeys(cfg.MixpanelTokens)
+	if err != nil {
+		return nil, fmt.Errorf("MIXPANEL_TOKENS: %w", err)
+	}
 	m, err := newMetrics(reg)
 	if err != nil {
 		return nil, fmt.Errorf("register producer metrics: %w", err)
 	}
-	return &API{cfg: cfg, pub: pub, tokens: tokens, writeKeys: keys, log: logger, m: m, now: time.Now}, nil
+	return &API{cfg: cfg, pub: pub, tokens: tokens, writeKeys: keys, ampKeys: amp, mixTokens: mix,
+		origins: newOriginSet(keys, amp, mix), log: logger, m: m, now: time.Now}, nil
 }
 
-// routes are the metric labels of the known paths; anything else is "other".
-var routes = map[string]bool{
-	"/v1/events": true, "/v1/batch": true, "/v1/track": true, "/v1/page": true,
-	"/v1/screen": true, "/v1/identify": true, "/v1/group": true, "/v1/alias": true,
-}
-
-// Handler returns the API's routes, counting every response by route and code.
+// Handler returns the API's routes, counting every response by route (the
+// path of a known route, else "other") and code. The analytics SDKs' routes
+// (sdkRoutes) answer CORS preflights and carry CORS headers (cors.go).
 func (a *API) Handler() http.Handler {
 	mux := http.NewServeMux()
+	known := map[string]bool{"/v1/events": true}
 	mux.HandleFunc("POST /v1/events", a.handleEvents)
-	mux.HandleFunc("POST /v1/batch", a.segment("batch"))
-	for kind := range segmentEventTypes {
-		mux.HandleFunc("POST /v1/"+kind, a.segment(kind))
+	sdk := a.sdkRoutes()
+	for _, rt := range sdk {
+		for _, method := range rt.methods {
+			mux.HandleFunc(method+" "+rt.path, rt.handler)
+		}
+		known[rt.path] = true
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		mux.ServeHTTP(sw, r)
 		route := r.URL.Path
-		if !routes[route] {
+		if !known[route] {
 			route = "other"
+		}
+		if route != "other" && route != "/v1/events" {
+			a.cors(sw, r, mux)
+		} else {
+			mux.ServeHTTP(sw, r)
 		}
 		a.m.requests.WithLabelValues(route, strconv.Itoa(sw.code)).Inc()
 	})
@@ -125,7 +139,10 @@ func (a *API) handleEvents(w http.ResponseWriter, r *http.Request) {
 		"received_at": events[0].ReceivedAt.Format(time.RFC3339Nano)})
 }
 
-// segment serves one Segment tracking endpoint.
+// segment serves one Segment (and RudderStack) tracking endpoint. The write
+// key is the basic-auth user, else the body's writeKey, else the writeKey
+// query parameter (navigator.sendBeacon cannot set headers). The body is JSON
+// whatever its declared type (readSDKBody).
 func (a *API) segment(kind string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key, _, hasBasic := r.BasicAuth()
@@ -136,20 +153,30 @@ func (a *API) segment(kind string) http.HandlerFunc {
 				return
 			}
 		}
-		body, ok := a.readBody(w, r)
-		if !ok {
+		body, bad := a.readSDKBody(w, r)
+		if bad != nil {
+			writeError(w, bad.status, bad.kind, bad.msg)
 			return
 		}
 		if cred == nil {
-			// Segment also accepts the write key in the body.
-			if cred = a.writeKeys.Lookup(SegmentWriteKeyFromBody(body)); cred == nil {
+			// Segment also accepts the write key in the body; RudderStack's
+			// beacons send it in the query.
+			wk := SegmentWriteKeyFromBody(body)
+			if wk == "" {
+				wk = r.URL.Query().Get("writeKey")
+			}
+			if cred = a.writeKeys.Lookup(wk); cred == nil {
 				a.unauthorizedWriteKey(w)
 				return
 			}
 		}
+		if msg := originRefusal(r, cred, "write key"); msg != "" {
+			writeError(w, http.StatusForbidden, "forbidden", msg)
+			return
+		}
 		events, err := DecodeSegment(kind, body, a.cfg.MaxEvents, cred)
 		if err != nil {
-			a.writeDecodeError(w, err)
+			a.writeDecodeError(w, notJSONHint(err, r))
 			return
 		}
 		a.stamp(events, r, "segment")
@@ -162,44 +189,71 @@ func (a *API) segment(kind string) http.HandlerFunc {
 
 func (a *API) unauthorizedWriteKey(w http.ResponseWriter) {
 	w.Header().Set("WWW-Authenticate", `Basic realm="consentflow"`)
-	writeError(w, http.StatusUnauthorized, "unauthorized", "a known write key is required as the basic-auth user")
+	writeError(w, http.StatusUnauthorized, "unauthorized", "a known write key is required as the basic-auth user (or the body's writeKey)")
 }
 
-// readBody checks the content type and encoding and reads the body within
-// MaxBodyBytes (after gzip decoding). It writes the error response itself.
+// readBody checks the content type (application/json) and encoding and reads
+// the body within MaxBodyBytes (after gzip decoding). It writes the error
+// response itself.
 func (a *API) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || !(mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")) {
 		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Type must be application/json")
 		return nil, false
 	}
+	body, bad := a.readLimited(w, r)
+	if bad != nil {
+		writeError(w, bad.status, bad.kind, bad.msg)
+		return nil, false
+	}
+	return body, true
+}
+
+func isGzip(r *http.Request) bool {
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	return enc == "gzip" || enc == "x-gzip"
+}
+
+// bodyError is a request refused before its body was decoded.
+type bodyError struct {
+	status    int
+	kind, msg string
+}
+
+// readLimited reads the body, gzip-decoded when Content-Encoding says so,
+// within MaxBodyBytes both before and after decoding: a small gzip body that
+// inflates past the limit (a decompression bomb) is refused with 413 once the
+// limit is read, never inflated further.
+func (a *API) readLimited(w http.ResponseWriter, r *http.Request) ([]byte, *bodyError) {
 	limit := a.cfg.MaxBodyBytes
 	var src io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
-	case "", "identity":
-	case "gzip":
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); {
+	case enc == "" || enc == "identity":
+	case isGzip(r):
 		zr, err := gzip.NewReader(src)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request", "body is not valid gzip")
-			return nil, false
+			var tooLarge *http.MaxBytesError
+			if errors.As(err, &tooLarge) {
+				return nil, &bodyError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", limit)}
+			}
+			return nil, &bodyError{http.StatusBadRequest, "invalid_request", "body is not valid gzip (Content-Encoding: gzip)"}
 		}
 		defer zr.Close()
 		src = zr
 	default:
-		writeError(w, http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding must be gzip or identity")
-		return nil, false
+		return nil, &bodyError{http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding must be gzip or identity"}
 	}
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || int64(len(body)) > limit:
-		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes", limit))
-		return nil, false
+		return nil, &bodyError{http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("body over %d bytes (after gzip decoding)", limit)}
+	case err != nil && isGzip(r):
+		return nil, &bodyError{http.StatusBadRequest, "invalid_request", "body is not valid gzip (Content-Encoding: gzip): " + err.Error()}
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "invalid_request", "could not read the body")
-		return nil, false
+		return nil, &bodyError{http.StatusBadRequest, "invalid_request", "could not read the body"}
 	}
-	return body, true
+	return body, nil
 }
 
 func (a *API) writeDecodeError(w http.ResponseWriter, err error) {
@@ -208,11 +262,13 @@ func (a *API) writeDecodeError(w http.ResponseWriter, err error) {
 	var forbidden *ForbiddenError
 	switch {
 	case errors.As(err, &forbidden):
-		writeJSON(w, http.StatusForbidden, map[string]any{"error": "forbidden", "problems": forbidden.Problems})
+		writeJSON(w, http.StatusForbidden, map[string]any{"error": "forbidden", "code": "forbidden",
+			"message": summary(forbidden.Problems), "problems": forbidden.Problems})
 	case errors.As(err, &tooMany):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", tooMany.Error())
 	case errors.As(err, &invalid):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "problems": invalid.Problems})
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "code": "invalid_request",
+			"message": summary(invalid.Problems), "problems": invalid.Problems})
 	default:
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body could not be decoded")
 	}
@@ -235,38 +291,30 @@ func (a *API) stamp(events []schema.InteractionEvent, r *http.Request, source st
 	}
 }
 
-// publish hands the events to the publisher within WriteTimeout and answers 503
-// (with Retry-After) when they were not all acknowledged. It reports whether the
-// caller may answer success.
+// publish hands the events to the publisher within WriteTimeout (send) and
+// answers 503 (with Retry-After) when they were not all acknowledged. It
+// reports whether the caller may answer success.
 func (a *API) publish(w http.ResponseWriter, r *http.Request, events []schema.InteractionEvent, source, credName string) bool {
-	ctx, cancel := context.WithTimeout(r.Context(), a.cfg.WriteTimeout)
-	defer cancel()
-	start := time.Now()
-	err := a.pub.Publish(ctx, events)
-	elapsed := time.Since(start).Seconds()
-	if err == nil {
-		a.m.publishLatency.WithLabelValues("ok").Observe(elapsed)
-		a.m.eventsAccepted.WithLabelValues(source).Add(float64(len(events)))
+	switch err := a.send(r, events, source, credName); {
+	case err == nil:
 		return true
-	}
-	a.m.publishLatency.WithLabelValues("error").Observe(elapsed)
-	if !errors.Is(err, ErrUnavailable) {
+	case errors.Is(err, errInternal):
 		// A record that validated but cannot be encoded is our bug; retrying won't help.
-		a.log.Error("publish failed", zap.String("source", source), zap.Int("events", len(events)), zap.Error(err))
 		writeError(w, http.StatusInternalServerError, "internal", "the events could not be encoded; none is accepted")
-		return false
+	default:
+		a.setRetryAfter(w)
+		writeError(w, http.StatusServiceUnavailable, "unavailable",
+			"the events were not acknowledged by Kafka; none is claimed accepted: retry with the same event ids")
 	}
-	// The error names brokers and the topic, never a payload.
-	a.log.Warn("publish failed; answering 503", zap.String("source", source), zap.String("credential", credName),
-		zap.Int("events", len(events)), zap.Error(err))
-	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(a.cfg.RetryAfter.Seconds()))))
-	writeError(w, http.StatusServiceUnavailable, "unavailable",
-		"the events were not acknowledged by Kafka; none is claimed accepted: retry with the same event ids")
 	return false
 }
 
+// writeError writes {"error": kind, "code": kind, "message": msg}: "code" and
+// "message" are what the Segment and RudderStack Python SDKs read from an
+// error body (rudder-sdk-python retries a 4xx whose body lacks them, as if
+// the network had failed).
 func writeError(w http.ResponseWriter, code int, kind, msg string) {
-	writeJSON(w, code, map[string]any{"error": kind, "message": msg})
+	writeJSON(w, code, map[string]any{"error": kind, "code": kind, "message": msg})
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

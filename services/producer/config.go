@@ -38,7 +38,13 @@ type Config struct {
 	// demos); the producer needs scope events:write.
 	Tokens string `env:"PRODUCER_TOKENS" help:"bearer tokens, comma-separated NAME:sha256:<hex>=events:write[;tenant=TENANT] (or NAME:plain:<token>=..., hashed at load; demo only); ;tenant= binds a token to one tenant's events"`
 	// WriteKeys are the Segment write keys; see ParseWriteKeys for the format.
-	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment write keys, comma-separated NAME:sha256:<hex>[;tenant=TENANT][;browser[;jurisdiction=XX]] (or NAME:plain:<key>...); a browser key (embedded in web pages) must be bound and its events take the key's jurisdiction, or none, never the page's"`
+	WriteKeys string `env:"SEGMENT_WRITE_KEYS" help:"Segment and RudderStack write keys, comma-separated NAME:sha256:<hex>[;tenant=TENANT][;browser[;jurisdiction=XX][;origins=https://app.example.com|...]] (or NAME:plain:<key>...); a browser key (embedded in web pages) must be bound, its events take the key's jurisdiction, or none, never the page's, and origins= lists the web origins whose pages may use it (CORS; * for any)"`
+	// AmplitudeKeys are the Amplitude API keys of /2/httpapi and /batch, in
+	// the write keys' format.
+	AmplitudeKeys string `env:"AMPLITUDE_API_KEYS" help:"Amplitude API keys (the api_key of /2/httpapi and /batch), in the format of SEGMENT_WRITE_KEYS"`
+	// MixpanelTokens are the Mixpanel project tokens of /track, /engage and
+	// /import, in the write keys' format.
+	MixpanelTokens string `env:"MIXPANEL_TOKENS" help:"Mixpanel project tokens (the token of /track, /engage and /import events), in the format of SEGMENT_WRITE_KEYS"`
 }
 
 // Validate checks every value and reports all problems at once.
@@ -75,6 +81,12 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseWriteKeys(c.WriteKeys); err != nil {
 		p.Addf("SEGMENT_WRITE_KEYS", "%v", err)
+	}
+	if _, err := ParseWriteKeys(c.AmplitudeKeys); err != nil {
+		p.Addf("AMPLITUDE_API_KEYS", "%v", err)
+	}
+	if _, err := ParseWriteKeys(c.MixpanelTokens); err != nil {
+		p.Addf("MIXPANEL_TOKENS", "%v", err)
 	}
 	return p.Err()
 }

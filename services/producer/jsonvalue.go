@@ -66,6 +66,16 @@ func (d *jdoc) release() {
 // More and Token would: white space and a closing bracket or brace may follow it.
 // The value must be an object.
 func (d *jdoc) parse(body []byte, p *problems) (jval, bool) {
+	v, ok := d.parseValue(body, p)
+	if ok && v.kind() != '{' {
+		p.add("body", "must be an object")
+		return jval{}, false
+	}
+	return v, ok
+}
+
+// parseValue is parse for a body of any JSON value (Mixpanel's arrays).
+func (d *jdoc) parseValue(body []byte, p *problems) (jval, bool) {
 	var v jval
 	ok := false
 	if !escapesAndControls(body) {
@@ -96,10 +106,6 @@ func (d *jdoc) parse(body []byte, p *problems) (jval, bool) {
 			d.slow = true
 			v = d.root()
 		}
-	}
-	if v.kind() != '{' {
-		p.add("body", "must be an object")
-		return jval{}, false
 	}
 	return v, true
 }

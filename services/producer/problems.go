@@ -84,7 +84,12 @@ type loc struct {
 	parent, name string
 }
 
-func (l loc) String() string { return join(l.parent, l.name) }
+func (l loc) String() string {
+	if l.name == "" { // the object at parent itself
+		return l.parent
+	}
+	return join(l.parent, l.name)
+}
 
 // err is a *ForbiddenError when the credential may not send the request
 // (authorization is answered first), else a *ValidationError when it is

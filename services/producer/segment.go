@@ -136,6 +136,8 @@ func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.
 	ev.AnonymousID = getID("anonymousId")
 	if v, ok := m.get("timestamp"); ok {
 		ev.OccurredAt = segmentTime(v, loc{path, "timestamp"}, p)
+	} else if v, ok := m.get("originalTimestamp"); ok { // RudderStack's client clock
+		ev.OccurredAt = segmentTime(v, loc{path, "originalTimestamp"}, p)
 	}
 
 	// Properties: traits for identify and group, properties otherwise.
@@ -212,10 +214,14 @@ func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.
 
 	// The actor's identity, for redacting it from free text downstream.
 	traits := ev.Properties
-	if typ != "identify" && typ != "group" {
+	if typ != "identify" && typ != "group" || len(traits) == 0 {
 		traits = nil
 		if v, ok := ctx.get("traits"); ok {
 			traits = properties(v, loc{cp, "traits"}, false, p)
+		}
+		if typ == "identify" && len(ev.Properties) == 0 {
+			// RudderStack's identify carries its traits in context.traits only.
+			ev.Properties = traits
 		}
 	}
 	ev.ActorName, ev.ActorEmail, ev.ActorHandle = traits["name"], traits["email"], traits["username"]

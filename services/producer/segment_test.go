@@ -106,8 +106,9 @@ func TestSegmentStatusCodes(t *testing.T) {
 	r = do(t, h, "POST", "/v1/track", `{"event":"x","userId":"u"}`, basic("wrong")...)
 	assert.Equal(t, http.StatusUnauthorized, r.code, "unknown write key")
 	assert.Contains(t, r.header.Get("WWW-Authenticate"), "Basic")
-	r = do(t, h, "POST", "/v1/track", `{"event":"x","userId":"u"}`, append(basic(testWriteKey), "Content-Type", "text/plain")...)
-	assert.Equal(t, http.StatusUnsupportedMediaType, r.code)
+	r = do(t, h, "POST", "/v1/track", `event=x&userId=u`, append(basic(testWriteKey), "Content-Type", "application/x-www-form-urlencoded")...)
+	assert.Equal(t, http.StatusBadRequest, r.code, "any declared type, but the body must be JSON")
+	assert.Equal(t, []string{"body: invalid JSON: invalid character 'e' looking for beginning of value (the body must be JSON, whatever the Content-Type; this request declared Content-Type application/x-www-form-urlencoded)"}, problemStrings(t, r))
 
 	r = do(t, h, "POST", "/v1/batch", `{"batch":[{"type":"track","userId":"u"},{"type":"boom"},{"type":"page","properties":{"tenant_id":"t"}}]}`, basic(testWriteKey)...)
 	require.Equal(t, http.StatusBadRequest, r.code)

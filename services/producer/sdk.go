@@ -61,7 +61,7 @@ func (a *API) sdkRoutes() []sdkRoute {
 		sdkRoute{"/batch", post, a.amplitude},
 		sdkRoute{"/track", getPost, a.mixpanel("track")},
 		sdkRoute{"/engage", getPost, a.mixpanel("engage")},
-		sdkRoute{"/import", post, a.mixpanel("import")},
+		sdkRoute{"/import", getPost, a.mixpanel("import")}, // the Node SDK's single import() is a GET
 		sdkRoute{"/groups", getPost, a.mixpanel("groups")},
 	)
 	return rts

@@ -202,7 +202,8 @@ func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.
 	ev.Locale = cget("locale", maxShortLen)
 	ev.UserAgent = cget("userAgent", maxUserAgentLen)
 	if v, ok := ctx.get("sessionId"); ok {
-		ev.SessionID = ident(v, loc{cp, "sessionId"}, p)
+		// A string, or a number: RudderStack's JavaScript SDK sends its session id as epoch milliseconds.
+		ev.SessionID = numericID(v, loc{cp, "sessionId"}, p)
 	}
 	ev.Jurisdiction = jurisdiction(cget("jurisdiction", maxShortLen), loc{cp, "jurisdiction"}, p)
 	if v, ok := ctx.get("gpc"); ok {

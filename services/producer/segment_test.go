@@ -139,3 +139,23 @@ func repeat(s string, n int) string {
 	}
 	return out
 }
+
+// RudderStack's JavaScript SDK sends context.sessionId as a number (epoch
+// milliseconds); Segment's SDKs as a string. Both are a session id; anything
+// else is a 400 naming the field.
+func TestSegmentSessionID(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, testConfig(), pub)
+	h := api.Handler()
+	for _, c := range []struct{ sent, want string }{{`1764484800123`, "1764484800123"}, {`"s-1"`, "s-1"}, {`-1`, ""}} {
+		r := do(t, h, "POST", "/v1/track", `{"event":"x","userId":"u1","context":{"groupId":"t1","sessionId":`+c.sent+`}}`, basic(testWriteKey)...)
+		require.Equal(t, http.StatusOK, r.code, "%s: %v", c.sent, r.body)
+	}
+	got := pub.published()
+	require.Len(t, got, 3)
+	assert.Equal(t, []string{"1764484800123", "s-1", ""}, []string{got[0].SessionID, got[1].SessionID, got[2].SessionID})
+
+	r := do(t, h, "POST", "/v1/track", `{"event":"x","userId":"u1","context":{"groupId":"t1","sessionId":{"id":1}}}`, basic(testWriteKey)...)
+	require.Equal(t, http.StatusBadRequest, r.code)
+	assert.Equal(t, []string{"context.sessionId: must be an integer or a string"}, problemStrings(t, r))
+}

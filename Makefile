@@ -57,10 +57,11 @@ services: ## start real Apache Kafka, Redis (and a schema registry if possible) 
 services-down: ## stop what `make services` started
 	bash scripts/services.sh down
 
-test-live: ## every test against the services of `make services` (plus the Segment SDK test and a real S3 server)
+test-live: ## every test against the services of `make services` (plus the analytics SDK compatibility suite and a real S3 server)
 	@test -x $(CACHE)/bin/gofakes3 || GOBIN=$(CACHE)/bin $(GO) install github.com/johannesboyne/gofakes3/cmd/gofakes3@v1.2.0
-	@eval "$$(bash scripts/services.sh env)" && \
-		export SEGMENT_SDK_PYTHON="$$(bash scripts/pyenv.sh | tail -n1)" && \
+	@set -o pipefail && eval "$$(bash scripts/services.sh env)" && \
+		sdkenv="$$(bash scripts/sdkenv.sh)" && eval "$$sdkenv" && \
+		SDK_PYTHON="$$(bash scripts/pyenv.sh | tail -n1)" && export SDK_PYTHON SEGMENT_SDK_PYTHON="$$SDK_PYTHON" && \
 		CONSENTFLOW_LIVE=1 $(GO) test -count=1 -p 1 -timeout 40m $(PKGS)
 
 clean:

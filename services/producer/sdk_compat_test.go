@@ -21,6 +21,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -58,6 +59,11 @@ import (
 //	go test ./services/producer -run SDKCompatibility -v
 func TestSDKCompatibility(t *testing.T) {
 	nodeModules, python, chromium := os.Getenv("SDK_NODE_MODULES"), os.Getenv("SDK_PYTHON"), os.Getenv("SDK_CHROMIUM")
+	if testenv.Live() && (nodeModules == "" || python == "" || chromium == "") {
+		// The live suite is where the SDKs are proved: it never passes without them.
+		t.Fatalf("CONSENTFLOW_LIVE=1 needs SDK_NODE_MODULES, SDK_CHROMIUM (eval \"$(bash scripts/sdkenv.sh)\") and SDK_PYTHON (scripts/pyenv.sh); got %q, %q, %q",
+			nodeModules, chromium, python)
+	}
 	if nodeModules == "" && python == "" {
 		t.Skip("SDK_NODE_MODULES and SDK_PYTHON not set (scripts/sdkenv.sh, scripts/pyenv.sh; make test-live sets them)")
 	}

@@ -71,6 +71,13 @@ func TestMixpanelMapping(t *testing.T) {
 	rec, _ = send(t, h, "GET", "/track?ip=0&verbose=0&data="+url.QueryEscape(one), nil, false)
 	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
 	assert.Equal(t, "1", rec.Body.String())
+	// Its single import() is a GET too (with api_key, Mixpanel's credential, not checked here).
+	imp := base64.StdEncoding.EncodeToString([]byte(`{"event":"Imported","properties":{"token":"mp-token-acme","distinct_id":"u2","time":1735732800}}`))
+	rec, _ = send(t, h, "GET", "/import?ip=0&verbose=0&api_key=k&data="+url.QueryEscape(imp), nil, false)
+	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
+	assert.Equal(t, "1", rec.Body.String())
+	imported := pub.published()
+	assert.Equal(t, [2]string{"Imported", "u2"}, [2]string{imported[len(imported)-1].EventType, imported[len(imported)-1].UserID})
 
 	// /engage: profile updates are identify events.
 	engage := base64.StdEncoding.EncodeToString([]byte(`[{"$token":"mp-token-1","$distinct_id":"u1","$time":1735732800000,"$ip":"198.51.100.4",
@@ -79,8 +86,8 @@ func TestMixpanelMapping(t *testing.T) {
 	rec, _ = send(t, h, "POST", "/engage?ip=0&verbose=0", form("data", engage), false, "Content-Type", formType)
 	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
 	got = pub.published()
-	require.Len(t, got, 8)
-	p1, p2 := got[6], got[7]
+	require.Len(t, got, 9)
+	p1, p2 := got[7], got[8]
 	assert.Equal(t, "identify", p1.EventType)
 	assert.Equal(t, "u1", p1.UserID)
 	assert.Equal(t, "t1", p1.TenantID, "$set.tenant_id")
@@ -95,7 +102,7 @@ func TestMixpanelMapping(t *testing.T) {
 		"Content-Type", "application/json", "Authorization", "Basic c2VjcmV0Og==")
 	require.Equal(t, http.StatusOK, rec.Code, "%s", rec.Body)
 	assert.Equal(t, map[string]any{"code": 200.0, "num_records_imported": 1.0, "status": "OK"}, m)
-	mg := pub.published()[8]
+	mg := pub.published()[9]
 	assert.Equal(t, [3]string{"alias", "u1", "old-id"}, [3]string{mg.EventType, mg.UserID, mg.PreviousID})
 }
 

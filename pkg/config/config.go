@@ -53,6 +53,7 @@ func LoadFrom(cfg any, environ map[string]string) error {
 	if err := env.ParseWithOptions(cfg, env.Options{Environment: resolved}); err != nil {
 		return fmt.Errorf("configuration: %w", nameVariables(cfg, err))
 	}
+	keepEmpty(reflect.ValueOf(cfg), resolved)
 	if v, ok := cfg.(Validator); ok {
 		if err := v.Validate(); err != nil {
 			return fmt.Errorf("configuration: %w", err)
@@ -120,6 +121,36 @@ func walk(t reflect.Type, out *[]Var) {
 			}
 		}
 		*out = append(*out, v)
+	}
+}
+
+// keepEmpty sets to "" every string field tagged `empty:"disables"` whose
+// variable is set but empty. caarlos0/env reads an empty variable as unset and
+// applies envDefault, so OPS_ADDR= would listen on the default address instead
+// of turning the listener off as its help says.
+func keepEmpty(v reflect.Value, environ map[string]string) {
+	for v.Kind() == reflect.Pointer {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f, fv := t.Field(i), v.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("env"), ",")
+		if name == "" || name == "-" {
+			if f.IsExported() {
+				keepEmpty(fv, environ)
+			}
+			continue
+		}
+		if val, set := environ[name]; set && val == "" && f.Tag.Get("empty") == "disables" && fv.Kind() == reflect.String && fv.CanSet() {
+			fv.SetString("")
+		}
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -112,4 +113,22 @@ func TestSecretFilePermissions(t *testing.T) {
 	err := LoadFrom(&warnedConfig{}, map[string]string{"TOKEN_FILE": secret})
 	require.ErrorContains(t, err, "TOKEN_FILE")
 	require.ErrorContains(t, err, "writable by group or others")
+}
+
+// TestEmptyDisables: a variable set to "" turns off a listener tagged
+// `empty:"disables"` (unset keeps the default); untagged variables keep
+// treating "" as unset.
+func TestEmptyDisables(t *testing.T) {
+	type listeners struct {
+		Ops  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" empty:"disables"`
+		Name string `env:"NAME" envDefault:"filter"`
+	}
+	var off listeners
+	require.NoError(t, LoadFrom(&off, map[string]string{"OPS_ADDR": "", "NAME": ""}))
+	assert.Equal(t, "", off.Ops, "OPS_ADDR= disables the listener")
+	assert.Equal(t, "filter", off.Name, "an untagged empty variable takes its default")
+
+	var def listeners
+	require.NoError(t, LoadFrom(&def, map[string]string{}))
+	assert.Equal(t, "127.0.0.1:9102", def.Ops)
 }

@@ -21,7 +21,7 @@ type Config struct {
 	// by group or others.
 	keyringWarning string
 	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
-	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
+	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" empty:"disables" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
 	stream.Config
 	avro.RegistryConfig
 	// Topics names the chain's topics (events.consented in; events.curated,

@@ -27,7 +27,7 @@ type Config struct {
 	RedisAddr      string        `env:"REDIS_ADDR" envDefault:"127.0.0.1:6379" help:"Redis address; several comma-separated addresses mean Redis Cluster"`
 	RedisNamespace string        `env:"REDIS_NAMESPACE" envDefault:"cf" help:"prefix of every Redis key (one per chain sharing a Redis)"`
 	HTTPAddr       string        `env:"CONSENT_HTTP_ADDR" envDefault:"127.0.0.1:8081" help:"consent API listen address (use :8081 in containers)"`
-	OpsAddr        string        `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" help:"/healthz, /readyz, /metrics listen address; empty disables"`
+	OpsAddr        string        `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" empty:"disables" help:"/healthz, /readyz, /metrics listen address; empty disables"`
 	Purpose        string        `env:"PURPOSE" envDefault:"ai_training" help:"the purpose this chain filters for"`
 	PolicyFile     string        `env:"POLICY_FILE" help:"consent policy YAML; empty uses the built-in default"`
 	Tokens         string        `env:"CONSENT_TOKENS" help:"bearer tokens NAME:sha256:<hex>=SCOPES[;tenant=TENANT],... with scopes consent:read, consent:write, consent:import; ;tenant= binds a token to one tenant (see pkg/auth)"`

@@ -18,8 +18,8 @@ import (
 
 // Config is the dataset sink's configuration, read from the environment.
 type Config struct {
-	HTTPAddr string `env:"SINK_HTTP_ADDR" envDefault:"127.0.0.1:8083" help:"dataset HTTP API listen address (empty disables it)"`
-	OpsAddr  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9104" help:"ops server (/healthz /readyz /metrics) listen address (empty disables it)"`
+	HTTPAddr string `env:"SINK_HTTP_ADDR" envDefault:"127.0.0.1:8083" empty:"disables" help:"dataset HTTP API listen address (empty disables it)"`
+	OpsAddr  string `env:"OPS_ADDR" envDefault:"127.0.0.1:9104" empty:"disables" help:"ops server (/healthz /readyz /metrics) listen address (empty disables it)"`
 
 	stream.Config
 	avro.RegistryConfig

@@ -18,7 +18,7 @@ type Config struct {
 	// HTTPAddr is the ingest API's listen address.
 	HTTPAddr string `env:"PRODUCER_HTTP_ADDR" envDefault:"127.0.0.1:8080" help:"ingest API listen address (\":8080\" in containers)"`
 	// OpsAddr serves /healthz, /readyz and /metrics; empty disables it.
-	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9101" help:"ops listen address for /healthz /readyz /metrics (\":9101\" in containers; empty disables)"`
+	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9101" empty:"disables" help:"ops listen address for /healthz /readyz /metrics (\":9101\" in containers; empty disables)"`
 	stream.Config
 	avro.RegistryConfig
 	// Topic receives the events (subject <topic>-value in the registry).

@@ -3,6 +3,8 @@
 #   - Apache Kafka 4.x, single node, KRaft (combined broker+controller), jars from Maven Central
 #   - Redis (Debian's redis-server), and a three-node Redis Cluster (three more redis-servers)
 #   - Apicurio Registry (Confluent-compatible API at /apis/ccompat/v7), from Maven Central
+#   - PostgreSQL (Debian's postgresql): the Iceberg SQL catalog and erasure ledger that several
+#     dataset-sink instances share
 #
 # Usage: scripts/services.sh up|down|status|env|restart-kafka|restart-redis|clean|kafka-tool
 #   up             start what is not running yet (idempotent); prints start-up times
@@ -12,7 +14,7 @@
 #                    eval "$(scripts/services.sh env)"
 #   restart-kafka  stop the broker by pid, start it again on the same data, wait until ready
 #   restart-redis  same for redis (data kept: append-only file)
-#   clean          down, then delete the state dir's data/ (kafka log dirs, redis AOF)
+#   clean          down, then delete the state dir's data/ (kafka log dirs, redis AOF, postgres cluster)
 #   fetch          download the Kafka jars and the registry (no start); print their dirs
 #   kafka-tool CLASS [ARGS...]
 #                  run a Kafka tool class from $KAFKA_LIBS, e.g.
@@ -28,6 +30,10 @@
 #                              bus on BASE+3..BASE+5 (so 16401-16406 by default)
 #   CONSENTFLOW_REDIS_CLUSTER  on (default) or off: whether `up` starts the Redis Cluster
 #   SCHEMA_REGISTRY_PORT       18081     APICURIO_VERSION 3.0.9
+#   POSTGRES_PORT              15432     CONSENTFLOW_POSTGRES auto (default: start it), off (never)
+#   POSTGRES_DATA              the cluster's directory (default $CONSENTFLOW_SERVICES_DIR/data/postgres;
+#                              when running as root, where the postgres user cannot reach, a directory
+#                              under /var/tmp linked from there)
 #   CONSENTFLOW_SCHEMA_REGISTRY  auto (default: start it; if it fails, warn and go on without),
 #                              required (its failure fails `up`), off (never start it)
 #   KAFKA_HEAP_OPTS            "-Xms256m -Xmx768m"    SCHEMA_REGISTRY_HEAP_OPTS "-Xmx384m"
@@ -69,6 +75,9 @@ cluster_wanted() {
 SCHEMA_REGISTRY_PORT=${SCHEMA_REGISTRY_PORT:-18081}
 APICURIO_VERSION=${APICURIO_VERSION:-3.0.9}
 SCHEMA_REGISTRY_MODE=${CONSENTFLOW_SCHEMA_REGISTRY:-auto}
+POSTGRES_PORT=${POSTGRES_PORT:-15432}
+POSTGRES_MODE=${CONSENTFLOW_POSTGRES:-auto}
+POSTGRES_START_TIMEOUT=${POSTGRES_START_TIMEOUT:-60}
 
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
 KAFKA_JVM_PERFORMANCE_OPTS=${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true}
@@ -135,6 +144,7 @@ is_service() {
         redis)           [[ $cmd == *redis-server* && ( $cmd == *":$REDIS_PORT"* || $cmd == *"$CONF/redis.conf"* ) ]] ;;
         redis-cluster-*) local port; port=$(cluster_port "${name#redis-cluster-}")
                          [[ $cmd == *redis-server* && ( $cmd == *":$port"* || $cmd == *"$CONF/$name.conf"* ) ]] ;;
+        postgres)        [[ $cmd == *postgres* && $cmd == *"-D $(pg_data) "* && $cmd == *"-p $POSTGRES_PORT "* ]] ;;
         *) return 1 ;;
     esac
 }
@@ -172,11 +182,15 @@ stop_service() {
         return 0
     fi
     t0=$(now)
-    kill -TERM "$pid" 2>/dev/null || true
+    # PostgreSQL's SIGTERM is a "smart" shutdown that waits for every client to disconnect;
+    # SIGINT is its fast shutdown (clients cut, data flushed).
+    local sig=TERM
+    [[ $name == postgres ]] && sig=INT
+    kill -"$sig" "$pid" 2>/dev/null || true
     deadline=$((SECONDS + SERVICES_STOP_TIMEOUT))
     while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
     if alive "$pid"; then
-        warn "$name (pid $pid) still running ${SERVICES_STOP_TIMEOUT}s after SIGTERM; sending SIGKILL"
+        warn "$name (pid $pid) still running ${SERVICES_STOP_TIMEOUT}s after SIG$sig; sending SIGKILL"
         kill -KILL "$pid" 2>/dev/null || true
         deadline=$((SECONDS + 10))
         while alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
@@ -640,6 +654,118 @@ registry_required() {
     esac
 }
 
+# ---- postgres -------------------------------------------------------------------------------
+postgres_wanted() {
+    case $POSTGRES_MODE in
+        off | 0 | false | no) return 1 ;;
+        *) return 0 ;;
+    esac
+}
+
+# pg_bin: the directory of Debian's PostgreSQL server binaries (installs postgresql when missing).
+pg_bin() {
+    local d
+    for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+        [[ -x $d/postgres && -x $d/initdb ]] && { echo "$d"; return 0; }
+    done
+    return 1
+}
+
+ensure_postgres_package() {
+    pg_bin >/dev/null && return 0
+    command -v apt-get >/dev/null 2>&1 || die "postgres: no PostgreSQL server and no apt-get to install Debian's postgresql"
+    local sudo=()
+    if [[ $(id -u) != 0 ]]; then
+        command -v sudo >/dev/null 2>&1 || die "postgres: install it as root: apt-get install -y postgresql"
+        sudo=(sudo -n)
+    fi
+    say "installing Debian's postgresql (log: $LOGS/apt.log)"
+    if ! { "${sudo[@]}" apt-get update -q && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -q postgresql; } >"$LOGS/apt.log" 2>&1; then
+        tail -n 15 "$LOGS/apt.log" >&2
+        die "apt-get install postgresql failed (full log: $LOGS/apt.log)"
+    fi
+    pg_bin >/dev/null || die "postgresql installed, but no /usr/lib/postgresql/*/bin/postgres"
+}
+
+# PostgreSQL refuses to run as root: as root the server runs as Debian's postgres user, which
+# must reach its data directory. $STATE usually lives under /root (mode 700), so the cluster
+# then lives under /var/tmp and $DATA/postgres links to it.
+pg_user() { [[ $(id -u) == 0 ]] && echo postgres || id -un; }
+
+pg_data() {
+    if [[ -n ${POSTGRES_DATA:-} ]]; then echo "$POSTGRES_DATA"; return; fi
+    if [[ $(id -u) != 0 ]]; then echo "$DATA/postgres"; return; fi
+    echo "/var/tmp/consentflow-postgres-$(printf '%s' "$STATE" | sha256sum | cut -c1-12)"
+}
+
+pg_as_user() {
+    if [[ $(id -u) == 0 ]]; then
+        setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"
+    else
+        "$@"
+    fi
+}
+
+postgres_url() { echo "postgres://$(pg_user)@127.0.0.1:$POSTGRES_PORT/consentflow?sslmode=disable"; }
+
+postgres_ready() {
+    local bin; bin=$(pg_bin) || return 1
+    "$bin/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -d postgres -U "$(pg_user)" >/dev/null 2>&1
+}
+
+postgres_init() {
+    local bin=$1 pgdata; pgdata=$(pg_data)
+    [[ -f $pgdata/PG_VERSION ]] && return 0
+    local t0; t0=$(now)
+    mkdir -p "$pgdata"
+    if [[ $(id -u) == 0 ]]; then
+        chown postgres:postgres "$pgdata"
+        chmod 700 "$pgdata"
+        if [[ $pgdata != "$DATA/postgres" ]]; then rm -rf "$DATA/postgres"; ln -s "$pgdata" "$DATA/postgres"; fi
+    fi
+    # Loopback only, trust authentication: a test database on 127.0.0.1, never exposed.
+    if ! pg_as_user "$bin/initdb" -D "$pgdata" -U "$(pg_user)" --auth=trust --encoding=UTF8 --no-locale \
+        >"$LOGS/postgres-initdb.log" 2>&1; then
+        cat "$LOGS/postgres-initdb.log" >&2
+        die "postgres: initdb failed (log: $LOGS/postgres-initdb.log)"
+    fi
+    say "postgres: initialized $pgdata in $(elapsed "$t0")s"
+}
+
+start_postgres() {
+    local pid t0 bin pgdata
+    if pid=$(service_pid postgres); then
+        if postgres_ready; then
+            say "postgres: already running (pid $pid) and healthy on 127.0.0.1:$POSTGRES_PORT"
+            return 0
+        fi
+        wait_ready postgres "$pid" "$POSTGRES_START_TIMEOUT" postgres_ready "$LOGS/postgres.log" ||
+            die "postgres: pid $pid does not answer on 127.0.0.1:$POSTGRES_PORT"
+        return 0
+    fi
+    require_free_port "$POSTGRES_PORT" "postgres" POSTGRES_PORT
+    ensure_postgres_package
+    bin=$(pg_bin)
+    postgres_init "$bin"
+    pgdata=$(pg_data)
+    t0=$(now)
+    # No unix socket (TCP on 127.0.0.1 only); fsync stays on: the catalog's commits must be durable.
+    local run=()
+    [[ $(id -u) == 0 ]] && run=(setpriv --reuid=postgres --regid=postgres --init-groups --)
+    spawn postgres "$LOGS/postgres.log" "${run[@]}" "$bin/postgres" -D "$pgdata" -p "$POSTGRES_PORT" \
+        -c listen_addresses=127.0.0.1 -c unix_socket_directories= -c max_connections=200 \
+        -c shared_buffers=64MB -c cluster_name=consentflow
+    pid=$(<"$(pidfile postgres)")
+    wait_ready postgres "$pid" "$POSTGRES_START_TIMEOUT" postgres_ready "$LOGS/postgres.log" || exit 1
+    if ! pg_as_user "$bin/psql" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U "$(pg_user)" -d postgres -tAc \
+        "SELECT 1 FROM pg_database WHERE datname = 'consentflow'" | grep -q 1; then
+        pg_as_user "$bin/createdb" -h 127.0.0.1 -p "$POSTGRES_PORT" -U "$(pg_user)" consentflow ||
+            die "postgres: createdb consentflow failed"
+    fi
+    POSTGRES_STARTED_IN=$(elapsed "$t0")
+    say "postgres: PostgreSQL $("$bin/postgres" --version | awk '{print $3}') (pid $pid) ready on 127.0.0.1:$POSTGRES_PORT in ${POSTGRES_STARTED_IN}s"
+}
+
 # ---- commands -------------------------------------------------------------------------------
 UP_REGISTRY_JOB=''
 up_cleanup() {
@@ -671,6 +797,7 @@ cmd_up() {
             require_free_port "$(cluster_bus_port "$n")" "redis cluster bus of node $n" REDIS_CLUSTER_BASE_PORT
         done
     fi
+    if postgres_wanted; then service_pid postgres >/dev/null || require_free_port "$POSTGRES_PORT" "postgres" POSTGRES_PORT; fi
     ensure_debian_packages
     ensure_java
     # Maven is needed only for a first download; install it (if missing) before the two
@@ -696,6 +823,8 @@ cmd_up() {
     start_redis
     CLUSTER_STARTED_IN=''
     if cluster_wanted; then start_redis_cluster; fi
+    POSTGRES_STARTED_IN=''
+    if postgres_wanted; then start_postgres; fi
     if [[ -n $reg_pid ]]; then
         wait "$reg_pid" || reg_rc=$?
         trap - EXIT
@@ -719,9 +848,11 @@ cmd_up() {
     else
         reg_summary=", schema-registry off"
     fi
+    local pg_summary=", postgres off"
+    postgres_wanted && pg_summary=", postgres ${POSTGRES_STARTED_IN:-(already up)}${POSTGRES_STARTED_IN:+s}"
     local cluster_summary=', redis-cluster off'
     if cluster_wanted; then cluster_summary=", redis-cluster ${CLUSTER_STARTED_IN:-(already up)}${CLUSTER_STARTED_IN:+s}"; fi
-    say "up in $(elapsed "$t0")s total; start-up: kafka ${KAFKA_STARTED_IN:-(already up)}${KAFKA_STARTED_IN:+s}, redis ${REDIS_STARTED_IN:-(already up)}${REDIS_STARTED_IN:+s}$cluster_summary$reg_summary"
+    say "up in $(elapsed "$t0")s total; start-up: kafka ${KAFKA_STARTED_IN:-(already up)}${KAFKA_STARTED_IN:+s}, redis ${REDIS_STARTED_IN:-(already up)}${REDIS_STARTED_IN:+s}$cluster_summary$reg_summary$pg_summary"
     say "logs in $LOGS; use: eval \"\$(scripts/services.sh env)\""
 }
 
@@ -730,11 +861,12 @@ cmd_down() {
     stop_service kafka
     stop_service redis
     stop_redis_cluster
+    stop_service postgres
 }
 
 cmd_status() {
     local ok=0 pid line
-    for name in kafka redis schema-registry; do
+    for name in kafka redis schema-registry postgres; do
         if pid=$(service_pid "$name"); then
             case $name in
                 kafka) line="127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT), Apache Kafka $KAFKA_VERSION"
@@ -743,11 +875,13 @@ cmd_status() {
                        redis_ready && line+=", ready" || { line+=", NOT answering"; ok=3; } ;;
                 schema-registry) line="$(registry_url), Apicurio $APICURIO_VERSION"
                        registry_ready && line+=", ready" || line+=", NOT answering" ;;
+                postgres) line="127.0.0.1:$POSTGRES_PORT, data $(pg_data)"
+                       postgres_ready && line+=", ready" || line+=", NOT answering" ;;
             esac
             printf '%-16s running  pid %-7s %s\n' "$name" "$pid" "$line"
         else
             printf '%-16s stopped\n' "$name"
-            [[ $name == schema-registry ]] || ok=3
+            [[ $name == schema-registry || $name == postgres ]] || ok=3
         fi
     done
     if cluster_wanted; then
@@ -785,6 +919,9 @@ cmd_env() {
     if cluster_wanted && service_pid redis-cluster-1 >/dev/null; then
         echo "export REDIS_CLUSTER_ADDRS=$(cluster_addrs)"
     fi
+    if pid=$(service_pid postgres) && postgres_ready; then
+        echo "export POSTGRES_URL='$(postgres_url)'"
+    fi
     if [[ -d $KAFKA_LIBS ]]; then
         echo "export KAFKA_LIBS=$KAFKA_LIBS"
         echo "export KAFKA_VERSION=$KAFKA_VERSION"
@@ -812,6 +949,7 @@ cmd_restart_redis() {
 
 cmd_clean() {
     cmd_down
+    [[ -L $DATA/postgres ]] && rm -rf "$(readlink "$DATA/postgres")"
     rm -rf "$DATA"
     say "removed $DATA (downloads in $CACHE kept)"
 }

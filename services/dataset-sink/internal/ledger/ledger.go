@@ -1,253 +1,374 @@
-// Package ledger is the dataset sink's append-only erasure ledger and the rule
-// that decides which rows its erasures cover (Matcher).
+// Package ledger is the dataset sink's erasure ledger and the rule that decides
+// which rows its erasures cover (Matcher).
+//
+// The ledger lives with the dataset: a table of the dataset's SQL catalog
+// database (sqlite or PostgreSQL), shared by every sink instance of the
+// dataset. An entry is keyed by (dataset, topic, partition, offset) of the
+// Erasure record it came from. The same key with a different content means the
+// erasure topic was deleted and recreated (its offsets start again): the entry
+// goes under the next generation of the topic ("dataset.erasures#2"), so a
+// recreated topic never has its erasures dropped as duplicates.
 package ledger
 
 import (
-	"bufio"
-	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 )
 
-// Entry is one line of the erasure ledger.
+// TableName is the ledger's table in the catalog database.
+const TableName = "consentflow_erasure_ledger"
+
+// Entry is one erasure of the ledger.
 type Entry struct {
-	// Position is the entry's 1-based line number; "ledger position N applied"
-	// means entries 1..N.
-	Position   int64          `json:"position"`
+	// Topic is the topic key: the erasure topic's name, with "#<generation>"
+	// after a recreation.
+	Topic      string         `json:"topic"`
 	Partition  int            `json:"partition"`
 	Offset     int64          `json:"offset"`
 	AppendedAt time.Time      `json:"appended_at"`
 	Erasure    schema.Erasure `json:"erasure"`
+	// LandedSnapshot is the Iceberg snapshot the erasure was applied in (0:
+	// not yet; for an erasure that covered no row, the snapshot it was checked
+	// against).
+	LandedSnapshot int64     `json:"landed_snapshot,omitempty"`
+	LandedAt       time.Time `json:"landed_at,omitzero"`
 }
 
-// Ledger is the append-only erasure ledger: JSON lines in a local file, each line
-// fsynced before the Kafka offset of its erasure is committed. Like the data files,
-// it is its own log: an erasure whose (partition, offset) is already in it is not
-// appended again.
+// TopicName strips the generation from a topic key.
+func TopicName(key string) string {
+	name, _, _ := strings.Cut(key, "#")
+	return name
+}
+
+func topicKey(name string, gen int) string {
+	if gen <= 1 {
+		return name
+	}
+	return name + "#" + strconv.Itoa(gen)
+}
+
+func generation(key string) int {
+	_, g, ok := strings.Cut(key, "#")
+	if !ok {
+		return 1
+	}
+	n, err := strconv.Atoi(g)
+	if err != nil {
+		return 1
+	}
+	return n
+}
+
+// Ledger is a view of the dataset's erasure ledger: the entries loaded so far,
+// refreshed on demand (Refresh), and the matcher over them.
 type Ledger struct {
-	mu        sync.RWMutex
-	f         *os.File
-	entries   []Entry
-	maxOffset map[int]int64
-	live      *Matcher
+	db      *sql.DB
+	dialect string
+	dataset string
+
+	mu      sync.RWMutex
+	entries []Entry
+	wm      lake.Watermarks
+	gen     map[string]int // topic name → highest generation seen
+	matcher *Matcher
 }
 
-// Open opens or creates the ledger at path. A torn last line (crash during
-// append, never fsynced, never committed) is truncated away.
-func Open(path string) (*Ledger, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create ledger dir: %w", err)
+// Open opens the ledger of dataset in db (creating its table) and loads it.
+func Open(ctx context.Context, db *sql.DB, dialect, dataset string) (*Ledger, error) {
+	id := "INTEGER PRIMARY KEY AUTOINCREMENT"
+	if dialect == "postgres" {
+		id = "BIGSERIAL PRIMARY KEY"
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open erasure ledger %s: %w", path, err)
-	}
-	l := &Ledger{f: f, maxOffset: map[int]int64{}, live: NewMatcher()}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read erasure ledger %s: %w", path, err)
-	}
-	good := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 1<<20), 64<<20)
-	for sc.Scan() {
-		line := sc.Bytes()
-		if good+len(line) >= len(data) { // no newline: torn write
-			break
-		}
-		var e Entry
-		if err := json.Unmarshal(line, &e); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("erasure ledger %s line %d: %w", path, len(l.entries)+1, err)
-		}
-		l.add(e)
-		good += len(line) + 1
-	}
-	if good < len(data) {
-		if err := f.Truncate(int64(good)); err != nil {
-			f.Close()
-			return nil, fmt.Errorf("truncate torn ledger line: %w", err)
+	ddl := `CREATE TABLE IF NOT EXISTS ` + TableName + ` (
+		id ` + id + `,
+		dataset TEXT NOT NULL,
+		topic TEXT NOT NULL,
+		kpartition INTEGER NOT NULL,
+		koffset BIGINT NOT NULL,
+		digest TEXT NOT NULL,
+		appended_at BIGINT NOT NULL,
+		erasure TEXT NOT NULL,
+		landed_snapshot BIGINT,
+		landed_at BIGINT,
+		UNIQUE (dataset, topic, kpartition, koffset))`
+	if _, err := db.ExecContext(ctx, ddl); err != nil {
+		// Two instances creating it at once on PostgreSQL: one wins.
+		if !strings.Contains(err.Error(), "already exists") {
+			return nil, fmt.Errorf("create erasure ledger table: %w", err)
 		}
 	}
-	if _, err := f.Seek(int64(good), io.SeekStart); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("seek ledger end: %w", err)
+	l := &Ledger{db: db, dialect: dialect, dataset: dataset, wm: lake.Watermarks{}, gen: map[string]int{}, matcher: NewMatcher()}
+	if err := l.Refresh(ctx); err != nil {
+		return nil, err
 	}
 	return l, nil
 }
 
-func (l *Ledger) add(e Entry) {
-	l.entries = append(l.entries, e)
-	if prev, ok := l.maxOffset[e.Partition]; !ok || e.Offset > prev {
-		l.maxOffset[e.Partition] = e.Offset
-	}
-	l.live.Add(&e.Erasure)
+func digest(e schema.Erasure) string {
+	b, _ := json.Marshal(e)
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:16])
 }
 
-// Append appends an erasure consumed at (partition, offset) and fsyncs. It returns
-// false without writing when that offset is already in the ledger. A negative
-// partition appends unconditionally (erasures not from Kafka).
-func (l *Ledger) Append(partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if prev, ok := l.maxOffset[partition]; ok && partition >= 0 && offset <= prev {
-		return false, nil
-	}
-	entry := Entry{Position: int64(len(l.entries)) + 1, Partition: partition, Offset: offset, AppendedAt: at.UTC(), Erasure: e}
-	line, err := json.Marshal(entry)
+// Record appends the erasure read at topic/partition/offset, durably (the
+// database commits it before Record returns). It returns false when the entry
+// is already in the ledger (a redelivery, or another instance recorded it).
+func (l *Ledger) Record(ctx context.Context, topic string, partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
+	l.mu.RLock()
+	gen := max(l.gen[topic], 1)
+	l.mu.RUnlock()
+	d := digest(e)
+	body, err := json.Marshal(e)
 	if err != nil {
-		return false, fmt.Errorf("encode ledger entry: %w", err)
+		return false, fmt.Errorf("encode erasure: %w", err)
 	}
-	if _, err := l.f.Write(append(line, '\n')); err != nil {
-		return false, fmt.Errorf("append to erasure ledger: %w", err)
+	for ; ; gen++ {
+		key := topicKey(topic, gen)
+		res, err := l.db.ExecContext(ctx, `INSERT INTO `+TableName+` (dataset, topic, kpartition, koffset, digest, appended_at, erasure)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, l.dataset, key, partition, offset, d, at.UnixMilli(), string(body))
+		if err != nil {
+			return false, fmt.Errorf("record erasure %s/%d:%d: %w", key, partition, offset, err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			l.mu.Lock()
+			l.gen[topic] = max(l.gen[topic], gen)
+			l.mu.Unlock()
+			return true, nil
+		}
+		var have string
+		err = l.db.QueryRowContext(ctx, `SELECT digest FROM `+TableName+` WHERE dataset = $1 AND topic = $2 AND kpartition = $3 AND koffset = $4`,
+			l.dataset, key, partition, offset).Scan(&have)
+		if err != nil {
+			return false, fmt.Errorf("read erasure %s/%d:%d: %w", key, partition, offset, err)
+		}
+		if have == d {
+			return false, nil
+		}
+		// Same position, other content: the topic was recreated.
 	}
-	if err := l.f.Sync(); err != nil {
-		return false, fmt.Errorf("fsync erasure ledger: %w", err)
-	}
-	l.add(entry)
-	return true, nil
 }
 
-// Position is the number of entries.
-func (l *Ledger) Position() int64 {
+// RecordAt appends an entry under an exact topic key (a rebuild of a given
+// generation); it returns false when the key is taken.
+func (l *Ledger) RecordAt(ctx context.Context, key string, partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
+	body, err := json.Marshal(e)
+	if err != nil {
+		return false, err
+	}
+	res, err := l.db.ExecContext(ctx, `INSERT INTO `+TableName+` (dataset, topic, kpartition, koffset, digest, appended_at, erasure)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`, l.dataset, key, partition, offset, digest(e), at.UnixMilli(), string(body))
+	if err != nil {
+		return false, fmt.Errorf("record erasure %s/%d:%d: %w", key, partition, offset, err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// Refresh loads the entries recorded since the last refresh. Within one topic
+// key and partition entries are recorded in offset order (one consumer at a
+// time owns a partition, and commits its offset only after recording; a new
+// owner starts from there), so loading, per partition, the offsets above the
+// highest one loaded misses none.
+func (l *Ledger) Refresh(ctx context.Context) error {
+	rows, err := l.db.QueryContext(ctx, `SELECT topic, kpartition, MAX(koffset) FROM `+TableName+` WHERE dataset = $1 GROUP BY topic, kpartition`, l.dataset)
+	if err != nil {
+		return fmt.Errorf("read erasure ledger: %w", err)
+	}
+	type tp struct {
+		topic string
+		p     int
+	}
+	var todo []tp
+	l.mu.RLock()
+	for rows.Next() {
+		var t tp
+		var maxOff int64
+		if err := rows.Scan(&t.topic, &t.p, &maxOff); err != nil {
+			rows.Close()
+			l.mu.RUnlock()
+			return fmt.Errorf("read erasure ledger: %w", err)
+		}
+		if maxOff > l.wm.Get(t.topic, t.p) {
+			todo = append(todo, t)
+		}
+	}
+	l.mu.RUnlock()
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read erasure ledger: %w", err)
+	}
+	if rows.Err() != nil {
+		return fmt.Errorf("read erasure ledger: %w", rows.Err())
+	}
+	for _, t := range todo {
+		l.mu.RLock()
+		from := l.wm.Get(t.topic, t.p)
+		l.mu.RUnlock()
+		entries, err := l.query(ctx, `WHERE dataset = $1 AND topic = $2 AND kpartition = $3 AND koffset > $4 ORDER BY koffset`,
+			l.dataset, t.topic, t.p, from)
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		for _, e := range entries {
+			if e.Offset <= l.wm.Get(e.Topic, e.Partition) {
+				continue // a concurrent Refresh loaded it
+			}
+			l.entries = append(l.entries, e)
+			l.wm.Raise(e.Topic, e.Partition, e.Offset)
+			l.gen[TopicName(e.Topic)] = max(l.gen[TopicName(e.Topic)], generation(e.Topic))
+			l.matcher.Add(&l.entries[len(l.entries)-1].Erasure)
+		}
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+func (l *Ledger) query(ctx context.Context, where string, args ...any) ([]Entry, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT topic, kpartition, koffset, appended_at, erasure, landed_snapshot, landed_at FROM `+TableName+` `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read erasure ledger: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var at int64
+		var body string
+		var landed, landedAt sql.NullInt64
+		if err := rows.Scan(&e.Topic, &e.Partition, &e.Offset, &at, &body, &landed, &landedAt); err != nil {
+			return nil, fmt.Errorf("read erasure ledger: %w", err)
+		}
+		if err := json.Unmarshal([]byte(body), &e.Erasure); err != nil {
+			return nil, fmt.Errorf("erasure ledger entry %s/%d:%d: %w", e.Topic, e.Partition, e.Offset, err)
+		}
+		e.AppendedAt = time.UnixMilli(at).UTC()
+		e.LandedSnapshot = landed.Int64
+		if landedAt.Valid {
+			e.LandedAt = time.UnixMilli(landedAt.Int64).UTC()
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Watermarks are the highest offsets loaded, per topic key and partition.
+func (l *Ledger) Watermarks() lake.Watermarks {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return int64(len(l.entries))
+	return l.wm.Clone()
 }
 
-// Entries returns entries with from < position <= to.
-func (l *Ledger) Entries(from, to int64) []Entry {
+// Len is the number of entries loaded.
+func (l *Ledger) Len() int {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	to = min(to, int64(len(l.entries)))
-	if from >= to {
-		return nil
-	}
-	return append([]Entry(nil), l.entries[from:to]...)
+	return len(l.entries)
 }
 
-// Covered reports whether row is covered by any entry in the ledger now.
+// Covered reports whether row is covered by an entry loaded.
 func (l *Ledger) Covered(r *table.Row) bool {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return l.live.Covered(r)
+	return l.matcher.Covered(r)
 }
 
-// Matcher returns a matcher over entries 1..upto.
-func (l *Ledger) Matcher(upto int64) *Matcher {
-	m := NewMatcher()
-	for _, e := range l.Entries(0, upto) {
-		m.Add(&e.Erasure)
-	}
-	return m
+// CoveredPair reports whether a row of subject/tenant with these versions is
+// covered (the writer checks the distinct pairs of an open file).
+func (l *Ledger) CoveredPair(purpose, subject, consentVersion, tenant, tenantConsentVersion string) bool {
+	r := table.Row{Purpose: purpose, Subject: subject, ConsentVersion: consentVersion, Tenant: tenant, TenantConsentVersion: tenantConsentVersion}
+	return l.Covered(&r)
 }
 
-// Close closes the ledger file.
-func (l *Ledger) Close() error { return l.f.Close() }
-
-// Matcher decides whether a row is covered by a set of erasures. A SUBJECT
-// erasure covers rows whose subject is one of its pseudonyms, a TENANT erasure
-// rows whose tenant is, in both cases for the erasure's purpose, and only rows
-// whose decision did not rest on a later consent change than the erased one.
-//
-// Coverage is decided by consent versions, not time (received_at is coarsened to
-// the hour, so a row received just after a re-grant would look older than the
-// denial). An erasure carries the version ("p:o" on consent.changes) of the change
-// that caused it; a row carries consent_version (the consent state position its
-// decision was made at on its subject's partition: every change below it was seen,
-// see docs/ARCHITECTURE.md, Identity, "Versions") and tenant_consent_version (the
-// tenant's record in force, empty without one). All changes of one subject and of
-// one tenant share a partition, so:
-//
-//   - a SUBJECT erasure E covers R iff
-//     !ParseVersion(R.consent_version).NewerThan(ParseVersion(E.consent_version));
-//   - a TENANT erasure E covers R iff
-//     !ParseVersion(R.tenant_consent_version).NewerThan(ParseVersion(E.consent_version)).
-//
-// So a row that rested on the same or an older record, or on none, is covered; a
-// row decided on a later re-grant is kept. An erasure whose version does not parse
-// covers every row of its pseudonyms, and a row whose version is on another
-// partition (not ordered) or does not parse is covered: doubt errs towards
-// erasure. effective_at stays in the ledger for information only.
-type Matcher struct {
-	subjects map[string]*erased // purpose + "\x00" + pseudonym
-	tenants  map[string]*erased
-}
-
-// erased is what a pseudonym's erasures cover: everything (all), or per
-// partition of consent.changes the rows whose version is at or below the highest
-// erased offset.
-type erased struct {
-	all bool
-	max map[int]int64
-}
-
-func (e *erased) add(version string) {
-	v, ok := schema.ParseVersion(version)
-	if !ok {
-		e.all = true
-		return
-	}
-	if cur, seen := e.max[v.Partition]; !seen || v.Offset > cur {
-		e.max[v.Partition] = v.Offset
-	}
-}
-
-// covers reports whether a row whose decision rested on version is covered: some
-// erasure's version is not older than it (or is not comparable with it).
-func (e *erased) covers(version string) bool {
-	if e == nil {
-		return false
-	}
-	if e.all {
-		return true
-	}
-	v, ok := schema.ParseVersion(version)
-	if !ok { // no record (or a malformed one): the decision predates any re-grant
-		return true
-	}
-	for p, o := range e.max {
-		if !v.NewerThan(schema.Version{Partition: p, Offset: o}) {
-			return true
+// Pending returns the entries loaded that applied does not cover, in ledger
+// order.
+func (l *Ledger) Pending(applied lake.Watermarks) []Entry {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []Entry
+	for _, e := range l.entries {
+		if e.Offset > applied.Get(e.Topic, e.Partition) {
+			out = append(out, e)
 		}
 	}
-	return false
+	return out
 }
 
-// NewMatcher returns a matcher that covers nothing yet.
-func NewMatcher() *Matcher {
-	return &Matcher{subjects: map[string]*erased{}, tenants: map[string]*erased{}}
+// Entries returns every entry loaded.
+func (l *Ledger) Entries() []Entry {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return append([]Entry(nil), l.entries...)
 }
 
-// Add adds an erasure to the matcher.
-func (m *Matcher) Add(e *schema.Erasure) {
-	target := m.subjects
-	if e.Scope == schema.ScopeTenant {
-		target = m.tenants
+// Landed records that entries were applied in snapshot (at time at); entries
+// that already landed keep their first snapshot.
+func (l *Ledger) Landed(ctx context.Context, entries []Entry, snapshot int64, at time.Time) error {
+	if len(entries) == 0 {
+		return nil
 	}
-	for _, p := range e.Pseudonyms {
-		k := e.Purpose + "\x00" + p
-		if target[k] == nil {
-			target[k] = &erased{max: map[int]int64{}}
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("record landed erasures: %w", err)
+	}
+	defer tx.Rollback() //nolint:errcheck
+	for _, e := range entries {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+TableName+` SET landed_snapshot = $1, landed_at = $2
+			WHERE dataset = $3 AND topic = $4 AND kpartition = $5 AND koffset = $6 AND landed_snapshot IS NULL`,
+			snapshot, at.UnixMilli(), l.dataset, e.Topic, e.Partition, e.Offset); err != nil {
+			return fmt.Errorf("record landed erasure: %w", err)
 		}
-		target[k].add(e.ConsentVersion)
 	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("record landed erasures: %w", err)
+	}
+	l.mu.Lock()
+	idx := map[string]int{}
+	for i, e := range l.entries {
+		idx[key(e)] = i
+	}
+	for _, e := range entries {
+		if i, ok := idx[key(e)]; ok && l.entries[i].LandedSnapshot == 0 {
+			l.entries[i].LandedSnapshot, l.entries[i].LandedAt = snapshot, at.UTC()
+		}
+	}
+	l.mu.Unlock()
+	return nil
 }
 
-// Empty reports whether the matcher covers nothing.
-func (m *Matcher) Empty() bool { return len(m.subjects) == 0 && len(m.tenants) == 0 }
+func key(e Entry) string { return fmt.Sprintf("%s/%d:%d", e.Topic, e.Partition, e.Offset) }
 
-// Covered reports whether the matcher's erasures cover r.
-func (m *Matcher) Covered(r *table.Row) bool {
-	return m.subjects[r.Purpose+"\x00"+r.Subject].covers(r.ConsentVersion) ||
-		m.tenants[r.Purpose+"\x00"+r.Tenant].covers(r.TenantConsentVersion)
+// Behind lists the topic keys and partitions where applied (the table's state)
+// is ahead of the ledger: the table has applied erasures the ledger does not
+// hold, so the ledger was lost or restored from an older copy.
+func (l *Ledger) Behind(applied lake.Watermarks) []string {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var out []string
+	for t, ps := range applied {
+		for p, o := range ps {
+			if l.wm.Get(t, p) < o {
+				out = append(out, fmt.Sprintf("%s/%d: table applied up to offset %d, ledger holds up to %d", t, p, o, l.wm.Get(t, p)))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
+
+// ErrBehind is returned when the ledger holds fewer erasures than the table has
+// applied.
+var ErrBehind = errors.New("erasure ledger is behind the table")

@@ -1,6 +1,7 @@
-// Package table holds the dataset's table format: the Row type and its columns,
-// Parquet encoding and decoding of rows, and the naming and listing of the data
-// files that hold them.
+// Package table holds the dataset's row and its Iceberg table definition: the
+// Row type, its columns (for manifests, dataset cards and Croissant), the Iceberg
+// schema, partition spec and table properties, and the conversion of rows to and
+// from Arrow record batches.
 package table
 
 import (
@@ -11,40 +12,45 @@ import (
 	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
-// Row is one dataset row: a CuratedEvent as a Parquet record. Optional Avro fields
-// are optional columns (null when empty); timestamps are INT64
-// timestamp(MILLIS, UTC) so that pyarrow, DuckDB and Spark read them as timestamps;
-// properties is a LIST of STRUCT{key, value} sorted by key (not a Parquet MAP,
-// which Hugging Face datasets cannot load). consent_version and
-// tenant_consent_version order the row against erasures (see Matcher).
+// Row is one dataset row: a CuratedEvent plus its lineage (the events.curated
+// record it came from). Optional Avro fields are optional columns (null when
+// empty); timestamps are Iceberg timestamptz (microseconds, UTC); properties is a
+// list of {key, value} structs sorted by key (not a map, which Hugging Face
+// datasets cannot load). consent_version and tenant_consent_version order the
+// row against erasures (see ledger.Matcher).
 type Row struct {
-	EventID        string     `parquet:"event_id"`
-	EventType      string     `parquet:"event_type,dict"`
-	Subject        string     `parquet:"subject"`
-	Tenant         string     `parquet:"tenant,dict"`
-	Session        string     `parquet:"session,optional"`
-	ReceivedAt     time.Time  `parquet:"received_at,timestamp(millisecond)"`
-	OccurredAt     time.Time  `parquet:"occurred_at,optional,timestamp(millisecond)"`
-	Jurisdiction   string     `parquet:"jurisdiction,optional,dict"`
-	GPC            bool       `parquet:"gpc"`
-	IPPrefix       string     `parquet:"ip_prefix,optional"`
-	Locale         string     `parquet:"locale,optional,dict"`
-	Region         string     `parquet:"region,optional,dict"`
-	Text           string     `parquet:"text,optional"`
-	Properties     []Property `parquet:"properties,list"`
-	Source         string     `parquet:"source,dict"`
-	Purpose        string     `parquet:"purpose,dict"`
-	ConsentVersion string     `parquet:"consent_version,optional"`
-	PolicyVersion  string     `parquet:"policy_version,dict"`
+	EventID        string
+	EventType      string
+	Subject        string
+	Tenant         string
+	Session        string
+	ReceivedAt     time.Time
+	OccurredAt     time.Time
+	Jurisdiction   string
+	GPC            bool
+	IPPrefix       string
+	Locale         string
+	Region         string
+	Text           string
+	Properties     []Property
+	Source         string
+	Purpose        string
+	ConsentVersion string
+	PolicyVersion  string
 	// TenantConsentVersion is the version of the tenant's consent record in
 	// force at the decision; empty when the tenant had none.
-	TenantConsentVersion string `parquet:"tenant_consent_version,optional"`
+	TenantConsentVersion string
+	// KafkaPartition and KafkaOffset are the row's lineage: the events.curated
+	// record it was written from. They make exactly-once checkable by any
+	// reader and let the sink find a partition's newest rows.
+	KafkaPartition int32
+	KafkaOffset    int64
 }
 
 // Property is one entry of the properties column.
 type Property struct {
-	Key   string `parquet:"key"`
-	Value string `parquet:"value"`
+	Key   string `json:"key"`
+	Value string `json:"value"`
 }
 
 // PropertiesOf returns m as properties sorted by key (never nil, so that the
@@ -58,8 +64,8 @@ func PropertiesOf(m map[string]string) []Property {
 	return out
 }
 
-// RowFromEvent converts a curated event to a row. Timestamps are truncated to
-// milliseconds and kept in UTC, as on the wire.
+// RowFromEvent converts a curated event to a row (without lineage). Timestamps
+// are truncated to milliseconds and kept in UTC, as on the wire.
 func RowFromEvent(e *schema.CuratedEvent) Row {
 	r := Row{
 		EventID: e.EventID, EventType: e.EventType, Subject: e.Subject, Tenant: e.Tenant,
@@ -75,8 +81,8 @@ func RowFromEvent(e *schema.CuratedEvent) Row {
 	return r
 }
 
-// Day is the dt= partition of the row: the UTC date of received_at, the server
-// clock stamped by the producer (client clocks are never trusted).
+// Day is the row's partition: the UTC date of received_at, the server clock
+// stamped by the producer (client clocks are never trusted).
 func (r *Row) Day() string { return r.ReceivedAt.UTC().Format(time.DateOnly) }
 
 // Columns describes the columns of Row for manifests, dataset cards and
@@ -87,8 +93,8 @@ var Columns = []manifest.Column{
 	col("subject", "string", false, "Keyed pseudonym of the consent subject (key id in front)."),
 	col("tenant", "string", false, "Keyed pseudonym of the tenant."),
 	col("session", "string", true, "Pseudonymized session id."),
-	col("received_at", "timestamp[ms, UTC]", false, "Server receive time, coarsened to the hour."),
-	col("occurred_at", "timestamp[ms, UTC]", true, "Client event time, coarsened to the hour."),
+	col("received_at", "timestamp[us, UTC]", false, "Server receive time, coarsened to the hour."),
+	col("occurred_at", "timestamp[us, UTC]", true, "Client event time, coarsened to the hour."),
 	col("jurisdiction", "string", true, "Country part of the jurisdiction."),
 	col("gpc", "bool", false, "Whether the request carried Sec-GPC: 1."),
 	col("ip_prefix", "string", true, "IPv4 /24 or IPv6 /48 network."),
@@ -103,6 +109,8 @@ var Columns = []manifest.Column{
 	col("consent_version", "string", true, "partition:offset on consent.changes of the user's consent change the decision rested on; null when it rested on the regime alone."),
 	col("policy_version", "string", false, "Consent policy version of the decision."),
 	col("tenant_consent_version", "string", true, "partition:offset on consent.changes of the tenant's consent change in force at the decision; null when the tenant had none."),
+	col("kafka_partition", "int32", false, "Lineage: partition of the events.curated record the row was written from."),
+	col("kafka_offset", "int64", false, "Lineage: offset of the events.curated record the row was written from."),
 }
 
 func col(name, typ string, nullable bool, description string) manifest.Column {

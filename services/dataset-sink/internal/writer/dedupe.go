@@ -1,23 +1,13 @@
 package writer
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"hash/maphash"
-	"io"
-	"sort"
-
-	"github.com/parquet-go/parquet-go"
-
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 )
 
 // idHash is the 16-byte fingerprint of an event_id kept in a dedupe window: two
 // 64-bit maphash values under independent per-process seeds (the window is rebuilt
-// from the files at every start, so the seeds need not be stable).
+// from the table at every start, so the seeds need not be stable).
 type idHash [16]byte
 
 var idSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
@@ -136,101 +126,3 @@ func (w *idWindow) rehash(n int) {
 
 // len is the number of ids held.
 func (w *idWindow) len() int { return len(w.ring) }
-
-// seedWindows fills one window per partition with the event_ids of the newest
-// files of topic, newest file last, reading files backwards from the highest
-// offset until each window is full or the partition's files run out. Of several
-// versions of one offset range (erasure rewrites), the newest is read.
-func seedWindows(ctx context.Context, store storage.Storage, dataset, topic string, limit int, files []table.Stored) (map[int]*idWindow, error) {
-	windows := map[int]*idWindow{}
-	if limit <= 0 {
-		return windows, nil
-	}
-	current := map[string]table.Stored{}
-	for _, f := range files {
-		if f.File.Topic != topic {
-			continue
-		}
-		if cur, ok := current[f.File.Base()]; !ok || f.File.Erased > cur.File.Erased {
-			current[f.File.Base()] = f
-		}
-	}
-	byPartition := map[int][]table.Stored{}
-	for _, f := range current {
-		byPartition[f.File.Partition] = append(byPartition[f.File.Partition], f)
-	}
-	for p, fs := range byPartition {
-		sort.Slice(fs, func(i, j int) bool { return fs[i].File.Last > fs[j].File.Last })
-		// Pick the newest files that together hold at least limit ids.
-		var ids [][]idHash
-		total := 0
-		for _, f := range fs {
-			if total >= limit {
-				break
-			}
-			var hs []idHash
-			err := forEachEventID(ctx, store, dataset+"/"+f.Info.Key, func(id []byte) { hs = append(hs, hashID(id)) })
-			if err != nil {
-				return nil, fmt.Errorf("seed dedupe window of partition %d: %w", p, err)
-			}
-			ids = append(ids, hs)
-			total += len(hs)
-		}
-		w := newIDWindow(limit)
-		for i := len(ids) - 1; i >= 0; i-- { // oldest file first
-			for _, h := range ids[i] {
-				w.add(h)
-			}
-		}
-		windows[p] = w
-	}
-	return windows, nil
-}
-
-// forEachEventID calls fn with every value of the event_id column of a stored
-// Parquet file, reading that column only. fn must not keep id.
-func forEachEventID(ctx context.Context, store storage.Storage, key string, fn func(id []byte)) error {
-	obj, err := store.Open(ctx, key)
-	if err != nil {
-		return err
-	}
-	defer obj.Close()
-	f, err := parquet.OpenFile(obj, obj.Info().Size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return fmt.Errorf("open parquet %s: %w", key, err)
-	}
-	col := f.Root().Column("event_id")
-	if col == nil {
-		return fmt.Errorf("parquet %s: no event_id column", key)
-	}
-	pages := col.Pages()
-	defer pages.Close()
-	buf := make([]parquet.Value, 1024)
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page, err := pages.ReadPage()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read event_id pages of %s: %w", key, err)
-		}
-		values := page.Values()
-		for {
-			n, err := values.ReadValues(buf)
-			for _, v := range buf[:n] {
-				fn(v.ByteArray())
-			}
-			if errors.Is(err, io.EOF) || (n == 0 && err == nil) {
-				break
-			}
-			if err != nil {
-				parquet.Release(page)
-				return fmt.Errorf("read event_id values of %s: %w", key, err)
-			}
-		}
-		parquet.Release(page)
-	}
-}

@@ -1,117 +1,130 @@
-// Package writer turns the curated stream into the dataset's Parquet files,
-// exactly once: files are staged, fsynced and published atomically, and each
-// published file tells the consumer which offsets became durable.
+// Package writer turns the curated stream into commits of the dataset's Iceberg
+// table, exactly once: every commit carries, in its snapshot summary, the Kafka
+// offsets it covers and the offset each partition has reached, and a commit is
+// redone on the reloaded table when another writer got in first — so rows
+// another sink instance committed meanwhile are dropped, never written twice.
 package writer
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/iceberg-go"
+	"github.com/apache/iceberg-go/table"
 	"go.uber.org/zap"
 
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
+	tbl "github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 )
 
 // Options configure a Writer.
 type Options struct {
-	Dataset        string
-	Topic          string
+	Topic string
+	// RotateRows, RotateBytes and RotateInterval bound an open file: offsets,
+	// estimated in-memory bytes of its rows, age of its first row.
 	RotateRows     int
 	RotateBytes    int64
 	RotateInterval time.Duration
-	RowGroupRows   int64
 	// DedupeWindow is how many recent event_ids per partition are remembered to
 	// drop duplicates (0 disables the event_id dedupe; offsets still dedupe).
 	DedupeWindow int
+	// Keys, when set, are the pseudonym key ids the anonymizer's keyring holds:
+	// a row under another key stops the stage (the configuration lacks a key
+	// rows use). Retiring keys' rows are dropped.
+	Keys, Retiring []string
 }
 
 // Record is one consumed Kafka record. Row is nil when the value could not be
 // decoded; the record was then written to the dead-letter topic before Append,
-// and its offset still belongs to the file's range (so it is committed with it).
+// and its offset still belongs to the open file's range (so it is committed
+// with it).
 type Record struct {
 	Partition int
 	Offset    int64
-	Row       *table.Row
+	Row       *tbl.Row
 }
 
 // Done tells the consumer that every offset of Partition up to Last is durable (in
-// a published file, or not to be written) and may be committed.
+// the table, or not to be written) and may be committed.
 type Done struct {
 	Partition int
 	Last      int64
 }
 
-// Writer turns a partitioned stream of records into Parquet files, one open file
-// per partition, each holding a contiguous offset range of one day (dt, from
-// received_at). Files are staged, fsynced and published atomically; Done values
-// tell the caller which offsets it may commit afterwards. On start the published
-// files are the log: records at or below the highest offset already in a file of
-// their partition are skipped.
+// ErrUnknownKey is returned for a row pseudonymized under a key the sink's
+// configuration does not list.
+var ErrUnknownKey = errors.New("row uses a pseudonym key that PSEUDONYM_KEY_IDS does not list")
+
+// Writer buffers the records of each Kafka partition in an open file (rows in
+// memory) and commits due files to the table: one Iceberg append per commit,
+// all due files together. It resumes from the table: the offsets in the current
+// snapshot's summary are durable, and records at or below them are skipped.
 //
 // On top of that, the writer drops a row whose event_id it has already accepted
 // on the same partition, as long as that id is among the last DedupeWindow
-// distinct ids accepted there (rows written to a published file, read back at
-// start, or buffered in the open file). This catches the duplicates that the
-// at-least-once upstream stages emit (same event, same key, hence same partition,
-// at a later offset), within a file, across files and across restarts. Not
-// caught: a duplicate arriving more than DedupeWindow accepted ids after its
-// original, one on another partition (a changed key or partition count), and
-// duplicates between concurrent writers of one dataset (one sink per dataset).
+// distinct ids seen there (rows in the table, read back when the writer first
+// sees the partition, and rows buffered). Not caught: a duplicate arriving more
+// than DedupeWindow offsets after its original, or on another partition.
 type Writer struct {
-	store  storage.Storage
-	opts   Options
+	lake   *lake.Lake
 	ledger *ledger.Ledger
+	opts   Options
 	now    func() time.Time
 	m      *Metrics
 	log    *zap.Logger
+	schema *arrow.Schema
 
-	mu      sync.Mutex
-	open    map[int]*openFile
-	durable map[int]int64
-	windows map[int]*idWindow
-	stats   Stats
+	mu       sync.Mutex
+	open     map[int]*openFile
+	durable  map[int]int64 // from the table's state, refreshed at every commit
+	windows  map[int]*idWindow
+	lastSeen map[int]int64 // highest offset appended per partition (-1: none yet)
+	stats    Stats
 }
 
 type openFile struct {
 	partition   int
 	first, last int64
-	day         string
 	opened      time.Time
-	ledgerPos   int64
-	buf         []table.Row
-	pf          *table.File
+	rows        []tbl.Row
+	bytes       int64
 }
 
-const writeBatch = 1024
-
-// New returns a writer that resumes after the files already in store.
-func New(ctx context.Context, store storage.Storage, l *ledger.Ledger, opts Options, now func() time.Time, m *Metrics, log *zap.Logger) (*Writer, error) {
-	w := &Writer{store: store, opts: opts, ledger: l, now: now, m: m, log: log, open: map[int]*openFile{}, durable: map[int]int64{}}
-	files, err := table.List(ctx, store, opts.Dataset)
+// New returns a writer that resumes after what the table holds.
+func New(ctx context.Context, lk *lake.Lake, l *ledger.Ledger, opts Options, now func() time.Time, m *Metrics, log *zap.Logger) (*Writer, error) {
+	w := &Writer{lake: lk, ledger: l, opts: opts, now: now, m: m, log: log,
+		open: map[int]*openFile{}, durable: map[int]int64{}, windows: map[int]*idWindow{}, lastSeen: map[int]int64{}}
+	t, err := lk.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if w.windows, err = seedWindows(ctx, store, opts.Dataset, opts.Topic, opts.DedupeWindow, files); err != nil {
+	if w.schema, err = table.SchemaToArrowSchema(t.Schema(), nil, true, false); err != nil {
+		return nil, fmt.Errorf("arrow schema of %s: %w", lk.Name(), err)
+	}
+	st, err := lake.StateOf(t)
+	if err != nil {
 		return nil, err
 	}
-	w.m.DedupeIDs.Set(float64(w.windowIDs()))
-	for _, f := range files {
-		if f.File.Topic != opts.Topic {
-			continue
-		}
-		if prev, ok := w.durable[f.File.Partition]; !ok || f.File.Last > prev {
-			w.durable[f.File.Partition] = f.File.Last
-		}
-	}
+	w.setDurable(st)
 	return w, nil
 }
 
-// Resume returns, per partition, the highest offset already in a file.
+func (w *Writer) setDurable(st lake.State) {
+	for p, o := range st.Offsets[w.opts.Topic] {
+		if cur, ok := w.durable[p]; !ok || o > cur {
+			w.durable[p] = o
+		}
+	}
+}
+
+// Resume returns, per partition, the highest offset the table holds.
 func (w *Writer) Resume() map[int]int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -122,7 +135,7 @@ func (w *Writer) Resume() map[int]int64 {
 	return out
 }
 
-// Written reports whether offset of partition is already in a published file (a
+// Written reports whether offset of partition is already in the table (a
 // redelivery: the consumer skips decoding it).
 func (w *Writer) Written(partition int, offset int64) bool {
 	w.mu.Lock()
@@ -133,28 +146,57 @@ func (w *Writer) Written(partition int, offset int64) bool {
 
 // Drop reasons (label of dataset_sink_rows_dropped_total).
 const (
-	dropAlreadyWritten = "already_written" // offset already in a file (redelivery)
+	dropAlreadyWritten = "already_written" // offset already in the table (redelivery)
 	dropDeadLetter     = "dead_letter"     // undecodable, sent to the DLQ
 	dropDuplicateEvent = "duplicate_event" // event_id already accepted on the partition
 	dropErased         = "erased"          // covered by the erasure ledger
+	dropRetiredKey     = "retired_key"     // pseudonymized under a key being retired
+	dropCommitted      = "committed_by_another_writer"
 )
 
-// dropReason says why rec is not written, or "" to write it.
-func (w *Writer) dropReason(rec Record, h idHash) string {
-	switch {
-	case rec.Row == nil:
-		return dropDeadLetter
-	case w.windows[rec.Partition] != nil && w.windows[rec.Partition].has(h):
-		return dropDuplicateEvent
-	case w.ledger.Covered(rec.Row):
-		return dropErased
+// KeyOf returns the key id of a pseudonym ("k1" of "k1:abc"), or "".
+func KeyOf(pseudonym string) string {
+	k, _, ok := strings.Cut(pseudonym, ":")
+	if !ok {
+		return ""
 	}
-	return ""
+	return k
 }
 
-// Append adds a record. It returns the ranges that became durable: a record already
-// in a file is durable at once, and a file closed by rotation or a day change makes
-// its range durable.
+// RowKeys are the key ids a row's pseudonyms use.
+func RowKeys(r *tbl.Row) []string {
+	keys := []string{KeyOf(r.Subject), KeyOf(r.Tenant)}
+	if r.Session != "" {
+		keys = append(keys, KeyOf(r.Session))
+	}
+	return keys
+}
+
+// dropReason says why rec is not written, or "" to write it.
+func (w *Writer) dropReason(rec Record, h idHash) (string, error) {
+	if rec.Row == nil {
+		return dropDeadLetter, nil
+	}
+	for _, k := range RowKeys(rec.Row) {
+		if slices.Contains(w.opts.Retiring, k) {
+			return dropRetiredKey, nil
+		}
+		if len(w.opts.Keys) > 0 && !slices.Contains(w.opts.Keys, k) {
+			return "", fmt.Errorf("%w: %q (listed: %s) at %d:%d", ErrUnknownKey, k, strings.Join(w.opts.Keys, ","), rec.Partition, rec.Offset)
+		}
+	}
+	if win := w.windows[rec.Partition]; win != nil && win.has(h) {
+		return dropDuplicateEvent, nil
+	}
+	if w.ledger.Covered(rec.Row) {
+		return dropErased, nil
+	}
+	return "", nil
+}
+
+// Append adds a record. It returns the ranges that became durable: a record
+// already in the table is durable at once, and files that became due are
+// committed.
 func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -163,28 +205,27 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 		w.m.RowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
 		return []Done{{rec.Partition, rec.Offset}}, nil
 	}
-	if of := w.open[rec.Partition]; of != nil && rec.Offset <= of.last {
+	of := w.open[rec.Partition]
+	if of != nil && rec.Offset <= of.last {
 		// Redelivered into the open file (the reader went back to the last
 		// commit): the file holds it already and makes it durable with the rest.
 		w.m.RowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
 		return nil, nil
 	}
+	if err := w.seed(ctx, rec.Partition, rec.Offset); err != nil {
+		return nil, err
+	}
+	w.lastSeen[rec.Partition] = rec.Offset
 	var h idHash
 	if rec.Row != nil && w.opts.DedupeWindow > 0 {
 		h = hashIDString(rec.Row.EventID)
 	}
-	reason := w.dropReason(rec, h)
-	var done []Done
-	of := w.open[rec.Partition]
-	if of != nil && reason == "" && of.day != "" && rec.Row.Day() != of.day {
-		d, err := w.close(ctx, of)
-		if err != nil {
-			return nil, err
-		}
-		done, of = append(done, d), nil
+	reason, err := w.dropReason(rec, h)
+	if err != nil {
+		return nil, err
 	}
 	if of == nil {
-		of = &openFile{partition: rec.Partition, first: rec.Offset, opened: w.now(), ledgerPos: w.ledger.Position()}
+		of = &openFile{partition: rec.Partition, first: rec.Offset, opened: w.now()}
 		w.open[rec.Partition] = of
 	}
 	of.last = rec.Offset
@@ -195,9 +236,6 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 			w.stats.DuplicatesDropped++
 		}
 	} else {
-		if of.day == "" {
-			of.day = rec.Row.Day()
-		}
 		if w.opts.DedupeWindow > 0 {
 			win := w.windows[rec.Partition]
 			if win == nil {
@@ -206,21 +244,84 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 			}
 			win.add(h)
 		}
-		of.buf = append(of.buf, *rec.Row)
-		if len(of.buf) >= writeBatch {
-			if err := w.spill(ctx, of); err != nil {
-				return nil, err
-			}
-		}
+		row := *rec.Row
+		row.KafkaPartition, row.KafkaOffset = int32(rec.Partition), rec.Offset
+		of.rows = append(of.rows, row)
+		of.bytes += rowBytes(&row)
 	}
-	if w.due(of, false) {
-		d, err := w.close(ctx, of)
+	if !w.due(of, false) {
+		return nil, nil
+	}
+	return w.commitWhere(ctx, func(of *openFile) bool { return w.due(of, false) })
+}
+
+func rowBytes(r *tbl.Row) int64 {
+	n := 200 + len(r.EventID) + len(r.EventType) + len(r.Subject) + len(r.Tenant) + len(r.Session) + len(r.Text) +
+		len(r.IPPrefix) + len(r.Jurisdiction) + len(r.Locale) + len(r.Region) + len(r.Source) + len(r.Purpose) +
+		len(r.ConsentVersion) + len(r.PolicyVersion) + len(r.TenantConsentVersion)
+	for _, p := range r.Properties {
+		n += 32 + len(p.Key) + len(p.Value)
+	}
+	return int64(n)
+}
+
+// seed fills the dedupe window of a partition from the table the first time the
+// writer sees the partition, and again when the partition comes back after
+// another writer had it (its offsets jumped past what this writer saw).
+func (w *Writer) seed(ctx context.Context, partition int, offset int64) error {
+	if w.opts.DedupeWindow <= 0 {
+		return nil
+	}
+	last, seen := w.lastSeen[partition]
+	if seen && (offset == last+1 || w.open[partition] != nil) {
+		return nil
+	}
+	t, err := w.lake.Load(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := lake.StateOf(t)
+	if err != nil {
+		return err
+	}
+	w.setDurable(st)
+	wm := st.Offsets.Get(w.opts.Topic, partition)
+	win := newIDWindow(w.opts.DedupeWindow)
+	w.windows[partition] = win
+	if wm < 0 || t.CurrentSnapshot() == nil {
+		return nil
+	}
+	ref := func(n string) iceberg.UnboundTerm { return iceberg.Reference(n) }
+	filter := iceberg.NewAnd(iceberg.EqualTo(ref("kafka_partition"), int32(partition)),
+		iceberg.GreaterThan(ref("kafka_offset"), wm-int64(w.opts.DedupeWindow)))
+	type idAt struct {
+		off int64
+		id  string
+	}
+	var ids []idAt
+	scan := t.Scan(table.WithRowFilter(filter), table.WithSelectedFields("event_id", "kafka_offset"))
+	_, recs, err := scan.ToArrowRecords(ctx)
+	if err != nil {
+		return fmt.Errorf("seed dedupe window of partition %d: %w", partition, err)
+	}
+	for rec, err := range recs {
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("seed dedupe window of partition %d: %w", partition, err)
 		}
-		done = append(done, d)
+		c := tbl.ColsOf(rec)
+		id, off := c.String("event_id"), c.Int64("kafka_offset")
+		for i := range int(rec.NumRows()) {
+			ids = append(ids, idAt{off(i), id(i)})
+		}
+		rec.Release()
 	}
-	return done, nil
+	slices.SortFunc(ids, func(a, b idAt) int { return int(a.off - b.off) })
+	for _, x := range ids {
+		win.add(hashIDString(x.id))
+	}
+	w.m.DedupeIDs.Set(float64(w.windowIDs()))
+	w.log.Debug("dedupe window seeded from the table", zap.Int("partition", partition), zap.Int("ids", len(ids)))
+	return nil
 }
 
 func (w *Writer) due(of *openFile, timeOnly bool) bool {
@@ -230,117 +331,219 @@ func (w *Writer) due(of *openFile, timeOnly bool) bool {
 	if timeOnly {
 		return false
 	}
-	if of.last-of.first+1 >= int64(w.opts.RotateRows) {
-		return true
-	}
-	return of.pf != nil && of.pf.Size() >= w.opts.RotateBytes
+	return of.last-of.first+1 >= int64(w.opts.RotateRows) || of.bytes >= w.opts.RotateBytes
 }
 
-// spill moves buffered rows into the Parquet writer, staging the file first.
-func (w *Writer) spill(ctx context.Context, of *openFile) error {
-	if len(of.buf) == 0 {
-		return nil
-	}
-	if of.pf == nil {
-		near := table.DataFile{Day: of.day, Topic: w.opts.Topic, Partition: of.partition, First: of.first, Last: of.first}
-		staged, err := w.store.Stage(ctx, w.opts.Dataset+"/"+near.Key())
-		if err != nil {
-			return err
-		}
-		of.pf = table.NewFile(staged, w.opts.RowGroupRows)
-	}
-	if err := of.pf.Write(of.buf); err != nil {
-		return err
-	}
-	of.buf = of.buf[:0]
-	return nil
-}
-
-// close publishes the open file (if it holds rows) and reports its range durable.
-func (w *Writer) close(ctx context.Context, of *openFile) (Done, error) {
-	delete(w.open, of.partition)
-	done := Done{of.partition, of.last}
-	if err := w.spill(ctx, of); err != nil {
-		w.abandon(of)
-		return Done{}, err
-	}
-	if of.pf == nil { // every record of the range was dropped
-		return done, nil
-	}
-	if err := of.pf.Finish(of.ledgerPos); err != nil {
-		w.abandon(of)
-		return Done{}, err
-	}
-	df := table.DataFile{Day: of.day, Topic: w.opts.Topic, Partition: of.partition, First: of.first, Last: of.last}
-	st, err := of.pf.Staged.Stat()
-	if err != nil {
-		w.abandon(of)
-		return Done{}, fmt.Errorf("stat staged file: %w", err)
-	}
-	err = w.store.Publish(ctx, of.pf.Staged, w.opts.Dataset+"/"+df.Key())
-	if errors.Is(err, storage.ErrExists) {
-		// Only possible if another writer published the same range; the data is
-		// there, so the range is durable.
-		w.log.Warn("data file already exists, keeping the published one", zap.String("key", df.Key()))
-	} else if err != nil {
-		return Done{}, err
-	} else {
-		w.stats.RowsWritten += of.pf.Rows()
-		w.stats.FilesWritten++
-		w.stats.BytesWritten += st.Size()
-		w.m.RowsWritten.Add(float64(of.pf.Rows()))
-		w.m.FilesWritten.Inc()
-		w.m.BytesWritten.Add(float64(st.Size()))
-		w.m.DedupeIDs.Set(float64(w.windowIDs()))
-	}
-	w.durable[of.partition] = of.last
-	return done, nil
-}
-
-func (w *Writer) abandon(of *openFile) {
-	if of.pf != nil {
-		w.store.Discard(of.pf.Staged)
-	}
-}
-
-// Tick closes files that are open longer than the rotation interval.
+// Tick commits files that are open longer than the rotation interval.
 func (w *Writer) Tick(ctx context.Context) ([]Done, error) {
-	return w.closeWhere(ctx, func(of *openFile) bool { return w.due(of, true) })
-}
-
-// CloseAll closes every open file (drain, flush).
-func (w *Writer) CloseAll(ctx context.Context) ([]Done, error) {
-	return w.closeWhere(ctx, func(*openFile) bool { return true })
-}
-
-func (w *Writer) closeWhere(ctx context.Context, pred func(*openFile) bool) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	var done []Done
-	var errs []error
-	for _, of := range w.open {
-		if !pred(of) {
-			continue
-		}
-		d, err := w.close(ctx, of)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		done = append(done, d)
-	}
-	return done, errors.Join(errs...)
+	return w.commitWhere(ctx, func(of *openFile) bool { return w.due(of, true) })
 }
 
-// Abandon drops every open file without publishing it, as a crash would. The
-// writer must not be used afterwards (its dedupe windows still hold the ids of the
-// abandoned rows): open a new one over the same storage, as a restart does.
+// CloseAll commits every open file (drain, flush).
+func (w *Writer) CloseAll(ctx context.Context) ([]Done, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.commitWhere(ctx, func(*openFile) bool { return true })
+}
+
+// Abandon drops every open file without committing it, as a crash would. The
+// writer must not be used afterwards: open a new one, as a restart does.
 func (w *Writer) Abandon() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for p, of := range w.open {
-		w.abandon(of)
-		delete(w.open, p)
+	clear(w.open)
+}
+
+// commitWhere commits the open files pred selects, in one table commit.
+func (w *Writer) commitWhere(ctx context.Context, pred func(*openFile) bool) ([]Done, error) {
+	var files []*openFile
+	for _, of := range w.open {
+		if pred(of) {
+			files = append(files, of)
+		}
+	}
+	if len(files) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(files, func(a, b *openFile) int { return a.partition - b.partition })
+	if err := w.commit(ctx, files); err != nil {
+		return nil, err
+	}
+	done := make([]Done, 0, len(files))
+	for _, of := range files {
+		delete(w.open, of.partition)
+		done = append(done, Done{of.partition, of.last})
+	}
+	w.m.DedupeIDs.Set(float64(w.windowIDs()))
+	return done, nil
+}
+
+// written are the data files of one attempt, and what they hold.
+type written struct {
+	files []iceberg.DataFile
+	sig   string // which rows: partitions, offsets kept, ledger view
+}
+
+// commit appends the rows of files in one Iceberg commit. Each attempt keeps
+// only the rows the table does not hold yet (offset above the partition's
+// offset in the current snapshot) and that the ledger does not cover (with a
+// ledger view at least as new as the erasures the current snapshot is clean
+// of), so concurrent writers never duplicate a row and an erasure applied
+// meanwhile is never undone. Data files are written once per distinct row set:
+// a retry on an unchanged row set commits the same files again.
+func (w *Writer) commit(ctx context.Context, files []*openFile) error {
+	start := w.now()
+	var last *written
+	var abandoned []iceberg.DataFile
+	var committedRows int64
+	ranges := map[int][2]int64{}
+	for _, of := range files {
+		ranges[of.partition] = [2]int64{of.first, of.last}
+	}
+	t, err := w.lake.Commit(ctx, "append", func(ctx context.Context, a *lake.Attempt) (*table.Transaction, error) {
+		st := a.State
+		if !w.ledger.Watermarks().Covers(st.Erasures) {
+			if err := w.ledger.Refresh(ctx); err != nil {
+				return nil, err
+			}
+		}
+		next := st.Clone()
+		var keep []*tbl.Row
+		var sig strings.Builder
+		for _, of := range files {
+			wm := st.Offsets.Get(w.opts.Topic, of.partition)
+			if wm >= 0 && of.first > wm+1 {
+				w.m.OffsetGaps.Inc()
+				w.log.Warn("offsets missing from the table before this file (a restored table, or records deleted by retention)",
+					zap.Int("partition", of.partition), zap.Int64("table_offset", wm), zap.Int64("first", of.first))
+			}
+			n := 0
+			for i := range of.rows {
+				r := &of.rows[i]
+				if r.KafkaOffset <= wm || w.ledger.Covered(r) {
+					continue
+				}
+				keep = append(keep, r)
+				next.AddKeys(RowKeys(r)...)
+				n++
+			}
+			next.Offsets.Raise(w.opts.Topic, of.partition, of.last)
+			fmt.Fprintf(&sig, "%d:%d>%d;", of.partition, n, wm)
+		}
+		fmt.Fprintf(&sig, "ledger=%d", w.ledger.Len())
+		if len(keep) == 0 {
+			// Nothing new to write: another writer committed these offsets,
+			// or every record was dropped. The snapshot's offsets stay as they
+			// are; the records are durable as far as the consumer goes.
+			return nil, nil
+		}
+		if last == nil || last.sig != sig.String() {
+			if last != nil {
+				abandoned = append(abandoned, last.files...)
+			}
+			dfs, err := w.write(ctx, a.Base, keep)
+			if err != nil {
+				return nil, err
+			}
+			last = &written{files: dfs, sig: sig.String()}
+		}
+		committedRows = int64(len(keep))
+		tx := a.Base.NewTransaction()
+		props := a.Props(next, map[string]string{lake.KeyRange: lake.Ranges(w.opts.Topic, ranges)})
+		if err := tx.AddDataFiles(ctx, last.files, props, table.WithoutDuplicateCheck()); err != nil {
+			return nil, err
+		}
+		return tx, nil
+	})
+	if err != nil {
+		if last != nil {
+			abandoned = append(abandoned, last.files...)
+		}
+		w.remove(ctx, abandoned)
+		return err
+	}
+	w.remove(ctx, abandoned)
+	st, err := lake.StateOf(t)
+	if err == nil {
+		w.setDurable(st)
+	}
+	for _, of := range files {
+		w.durable[of.partition] = max(w.durable[of.partition], of.last)
+		w.lastSeen[of.partition] = max(w.lastSeen[of.partition], of.last)
+	}
+	if last != nil && committedRows > 0 {
+		var bytes int64
+		for _, df := range last.files {
+			bytes += df.FileSizeBytes()
+		}
+		w.stats.RowsWritten += committedRows
+		w.stats.FilesWritten += int64(len(last.files))
+		w.stats.BytesWritten += bytes
+		w.stats.Commits++
+		w.m.RowsWritten.Add(float64(committedRows))
+		w.m.FilesWritten.Add(float64(len(last.files)))
+		w.m.BytesWritten.Add(float64(bytes))
+	}
+	var dropped int64
+	for _, of := range files {
+		dropped += int64(len(of.rows))
+	}
+	if dropped -= committedRows; dropped > 0 && last != nil {
+		w.m.RowsDropped.WithLabelValues(dropCommitted).Add(float64(dropped))
+	}
+	w.m.CommitSeconds.Observe(w.now().Sub(start).Seconds())
+	return nil
+}
+
+// write writes rows to Parquet data files of the table (not yet committed).
+func (w *Writer) write(ctx context.Context, t *table.Table, rows []*tbl.Row) ([]iceberg.DataFile, error) {
+	b, err := tbl.NewBuilder(w.schema)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Release()
+	const batch = 4096
+	seq := func(yield func(arrow.RecordBatch, error) bool) {
+		for i, r := range rows {
+			b.Append(r)
+			if b.Rows() == batch || i == len(rows)-1 {
+				if !yield(b.NewBatch(), nil) {
+					return
+				}
+			}
+		}
+	}
+	var dfs []iceberg.DataFile
+	for df, err := range table.WriteRecords(ctx, t, w.schema, seq, table.WithMaxWriteWorkers(1)) {
+		if err != nil {
+			w.remove(ctx, dfs)
+			return nil, fmt.Errorf("write data files: %w", err)
+		}
+		dfs = append(dfs, df)
+	}
+	return dfs, nil
+}
+
+// remove deletes data files that no commit references (written by an attempt
+// that was redone with other rows, or by a commit that failed).
+func (w *Writer) remove(ctx context.Context, dfs []iceberg.DataFile) {
+	if len(dfs) == 0 {
+		return
+	}
+	t, err := w.lake.Load(ctx)
+	if err != nil {
+		return
+	}
+	fs, err := t.FS(ctx)
+	if err != nil {
+		return
+	}
+	for _, df := range dfs {
+		if err := fs.Remove(df.FilePath()); err != nil {
+			w.log.Warn("remove uncommitted data file (orphan cleanup will)", zap.String("path", df.FilePath()), zap.Error(err))
+		}
 	}
 }
 
@@ -360,8 +563,10 @@ type Stats struct {
 	RowsWritten     int64
 	FilesWritten    int64
 	BytesWritten    int64
+	Commits         int64
 	// RowsDropped counts records of new offsets not written (dead-lettered,
-	// duplicate event_id, erased); DuplicatesDropped is the duplicate part.
+	// duplicate event_id, erased, retired key); DuplicatesDropped is the
+	// duplicate part.
 	RowsDropped       int64
 	DuplicatesDropped int64
 }

@@ -1,12 +1,17 @@
 // Package datasetsink consumes events.curated and dataset.erasures and publishes
-// consented datasets for ML teams: exactly-once Parquet files on local disk or
-// S3-compatible storage, an append-only erasure ledger, immutable snapshots with a
-// dataset card and Croissant metadata, and an HTTP API to list and pull them.
+// consented datasets for ML teams: an Apache Iceberg table per dataset (SQL
+// catalog on sqlite or PostgreSQL, data on local disk or S3-compatible storage)
+// appended exactly once by any number of sink instances, erasures as
+// copy-on-write commits recorded in a ledger kept with the catalog, snapshots as
+// Iceberg tags with a dataset card and Croissant metadata, and an HTTP API to
+// list and pull them.
 package datasetsink
 
 import (
 	"net"
 	"regexp"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/auth"
@@ -26,9 +31,12 @@ type Config struct {
 	GroupID string `env:"SINK_GROUP_ID" envDefault:"dataset-sink" help:"consumer group of events.curated (dataset.erasures uses <group>-erasures)"`
 	Topics  topics.Names
 
-	Storage     string `env:"DATASET_STORAGE" envDefault:"fs" help:"where datasets are stored: fs (DATASET_ROOT) or s3 (S3_*)"`
-	Root        string `env:"DATASET_ROOT" envDefault:"./out/datasets" help:"local dataset root (fs storage), also holds the erasure ledger and staging files"`
-	Dataset     string `env:"DATASET_NAME" envDefault:"ai_training" help:"dataset name (one per purpose chain)"`
+	Storage     string `env:"DATASET_STORAGE" envDefault:"fs" help:"where dataset tables are stored: fs (DATASET_ROOT) or s3 (S3_*)"`
+	Root        string `env:"DATASET_ROOT" envDefault:"./out/datasets" help:"local dataset root (fs storage: the table is DATASET_ROOT/DATASET_NAME), also the default sqlite catalog and the staging files"`
+	Dataset     string `env:"DATASET_NAME" envDefault:"ai_training" help:"dataset name (one per purpose chain): the Iceberg table's name"`
+	CatalogURI  string `env:"SINK_CATALOG_URI" help:"Iceberg SQL catalog (and erasure ledger) database: sqlite:PATH or postgres://user@host:port/db (several sink instances); empty: sqlite:DATASET_ROOT/catalog.db"`
+	CatalogName string `env:"SINK_CATALOG_NAME" envDefault:"consentflow" help:"name of the SQL catalog (readers open it under this name)"`
+	Namespace   string `env:"SINK_NAMESPACE" envDefault:"consentflow" help:"Iceberg namespace of the dataset tables"`
 	S3Endpoint  string `env:"S3_ENDPOINT" help:"S3-compatible endpoint URL (empty: AWS default for S3_REGION)"`
 	S3Region    string `env:"S3_REGION" envDefault:"us-east-1" help:"S3 region"`
 	S3Bucket    string `env:"S3_BUCKET" help:"S3 bucket (required with DATASET_STORAGE=s3)"`
@@ -37,16 +45,21 @@ type Config struct {
 	S3SecretKey string `env:"S3_SECRET_ACCESS_KEY" help:"S3 secret access key"`
 	S3PathStyle bool   `env:"S3_PATH_STYLE" envDefault:"true" help:"use path-style S3 URLs (MinIO and most S3-compatible servers)"`
 
-	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"close a file after this many offsets"`
-	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"134217728" help:"close a file when its estimated Parquet size reaches this many bytes"`
-	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"close a file this long after its first row"`
+	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
+	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"commit a partition's buffered rows when they take about this many bytes of memory"`
+	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`
 
-	SnapshotInterval  time.Duration `env:"SNAPSHOT_INTERVAL" envDefault:"1h" help:"take a snapshot this often (0 disables the schedule; POST still works)"`
-	SnapshotRetention time.Duration `env:"SNAPSHOT_RETENTION" envDefault:"720h" help:"a snapshot expires this long after it is taken (the latest one is kept)"`
-	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is purged from every live snapshot within this time (rewrite or expire)"`
-	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline is checked"`
+	SnapshotInterval  time.Duration `env:"SNAPSHOT_INTERVAL" envDefault:"1h" help:"take a snapshot (an Iceberg tag) this often (0 disables the schedule; POST still works)"`
+	SnapshotRetention time.Duration `env:"SNAPSHOT_RETENTION" envDefault:"720h" help:"a snapshot tag expires this long after it is taken (the latest one is kept)"`
+	History           time.Duration `env:"TABLE_HISTORY_RETENTION" envDefault:"24h" help:"snapshots of the table's main branch are kept this long for time travel (less when an erasure is due)"`
+	OrphanAge         time.Duration `env:"TABLE_ORPHAN_AGE" envDefault:"1h" help:"files under the table that no snapshot references are deleted once this old (must exceed the longest commit)"`
+	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is out of every snapshot tag and of the table's history (bytes deleted) within this time"`
+	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline, retention and orphan files are checked"`
+	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"2s" help:"new erasures are applied to the table (a copy-on-write commit) at most this often"`
+	KeyIDs            []string      `env:"PSEUDONYM_KEY_IDS" envSeparator:"," help:"ids of the keys in the anonymizer's keyring (k1,k2): the sink refuses to run while rows use a key not listed; empty: not checked"`
+	RetireKeys        []string      `env:"SINK_RETIRE_KEYS" envSeparator:"," help:"key ids being retired: their rows are removed from the table, its tags and history within ERASURE_PURGE_DEADLINE; drop the key from the keyring afterwards"`
 
 	Tokens string `env:"SINK_TOKENS" help:"API bearer tokens NAME:sha256:<hex>=SCOPES, comma separated; scopes datasets:read, datasets:write joined by | (empty: API open, loopback only)"`
 }
@@ -102,6 +115,26 @@ func (c *Config) Validate() error {
 	}
 	if c.PurgeCheck <= 0 || (c.PurgeDeadline > 0 && c.PurgeCheck > c.PurgeDeadline/2) {
 		p.Addf("ERASURE_PURGE_CHECK", "must be positive and at most half of ERASURE_PURGE_DEADLINE")
+	}
+	if c.History <= 0 {
+		p.Addf("TABLE_HISTORY_RETENTION", "must be positive")
+	}
+	if c.OrphanAge < time.Minute {
+		p.Addf("TABLE_ORPHAN_AGE", "must be at least 1m (younger files may belong to a commit in flight)")
+	}
+	if c.ErasureApply <= 0 {
+		p.Addf("ERASURE_APPLY_INTERVAL", "must be positive")
+	}
+	if c.CatalogURI != "" && !strings.HasPrefix(c.CatalogURI, "sqlite:") && !strings.HasPrefix(c.CatalogURI, "postgres://") && !strings.HasPrefix(c.CatalogURI, "postgresql://") {
+		p.Addf("SINK_CATALOG_URI", "want sqlite:PATH or postgres://..., got %q", c.CatalogURI)
+	}
+	if !datasetName.MatchString(c.Namespace) || !datasetName.MatchString(c.CatalogName) {
+		p.Addf("SINK_NAMESPACE", "namespace and catalog name: want letters, digits, _ . -")
+	}
+	for _, k := range c.RetireKeys {
+		if slices.Contains(c.KeyIDs, k) {
+			p.Addf("SINK_RETIRE_KEYS", "%s is also in PSEUDONYM_KEY_IDS: a key is either kept or retired", k)
+		}
 	}
 	if c.DedupeWindow < 0 {
 		p.Addf("SINK_DEDUPE_WINDOW", "must not be negative")

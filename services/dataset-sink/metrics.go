@@ -4,6 +4,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/erasure"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/writer"
 )
 
@@ -13,6 +15,8 @@ import (
 type metrics struct {
 	writer         *writer.Metrics
 	catalog        *catalog.Metrics
+	lake           *lake.Metrics
+	erasure        *erasure.Metrics
 	erasures       prometheus.Counter
 	ledgerPosition prometheus.Gauge
 }
@@ -21,8 +25,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		writer:         writer.NewMetrics(reg),
 		catalog:        catalog.NewMetrics(reg),
-		erasures:       prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_erasures_applied_total", Help: "Erasures appended to the ledger."}),
-		ledgerPosition: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dataset_sink_erasure_ledger_position", Help: "Entries in the erasure ledger."}),
+		lake:           lake.NewMetrics(reg),
+		erasure:        erasure.NewMetrics(reg),
+		erasures:       prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_erasures_applied_total", Help: "Erasures recorded in the ledger (each once across instances)."}),
+		ledgerPosition: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dataset_sink_erasure_ledger_position", Help: "Entries in the erasure ledger (as loaded by this instance)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.erasures, m.ledgerPosition)

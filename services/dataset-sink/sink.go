@@ -5,9 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/segmentio/kafka-go"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -19,6 +24,8 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/api"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/erasure"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/writer"
@@ -35,24 +42,31 @@ type Sink struct {
 	m       *metrics
 	now     func() time.Time
 	store   storage.Storage
+	lake    *lake.Lake
 	ledger  *ledger.Ledger
 	writer  *writer.Writer
+	applier *erasure.Applier
 	catalog *catalog.Catalog
 	api     *api.API
 	reg     *prometheus.Registry
+	// behind lists where the ledger is behind the table (Run rebuilds it).
+	behind []string
 
 	// events is the events loop, set by Run before it closes running; acks are
 	// its acknowledgements.
 	events  *stream.Loop
 	running chan struct{}
 	acks    *stream.Acks
-	// kill stops Run at once, without publishing open files (tests: a crash).
+	// applyNow asks the applier loop to apply new erasures.
+	applyNow chan struct{}
+	// kill stops Run at once, without committing buffered rows (tests: a crash).
 	kill   chan struct{}
 	killed atomic.Bool
 }
 
-// New opens the storage, the erasure ledger and the files already written;
-// it does not contact Kafka (Run does).
+// New opens the storage, the table in its catalog and the erasure ledger; it
+// does not contact Kafka (Run does). It refuses a configuration that lacks a
+// pseudonym key the table's rows still use.
 func New(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Registry) (*Sink, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("dataset sink configuration: %w", err)
@@ -61,40 +75,70 @@ func New(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		reg = prometheus.NewRegistry()
 	}
 	s := &Sink{cfg: cfg, log: logger.With(zap.String("component", "dataset-sink")), now: time.Now, reg: reg,
-		m: newMetrics(reg), acks: stream.NewAcks(), kill: make(chan struct{}), running: make(chan struct{})}
+		m: newMetrics(reg), acks: stream.NewAcks(), kill: make(chan struct{}), running: make(chan struct{}),
+		applyNow: make(chan struct{}, 1)}
 	st, err := openStorage(cfg)
 	if err != nil {
 		return nil, err
 	}
 	s.store = st
-	if fs, ok := st.(*storage.FS); ok {
-		if err := fs.RemoveStaged(cfg.Dataset); err != nil {
-			return nil, fmt.Errorf("remove staged leftovers: %w", err)
+	// Staged files of a crash, for every storage (S3 stages locally).
+	if err := st.RemoveStaged(cfg.Dataset); err != nil {
+		return nil, fmt.Errorf("remove staged leftovers: %w", err)
+	}
+	lo, err := lakeOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if s.lake, err = lake.Open(ctx, lo, s.m.lake, s.log); err != nil {
+		return nil, err
+	}
+	fail := func(err error) (*Sink, error) {
+		s.lake.Close()
+		return nil, err
+	}
+	if s.ledger, err = ledger.Open(ctx, s.lake.DB(), s.lake.Dialect, cfg.CatalogName+"."+s.lake.Name()); err != nil {
+		return fail(err)
+	}
+	t, err := s.lake.Load(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	state, err := lake.StateOf(t)
+	if err != nil {
+		return fail(err)
+	}
+	s.behind = s.ledger.Behind(state.Erasures)
+	if len(cfg.KeyIDs) > 0 {
+		var missing []string
+		for _, k := range state.Keys {
+			if !slices.Contains(cfg.KeyIDs, k) && !slices.Contains(cfg.RetireKeys, k) {
+				missing = append(missing, k)
+			}
+		}
+		if len(missing) > 0 {
+			return fail(fmt.Errorf("rows of %s use pseudonym keys %s that PSEUDONYM_KEY_IDS (%s) does not list: "+
+				"put them back in the keyring and PSEUDONYM_KEY_IDS, or retire them first with SINK_RETIRE_KEYS (their rows are removed)",
+				s.lake.Name(), strings.Join(missing, ","), strings.Join(cfg.KeyIDs, ",")))
 		}
 	}
-	l, err := ledger.Open(filepath.Join(cfg.Root, cfg.Dataset, "erasures.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	s.ledger = l
-	s.m.ledgerPosition.Set(float64(l.Position()))
-	s.writer, err = writer.New(ctx, s.store, l, writer.Options{
-		Dataset: cfg.Dataset, Topic: cfg.Topics.Curated, RotateRows: cfg.RotateRows, RotateBytes: cfg.RotateBytes,
-		RotateInterval: cfg.RotateInterval, RowGroupRows: cfg.RowGroupRows, DedupeWindow: cfg.DedupeWindow,
+	s.m.ledgerPosition.Set(float64(s.ledger.Len()))
+	s.writer, err = writer.New(ctx, s.lake, s.ledger, writer.Options{
+		Topic: cfg.Topics.Curated, RotateRows: cfg.RotateRows, RotateBytes: cfg.RotateBytes,
+		RotateInterval: cfg.RotateInterval, DedupeWindow: cfg.DedupeWindow, Keys: cfg.KeyIDs, Retiring: cfg.RetireKeys,
 	}, s.now, s.m.writer, s.log)
 	if err != nil {
-		l.Close()
-		return nil, err
+		return fail(err)
 	}
-	s.catalog = catalog.New(s.store, l, catalog.Options{Dataset: cfg.Dataset, Retention: cfg.SnapshotRetention, RowGroupRows: cfg.RowGroupRows},
-		s.now, s.m.catalog, s.log)
+	s.applier = &erasure.Applier{Lake: s.lake, Ledger: s.ledger, Retiring: cfg.RetireKeys, Now: s.now, M: s.m.erasure, Log: s.log}
+	s.catalog = catalog.New(s.lake, s.ledger, s.applier, s.store, catalog.Options{Dataset: cfg.Dataset, Topic: cfg.Topics.Curated,
+		Retention: cfg.SnapshotRetention, History: cfg.History, OrphanAge: cfg.OrphanAge}, s.now, s.m.catalog, s.log)
+	s.catalog.Flush = s.Flush
 	tokens, err := auth.ParseTokens(cfg.Tokens)
 	if err != nil { // Validate parsed it already
-		l.Close()
-		return nil, fmt.Errorf("SINK_TOKENS: %w", err)
+		return fail(fmt.Errorf("SINK_TOKENS: %w", err))
 	}
 	s.api = api.New(map[string]*catalog.Catalog{cfg.Dataset: s.catalog}, tokens, s.log)
-	s.api.Flush = s.Flush
 	if (tokens == nil || tokens.Len() == 0) && cfg.HTTPAddr != "" {
 		s.log.Warn("no API tokens configured: the dataset API is open on loopback", zap.String("addr", cfg.HTTPAddr))
 	}
@@ -108,6 +152,35 @@ func openStorage(cfg Config) (storage.Storage, error) {
 			StagingDir: filepath.Join(cfg.Root, ".staging")})
 	}
 	return storage.NewFS(cfg.Root)
+}
+
+// lakeOptions locate the dataset's table.
+func lakeOptions(cfg Config) (lake.Options, error) {
+	o := lake.Options{CatalogURI: cfg.CatalogURI, CatalogName: cfg.CatalogName, Namespace: cfg.Namespace, Table: cfg.Dataset,
+		TargetFileBytes: 512 << 20, RowGroupRows: cfg.RowGroupRows}
+	if o.CatalogURI == "" {
+		if err := os.MkdirAll(cfg.Root, 0o755); err != nil {
+			return o, fmt.Errorf("create dataset root: %w", err)
+		}
+		abs, err := filepath.Abs(filepath.Join(cfg.Root, "catalog.db"))
+		if err != nil {
+			return o, err
+		}
+		o.CatalogURI = "sqlite:" + abs
+	}
+	if cfg.Storage == "s3" {
+		lake.RegisterS3()
+		o.Location = "s3://" + cfg.S3Bucket + "/" + strings.Trim(strings.Trim(cfg.S3Prefix, "/")+"/"+cfg.Dataset, "/")
+		o.IOProps = lake.S3Props(lake.S3Config{Endpoint: cfg.S3Endpoint, Region: cfg.S3Region, AccessKey: cfg.S3AccessKey,
+			SecretKey: cfg.S3SecretKey, PathStyle: cfg.S3PathStyle, StagingDir: filepath.Join(cfg.Root, ".staging")})
+		return o, nil
+	}
+	loc, err := lake.FileLocation(filepath.Join(cfg.Root, cfg.Dataset))
+	if err != nil {
+		return o, err
+	}
+	o.Location = loc
+	return o, nil
 }
 
 // Run runs a dataset sink until ctx is cancelled, then drains.
@@ -158,6 +231,11 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err != nil {
 		return svc.Abort(err)
 	}
+	if len(s.behind) > 0 {
+		if err := s.rebuildLedger(ctx, cs); err != nil {
+			return svc.Abort(err)
+		}
+	}
 	dlq := stream.NewWriter(s.cfg.Brokers, s.log)
 	svc.OnStop("dead-letter writer", dlq.Close)
 	loopMetrics := stream.NewMetrics(s.reg)
@@ -173,11 +251,13 @@ func (s *Sink) Run(ctx context.Context) error {
 
 	erReader := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID + "-erasures", Topic: s.cfg.Topics.Erasures}, s.log)
 	svc.OnStop("erasures reader", erReader.Close)
-	er := &erasures{codec: cs.erasures, ledger: s.ledger, now: s.now, metrics: s.m, log: s.log}
+	er := &erasures{codec: cs.erasures, ledger: s.ledger, topic: s.cfg.Topics.Erasures, now: s.now, metrics: s.m, log: s.log, applied: s.signalApply}
 	svc.Loop(&stream.Loop{Name: StageErasures, Reader: erReader, Writer: dlq, Handler: er.handle, DLQ: s.cfg.Topics.DLQ,
 		Logger: s.log.With(zap.String("stage", StageErasures)), Metrics: loopMetrics})
 
 	svc.Go(func(ctx context.Context) error { return s.schedule(ctx, ev) })
+	svc.Go(s.applyLoop)
+	s.signalApply() // erasures recorded before a restart but not applied
 	svc.Go(func(ctx context.Context) error {
 		select {
 		case <-s.kill:
@@ -194,9 +274,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	return svc.Wait()
 }
 
-// schedule closes files open longer than SINK_ROTATE_INTERVAL (their records
-// become durable and are acknowledged), takes snapshots every SNAPSHOT_INTERVAL
-// and runs the purge every ERASURE_PURGE_CHECK.
+// schedule commits rows buffered longer than SINK_ROTATE_INTERVAL (their
+// records become durable and are acknowledged), takes snapshots every
+// SNAPSHOT_INTERVAL and runs the purge every ERASURE_PURGE_CHECK.
 func (s *Sink) schedule(ctx context.Context, ev *events) error {
 	rotate := time.NewTicker(min(max(s.cfg.RotateInterval/4, 10*time.Millisecond), time.Second))
 	defer rotate.Stop()
@@ -226,6 +306,9 @@ func (s *Sink) schedule(ctx context.Context, ev *events) error {
 				s.log.Error("scheduled snapshot", zap.Error(err))
 			}
 		case <-purge.C:
+			if s.killed.Load() {
+				continue
+			}
 			if _, err := s.catalog.Purge(ctx, s.cfg.PurgeDeadline, s.cfg.PurgeCheck); err != nil && ctx.Err() == nil {
 				s.log.Error("erasure purge", zap.Error(err))
 			}
@@ -233,15 +316,16 @@ func (s *Sink) schedule(ctx context.Context, ev *events) error {
 	}
 }
 
-// Snapshot takes a snapshot now of the files already published (Flush first to
-// include everything consumed so far).
+// Snapshot takes a snapshot (an Iceberg tag) now, of everything consumed so far
+// and every erasure recorded.
 func (s *Sink) Snapshot(ctx context.Context) (manifest.Manifest, error) {
 	return s.catalog.Snapshot(ctx)
 }
 
-// Flush publishes every open file and commits its offsets: when it returns, every
-// record consumed so far is in a published file (or was dropped as erased or
-// dead-lettered) and committed. It waits for Run to be consuming.
+// Flush commits every buffered row to the table and commits their Kafka
+// offsets: when it returns, every record consumed so far is in the table (or
+// was dropped as erased or dead-lettered) and committed. It waits for Run to be
+// consuming.
 func (s *Sink) Flush(ctx context.Context) error {
 	select {
 	case <-s.running:
@@ -261,8 +345,115 @@ func (s *Sink) Flush(ctx context.Context) error {
 // Stats are the writer's totals since start.
 func (s *Sink) Stats() writer.Stats { return s.writer.Stats() }
 
-// Close releases the ledger.
-func (s *Sink) Close() error { return s.ledger.Close() }
+// Close closes the catalog database.
+func (s *Sink) Close() error { return s.lake.Close() }
+
+// Table is the dataset's table in its catalog (tests, tools).
+func (s *Sink) Table() *lake.Lake { return s.lake }
+
+// Ledger is the erasure ledger.
+func (s *Sink) Ledger() *ledger.Ledger { return s.ledger }
+
+// Purge runs the purge now (tests, tools).
+func (s *Sink) Purge(ctx context.Context) (catalog.PurgeResult, error) {
+	return s.catalog.Purge(ctx, s.cfg.PurgeDeadline, s.cfg.PurgeCheck)
+}
+
+// ApplyErasures applies every recorded erasure to the table now.
+func (s *Sink) ApplyErasures(ctx context.Context) (erasure.Result, error) { return s.applier.Apply(ctx) }
+
+func (s *Sink) signalApply() {
+	select {
+	case s.applyNow <- struct{}{}:
+	default:
+	}
+}
+
+// applyLoop applies newly recorded erasures to the table, at most every
+// ERASURE_APPLY_INTERVAL (erasures recorded meanwhile go into one commit).
+func (s *Sink) applyLoop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.applyNow:
+		}
+		if s.killed.Load() {
+			continue
+		}
+		if _, err := s.applier.Apply(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("apply erasures (retried)", zap.Error(err))
+			s.signalApply()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.cfg.ErasureApply):
+		}
+	}
+}
+
+// rebuildLedger reloads the erasure ledger from the compacted erasure topics
+// when the table has applied erasures the ledger lacks (a lost or restored
+// catalog database); the sink refuses to run while it is still behind.
+func (s *Sink) rebuildLedger(ctx context.Context, cs *codecs) error {
+	s.log.Warn("the erasure ledger is behind the table: rebuilding it from the erasure topic", zap.Strings("behind", s.behind))
+	topics := map[string]string{} // topic key → topic name
+	t, err := s.lake.Load(ctx)
+	if err != nil {
+		return err
+	}
+	state, err := lake.StateOf(t)
+	if err != nil {
+		return err
+	}
+	for key := range state.Erasures {
+		topics[key] = ledger.TopicName(key)
+	}
+	for key, name := range topics {
+		ends, err := stream.EndOffsets(ctx, s.cfg.Brokers, name)
+		if err != nil {
+			return fmt.Errorf("rebuild erasure ledger from %s: %w", name, err)
+		}
+		var rerr error
+		n := 0
+		err = stream.ReadRange(ctx, s.cfg.Brokers, name, nil, ends, func(m kafka.Message) {
+			if rerr != nil || m.Value == nil {
+				return
+			}
+			e, err := cs.erasures.Decode(ctx, m.Value)
+			if err != nil {
+				s.log.Warn("undecodable erasure skipped in the rebuild", zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
+				return
+			}
+			added, err := s.ledger.RecordAt(ctx, key, m.Partition, m.Offset, s.now(), e)
+			if err != nil {
+				rerr = err
+			}
+			if added {
+				n++
+			}
+		})
+		if err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return fmt.Errorf("rebuild erasure ledger from %s: %w", name, err)
+		}
+		s.log.Info("erasure ledger rebuilt from the topic", zap.String("topic", name), zap.Int("entries", n))
+	}
+	if err := s.ledger.Refresh(ctx); err != nil {
+		return err
+	}
+	if behind := s.ledger.Behind(state.Erasures); len(behind) > 0 {
+		return fmt.Errorf("%w even after a rebuild from the erasure topic (recreated or truncated?): %s; "+
+			"the table may hold rows of erasures nobody can name any more: restore the catalog database, or re-create the dataset",
+			ledger.ErrBehind, strings.Join(behind, "; "))
+	}
+	s.behind = nil
+	s.m.ledgerPosition.Set(float64(s.ledger.Len()))
+	return nil
+}
 
 // ignoreClosed drops the error of closing a listener the HTTP server closed.
 func ignoreClosed(err error) error {

@@ -20,12 +20,13 @@ const (
 	StageErasures = "dataset-sink-erasures"
 )
 
-// events is the stage that writes events.curated into Parquet files. A record is
-// durable only once the file holding it is published, so the stage acknowledges
-// records itself (stream.Acks) as the writer publishes files — from a batch, from
-// the rotation timer, on a flush or at the drain — and the loop commits only
-// what is acknowledged. On restart the published files are the log: the writer
-// skips offsets already in a file.
+// events is the stage that appends events.curated to the dataset table. A
+// record is durable only once the table commit holding it succeeded, so the
+// stage acknowledges records itself (stream.Acks) as the writer commits — from
+// a batch, from the rotation timer, on a flush or at the drain — and the loop
+// commits only what is acknowledged. On restart (or after a rebalance) the
+// table is the log: the offsets in its current snapshot are durable, and the
+// writer skips records at or below them.
 type events struct {
 	codec  stream.Decoder[schema.CuratedEvent]
 	writer *writer.Writer
@@ -84,15 +85,18 @@ func (e *events) drain(ctx context.Context) error {
 	return err
 }
 
-// erasures is the stage that appends dataset.erasures to the ledger. An
-// appended line is fsynced before the handler returns, so the loop's commit
-// after it is safe.
+// erasures is the stage that records dataset.erasures in the ledger. An entry
+// is committed to the catalog database before the handler returns, so the
+// loop's commit after it is safe; the applier then turns new entries into a
+// copy-on-write commit of the table.
 type erasures struct {
 	codec   stream.Decoder[schema.Erasure]
 	ledger  *ledger.Ledger
+	topic   string
 	now     func() time.Time
 	metrics *metrics
 	log     *zap.Logger
+	applied func()
 }
 
 func (e *erasures) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
@@ -105,16 +109,18 @@ func (e *erasures) handle(ctx context.Context, batch []kafka.Message) ([]kafka.M
 		if er == nil {
 			continue
 		}
-		added, err := e.ledger.Append(batch[i].Partition, batch[i].Offset, e.now(), *er)
+		added, err := e.ledger.Record(ctx, e.topic, batch[i].Partition, batch[i].Offset, e.now(), *er)
 		if err != nil {
-			return nil, err // the ledger cannot be written: the stage stops
+			return nil, stream.Transient(err) // the catalog database is unreachable: hold the batch
 		}
 		if added {
 			e.metrics.erasures.Inc()
-			e.metrics.ledgerPosition.Set(float64(e.ledger.Position()))
 			e.log.Info("erasure recorded", zap.String("scope", er.Scope), zap.String("reason", er.Reason),
-				zap.Int("pseudonyms", len(er.Pseudonyms)), zap.Int64("ledger_position", e.ledger.Position()))
+				zap.Int("pseudonyms", len(er.Pseudonyms)), zap.Int("partition", batch[i].Partition), zap.Int64("offset", batch[i].Offset))
 		}
+	}
+	if e.applied != nil {
+		e.applied()
 	}
 	return nil, failed.Err()
 }

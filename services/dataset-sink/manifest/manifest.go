@@ -6,10 +6,12 @@ package manifest
 
 import "time"
 
-// Manifest is an immutable snapshot: its file list is the complete dataset.
-// Stored as <dataset>/snapshots/<id>/manifest.json next to README.md (dataset card)
-// and croissant.json; an expired snapshot gets an expired.json tombstone and its
-// files may be deleted.
+// Manifest is a snapshot: an Iceberg tag of the dataset table; its file list is
+// the complete dataset at that tag (the Parquet data files of the tag's table
+// snapshot, paths relative to the table location). Stored as
+// <dataset>/snapshots/<id>/<iceberg snapshot id>/manifest.json next to README.md
+// (dataset card) and croissant.json; an expired snapshot gets an expired.json
+// tombstone, its tag is dropped and its files may be deleted.
 type Manifest struct {
 	ID          string    `json:"id"`
 	Dataset     string    `json:"dataset"`
@@ -26,9 +28,14 @@ type Manifest struct {
 	// PolicyVersions lists every version found in the rows.
 	PolicyVersion  string   `json:"policy_version"`
 	PolicyVersions []string `json:"policy_versions"`
-	// ErasureLedgerPosition is the number of ledger entries applied: no row
-	// covered by entries 1..N is in any file.
+	// ErasureLedgerPosition is the number of erasure-ledger entries applied:
+	// no row they cover is in any file.
 	ErasureLedgerPosition int64 `json:"erasure_ledger_position"`
+	// Table is the Iceberg table (catalog.namespace.table) and
+	// IcebergSnapshotID the table snapshot this snapshot's tag points to; a
+	// re-cut for an erasure moves the tag to a new table snapshot.
+	Table             string `json:"table,omitempty"`
+	IcebergSnapshotID int64  `json:"iceberg_snapshot_id,omitempty"`
 }
 
 // File is one Parquet file of a snapshot.

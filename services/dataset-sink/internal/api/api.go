@@ -90,6 +90,8 @@ func (a *API) fail(w http.ResponseWriter, err error) {
 		httpError(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, catalog.ErrExpired):
 		httpError(w, http.StatusGone, err.Error())
+	case errors.Is(err, catalog.ErrEmpty):
+		httpError(w, http.StatusConflict, err.Error())
 	case errors.Is(err, catalog.ErrCorrupt):
 		a.log.Error("refusing to serve a file that does not match its manifest", zap.Error(err))
 		httpError(w, http.StatusInternalServerError, err.Error())
@@ -202,7 +204,7 @@ func (a *API) getMeta(name, contentType string) http.HandlerFunc {
 		if m == nil {
 			return
 		}
-		obj, err := c.SnapshotObject(r.Context(), m.ID, name)
+		obj, err := c.SnapshotObject(r.Context(), *m, name)
 		if err != nil {
 			a.fail(w, err)
 			return

@@ -1,58 +1,76 @@
-// Package catalog takes, lists and purges the snapshots of a dataset: immutable
-// manifests over the current data files, with erasures applied copy-on-write, a
-// dataset card and Croissant metadata, retention and the erasure purge deadline.
+// Package catalog is the dataset's snapshots for ML teams: Iceberg tags on the
+// dataset table, each with a manifest (its Parquet data files with sizes,
+// sha256 and row counts), a dataset card and Croissant metadata stored beside
+// the table; and the purge that enforces retention and the erasure deadline —
+// tags holding erased rows are re-cut, old snapshots expired, orphan files
+// removed, so the erased bytes leave storage.
 package catalog
 
 import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/apache/iceberg-go/table"
 	"go.uber.org/zap"
 
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/erasure"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
+	tbl "github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
 // ErrExpired is returned for a snapshot that has a tombstone.
 var ErrExpired = errors.New("snapshot expired")
 
+// ErrEmpty is returned when a snapshot is asked of a table without data.
+var ErrEmpty = errors.New("the dataset has no data yet")
+
 // Options configure a Catalog.
 type Options struct {
-	Dataset      string
-	Retention    time.Duration
-	RowGroupRows int64
+	Dataset string
+	// Topic is the events topic (the files' lineage).
+	Topic string
+	// Retention: a tag expires this long after it is taken (the newest kept).
+	Retention time.Duration
+	// History: snapshots of the main branch are kept this long for time travel
+	// (shorter when an erasure is due).
+	History time.Duration
+	// OrphanAge: files not referenced by the table are deleted once this old
+	// (younger ones may belong to a commit in flight).
+	OrphanAge time.Duration
 }
 
-// Catalog takes, lists and purges the snapshots of one dataset. Snapshots, purges
-// and garbage collection are serialised; the writer runs concurrently (it only
-// adds new offset ranges, the catalog only rewrites or deletes existing ones).
+// Catalog takes, lists and purges the snapshots (tags) of one dataset table.
 type Catalog struct {
-	store  storage.Storage
-	ledger *ledger.Ledger
-	opts   Options
-	now    func() time.Time
-	m      *Metrics
-	log    *zap.Logger
+	lake    *lake.Lake
+	ledger  *ledger.Ledger
+	applier *erasure.Applier
+	store   storage.Storage
+	opts    Options
+	now     func() time.Time
+	m       *Metrics
+	log     *zap.Logger
+	// Flush, when set, commits everything consumed so far before a snapshot.
+	Flush func(ctx context.Context) error
 
-	mu sync.Mutex
-	// clean[key] = ledger position the file is known to be clean against.
-	clean map[string]int64
-	// facts and sums of immutable files, by key.
-	facts map[string]table.Facts
-	sums  map[string]string
+	mu      sync.Mutex
+	sums    map[string]string // sha256 of immutable data files, by relative path
+	checked map[string]bool   // tag@snapshot:due watermark found clean
 
 	verifyMu sync.Mutex
 	verified map[string]verifiedSum
@@ -64,269 +82,211 @@ type verifiedSum struct {
 	sha     string
 }
 
-// New returns the catalog of opts.Dataset in store.
-func New(store storage.Storage, l *ledger.Ledger, opts Options, now func() time.Time, m *Metrics, log *zap.Logger) *Catalog {
-	return &Catalog{store: store, ledger: l, opts: opts, now: now, m: m, log: log,
-		clean: map[string]int64{}, facts: map[string]table.Facts{}, sums: map[string]string{}, verified: map[string]verifiedSum{}}
+// New returns the catalog of a dataset table; store holds the table's files
+// (its keys are <dataset>/<path relative to the table location>) and the
+// snapshots' metadata.
+func New(lk *lake.Lake, l *ledger.Ledger, a *erasure.Applier, store storage.Storage, opts Options, now func() time.Time, m *Metrics, log *zap.Logger) *Catalog {
+	return &Catalog{lake: lk, ledger: l, applier: a, store: store, opts: opts, now: now, m: m, log: log,
+		sums: map[string]string{}, checked: map[string]bool{}, verified: map[string]verifiedSum{}}
 }
 
-// SnapshotKey is where object name of snapshot id is stored.
-func (c *Catalog) SnapshotKey(id, name string) string {
-	return c.opts.Dataset + "/snapshots/" + id + "/" + name
+// Snapshot object names inside <dataset>/snapshots/<id>/<iceberg snapshot id>/.
+const (
+	ManifestName  = "manifest.json"
+	CardName      = "README.md"
+	CroissantName = "croissant.json"
+	tombstoneName = "expired.json"
+)
+
+var idPattern = regexp.MustCompile(`^\d{8}T\d{6}\.\d{3}Z-[0-9a-f]{6}$`)
+
+// newSnapshotID returns a sortable, path-safe id (also the tag's name): UTC time
+// to the millisecond plus random hex.
+func newSnapshotID(t time.Time) string {
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
 }
 
-// Snapshot applies the erasure ledger (rewriting files that hold covered rows),
-// then writes an immutable manifest of every current file, with its dataset card
-// and Croissant metadata.
+func (c *Catalog) sidecarKey(id string, snapshot int64, name string) string {
+	return fmt.Sprintf("%s/snapshots/%s/%d/%s", c.opts.Dataset, id, snapshot, name)
+}
+
+func (c *Catalog) tombstoneKey(id string) string {
+	return c.opts.Dataset + "/snapshots/" + id + "/" + tombstoneName
+}
+
+// Snapshot takes a snapshot now: everything consumed is committed (Flush),
+// every erasure in the ledger is applied, and the table's current snapshot is
+// tagged, with its manifest, dataset card and Croissant metadata.
 func (c *Catalog) Snapshot(ctx context.Context) (manifest.Manifest, error) {
+	if c.Flush != nil {
+		if err := c.Flush(ctx); err != nil {
+			return manifest.Manifest{}, err
+		}
+	}
+	if _, err := c.applier.Apply(ctx); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("apply erasures: %w", err)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.snapshot(ctx)
-}
-
-func (c *Catalog) snapshot(ctx context.Context) (manifest.Manifest, error) {
-	created := c.now().UTC()
-	pos := c.ledger.Position()
-	current, _, err := c.currentFiles(ctx)
+	t, err := c.lake.Load(ctx)
 	if err != nil {
 		return manifest.Manifest{}, err
 	}
-	matcher := c.ledger.Matcher(pos)
-	for i, f := range current {
-		nf, err := c.applyErasures(ctx, f, pos, matcher)
-		if err != nil {
-			return manifest.Manifest{}, err
-		}
-		current[i] = nf
+	cur := t.CurrentSnapshot()
+	if cur == nil {
+		return manifest.Manifest{}, ErrEmpty
 	}
-	snaps, err := c.list(ctx)
+	created := c.now().UTC()
+	id := newSnapshotID(created)
+	tags, err := c.tags(t)
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	parent := ""
+	if len(tags) > 0 {
+		parent = tags[len(tags)-1].name
+	}
+	m, err := c.writeSidecars(ctx, t, id, parent, created, cur.SnapshotID)
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	// The tag goes last: a snapshot exists once its tag does.
+	retention := c.opts.Retention.Milliseconds()
+	if _, err := c.lake.CommitUpdates(ctx, "tag", func(ctx context.Context, a *lake.Attempt) ([]table.Requirement, []table.Update, error) {
+		return nil, []table.Update{table.NewSetSnapshotRefUpdate(id, cur.SnapshotID, table.TagRef, retention, -1, -1)}, nil
+	}); err != nil {
+		return manifest.Manifest{}, fmt.Errorf("tag snapshot %s: %w", id, err)
+	}
+	c.m.Snapshots.Inc()
+	c.m.LastSnapshot.Set(float64(created.UnixMilli()) / 1000)
+	c.log.Info("snapshot taken", zap.String("id", id), zap.Int64("iceberg_snapshot", cur.SnapshotID),
+		zap.Int("files", m.Totals.Files), zap.Int64("rows", m.Totals.Rows))
+	return m, nil
+}
+
+// writeSidecars renders and stores the manifest, card and Croissant of tag id
+// at snapshot.
+func (c *Catalog) writeSidecars(ctx context.Context, t *table.Table, id, parent string, created time.Time, snapshot int64) (manifest.Manifest, error) {
+	st, err := lake.StateOfSnapshot(t, snapshot)
 	if err != nil {
 		return manifest.Manifest{}, err
 	}
 	m := manifest.Manifest{
-		ID: newSnapshotID(created), Dataset: c.opts.Dataset, CreatedAt: created,
-		ExpiresAt: created.Add(c.opts.Retention), Format: "parquet", Compression: "zstd",
-		Schema: table.Columns, ErasureLedgerPosition: pos, Files: []manifest.File{}, PolicyVersions: []string{},
+		ID: id, Dataset: c.opts.Dataset, Parent: parent, CreatedAt: created, ExpiresAt: created.Add(c.opts.Retention),
+		Format: "parquet", Compression: "zstd", Schema: tbl.Columns, Files: []manifest.File{}, PolicyVersions: []string{},
+		Table: c.lake.CatalogName() + "." + c.lake.Name(), IcebergSnapshotID: snapshot,
 	}
-	if len(snaps) > 0 {
-		m.Parent = snaps[len(snaps)-1].ID
+	for _, e := range c.ledger.Entries() {
+		if e.Offset <= st.Erasures.Get(e.Topic, e.Partition) {
+			m.ErasureLedgerPosition++
+		}
 	}
+	tasks, err := t.Scan(table.WithSnapshotID(snapshot)).PlanFiles(ctx)
+	if err != nil {
+		return m, fmt.Errorf("plan files of snapshot %d: %w", snapshot, err)
+	}
+	sc := t.Schema()
+	fid := func(name string) int {
+		f, _ := sc.FindFieldByName(name)
+		return f.ID
+	}
+	partID, offID, pvID := fid("kafka_partition"), fid("kafka_offset"), fid("policy_version")
 	policies := map[string]struct{}{}
-	var newest *table.Stored
-	for i := range current {
-		f := &current[i]
-		facts, err := c.fileFacts(ctx, f.Info.Key)
+	for _, task := range tasks {
+		df := task.File
+		rel := c.lake.Rel(df.FilePath())
+		if rel == "" {
+			return m, fmt.Errorf("data file %s is outside the table location %s", df.FilePath(), c.lake.Location())
+		}
+		sum, err := c.fileSum(ctx, rel)
 		if err != nil {
-			return manifest.Manifest{}, err
+			return m, err
 		}
-		if facts.Rows == 0 {
-			continue
+		f := manifest.File{Path: rel, Size: df.FileSizeBytes(), SHA256: sum, Rows: df.Count(), Partition: -1}
+		lo, hi := df.LowerBoundValues(), df.UpperBoundValues()
+		if lp, hp := lo[partID], hi[partID]; len(lp) == 4 && len(hp) == 4 && string(lp) == string(hp) {
+			f.Topic, f.Partition = c.opts.Topic, int(int32(binary.LittleEndian.Uint32(lp)))
 		}
-		sum, err := c.fileSum(ctx, f.Info.Key)
-		if err != nil {
-			return manifest.Manifest{}, err
+		if lo8, hi8 := lo[offID], hi[offID]; len(lo8) == 8 && len(hi8) == 8 {
+			f.FirstOffset, f.LastOffset = int64(binary.LittleEndian.Uint64(lo8)), int64(binary.LittleEndian.Uint64(hi8))
 		}
-		m.Files = append(m.Files, manifest.File{Path: f.Info.Key, Size: f.Info.Size, SHA256: sum, Rows: facts.Rows,
-			Topic: f.File.Topic, Partition: f.File.Partition, FirstOffset: f.File.First, LastOffset: f.File.Last})
-		m.Totals.Files++
-		m.Totals.Rows += facts.Rows
-		m.Totals.Bytes += f.Info.Size
-		for _, p := range facts.PolicyVersions {
-			policies[p] = struct{}{}
-		}
-		if newest == nil || f.File.Day > newest.File.Day || (f.File.Day == newest.File.Day && f.Info.ModTime.After(newest.Info.ModTime)) {
-			newest = f
-			if len(facts.PolicyVersions) > 0 {
-				m.PolicyVersion = facts.PolicyVersions[len(facts.PolicyVersions)-1]
+		if lv, hv := lo[pvID], hi[pvID]; len(lv) > 0 {
+			policies[string(lv)] = struct{}{}
+			policies[string(hv)] = struct{}{}
+			if string(hv) > m.PolicyVersion {
+				m.PolicyVersion = string(hv)
 			}
 		}
+		m.Files = append(m.Files, f)
+		m.Totals.Files++
+		m.Totals.Rows += f.Rows
+		m.Totals.Bytes += f.Size
 	}
-	m.PolicyVersions = table.SortedKeys(policies)
+	for p := range policies {
+		m.PolicyVersions = append(m.PolicyVersions, p)
+	}
+	sort.Strings(m.PolicyVersions)
 	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Path < m.Files[j].Path })
-
 	cr, err := croissant(&m)
 	if err != nil {
-		return manifest.Manifest{}, fmt.Errorf("render croissant: %w", err)
+		return m, fmt.Errorf("render croissant: %w", err)
 	}
 	body, err := json.MarshalIndent(&m, "", "  ")
 	if err != nil {
-		return manifest.Manifest{}, fmt.Errorf("encode manifest: %w", err)
+		return m, fmt.Errorf("encode manifest: %w", err)
 	}
-	// The manifest goes last: a snapshot exists once its manifest does.
 	for _, o := range []struct {
 		name string
 		data []byte
 	}{{CardName, datasetCard(&m)}, {CroissantName, cr}, {ManifestName, append(body, '\n')}} {
-		if err := c.store.Put(ctx, c.SnapshotKey(m.ID, o.name), o.data); err != nil {
-			return manifest.Manifest{}, fmt.Errorf("write snapshot %s: %w", m.ID, err)
+		if err := c.store.Put(ctx, c.sidecarKey(id, snapshot, o.name), o.data); err != nil && !errors.Is(err, storage.ErrExists) {
+			return m, fmt.Errorf("write snapshot %s: %w", id, err)
 		}
 	}
-	c.m.Snapshots.Inc()
-	c.m.LastSnapshot.Set(float64(created.UnixMilli()) / 1000)
-	c.log.Info("snapshot taken", zap.String("id", m.ID), zap.Int("files", m.Totals.Files),
-		zap.Int64("rows", m.Totals.Rows), zap.Int64("erasure_ledger_position", pos))
 	return m, nil
 }
 
-// currentFiles returns the newest version of every offset range, and every
-// stored data file.
-func (c *Catalog) currentFiles(ctx context.Context) ([]table.Stored, []table.Stored, error) {
-	all, err := table.List(ctx, c.store, c.opts.Dataset)
-	if err != nil {
-		return nil, nil, err
-	}
-	byBase := map[string]table.Stored{}
-	for _, f := range all {
-		if cur, ok := byBase[f.File.Base()]; !ok || f.File.Erased > cur.File.Erased {
-			byBase[f.File.Base()] = f
-		}
-	}
-	out := make([]table.Stored, 0, len(byBase))
-	for _, f := range byBase {
-		out = append(out, f)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Info.Key < out[j].Info.Key })
-	return out, all, nil
-}
-
-// applyErasures returns f, or its copy-on-write rewrite without the rows that
-// matcher covers. The original stays until no live snapshot references it.
-func (c *Catalog) applyErasures(ctx context.Context, f table.Stored, pos int64, matcher *ledger.Matcher) (table.Stored, error) {
-	if f.File.Erased >= pos || c.clean[f.Info.Key] >= pos || matcher.Empty() {
-		return f, nil
-	}
-	rows, err := table.ReadRows(ctx, c.store, c.opts.Dataset+"/"+f.Info.Key)
-	if err != nil {
-		return f, err
-	}
-	kept := rows[:0]
-	for i := range rows {
-		if !matcher.Covered(&rows[i]) {
-			kept = append(kept, rows[i])
-		}
-	}
-	if len(kept) == len(rows) {
-		c.clean[f.Info.Key] = pos
-		return f, nil
-	}
-	nf := f.File
-	nf.Erased = pos
-	key := c.opts.Dataset + "/" + nf.Key()
-	staged, err := c.store.Stage(ctx, key)
-	if err != nil {
-		return f, err
-	}
-	pf := table.NewFile(staged, c.opts.RowGroupRows)
-	if err := pf.Write(kept); err != nil {
-		c.store.Discard(staged)
-		return f, err
-	}
-	if err := pf.Finish(pos); err != nil {
-		c.store.Discard(staged)
-		return f, err
-	}
-	if err := c.store.Publish(ctx, staged, key); err != nil && !errors.Is(err, storage.ErrExists) {
-		return f, err
-	}
-	info, err := c.store.Stat(ctx, key)
-	if err != nil {
-		return f, err
-	}
-	info.Key = nf.Key()
-	c.m.FilesRewritten.Inc()
-	c.log.Info("file rewritten to apply erasures", zap.String("from", f.Info.Key), zap.String("to", info.Key),
-		zap.Int("rows_removed", len(rows)-len(kept)))
-	return table.Stored{File: nf, Info: info}, nil
-}
-
-func (c *Catalog) fileFacts(ctx context.Context, key string) (table.Facts, error) {
-	if f, ok := c.facts[key]; ok {
-		return f, nil
-	}
-	obj, err := c.store.Open(ctx, c.opts.Dataset+"/"+key)
-	if err != nil {
-		return table.Facts{}, err
-	}
-	defer obj.Close()
-	f, err := table.ReadFacts(obj)
-	if err != nil {
-		return table.Facts{}, err
-	}
-	c.facts[key] = f
-	return f, nil
-}
-
-func (c *Catalog) fileSum(ctx context.Context, key string) (string, error) {
-	if s, ok := c.sums[key]; ok {
+func (c *Catalog) fileSum(ctx context.Context, rel string) (string, error) {
+	if s, ok := c.sums[rel]; ok {
 		return s, nil
 	}
-	obj, err := c.store.Open(ctx, c.opts.Dataset+"/"+key)
+	obj, err := c.store.Open(ctx, c.opts.Dataset+"/"+rel)
 	if err != nil {
 		return "", err
 	}
 	defer obj.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, obj); err != nil {
-		return "", fmt.Errorf("hash %s: %w", key, err)
+		return "", fmt.Errorf("hash %s: %w", rel, err)
 	}
 	s := hex.EncodeToString(h.Sum(nil))
-	c.sums[key] = s
+	c.sums[rel] = s
 	return s, nil
 }
 
-// snapshotEntry is a stored snapshot.
-type snapshotEntry struct {
-	ID        string
-	Manifest  *manifest.Manifest
-	Tombstone *manifest.Tombstone
+// tag is a snapshot tag of the table.
+type tag struct {
+	name     string
+	snapshot int64
+	ts       time.Time // creation, from the name
 }
 
-// list loads every snapshot, oldest first.
-func (c *Catalog) list(ctx context.Context) ([]snapshotEntry, error) {
-	objs, err := c.store.List(ctx, c.opts.Dataset+"/snapshots/")
-	if err != nil {
-		return nil, err
-	}
-	byID := map[string]*snapshotEntry{}
-	for _, o := range objs {
-		rest := strings.TrimPrefix(o.Key, c.opts.Dataset+"/snapshots/")
-		id, name := path.Split(rest)
-		id = strings.TrimSuffix(id, "/")
-		if id == "" || strings.Contains(id, "/") || (name != ManifestName && name != tombstoneName) {
+// tags lists the table's snapshot tags, oldest first.
+func (c *Catalog) tags(t *table.Table) ([]tag, error) {
+	var out []tag
+	for name, ref := range t.Metadata().Refs() {
+		if ref.SnapshotRefType != table.TagRef || !idPattern.MatchString(name) {
 			continue
 		}
-		e := byID[id]
-		if e == nil {
-			e = &snapshotEntry{ID: id}
-			byID[id] = e
+		ts, err := time.Parse("20060102T150405.000Z", name[:strings.IndexByte(name, '-')])
+		if err != nil {
+			continue
 		}
-		switch name {
-		case ManifestName:
-			var m manifest.Manifest
-			if err := c.readJSON(ctx, o.Key, &m); err != nil {
-				return nil, err
-			}
-			e.Manifest = &m
-		case tombstoneName:
-			var t manifest.Tombstone
-			if err := c.readJSON(ctx, o.Key, &t); err != nil {
-				return nil, err
-			}
-			e.Tombstone = &t
-		}
+		out = append(out, tag{name: name, snapshot: ref.SnapshotID, ts: ts})
 	}
-	out := make([]snapshotEntry, 0, len(byID))
-	for _, e := range byID {
-		if e.Manifest != nil {
-			out = append(out, *e)
-		}
-	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].Manifest.CreatedAt.Equal(out[j].Manifest.CreatedAt) {
-			return out[i].Manifest.CreatedAt.Before(out[j].Manifest.CreatedAt)
-		}
-		return out[i].ID < out[j].ID
-	})
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
 }
 
@@ -342,60 +302,142 @@ func (c *Catalog) readJSON(ctx context.Context, key string, v any) error {
 	return nil
 }
 
+// manifestOf loads (or, after a re-cut by another instance, renders) the
+// manifest of a live tag.
+func (c *Catalog) manifestOf(ctx context.Context, t *table.Table, tg tag, parent string) (manifest.Manifest, error) {
+	var m manifest.Manifest
+	err := c.readJSON(ctx, c.sidecarKey(tg.name, tg.snapshot, ManifestName), &m)
+	if errors.Is(err, storage.ErrNotFound) {
+		c.mu.Lock()
+		m, err = c.writeSidecars(ctx, t, tg.name, parent, tg.ts, tg.snapshot)
+		c.mu.Unlock()
+	}
+	return m, err
+}
+
+// expiredSnapshots are the tombstoned snapshots: their last manifest and why.
+func (c *Catalog) expiredSnapshots(ctx context.Context) (map[string]*manifest.Tombstone, map[string]manifest.Manifest, error) {
+	objs, err := c.store.List(ctx, c.opts.Dataset+"/snapshots/")
+	if err != nil {
+		return nil, nil, err
+	}
+	tombs := map[string]*manifest.Tombstone{}
+	last := map[string]manifest.Manifest{}
+	lastSnap := map[string]string{}
+	for _, o := range objs {
+		rest := strings.TrimPrefix(o.Key, c.opts.Dataset+"/snapshots/")
+		parts := strings.Split(rest, "/")
+		switch {
+		case len(parts) == 2 && parts[1] == tombstoneName:
+			var ts manifest.Tombstone
+			if err := c.readJSON(ctx, o.Key, &ts); err != nil {
+				return nil, nil, err
+			}
+			tombs[parts[0]] = &ts
+		case len(parts) == 3 && parts[2] == ManifestName:
+			if parts[1] > lastSnap[parts[0]] || lastSnap[parts[0]] == "" {
+				lastSnap[parts[0]] = o.Key
+			}
+		}
+	}
+	for id := range tombs {
+		if key := lastSnap[id]; key != "" {
+			var m manifest.Manifest
+			if err := c.readJSON(ctx, key, &m); err == nil {
+				last[id] = m
+			}
+		}
+	}
+	return tombs, last, nil
+}
+
 // Snapshots lists the snapshots, oldest first, expired ones included.
 func (c *Catalog) Snapshots(ctx context.Context) ([]manifest.SnapshotInfo, error) {
-	snaps, err := c.list(ctx)
+	t, err := c.lake.Load(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]manifest.SnapshotInfo, 0, len(snaps))
-	for _, s := range snaps {
-		info := s.Manifest.Info()
-		info.Expired = s.Tombstone
+	tags, err := c.tags(t)
+	if err != nil {
+		return nil, err
+	}
+	tombs, last, err := c.expiredSnapshots(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []manifest.SnapshotInfo
+	parent := ""
+	for _, tg := range tags {
+		m, err := c.manifestOf(ctx, t, tg, parent)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m.Info())
+		parent = tg.name
+	}
+	for id, ts := range tombs {
+		m, ok := last[id]
+		if !ok {
+			m = manifest.Manifest{ID: id, Dataset: c.opts.Dataset}
+		}
+		info := m.Info()
+		info.Expired = ts
 		out = append(out, info)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 
 // Manifest returns snapshot id ("latest": the newest live one). An expired
 // snapshot returns its manifest with ErrExpired.
 func (c *Catalog) Manifest(ctx context.Context, id string) (manifest.Manifest, error) {
-	snaps, err := c.list(ctx)
+	t, err := c.lake.Load(ctx)
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	tags, err := c.tags(t)
 	if err != nil {
 		return manifest.Manifest{}, err
 	}
 	if id == "latest" {
-		for i := len(snaps) - 1; i >= 0; i-- {
-			if snaps[i].Tombstone == nil {
-				return *snaps[i].Manifest, nil
-			}
+		if len(tags) == 0 {
+			return manifest.Manifest{}, fmt.Errorf("no live snapshot of %s: %w", c.opts.Dataset, storage.ErrNotFound)
 		}
-		return manifest.Manifest{}, fmt.Errorf("no live snapshot of %s: %w", c.opts.Dataset, storage.ErrNotFound)
+		id = tags[len(tags)-1].name
 	}
-	for _, s := range snaps {
-		if s.ID == id {
-			if s.Tombstone != nil {
-				return *s.Manifest, fmt.Errorf("snapshot %s (%s): %w", id, s.Tombstone.Reason, ErrExpired)
-			}
-			return *s.Manifest, nil
+	parent := ""
+	for _, tg := range tags {
+		if tg.name == id {
+			return c.manifestOf(ctx, t, tg, parent)
 		}
+		parent = tg.name
+	}
+	tombs, last, err := c.expiredSnapshots(ctx)
+	if err != nil {
+		return manifest.Manifest{}, err
+	}
+	if ts, ok := tombs[id]; ok {
+		return last[id], fmt.Errorf("snapshot %s (%s): %w", id, ts.Reason, ErrExpired)
 	}
 	return manifest.Manifest{}, fmt.Errorf("snapshot %s of %s: %w", id, c.opts.Dataset, storage.ErrNotFound)
 }
 
 // SnapshotObject opens a metadata object (README.md, croissant.json,
-// manifest.json) of a live snapshot.
-func (c *Catalog) SnapshotObject(ctx context.Context, id, name string) (storage.Object, error) {
-	return c.store.Open(ctx, c.SnapshotKey(id, name))
+// manifest.json) of manifest m.
+func (c *Catalog) SnapshotObject(ctx context.Context, m manifest.Manifest, name string) (storage.Object, error) {
+	return c.store.Open(ctx, c.sidecarKey(m.ID, m.IcebergSnapshotID, name))
 }
 
 // ErrCorrupt is returned for a file whose size or sha256 no longer match the
 // manifest.
 var ErrCorrupt = errors.New("file does not match its manifest")
 
-// OpenVerified opens a file of manifest m after checking its size and sha256
-// against the manifest (sha256 is cached by size and modification time).
+// OpenVerified opens a data file of a manifest after checking its size and
+// sha256 against the manifest (sha256 is cached by size and modification time).
 func (c *Catalog) OpenVerified(ctx context.Context, f manifest.File) (storage.Object, error) {
+	if path.Clean("/"+f.Path)[1:] != f.Path || !strings.HasPrefix(f.Path, "data/") {
+		return nil, fmt.Errorf("%s: not a data file path: %w", f.Path, storage.ErrNotFound)
+	}
 	obj, err := c.store.Open(ctx, c.opts.Dataset+"/"+f.Path)
 	if err != nil {
 		return nil, err
@@ -426,18 +468,12 @@ func (c *Catalog) OpenVerified(ctx context.Context, f manifest.File) (storage.Ob
 	return obj, nil
 }
 
-// newSnapshotID returns a sortable, path-safe id: UTC time to the millisecond
-// plus random hex.
-func newSnapshotID(t time.Time) string {
-	var b [3]byte
-	rand.Read(b[:])
-	return t.UTC().Format("20060102T150405.000Z") + "-" + hex.EncodeToString(b[:])
+// refSnapshot is the snapshot a ref points to (-1: no such ref).
+func refSnapshot(t *table.Table, name string) int64 {
+	for n, r := range t.Metadata().Refs() {
+		if n == name {
+			return r.SnapshotID
+		}
+	}
+	return -1
 }
-
-// Snapshot object names inside <dataset>/snapshots/<id>/.
-const (
-	ManifestName  = "manifest.json"
-	CardName      = "README.md"
-	CroissantName = "croissant.json"
-	tombstoneName = "expired.json"
-)

@@ -88,6 +88,9 @@ func (w Watermarks) Clone() Watermarks {
 	return out
 }
 
+// Encode renders w as JSON.
+func (w Watermarks) Encode() string { return w.encode() }
+
 func (w Watermarks) encode() string {
 	m := map[string]map[string]int64{}
 	for t, ps := range w {

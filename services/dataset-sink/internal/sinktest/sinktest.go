@@ -1,6 +1,7 @@
 // Package sinktest builds the dataset sink's parts over a temporary directory for
 // the tests of its packages: a settable clock, curated events, and a storage,
-// ledger, writer and catalog wired as the sink wires them.
+// table (sqlite catalog), ledger, writer, applier and catalog wired as the sink
+// wires them.
 package sinktest
 
 import (
@@ -10,10 +11,13 @@ import (
 	"testing"
 	"time"
 
+	icetable "github.com/apache/iceberg-go/table"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/erasure"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
@@ -66,13 +70,17 @@ func Row(i int, subject string, received time.Time) *table.Row {
 	return &r
 }
 
-// Parts are a sink's storage, ledger, writer and catalog over one directory.
+// Parts are a sink's storage, table, ledger, writer, applier and catalog over
+// one directory (sqlite catalog).
 type Parts struct {
 	Store         *storage.FS
+	Lake          *lake.Lake
 	Ledger        *ledger.Ledger
 	Writer        *writer.Writer
+	Applier       *erasure.Applier
 	Catalog       *catalog.Catalog
 	WriterMetrics *writer.Metrics
+	Dir           string
 }
 
 // NewParts builds the parts over dir with files of rotateRows offsets and a
@@ -85,42 +93,79 @@ func NewParts(t testing.TB, dir string, clock *Clock, rotateRows int) *Parts {
 // NewPartsWindow is NewParts with a dedupe window of window ids per partition.
 func NewPartsWindow(t testing.TB, dir string, clock *Clock, rotateRows, window int) *Parts {
 	t.Helper()
+	return NewPartsWith(t, dir, clock, writer.Options{Topic: Topic, RotateRows: rotateRows, RotateBytes: 64 << 20,
+		RotateInterval: time.Hour, DedupeWindow: window})
+}
+
+// NewPartsWith builds the parts with writer options o.
+func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Parts {
+	t.Helper()
 	ctx := context.Background()
 	store, err := storage.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := store.RemoveStaged(Dataset); err != nil {
-		t.Fatal(err)
-	}
-	l, err := ledger.Open(dir + "/" + Dataset + "/erasures.jsonl")
+	loc, err := lake.FileLocation(dir + "/" + Dataset)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { l.Close() })
+	lk, err := lake.Open(ctx, lake.Options{CatalogURI: "sqlite:" + dir + "/catalog.db", CatalogName: "consentflow", Namespace: "consentflow",
+		Table: Dataset, Location: loc, TargetFileBytes: 512 << 20, RowGroupRows: 1000}, nil, zap.NewNop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { lk.Close() })
+	l, err := ledger.Open(ctx, lk.DB(), lk.Dialect, "consentflow."+lk.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
 	wm := writer.NewMetrics(nil)
-	w, err := writer.New(ctx, store, l, writer.Options{Dataset: Dataset, Topic: Topic,
-		RotateRows: rotateRows, RotateBytes: 64 << 20, RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: window}, clock.Now, wm, zap.NewNop())
+	w, err := writer.New(ctx, lk, l, o, clock.Now, wm, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat := catalog.New(store, l, catalog.Options{Dataset: Dataset, Retention: 30 * 24 * time.Hour, RowGroupRows: 1000}, clock.Now, catalog.NewMetrics(nil), zap.NewNop())
-	return &Parts{Store: store, Ledger: l, Writer: w, Catalog: cat, WriterMetrics: wm}
+	a := &erasure.Applier{Lake: lk, Ledger: l, Retiring: o.Retiring, Now: clock.Now, M: erasure.NewMetrics(nil), Log: zap.NewNop()}
+	cat := catalog.New(lk, l, a, store, catalog.Options{Dataset: Dataset, Topic: Topic, Retention: 30 * 24 * time.Hour,
+		History: 24 * time.Hour, OrphanAge: time.Hour}, clock.Now, catalog.NewMetrics(nil), zap.NewNop())
+	return &Parts{Store: store, Lake: lk, Ledger: l, Writer: w, Applier: a, Catalog: cat, WriterMetrics: wm, Dir: dir}
 }
 
-// AllRows reads every row of a manifest's files, checking each file's row count.
-func AllRows(t testing.TB, store storage.Storage, m manifest.Manifest) []table.Row {
+// Rows reads every row of table snapshot id (0: the current one).
+func Rows(t testing.TB, lk *lake.Lake, id int64) []table.Row {
 	t.Helper()
+	ctx := context.Background()
+	tb, err := lk.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id == 0 {
+		if tb.CurrentSnapshot() == nil {
+			return nil
+		}
+		id = tb.CurrentSnapshot().SnapshotID
+	}
+	_, recs, err := tb.Scan(icetable.WithSnapshotID(id)).ToArrowRecords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []table.Row
-	for _, f := range m.Files {
-		rows, err := table.ReadRows(context.Background(), store, m.Dataset+"/"+f.Path)
+	for rec, err := range recs {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if int64(len(rows)) != f.Rows {
-			t.Fatalf("%s: %d rows, manifest says %d", f.Path, len(rows), f.Rows)
-		}
-		out = append(out, rows...)
+		out = append(out, table.RowsOf(rec)...)
+		rec.Release()
 	}
 	return out
+}
+
+// AllRows reads every row of a snapshot's manifest (its table snapshot),
+// checking the total against the manifest.
+func AllRows(t testing.TB, lk *lake.Lake, m manifest.Manifest) []table.Row {
+	t.Helper()
+	rows := Rows(t, lk, m.IcebergSnapshotID)
+	if int64(len(rows)) != m.Totals.Rows {
+		t.Fatalf("snapshot %s: %d rows, manifest says %d", m.ID, len(rows), m.Totals.Rows)
+	}
+	return rows
 }

@@ -215,3 +215,28 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 	}
 	return nil
 }
+
+// RemoveStaged deletes the staging files a crash left in the staging directory.
+func (s *S3) RemoveStaged(string) error {
+	entries, err := os.ReadDir(s.staging)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range entries {
+		if !e.IsDir() && strings.Contains(e.Name(), stagingMarker) {
+			if err := os.Remove(filepath.Join(s.staging, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Bucket is the bucket's name and Prefix the key prefix ("" or ending in "/").
+func (s *S3) Bucket() string { return s.bucket }
+
+// Prefix is the key prefix.
+func (s *S3) Prefix() string { return s.prefix }

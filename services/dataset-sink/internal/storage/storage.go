@@ -38,6 +38,9 @@ type Storage interface {
 	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
 	// Delete removes an object; deleting a missing one is not an error.
 	Delete(ctx context.Context, key string) error
+	// RemoveStaged deletes the staging files a crash left behind (under
+	// prefix for local storage; the whole staging directory for S3).
+	RemoveStaged(prefix string) error
 }
 
 // Object is an open stored object.

@@ -62,14 +62,8 @@ func TestDedupeByEventID(t *testing.T) {
 		t.Fatal(err)
 	}
 	perPartition := map[int]map[string]int{0: {}, 1: {}}
-	for _, f := range m.Files {
-		rows, err := table.ReadRows(ctx, p2.Store, m.Dataset+"/"+f.Path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rows {
-			perPartition[f.Partition][r.EventID]++
-		}
+	for _, r := range sinktest.AllRows(t, p2.Lake, m) {
+		perPartition[int(r.KafkaPartition)][r.EventID]++
 	}
 	for part, ids := range perPartition {
 		for id, n := range ids {
@@ -83,8 +77,9 @@ func TestDedupeByEventID(t *testing.T) {
 	}
 }
 
-// TestDedupeWindowBound: with a window of 4 ids, a restart seeds the newest files
-// (at least 4 ids); an id older than the window is not caught, as documented.
+// TestDedupeWindowBound: with a window of 4 ids, a restart seeds the window from
+// the partition's rows of the last 4 offsets in the table; a duplicate of an id
+// older than the window is not caught, as documented.
 func TestDedupeWindowBound(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -98,6 +93,14 @@ func TestDedupeWindowBound(t *testing.T) {
 		}
 	}
 	p2 := sinktest.NewPartsWindow(t, dir, clock, 3, 4)
+	dup := func(id int, off int64) {
+		ev := sinktest.Event(id, "k1:s", clock.Now())
+		row := table.RowFromEvent(&ev)
+		if _, err := p2.Writer.Append(ctx, writer.Record{Partition: 0, Offset: off, Row: &row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dup(5, 9) // seeds the window (ids of offsets 5-8), then caught
 	if n := writer.WindowLen(p2.Writer, 0); n != 4 {
 		t.Fatalf("seeded window holds %d ids", n)
 	}
@@ -110,5 +113,9 @@ func TestDedupeWindowBound(t *testing.T) {
 	sort.Strings(held)
 	if fmt.Sprint(held) != "[5 6 7 8]" {
 		t.Fatalf("window holds %v, want the 4 newest ids", held)
+	}
+	dup(4, 10) // older than the window: not caught
+	if st := p2.Writer.Stats(); st.DuplicatesDropped != 1 {
+		t.Fatalf("duplicates dropped %d, want 1 (ev 5 only)", st.DuplicatesDropped)
 	}
 }

@@ -299,8 +299,15 @@ func (w *Writer) seed(ctx context.Context, partition int, offset int64) error {
 		id  string
 	}
 	var ids []idAt
-	scan := t.Scan(table.WithRowFilter(filter), table.WithSelectedFields("event_id", "kafka_offset"))
-	_, recs, err := scan.ToArrowRecords(ctx)
+	// The filter prunes data files by their kafka_partition/kafka_offset bounds;
+	// rows are filtered here (iceberg-go v0.7.0 evaluates a row filter against
+	// the wrong columns when the scan also selects fields).
+	tasks, err := t.Scan(table.WithRowFilter(filter)).PlanFiles(ctx)
+	if err != nil {
+		return fmt.Errorf("seed dedupe window of partition %d: %w", partition, err)
+	}
+	from := wm - int64(w.opts.DedupeWindow)
+	_, recs, err := t.Scan(table.WithSelectedFields("event_id", "kafka_partition", "kafka_offset")).ReadTasks(ctx, tasks)
 	if err != nil {
 		return fmt.Errorf("seed dedupe window of partition %d: %w", partition, err)
 	}
@@ -309,9 +316,11 @@ func (w *Writer) seed(ctx context.Context, partition int, offset int64) error {
 			return fmt.Errorf("seed dedupe window of partition %d: %w", partition, err)
 		}
 		c := tbl.ColsOf(rec)
-		id, off := c.String("event_id"), c.Int64("kafka_offset")
+		id, part, off := c.String("event_id"), c.Int64("kafka_partition"), c.Int64("kafka_offset")
 		for i := range int(rec.NumRows()) {
-			ids = append(ids, idAt{off(i), id(i)})
+			if part(i) == int64(partition) && off(i) > from {
+				ids = append(ids, idAt{off(i), id(i)})
+			}
 		}
 		rec.Release()
 	}

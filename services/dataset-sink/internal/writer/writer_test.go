@@ -3,10 +3,10 @@ package writer_test
 import (
 	"context"
 	"fmt"
+	"path"
+	"strings"
 	"testing"
 	"time"
-
-	"github.com/parquet-go/parquet-go"
 
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
@@ -14,9 +14,9 @@ import (
 )
 
 // TestWriterCrashRestartNoLossNoDuplicate feeds a stream, "crashes" (abandons the
-// writer with open files; commits are never made, so Kafka redelivers from the
-// start), restarts over the same directory, and checks every event is in exactly
-// one file.
+// writer with rows buffered; Kafka commits were never made, so Kafka redelivers
+// from the start), restarts over the same table, and checks every event is in
+// the table exactly once, partitioned by day.
 func TestWriterCrashRestartNoLossNoDuplicate(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -55,7 +55,7 @@ func TestWriterCrashRestartNoLossNoDuplicate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := sinktest.AllRows(t, p2.Store, m)
+	rows := sinktest.AllRows(t, p2.Lake, m)
 	seen := map[string]int{}
 	for _, r := range rows {
 		seen[r.EventID]++
@@ -68,49 +68,36 @@ func TestWriterCrashRestartNoLossNoDuplicate(t *testing.T) {
 	}
 	days := map[string]bool{}
 	for _, f := range m.Files {
-		df, err := table.ParseDataFile(f.Path)
-		if err != nil {
-			t.Fatal(err)
+		dir := path.Dir(f.Path) // data/received_day=YYYY-MM-DD
+		if !strings.HasPrefix(dir, "data/"+table.PartitionField+"=") {
+			t.Fatalf("data file %s is not in a day partition", f.Path)
 		}
-		days[df.Day] = true
+		days[dir] = true
 	}
 	if len(days) != 2 {
 		t.Fatalf("want files for 2 days, got %v", days)
 	}
 }
 
-func TestParquetColumnsAreTimestampsAndKeyValueList(t *testing.T) {
-	schema := parquet.SchemaOf(table.Row{})
+// TestTableColumnsAreTimestampsAndKeyValueList: received_at and occurred_at are
+// timestamptz, properties is a list of required {key, value} structs (not a
+// map: Hugging Face datasets has no map type), optional columns are nullable;
+// optional zero values round-trip as null and properties are sorted by key.
+func TestTableColumnsAreTimestampsAndKeyValueList(t *testing.T) {
+	sc := table.Schema()
 	for _, name := range []string{"received_at", "occurred_at"} {
-		col, ok := schema.Lookup(name)
-		if !ok {
-			t.Fatalf("no column %s", name)
-		}
-		lt := col.Node.Type().LogicalType()
-		if lt == nil || lt.String() != "TIMESTAMP(isAdjustedToUTC=true,unit=MILLIS)" {
-			t.Fatalf("%s: logical type %v, want timestamp(millis, UTC)", name, lt)
+		f, ok := sc.FindFieldByName(name)
+		if !ok || f.Type.String() != "timestamptz" {
+			t.Fatalf("%s: %v, want timestamptz", name, f.Type)
 		}
 	}
-	// properties: LIST of STRUCT{key, value}, not a MAP (Hugging Face datasets
-	// has no map type).
-	var props parquet.Field
-	for _, f := range schema.Fields() {
-		if f.Name() == "properties" {
-			props = f
-		}
+	f, ok := sc.FindFieldByName("properties")
+	if !ok || !strings.HasPrefix(f.Type.String(), "list<struct<") || !strings.Contains(f.Type.String(), "key: required string") || !strings.Contains(f.Type.String(), "value: required string") {
+		t.Fatalf("properties: %v", f.Type)
 	}
-	if props == nil || props.Type().LogicalType() == nil || props.Type().LogicalType().String() != "LIST" {
-		t.Fatalf("properties is not a LIST: %s", schema)
-	}
-	for _, leaf := range []string{"key", "value"} {
-		if f, ok := schema.Lookup("properties", "list", "element", leaf); !ok || f.Node.Optional() {
-			t.Fatalf("no required properties.list.element.%s: %s", leaf, schema)
-		}
-	}
-	if col, ok := schema.Lookup("tenant_consent_version"); !ok || !col.Node.Optional() {
+	if f, ok := sc.FindFieldByName("tenant_consent_version"); !ok || f.Required {
 		t.Fatal("no optional tenant_consent_version column")
 	}
-	// optional zero values round-trip as null; properties are sorted by key
 	ev := sinktest.Event(1, "k1:s", sinktest.NewClock().Now())
 	ev.Properties = map[string]string{"plan": "pro", "feature": "search", "page": "/"}
 	ev.TenantConsentVersion = "1:2"

@@ -73,7 +73,12 @@ func pulledSnapshot(t *testing.T, n int) (string, manifest.Manifest) {
 		copyObj(m.Dataset+"/"+f.Path, filepath.Join(dir, filepath.FromSlash(f.Path)))
 	}
 	for _, name := range []string{catalog.CardName, catalog.CroissantName, catalog.ManifestName} {
-		copyObj(p.Catalog.SnapshotKey(m.ID, name), filepath.Join(dir, name))
+		obj, err := p.Catalog.SnapshotObject(ctx, m, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copyObj(obj.Info().Key, filepath.Join(dir, name))
+		obj.Close()
 	}
 	return dir, m
 }

@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"fmt"
+	"sort"
 	"testing"
 	"time"
 
@@ -44,11 +45,11 @@ func TestRegrantWithinTheHourSurvives(t *testing.T) {
 	if _, err := p.Writer.CloseAll(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range []schema.Erasure{
+	for i, e := range []schema.Erasure{
 		{Pseudonyms: []string{"k1:u"}, Purpose: "ai_training", EffectiveAt: optOut, Reason: "user_opt_out", ConsentVersion: "0:5", Scope: schema.ScopeSubject},
 		{Pseudonyms: []string{"k1:t"}, Purpose: "ai_training", EffectiveAt: optOut, Reason: "tenant_opt_out", ConsentVersion: "1:7", Scope: schema.ScopeTenant},
 	} {
-		if _, err := p.Ledger.Append(-1, 0, clock.Now(), e); err != nil {
+		if _, err := p.Ledger.Record(ctx, "dataset.erasures", 0, int64(i), clock.Now(), e); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -65,7 +66,9 @@ func TestRegrantWithinTheHourSurvives(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, r := range sinktest.AllRows(t, p.Store, m) {
+	rows := sinktest.AllRows(t, p.Lake, m)
+	sort.Slice(rows, func(i, j int) bool { return rows[i].EventID < rows[j].EventID })
+	for _, r := range rows {
 		if !r.ReceivedAt.Equal(hour) {
 			t.Fatalf("row %s received_at %s, want the coarsened %s", r.EventID, r.ReceivedAt, hour)
 		}

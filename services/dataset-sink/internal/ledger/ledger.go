@@ -147,7 +147,8 @@ func (l *Ledger) Record(ctx context.Context, topic string, partition int, offset
 			l.mu.Lock()
 			l.gen[topic] = max(l.gen[topic], gen)
 			l.mu.Unlock()
-			return true, nil
+			// The writer of this instance drops covered rows from now on.
+			return true, l.Refresh(ctx)
 		}
 		var have string
 		err = l.db.QueryRowContext(ctx, `SELECT digest FROM `+TableName+` WHERE dataset = $1 AND topic = $2 AND kpartition = $3 AND koffset = $4`,

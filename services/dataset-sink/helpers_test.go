@@ -2,6 +2,7 @@ package datasetsink
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/pkg/topics"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
 	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
 )
 
@@ -23,6 +25,8 @@ func testConfig(dir string) Config {
 		GroupID: "dataset-sink-test", Storage: "fs", Root: dir, Dataset: "ai_training",
 		RotateRows: 10, RotateBytes: 64 << 20, RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: 1000,
 		SnapshotInterval: 0, SnapshotRetention: 30 * 24 * time.Hour, PurgeDeadline: 72 * time.Hour, PurgeCheck: time.Minute,
+		History: 24 * time.Hour, OrphanAge: time.Hour, ErasureApply: 100 * time.Millisecond,
+		CatalogName: "consentflow", Namespace: "consentflow",
 		Topics: topics.DefaultNames(),
 	}
 }
@@ -84,7 +88,8 @@ func runUntilRows(t testing.TB, ctx context.Context, s *Sink, want int64) manife
 			t.Fatal(err)
 		}
 		var err error
-		if m, err = s.Snapshot(ctx); err != nil {
+		m, err = s.Snapshot(ctx)
+		if err != nil && !errors.Is(err, catalog.ErrEmpty) {
 			t.Fatal(err)
 		}
 		if m.Totals.Rows >= want || ctx.Err() != nil {

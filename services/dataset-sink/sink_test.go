@@ -67,7 +67,7 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 	defer s2.Close()
 	m := runUntilRows(t, ctx, s2, n)
 	seen := map[string]int{}
-	for _, r := range sinktest.AllRows(t, s2.store, m) {
+	for _, r := range sinktest.AllRows(t, s2.lake, m) {
 		seen[r.EventID]++
 		if seen[r.EventID] > 1 {
 			t.Fatalf("duplicate %s", r.EventID)

@@ -17,9 +17,9 @@ import (
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/stream/streamtest"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
 )
 
 // decodeFunc is a fake record decoder.
@@ -76,12 +76,12 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestEventsCommitOnlyWhatIsPublished: whenever the events loop commits, every
-// committed offset is in a Parquet file already published (a poison record
-// included: its file's offset range covers it, and its dead letter is written);
-// records in the open file are committed only once the file is published, here
-// at the drain.
-func TestEventsCommitOnlyWhatIsPublished(t *testing.T) {
+// TestEventsCommitOnlyWhatIsInTheTable: whenever the events loop commits, every
+// committed offset is covered by the table's current snapshot (a poison record
+// included: its commit's offset range covers it, and its dead letter is
+// written); buffered records are committed only once their table commit
+// succeeded, here at the drain.
+func TestEventsCommitOnlyWhatIsInTheTable(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
 	p := sinktest.NewParts(t, t.TempDir(), clock, 4)
@@ -100,20 +100,19 @@ func TestEventsCommitOnlyWhatIsPublished(t *testing.T) {
 	r := streamtest.NewReader(input...)
 	r.BeforeCommit = func(msgs []kafka.Message) {
 		commits++
-		files, err := table.List(ctx, p.Store, sinktest.Dataset)
+		tb, err := p.Lake.Load(ctx)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		st, err := lake.StateOf(tb)
 		if err != nil {
 			t.Error(err)
 			return
 		}
 		for _, m := range msgs {
-			for o := int64(0); o <= m.Offset; o++ {
-				published := false
-				for _, f := range files {
-					published = published || (f.File.Partition == m.Partition && f.File.First <= o && o <= f.File.Last)
-				}
-				if !published {
-					t.Errorf("commit of %d:%d: offset %d is in no published file (files %v)", m.Partition, m.Offset+1, o, files)
-				}
+			if got := st.Offsets.Get(sinktest.Topic, m.Partition); got < m.Offset {
+				t.Errorf("commit of %d:%d: the table holds partition %d up to offset %d only", m.Partition, m.Offset+1, m.Partition, got)
 			}
 		}
 	}
@@ -189,12 +188,9 @@ func TestEventsOutageAppendsNothing(t *testing.T) {
 // ledger file (fsynced) when the commit is made; a tombstone is skipped and a
 // poison record goes to the DLQ.
 func TestErasuresAreInTheLedgerBeforeTheirCommit(t *testing.T) {
-	dir := t.TempDir()
-	l, err := ledger.Open(dir + "/erasures.jsonl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	ctx := context.Background()
+	p := sinktest.NewParts(t, t.TempDir(), sinktest.NewClock(), 10)
+	l := p.Ledger
 	codec := decodeFunc[schema.Erasure](func(b []byte) (schema.Erasure, error) {
 		if string(b) == "poison" {
 			return schema.Erasure{}, errors.New("decode with schema 3: short buffer")
@@ -208,27 +204,27 @@ func TestErasuresAreInTheLedgerBeforeTheirCommit(t *testing.T) {
 		kafka.Message{Topic: "dataset.erasures", Offset: 3, Value: []byte("k1:b")},
 	)
 	r.BeforeCommit = func(msgs []kafka.Message) {
-		reopened, err := ledger.Open(dir + "/erasures.jsonl") // what a crash now would leave
+		// What a crash now would leave: a fresh view of the catalog database.
+		reopened, err := ledger.Open(ctx, p.Lake.DB(), p.Lake.Dialect, "consentflow."+p.Lake.Name())
 		if err != nil {
 			t.Error(err)
 			return
 		}
-		defer reopened.Close()
-		want := map[int64]int64{1: 1, 2: 1, 3: 1, 4: 2}[msgs[0].Offset+1]
-		if reopened.Position() < want {
-			t.Errorf("commit of offset %d with %d erasures on disk, want %d", msgs[0].Offset+1, reopened.Position(), want)
+		want := map[int64]int{1: 1, 2: 1, 3: 1, 4: 2}[msgs[0].Offset+1]
+		if reopened.Len() < want {
+			t.Errorf("commit of offset %d with %d erasures in the ledger, want %d", msgs[0].Offset+1, reopened.Len(), want)
 		}
 	}
 	m := newMetrics(prometheus.NewRegistry())
-	er := &erasures{codec: codec, ledger: l, now: time.Now, metrics: m, log: zap.NewNop()}
+	er := &erasures{codec: codec, ledger: l, topic: "dataset.erasures", now: time.Now, metrics: m, log: zap.NewNop()}
 	dlq := &streamtest.Writer{}
 	stop := runLoop(t, &stream.Loop{Name: StageErasures, Reader: r, Writer: dlq, Handler: er.handle, DLQ: "events.dlq"})
 	waitFor(t, "committed", func() bool { return r.Committed(0) == 4 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	if l.Position() != 2 {
-		t.Fatalf("ledger position %d", l.Position())
+	if l.Len() != 2 {
+		t.Fatalf("ledger entries %d", l.Len())
 	}
 	if d := dlq.Written(); len(d) != 1 || string(stream.Header(d[0], stream.HeaderSourceOffset)) != "2" {
 		t.Fatalf("dead letters %+v", d)

@@ -100,7 +100,6 @@ func NewPartsWindow(t testing.TB, dir string, clock *Clock, rotateRows, window i
 // NewPartsWith builds the parts with writer options o.
 func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Parts {
 	t.Helper()
-	ctx := context.Background()
 	store, err := storage.NewFS(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -109,8 +108,19 @@ func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Par
 	if err != nil {
 		t.Fatal(err)
 	}
-	lk, err := lake.Open(ctx, lake.Options{CatalogURI: "sqlite:" + dir + "/catalog.db", CatalogName: "consentflow", Namespace: "consentflow",
-		Table: Dataset, Location: loc, TargetFileBytes: 512 << 20, RowGroupRows: 1000}, nil, zap.NewNop())
+	p := NewPartsOn(t, store, loc, nil, dir+"/catalog.db", clock, o)
+	p.Store, p.Dir = store, dir
+	return p
+}
+
+// NewPartsOn builds the parts over any storage: the table at location (its
+// files also reachable as <Dataset>/... keys of store), the sqlite catalog at
+// catalogPath.
+func NewPartsOn(t testing.TB, store storage.Storage, location string, ioProps map[string]string, catalogPath string, clock *Clock, o writer.Options) *Parts {
+	t.Helper()
+	ctx := context.Background()
+	lk, err := lake.Open(ctx, lake.Options{CatalogURI: "sqlite:" + catalogPath, CatalogName: "consentflow", Namespace: "consentflow",
+		Table: Dataset, Location: location, IOProps: ioProps, TargetFileBytes: 512 << 20, RowGroupRows: 1000}, nil, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +137,7 @@ func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Par
 	a := &erasure.Applier{Lake: lk, Ledger: l, Retiring: o.Retiring, Now: clock.Now, M: erasure.NewMetrics(nil), Log: zap.NewNop()}
 	cat := catalog.New(lk, l, a, store, catalog.Options{Dataset: Dataset, Topic: Topic, Retention: 30 * 24 * time.Hour,
 		History: 24 * time.Hour, OrphanAge: time.Hour}, clock.Now, catalog.NewMetrics(nil), zap.NewNop())
-	return &Parts{Store: store, Lake: lk, Ledger: l, Writer: w, Applier: a, Catalog: cat, WriterMetrics: wm, Dir: dir}
+	return &Parts{Lake: lk, Ledger: l, Writer: w, Applier: a, Catalog: cat, WriterMetrics: wm}
 }
 
 // Rows reads every row of table snapshot id (0: the current one).

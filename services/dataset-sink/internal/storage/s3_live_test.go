@@ -10,12 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/testenv"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
-	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
+	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/storage"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
@@ -105,14 +103,11 @@ func TestS3ServerLive(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
 	st := open("round")
-	l, err := ledger.Open(filepath.Join(t.TempDir(), "erasures.jsonl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	m := writer.NewMetrics(nil)
-	opts := writer.Options{Dataset: "ai_training", Topic: "events.curated", RotateRows: 10, RotateBytes: 64 << 20,
-		RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: 1000}
+	s3cfg := lake.S3Config{Endpoint: endpoint, Region: "us-east-1", AccessKey: "test", SecretKey: "test", PathStyle: true, StagingDir: t.TempDir()}
+	lake.RegisterS3()
+	location := "s3://datasets/round/" + sinktest.Dataset
+	catalogPath := filepath.Join(t.TempDir(), "catalog.db")
+	opts := writer.Options{Topic: "events.curated", RotateRows: 10, RotateBytes: 64 << 20, RotateInterval: time.Hour, DedupeWindow: 1000}
 	feed := func(w *writer.Writer, from int64, ids ...int) {
 		t.Helper()
 		for i, id := range ids {
@@ -130,46 +125,39 @@ func TestS3ServerLive(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	w, err := writer.New(ctx, st, l, opts, clock.Now, m, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := sinktest.NewPartsOn(t, st, location, lake.S3Props(s3cfg), catalogPath, clock, opts)
 	ids := make([]int, 25)
 	for i := range ids {
 		ids[i] = i
 	}
-	feed(w, 0, ids...)
-	// Restart over S3: resume after offset 24, window seeded by ranged reads.
-	w2, err := writer.New(ctx, st, l, opts, clock.Now, m, zap.NewNop())
-	if err != nil {
-		t.Fatal(err)
+	feed(p.Writer, 0, ids...)
+	// Restart over S3: resume after offset 24 from the table, window seeded by
+	// reading the table back.
+	p2 := sinktest.NewPartsOn(t, st, location, lake.S3Props(s3cfg), catalogPath, clock, opts)
+	if p2.Writer.Resume()[0] != 24 {
+		t.Fatalf("resume %v", p2.Writer.Resume())
 	}
-	if w2.Resume()[0] != 24 {
-		t.Fatalf("resume %v", w2.Resume())
-	}
-	feed(w2, 20, 20, 21, 22, 23, 24, 3, 25) // redelivered, then a duplicate id, then a new one
-	if st := w2.Stats(); st.RowsWritten != 1 || st.DuplicatesDropped != 1 {
+	feed(p2.Writer, 20, 20, 21, 22, 23, 24, 3, 25) // redelivered, then a duplicate id, then a new one
+	if st := p2.Writer.Stats(); st.RowsWritten != 1 || st.DuplicatesDropped != 1 {
 		t.Fatalf("after restart: %+v", st)
 	}
-
-	cat := catalog.New(st, l, catalog.Options{Dataset: "ai_training", Retention: 24 * time.Hour, RowGroupRows: 1000}, clock.Now, catalog.NewMetrics(nil), zap.NewNop())
-	s1, err := cat.Snapshot(ctx)
+	s1, err := p2.Catalog.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows := sinktest.AllRows(t, st, s1); len(rows) != 26 || s1.Totals.Rows != 26 {
+	if rows := sinktest.AllRows(t, p2.Lake, s1); len(rows) != 26 || s1.Totals.Rows != 26 {
 		t.Fatalf("snapshot 1: %d rows, manifest %d", len(rows), s1.Totals.Rows)
 	}
 	clock.Add(time.Minute)
-	if _, err := l.Append(0, 0, clock.Now(), schema.Erasure{Pseudonyms: []string{"k1:gone"}, Purpose: "ai_training",
+	if _, err := p2.Ledger.Record(ctx, "dataset.erasures", 0, 0, clock.Now(), schema.Erasure{Pseudonyms: []string{"k1:gone"}, Purpose: "ai_training",
 		EffectiveAt: clock.Now(), Scope: schema.ScopeSubject}); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := cat.Snapshot(ctx)
+	s2, err := p2.Catalog.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := sinktest.AllRows(t, st, s2)
+	rows := sinktest.AllRows(t, p2.Lake, s2)
 	for _, r := range rows {
 		if r.Subject == "k1:gone" {
 			t.Fatalf("erased row %s in snapshot 2", r.EventID)
@@ -179,7 +167,7 @@ func TestS3ServerLive(t *testing.T) {
 		t.Fatalf("snapshot 2: %d rows, want 20", len(rows))
 	}
 	for _, f := range s2.Files {
-		obj, err := cat.OpenVerified(ctx, f)
+		obj, err := p2.Catalog.OpenVerified(ctx, f)
 		if err != nil {
 			t.Fatalf("verify %s: %v", f.Path, err)
 		}

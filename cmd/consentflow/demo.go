@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +24,8 @@ import (
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
 	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
 	"github.com/consentflow/consentflow/services/dataset-sink/client"
+	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
+	_ "modernc.org/sqlite" // reads the demo's SQL catalog for its reading examples
 	"github.com/consentflow/consentflow/services/producer"
 )
 
@@ -97,12 +100,15 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	if err := chain.Start(launch.Services...); err != nil {
 		return err
 	}
-	scenarioErr := demoScenario(ctx, o, say, chain, services, stdout)
+	res, scenarioErr := demoScenario(ctx, o, say, chain, services, stdout)
 	if err := chain.StopAll(30 * time.Second); err != nil && scenarioErr == nil {
 		scenarioErr = err
 	}
 	if u := chain.Unexpected(); len(u) > 0 && scenarioErr == nil {
 		scenarioErr = fmt.Errorf("a service stopped: %s", strings.Join(u, "; "))
+	}
+	if scenarioErr == nil {
+		scenarioErr = printReadingExamples(ctx, stdout, res)
 	}
 	return scenarioErr
 }
@@ -117,9 +123,9 @@ func serviceDefinitions() []run.Definition {
 	}
 }
 
-func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), chain *launch.Chain, services *launch.Goroutines, stdout io.Writer) error {
+func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), chain *launch.Chain, services *launch.Goroutines, stdout io.Writer) (demoResult, error) {
 	if err := chain.WaitReady(ctx, 60*time.Second); err != nil {
-		return err
+		return demoResult{}, err
 	}
 	say("services ready: producer %s, consent API %s, datasets API %s", chain.ProducerURL(), chain.ConsentURL(), chain.DatasetsURL())
 
@@ -127,12 +133,12 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	cfg.Seed, cfg.Plan.Events = o.seed, o.events
 	gen, err := loadgen.NewGenerator(cfg)
 	if err != nil {
-		return err
+		return demoResult{}, err
 	}
 	truthPath := filepath.Join(chain.Dir, "loadgen.jsonl")
 	truth, err := os.Create(truthPath)
 	if err != nil {
-		return err
+		return demoResult{}, err
 	}
 	defer truth.Close()
 	say("load generator: %d events from %d tenants, with PII in free text and consent churn", o.events, cfg.Tenants)
@@ -142,17 +148,17 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 		LinkTimeout: -1, // no oracle reads the demo's log: do not hold tenants for new links
 	})
 	if err != nil {
-		return fmt.Errorf("load generator: %w", err)
+		return demoResult{}, fmt.Errorf("load generator: %w", err)
 	}
 	say("sent %d events (%d accepted, %.0f events/s), %d consent changes", stats.EventsSent, stats.EventsAccepted, stats.EventsPerSecond(), stats.ConsentsApplied)
 
 	if lags, err := chain.WaitDrained(ctx, 90*time.Second, 200*time.Millisecond); err != nil {
-		return fmt.Errorf("pipeline did not drain (%s): %w", lags, err)
+		return demoResult{}, fmt.Errorf("pipeline did not drain (%s): %w", lags, err)
 	}
 	// The dataset API publishes the open files before it takes the snapshot.
 	m, err := client.New(chain.DatasetsURL(), chain.Token, nil).CreateSnapshot(ctx, "ai_training")
 	if err != nil {
-		return fmt.Errorf("snapshot: %w", err)
+		return demoResult{}, fmt.Errorf("snapshot: %w", err)
 	}
 	say("pipeline drained; snapshot %s taken", m.ID)
 
@@ -168,7 +174,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 		}
 	}
 	sort.Strings(reasons)
-	dataDir := filepath.Join(chain.Dir, "datasets", m.Dataset)
+	root := filepath.Join(chain.Dir, "datasets")
 	fmt.Fprintf(stdout, "\nconsentflow demo summary\n")
 	fmt.Fprintf(stdout, "  events in                  %d\n", stats.EventsAccepted)
 	fmt.Fprintf(stdout, "  passed consent             %.0f\n", passed)
@@ -177,11 +183,50 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 		fmt.Fprintf(stdout, "    %-28s %.0f\n", r, decisions[r])
 	}
 	fmt.Fprintf(stdout, "  rows in snapshot           %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
-	fmt.Fprintf(stdout, "  snapshot manifest          %s\n", filepath.Join(dataDir, "snapshots", m.ID, "manifest.json"))
+	fmt.Fprintf(stdout, "  Iceberg table              %s (SQL catalog %s, tag %s = table snapshot %d)\n", m.Table, filepath.Join(root, "catalog.db"), m.ID, m.IcebergSnapshotID)
 	fmt.Fprintf(stdout, "  load generator log         %s\n", truthPath)
-	fmt.Fprintf(stdout, "\nLook at it:\n  duckdb -c \"SELECT event_type, count(*) FROM read_parquet('%s/data/*/*.parquet') GROUP BY 1 ORDER BY 2 DESC\"\n", dataDir)
-	fmt.Fprintf(stdout, "  python3 -c \"import pandas as pd; print(pd.read_parquet('%s/data').head())\"\n", dataDir)
+	return demoResult{root: root, snapshot: m}, nil
+}
+
+// demoResult is what the summary's reading examples need once the chain has
+// stopped (the table's metadata file is final then).
+type demoResult struct {
+	root     string
+	snapshot manifest.Manifest
+}
+
+// printReadingExamples prints one-liners that read the table's current snapshot
+// with pyiceberg (the SQL catalog) and DuckDB (iceberg_scan of the current
+// metadata file), and the snapshot tag with pyiceberg.
+func printReadingExamples(ctx context.Context, stdout io.Writer, r demoResult) error {
+	db := filepath.Join(r.root, "catalog.db")
+	meta, err := currentMetadata(ctx, db, "consentflow", "consentflow", r.snapshot.Dataset)
+	if err != nil {
+		return err
+	}
+	meta = strings.TrimPrefix(meta, "file://")
+	fmt.Fprintf(stdout, "\nRead it (readers: bash scripts/iceberg-pyenv.sh | tail -n1, or pip install 'pyiceberg[sql-sqlite,pyarrow]==0.12.0' duckdb==1.4.4 duckdb-ext-iceberg duckdb-ext-avro):\n")
+	fmt.Fprintf(stdout, "  python3 -c \"from pyiceberg.catalog.sql import SqlCatalog; t = SqlCatalog('consentflow', uri='sqlite:///%s').load_table('consentflow.%s'); print(t.scan().to_pandas().groupby('event_type').size())\"\n", db, r.snapshot.Dataset)
+	fmt.Fprintf(stdout, "  python3 -c \"import duckdb, duckdb_ext_avro, duckdb_ext_iceberg as x; c = duckdb.connect(); x.load(c); duckdb_ext_avro.load(c); print(c.sql(\\\"SELECT event_type, count(*) FROM iceberg_scan('%s') GROUP BY 1 ORDER BY 2 DESC\\\"))\"\n", meta)
+	fmt.Fprintf(stdout, "  python3 -c \"from pyiceberg.catalog.sql import SqlCatalog; t = SqlCatalog('consentflow', uri='sqlite:///%s').load_table('consentflow.%s'); print(t.scan(snapshot_id=t.snapshot_by_name('%s').snapshot_id).to_arrow().num_rows)\"   # the snapshot tag\n", db, r.snapshot.Dataset, r.snapshot.ID)
 	return nil
+}
+
+// currentMetadata reads the table's current metadata file from the SQL
+// catalog (sqlite).
+func currentMetadata(ctx context.Context, path, catalogName, namespace, table string) (string, error) {
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_pragma=busy_timeout(10000)")
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var loc string
+	err = db.QueryRowContext(ctx, `SELECT metadata_location FROM iceberg_tables WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?`,
+		catalogName, namespace, table).Scan(&loc)
+	if err != nil {
+		return "", fmt.Errorf("read the catalog %s: %w", path, err)
+	}
+	return loc, nil
 }
 
 func counterByLabel(reg *prometheus.Registry, name, label string) map[string]float64 {

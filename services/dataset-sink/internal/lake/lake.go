@@ -104,7 +104,17 @@ func Open(ctx context.Context, o Options, m *Metrics, log *zap.Logger) (*Lake, e
 	for k, v := range o.IOProps {
 		props[k] = v
 	}
-	cat, err := sqlcat.NewCatalog(o.CatalogName, db, sqlcat.SupportedDialect(dialect), props)
+	// Instances starting together race to create the catalog's tables;
+	// PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against that (a
+	// unique violation on its type catalog): the loser tries again.
+	var cat *sqlcat.Catalog
+	for try := 0; ; try++ {
+		cat, err = sqlcat.NewCatalog(o.CatalogName, db, sqlcat.SupportedDialect(dialect), props)
+		if err == nil || try == 10 || !CreateRace(err) {
+			break
+		}
+		time.Sleep(time.Duration(100*(try+1)) * time.Millisecond)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open SQL catalog %s: %w", redact(o.CatalogURI), err)
@@ -118,6 +128,13 @@ func Open(ctx context.Context, o Options, m *Metrics, log *zap.Logger) (*Lake, e
 		return nil, err
 	}
 	return l, nil
+}
+
+// CreateRace reports whether err is a lost race to create a table of the
+// catalog database.
+func CreateRace(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "23505") || strings.Contains(m, "42P07") || strings.Contains(m, "already exists")
 }
 
 // pingRetry waits (bounded) for the catalog database: at start-up next to a

@@ -105,11 +105,16 @@ func Open(ctx context.Context, db *sql.DB, dialect, dataset string) (*Ledger, er
 		landed_snapshot BIGINT,
 		landed_at BIGINT,
 		UNIQUE (dataset, topic, kpartition, koffset))`
-	if _, err := db.ExecContext(ctx, ddl); err != nil {
-		// Two instances creating it at once on PostgreSQL: one wins.
-		if !strings.Contains(err.Error(), "already exists") {
+	for try := 0; ; try++ {
+		_, err := db.ExecContext(ctx, ddl)
+		if err == nil {
+			break
+		}
+		// Instances creating it at once on PostgreSQL: one wins.
+		if try == 10 || !lake.CreateRace(err) {
 			return nil, fmt.Errorf("create erasure ledger table: %w", err)
 		}
+		time.Sleep(time.Duration(100*(try+1)) * time.Millisecond)
 	}
 	l := &Ledger{db: db, dialect: dialect, dataset: dataset, wm: lake.Watermarks{}, gen: map[string]int{}, matcher: NewMatcher()}
 	if err := l.Refresh(ctx); err != nil {

@@ -25,8 +25,8 @@ import (
 	datasetsink "github.com/consentflow/consentflow/services/dataset-sink"
 	"github.com/consentflow/consentflow/services/dataset-sink/client"
 	"github.com/consentflow/consentflow/services/dataset-sink/manifest"
-	_ "modernc.org/sqlite" // reads the demo's SQL catalog for its reading examples
 	"github.com/consentflow/consentflow/services/producer"
+	_ "modernc.org/sqlite" // reads the demo's SQL catalog for its reading examples
 )
 
 const demoToken = "demo-token-not-secret"

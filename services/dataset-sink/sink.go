@@ -360,7 +360,9 @@ func (s *Sink) Purge(ctx context.Context) (catalog.PurgeResult, error) {
 }
 
 // ApplyErasures applies every recorded erasure to the table now.
-func (s *Sink) ApplyErasures(ctx context.Context) (erasure.Result, error) { return s.applier.Apply(ctx) }
+func (s *Sink) ApplyErasures(ctx context.Context) (erasure.Result, error) {
+	return s.applier.Apply(ctx)
+}
 
 func (s *Sink) signalApply() {
 	select {

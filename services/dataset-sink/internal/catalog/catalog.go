@@ -435,7 +435,7 @@ var ErrCorrupt = errors.New("file does not match its manifest")
 // OpenVerified opens a data file of a manifest after checking its size and
 // sha256 against the manifest (sha256 is cached by size and modification time).
 func (c *Catalog) OpenVerified(ctx context.Context, f manifest.File) (storage.Object, error) {
-	if path.Clean("/"+f.Path)[1:] != f.Path || !strings.HasPrefix(f.Path, "data/") {
+	if path.Clean("/" + f.Path)[1:] != f.Path || !strings.HasPrefix(f.Path, "data/") {
 		return nil, fmt.Errorf("%s: not a data file path: %w", f.Path, storage.ErrNotFound)
 	}
 	obj, err := c.store.Open(ctx, c.opts.Dataset+"/"+f.Path)

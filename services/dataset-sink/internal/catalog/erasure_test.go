@@ -90,7 +90,7 @@ func TestErasureCommitTagRecutAndExpiry(t *testing.T) {
 	if added, _ := p.Ledger.Record(ctx, "dataset.erasures", 0, 7, clock.Now(), e); added {
 		t.Fatal("ledger recorded a redelivered erasure twice")
 	}
-	add(100, "k1:gone", t0, "0:4")                        // late row decided on an older grant: dropped
+	add(100, "k1:gone", t0, "0:4")                         // late row decided on an older grant: dropped
 	add(101, "k1:gone", clock.Now().Add(time.Hour), "0:6") // decided on a later re-grant: kept
 	if _, err := p.Writer.CloseAll(ctx); err != nil {
 		t.Fatal(err)

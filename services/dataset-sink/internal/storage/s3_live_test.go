@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"

@@ -83,6 +83,7 @@ type report struct {
 	Kcat           map[string]int `json:"kcat"`
 	PythonCurated  map[string]any `json:"python_curated"`
 	PythonSnapshot map[string]any `json:"python_snapshot"`
+	Iceberg        map[string]any `json:"iceberg_readers"`
 	DLQ            dlqReport      `json:"dlq"`
 	Leaks          map[string]int `json:"leaks"`
 	Chaos          []string       `json:"chaos,omitempty"`
@@ -307,6 +308,8 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	if int64(len(rows)) != mrows {
 		fail("snapshot: %d rows decoded, manifest says %d", len(rows), mrows)
 	}
+	// The same snapshot read as an Iceberg table by pyiceberg, DuckDB and Spark.
+	rep.Iceberg = r.icebergReaders(ctx, snapDir, rows, fail)
 
 	// 2. Leaks: the needles are every raw id and seeded PII value of the run.
 	gcfg := loadgen.DefaultConfig()

@@ -47,7 +47,11 @@ mkdir -p "$CACHE"
 log "installing ${PACKAGES[*]} (log: $CACHE/iceberg-pyenv-pip.log)"
 "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q "${PACKAGES[@]}" >"$CACHE/iceberg-pyenv-pip.log" 2>&1 ||
     { tail -n 20 "$CACHE/iceberg-pyenv-pip.log" >&2; die "pip install failed"; }
-"$VENV/bin/python" -c 'import pyiceberg, duckdb, duckdb_ext_iceberg, duckdb_ext_avro, datasets' || die "packages do not import"
+"$VENV/bin/python" - <<'PY' || die "packages do not import, or the DuckDB extensions are missing"
+import os, sysconfig, pyiceberg, duckdb, datasets
+d = os.path.join(sysconfig.get_paths()["purelib"], "duckdb_ext", "extensions", "v" + duckdb.__version__, "linux_amd64")
+assert all(os.path.exists(os.path.join(d, e + ".duckdb_extension")) for e in ("iceberg", "avro")), d
+PY
 if [[ $SPARK == 1 ]]; then
     command -v mvn >/dev/null 2>&1 || die "mvn not found (apt-get install maven)"
     log "fetching iceberg-spark-runtime with Maven into $JARS (log: $CACHE/iceberg-mvn.log)"

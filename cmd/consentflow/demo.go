@@ -207,7 +207,7 @@ func printReadingExamples(ctx context.Context, stdout io.Writer, r demoResult) e
 	meta = strings.TrimPrefix(meta, "file://")
 	fmt.Fprintf(stdout, "\nRead it (readers: bash scripts/iceberg-pyenv.sh | tail -n1, or pip install 'pyiceberg[sql-sqlite,pyarrow]==0.12.0' duckdb==1.4.4 duckdb-ext-iceberg duckdb-ext-avro):\n")
 	fmt.Fprintf(stdout, "  python3 -c \"from pyiceberg.catalog.sql import SqlCatalog; t = SqlCatalog('consentflow', uri='sqlite:///%s').load_table('consentflow.%s'); print(t.scan().to_pandas().groupby('event_type').size())\"\n", db, r.snapshot.Dataset)
-	fmt.Fprintf(stdout, "  python3 -c \"import duckdb, duckdb_ext_avro, duckdb_ext_iceberg as x; c = duckdb.connect(); x.load(c); duckdb_ext_avro.load(c); print(c.sql(\\\"SELECT event_type, count(*) FROM iceberg_scan('%s') GROUP BY 1 ORDER BY 2 DESC\\\"))\"\n", meta)
+	fmt.Fprintf(stdout, "  python3 -c \"import duckdb, os, sysconfig; c = duckdb.connect(); c.execute('SET extension_directory = ?', [os.path.join(sysconfig.get_paths()['purelib'], 'duckdb_ext', 'extensions')]); c.execute('LOAD iceberg'); print(c.sql(\\\"SELECT event_type, count(*) FROM iceberg_scan('%s') GROUP BY 1 ORDER BY 2 DESC\\\"))\"\n", meta)
 	fmt.Fprintf(stdout, "  python3 -c \"from pyiceberg.catalog.sql import SqlCatalog; t = SqlCatalog('consentflow', uri='sqlite:///%s').load_table('consentflow.%s'); print(t.scan(snapshot_id=t.snapshot_by_name('%s').snapshot_id).to_arrow().num_rows)\"   # the snapshot tag\n", db, r.snapshot.Dataset, r.snapshot.ID)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
@@ -18,8 +19,8 @@ import (
 )
 
 // BenchmarkSinkLive measures the sink consuming a pre-filled curated topic of real
-// Kafka (CONSENTFLOW_LIVE=1) into Parquet on local disk, with production rotation
-// settings, next to a pass-through consumer group reading and committing the same
+// Kafka (CONSENTFLOW_LIVE=1) into its Iceberg table on local disk (sqlite
+// catalog), with production rotation settings, next to a pass-through consumer group reading and committing the same
 // topic in the same run. SINK_BENCH_ROWS sets the row count (default 200,000);
 // pre-filling stops after 2 minutes whatever the count.
 //
@@ -53,12 +54,14 @@ func benchSinkVsPassThrough(b *testing.B, n int) {
 	k := newKafkaFixture(b)
 	rows, kafkaBytes := prefill(b, ctx, k, n, 2*time.Minute)
 	b.ResetTimer()
-	var sinkTime, baseTime time.Duration
-	var parquetBytes int64
+	var sinkTime, baseTime, eraseTime time.Duration
+	var parquetBytes, erased int64
 	for i := range b.N {
 		baseTime += passThrough(b, ctx, k, fmt.Sprintf("%sbaseline-%d", k.env.Prefix, i), rows)
-		d, st := sinkPass(b, ctx, k, fmt.Sprintf("%ssink-%d", k.env.Prefix, i), rows)
+		d, st, e, n := sinkPass(b, ctx, k, fmt.Sprintf("%ssink-%d", k.env.Prefix, i), rows)
 		sinkTime += d
+		eraseTime += e
+		erased += n
 		parquetBytes += st.BytesWritten
 		if st.RowsWritten != int64(rows) {
 			b.Fatalf("sink wrote %d rows of %d", st.RowsWritten, rows)
@@ -73,6 +76,8 @@ func benchSinkVsPassThrough(b *testing.B, n int) {
 	b.ReportMetric(total/baseTime.Seconds(), "baseline_rows/s")
 	b.ReportMetric(in/baseTime.Seconds(), "baseline_kafka_MB/s")
 	b.ReportMetric(baseTime.Seconds()/sinkTime.Seconds(), "sink/baseline")
+	b.ReportMetric(eraseTime.Seconds()/float64(b.N), "erasure_commit_s")
+	b.ReportMetric(float64(erased)/float64(b.N), "erasure_rows_removed")
 }
 
 // prefill writes up to n distinct curated events (1,000 subjects as keys) to the
@@ -141,13 +146,17 @@ func passThrough(b *testing.B, ctx context.Context, k *kafkaFixture, group strin
 }
 
 // sinkPass runs a sink with production rotation settings and a fresh group until
-// it has consumed rows records, then flushes (publishes the files and commits);
-// the time runs from the first record consumed to the end of the flush.
-func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, writer.Stats) {
+// it has consumed rows records, then flushes (commits to the table and to
+// Kafka); the time runs from the first record consumed to the end of the flush.
+// Then it records the erasure of one subject (1 in 1,000 of the rows) and times
+// its copy-on-write commit on the table it wrote: the scan of every data file's
+// pseudonym columns, the rewrite of the files holding the subject's rows, the
+// commit.
+func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, writer.Stats, time.Duration, int64) {
 	b.Helper()
 	cfg := k.config(b.TempDir())
 	cfg.GroupID = group
-	cfg.RotateRows, cfg.RotateBytes, cfg.RotateInterval, cfg.RowGroupRows = 100_000, 128<<20, time.Minute, 65536
+	cfg.RotateRows, cfg.RotateBytes, cfg.RotateInterval, cfg.RowGroupRows = 100_000, 64<<20, time.Minute, 65536
 	cfg.DedupeWindow = 1_000_000
 	s, err := New(ctx, cfg, zap.NewNop(), nil)
 	if err != nil {
@@ -179,5 +188,14 @@ func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, 
 	if err := <-errc; err != nil {
 		b.Fatalf("sink drain: %v", err)
 	}
-	return elapsed, s.Stats()
+	if _, err := s.ledger.Record(ctx, "bench.erasures", 0, 0, time.Now(), schema.Erasure{Pseudonyms: []string{"k1:subject-0000000007"},
+		Purpose: "ai_training", ConsentVersion: "0:1", Scope: schema.ScopeSubject}); err != nil {
+		b.Fatal(err)
+	}
+	t0 := time.Now()
+	res, err := s.ApplyErasures(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return elapsed, s.Stats(), time.Since(t0), res.RowsRemoved
 }

@@ -58,6 +58,8 @@ type Config struct {
 	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is out of every snapshot tag and of the table's history (bytes deleted) within this time"`
 	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline, retention and orphan files are checked"`
 	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"2s" help:"new erasures are applied to the table (a copy-on-write commit) at most this often"`
+	CompactInterval   time.Duration `env:"SINK_COMPACT_INTERVAL" envDefault:"1h" help:"how often small data files are compacted (0 disables)"`
+	CompactMinFiles   int           `env:"SINK_COMPACT_MIN_FILES" envDefault:"8" help:"compact a day's data files smaller than 32 MiB once there are this many"`
 	KeyIDs            []string      `env:"PSEUDONYM_KEY_IDS" envSeparator:"," help:"ids of the keys in the anonymizer's keyring (k1,k2): the sink refuses to run while rows use a key not listed; empty: not checked"`
 	RetireKeys        []string      `env:"SINK_RETIRE_KEYS" envSeparator:"," help:"key ids being retired: their rows are removed from the table, its tags and history within ERASURE_PURGE_DEADLINE; drop the key from the keyring afterwards"`
 
@@ -121,6 +123,9 @@ func (c *Config) Validate() error {
 	}
 	if c.OrphanAge < time.Minute {
 		p.Addf("TABLE_ORPHAN_AGE", "must be at least 1m (younger files may belong to a commit in flight)")
+	}
+	if c.CompactInterval < 0 || c.CompactMinFiles < 2 {
+		p.Addf("SINK_COMPACT_INTERVAL", "interval must not be negative and SINK_COMPACT_MIN_FILES at least 2")
 	}
 	if c.ErasureApply <= 0 {
 		p.Addf("ERASURE_APPLY_INTERVAL", "must be positive")

@@ -25,7 +25,7 @@ func testConfig(dir string) Config {
 		GroupID: "dataset-sink-test", Storage: "fs", Root: dir, Dataset: "ai_training",
 		RotateRows: 10, RotateBytes: 64 << 20, RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: 1000,
 		SnapshotInterval: 0, SnapshotRetention: 30 * 24 * time.Hour, PurgeDeadline: 72 * time.Hour, PurgeCheck: time.Minute,
-		History: 24 * time.Hour, OrphanAge: time.Hour, ErasureApply: 100 * time.Millisecond,
+		History: 24 * time.Hour, OrphanAge: time.Hour, ErasureApply: 100 * time.Millisecond, CompactMinFiles: 8,
 		CatalogName: "consentflow", Namespace: "consentflow",
 		Topics: topics.DefaultNames(),
 	}

@@ -34,6 +34,9 @@ import (
 
 var errKilled = errors.New("dataset sink killed")
 
+// compactSmall: data files below this size are compacted.
+const compactSmall = 32 << 20
+
 // Sink is a dataset sink: Run consumes Kafka and serves the API; Snapshot and
 // Flush are its in-process controls.
 type Sink struct {
@@ -276,7 +279,8 @@ func (s *Sink) Run(ctx context.Context) error {
 
 // schedule commits rows buffered longer than SINK_ROTATE_INTERVAL (their
 // records become durable and are acknowledged), takes snapshots every
-// SNAPSHOT_INTERVAL and runs the purge every ERASURE_PURGE_CHECK.
+// SNAPSHOT_INTERVAL, compacts small files every SINK_COMPACT_INTERVAL and runs
+// the purge every ERASURE_PURGE_CHECK.
 func (s *Sink) schedule(ctx context.Context, ev *events) error {
 	rotate := time.NewTicker(min(max(s.cfg.RotateInterval/4, 10*time.Millisecond), time.Second))
 	defer rotate.Stop()
@@ -288,6 +292,12 @@ func (s *Sink) schedule(ctx context.Context, ev *events) error {
 	}
 	purge := time.NewTicker(s.cfg.PurgeCheck)
 	defer purge.Stop()
+	var compactC <-chan time.Time
+	if s.cfg.CompactInterval > 0 {
+		t := time.NewTicker(s.cfg.CompactInterval)
+		defer t.Stop()
+		compactC = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -304,6 +314,13 @@ func (s *Sink) schedule(ctx context.Context, ev *events) error {
 		case <-snapC:
 			if _, err := s.Snapshot(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("scheduled snapshot", zap.Error(err))
+			}
+		case <-compactC:
+			if s.killed.Load() {
+				continue
+			}
+			if _, err := s.applier.Compact(ctx, s.cfg.CompactMinFiles, compactSmall); err != nil && ctx.Err() == nil {
+				s.log.Error("compaction", zap.Error(err))
 			}
 		case <-purge.C:
 			if s.killed.Load() {

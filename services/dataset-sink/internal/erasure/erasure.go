@@ -405,3 +405,96 @@ func refOf(t *table.Table, name string) (table.SnapshotRef, bool) {
 	}
 	return table.SnapshotRef{}, false
 }
+
+// CompactResult reports a compaction.
+type CompactResult struct {
+	FilesBefore, FilesAfter int
+	Rows                    int64
+}
+
+// Compact rewrites, per partition (day), the data files smaller than small
+// into one file when there are at least minFiles of them: a streaming sink
+// commits small files, and every copy-on-write erasure reads every file, so
+// fewer files keep erasures cheap. The commit replaces the files (rows
+// unchanged, the sink's state carried forward) and is redone on the reloaded
+// table when another writer got in first.
+func (a *Applier) Compact(ctx context.Context, minFiles int, small int64) (CompactResult, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var res CompactResult
+	var written []iceberg.DataFile
+	var writtenFor string
+	_, err := a.Lake.Commit(ctx, "compaction", func(ctx context.Context, at *lake.Attempt) (*table.Transaction, error) {
+		cur := at.Base.CurrentSnapshot()
+		if cur == nil {
+			return nil, nil
+		}
+		tasks, err := at.Base.Scan(table.WithSnapshotID(cur.SnapshotID)).PlanFiles(ctx)
+		if err != nil {
+			return nil, err
+		}
+		groups := map[string][]table.FileScanTask{}
+		for _, task := range tasks {
+			if task.File.FileSizeBytes() < small {
+				k := fmt.Sprint(task.File.Partition())
+				groups[k] = append(groups[k], task)
+			}
+		}
+		var old []table.FileScanTask
+		for _, g := range groups {
+			if len(g) >= minFiles {
+				old = append(old, g...)
+			}
+		}
+		if len(old) == 0 {
+			cleanupFiles(ctx, at.Base, written)
+			written = nil
+			return nil, nil
+		}
+		var key strings.Builder
+		for _, task := range old {
+			key.WriteString(task.File.FilePath())
+		}
+		if key.String() != writtenFor {
+			cleanupFiles(ctx, at.Base, written)
+			written = nil
+			sc, err := table.SchemaToArrowSchema(at.Base.Schema(), nil, true, false)
+			if err != nil {
+				return nil, err
+			}
+			_, recs, err := at.Base.Scan(table.WithSnapshotID(cur.SnapshotID)).ReadTasks(ctx, old)
+			if err != nil {
+				return nil, err
+			}
+			for df, err := range table.WriteRecords(ctx, at.Base, sc, recs, table.WithMaxWriteWorkers(1)) {
+				if err != nil {
+					cleanupFiles(ctx, at.Base, written)
+					written = nil
+					return nil, fmt.Errorf("compact: %w", err)
+				}
+				written = append(written, df)
+			}
+			writtenFor = key.String()
+		}
+		res = CompactResult{FilesBefore: len(old), FilesAfter: len(written)}
+		oldFiles := make([]iceberg.DataFile, len(old))
+		for i, task := range old {
+			oldFiles[i] = task.File
+			res.Rows += task.File.Count()
+		}
+		tx := at.Base.NewTransaction()
+		return tx, tx.ReplaceDataFilesWithDataFiles(ctx, oldFiles, written, at.Props(at.State, nil))
+	})
+	if err != nil {
+		if len(written) > 0 {
+			if t, lerr := a.Lake.Load(ctx); lerr == nil {
+				cleanupFiles(ctx, t, written)
+			}
+		}
+		return CompactResult{}, err
+	}
+	if res.FilesBefore > 0 {
+		a.Log.Info("small data files compacted", zap.Int("files_before", res.FilesBefore), zap.Int("files_after", res.FilesAfter), zap.Int64("rows", res.Rows))
+	}
+	return res, nil
+}

@@ -461,7 +461,20 @@ func (s *Sink) rebuildLedger(ctx context.Context, cs *codecs) error {
 		}
 		s.log.Info("erasure ledger rebuilt from the topic", zap.String("topic", name), zap.Int("entries", n))
 	}
+	return s.checkLedger(ctx)
+}
+
+// checkLedger refuses a ledger that is still behind the table.
+func (s *Sink) checkLedger(ctx context.Context) error {
 	if err := s.ledger.Refresh(ctx); err != nil {
+		return err
+	}
+	t, err := s.lake.Load(ctx)
+	if err != nil {
+		return err
+	}
+	state, err := lake.StateOf(t)
+	if err != nil {
 		return err
 	}
 	if behind := s.ledger.Behind(state.Erasures); len(behind) > 0 {

@@ -31,6 +31,7 @@ func datasetCard(m *manifest.Manifest) []byte {
 	}
 	b.WriteString("---\n\n")
 	fmt.Fprintf(&b, "# %s — snapshot %s\n\n", m.Dataset, m.ID)
+	fmt.Fprintf(&b, "A snapshot tag of the Apache Iceberg table `%s` (table snapshot %d); these are the Parquet files of that snapshot. ", m.Table, m.IcebergSnapshotID)
 	b.WriteString("Consented, anonymized interaction events published by consentflow's dataset sink. ")
 	b.WriteString("Every row passed the consent check for the purpose at its server receive time; ")
 	b.WriteString("direct identifiers are pseudonymized or dropped and free text is redacted.\n\n")
@@ -78,10 +79,10 @@ func writeFeatures(b *strings.Builder, cols []manifest.Column, indent string) {
 // featureDtype maps a table.Columns type to a datasets Value dtype.
 func featureDtype(typ string) string {
 	switch typ {
-	case "timestamp[ms, UTC]":
-		return "timestamp[ms, tz=UTC]"
-	case "bool":
-		return "bool"
+	case "timestamp[us, UTC]":
+		return "timestamp[us, tz=UTC]"
+	case "bool", "int32", "int64":
+		return typ
 	}
 	return "string"
 }
@@ -153,7 +154,9 @@ func croissantType(typ string) string {
 	switch typ {
 	case "bool":
 		return "sc:Boolean"
-	case "timestamp[ms, UTC]":
+	case "int32", "int64":
+		return "sc:Integer"
+	case "timestamp[us, UTC]":
 		return "sc:DateTime"
 	}
 	return "sc:Text"

@@ -85,6 +85,10 @@ func OpenDB(uri string) (*sql.DB, string, error) {
 		if err != nil {
 			return nil, "", fmt.Errorf("open sqlite catalog %s: %w", path, err)
 		}
+		// One connection: the process's catalog and ledger statements take
+		// turns instead of contending for sqlite's write lock (other processes,
+		// readers among them, wait on the busy timeout).
+		db.SetMaxOpenConns(1)
 		return db, "sqlite", nil
 	}
 	return nil, "", fmt.Errorf("catalog URI %q: want sqlite:PATH or postgres://...", uri)

@@ -13,7 +13,7 @@ e2e: build ## end-to-end acceptance: four services as processes, real Kafka/Redi
 	@cd e2e && eval "$$(bash ../scripts/services.sh env)" && \
 		CONSENTFLOW_E2E=1 CONSENTFLOW_BIN=$(BIN) E2E_OUT=$(CURDIR)/out/e2e E2E_PYTHON="$$(cd .. && $(E2E_PY))" \
 		E2E_ICEBERG_PYTHON="$$(cd .. && $(E2E_ICEBERG_PY))" \
-		$(E2E_GOTEST) -timeout 15m -run '^(TestOracleRules|TestE2E)$$' .
+		$(E2E_GOTEST) -timeout 15m -run '^(TestOracleRules|TestE2E|TestDemoReadingExamples)$$' .
 
 fault: build ## e2e while services are SIGKILLed, Redis flushed/restarted, Kafka restarted, poison injected (~4-5 min)
 	@bash scripts/services.sh up >/dev/null

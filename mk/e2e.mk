@@ -25,4 +25,5 @@ fault: build ## e2e while services are SIGKILLed, Redis flushed/restarted, Kafka
 mutants: build ## mutation check: each planted bug (e2e/mutants.py) must make TestE2E fail (~1 min per mutant)
 	@bash scripts/services.sh up >/dev/null
 	@eval "$$(bash scripts/services.sh env)" && E2E_PYTHON="$$($(E2E_PY))" && export E2E_PYTHON && \
+		E2E_ICEBERG_PYTHON="$$($(E2E_ICEBERG_PY))" && export E2E_ICEBERG_PYTHON && export E2E_SPARK=0 && \
 		python3 e2e/mutants.py $(MUTANTS_ARGS)

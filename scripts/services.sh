@@ -553,8 +553,17 @@ CLUSTER_CHECK_PORT=''
 cluster_node_ready() { [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$CLUSTER_CHECK_PORT" ping 2>/dev/null) == PONG ]]; }
 
 start_redis_cluster() {
-    local n pid t0 started=0 port
+    local n pid t0 started=0 port running=0
     t0=$(now)
+    # nodes.conf records the peers' ports: started on other ports (REDIS_CLUSTER_BASE_PORT
+    # changed, same state dir), the nodes would look for their old peers there — possibly another
+    # cluster's nodes — and the cluster fails. The cluster holds no data (a cache), so forget it.
+    for n in "${CLUSTER_NODES[@]}"; do service_pid "redis-cluster-$n" >/dev/null && running=1; done
+    local marker=$DATA/redis-cluster/ports
+    if ((!running)) && [[ -d $DATA/redis-cluster && ( ! -f $marker || $(<"$marker") != "$(cluster_addrs)" ) ]]; then
+        rm -rf "$DATA/redis-cluster"
+    fi
+    mkdir -p "$DATA/redis-cluster" && cluster_addrs >"$marker"
     for n in "${CLUSTER_NODES[@]}"; do
         service_pid "redis-cluster-$n" >/dev/null && continue
         port=$(cluster_port "$n")

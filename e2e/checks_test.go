@@ -298,7 +298,7 @@ type poison struct {
 // schema id the registry does not have, and a well-formed InteractionEvent
 // without user_id and anonymous_id.
 func (r *run) injectPoison(ctx context.Context, round int) ([]poison, error) {
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: r.e.registry})
+	serde, err := avro.NewSerdeFor(r.e.stack.Registry)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (r *run) injectPoison(ctx context.Context, round int) ([]poison, error) {
 		{key: fmt.Sprintf("poison-%d-unknown-schema", round), kind: "unknown_schema_id", value: unknownID},
 		{key: fmt.Sprintf("poison-%d-no-subject", round), kind: "no_subject", value: noSubject},
 	}
-	w := stream.NewWriter(r.e.brokers, nil)
+	w := stream.NewWriter(r.e.stack.Kafka, nil)
 	defer w.Close()
 	var msgs []kafka.Message
 	for _, p := range ps {
@@ -346,7 +346,7 @@ type dlqReport struct {
 }
 
 func (r *run) checkDLQ(ctx context.Context, injected []poison, allowRedelivery bool) (dlqReport, error) {
-	msgs, _, err := readTopic(ctx, r.e.brokers, r.names.DLQ)
+	msgs, _, err := readTopic(ctx, r.e.stack.Kafka, r.names.DLQ)
 	if err != nil {
 		return dlqReport{}, err
 	}

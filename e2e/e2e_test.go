@@ -100,7 +100,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		if addrs == "" {
 			t.Fatal("REDIS_CLUSTER_ADDRS is not set: `make services` starts the Redis Cluster (or set E2E_REDIS=single)")
 		}
-		e.redisAddr = addrs // several addresses: the consent-filter uses Redis Cluster
+		e.stack.Redis.Addr = addrs // several addresses: the consent-filter uses Redis Cluster
 	}
 	r := newRun(t, e, sc.kind)
 	rep := &report{Run: r.id, Durations: map[string]string{}, Leaks: map[string]int{}, Kcat: map[string]int{},
@@ -122,7 +122,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 
 	if sc.redisCluster {
-		r.logln("consent-filter on the Redis Cluster %s", e.redisAddr)
+		r.logln("consent-filter on the Redis Cluster %s", e.stack.Redis.Addr)
 	}
 	r.createTopics(ctx)
 	for _, s := range serviceNames {
@@ -336,6 +336,9 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	for _, v := range keptOthers {
 		nd.add("kept_probe", v)
 	}
+	nd.add("secret:kafka_sasl_password", e.stack.Kafka.SASL.Password.Reveal())
+	nd.add("secret:redis_password", e.stack.Redis.Password.Reveal())
+	nd.add("secret:schema_registry_password", e.stack.Registry.Password.Reveal())
 	r.logln("leak scan: %d needles", len(nd.what))
 	// Raw event ids are no secret of the audit trail (consent.decisions names
 	// them), but the curated outputs carry only their keyed form: a raw id there
@@ -358,7 +361,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		}
 	}
 
-	curated, ends, err := readTopic(ctx, e.brokers, r.names.Curated)
+	curated, ends, err := readTopic(ctx, e.stack.Kafka, r.names.Curated)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +370,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	leak("events.curated (keys, values, headers)", scanMessages(nd, r.names.Curated, curated, 50))
 	leak("events.curated: raw event ids", scanMessages(eids, r.names.Curated, curated, 50))
-	decisions, _, err := readTopic(ctx, e.brokers, r.names.Decisions)
+	decisions, _, err := readTopic(ctx, e.stack.Kafka, r.names.Decisions)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,8 +392,8 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	// every decision against the load generator's log and the policy file.
 	var pyC map[string]any
 	curatedPath := filepath.Join(r.dir, "curated-decoded.jsonl")
-	if err := r.python(ctx, &pyC, "topic", "--brokers", strings.Join(e.brokers, ","), "--topic", r.names.Curated,
-		"--registry", e.registry, "--out", curatedPath); err != nil {
+	if err := r.python(ctx, &pyC, "topic", "--kafka-config", r.librdkafkaConfig(), "--topic", r.names.Curated,
+		"--registry", e.stack.Registry.URL, "--out", curatedPath); err != nil {
 		t.Fatal(err)
 	}
 	rep.PythonCurated = pyC

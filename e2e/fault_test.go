@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 )
 
 // Fault plan, per run: every service SIGKILLed killsPerService times, the
@@ -113,7 +113,7 @@ func (c *chaos) do(a chaosAction, rng *rand.Rand) {
 		err := r.waitReady(c.ctx, 60*time.Second, a.target)
 		c.note("SIGKILL %s, restarted after %s; ready: %v", a.target, pause.Round(time.Millisecond), errOK(err))
 	case "redis-flush":
-		n, err := deleteNamespace(c.ctx, r.e.redisAddr, r.redisNS)
+		n, err := deleteNamespace(c.ctx, r.e.stack.Redis, r.redisNS)
 		c.note("redis: deleted %d keys of namespace %s (a flush for this chain): %v", n, r.redisNS, errOK(err))
 	case "restart-redis", "restart-kafka":
 		start := time.Now()
@@ -178,8 +178,11 @@ func (c *chaos) stop() []string {
 // deleteNamespace deletes every key of the chain's Redis namespace: for this
 // chain it is a FLUSHALL (the generation keys go with the data), without touching
 // the other users of the shared Redis.
-func deleteNamespace(ctx context.Context, addr, ns string) (int, error) {
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+func deleteNamespace(ctx context.Context, rc redisconn.Config, ns string) (int, error) {
+	rdb, err := rc.NewClient(redisconn.Options{})
+	if err != nil {
+		return 0, err
+	}
 	defer rdb.Close()
 	n := 0
 	for _, pattern := range []string{ns + ":*", "{" + ns + ":*"} {

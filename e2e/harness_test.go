@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/launch"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
@@ -28,8 +30,10 @@ var serviceNames = launch.Services
 // env is what a run needs from its surroundings.
 type env struct {
 	bin, repo, out, python string
-	brokers                []string
-	redisAddr, registry    string
+	// stack is how to reach Kafka, Redis and the registry, read from the
+	// variables the services read (KAFKA_*, REDIS_*, SCHEMA_REGISTRY_*): the
+	// secured services of `CONSENTFLOW_SECURE=1 scripts/services.sh` work too.
+	stack launch.Stack
 }
 
 func loadEnv(t *testing.T) env {
@@ -41,19 +45,21 @@ func loadEnv(t *testing.T) env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := env{repo: repo, bin: os.Getenv("CONSENTFLOW_BIN"), out: os.Getenv("E2E_OUT"), python: os.Getenv("E2E_PYTHON"),
-		redisAddr: os.Getenv("REDIS_ADDR"), registry: os.Getenv("SCHEMA_REGISTRY_URL")}
+	e := env{repo: repo, bin: os.Getenv("CONSENTFLOW_BIN"), out: os.Getenv("E2E_OUT"), python: os.Getenv("E2E_PYTHON")}
 	if e.bin == "" {
 		e.bin = filepath.Join(repo, "bin")
 	}
 	if e.out == "" {
 		e.out = filepath.Join(repo, "out", "e2e")
 	}
-	if b := os.Getenv("KAFKA_BROKERS"); b != "" {
-		e.brokers = strings.Split(b, ",")
-	}
-	if len(e.brokers) == 0 || e.redisAddr == "" || e.registry == "" {
+	if os.Getenv("KAFKA_BROKERS") == "" || os.Getenv("REDIS_ADDR") == "" || os.Getenv("SCHEMA_REGISTRY_URL") == "" {
 		t.Fatal("KAFKA_BROKERS, REDIS_ADDR and SCHEMA_REGISTRY_URL are required: eval \"$(bash scripts/services.sh env)\" (the make targets do)")
+	}
+	if err := config.Load(&e.stack); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(e.stack.Kafka.Validate(), e.stack.Redis.Validate(), e.stack.Registry.Validate()); err != nil {
+		t.Fatal(err)
 	}
 	for _, b := range append(append([]string(nil), serviceNames...), "consentflow") {
 		if _, err := os.Stat(filepath.Join(e.bin, b)); err != nil {
@@ -117,7 +123,7 @@ func newRun(t *testing.T, e env, kind string) *run {
 	fenv["CONSENT_TOKENS"] = "e2e:plain:" + r.token + "=consent:read|consent:write,e2e-bound:plain:" + r.boundToken +
 		"=consent:read|consent:write;tenant=" + boundTenant + ",e2e-import:plain:" + r.importToken + "=consent:import"
 	r.chain, err = launch.New(launch.Options{
-		Stack:  launch.Stack{Brokers: e.brokers, RedisAddr: e.redisAddr, RegistryURL: e.registry},
+		Stack:  e.stack,
 		Prefix: "e2e-" + id + ".", Dir: r.dir, Token: r.token, PseudonymKey: r.pseudonymKey, AuditKey: r.auditKey,
 		Env: map[string]map[string]string{
 			"consent-filter": fenv,
@@ -227,13 +233,13 @@ func (r *run) waitDrained(ctx context.Context, timeout time.Duration) error {
 
 // readTopic returns every record of topic, partition by partition, up to the end
 // offsets of now.
-func readTopic(ctx context.Context, brokers []string, topic string) ([]kafka.Message, map[int]int64, error) {
-	ends, err := stream.EndOffsets(ctx, brokers, topic)
+func readTopic(ctx context.Context, k stream.Config, topic string) ([]kafka.Message, map[int]int64, error) {
+	ends, err := stream.EndOffsets(ctx, k, topic)
 	if err != nil {
 		return nil, nil, err
 	}
 	var out []kafka.Message
-	err = stream.ReadRange(ctx, brokers, topic, nil, ends, func(m kafka.Message) { out = append(out, m) })
+	err = stream.ReadRange(ctx, k, topic, nil, ends, func(m kafka.Message) { out = append(out, m) })
 	return out, ends, err
 }
 

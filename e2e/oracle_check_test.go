@@ -68,7 +68,7 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath stri
 	} {
 		path := filepath.Join(r.dir, d.name+"-decoded.jsonl")
 		var res map[string]any
-		args := []string{"topic", "--brokers", strings.Join(r.e.brokers, ","), "--topic", d.topic, "--registry", r.e.registry, "--out", path}
+		args := []string{"topic", "--kafka-config", r.librdkafkaConfig(), "--topic", d.topic, "--registry", r.e.stack.Registry.URL, "--out", path}
 		if d.fields != "" {
 			args = append(args, "--fields", d.fields)
 		}

@@ -3,16 +3,20 @@
 
 Two subcommands, each printing one JSON object on stdout:
 
-  topic    --brokers B --topic T --registry URL --out FILE [--fields a,b,...]
+  topic    --kafka-config FILE --topic T --registry URL --out FILE [--fields a,b,...]
       (alias: curated) Consumes every record of a topic with confluent-kafka
-      (librdkafka), decodes each value with fastavro using the writer schema
-      fetched from the Confluent-compatible registry by the id in the wire header
-      (magic byte 0, 4-byte big-endian schema id, Avro binary body), and writes
-      the decoded records as JSON lines {"partition", "offset", "key", "value"} to
-      FILE (only the listed value fields with --fields; timestamps as epoch
-      milliseconds). Records that do not decode are counted and listed, not
-      written. Output: {"records": n, "decoded": n, "errors": [...],
-      "schema_ids": [...]}.
+      (librdkafka; FILE holds its properties, key=value lines: bootstrap.servers
+      and, against secured services, security.protocol, sasl.*, ssl.*), decodes
+      each value with fastavro using the writer schema fetched from the
+      Confluent-compatible registry by the id in the wire header (magic byte 0,
+      4-byte big-endian schema id, Avro binary body), and writes the decoded
+      records as JSON lines {"partition", "offset", "key", "value"} to FILE (only
+      the listed value fields with --fields; timestamps as epoch milliseconds).
+      Records that do not decode are counted and listed, not written. The
+      registry is reached with the CA file and basic-auth credentials of
+      SCHEMA_REGISTRY_TLS_CA_FILE, SCHEMA_REGISTRY_USERNAME and
+      SCHEMA_REGISTRY_PASSWORD when they are set. Output: {"records": n,
+      "decoded": n, "errors": [...], "schema_ids": [...]}.
 
   snapshot --dir DIR --out FILE --cache DIR
       Reads the pulled snapshot (DIR/manifest.json lists the files) with pyarrow,
@@ -25,10 +29,12 @@ Debian's kcat has no Avro/schema-registry support (no libserdes), so Avro is
 decoded here; kcat is used by the Go test for raw counts, keys and headers.
 """
 import argparse
+import base64
 import datetime
 import io
 import json
 import os
+import ssl
 import struct
 import sys
 import urllib.request
@@ -55,16 +61,33 @@ def topic(args):
 
     schemas = {}
 
+    ssl_ctx = None
+    if os.environ.get("SCHEMA_REGISTRY_TLS_CA_FILE"):
+        ssl_ctx = ssl.create_default_context(cafile=os.environ["SCHEMA_REGISTRY_TLS_CA_FILE"])
+    auth = None
+    if os.environ.get("SCHEMA_REGISTRY_USERNAME"):
+        auth = "Basic " + base64.b64encode(("%s:%s" % (os.environ["SCHEMA_REGISTRY_USERNAME"],
+                                                       os.environ.get("SCHEMA_REGISTRY_PASSWORD", ""))).encode()).decode()
+
     def schema_for(sid):
         if sid not in schemas:
-            url = args.registry.rstrip("/") + "/schemas/ids/%d" % sid
-            with urllib.request.urlopen(url, timeout=10) as resp:
+            req = urllib.request.Request(args.registry.rstrip("/") + "/schemas/ids/%d" % sid)
+            if auth:
+                req.add_header("Authorization", auth)
+            with urllib.request.urlopen(req, timeout=10, context=ssl_ctx) as resp:
                 body = json.load(resp)
             schemas[sid] = fastavro.parse_schema(json.loads(body["schema"]))
         return schemas[sid]
 
+    conf = {}
+    with open(args.kafka_config, encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                k, _, v = line.partition("=")
+                conf[k.strip()] = v.strip()
     c = Consumer({
-        "bootstrap.servers": args.brokers,
+        **conf,
         "group.id": "e2e-thirdparty-unused",  # required by librdkafka; nothing is committed
         "enable.auto.commit": False,
         "auto.offset.reset": "earliest",
@@ -175,7 +198,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     c = sub.add_parser("topic", aliases=["curated"])
-    c.add_argument("--brokers", required=True)
+    c.add_argument("--kafka-config", required=True)
     c.add_argument("--topic", required=True)
     c.add_argument("--registry", required=True)
     c.add_argument("--out", required=True)

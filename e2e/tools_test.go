@@ -22,7 +22,7 @@ import (
 func (r *run) kcatCount(ctx context.Context, topic string) (total int, noKey int, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "kcat", "-b", strings.Join(r.e.brokers, ","), "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+	cmd := exec.CommandContext(cctx, "kcat", "-F", r.librdkafkaConfig(), "-C", "-t", topic, "-o", "beginning", "-e", "-q",
 		"-f", "%p\t%o\t%K\t%h\n")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
@@ -55,8 +55,11 @@ func (r *run) python(ctx context.Context, v any, args ...string) error {
 	defer cancel()
 	cmd := exec.CommandContext(cctx, r.e.python, append([]string{filepath.Join(r.e.repo, "e2e", "thirdparty.py")}, args...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	reg := r.e.stack.Registry
 	cmd.Env = append(os.Environ(), "HF_DATASETS_OFFLINE=1", "HF_HUB_OFFLINE=1", "HF_HOME="+filepath.Join(r.dir, "hf-home"),
-		"PYTHONUNBUFFERED=1")
+		"PYTHONUNBUFFERED=1", // the registry as the services reach it (values, even where given as NAME_FILE)
+		"SCHEMA_REGISTRY_TLS_CA_FILE="+reg.TLS.CAFile, "SCHEMA_REGISTRY_USERNAME="+reg.Username,
+		"SCHEMA_REGISTRY_PASSWORD="+reg.Password.Reveal())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -74,4 +77,40 @@ func lastLines(s string, n int) string {
 		l = l[len(l)-n:]
 	}
 	return strings.Join(l, "\n")
+}
+
+// librdkafkaConfig writes the stack's Kafka connection as a librdkafka
+// properties file (0600: it may hold the SASL password) for kcat (-F) and
+// Python confluent-kafka, and returns its path: the third-party clients reach a
+// secured broker with the same settings the services use.
+func (r *run) librdkafkaConfig() string {
+	k := r.e.stack.Kafka
+	props := [][2]string{{"bootstrap.servers", strings.Join(k.Brokers, ",")}}
+	switch {
+	case k.TLS.On() && k.SASL.Mechanism != "":
+		props = append(props, [2]string{"security.protocol", "SASL_SSL"})
+	case k.TLS.On():
+		props = append(props, [2]string{"security.protocol", "SSL"})
+	case k.SASL.Mechanism != "":
+		props = append(props, [2]string{"security.protocol", "SASL_PLAINTEXT"})
+	}
+	if k.SASL.Mechanism != "" {
+		props = append(props, [2]string{"sasl.mechanisms", k.SASL.Mechanism},
+			[2]string{"sasl.username", k.SASL.Username}, [2]string{"sasl.password", k.SASL.Password.Reveal()})
+	}
+	for _, p := range [][2]string{{"ssl.ca.location", k.TLS.CAFile}, {"ssl.certificate.location", k.TLS.CertFile},
+		{"ssl.key.location", k.TLS.KeyFile}} {
+		if p[1] != "" {
+			props = append(props, p)
+		}
+	}
+	var b strings.Builder
+	for _, p := range props {
+		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
+	}
+	path := filepath.Join(r.dir, "librdkafka.properties")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+	return path
 }

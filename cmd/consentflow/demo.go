@@ -90,7 +90,7 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	// The four services as goroutines, each exactly as its binary runs it.
 	services := &launch.Goroutines{Services: serviceDefinitions(), Logger: logger}
 	chain, err := launch.New(launch.Options{
-		Stack: launch.Stack{Brokers: stack.Brokers, RedisAddr: stack.RedisAddr, RegistryURL: stack.RegistryURL},
+		Stack: launch.Stack{Kafka: stack.KafkaConfig, Redis: stack.RedisConfig, Registry: stack.RegistryConfig},
 		Dir:   out, Token: demoToken,
 	}, services)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -81,13 +82,15 @@ func startChain(t *testing.T, o chainOpts) *chain {
 	c := &chain{t: t, env: env, decisions: map[string]schema.ConsentDecision{}, curated: map[string]schema.CuratedEvent{}}
 	n := env.Names
 	common := map[string]string{
-		"KAFKA_BROKERS": strings.Join(env.Brokers, ","), "SCHEMA_REGISTRY_URL": env.RegistryURL, "OPS_ADDR": "",
 		"TOPIC_CONSENT_CHANGES": n.Changes, "TOPIC_EVENTS_RAW": n.Raw, "TOPIC_EVENTS_CONSENTED": n.Consented,
 		"TOPIC_EVENTS_CURATED": n.Curated, "TOPIC_CONSENT_DECISIONS": n.Decisions, "TOPIC_DATASET_ERASURES": n.Erasures,
 		"TOPIC_EVENTS_DLQ": n.DLQ,
 	}
+	maps.Copy(common, config.Environ(&env.Kafka)) // with TLS and credentials on a secured stack
+	maps.Copy(common, config.Environ(&env.Registry))
 	with := func(extra map[string]string) map[string]string {
-		m := map[string]string{}
+		// An empty OPS_ADDR means the default port, which another process may hold.
+		m := map[string]string{"OPS_ADDR": freeAddr(t)}
 		for k, v := range common {
 			m[k] = v
 		}
@@ -111,9 +114,11 @@ func startChain(t *testing.T, o chainOpts) *chain {
 	require.NoError(t, config.LoadFrom(&pcfg, with(map[string]string{"PRODUCER_HTTP_ADDR": pAddr,
 		"PRODUCER_TOKENS": o.producerTokens, "SEGMENT_WRITE_KEYS": o.writeKeys})))
 	var fcfg consentfilter.Config
-	require.NoError(t, config.LoadFrom(&fcfg, with(map[string]string{"CONSENT_HTTP_ADDR": cAddr,
-		"REDIS_ADDR": env.RedisAddr, "REDIS_NAMESPACE": strings.TrimSuffix(env.Prefix, "."), "CONSENT_TOKENS": o.consentTokens,
-		"AUDIT_KEY_EPHEMERAL": "true", "FILTER_GROUP_ID": env.Prefix + "filter"})))
+	fvars := with(map[string]string{"CONSENT_HTTP_ADDR": cAddr,
+		"REDIS_NAMESPACE": strings.TrimSuffix(env.Prefix, "."), "CONSENT_TOKENS": o.consentTokens,
+		"AUDIT_KEY_EPHEMERAL": "true", "FILTER_GROUP_ID": env.Prefix + "filter"})
+	maps.Copy(fvars, config.Environ(&env.Redis))
+	require.NoError(t, config.LoadFrom(&fcfg, fvars))
 	var acfg anonymizer.Config
 	if o.anonymizer {
 		require.NoError(t, config.LoadFrom(&acfg, with(map[string]string{"PSEUDONYM_KEYS": "k1:" + base64.StdEncoding.EncodeToString(pseudonymSecret),
@@ -137,7 +142,7 @@ func startChain(t *testing.T, o chainOpts) *chain {
 	}
 	t.Cleanup(func() { cancel(); wg.Wait() })
 
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: env.RegistryURL})
+	serde, err := avro.NewSerdeFor(env.Registry)
 	require.NoError(t, err)
 	dec, err := avro.ConsentDecisions(ctx, serde, n.Decisions)
 	require.NoError(t, err)
@@ -182,7 +187,7 @@ func startChain(t *testing.T, o chainOpts) *chain {
 }
 
 func (c *chain) consume(ctx context.Context, topic string, fn func(kafka.Message)) {
-	r := stream.NewReader(stream.ReaderConfig{Brokers: c.env.Brokers, GroupID: c.env.Prefix + "check-" + topic, Topic: topic}, nil)
+	r := stream.NewReader(c.env.Kafka, stream.ReaderConfig{GroupID: c.env.Prefix + "check-" + topic, Topic: topic}, nil)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/secure"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
@@ -39,7 +40,16 @@ func topicsCommand(ctx context.Context, args []string, _ io.Reader, stdout, stde
 	specs := topics.Specs(env.Names, env.Settings)
 	deadline := time.Now().Add(*wait)
 	for {
-		created, err := topics.Ensure(ctx, env.Brokers, specs)
+		// Check first: a broker that refuses the credentials or the certificate is
+		// reported at once, not retried until the deadline.
+		err := env.Config.Check(ctx)
+		if secure.IsRejection(err) {
+			return err
+		}
+		var created []string
+		if err == nil {
+			created, err = topics.Ensure(ctx, env.Config, specs)
+		}
 		if err == nil {
 			for _, s := range specs {
 				state := "exists"

@@ -42,6 +42,7 @@ var ErrRegistryUnavailable = errors.New("schema registry unavailable")
 // codecs by schema id; it is safe for concurrent use.
 type Serde struct {
 	client *sr.Client
+	server string // names the registry in errors
 
 	mu     sync.RWMutex
 	codecs map[int]*goavro.Codec
@@ -61,6 +62,9 @@ func (s *Serde) Register(ctx context.Context, subject, schemaText string) (int, 
 	}
 	ss, err := s.client.CreateSchema(ctx, subject, sr.Schema{Schema: schemaText, Type: sr.TypeAvro})
 	if err != nil {
+		if r := s.rejection(err); r != nil {
+			err = r
+		}
 		return 0, fmt.Errorf("register schema %s: %w", subject, err)
 	}
 	s.mu.Lock()
@@ -136,10 +140,11 @@ func (s *Serde) codec(ctx context.Context, id int) (*goavro.Codec, error) {
 	sch, err := s.client.SchemaByID(ctx, id)
 	if err != nil {
 		// The registry answered that it has no such schema (4xx): the record is
-		// poison. Anything else — no answer, 5xx, a timeout (408) or a rate limit
-		// (429) — is an outage, retried.
+		// poison. Anything else — no answer, 5xx, a timeout (408), a rate limit
+		// (429), or the registry refusing this client (401, 403, 407: expired
+		// credentials are not the record's fault) — is an outage, retried.
 		var re *sr.ResponseError
-		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 &&
+		if errors.As(err, &re) && re.StatusCode >= 400 && re.StatusCode < 500 && !refused(err) &&
 			re.StatusCode != http.StatusRequestTimeout && re.StatusCode != http.StatusTooManyRequests {
 			return nil, fmt.Errorf("schema %d: %w", id, err)
 		}

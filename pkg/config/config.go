@@ -2,8 +2,11 @@
 //
 // A configuration is a struct whose fields carry `env:"NAME"`, `envDefault:"value"`
 // and `help:"what it does"` tags (caarlos0/env parses them); nested structs are
-// walked. A struct may implement Validator; Load calls it so that a bad value stops
-// the service at start with a message naming the variable.
+// walked, and a nested struct's `envPrefix:"KAFKA_"` is put in front of its
+// variables (one TLS settings type serves KAFKA_TLS_*, REDIS_TLS_*, ...). A struct
+// may implement Validator; Load calls it so that a bad value stops the service at
+// start with a message naming the variable. Secrets are Secret values: they never
+// print.
 package config
 
 import (
@@ -83,6 +86,7 @@ func Parse(name string, args []string, cfg any, out io.Writer) error {
 
 // Var describes one configuration variable.
 type Var struct {
+	// Name is the variable, with the prefixes of the structs it is nested in.
 	Name     string
 	Field    string
 	Default  string
@@ -93,11 +97,11 @@ type Var struct {
 // Vars lists every variable of cfg (a struct or a pointer to one) in field order.
 func Vars(cfg any) []Var {
 	var out []Var
-	walk(reflect.TypeOf(cfg), &out)
+	walk(reflect.TypeOf(cfg), "", &out)
 	return out
 }
 
-func walk(t reflect.Type, out *[]Var) {
+func walk(t reflect.Type, prefix string, out *[]Var) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -109,12 +113,13 @@ func walk(t reflect.Type, out *[]Var) {
 		tag := f.Tag.Get("env")
 		if tag == "" || tag == "-" {
 			if f.Type.Kind() == reflect.Struct || (f.Type.Kind() == reflect.Pointer && f.Type.Elem().Kind() == reflect.Struct) {
-				walk(f.Type, out)
+				walk(f.Type, prefix+f.Tag.Get("envPrefix"), out)
 			}
 			continue
 		}
 		parts := strings.Split(tag, ",")
-		v := Var{Name: parts[0], Field: f.Name, Default: f.Tag.Get("envDefault"), Help: f.Tag.Get("help")}
+		v := Var{Name: prefix + parts[0], Field: f.Name, Default: f.Tag.Get("envDefault"),
+			Help: strings.ReplaceAll(f.Tag.Get("help"), "${PREFIX}", prefix)}
 		for _, p := range parts[1:] {
 			if p == "required" || p == "notEmpty" {
 				v.Required = true
@@ -196,9 +201,15 @@ func nameVariables(cfg any, err error) error {
 	if !errors.As(err, &agg) {
 		return err
 	}
+	// Nested settings types share field names (the TLS settings of Kafka and of
+	// Redis): such a field names every variable it may be.
 	byField := map[string]string{}
 	for _, v := range Vars(cfg) {
-		byField[v.Field] = v.Name
+		if n, ok := byField[v.Field]; ok {
+			byField[v.Field] = n + " or " + v.Name
+		} else {
+			byField[v.Field] = v.Name
+		}
 	}
 	var out []error
 	for _, e := range agg.Errors {

@@ -25,6 +25,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
@@ -33,11 +37,13 @@ import (
 // wait).
 var Services = []string{"consent-filter", "anonymizer", "dataset-sink", "producer"}
 
-// Stack is the infrastructure the services connect to.
+// Stack is the infrastructure the services connect to: addresses, TLS and
+// credentials of Kafka, Redis and the schema registry. The services get it as
+// their KAFKA_*, REDIS_* and SCHEMA_REGISTRY_* variables.
 type Stack struct {
-	Brokers     []string
-	RedisAddr   string
-	RegistryURL string
+	Kafka    stream.Config
+	Redis    redisconn.Config
+	Registry avro.RegistryConfig
 }
 
 // Options describe one chain.
@@ -138,23 +144,25 @@ func New(o Options, runner Runner) (*Chain, error) {
 func (c *Chain) environments(o Options) map[string]map[string]string {
 	n := c.Names
 	common := map[string]string{
-		"KAFKA_BROKERS": strings.Join(c.stack.Brokers, ","), "SCHEMA_REGISTRY_URL": c.stack.RegistryURL,
 		"TOPIC_CONSENT_CHANGES": n.Changes, "TOPIC_EVENTS_RAW": n.Raw, "TOPIC_EVENTS_CONSENTED": n.Consented,
 		"TOPIC_EVENTS_CURATED": n.Curated, "TOPIC_CONSENT_DECISIONS": n.Decisions,
 		"TOPIC_DATASET_ERASURES": n.Erasures, "TOPIC_EVENTS_DLQ": n.DLQ,
 		"LOG_FORMAT": o.LogFormat, "LOG_LEVEL": o.LogLevel,
 	}
+	maps.Copy(common, config.Environ(&c.stack.Kafka))
+	maps.Copy(common, config.Environ(&c.stack.Registry))
 	token := "launch:plain:" + c.Token + "="
 	own := map[string]map[string]string{
 		"producer": {"PRODUCER_HTTP_ADDR": c.addrs["producer"], "PRODUCER_TOKENS": token + "events:write"},
 		"consent-filter": {"CONSENT_HTTP_ADDR": c.addrs["consent"], "CONSENT_TOKENS": token + "consent:read|consent:write",
-			"REDIS_ADDR": c.stack.RedisAddr, "REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter},
+			"REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter},
 		"anonymizer": {"PROPERTIES_ALLOWLIST": PropertiesAllowlist,
 			"ANONYMIZER_GROUP_ID": c.Groups.Anonymizer, "ANONYMIZER_ERASURE_GROUP_ID": c.Groups.AnonymizerErasures},
 		"dataset-sink": {"SINK_HTTP_ADDR": c.addrs["datasets"], "SINK_TOKENS": token + "datasets:read|datasets:write",
 			"DATASET_ROOT": filepath.Join(o.Dir, "datasets"), "SINK_GROUP_ID": c.Groups.Sink,
 			"SINK_ROTATE_INTERVAL": "2s", "SNAPSHOT_INTERVAL": "0"},
 	}
+	maps.Copy(own["consent-filter"], config.Environ(&c.stack.Redis))
 	if o.AuditKey != "" {
 		own["consent-filter"]["AUDIT_KEY"] = o.AuditKey
 	} else {

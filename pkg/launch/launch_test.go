@@ -15,7 +15,11 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/run"
+	"github.com/consentflow/consentflow/pkg/secure"
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 // fakeConfig reads what every launched service gets.
@@ -42,7 +46,13 @@ func TestChainEnvironmentAndGoroutineLifecycle(t *testing.T) {
 		defs = append(defs, run.Define(s, fakeService))
 	}
 	g := &Goroutines{Services: defs, Logger: zaptest.NewLogger(t)}
-	c, err := New(Options{Stack: Stack{Brokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, RegistryURL: "http://r", RedisAddr: "127.0.0.1:3"},
+	stack := Stack{
+		Kafka: stream.Config{Brokers: []string{"127.0.0.1:1", "127.0.0.1:2"}, TLS: secure.TLS{TLSOptions: secure.TLSOptions{CAFile: "/ca.pem"}},
+			SASL: stream.SASL{Mechanism: stream.SCRAM512, Username: "u", Password: "p"}},
+		Registry: avro.RegistryConfig{URL: "https://r", Username: "ru", Password: "rp"},
+		Redis:    redisconn.Config{Addr: "127.0.0.1:3", Username: "redis-user", Password: "redis-pass", TLS: secure.TLS{Enabled: true}},
+	}
+	c, err := New(Options{Stack: stack,
 		Prefix: "t1.", Dir: t.TempDir(), Env: map[string]map[string]string{"anonymizer": {"PROPERTIES_ALLOWLIST": "x"}}}, g)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
@@ -52,6 +62,19 @@ func TestChainEnvironmentAndGoroutineLifecycle(t *testing.T) {
 	f := c.Env("consent-filter")
 	require.Equal(t, "t1.consent-filter", f["FILTER_GROUP_ID"])
 	require.Equal(t, "127.0.0.1:1,127.0.0.1:2", f["KAFKA_BROKERS"])
+	// The stack's connection settings reach every service as the variables it reads.
+	for _, s := range Services {
+		e := c.Env(s)
+		require.Equal(t, "/ca.pem", e["KAFKA_TLS_CA_FILE"], s)
+		require.Equal(t, "SCRAM-SHA-512", e["KAFKA_SASL_MECHANISM"], s)
+		require.Equal(t, "p", e["KAFKA_SASL_PASSWORD"], s)
+		require.Equal(t, "https://r", e["SCHEMA_REGISTRY_URL"], s)
+		require.Equal(t, "rp", e["SCHEMA_REGISTRY_PASSWORD"], s)
+	}
+	require.Equal(t, "redis-user", f["REDIS_USERNAME"])
+	require.Equal(t, "redis-pass", f["REDIS_PASSWORD"])
+	require.Equal(t, "true", f["REDIS_TLS_ENABLED"])
+	require.NotContains(t, c.Env("producer"), "REDIS_PASSWORD", "only the consent-filter talks to Redis")
 	require.Equal(t, "true", f["AUDIT_KEY_EPHEMERAL"], "no key given: ephemeral")
 	require.Equal(t, "x", c.Env("anonymizer")["PROPERTIES_ALLOWLIST"], "overrides win")
 	require.Equal(t, c.Groups.Sink+"-erasures", c.Groups.SinkErasures, "the sink derives its erasure group")

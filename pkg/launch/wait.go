@@ -68,7 +68,7 @@ func (c *Chain) Lag(ctx context.Context) (string, int64, error) {
 	var total int64
 	var errs []error
 	for _, g := range c.LagGroups() {
-		lag, err := stream.GroupLag(ctx, c.stack.Brokers, g[0], g[1])
+		lag, err := stream.GroupLag(ctx, c.stack.Kafka, g[0], g[1])
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/consentflow/consentflow/pkg/ops"
+	"github.com/consentflow/consentflow/pkg/secure"
 	"github.com/consentflow/consentflow/pkg/stream"
 )
 
@@ -191,11 +192,15 @@ const connectAttempt = 10 * time.Second
 // Connect calls connect until it succeeds or the service stops, with
 // stream.DefaultBackoff between attempts (each bounded to 10 s): the schema
 // registry, Kafka or Redis may start after the service. Readiness says
-// "connecting to <what>" meanwhile, and each failure is logged.
+// "connecting to <what>" meanwhile, and each failure is logged. A
+// *secure.Rejection (a server refusing the credentials, a certificate not
+// trusted) ends the attempts at once: retrying cannot fix it, and the service
+// stops with that one error instead of a retry loop that hides it.
 func Connect[T any](l *Lifecycle, what string, connect func(ctx context.Context) (T, error)) (T, error) {
 	l.ops.SetReady(what, "connecting to the "+what)
 	var v T
 	err := stream.Retry{
+		Stop: secure.IsRejection,
 		Failed: func(err error, failures int, _ time.Time) {
 			l.log.Warn(what+" not ready; retrying", zap.Int("attempt", failures), zap.Error(err))
 		},
@@ -211,4 +216,36 @@ func Connect[T any](l *Lifecycle, what string, connect func(ctx context.Context)
 	}
 	l.ops.SetReady(what, "")
 	return v, nil
+}
+
+// Await checks a dependency the service starts without (Redis for the
+// consent-filter, which starts paused, failing closed) as a part: check is called
+// with backoff until it succeeds, each failure logged. A *secure.Rejection stops
+// the service with that one error; a dependency that is merely down is waited
+// for.
+func (l *Lifecycle) Await(what string, check func(ctx context.Context) error) {
+	l.Go(func(ctx context.Context) error {
+		err := stream.Retry{
+			Stop: secure.IsRejection,
+			Failed: func(err error, failures int, _ time.Time) {
+				l.log.Warn(what+" not ready; retrying", zap.Int("attempt", failures), zap.Error(err))
+			},
+		}.Do(ctx, func() error {
+			cctx, cancel := context.WithTimeout(ctx, connectAttempt)
+			defer cancel()
+			return check(cctx)
+		})
+		if err != nil && ctx.Err() == nil {
+			return fmt.Errorf("connect to %s: %w", what, err)
+		}
+		return nil
+	})
+}
+
+// ConnectKafka waits, as Connect does, until the Kafka brokers answer and accept
+// the connection's TLS and SASL settings (stream.Config.Check); every service
+// calls it before it builds its readers and writers.
+func ConnectKafka(l *Lifecycle, k stream.Config) error {
+	_, err := Connect(l, "Kafka brokers", func(ctx context.Context) (struct{}, error) { return struct{}{}, k.Check(ctx) })
+	return err
 }

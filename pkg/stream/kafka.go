@@ -11,38 +11,19 @@
 package stream
 
 import (
-	"fmt"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 )
 
-// Config holds the Kafka connection settings shared by every service.
-type Config struct {
-	Brokers []string `env:"KAFKA_BROKERS" envDefault:"127.0.0.1:9092" envSeparator:"," help:"Kafka bootstrap servers, comma-separated"`
-}
-
-// Validate checks that brokers are given.
-func (c *Config) Validate() error {
-	if len(c.Brokers) == 0 {
-		return fmt.Errorf("KAFKA_BROKERS: at least one broker is required")
-	}
-	for _, b := range c.Brokers {
-		if strings.TrimSpace(b) == "" {
-			return fmt.Errorf("KAFKA_BROKERS: empty entry in %q", strings.Join(c.Brokers, ","))
-		}
-	}
-	return nil
-}
-
 // NewWriter returns a synchronous writer for messages that carry their own Topic.
 // Keys are partitioned with murmur2, as Java clients and librdkafka do, so that a
 // key maps to the same partition whoever writes it.
-func NewWriter(brokers []string, logger *zap.Logger) *kafka.Writer {
+func NewWriter(c Config, logger *zap.Logger) *kafka.Writer {
 	return &kafka.Writer{
-		Addr:                   kafka.TCP(brokers...),
+		Addr:                   kafka.TCP(c.Brokers...),
+		Transport:              c.security().transport,
 		Balancer:               &kafka.Murmur2Balancer{Consistent: true},
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           2 * time.Millisecond,
@@ -61,7 +42,6 @@ func NewWriter(brokers []string, logger *zap.Logger) *kafka.Writer {
 
 // ReaderConfig selects what a reader consumes.
 type ReaderConfig struct {
-	Brokers []string
 	GroupID string
 	Topic   string
 	// MaxWait bounds how long a fetch waits for data; default 250ms.
@@ -70,12 +50,13 @@ type ReaderConfig struct {
 
 // NewReader returns a consumer-group reader that starts from the earliest offset
 // of a new group and commits only when told to, synchronously.
-func NewReader(c ReaderConfig, logger *zap.Logger) *kafka.Reader {
+func NewReader(k Config, c ReaderConfig, logger *zap.Logger) *kafka.Reader {
 	if c.MaxWait == 0 {
 		c.MaxWait = 250 * time.Millisecond
 	}
 	return kafka.NewReader(kafka.ReaderConfig{
-		Brokers:               c.Brokers,
+		Brokers:               k.Brokers,
+		Dialer:                k.dialer(),
 		GroupID:               c.GroupID,
 		Topic:                 c.Topic,
 		MinBytes:              1,
@@ -101,5 +82,20 @@ func errorLogger(l *zap.Logger) kafka.Logger {
 	s := l.WithOptions(zap.AddCallerSkip(1)).Sugar()
 	return kafka.LoggerFunc(func(msg string, args ...any) {
 		s.Warnf("kafka: "+msg, args...)
+	})
+}
+
+// NewPartitionReader returns a reader of one partition of topic without a
+// consumer group (the materializer, ReadRange, tools); the caller sets its offset
+// (SetOffset) and fetches. maxWait bounds how long a fetch waits for data
+// (default 200ms).
+func NewPartitionReader(k Config, topic string, partition int, maxWait time.Duration) *kafka.Reader {
+	if maxWait == 0 {
+		maxWait = 200 * time.Millisecond
+	}
+	return kafka.NewReader(kafka.ReaderConfig{
+		Brokers: k.Brokers, Dialer: k.dialer(), Topic: topic, Partition: partition,
+		MinBytes: 1, MaxBytes: 16 << 20, MaxWait: maxWait,
+		ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 200 * time.Millisecond,
 	})
 }

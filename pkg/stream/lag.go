@@ -11,8 +11,8 @@ import (
 
 // EndOffsets returns the next offset to be written (high watermark) of every
 // partition of topic.
-func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]int64, error) {
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+func EndOffsets(ctx context.Context, k Config, topic string) (map[int]int64, error) {
+	cl := k.Client(10 * time.Second)
 	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return nil, fmt.Errorf("metadata %s: %w", topic, err)
@@ -40,12 +40,12 @@ func EndOffsets(ctx context.Context, brokers []string, topic string) (map[int]in
 
 // GroupLag returns how many records of topic the consumer group has not committed
 // yet, summed over partitions (a partition without a commit counts from 0).
-func GroupLag(ctx context.Context, brokers []string, group, topic string) (int64, error) {
-	ends, err := EndOffsets(ctx, brokers, topic)
+func GroupLag(ctx context.Context, k Config, group, topic string) (int64, error) {
+	ends, err := EndOffsets(ctx, k, topic)
 	if err != nil {
 		return 0, err
 	}
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	cl := k.Client(10 * time.Second)
 	parts := make([]int, 0, len(ends))
 	for p := range ends {
 		parts = append(parts, p)

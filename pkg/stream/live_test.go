@@ -30,23 +30,23 @@ import (
 func TestLiveBrokerIsApacheKafka(t *testing.T) {
 	testenv.RequireLive(t)
 	env := testenv.Start(t)
-	_, port, err := splitHostPort(env.Brokers[0])
+	_, port, err := splitHostPort(env.Kafka.Brokers[0])
 	require.NoError(t, err)
 	out, err := exec.Command("ss", "-ltnpH", "sport = :"+port).Output()
 	require.NoError(t, err)
 	m := regexp.MustCompile(`pid=(\d+)`).FindSubmatch(out)
-	require.NotNil(t, m, "no process listens on %s: %s", env.Brokers[0], out)
+	require.NotNil(t, m, "no process listens on %s: %s", env.Kafka.Brokers[0], out)
 	cmdline, err := os.ReadFile("/proc/" + string(m[1]) + "/cmdline")
 	require.NoError(t, err)
 	args := strings.Split(string(cmdline), "\x00")
 	require.Contains(t, args, "kafka.Kafka", "the broker process is not Apache Kafka: %q", args)
 	require.Regexp(t, `kafka_2\.13-4\.|kafka-4\.`, string(cmdline), "not a Kafka 4.x classpath")
 
-	_, cfg, err := topics.Describe(context.Background(), env.Brokers, env.Names.Changes, "cleanup.policy", "retention.ms")
+	_, cfg, err := topics.Describe(context.Background(), env.Kafka, env.Names.Changes, "cleanup.policy", "retention.ms")
 	require.NoError(t, err)
 	require.Equal(t, "compact", cfg["cleanup.policy"], "consent.changes must be compacted")
 	require.Equal(t, "-1", cfg["retention.ms"])
-	_, cfg, err = topics.Describe(context.Background(), env.Brokers, env.Names.Erasures, "cleanup.policy")
+	_, cfg, err = topics.Describe(context.Background(), env.Kafka, env.Names.Erasures, "cleanup.policy")
 	require.NoError(t, err)
 	require.Equal(t, "compact", cfg["cleanup.policy"])
 }
@@ -61,8 +61,8 @@ func splitHostPort(addr string) (string, string, error) {
 
 // passThrough runs a Loop copying in → out until ctx is done.
 func passThrough(ctx context.Context, t *testing.T, env *testenv.Env, group, in, out string, logger *zap.Logger) <-chan error {
-	r := stream.NewReader(stream.ReaderConfig{Brokers: env.Brokers, GroupID: group, Topic: in}, logger)
-	w := stream.NewWriter(env.Brokers, logger)
+	r := stream.NewReader(env.Kafka, stream.ReaderConfig{GroupID: group, Topic: in}, logger)
+	w := stream.NewWriter(env.Kafka, logger)
 	loop := &stream.Loop{Name: "pass", Reader: r, Writer: w, Logger: logger, MaxBatch: 100,
 		Handler: func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 			res := make([]kafka.Message, len(batch))
@@ -83,7 +83,7 @@ func passThrough(ctx context.Context, t *testing.T, env *testenv.Env, group, in,
 
 // produceSlowly writes n numbered records over about d, then returns.
 func produceSlowly(ctx context.Context, t *testing.T, env *testenv.Env, topic string, n int, d time.Duration) {
-	w := stream.NewWriter(env.Brokers, nil)
+	w := stream.NewWriter(env.Kafka, nil)
 	defer w.Close()
 	for i := 0; i < n; i++ {
 		for {
@@ -103,7 +103,7 @@ func produceSlowly(ctx context.Context, t *testing.T, env *testenv.Env, topic st
 
 // collectAll reads topic until every value 0..n-1 was seen or the deadline.
 func collectAll(ctx context.Context, t *testing.T, env *testenv.Env, topic string, n int, within time.Duration) map[int]int {
-	r := stream.NewReader(stream.ReaderConfig{Brokers: env.Brokers, GroupID: env.Prefix + "collect", Topic: topic}, nil)
+	r := stream.NewReader(env.Kafka, stream.ReaderConfig{GroupID: env.Prefix + "collect", Topic: topic}, nil)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
@@ -138,7 +138,7 @@ func TestLiveRebalanceTwoInstancesNoLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	in, out := env.Prefix+"rb.in", env.Prefix+"rb.out"
-	_, err := topics.Ensure(ctx, env.Brokers, []topics.Spec{{Name: in, Partitions: 6, ReplicationFactor: 1}, {Name: out, Partitions: 6, ReplicationFactor: 1}})
+	_, err := topics.Ensure(ctx, env.Kafka, []topics.Spec{{Name: in, Partitions: 6, ReplicationFactor: 1}, {Name: out, Partitions: 6, ReplicationFactor: 1}})
 	require.NoError(t, err)
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
 	group := env.Prefix + "stage"
@@ -179,7 +179,7 @@ func TestLiveBrokerRestartMidStreamNoLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	in, out := env.Prefix+"br.in", env.Prefix+"br.out"
-	_, err := topics.Ensure(ctx, env.Brokers, []topics.Spec{{Name: in, Partitions: 3, ReplicationFactor: 1}, {Name: out, Partitions: 3, ReplicationFactor: 1}})
+	_, err := topics.Ensure(ctx, env.Kafka, []topics.Spec{{Name: in, Partitions: 3, ReplicationFactor: 1}, {Name: out, Partitions: 3, ReplicationFactor: 1}})
 	require.NoError(t, err)
 	logger := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
 

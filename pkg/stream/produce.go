@@ -52,8 +52,8 @@ type OffsetWriter struct {
 }
 
 // NewOffsetWriter returns an OffsetWriter for topic.
-func NewOffsetWriter(brokers []string, topic string) *OffsetWriter {
-	return &OffsetWriter{client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}, topic: topic}
+func NewOffsetWriter(k Config, topic string) *OffsetWriter {
+	return &OffsetWriter{client: k.Client(10 * time.Second), topic: topic}
 }
 
 func (w *OffsetWriter) partitionList(ctx context.Context, refresh bool) ([]int, error) {

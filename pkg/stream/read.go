@@ -13,7 +13,7 @@ import (
 // earliest offset when p has no entry) to to[p] (exclusive), partition by
 // partition in order, without a consumer group (tests and benchmarks read what a
 // chain wrote; EndOffsets gives to). A read that waits 30 s for a record fails.
-func ReadRange(ctx context.Context, brokers []string, topic string, from, to map[int]int64, fn func(kafka.Message)) error {
+func ReadRange(ctx context.Context, k Config, topic string, from, to map[int]int64, fn func(kafka.Message)) error {
 	parts := make([]int, 0, len(to))
 	for p := range to {
 		parts = append(parts, p)
@@ -27,15 +27,15 @@ func ReadRange(ctx context.Context, brokers []string, topic string, from, to map
 		if to[p] <= 0 || (ok && to[p] <= start) {
 			continue
 		}
-		if err := readPartition(ctx, brokers, topic, p, start, to[p], fn); err != nil {
+		if err := readPartition(ctx, k, topic, p, start, to[p], fn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func readPartition(ctx context.Context, brokers []string, topic string, p int, from, to int64, fn func(kafka.Message)) error {
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: topic, Partition: p, MinBytes: 1, MaxBytes: 16 << 20, MaxWait: 200 * time.Millisecond})
+func readPartition(ctx context.Context, k Config, topic string, p int, from, to int64, fn func(kafka.Message)) error {
+	r := NewPartitionReader(k, topic, p, 200*time.Millisecond)
 	defer r.Close()
 	if err := r.SetOffset(from); err != nil {
 		return err

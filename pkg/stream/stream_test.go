@@ -47,20 +47,20 @@ func TestEnsureTopicsIdempotentWithSettings(t *testing.T) {
 	names.Changes, names.Raw = s.Prefix+"own.changes", s.Prefix+"own.raw"
 	specs := topics.Specs(names, topics.Settings{Partitions: 4, ChangePartitions: 2, ReplicationFactor: 1})[:2]
 
-	created, err := topics.Ensure(ctx, s.Brokers, specs)
+	created, err := topics.Ensure(ctx, s.Kafka, specs)
 	require.NoError(t, err)
 	require.Len(t, created, len(specs))
 
-	again, err := topics.Ensure(ctx, s.Brokers, specs)
+	again, err := topics.Ensure(ctx, s.Kafka, specs)
 	require.NoError(t, err, "second run must succeed")
 	require.Empty(t, again, "second run creates nothing")
 
-	parts, cfg, err := topics.Describe(ctx, s.Brokers, names.Changes, "cleanup.policy")
+	parts, cfg, err := topics.Describe(ctx, s.Kafka, names.Changes, "cleanup.policy")
 	require.NoError(t, err)
 	require.Equal(t, 2, parts)
 	require.Equal(t, "compact", cfg["cleanup.policy"])
 
-	parts, cfg, err = topics.Describe(ctx, s.Brokers, names.Raw, "cleanup.policy", "retention.ms")
+	parts, cfg, err = topics.Describe(ctx, s.Kafka, names.Raw, "cleanup.policy", "retention.ms")
 	require.NoError(t, err)
 	require.Equal(t, 4, parts)
 	require.Equal(t, "delete", cfg["cleanup.policy"])
@@ -88,12 +88,12 @@ func TestLoopOverKafkaDeliversEveryRecordOnce(t *testing.T) {
 	defer cancel()
 	s := testenv.Start(t)
 	in, out := s.Prefix+"in", s.Prefix+"out"
-	_, err := topics.Ensure(ctx, s.Brokers, []topics.Spec{{Name: in, Partitions: 3, ReplicationFactor: 1}, {Name: out, Partitions: 3, ReplicationFactor: 1}})
+	_, err := topics.Ensure(ctx, s.Kafka, []topics.Spec{{Name: in, Partitions: 3, ReplicationFactor: 1}, {Name: out, Partitions: 3, ReplicationFactor: 1}})
 	require.NoError(t, err)
 	group := s.Prefix + "g"
 	logger := zaptest.NewLogger(t)
 
-	w := stream.NewWriter(s.Brokers, logger)
+	w := stream.NewWriter(s.Kafka, logger)
 	defer w.Close()
 	const n = 200
 	var input []kafka.Message
@@ -102,11 +102,11 @@ func TestLoopOverKafkaDeliversEveryRecordOnce(t *testing.T) {
 	}
 	require.NoError(t, w.WriteMessages(ctx, input...))
 
-	lag, err := stream.GroupLag(ctx, s.Brokers, group, in)
+	lag, err := stream.GroupLag(ctx, s.Kafka, group, in)
 	require.NoError(t, err)
 	require.EqualValues(t, n, lag, "nothing committed yet")
 
-	r := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: group, Topic: in}, logger)
+	r := stream.NewReader(s.Kafka, stream.ReaderConfig{GroupID: group, Topic: in}, logger)
 	fw := &flakyWriter{inner: w}
 	fw.fails.Store(2)
 	var handlerFails atomic.Int32
@@ -135,7 +135,7 @@ func TestLoopOverKafkaDeliversEveryRecordOnce(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- loop.Run(runCtx) }()
 
-	check := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: s.Prefix + "check", Topic: out}, logger)
+	check := stream.NewReader(s.Kafka, stream.ReaderConfig{GroupID: s.Prefix + "check", Topic: out}, logger)
 	defer check.Close()
 	seen := map[string]int{}
 	for len(seen) < n {
@@ -152,10 +152,10 @@ func TestLoopOverKafkaDeliversEveryRecordOnce(t *testing.T) {
 	}
 
 	// Committed offsets cover everything: no lag, and a new member sees nothing.
-	lag, err = stream.GroupLag(ctx, s.Brokers, group, in)
+	lag, err = stream.GroupLag(ctx, s.Kafka, group, in)
 	require.NoError(t, err)
 	require.Zero(t, lag)
-	r2 := stream.NewReader(stream.ReaderConfig{Brokers: s.Brokers, GroupID: group, Topic: in}, logger)
+	r2 := stream.NewReader(s.Kafka, stream.ReaderConfig{GroupID: group, Topic: in}, logger)
 	defer r2.Close()
 	shortCtx, c2 := context.WithTimeout(ctx, 3*time.Second)
 	defer c2()
@@ -167,7 +167,7 @@ func TestOffsetWriterReportsWhereRecordsLanded(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	s := testenv.Start(t)
-	ow := stream.NewOffsetWriter(s.Brokers, s.Names.Changes)
+	ow := stream.NewOffsetWriter(s.Kafka, s.Names.Changes)
 	var recs []stream.Record
 	for i := 0; i < 20; i++ {
 		recs = append(recs, stream.Record{Key: []byte(fmt.Sprint("user:u", i, "/ai_training")), Value: []byte(strconv.Itoa(i))})
@@ -177,17 +177,17 @@ func TestOffsetWriterReportsWhereRecordsLanded(t *testing.T) {
 	require.Len(t, pos, len(recs))
 
 	// The same key goes where kafka.Writer (murmur2) would put it.
-	before, err := stream.EndOffsets(ctx, s.Brokers, s.Names.Changes)
+	before, err := stream.EndOffsets(ctx, s.Kafka, s.Names.Changes)
 	require.NoError(t, err)
-	w := stream.NewWriter(s.Brokers, zaptest.NewLogger(t))
+	w := stream.NewWriter(s.Kafka, zaptest.NewLogger(t))
 	defer w.Close()
 	require.NoError(t, w.WriteMessages(ctx, kafka.Message{Topic: s.Names.Changes, Key: recs[3].Key, Value: []byte("again")}))
-	after, err := stream.EndOffsets(ctx, s.Brokers, s.Names.Changes)
+	after, err := stream.EndOffsets(ctx, s.Kafka, s.Names.Changes)
 	require.NoError(t, err)
 	require.Equal(t, before[pos[3].Partition]+1, after[pos[3].Partition], "kafka.Writer put the key elsewhere")
 
 	for i, p := range pos {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: s.Brokers, Topic: s.Names.Changes, Partition: p.Partition, MaxWait: 100 * time.Millisecond})
+		r := stream.NewPartitionReader(s.Kafka, s.Names.Changes, p.Partition, 100*time.Millisecond)
 		require.NoError(t, r.SetOffset(p.Offset))
 		m, err := r.FetchMessage(ctx)
 		r.Close()
@@ -261,9 +261,9 @@ func TestReadRangeReadsWhatWasWrittenBetweenOffsets(t *testing.T) {
 	defer cancel()
 	s := testenv.Start(t)
 	topic := s.Prefix + "range"
-	_, err := topics.Ensure(ctx, s.Brokers, []topics.Spec{{Name: topic, Partitions: 2, ReplicationFactor: 1}})
+	_, err := topics.Ensure(ctx, s.Kafka, []topics.Spec{{Name: topic, Partitions: 2, ReplicationFactor: 1}})
 	require.NoError(t, err)
-	w := stream.NewWriter(s.Brokers, zaptest.NewLogger(t))
+	w := stream.NewWriter(s.Kafka, zaptest.NewLogger(t))
 	defer w.Close()
 	write := func(from, n int) {
 		var msgs []kafka.Message
@@ -274,15 +274,15 @@ func TestReadRangeReadsWhatWasWrittenBetweenOffsets(t *testing.T) {
 	}
 	read := func(from, to map[int]int64) []string {
 		var got []string
-		require.NoError(t, stream.ReadRange(ctx, s.Brokers, topic, from, to, func(m kafka.Message) { got = append(got, string(m.Value)) }))
+		require.NoError(t, stream.ReadRange(ctx, s.Kafka, topic, from, to, func(m kafka.Message) { got = append(got, string(m.Value)) }))
 		sort.Strings(got)
 		return got
 	}
 	write(0, 6)
-	mid, err := stream.EndOffsets(ctx, s.Brokers, topic)
+	mid, err := stream.EndOffsets(ctx, s.Kafka, topic)
 	require.NoError(t, err)
 	write(6, 4)
-	end, err := stream.EndOffsets(ctx, s.Brokers, topic)
+	end, err := stream.EndOffsets(ctx, s.Kafka, topic)
 	require.NoError(t, err)
 	require.Equal(t, []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}, read(nil, end))
 	require.Equal(t, []string{"6", "7", "8", "9"}, read(mid, end))

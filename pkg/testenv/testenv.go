@@ -1,28 +1,40 @@
 // Package testenv gives tests the infrastructure to run against: the real
 // services named by KAFKA_BROKERS, REDIS_ADDR and SCHEMA_REGISTRY_URL when
 // CONSENTFLOW_LIVE=1 (the live suite, `make test-live`), the embedded stack
-// otherwise (`make test`). Tests name their topics, groups and Redis databases per
-// test, because a real broker outlives the test.
+// otherwise (`make test`). Live, the connection settings are read from the same
+// variables the services read (KAFKA_TLS_*, KAFKA_SASL_*, REDIS_USERNAME,
+// REDIS_TLS_*, SCHEMA_REGISTRY_*), so the live suite runs unchanged against
+// secured services (`scripts/services.sh` with CONSENTFLOW_SECURE=1). Tests name
+// their topics, groups and Redis databases per test, because a real broker
+// outlives the test.
 package testenv
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
+	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/embedded"
+	"github.com/consentflow/consentflow/pkg/redisconn"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
 // Env is the infrastructure of one test.
 type Env struct {
-	Brokers     []string
-	RedisAddr   string
-	RegistryURL string
+	// Kafka, Redis and Registry are how to connect (addresses, TLS, credentials).
+	Kafka    stream.Config
+	Redis    redisconn.Config
+	Registry avro.RegistryConfig
 	// Live is true against real services.
 	Live bool
 	// Embedded is the in-process stack when not Live.
@@ -65,17 +77,28 @@ func Start(t testing.TB) *Env {
 
 	if Live() {
 		e.Live = true
-		e.Brokers = strings.Split(must(t, "KAFKA_BROKERS"), ",")
-		e.RedisAddr = must(t, "REDIS_ADDR")
-		e.RegistryURL = os.Getenv("SCHEMA_REGISTRY_URL")
-		if e.RegistryURL == "" {
+		must(t, "KAFKA_BROKERS")
+		must(t, "REDIS_ADDR")
+		var live struct {
+			Kafka    stream.Config
+			Redis    redisconn.Config
+			Registry avro.RegistryConfig
+		}
+		if err := config.Load(&live); err != nil {
+			t.Fatalf("live services: %v", err)
+		}
+		if err := errors.Join(live.Kafka.Validate(), live.Redis.Validate(), live.Registry.Validate()); err != nil {
+			t.Fatalf("live services: %v", err)
+		}
+		e.Kafka, e.Redis, e.Registry = live.Kafka, live.Redis, live.Registry
+		if os.Getenv("SCHEMA_REGISTRY_URL") == "" && os.Getenv("SCHEMA_REGISTRY_URL_FILE") == "" {
 			// No runnable registry here: an in-process one (see README).
 			st, err := embedded.Start(context.Background(), embedded.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			t.Cleanup(st.Close)
-			e.RegistryURL = st.RegistryURL
+			e.Registry = st.RegistryConfig
 		}
 	} else {
 		st, err := embedded.Start(context.Background(), embedded.Options{})
@@ -84,9 +107,9 @@ func Start(t testing.TB) *Env {
 		}
 		t.Cleanup(st.Close)
 		e.Embedded = st
-		e.Brokers, e.RedisAddr, e.RegistryURL = st.Brokers, st.RedisAddr, st.RegistryURL
+		e.Kafka, e.Redis, e.Registry = st.KafkaConfig, st.RedisConfig, st.RegistryConfig
 	}
-	if _, err := topics.Ensure(context.Background(), e.Brokers, specs); err != nil {
+	if _, err := topics.Ensure(context.Background(), e.Kafka, specs); err != nil {
 		t.Fatalf("create topics: %v", err)
 	}
 	return e
@@ -99,4 +122,15 @@ func must(t testing.TB, name string) string {
 		t.Fatalf("CONSENTFLOW_LIVE=1 needs %s (eval \"$(bash scripts/services.sh env)\")", name)
 	}
 	return v
+}
+
+// RedisClient returns a client of the test's Redis (closed when the test ends).
+func (e *Env) RedisClient(t testing.TB, o redisconn.Options) redis.UniversalClient {
+	t.Helper()
+	rdb, err := e.Redis.NewClient(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
 }

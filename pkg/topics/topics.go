@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 // Names are the topic names of one chain (one purpose). Every name is configuration.
@@ -74,8 +76,8 @@ func Specs(n Names, s Settings) []Spec {
 
 // Ensure creates every spec that does not exist yet and leaves existing topics as
 // they are. It returns the names it created.
-func Ensure(ctx context.Context, brokers []string, specs []Spec) ([]string, error) {
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+func Ensure(ctx context.Context, k stream.Config, specs []Spec) ([]string, error) {
+	cl := k.Client(30 * time.Second)
 	req := &kafka.CreateTopicsRequest{}
 	for _, s := range specs {
 		tc := kafka.TopicConfig{Topic: s.Name, NumPartitions: s.Partitions, ReplicationFactor: s.ReplicationFactor}
@@ -103,8 +105,8 @@ func Ensure(ctx context.Context, brokers []string, specs []Spec) ([]string, erro
 }
 
 // Describe returns a topic's partition count and the values of the named configs.
-func Describe(ctx context.Context, brokers []string, topic string, configs ...string) (int, map[string]string, error) {
-	cl := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 30 * time.Second}
+func Describe(ctx context.Context, k stream.Config, topic string, configs ...string) (int, map[string]string, error) {
+	cl := k.Client(30 * time.Second)
 	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return 0, nil, fmt.Errorf("metadata %s: %w", topic, err)

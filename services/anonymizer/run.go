@@ -45,11 +45,14 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 
 	svc := run.Start(ctx, "anonymizer", cfg.OpsAddr, reg, logger)
+	if err := run.ConnectKafka(svc, cfg.Config); err != nil {
+		return svc.Abort(err)
+	}
 	cs, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*codecs, error) { return register(ctx, cfg) })
 	if err != nil {
 		return svc.Abort(err)
 	}
-	writer := stream.NewWriter(cfg.Brokers, logger)
+	writer := stream.NewWriter(cfg.Config, logger)
 	svc.OnStop("writer", writer.Close)
 	events := &pipeline.Events{Purpose: cfg.Purpose, Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
 		CuratedTopic: cfg.Topics.Curated, Metrics: metrics}
@@ -63,7 +66,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle},
 		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle},
 	} {
-		reader := stream.NewReader(stream.ReaderConfig{Brokers: cfg.Brokers, GroupID: l.group, Topic: l.topic}, logger)
+		reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: l.group, Topic: l.topic}, logger)
 		svc.OnStop(l.stage+" reader", reader.Close)
 		svc.Loop(&stream.Loop{
 			Name: l.stage, Reader: reader, Writer: writer, Handler: l.handler, DLQ: cfg.Topics.DLQ, MaxBatch: cfg.MaxBatch,

@@ -33,7 +33,7 @@ func testSecret(seed byte) []byte {
 // readN consumes n records of topic from the beginning, under a fresh group.
 func readN(t *testing.T, ctx context.Context, env *testenv.Env, topic string, n int) []kafka.Message {
 	t.Helper()
-	r := stream.NewReader(stream.ReaderConfig{Brokers: env.Brokers, GroupID: env.Prefix + "check-" + topic, Topic: topic}, nil)
+	r := stream.NewReader(env.Kafka, stream.ReaderConfig{GroupID: env.Prefix + "check-" + topic, Topic: topic}, nil)
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -58,20 +58,20 @@ func TestRunEndToEnd(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Ephemeral = false
 	cfg.Keys = Secret("k2:" + k2 + ",k1:" + k1)
-	cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topics = env.Brokers, env.RegistryURL, env.Names
+	cfg.Config, cfg.RegistryConfig, cfg.Topics = env.Kafka, env.Registry, env.Names
 	cfg.GroupID, cfg.ErasureGroupID = env.Prefix+"anonymizer", env.Prefix+"anonymizer-erasures"
 	cfg.OpsAddr = "127.0.0.1:0"
 	cfg.PropertiesAllowlist = []string{"plan"}
 	require.NoError(t, cfg.Validate())
 
 	// Inputs: two events, one undecodable record, three consent changes.
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: env.RegistryURL})
+	serde, err := avro.NewSerdeFor(env.Registry)
 	require.NoError(t, err)
 	raw, err := avro.InteractionEvents(ctx, serde, env.Names.Consented)
 	require.NoError(t, err)
 	changes, err := avro.ConsentChanges(ctx, serde, env.Names.Changes)
 	require.NoError(t, err)
-	w := stream.NewWriter(env.Brokers, nil)
+	w := stream.NewWriter(env.Kafka, nil)
 	defer w.Close()
 	var in []kafka.Message
 	for i, user := range []string{"usr_alpha1", "usr_beta22"} {
@@ -146,8 +146,8 @@ func TestRunEndToEnd(t *testing.T) {
 
 	// Everything consumed is committed (outputs were acknowledged first).
 	require.Eventually(t, func() bool {
-		a, err1 := stream.GroupLag(ctx, env.Brokers, cfg.GroupID, env.Names.Consented)
-		b, err2 := stream.GroupLag(ctx, env.Brokers, cfg.ErasureGroupID, env.Names.Changes)
+		a, err1 := stream.GroupLag(ctx, env.Kafka, cfg.GroupID, env.Names.Consented)
+		b, err2 := stream.GroupLag(ctx, env.Kafka, cfg.ErasureGroupID, env.Names.Changes)
 		return err1 == nil && err2 == nil && a == 0 && b == 0
 	}, 15*time.Second, 100*time.Millisecond)
 

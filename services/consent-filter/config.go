@@ -13,6 +13,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
@@ -24,7 +25,7 @@ type Config struct {
 	avro.RegistryConfig
 	topics.Names
 
-	RedisAddr      string        `env:"REDIS_ADDR" envDefault:"127.0.0.1:6379" help:"Redis address; several comma-separated addresses mean Redis Cluster"`
+	Redis          redisconn.Config
 	RedisNamespace string        `env:"REDIS_NAMESPACE" envDefault:"cf" help:"prefix of every Redis key (one per chain sharing a Redis)"`
 	HTTPAddr       string        `env:"CONSENT_HTTP_ADDR" envDefault:"127.0.0.1:8081" help:"consent API listen address (use :8081 in containers)"`
 	OpsAddr        string        `env:"OPS_ADDR" envDefault:"127.0.0.1:9102" empty:"disables" help:"/healthz, /readyz, /metrics listen address; empty disables"`
@@ -50,9 +51,7 @@ func (c *Config) Validate() error {
 	var p config.Problems
 	p.Add(c.Config.Validate())
 	p.Add(c.RegistryConfig.Validate())
-	if c.RedisAddr == "" {
-		p.Addf("REDIS_ADDR", "required")
-	}
+	p.Add(c.Redis.Validate())
 	if c.PolicyFile == "" {
 		c.policy = policy.Default()
 	} else {
@@ -104,5 +103,5 @@ func (c *Config) Validate() error {
 
 // String never prints keys or tokens.
 func (c *Config) String() string {
-	return fmt.Sprintf("consent-filter{brokers=%v purpose=%s redis=%s}", c.Brokers, c.Purpose, c.RedisAddr)
+	return fmt.Sprintf("consent-filter{kafka=%s purpose=%s redis=%s}", c.Config, c.Purpose, c.Redis)
 }

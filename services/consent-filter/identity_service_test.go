@@ -27,7 +27,7 @@ type changesLog struct {
 func (h *harness) watchChanges(t *testing.T) *changesLog {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: h.env.RegistryURL})
+	serde, err := avro.NewSerdeFor(h.env.Registry)
 	require.NoError(t, err)
 	codec, err := avro.ConsentChanges(ctx, serde, h.env.Names.Changes)
 	require.NoError(t, err)
@@ -148,7 +148,7 @@ func TestIdentityStitching(t *testing.T) {
 func TestUpgradeFromTenantlessRecords(t *testing.T) {
 	h := start(t)
 	ctx := context.Background()
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: h.env.RegistryURL})
+	serde, err := avro.NewSerdeFor(h.env.Registry)
 	require.NoError(t, err)
 	codec, err := avro.ConsentChanges(ctx, serde, h.env.Names.Changes)
 	require.NoError(t, err)

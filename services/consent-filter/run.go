@@ -5,14 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
@@ -41,10 +40,11 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		logger.Warn("using an ephemeral audit key: subject references in consent.decisions will not match across restarts")
 	}
 
-	rdb := redis.NewUniversalClient(&redis.UniversalOptions{
-		Addrs: strings.Split(cfg.RedisAddr, ","), DialTimeout: 2 * time.Second,
-		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1,
-	})
+	rdb, err := cfg.Redis.NewClient(redisconn.Options{DialTimeout: 2 * time.Second,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1})
+	if err != nil {
+		return err
+	}
 	defer rdb.Close() // after the lifecycle: every part using Redis has returned
 	store, err := consentstore.New(rdb, consentstore.Options{Namespace: cfg.RedisNamespace, LinkPurpose: cfg.Purpose})
 	if err != nil {
@@ -56,6 +56,13 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 	svc := run.Start(ctx, "consent-filter", cfg.OpsAddr, reg, logger)
 	svc.OnStop("consent API listener", func() error { return ignoreClosed(ln.Close()) })
+	// Redis is checked beside the rest, not before it: without Redis the filter
+	// starts paused (fail closed) and the consent API works. Credentials or a
+	// certificate Redis refuses stop the service with that one error.
+	svc.Await("Redis", func(ctx context.Context) error { return cfg.Redis.Check(ctx, rdb) })
+	if err := run.ConnectKafka(svc, cfg.Config); err != nil {
+		return svc.Abort(err)
+	}
 	cs, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*codecs, error) { return register(ctx, cfg) })
 	if err != nil {
 		return svc.Abort(err)
@@ -63,7 +70,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 
 	fm := filter.NewMetrics(reg)
 	ends := func(ctx context.Context) (map[int]int64, error) {
-		return stream.EndOffsets(ctx, cfg.Brokers, cfg.Changes)
+		return stream.EndOffsets(ctx, cfg.Config, cfg.Changes)
 	}
 	svc.Ops().AddCheck("consent_store", func(ctx context.Context) error {
 		e, err := ends(ctx)
@@ -80,9 +87,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return nil
 	})
 
-	changes := stream.NewOffsetWriter(cfg.Brokers, cfg.Changes)
+	changes := stream.NewOffsetWriter(cfg.Config, cfg.Changes)
 	mat := &materializer.Materializer{
-		Brokers: cfg.Brokers, Topic: cfg.Changes, Store: store, Codec: cs.changes,
+		Kafka: cfg.Config, Topic: cfg.Changes, Store: store, Codec: cs.changes,
 		Logger: logger.With(zap.String("component", "materializer")), Metrics: materializer.NewMetrics(reg),
 		Purpose: cfg.Purpose, Changes: changes,
 	}
@@ -93,9 +100,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, AuditTime: cfg.AuditTime, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 	}
-	reader := stream.NewReader(stream.ReaderConfig{Brokers: cfg.Brokers, GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
+	reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
 	svc.OnStop("reader", reader.Close)
-	writer := stream.NewWriter(cfg.Brokers, logger)
+	writer := stream.NewWriter(cfg.Config, logger)
 	svc.OnStop("writer", writer.Close)
 	consentAPI := &api.API{
 		Policy: cfg.policy, Tokens: cfg.tokens, Changes: changes,

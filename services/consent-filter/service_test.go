@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
@@ -38,7 +40,7 @@ type harness struct {
 	env     *testenv.Env
 	apiURL  string
 	proxy   *proxy
-	rdb     *redis.Client
+	rdb     redis.UniversalClient
 	raw     *avro.Codec[schema.InteractionEvent]
 	dec     *avro.Codec[schema.ConsentDecision]
 	writer  *kafka.Writer
@@ -59,23 +61,27 @@ func start(t *testing.T) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	env := testenv.Start(t)
-	px := newProxy(t, env.RedisAddr)
+	px := newProxy(t, env.Redis.Addr)
 	h := &harness{t: t, env: env, proxy: px, ns: strings.TrimSuffix(env.Prefix, "."),
 		decided: make(chan schema.ConsentDecision, 10000), allowed: make(chan schema.InteractionEvent, 10000)}
-	h.rdb = redis.NewClient(&redis.Options{Addr: env.RedisAddr})
-	t.Cleanup(func() { h.rdb.Close() })
+	h.rdb = env.RedisClient(t, redisconn.Options{})
 
 	apiAddr := freeAddr(t)
 	h.apiURL = "http://" + apiAddr
 	var cfg consentfilter.Config
-	require.NoError(t, config.LoadFrom(&cfg, map[string]string{
-		"KAFKA_BROKERS": strings.Join(env.Brokers, ","), "SCHEMA_REGISTRY_URL": env.RegistryURL,
-		"REDIS_ADDR": px.Addr(), "REDIS_NAMESPACE": h.ns, "CONSENT_HTTP_ADDR": apiAddr, "OPS_ADDR": "",
+	viaProxy := env.Redis
+	viaProxy.Addr = px.Addr()
+	vars := map[string]string{
+		"REDIS_NAMESPACE": h.ns, "CONSENT_HTTP_ADDR": apiAddr, "OPS_ADDR": "",
 		"CONSENT_TOKENS": "t:plain:" + token + "=consent:read|consent:write|consent:import", "AUDIT_KEY_EPHEMERAL": "true",
 		"FILTER_GROUP_ID":       env.Prefix + "filter",
 		"TOPIC_CONSENT_CHANGES": env.Names.Changes, "TOPIC_EVENTS_RAW": env.Names.Raw, "TOPIC_EVENTS_CONSENTED": env.Names.Consented,
 		"TOPIC_CONSENT_DECISIONS": env.Names.Decisions, "TOPIC_EVENTS_DLQ": env.Names.DLQ,
-	}))
+	}
+	maps.Copy(vars, config.Environ(&env.Kafka))
+	maps.Copy(vars, config.Environ(&env.Registry))
+	maps.Copy(vars, config.Environ(&viaProxy))
+	require.NoError(t, config.LoadFrom(&cfg, vars))
 	logger := zaptest.NewLogger(t)
 	done := make(chan error, 1)
 	go func() { done <- consentfilter.Run(ctx, cfg, logger, prometheus.NewRegistry()) }()
@@ -90,13 +96,13 @@ func start(t *testing.T) *harness {
 	}
 	t.Cleanup(h.stop)
 
-	serde, err := avro.NewSerdeFor(avro.RegistryConfig{URL: env.RegistryURL})
+	serde, err := avro.NewSerdeFor(env.Registry)
 	require.NoError(t, err)
 	h.raw, err = avro.InteractionEvents(ctx, serde, env.Names.Raw)
 	require.NoError(t, err)
 	h.dec, err = avro.ConsentDecisions(ctx, serde, env.Names.Decisions)
 	require.NoError(t, err)
-	h.writer = stream.NewWriter(env.Brokers, logger)
+	h.writer = stream.NewWriter(env.Kafka, logger)
 	t.Cleanup(func() { h.writer.Close() })
 
 	h.consume(ctx, env.Names.Decisions, func(m kafka.Message) {
@@ -115,7 +121,7 @@ func start(t *testing.T) *harness {
 }
 
 func (h *harness) consume(ctx context.Context, topic string, fn func(kafka.Message)) {
-	r := stream.NewReader(stream.ReaderConfig{Brokers: h.env.Brokers, GroupID: h.env.Prefix + "check-" + topic, Topic: topic}, nil)
+	r := stream.NewReader(h.env.Kafka, stream.ReaderConfig{GroupID: h.env.Prefix + "check-" + topic, Topic: topic}, nil)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -315,7 +321,7 @@ func TestRedisDownPausesWithoutOutputOrCommit(t *testing.T) {
 		t.Fatalf("decision %s while Redis was down", d.Reason)
 	case <-time.After(3 * time.Second):
 	}
-	lag, err := stream.GroupLag(context.Background(), h.env.Brokers, h.env.Prefix+"filter", h.env.Names.Raw)
+	lag, err := stream.GroupLag(context.Background(), h.env.Kafka, h.env.Prefix+"filter", h.env.Names.Raw)
 	require.NoError(t, err)
 	require.EqualValues(t, 2, lag, "nothing committed while paused")
 

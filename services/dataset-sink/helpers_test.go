@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
@@ -42,15 +41,15 @@ type kafkaFixture struct {
 func newKafkaFixture(t testing.TB) *kafkaFixture {
 	t.Helper()
 	env := testenv.Start(t)
-	client, err := sr.NewClient(sr.URLs(env.RegistryURL))
+	serde, err := avro.NewSerdeFor(env.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := avro.CuratedEvents(context.Background(), avro.NewSerde(client), env.Names.Curated)
+	codec, err := avro.CuratedEvents(context.Background(), serde, env.Names.Curated)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := stream.NewWriter(env.Brokers, zap.NewNop())
+	w := stream.NewWriter(env.Kafka, zap.NewNop())
 	t.Cleanup(func() { w.Close() })
 	return &kafkaFixture{env: env, codec: codec, w: w}
 }
@@ -69,7 +68,7 @@ func (k *kafkaFixture) encode(t testing.TB, ev schema.CuratedEvent) kafka.Messag
 // with a consumer group unique to the test.
 func (k *kafkaFixture) config(dir string) Config {
 	cfg := testConfig(dir)
-	cfg.Brokers, cfg.RegistryConfig.URL = k.env.Brokers, k.env.RegistryURL
+	cfg.Config, cfg.RegistryConfig = k.env.Kafka, k.env.Registry
 	cfg.Topics = k.env.Names
 	cfg.GroupID = k.env.Prefix + "dataset-sink"
 	return cfg

@@ -217,6 +217,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	if ln != nil {
 		svc.OnStop("dataset API listener", func() error { return ignoreClosed(ln.Close()) })
 	}
+	if err := run.ConnectKafka(svc, s.cfg.Config); err != nil {
+		return svc.Abort(err)
+	}
 	cs, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*codecs, error) {
 		serde, err := avro.NewSerdeFor(s.cfg.RegistryConfig)
 		if err != nil {
@@ -239,11 +242,11 @@ func (s *Sink) Run(ctx context.Context) error {
 			return svc.Abort(err)
 		}
 	}
-	dlq := stream.NewWriter(s.cfg.Brokers, s.log)
+	dlq := stream.NewWriter(s.cfg.Config, s.log)
 	svc.OnStop("dead-letter writer", dlq.Close)
 	loopMetrics := stream.NewMetrics(s.reg)
 
-	evReader := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID, Topic: s.cfg.Topics.Curated}, s.log)
+	evReader := stream.NewReader(s.cfg.Config, stream.ReaderConfig{GroupID: s.cfg.GroupID, Topic: s.cfg.Topics.Curated}, s.log)
 	svc.OnStop("events reader", evReader.Close)
 	ev := &events{codec: cs.events, writer: s.writer, acks: s.acks, killed: s.killed.Load}
 	loop := &stream.Loop{Name: StageEvents, Reader: evReader, Writer: dlq, Handler: ev.handle, DLQ: s.cfg.Topics.DLQ,
@@ -252,7 +255,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	close(s.running)
 	svc.Loop(loop)
 
-	erReader := stream.NewReader(stream.ReaderConfig{Brokers: s.cfg.Brokers, GroupID: s.cfg.GroupID + "-erasures", Topic: s.cfg.Topics.Erasures}, s.log)
+	erReader := stream.NewReader(s.cfg.Config, stream.ReaderConfig{GroupID: s.cfg.GroupID + "-erasures", Topic: s.cfg.Topics.Erasures}, s.log)
 	svc.OnStop("erasures reader", erReader.Close)
 	er := &erasures{codec: cs.erasures, ledger: s.ledger, topic: s.cfg.Topics.Erasures, now: s.now, metrics: s.m, log: s.log, applied: s.signalApply}
 	svc.Loop(&stream.Loop{Name: StageErasures, Reader: erReader, Writer: dlq, Handler: er.handle, DLQ: s.cfg.Topics.DLQ,

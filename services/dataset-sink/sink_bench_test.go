@@ -114,7 +114,7 @@ func prefill(b *testing.B, ctx context.Context, k *kafkaFixture, n int, limit ti
 // record to the last commit.
 func passThrough(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) time.Duration {
 	b.Helper()
-	r := stream.NewReader(stream.ReaderConfig{Brokers: k.env.Brokers, GroupID: group, Topic: k.env.Names.Curated}, zap.NewNop())
+	r := stream.NewReader(k.env.Kafka, stream.ReaderConfig{GroupID: group, Topic: k.env.Names.Curated}, zap.NewNop())
 	defer r.Close()
 	last := map[int]kafka.Message{}
 	commit := func() {

@@ -118,7 +118,7 @@ func TestSinkDeadLettersPoisonOverKafka(t *testing.T) {
 		t.Fatalf("dataset rows %d, want %d", m.Totals.Rows, valid)
 	}
 
-	r := stream.NewReader(stream.ReaderConfig{Brokers: k.env.Brokers, GroupID: k.env.Prefix + "dlq-check", Topic: k.env.Names.DLQ}, zap.NewNop())
+	r := stream.NewReader(k.env.Kafka, stream.ReaderConfig{GroupID: k.env.Prefix + "dlq-check", Topic: k.env.Names.DLQ}, zap.NewNop())
 	defer r.Close()
 	got := map[string]kafka.Message{}
 	for len(got) < len(poison) {
@@ -135,7 +135,7 @@ func TestSinkDeadLettersPoisonOverKafka(t *testing.T) {
 			t.Fatalf("poison %d: dead letter %+v", i, dm)
 		}
 	}
-	lag, err := stream.GroupLag(ctx, k.env.Brokers, cfg.GroupID, k.env.Names.Curated)
+	lag, err := stream.GroupLag(ctx, k.env.Kafka, cfg.GroupID, k.env.Names.Curated)
 	if err != nil || lag != 0 {
 		t.Fatalf("group lag after drain %d %v", lag, err)
 	}

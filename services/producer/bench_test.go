@@ -11,7 +11,6 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
@@ -20,7 +19,7 @@ import (
 func benchConfig(b *testing.B) Config {
 	if brokers := os.Getenv("BENCH_KAFKA_BROKERS"); brokers != "" {
 		cfg := testConfig()
-		cfg.Brokers = strings.Split(brokers, ",")
+		cfg.Config.Brokers = strings.Split(brokers, ",")
 		cfg.RegistryConfig.URL = os.Getenv("BENCH_SCHEMA_REGISTRY_URL")
 		cfg.MaxEvents, cfg.MaxBodyBytes = 500, 1<<20
 		return cfg
@@ -29,7 +28,7 @@ func benchConfig(b *testing.B) Config {
 }
 
 func benchServerURL(b *testing.B, cfg Config) string {
-	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zap.NewNop())
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Config, cfg.RegistryConfig, cfg.Topic, zap.NewNop())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -76,13 +75,16 @@ func BenchmarkBareKafkaGoWrite(b *testing.B) {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			cfg := benchConfig(b)
 			ctx := context.Background()
-			pub, err := NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zap.NewNop())
+			pub, err := NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, zap.NewNop())
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer pub.Close()
-			rc, _ := sr.NewClient(sr.URLs(cfg.RegistryConfig.URL))
-			codec, err := avro.InteractionEvents(ctx, avro.NewSerde(rc), cfg.Topic)
+			serde, err := avro.NewSerdeFor(cfg.RegistryConfig)
+			if err != nil {
+				b.Fatal(err)
+			}
+			codec, err := avro.InteractionEvents(ctx, serde, cfg.Topic)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -20,10 +20,9 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
-	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sr"
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
@@ -33,12 +32,12 @@ const testPartitions = 3
 
 // stack is an in-process Kafka and schema registry.
 type stack struct {
-	cluster     *kfake.Cluster // nil on a testenv stack (no fault injection)
-	brokers     []string
-	topic       string
-	registryURL string
-	down        atomic.Bool  // when set, every Produce request fails
-	delay       atomic.Int64 // nanoseconds each Produce request is held before it is handled
+	cluster  *kfake.Cluster // nil on a testenv stack (no fault injection)
+	kafka    stream.Config
+	topic    string
+	registry avro.RegistryConfig
+	down     atomic.Bool  // when set, every Produce request fails
+	delay    atomic.Int64 // nanoseconds each Produce request is held before it is handled
 }
 
 func newStack(t testing.TB) *stack {
@@ -48,7 +47,7 @@ func newStack(t testing.TB) *stack {
 	t.Cleanup(c.Close)
 	reg := srfake.New()
 	t.Cleanup(reg.Close)
-	s := &stack{cluster: c, brokers: c.ListenAddrs(), topic: "events.raw", registryURL: reg.URL()}
+	s := &stack{cluster: c, kafka: stream.Config{Brokers: c.ListenAddrs()}, topic: "events.raw", registry: avro.RegistryConfig{URL: reg.URL()}}
 	c.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		if d := s.delay.Load(); d > 0 {
@@ -68,14 +67,14 @@ func newStack(t testing.TB) *stack {
 func newEnvStack(t testing.TB) *stack {
 	t.Helper()
 	env := testenv.Start(t)
-	return &stack{brokers: env.Brokers, topic: env.Names.Raw, registryURL: env.RegistryURL}
+	return &stack{kafka: env.Kafka, topic: env.Names.Raw, registry: env.Registry}
 }
 
 func (s *stack) config() Config {
 	cfg := testConfig()
-	cfg.Brokers = s.brokers
+	cfg.Config = s.kafka
 	cfg.Topic = s.topic
-	cfg.RegistryConfig.URL = s.registryURL
+	cfg.RegistryConfig = s.registry
 	cfg.MaxEvents = 500
 	cfg.MaxBodyBytes = 1 << 20
 	return cfg
@@ -84,7 +83,7 @@ func (s *stack) config() Config {
 // server starts the API over a real KafkaPublisher on the stack.
 func (s *stack) server(t testing.TB, cfg Config) *httptest.Server {
 	t.Helper()
-	pub, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Config, cfg.RegistryConfig, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	require.NoError(t, err)
 	api, _ := newTestAPI(t, cfg, pub)
 	srv := httptest.NewServer(api.Handler())
@@ -101,31 +100,43 @@ type record struct {
 	event     schema.InteractionEvent
 }
 
-// consume reads the topic from the start until want records arrived or timeout,
-// decoding every value; it returns them by event id.
+// consume reads the topic from the start until want distinct events arrived and
+// everything the topic held when it was called is read (or timeout), decoding
+// every value; it returns them by event id.
 func (s *stack) consume(t testing.TB, want int, timeout time.Duration) map[string]record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(s.brokers...), kgo.ConsumeTopics(s.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cl.Close()
-	rc, err := sr.NewClient(sr.URLs(s.registryURL))
-	require.NoError(t, err)
-	codec, err := avro.InteractionEvents(context.Background(), avro.NewSerde(rc), s.topic)
-	require.NoError(t, err)
-
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	ends, err := stream.EndOffsets(ctx, s.kafka, s.topic)
+	require.NoError(t, err)
+	// A group of its own starts at the earliest offset (stream.NewReader).
+	r := stream.NewReader(s.kafka, stream.ReaderConfig{GroupID: fmt.Sprintf("consume-%d", time.Now().UnixNano()), Topic: s.topic}, nil)
+	defer r.Close()
+	serde, err := avro.NewSerdeFor(s.registry)
+	require.NoError(t, err)
+	codec, err := avro.InteractionEvents(ctx, serde, s.topic)
+	require.NoError(t, err)
+
 	out := map[string]record{}
-	total := 0
-	for total < want && ctx.Err() == nil {
-		fs := cl.PollFetches(ctx)
-		fs.EachRecord(func(r *kgo.Record) {
-			ev, err := codec.Decode(ctx, r.Value)
-			require.NoError(t, err)
-			out[ev.EventID] = record{key: string(r.Key), partition: r.Partition, event: ev}
-			total++
-		})
+	behind := func() bool {
+		for _, end := range ends {
+			if end > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	for len(out) < want || behind() {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			break // timeout: the caller checks what arrived
+		}
+		if m.Offset+1 >= ends[m.Partition] {
+			delete(ends, m.Partition)
+		}
+		ev, err := codec.Decode(ctx, m.Value)
+		require.NoError(t, err)
+		out[ev.EventID] = record{key: string(m.Key), partition: int32(m.Partition), event: ev}
 	}
 	return out
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 )
 
@@ -34,19 +33,19 @@ type KafkaPublisher struct {
 }
 
 // NewKafkaPublisher registers the InteractionEvent schema under <topic>-value in
-// the registry at registryURL and returns a publisher writing to topic on brokers
-// with pkg/stream's writer: synchronous, acks=all, murmur2 partitioning, 2 ms
-// batches shared by concurrent requests.
-func NewKafkaPublisher(ctx context.Context, brokers []string, registryURL, topic string, logger *zap.Logger) (*KafkaPublisher, error) {
-	cl, err := sr.NewClient(sr.URLs(registryURL))
+// the registry and returns a publisher writing to topic with pkg/stream's
+// writer: synchronous, acks=all, murmur2 partitioning, 2 ms batches shared by
+// concurrent requests.
+func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.RegistryConfig, topic string, logger *zap.Logger) (*KafkaPublisher, error) {
+	serde, err := avro.NewSerdeFor(registry)
 	if err != nil {
-		return nil, fmt.Errorf("schema registry client: %w", err)
+		return nil, err
 	}
-	codec, err := avro.InteractionEvents(ctx, avro.NewSerde(cl), topic)
+	codec, err := avro.InteractionEvents(ctx, serde, topic)
 	if err != nil {
 		return nil, fmt.Errorf("register event schema: %w", err)
 	}
-	return &KafkaPublisher{writer: stream.NewWriter(brokers, logger), codec: codec, topic: topic}, nil
+	return &KafkaPublisher{writer: stream.NewWriter(k, logger), codec: codec, topic: topic}, nil
 }
 
 // Publish encodes the events and writes them; it returns when Kafka acknowledged

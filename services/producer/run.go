@@ -28,8 +28,11 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 	svc := run.Start(ctx, "producer", cfg.OpsAddr, reg, logger)
 	svc.OnStop("listener", func() error { return ignoreClosed(ln.Close()) })
+	if err := run.ConnectKafka(svc, cfg.Config); err != nil {
+		return svc.Abort(err)
+	}
 	pub, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*KafkaPublisher, error) {
-		return NewKafkaPublisher(ctx, cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, logger)
+		return NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, logger)
 	})
 	if err != nil {
 		return svc.Abort(err)

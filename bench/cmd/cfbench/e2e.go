@@ -68,7 +68,7 @@ func (b *bench) startChain(attempt int) (*chain, error) {
 		return nil, err
 	}
 	n := lc.Names
-	if err := createTopics(b.ctx, b.brokers, n, n.Raw, n.Curated, n.Decisions); err != nil {
+	if err := createTopics(b.ctx, b.kafka, n, n.Raw, n.Curated, n.Decisions); err != nil {
 		return nil, err
 	}
 	c := &chain{Chain: lc, procs: map[string]*Proc{}}
@@ -129,7 +129,7 @@ func (c *chain) stop() {
 }
 
 func (b *bench) lag(group, topic string) int64 {
-	l, err := stream.GroupLag(b.ctx, b.brokers, group, topic)
+	l, err := stream.GroupLag(b.ctx, b.kafka, group, topic)
 	if err != nil {
 		return -1
 	}
@@ -253,11 +253,11 @@ func (b *bench) waitDrained(c *chain, timeout time.Duration) error {
 }
 
 func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts loadgen.RunOptions, alongside func(ctx context.Context)) (*RunResult, error) {
-	_, raw0, err := totalEnd(b.ctx, b.brokers, c.Names.Raw)
+	_, raw0, err := totalEnd(b.ctx, b.kafka, c.Names.Raw)
 	if err != nil {
 		return nil, err
 	}
-	_, cur0, err := totalEnd(b.ctx, b.brokers, c.Names.Curated)
+	_, cur0, err := totalEnd(b.ctx, b.kafka, c.Names.Curated)
 	if err != nil {
 		return nil, err
 	}
@@ -317,8 +317,8 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		return nil, derr
 	}
 	// Join raw and curated on event_id.
-	n1, raw1, _ := totalEnd(b.ctx, b.brokers, c.Names.Raw)
-	_, cur1, _ := totalEnd(b.ctx, b.brokers, c.Names.Curated)
+	n1, raw1, _ := totalEnd(b.ctx, b.kafka, c.Names.Raw)
+	_, cur1, _ := totalEnd(b.ctx, b.kafka, c.Names.Curated)
 	var n0 int64
 	for _, v := range raw0 {
 		n0 += v
@@ -328,7 +328,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	type rawInfo struct{ received, appended time.Time }
 	raws := map[string]rawInfo{}
 	var ingest []time.Duration
-	err = stream.ReadRange(b.ctx, b.brokers, c.Names.Raw, raw0, raw1, func(m kafka.Message) {
+	err = stream.ReadRange(b.ctx, b.kafka, c.Names.Raw, raw0, raw1, func(m kafka.Message) {
 		ev, err := c.rawCodec.Decode(b.ctx, m.Value)
 		if err == nil {
 			raws[ev.EventID] = rawInfo{ev.ReceivedAt, m.Time}
@@ -339,7 +339,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		return nil, err
 	}
 	var lat, hop []time.Duration
-	err = stream.ReadRange(b.ctx, b.brokers, c.Names.Curated, cur0, cur1, func(m kafka.Message) {
+	err = stream.ReadRange(b.ctx, b.kafka, c.Names.Curated, cur0, cur1, func(m kafka.Message) {
 		rr.Curated++
 		ev, err := c.curCodec.Decode(b.ctx, m.Value)
 		if err != nil {
@@ -378,7 +378,7 @@ type decisionSeen struct {
 // time PUT denied → the DENY user_opt_out decision (its append time on
 // consent.decisions) for the event sent right after the PUT returned.
 func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Duration) (*WithdrawalResult, error) {
-	_, ends, err := totalEnd(ctx, b.brokers, c.Names.Decisions)
+	_, ends, err := totalEnd(ctx, b.kafka, c.Names.Decisions)
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +388,7 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 	defer cancel()
 	var rwg sync.WaitGroup
 	for p, off := range ends {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: b.brokers, Topic: c.Names.Decisions, Partition: p, MinBytes: 1, MaxBytes: 4 << 20, MaxWait: 20 * time.Millisecond})
+		r := stream.NewPartitionReader(b.kafka, c.Names.Decisions, p, 20*time.Millisecond)
 		if err := r.SetOffset(off); err != nil {
 			return nil, err
 		}
@@ -493,17 +493,17 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int) (map[string]any, error) {
 	p := fmt.Sprintf("%schain%d.", b.prefix, attempt)
 	h0, h1, h2 := p+"0", p+"1", p+"2"
-	if err := createPlain(b.ctx, b.brokers, 6, true, h0, h2); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 6, true, h0, h2); err != nil {
 		return nil, err
 	}
-	if err := createPlain(b.ctx, b.brokers, 6, false, h1); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 6, false, h1); err != nil {
 		return nil, err
 	}
-	stop1 := passThrough(b.ctx, b.brokers, p+"g1", h0, h1, 500, 5*time.Millisecond)
-	stop2 := passThrough(b.ctx, b.brokers, p+"g2", h1, h2, 500, 20*time.Millisecond)
+	stop1 := passThrough(b.ctx, b.kafka, p+"g1", h0, h1, 500, 5*time.Millisecond)
+	stop2 := passThrough(b.ctx, b.kafka, p+"g2", h1, h2, 500, 20*time.Millisecond)
 	defer stop1()
 	defer stop2()
-	w := stream.NewWriter(b.brokers, nil)
+	w := stream.NewWriter(b.kafka, nil)
 	defer w.Close()
 	msgs := withTopic(b.data.raw, h0)
 	for i := range msgs {
@@ -511,8 +511,8 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 	}
 	out := map[string]any{}
 	measure := func(name string, send func() (int, error)) (Percentiles, float64, Noise, error) {
-		_, e0, _ := totalEnd(b.ctx, b.brokers, h0)
-		_, f0, _ := totalEnd(b.ctx, b.brokers, h2)
+		_, e0, _ := totalEnd(b.ctx, b.kafka, h0)
+		_, f0, _ := totalEnd(b.ctx, b.kafka, h2)
 		noise := quiet(quietWait)
 		sent, err := send()
 		if err != nil {
@@ -525,18 +525,18 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		_, e1, _ := totalEnd(b.ctx, b.brokers, h0)
-		_, f1, _ := totalEnd(b.ctx, b.brokers, h2)
+		_, e1, _ := totalEnd(b.ctx, b.kafka, h0)
+		_, f1, _ := totalEnd(b.ctx, b.kafka, h2)
 		in := map[string]time.Time{}
 		var first, last time.Time
-		_ = stream.ReadRange(b.ctx, b.brokers, h0, e0, e1, func(m kafka.Message) {
+		_ = stream.ReadRange(b.ctx, b.kafka, h0, e0, e1, func(m kafka.Message) {
 			in[string(m.Headers[0].Value)] = m.Time
 			if first.IsZero() || m.Time.Before(first) {
 				first = m.Time
 			}
 		})
 		var lat []time.Duration
-		_ = stream.ReadRange(b.ctx, b.brokers, h2, f0, f1, func(m kafka.Message) {
+		_ = stream.ReadRange(b.ctx, b.kafka, h2, f0, f1, func(m kafka.Message) {
 			if len(m.Headers) > 0 {
 				if t, ok := in[string(m.Headers[0].Value)]; ok {
 					lat = append(lat, m.Time.Sub(t))
@@ -573,7 +573,7 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 	b.fig(&Figure{ID: "chain.fixed.p99", Stage: "baseline", Unit: "ms", Value: lat.P99, Noise: noise, What: "two kafka-go pass-through hops: append → append, p99"})
 	lat, tput, noise, err := measure("max", func() (int, error) {
 		n := min(maxEvents, len(msgs))
-		return n, writeAll(b.ctx, b.brokers, msgs[:n], 500, 4)
+		return n, writeAll(b.ctx, b.kafka, msgs[:n], 500, 4)
 	})
 	if err != nil {
 		return nil, err

@@ -193,7 +193,7 @@ func (b *bench) waitServices(timeout time.Duration) error {
 func (b *bench) servicesUp() error {
 	ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
 	defer cancel()
-	cl := &kafka.Client{Addr: kafka.TCP(b.brokers...), Timeout: 5 * time.Second}
+	cl := b.kafka.Client(5 * time.Second)
 	md, err := cl.Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return fmt.Errorf("kafka: %w", err)

@@ -38,7 +38,7 @@ func (b *bench) kafkaPerf() error {
 		return err
 	}
 	topic := b.prefix + "perf"
-	if err := createPlain(b.ctx, b.brokers, 6, false, topic); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 6, false, topic); err != nil {
 		return err
 	}
 	size := b.res.Settings.RecordBytes
@@ -163,7 +163,7 @@ func (b *bench) ingest() error {
 		return err
 	}
 	httpTopic, bareTopic := b.prefix+"ingest.http", b.prefix+"ingest.bare"
-	if err := createPlain(b.ctx, b.brokers, 6, false, httpTopic, bareTopic); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 6, false, httpTopic, bareTopic); err != nil {
 		return err
 	}
 	addr := freeAddr()
@@ -180,7 +180,7 @@ func (b *bench) ingest() error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	url := "http://" + addr + "/v1/events"
 	total, clients := b.res.Settings.IngestEvents, b.res.Settings.Clients
-	w := stream.NewWriter(b.brokers, nil)
+	w := stream.NewWriter(b.kafka, nil)
 	defer w.Close()
 	bare := withTopic(b.data.raw, bareTopic)
 	for _, batch := range []int{50, 500} {

@@ -19,7 +19,7 @@ import (
 // 3 for the compacted topics, RF 1); appendTime lists topics that get
 // message.timestamp.type=LogAppendTime, so that record timestamps are the
 // broker's append time (for latencies).
-func createTopics(ctx context.Context, brokers []string, n topics.Names, appendTime ...string) error {
+func createTopics(ctx context.Context, k stream.Config, n topics.Names, appendTime ...string) error {
 	specs := topics.Specs(n, topics.Settings{Partitions: 6, ChangePartitions: 3, ReplicationFactor: 1})
 	for i := range specs {
 		for _, t := range appendTime {
@@ -28,11 +28,11 @@ func createTopics(ctx context.Context, brokers []string, n topics.Names, appendT
 			}
 		}
 	}
-	_, err := topics.Ensure(ctx, brokers, specs)
+	_, err := topics.Ensure(ctx, k, specs)
 	return err
 }
 
-func createPlain(ctx context.Context, brokers []string, parts int, appendTime bool, names ...string) error {
+func createPlain(ctx context.Context, k stream.Config, parts int, appendTime bool, names ...string) error {
 	var specs []topics.Spec
 	for _, n := range names {
 		cfg := map[string]string{"cleanup.policy": "delete", "retention.ms": "86400000"}
@@ -41,13 +41,13 @@ func createPlain(ctx context.Context, brokers []string, parts int, appendTime bo
 		}
 		specs = append(specs, topics.Spec{Name: n, Partitions: parts, ReplicationFactor: 1, Configs: cfg})
 	}
-	_, err := topics.Ensure(ctx, brokers, specs)
+	_, err := topics.Ensure(ctx, k, specs)
 	return err
 }
 
 // writeAll writes msgs with `workers` goroutines in chunks of chunk.
-func writeAll(ctx context.Context, brokers []string, msgs []kafka.Message, chunk, workers int) error {
-	w := stream.NewWriter(brokers, nil)
+func writeAll(ctx context.Context, k stream.Config, msgs []kafka.Message, chunk, workers int) error {
+	w := stream.NewWriter(k, nil)
 	defer w.Close()
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -82,12 +82,12 @@ type Drain struct {
 	StartupS     float64 `json:"first_commit_after_s"`
 }
 
-func drain(ctx context.Context, brokers []string, group, topic string, total int64, timeout time.Duration) (Drain, error) {
+func drain(ctx context.Context, k stream.Config, group, topic string, total int64, timeout time.Duration) (Drain, error) {
 	start := time.Now()
 	var t0 time.Time
 	var lag0 int64
 	for {
-		lag, err := stream.GroupLag(ctx, brokers, group, topic)
+		lag, err := stream.GroupLag(ctx, k, group, topic)
 		now := time.Now()
 		if err == nil {
 			if t0.IsZero() && lag < total {
@@ -112,8 +112,8 @@ func drain(ctx context.Context, brokers []string, group, topic string, total int
 	}
 }
 
-func totalEnd(ctx context.Context, brokers []string, topic string) (int64, map[int]int64, error) {
-	ends, err := stream.EndOffsets(ctx, brokers, topic)
+func totalEnd(ctx context.Context, k stream.Config, topic string) (int64, map[int]int64, error) {
+	ends, err := stream.EndOffsets(ctx, k, topic)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -126,10 +126,10 @@ func totalEnd(ctx context.Context, brokers []string, topic string) (int64, map[i
 
 // passThrough runs pkg/stream's Loop with an identity handler from in to out
 // (consume → produce acks=all → commit), the baseline of every stage.
-func passThrough(ctx context.Context, brokers []string, group, in, out string, maxBatch int, linger time.Duration) (stop func()) {
+func passThrough(ctx context.Context, k stream.Config, group, in, out string, maxBatch int, linger time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
-	r := stream.NewReader(stream.ReaderConfig{Brokers: brokers, GroupID: group, Topic: in}, zap.NewNop())
-	w := stream.NewWriter(brokers, nil)
+	r := stream.NewReader(k, stream.ReaderConfig{GroupID: group, Topic: in}, zap.NewNop())
+	w := stream.NewWriter(k, nil)
 	loop := &stream.Loop{Name: "passthrough", Reader: r, Writer: w, MaxBatch: maxBatch, Linger: linger,
 		Handler: func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 			o := make([]kafka.Message, len(batch))

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/launch"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
@@ -76,7 +77,8 @@ type Settings struct {
 
 type bench struct {
 	ctx      context.Context
-	brokers  []string
+	brokers  []string      // for Kafka's own perf tools (plaintext)
+	kafka    stream.Config // for everything else
 	registry string
 	redis    string
 	bin      string
@@ -133,8 +135,9 @@ func main() {
 	start := time.Now().UTC()
 	runID := start.Format("20060102T150405Z")
 	prefix := "bench-" + runID + "-" + launch.RandomHex(2) + "."
+	brokers := strings.Split(os.Getenv("KAFKA_BROKERS"), ",")
 	b := &bench{
-		ctx: ctx, brokers: strings.Split(os.Getenv("KAFKA_BROKERS"), ","), registry: os.Getenv("SCHEMA_REGISTRY_URL"),
+		ctx: ctx, brokers: brokers, kafka: stream.Config{Brokers: brokers}, registry: os.Getenv("SCHEMA_REGISTRY_URL"),
 		redis: os.Getenv("REDIS_ADDR"), bin: abs(*bin), cfsvc: abs(*cfsvc), testbin: abs(*testbin), repo: repo,
 		work: filepath.Join(os.TempDir(), "cfbench-"+runID), outDir: filepath.Join(abs(*results), runID),
 		prefix: prefix, token: launch.RandomHex(16), auditKey: launch.RandomBase64(32), pseudKey: launch.RandomBase64(32),

@@ -28,7 +28,7 @@ func body(evs []schema.InteractionEvent) []byte { return loadgen.EventsBody(evs)
 // (50,000 users; half of them granted before any event, then 1% withdrawals, 2%
 // grants and a few tenant opt-outs among the actions).
 func (b *bench) prep() error {
-	if err := createTopics(b.ctx, b.brokers, b.names); err != nil {
+	if err := createTopics(b.ctx, b.kafka, b.names); err != nil {
 		return err
 	}
 	cfg := loadgen.DefaultConfig()

@@ -18,7 +18,7 @@ func (b *bench) profile() error {
 	if err := mustData(b); err != nil {
 		return err
 	}
-	n, _, err := totalEnd(b.ctx, b.brokers, b.names.Raw)
+	n, _, err := totalEnd(b.ctx, b.kafka, b.names.Raw)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (b *bench) profile() error {
 	if err = b.profileDrain("consent-filter", env, group, b.names.Raw, n, prof); err != nil {
 		return err
 	}
-	k, _, err := totalEnd(b.ctx, b.brokers, b.names.Consented)
+	k, _, err := totalEnd(b.ctx, b.kafka, b.names.Consented)
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func (b *bench) profileDrain(name string, env map[string]string, group, topic st
 		p.Stop()
 		return err
 	}
-	_, err = drain(b.ctx, b.brokers, group, topic, n, 3*time.Minute)
+	_, err = drain(b.ctx, b.kafka, group, topic, n, 3*time.Minute)
 	p.Stop()
 	if err != nil {
 		return fmt.Errorf("%s profile run: %w", name, err)

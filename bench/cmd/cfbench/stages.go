@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/launch"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 )
 
 // chainOptions are the services' settings in the benchmark: the run's token and
@@ -20,7 +22,7 @@ import (
 // 5 s.
 func (b *bench) chainOptions(prefix, dir string) launch.Options {
 	return launch.Options{
-		Stack:  launch.Stack{Brokers: b.brokers, RedisAddr: b.redis, RegistryURL: b.registry},
+		Stack:  launch.Stack{Kafka: b.kafka, Redis: redisconn.Config{Addr: b.redis}, Registry: avro.RegistryConfig{URL: b.registry}},
 		Prefix: prefix, Dir: dir, Token: b.token, PseudonymKey: b.pseudKey, AuditKey: b.auditKey, LogLevel: "warn",
 		Env: map[string]map[string]string{
 			"consent-filter": b.extraFilterEnv,
@@ -70,8 +72,8 @@ func (b *bench) stages() error {
 	for try := 0; try < 3; try++ {
 		// At least once: a retry after a broker restart may duplicate records,
 		// which is harmless (totals below come from the topic's end offsets).
-		if err = writeAll(b.ctx, b.brokers, b.data.changes, 1000, 2); err == nil {
-			err = writeAll(b.ctx, b.brokers, b.data.raw, 1000, 4)
+		if err = writeAll(b.ctx, b.kafka, b.data.changes, 1000, 2); err == nil {
+			err = writeAll(b.ctx, b.kafka, b.data.raw, 1000, 4)
 		}
 		if err == nil {
 			break
@@ -84,15 +86,15 @@ func (b *bench) stages() error {
 	if err != nil {
 		return fmt.Errorf("pre-fill: %w", err)
 	}
-	n, _, err := totalEnd(b.ctx, b.brokers, b.names.Raw)
+	n, _, err := totalEnd(b.ctx, b.kafka, b.names.Raw)
 	if err != nil {
 		return err
 	}
 	b.logf("pre-filled %d raw events and %d consent records in %s", n, len(b.data.changes), time.Since(t).Round(time.Millisecond))
-	if err := createPlain(b.ctx, b.brokers, 6, false, b.prefix+"pt.out", b.prefix+"pt.out2"); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 6, false, b.prefix+"pt.out", b.prefix+"pt.out2"); err != nil {
 		return err
 	}
-	if err := createPlain(b.ctx, b.brokers, 3, false, b.prefix+"changes.idle"); err != nil {
+	if err := createPlain(b.ctx, b.kafka, 3, false, b.prefix+"changes.idle"); err != nil {
 		return err
 	}
 
@@ -100,8 +102,8 @@ func (b *bench) stages() error {
 	if err := b.measure("pass-through on events.raw", func(a int) error {
 		g := fmt.Sprintf("%spt-raw-%d", b.prefix, a)
 		noise := quiet(quietWait)
-		stop := passThrough(b.ctx, b.brokers, g, b.names.Raw, b.prefix+"pt.out", 500, 5*time.Millisecond)
-		d, err := drain(b.ctx, b.brokers, g, b.names.Raw, n, 3*time.Minute)
+		stop := passThrough(b.ctx, b.kafka, g, b.names.Raw, b.prefix+"pt.out", 500, 5*time.Millisecond)
+		d, err := drain(b.ctx, b.kafka, g, b.names.Raw, n, 3*time.Minute)
 		stop()
 		if err != nil {
 			return err
@@ -116,15 +118,15 @@ func (b *bench) stages() error {
 		return err
 	}
 	// Anonymizer on what the filter let through.
-	k, _, err := totalEnd(b.ctx, b.brokers, b.names.Consented)
+	k, _, err := totalEnd(b.ctx, b.kafka, b.names.Consented)
 	if err != nil || k == 0 {
 		return fmt.Errorf("events.consented is empty (%v)", err)
 	}
 	if err := b.measure("pass-through on events.consented", func(a int) error {
 		g := fmt.Sprintf("%spt-consented-%d", b.prefix, a)
 		noise := quiet(quietWait)
-		stop := passThrough(b.ctx, b.brokers, g, b.names.Consented, b.prefix+"pt.out2", 500, 20*time.Millisecond)
-		d, err := drain(b.ctx, b.brokers, g, b.names.Consented, k, 3*time.Minute)
+		stop := passThrough(b.ctx, b.kafka, g, b.names.Consented, b.prefix+"pt.out2", 500, 20*time.Millisecond)
+		d, err := drain(b.ctx, b.kafka, g, b.names.Consented, k, 3*time.Minute)
 		stop()
 		if err != nil {
 			return err
@@ -156,7 +158,7 @@ func (b *bench) filterStage(n int64, attempt int) error {
 		What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
 		Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
 	cpu0 := p.CPUSeconds()
-	d, err := drain(b.ctx, b.brokers, group, b.names.Raw, n, 3*time.Minute)
+	d, err := drain(b.ctx, b.kafka, group, b.names.Raw, n, 3*time.Minute)
 	cpu := p.CPUSeconds() - cpu0
 	allow := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
 	deny := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="DENY"`)
@@ -187,7 +189,7 @@ func (b *bench) anonymizerStage(k int64, attempt int) error {
 		return err
 	}
 	cpu0 := p.CPUSeconds()
-	d, err := drain(b.ctx, b.brokers, group, b.names.Consented, k, 3*time.Minute)
+	d, err := drain(b.ctx, b.kafka, group, b.names.Consented, k, 3*time.Minute)
 	cpu := p.CPUSeconds() - cpu0
 	b.res.PeakRSSMiB["anonymizer (stage drain)"] = p.PeakRSSMiB()
 	p.Stop()

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zaptest"
 
+	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 )
 
@@ -28,7 +30,13 @@ func TestRealRedis(t *testing.T) {
 	if addr == "" {
 		t.Skip("CONSENTFLOW_REDIS_ADDR not set (or run the live suite)")
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	// The live Redis may want an ACL user and TLS (REDIS_USERNAME, REDIS_TLS_*).
+	var rc redisconn.Config
+	require.NoError(t, config.Load(&rc))
+	rc.Addr = addr
+	client, err := rc.NewClient(redisconn.Options{})
+	require.NoError(t, err)
+	rdb := client.(*redis.Client)
 	t.Cleanup(func() { _ = rdb.Close() })
 	realRedisScenario(t, rdb, func(ctx context.Context, fn func(context.Context, *redis.Client) error) error {
 		return fn(ctx, rdb)

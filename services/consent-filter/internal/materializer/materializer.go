@@ -25,7 +25,7 @@ import (
 
 // Materializer keeps the consent store in step with consent.changes.
 type Materializer struct {
-	Brokers []string
+	Kafka   stream.Config
 	Topic   string
 	Store   *consentstore.Store
 	Codec   *avro.Codec[schema.ConsentChange]
@@ -113,7 +113,7 @@ func (m *Materializer) Run(ctx context.Context) error {
 // generation runs one writer generation: open (resume or rebuild), seek every
 // partition to the writer's positions, apply until the generation is lost.
 func (m *Materializer) generation(ctx context.Context) error {
-	ends, err := stream.EndOffsets(ctx, m.Brokers, m.Topic)
+	ends, err := stream.EndOffsets(ctx, m.Kafka, m.Topic)
 	if err != nil {
 		return err
 	}
@@ -132,10 +132,7 @@ func (m *Materializer) generation(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(ends))
 	for p := range ends {
-		r := kafka.NewReader(kafka.ReaderConfig{
-			Brokers: m.Brokers, Topic: m.Topic, Partition: p, MinBytes: 1, MaxBytes: 8 << 20,
-			MaxWait: 100 * time.Millisecond, ReadBackoffMin: 20 * time.Millisecond, ReadBackoffMax: 200 * time.Millisecond,
-		})
+		r := stream.NewPartitionReader(m.Kafka, m.Topic, p, 100*time.Millisecond)
 		start := kafka.FirstOffset
 		if o, ok := pos[p]; ok {
 			start = o

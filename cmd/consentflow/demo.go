@@ -38,6 +38,7 @@ type demoOptions struct {
 	seed     uint64
 	logLevel string
 	timeout  time.Duration
+	secure   bool
 }
 
 // demoCommand runs the whole chain in one process on the embedded stack: the four
@@ -53,6 +54,7 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	fs.Uint64Var(&o.seed, "seed", 1, "load generator seed")
 	fs.StringVar(&o.logLevel, "log-level", "warn", "services' log level")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long")
+	fs.BoolVar(&o.secure, "secure", false, "secure the embedded stack as a managed one is: Kafka over TLS with a client certificate and SASL SCRAM-SHA-512, Redis over TLS with an ACL user, the registry over https with basic auth (a throwaway CA)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -80,12 +82,15 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	defer logger.Sync() //nolint:errcheck
 
 	names := topics.DefaultNames()
-	stack, err := embedded.Start(ctx, embedded.Options{Topics: topics.Specs(names, topics.Settings{Partitions: 3, ChangePartitions: 3, ReplicationFactor: 1})})
+	stack, err := embedded.Start(ctx, embedded.Options{Secure: o.secure, Topics: topics.Specs(names, topics.Settings{Partitions: 3, ChangePartitions: 3, ReplicationFactor: 1})})
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
-	say("embedded stack up: Kafka %s (kfake), Redis %s (miniredis), schema registry %s (srfake)", stack.Brokers[0], stack.RedisAddr, stack.RegistryURL)
+	say("embedded stack up: Kafka %s (kfake), Redis %s (miniredis), schema registry %s (srfake)", stack.KafkaConfig, stack.RedisConfig, stack.RegistryURL)
+	if o.secure {
+		say("secured: TLS under the throwaway CA %s, SASL %s and Redis ACL user %q, registry basic auth", stack.CAFile(), stack.KafkaConfig.SASL.Mechanism, stack.RedisConfig.Username)
+	}
 
 	// The four services as goroutines, each exactly as its binary runs it.
 	services := &launch.Goroutines{Services: serviceDefinitions(), Logger: logger}

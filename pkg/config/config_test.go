@@ -2,7 +2,9 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -131,4 +133,70 @@ func TestEmptyDisables(t *testing.T) {
 	var def listeners
 	require.NoError(t, LoadFrom(&def, map[string]string{}))
 	assert.Equal(t, "127.0.0.1:9102", def.Ops)
+}
+
+type tlsSettings struct {
+	Enabled bool   `env:"TLS_ENABLED" envDefault:"false" help:"TLS on"`
+	CAFile  string `env:"TLS_CA_FILE" help:"CA of ${PREFIX}TLS"`
+}
+
+type prefixed struct {
+	Brokers  []string      `env:"KAFKA_BROKERS" envDefault:"k:1" envSeparator:","`
+	Kafka    tlsSettings   `envPrefix:"KAFKA_"`
+	Redis    tlsSettings   `envPrefix:"REDIS_"`
+	Password Secret        `env:"KAFKA_SASL_PASSWORD"`
+	Wait     time.Duration `env:"WAIT"`
+}
+
+// TestPrefixedSettings: one settings type nested under two prefixes gives two
+// sets of variables, in Vars (so -h, the README and NAME_FILE know them) and in
+// parsing; help texts name their own prefix.
+func TestPrefixedSettings(t *testing.T) {
+	var names []string
+	for _, v := range Vars(&prefixed{}) {
+		names = append(names, v.Name)
+		if v.Name == "REDIS_TLS_CA_FILE" {
+			require.Equal(t, "CA of REDIS_TLS", v.Help)
+		}
+	}
+	require.Equal(t, []string{"KAFKA_BROKERS", "KAFKA_TLS_ENABLED", "KAFKA_TLS_CA_FILE", "REDIS_TLS_ENABLED", "REDIS_TLS_CA_FILE",
+		"KAFKA_SASL_PASSWORD", "WAIT"}, names)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(dir+"/pw", []byte("from-a-secret\n"), 0o600))
+	var c prefixed
+	require.NoError(t, LoadFrom(&c, map[string]string{"REDIS_TLS_CA_FILE": "/r.pem", "KAFKA_TLS_ENABLED": "true",
+		"KAFKA_SASL_PASSWORD_FILE": dir + "/pw"}))
+	require.Equal(t, tlsSettings{Enabled: true}, c.Kafka)
+	require.Equal(t, tlsSettings{CAFile: "/r.pem"}, c.Redis)
+	require.Equal(t, "from-a-secret", c.Password.Reveal(), "NAME_FILE works for prefixed and secret variables")
+
+	err := LoadFrom(&prefixed{}, map[string]string{"REDIS_TLS_ENABLED": "maybe"})
+	require.ErrorContains(t, err, "KAFKA_TLS_ENABLED or REDIS_TLS_ENABLED: cannot parse as bool")
+}
+
+// TestEnvironRoundTrip: Environ gives the variables that LoadFrom reads back
+// into the same settings, secrets included (it is an environment for a child
+// process), zero values left out.
+func TestEnvironRoundTrip(t *testing.T) {
+	in := prefixed{Brokers: []string{"a:1", "b:2"}, Redis: tlsSettings{Enabled: true, CAFile: "/ca.pem"}, Password: "pw", Wait: 1500 * time.Millisecond}
+	env := Environ(&in)
+	require.Equal(t, map[string]string{"KAFKA_BROKERS": "a:1,b:2", "REDIS_TLS_ENABLED": "true", "REDIS_TLS_CA_FILE": "/ca.pem",
+		"KAFKA_SASL_PASSWORD": "pw", "WAIT": "1.5s"}, env)
+	var out prefixed
+	require.NoError(t, LoadFrom(&out, env))
+	require.Equal(t, in, out)
+}
+
+// TestSecretNeverPrints: every way a configuration gets printed or encoded
+// shows "[redacted]".
+func TestSecretNeverPrints(t *testing.T) {
+	c := prefixed{Password: "hunter2-secret"}
+	j, err := json.Marshal(c)
+	require.NoError(t, err)
+	for _, s := range []string{fmt.Sprint(c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s|%q|%x", c.Password, c.Password, c.Password), string(j)} {
+		require.NotContains(t, s, "hunter2")
+	}
+	require.Contains(t, fmt.Sprint(c), "[redacted]")
+	require.Equal(t, "", Secret("").String(), "an empty secret shows as empty")
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"go.uber.org/zap/zaptest"
 
 	"github.com/consentflow/consentflow/pkg/ops"
+	"github.com/consentflow/consentflow/pkg/secure"
 )
 
 func freeAddr(t *testing.T) string {
@@ -114,4 +116,53 @@ func TestConnectRetriesUntilItSucceeds(t *testing.T) {
 	_, err = Connect(svc2, "schema registry", func(context.Context) (int, error) { return 0, errors.New("refused") })
 	require.ErrorIs(t, err, context.Canceled)
 	require.ErrorIs(t, svc2.Abort(err), context.Canceled)
+}
+
+// TestConnectStopsAtOnceOnARejection: a server refusing the credentials (or a
+// certificate not trusted) is reported after one attempt with its own error,
+// not retried; an outage before it is retried.
+func TestConnectStopsAtOnceOnARejection(t *testing.T) {
+	svc := Start(context.Background(), "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
+	attempts := 0
+	refused := secure.Reject("Kafka broker 10.0.0.1:9093", "it refused the SASL credentials", errors.New("SASL Authentication Failed"))
+	start := time.Now()
+	_, err := Connect(svc, "Kafka brokers", func(context.Context) (int, error) {
+		attempts++
+		if attempts == 1 {
+			return 0, errors.New("connection refused") // down first: retried
+		}
+		return 0, refused
+	})
+	require.Equal(t, 2, attempts)
+	require.ErrorIs(t, err, refused)
+	require.Less(t, time.Since(start), 2*time.Second)
+	require.ErrorContains(t, svc.Abort(err), "connect to the Kafka brokers: Kafka broker 10.0.0.1:9093: it refused the SASL credentials")
+}
+
+// TestAwaitStopsTheServiceOnARejectionOnly: a dependency awaited beside the
+// service's other parts stops it on a rejection, and only waits while it is down.
+func TestAwaitStopsTheServiceOnARejectionOnly(t *testing.T) {
+	svc := Start(context.Background(), "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
+	var n int
+	svc.Await("Redis", func(context.Context) error {
+		if n++; n < 3 {
+			return errors.New("dial tcp: connection refused")
+		}
+		return secure.Reject("Redis 10.0.0.2:6379", "it refused the credentials", errors.New("WRONGPASS"))
+	})
+	err := svc.Wait()
+	require.ErrorContains(t, err, "connect to Redis: Redis 10.0.0.2:6379: it refused the credentials")
+	require.Equal(t, 3, n)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	svc2 := Start(ctx, "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
+	var calls atomic.Int32
+	svc2.Await("Redis", func(context.Context) error { calls.Add(1); return errors.New("connection refused") })
+	ok := make(chan struct{})
+	svc2.Await("Redis", func(context.Context) error { close(ok); return nil })
+	<-ok
+	time.Sleep(300 * time.Millisecond)
+	require.Greater(t, calls.Load(), int32(1), "a Redis that is down is retried")
+	cancel()
+	require.NoError(t, svc2.Wait(), "waiting for a dependency that is down is not a failure")
 }

@@ -99,5 +99,11 @@ func (c Config) classify(addr string, err error) error {
 		}
 		return fmt.Errorf("%s closed the connection at once (%s): %w", server, hint, err)
 	}
+	// A plaintext listener never answers a TLS handshake: it waits for the rest
+	// of what it takes for a request. So does a broker that hangs.
+	var nerr net.Error
+	if c.TLS.On() && (errors.Is(err, context.DeadlineExceeded) || errors.As(err, &nerr) && nerr.Timeout()) {
+		return fmt.Errorf("%s did not answer the TLS handshake in time (is it a TLS listener? KAFKA_TLS_ENABLED): %w", server, err)
+	}
 	return fmt.Errorf("%s: %w", server, err)
 }

@@ -40,6 +40,17 @@
 #   KAFKA_JVM_PERFORMANCE_OPTS, SCHEMA_REGISTRY_JVM_OPTS   (see below)
 #   KAFKA_START_TIMEOUT 120  REDIS_START_TIMEOUT 30  SCHEMA_REGISTRY_START_TIMEOUT 120
 #   SERVICES_STOP_TIMEOUT 30 (seconds between SIGTERM and SIGKILL)
+#   CONSENTFLOW_SECURE         1: secured as a managed service is, on ports of their own: Kafka gets a
+#                              SASL_SSL listener on KAFKA_SASL_SSL_PORT (default KAFKA_PORT+2; SCRAM-SHA-512
+#                              and -256 user "consentflow" created at format time, client certificate
+#                              required), Redis a TLS port REDIS_TLS_PORT (default REDIS_PORT+1; client
+#                              certificate required) with the ACL user "consentflow" and the default user
+#                              off, the registry https on SCHEMA_REGISTRY_TLS_PORT (default
+#                              SCHEMA_REGISTRY_PORT+1). A throwaway CA and certificates (openssl) and random
+#                              passwords live in $CONSENTFLOW_SERVICES_DIR/tls and /secrets; `env` prints the
+#                              secured settings (KAFKA_TLS_*, KAFKA_SASL_*, REDIS_*, SCHEMA_REGISTRY_TLS_*), and
+#                              `up` restarts a service that runs unsecured. The plaintext Kafka listener and
+#                              registry port stay (the script's health checks use them).
 #
 # Nothing here runs as a daemon of the system: every process is a background child started by
 # this script (in its own session, so it outlives the caller), its pid kept in pids/<name>.pid;
@@ -78,6 +89,10 @@ SCHEMA_REGISTRY_MODE=${CONSENTFLOW_SCHEMA_REGISTRY:-auto}
 POSTGRES_PORT=${POSTGRES_PORT:-15432}
 POSTGRES_MODE=${CONSENTFLOW_POSTGRES:-auto}
 POSTGRES_START_TIMEOUT=${POSTGRES_START_TIMEOUT:-60}
+SECURE=${CONSENTFLOW_SECURE:-0}
+KAFKA_SASL_SSL_PORT=${KAFKA_SASL_SSL_PORT:-$((KAFKA_PORT + 2))}
+REDIS_TLS_PORT=${REDIS_TLS_PORT:-$((REDIS_PORT + 1))}
+SCHEMA_REGISTRY_TLS_PORT=${SCHEMA_REGISTRY_TLS_PORT:-$((SCHEMA_REGISTRY_PORT + 1))}
 
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
 KAFKA_JVM_PERFORMANCE_OPTS=${KAFKA_JVM_PERFORMANCE_OPTS:--server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true}
@@ -98,6 +113,9 @@ LOGS=$STATE/logs
 PIDS=$STATE/pids
 DATA=$STATE/data
 CONF=$STATE/conf
+TLS=$STATE/tls
+SECRETS=$STATE/secrets
+SECURE_USER=consentflow
 
 if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then JAVA=$JAVA_HOME/bin/java; else JAVA=${JAVA:-java}; fi
 
@@ -344,6 +362,71 @@ resolve_registry() {
     say "schema-registry: fetched and unpacked in $(elapsed "$t0")s"
 }
 
+# ---- secured mode (CONSENTFLOW_SECURE=1) ------------------------------------------------------
+secure_on() {
+    case $SECURE in 1 | true | yes) return 0 ;; *) return 1 ;; esac
+}
+
+# mode_of NAME: the mode NAME was started in (plain or secure).
+mode_of() { cat "$PIDS/$1.mode" 2>/dev/null || echo plain; }
+mode_wanted() { if secure_on; then echo secure; else echo plain; fi; }
+
+# remode NAME PORT: stop NAME when it runs in a mode other than the one asked for, so that it
+# starts again in that mode. A secured Kafka or registry also serves plaintext clients and is kept.
+remode() {
+    local name=$1 port=$2
+    service_pid "$name" >/dev/null || return 0
+    [[ $(mode_of "$name") == "$(mode_wanted)" ]] && return 0
+    [[ $(mode_wanted) == plain && $name != redis ]] && return 0
+    say "$name: runs $(mode_of "$name"), $(mode_wanted) wanted (CONSENTFLOW_SECURE=$SECURE): restarting it"
+    stop_service "$name"
+    wait_port_free "$port"
+}
+
+# secret NAME: a random password kept in $SECRETS/NAME (0600), made on first use.
+secret() {
+    local f=$SECRETS/$1
+    if [[ ! -s $f ]]; then
+        mkdir -p "$SECRETS"
+        chmod 700 "$SECRETS"
+        (umask 077 && openssl rand -hex 16 >"$f")
+    fi
+    cat "$f"
+}
+
+# ensure_tls: a throwaway CA, a server certificate for 127.0.0.1 and localhost, and a client
+# certificate, made once with openssl (RSA 2048, PKCS#8 keys, 825 days) and remade when the
+# server certificate expires within a day.
+ensure_tls() {
+    if [[ -s $TLS/server.pem && -s $TLS/client.pem ]] &&
+        openssl x509 -checkend 86400 -noout -in "$TLS/server.pem" >/dev/null 2>&1; then
+        return 0
+    fi
+    command -v openssl >/dev/null 2>&1 || die "openssl not found (apt-get install -y openssl); CONSENTFLOW_SECURE=1 needs it"
+    local t0; t0=$(now)
+    rm -rf "$TLS.tmp"
+    mkdir -p "$TLS.tmp"
+    (
+        cd "$TLS.tmp"
+        umask 077
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 825 \
+            -subj "/CN=consentflow throwaway CA" \
+            -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign"
+        openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj "/CN=localhost"
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 -out server.pem -extfile server.ext
+        openssl req -newkey rsa:2048 -nodes -keyout client-key.pem -out client.csr -subj "/CN=$SECURE_USER"
+        printf 'extendedKeyUsage=clientAuth\n' >client.ext
+        openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 825 -out client.pem -extfile client.ext
+        cat server-key.pem server.pem >server-keystore.pem # Kafka's PEM key store: the key, then the chain
+        rm -f ./*.csr ./*.ext ./*.srl
+        chmod 644 ca.pem server.pem client.pem
+    ) >"$LOGS/tls.log" 2>&1 || { cat "$LOGS/tls.log" >&2; die "openssl could not make the throwaway certificates (log: $LOGS/tls.log)"; }
+    rm -rf "$TLS"
+    mv "$TLS.tmp" "$TLS"
+    say "tls: throwaway CA and certificates in $TLS in $(elapsed "$t0")s"
+}
+
 # ---- health checks --------------------------------------------------------------------------
 kafka_ready() {
     if command -v kcat >/dev/null 2>&1; then
@@ -359,7 +442,9 @@ kafka_ready() {
 }
 
 redis_ready() {
-    [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]
+    local auth=()
+    [[ $(mode_of redis) == secure ]] && auth=(--user "$SECURE_USER" --pass "$(secret redis-password)" --no-auth-warning)
+    [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "${auth[@]}" ping 2>/dev/null) == PONG ]]
 }
 
 # cluster_ok: every node answers and reports cluster_state:ok with all three nodes known.
@@ -372,6 +457,7 @@ cluster_ok() {
 }
 
 registry_url() { echo "http://127.0.0.1:$SCHEMA_REGISTRY_PORT/apis/ccompat/v7"; }
+registry_tls_url() { echo "https://127.0.0.1:$SCHEMA_REGISTRY_TLS_PORT/apis/ccompat/v7"; }
 
 registry_ready() {
     curl -sf --max-time 3 -o /dev/null "$(registry_url)/subjects"
@@ -404,6 +490,25 @@ kafka_config() {
         -e "s#@CONTROLLER_PORT@#$KAFKA_CONTROLLER_PORT#g" \
         -e "s#@LOG_DIRS@#$DATA/kafka#g" \
         "$DEPLOY/kafka/server.properties.in" >"$conf.tmp"
+    if secure_on; then
+        # A SASL_SSL listener next to the plaintext one: SCRAM users (kafka_format), a
+        # certificate of the throwaway CA, and a client certificate required.
+        sed -i -e "s#^listeners=.*#&,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT#" \
+            -e "s#^advertised.listeners=.*#&,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT#" \
+            -e "s#^listener.security.protocol.map=.*#&,SASL_SSL:SASL_SSL#" "$conf.tmp"
+        cat >>"$conf.tmp" <<EOF
+
+# CONSENTFLOW_SECURE=1 (scripts/services.sh)
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.ssl.keystore.type=PEM
+listener.name.sasl_ssl.ssl.keystore.location=$TLS/server-keystore.pem
+listener.name.sasl_ssl.ssl.truststore.type=PEM
+listener.name.sasl_ssl.ssl.truststore.location=$TLS/ca.pem
+listener.name.sasl_ssl.ssl.client.auth=required
+EOF
+    fi
     mv "$conf.tmp" "$conf"
 }
 
@@ -422,6 +527,9 @@ kafka_format() {
         if [[ -f $marker && $(<"$marker") != "$want" ]]; then
             die "kafka: $DATA/kafka was formatted for ports $(<"$marker") (broker controller), now $want; run 'scripts/services.sh clean' to start over on the new ports"
         fi
+        if secure_on && [[ ! -f $DATA/kafka.scram ]]; then
+            die "kafka: $DATA/kafka was formatted before SCRAM users were created at format time; run 'scripts/services.sh clean' once to format it again"
+        fi
         return 0
     fi
     local id t0
@@ -430,17 +538,21 @@ kafka_format() {
     mkdir -p "$DATA/kafka"
     if ! "$JAVA" -Xmx256m -cp "$KAFKA_LIBS/*" -Dlog4j2.configurationFile="$DEPLOY/kafka/tools-log4j2.properties" \
         kafka.tools.StorageTool format --standalone -t "$id" -c "$CONF/kafka-server.properties" \
+        --add-scram "SCRAM-SHA-512=[name=$SECURE_USER,password=$(secret kafka-password)]" \
+        --add-scram "SCRAM-SHA-256=[name=$SECURE_USER,password=$(secret kafka-password)]" \
         >"$LOGS/kafka-format.log" 2>&1; then
         cat "$LOGS/kafka-format.log" >&2
         die "kafka: storage format failed (log: $LOGS/kafka-format.log)"
     fi
     echo "$id" >"$DATA/kafka.cluster-id"
     echo "$want" >"$marker"
+    echo "$SECURE_USER SCRAM-SHA-512 SCRAM-SHA-256" >"$DATA/kafka.scram"
     say "kafka: formatted $DATA/kafka (cluster id $id) in $(elapsed "$t0")s"
 }
 
 start_kafka() {
     local pid t0
+    remode kafka "$KAFKA_PORT"
     if pid=$(service_pid kafka); then
         if kafka_ready; then
             say "kafka: already running (pid $pid) and healthy on 127.0.0.1:$KAFKA_PORT"
@@ -456,6 +568,10 @@ start_kafka() {
     require_free_port "$KAFKA_CONTROLLER_PORT" "kafka controller" KAFKA_CONTROLLER_PORT
     ensure_java
     resolve_kafka
+    if secure_on; then
+        require_free_port "$KAFKA_SASL_SSL_PORT" "kafka SASL_SSL listener" KAFKA_SASL_SSL_PORT
+        ensure_tls
+    fi
     kafka_config
     kafka_format
     t0=$(now)
@@ -465,13 +581,14 @@ start_kafka() {
         -Dlog4j2.configurationFile="$DEPLOY/kafka/log4j2.properties" \
         -Dkafka.logs.dir="$LOGS" \
         -cp "$KAFKA_LIBS/*" kafka.Kafka "$CONF/kafka-server.properties"
+    mode_wanted >"$PIDS/kafka.mode"
     pid=$(<"$(pidfile kafka)")
     if ! wait_ready kafka "$pid" "$KAFKA_START_TIMEOUT" kafka_ready "$LOGS/kafka-server.log"; then
         tail -n 10 "$LOGS/kafka.out" >&2 || true
         exit 1
     fi
     KAFKA_STARTED_IN=$(elapsed "$t0")
-    say "kafka: Apache Kafka $KAFKA_VERSION (pid $pid) ready on 127.0.0.1:$KAFKA_PORT in ${KAFKA_STARTED_IN}s"
+    say "kafka: Apache Kafka $KAFKA_VERSION (pid $pid) ready on 127.0.0.1:$KAFKA_PORT$(secure_on && echo ", SASL_SSL on 127.0.0.1:$KAFKA_SASL_SSL_PORT") in ${KAFKA_STARTED_IN}s"
 }
 
 # ---- redis ----------------------------------------------------------------------------------
@@ -494,11 +611,27 @@ appendonly yes
 appendfsync everysec
 appendfilename "appendonly.aof"
 EOF
+    if secure_on; then
+        # TLS on a port of its own (client certificate required), the ACL user, the default
+        # user off: as managed Redis offerings are. The user may do all but administration.
+        (umask 077 && cat >>"$CONF/redis.conf.tmp" <<EOF
+# CONSENTFLOW_SECURE=1
+tls-port $REDIS_TLS_PORT
+tls-cert-file $TLS/server.pem
+tls-key-file $TLS/server-key.pem
+tls-ca-cert-file $TLS/ca.pem
+tls-auth-clients yes
+user default off
+user $SECURE_USER on >$(secret redis-password) ~* &* +@all -@admin
+EOF
+        )
+    fi
     mv "$CONF/redis.conf.tmp" "$CONF/redis.conf"
 }
 
 start_redis() {
     local pid t0
+    remode redis "$REDIS_PORT"
     if pid=$(service_pid redis); then
         if redis_ready; then
             say "redis: already running (pid $pid) and healthy on 127.0.0.1:$REDIS_PORT"
@@ -510,16 +643,21 @@ start_redis() {
         return 0
     fi
     require_free_port "$REDIS_PORT" "redis" REDIS_PORT
+    if secure_on; then
+        require_free_port "$REDIS_TLS_PORT" "redis TLS" REDIS_TLS_PORT
+        ensure_tls
+    fi
     redis_config
     t0=$(now)
     spawn redis "$LOGS/redis.out" redis-server "$CONF/redis.conf"
+    mode_wanted >"$PIDS/redis.mode"
     pid=$(<"$(pidfile redis)")
     if ! wait_ready redis "$pid" "$REDIS_START_TIMEOUT" redis_ready "$LOGS/redis.log"; then
         tail -n 10 "$LOGS/redis.out" >&2 || true
         exit 1
     fi
     REDIS_STARTED_IN=$(elapsed "$t0")
-    say "redis: $(redis-server --version | awk '{sub(/^v=/, "", $3); print $3}') (pid $pid) ready on 127.0.0.1:$REDIS_PORT in ${REDIS_STARTED_IN}s"
+    say "redis: $(redis-server --version | awk '{sub(/^v=/, "", $3); print $3}') (pid $pid) ready on 127.0.0.1:$REDIS_PORT$(secure_on && echo ", TLS on 127.0.0.1:$REDIS_TLS_PORT (user $SECURE_USER)") in ${REDIS_STARTED_IN}s"
 }
 
 # ---- redis cluster --------------------------------------------------------------------------
@@ -610,7 +748,8 @@ stop_redis_cluster() {
 
 # ---- schema registry ------------------------------------------------------------------------
 start_registry() {
-    local pid t0 jar
+    local pid t0 jar tls_opts=()
+    remode schema-registry "$SCHEMA_REGISTRY_PORT"
     if pid=$(service_pid schema-registry); then
         if registry_ready; then
             say "schema-registry: already running (pid $pid) and healthy at $(registry_url)"
@@ -628,6 +767,11 @@ start_registry() {
     ( resolve_registry ) || return 1
     jar=$(registry_launcher) || return 1
     mkdir -p "$DATA/schema-registry/tmp"
+    if secure_on; then
+        ensure_tls
+        tls_opts=(-Dquarkus.http.ssl-port="$SCHEMA_REGISTRY_TLS_PORT"
+            -Dquarkus.http.ssl.certificate.files="$TLS/server.pem" -Dquarkus.http.ssl.certificate.key-files="$TLS/server-key.pem")
+    fi
     t0=$(now)
     # In-memory storage (H2 in memory, the default of Apicurio 3.x): schemas are gone after a
     # restart. Deletes enabled so tests can clean up subjects as with Confluent's registry.
@@ -638,13 +782,18 @@ start_registry() {
         -Dconsentflow.service=schema-registry -Dconsentflow.state="$STATE" \
         -Djava.io.tmpdir="$DATA/schema-registry/tmp" \
         -Dquarkus.http.host=127.0.0.1 -Dquarkus.http.port="$SCHEMA_REGISTRY_PORT" \
-        -Dquarkus.banner.enabled=false -Dquarkus.log.console.color=false \
+        -Dquarkus.banner.enabled=false -Dquarkus.log.console.color=false "${tls_opts[@]}" \
         -Dapicurio.rest.deletion.group.enabled=true \
         -Dapicurio.rest.deletion.artifact.enabled=true \
         -Dapicurio.rest.deletion.artifact-version.enabled=true \
         -jar "$jar"
+    mode_wanted >"$PIDS/schema-registry.mode"
     pid=$(<"$(pidfile schema-registry)")
     wait_ready schema-registry "$pid" "$SCHEMA_REGISTRY_START_TIMEOUT" registry_ready "$LOGS/schema-registry.log" || return 1
+    if secure_on && ! curl -sf --max-time 5 --cacert "$TLS/ca.pem" -o /dev/null "$(registry_tls_url)/subjects"; then
+        echo "services: ERROR: schema-registry answers on http but not on https://127.0.0.1:$SCHEMA_REGISTRY_TLS_PORT (log: $LOGS/schema-registry.log)" >&2
+        return 1
+    fi
     REGISTRY_STARTED_IN=$(elapsed "$t0")
     say "schema-registry: Apicurio Registry $APICURIO_VERSION (pid $pid) ready at $(registry_url) in ${REGISTRY_STARTED_IN}s"
 }
@@ -809,6 +958,7 @@ cmd_up() {
     if postgres_wanted; then service_pid postgres >/dev/null || require_free_port "$POSTGRES_PORT" "postgres" POSTGRES_PORT; fi
     ensure_debian_packages
     ensure_java
+    if secure_on; then ensure_tls; fi
     # Maven is needed only for a first download; install it (if missing) before the two
     # downloads can run in parallel, so that two apt-get never race.
     if ! [[ -f $KAFKA_HOME/.complete ]] || { registry_wanted && ! [[ -f $REGISTRY_HOME/.complete ]]; }; then
@@ -879,8 +1029,10 @@ cmd_status() {
         if pid=$(service_pid "$name"); then
             case $name in
                 kafka) line="127.0.0.1:$KAFKA_PORT (controller 127.0.0.1:$KAFKA_CONTROLLER_PORT), Apache Kafka $KAFKA_VERSION"
+                       [[ $(mode_of kafka) == secure ]] && line+=", SASL_SSL 127.0.0.1:$KAFKA_SASL_SSL_PORT"
                        kafka_ready && line+=", ready" || { line+=", NOT answering"; ok=3; } ;;
                 redis) line="127.0.0.1:$REDIS_PORT"
+                       [[ $(mode_of redis) == secure ]] && line+=", TLS 127.0.0.1:$REDIS_TLS_PORT (ACL user $SECURE_USER)"
                        redis_ready && line+=", ready" || { line+=", NOT answering"; ok=3; } ;;
                 schema-registry) line="$(registry_url), Apicurio $APICURIO_VERSION"
                        registry_ready && line+=", ready" || line+=", NOT answering" ;;
@@ -910,20 +1062,49 @@ cmd_status() {
     return $ok
 }
 
+# The connection variables of the secured mode (cleared in plain mode, so that an environment
+# evaluated before does not linger).
+SECURE_VARS="KAFKA_TLS_ENABLED KAFKA_TLS_CA_FILE KAFKA_TLS_CERT_FILE KAFKA_TLS_KEY_FILE KAFKA_TLS_SERVER_NAME
+KAFKA_SASL_MECHANISM KAFKA_SASL_USERNAME KAFKA_SASL_PASSWORD KAFKA_SASL_PASSWORD_FILE REDIS_USERNAME REDIS_PASSWORD
+REDIS_PASSWORD_FILE REDIS_TLS_ENABLED REDIS_TLS_CA_FILE REDIS_TLS_CERT_FILE REDIS_TLS_KEY_FILE REDIS_TLS_SERVER_NAME
+SCHEMA_REGISTRY_USERNAME SCHEMA_REGISTRY_PASSWORD SCHEMA_REGISTRY_PASSWORD_FILE SCHEMA_REGISTRY_TLS_CA_FILE"
+
 cmd_env() {
     local pid
-    if pid=$(service_pid kafka); then
-        echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+    # shellcheck disable=SC2086
+    echo "unset" $SECURE_VARS
+    if secure_on; then
+        # Passwords as *_FILE, as a Kubernetes or Docker secret gives them.
+        if pid=$(service_pid kafka) && [[ $(mode_of kafka) == secure ]]; then
+            echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_SASL_SSL_PORT"
+            echo "export KAFKA_TLS_CA_FILE=$TLS/ca.pem KAFKA_TLS_CERT_FILE=$TLS/client.pem KAFKA_TLS_KEY_FILE=$TLS/client-key.pem"
+            echo "export KAFKA_SASL_MECHANISM=SCRAM-SHA-512 KAFKA_SASL_USERNAME=$SECURE_USER KAFKA_SASL_PASSWORD_FILE=$SECRETS/kafka-password"
+        else
+            echo "services: kafka does not run secured (CONSENTFLOW_SECURE=1 scripts/services.sh up); KAFKA_BROKERS not set" >&2
+        fi
+        if pid=$(service_pid redis) && [[ $(mode_of redis) == secure ]]; then
+            echo "export REDIS_ADDR=127.0.0.1:$REDIS_TLS_PORT REDIS_USERNAME=$SECURE_USER REDIS_PASSWORD_FILE=$SECRETS/redis-password"
+            echo "export REDIS_TLS_CA_FILE=$TLS/ca.pem REDIS_TLS_CERT_FILE=$TLS/client.pem REDIS_TLS_KEY_FILE=$TLS/client-key.pem"
+        else
+            echo "services: redis does not run secured; REDIS_ADDR not set" >&2
+        fi
+        if pid=$(service_pid schema-registry) && [[ $(mode_of schema-registry) == secure ]] && registry_ready; then
+            echo "export SCHEMA_REGISTRY_URL=$(registry_tls_url) SCHEMA_REGISTRY_TLS_CA_FILE=$TLS/ca.pem"
+        fi
     else
-        echo "services: kafka not running (scripts/services.sh up); KAFKA_BROKERS not set" >&2
-    fi
-    if pid=$(service_pid redis); then
-        echo "export REDIS_ADDR=127.0.0.1:$REDIS_PORT"
-    else
-        echo "services: redis not running; REDIS_ADDR not set" >&2
-    fi
-    if pid=$(service_pid schema-registry) && registry_ready; then
-        echo "export SCHEMA_REGISTRY_URL=$(registry_url)"
+        if pid=$(service_pid kafka); then
+            echo "export KAFKA_BROKERS=127.0.0.1:$KAFKA_PORT"
+        else
+            echo "services: kafka not running (scripts/services.sh up); KAFKA_BROKERS not set" >&2
+        fi
+        if pid=$(service_pid redis) && [[ $(mode_of redis) == plain ]]; then
+            echo "export REDIS_ADDR=127.0.0.1:$REDIS_PORT"
+        else
+            echo "services: redis not running (or runs secured: scripts/services.sh up restarts it); REDIS_ADDR not set" >&2
+        fi
+        if pid=$(service_pid schema-registry) && registry_ready; then
+            echo "export SCHEMA_REGISTRY_URL=$(registry_url)"
+        fi
     fi
     if cluster_wanted && service_pid redis-cluster-1 >/dev/null; then
         echo "export REDIS_CLUSTER_ADDRS=$(cluster_addrs)"

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -17,27 +18,94 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
 
 	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/embedded"
 	"github.com/consentflow/consentflow/pkg/launch"
+	"github.com/consentflow/consentflow/pkg/redisconn"
+	"github.com/consentflow/consentflow/pkg/secure"
 	"github.com/consentflow/consentflow/pkg/secure/securetest"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
-// TestDemoOnASecuredStack runs the whole chain — four services, load
-// generator, snapshot — against Kafka over TLS with a client certificate and
-// SASL SCRAM-SHA-512, Redis over TLS with an ACL user, and the registry over
-// https with basic auth: every connection of every service is secured.
-func TestDemoOnASecuredStack(t *testing.T) {
+// securedStack is the stack the secured tests run against: the live services
+// when they run secured (`CONSENTFLOW_SECURE=1 make services test-live`: Apache
+// Kafka's SASL_SSL listener with SCRAM-SHA-512 and a client certificate, Redis
+// over TLS with an ACL user, Apicurio over https), the embedded stack secured
+// the same way otherwise (kfake, miniredis and srfake behind TLS, SCRAM-SHA-512,
+// an ACL user and basic auth). The chain's topics exist under prefix.
+func securedStack(t *testing.T) (stack launch.Stack, prefix string) {
+	t.Helper()
+	if testenv.Live() && os.Getenv("KAFKA_SASL_MECHANISM") != "" {
+		env := testenv.Start(t)
+		stack = launch.Stack{Kafka: env.Kafka, Redis: env.Redis, Registry: env.Registry}
+		prefix = env.Prefix
+	} else {
+		st, err := embedded.Start(context.Background(), embedded.Options{Secure: true,
+			Topics: topics.Specs(topics.DefaultNames(), topics.Settings{Partitions: 2, ChangePartitions: 2, ReplicationFactor: 1})})
+		require.NoError(t, err)
+		t.Cleanup(st.Close)
+		stack = launch.Stack{Kafka: st.KafkaConfig, Redis: st.RedisConfig, Registry: st.RegistryConfig}
+	}
+	// What the acceptance asks for, whichever stack this is.
+	require.Equal(t, stream.SCRAM512, stack.Kafka.SASL.Mechanism)
+	require.True(t, stack.Kafka.TLS.On() && stack.Redis.TLS.On(), "Kafka and Redis over TLS")
+	require.NotEmpty(t, stack.Redis.Username, "Redis with an ACL user")
+	require.True(t, strings.HasPrefix(stack.Registry.URL, "https://"), "the registry over https")
+	t.Logf("secured stack: Kafka %s, Redis %s, registry %s", stack.Kafka, stack.Redis, stack.Registry.URL)
+	return stack, prefix
+}
+
+// TestSecuredChain runs the whole chain — the four services as their binaries
+// run them, the load generator, a snapshot — with every connection secured:
+// SASL_SSL Kafka (SCRAM-SHA-512, client certificate), Redis over TLS with an
+// ACL user, the registry over https. The secured services also refuse what is
+// not secured: plaintext to the broker, Redis without the user.
+func TestSecuredChain(t *testing.T) {
+	stack, prefix := securedStack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+
+	plain := stack.Kafka
+	plain.TLS, plain.SASL = secure.TLS{}, stream.SASL{}
+	cctx, ccancel := context.WithTimeout(ctx, 3*time.Second)
+	require.Error(t, plain.Check(cctx), "the broker must not serve this port without TLS and SASL")
+	ccancel()
+	anonymous := stack.Redis
+	anonymous.Username, anonymous.Password = "", ""
+	rdb, err := anonymous.NewClient(redisconn.Options{})
+	require.NoError(t, err)
+	err = anonymous.Check(ctx, rdb)
+	rdb.Close()
+	require.True(t, secure.IsRejection(err), "Redis must refuse a client without the ACL user: %v", err)
+
+	services := &launch.Goroutines{Services: serviceDefinitions(), Logger: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))}
+	chain, err := launch.New(launch.Options{Stack: stack, Prefix: prefix, Dir: t.TempDir()}, services)
+	require.NoError(t, err)
+	defer chain.Close()
+	require.NoError(t, chain.Start(launch.Services...))
+	defer func() { require.NoError(t, chain.StopAll(30*time.Second)) }()
 	var out bytes.Buffer
-	err := demoCommand(context.Background(), []string{"--secure", "--events", "200", "--out", t.TempDir(), "--log-level", "error", "--timeout", "2m"},
-		nil, &out, &out)
-	require.NoError(t, err, out.String())
-	require.Contains(t, out.String(), "(SASL_SSL, SCRAM-SHA-512)")
+	say := func(format string, a ...any) { t.Logf(format, a...) }
+	require.NoError(t, demoScenario(ctx, demoOptions{events: 300, seed: 7}, say, chain, services, &out), out.String())
+	t.Log(out.String())
 	m := regexp.MustCompile(`rows in snapshot\s+(\d+)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m, out.String())
 	require.NotEqual(t, "0", m[1], "rows reached the snapshot through the secured stack")
+	require.Empty(t, chain.Unexpected())
+}
+
+// TestDemoSecureFlag: `consentflow demo --secure` runs on the secured embedded stack.
+func TestDemoSecureFlag(t *testing.T) {
+	var out bytes.Buffer
+	err := demoCommand(context.Background(), []string{"--secure", "--events", "100", "--out", t.TempDir(), "--log-level", "error", "--timeout", "2m"},
+		nil, &out, &out)
+	require.NoError(t, err, out.String())
+	require.Contains(t, out.String(), "(SASL_SSL, SCRAM-SHA-512)")
+	require.Contains(t, out.String(), "rows in snapshot")
 }
 
 // syncBuffer is a log sink safe for concurrent writers.
@@ -46,8 +114,12 @@ type syncBuffer struct {
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // runService runs one service as its binary would, with env, for at most
 // within, and returns its error (nil when it was still running) and its logs.
@@ -77,36 +149,40 @@ func runService(t *testing.T, name string, env map[string]string, within time.Du
 // retry loop — and no password reaches the logs. A broker that is down is
 // waited for.
 func TestServicesStopAtStartWithOneClearError(t *testing.T) {
-	stack, err := embedded.Start(context.Background(), embedded.Options{Secure: true,
-		Topics: topics.Specs(topics.DefaultNames(), topics.Settings{Partitions: 1, ChangePartitions: 1, ReplicationFactor: 1})})
-	require.NoError(t, err)
-	defer stack.Close()
-	chain, err := launch.New(launch.Options{Stack: launch.Stack{Kafka: stack.KafkaConfig, Redis: stack.RedisConfig, Registry: stack.RegistryConfig},
-		Dir: t.TempDir()}, nil)
+	stack, prefix := securedStack(t)
+	chain, err := launch.New(launch.Options{Stack: stack, Prefix: prefix, Dir: t.TempDir()}, nil)
 	require.NoError(t, err)
 	other, err := securetest.NewCA(t.TempDir(), "other")
 	require.NoError(t, err)
-	broker := stack.Brokers[0]
+	broker := stack.Kafka.Brokers[0]
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	down := ln.Addr().String()
 	ln.Close()
 
 	const wrong = "wrong-password-7f3a"
-	cases := []struct {
+	secrets := []string{wrong, stack.Kafka.SASL.Password.Reveal(), stack.Redis.Password.Reveal(), stack.Registry.Password.Reveal()}
+	type tc struct {
 		name     string
 		override map[string]string
 		services []string
 		want     []string
-	}{
+	}
+	cases := []tc{
 		{"wrong Kafka password", map[string]string{"KAFKA_SASL_PASSWORD": wrong}, launch.Services,
-			[]string{"Kafka broker " + broker, `it refused the SASL credentials (SCRAM-SHA-512, user "consentflow": KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)`}},
+			[]string{"Kafka broker " + broker, `it refused the SASL credentials (SCRAM-SHA-512, user "` + stack.Kafka.SASL.Username + `": KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD)`}},
 		{"unknown CA", map[string]string{"KAFKA_TLS_CA_FILE": other.CertFile}, launch.Services,
 			[]string{"Kafka broker " + broker, "signed by an authority this client does not trust (KAFKA_TLS_CA_FILE)"}},
-		{"wrong registry password", map[string]string{"SCHEMA_REGISTRY_PASSWORD": wrong}, launch.Services,
-			[]string{"schema registry " + stack.RegistryURL, "it refused the credentials (SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD)"}},
+		{"no client certificate", map[string]string{"KAFKA_TLS_CERT_FILE": "", "KAFKA_TLS_KEY_FILE": ""}, []string{"producer"},
+			[]string{"Kafka broker " + broker, "it refused the TLS handshake"}},
+		{"registry certificate from an unknown CA", map[string]string{"SCHEMA_REGISTRY_TLS_CA_FILE": other.CertFile}, []string{"anonymizer"},
+			[]string{"schema registry " + stack.Registry.URL, "does not trust (SCHEMA_REGISTRY_TLS_CA_FILE)"}},
 		{"wrong Redis password", map[string]string{"REDIS_PASSWORD": wrong}, []string{"consent-filter"},
-			[]string{"Redis " + stack.RedisAddr, `it refused the credentials of user "consentflow" (REDIS_USERNAME, REDIS_PASSWORD)`}},
+			[]string{"Redis " + stack.Redis.Addr, `it refused the credentials of user "` + stack.Redis.Username + `" (REDIS_USERNAME, REDIS_PASSWORD)`}},
+	}
+	if stack.Registry.Username != "" { // Apicurio here has no basic auth without an OIDC server
+		cases = append(cases, tc{"wrong registry password", map[string]string{"SCHEMA_REGISTRY_PASSWORD": wrong}, launch.Services,
+			[]string{"schema registry " + stack.Registry.URL, "it refused the credentials (SCHEMA_REGISTRY_USERNAME, SCHEMA_REGISTRY_PASSWORD)"}})
 	}
 	for _, tc := range cases {
 		for _, svc := range tc.services {
@@ -121,9 +197,12 @@ func TestServicesStopAtStartWithOneClearError(t *testing.T) {
 				for _, w := range tc.want {
 					require.ErrorContains(t, err, w)
 				}
-				require.NotContains(t, logs, wrong, "a password in the logs")
-				require.NotContains(t, logs, embedded.SecurePassword, "a password in the logs")
-				require.NotContains(t, err.Error(), wrong)
+				for _, s := range secrets {
+					if s != "" {
+						require.NotContains(t, logs, s, "a password in the logs")
+						require.NotContains(t, err.Error(), s, "a password in the error")
+					}
+				}
 				require.LessOrEqual(t, strings.Count(logs, "retrying"), 1, "no retry loop:\n%s", logs)
 			})
 		}

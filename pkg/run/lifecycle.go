@@ -147,8 +147,13 @@ func (l *Lifecycle) OnStop(what string, close func() error) {
 }
 
 // Abort stops the service because of err (a failure at start) and returns err
-// together with whatever the stop itself reported.
+// together with whatever the stop itself reported. When a part failed first, err
+// is only its consequence (the start step was cancelled by that failure), and
+// the part's failure alone is returned.
 func (l *Lifecycle) Abort(err error) error {
+	if cause := context.Cause(l.ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return l.Wait()
+	}
 	l.abort(err)
 	return l.Wait()
 }

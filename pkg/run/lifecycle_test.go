@@ -3,6 +3,7 @@ package run
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -122,7 +123,9 @@ func TestConnectRetriesUntilItSucceeds(t *testing.T) {
 // certificate not trusted) is reported after one attempt with its own error,
 // not retried; an outage before it is retried.
 func TestConnectStopsAtOnceOnARejection(t *testing.T) {
-	svc := Start(context.Background(), "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second) // bounds a retry loop
+	defer cancel()
+	svc := Start(ctx, "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
 	attempts := 0
 	refused := secure.Reject("Kafka broker 10.0.0.1:9093", "it refused the SASL credentials", errors.New("SASL Authentication Failed"))
 	start := time.Now()
@@ -165,4 +168,21 @@ func TestAwaitStopsTheServiceOnARejectionOnly(t *testing.T) {
 	require.Greater(t, calls.Load(), int32(1), "a Redis that is down is retried")
 	cancel()
 	require.NoError(t, svc2.Wait(), "waiting for a dependency that is down is not a failure")
+}
+
+// TestAbortAfterAPartFailedReportsThatFailure: a start step interrupted because
+// a part failed (Redis refused the credentials while the registry was being
+// connected) reports the part's failure, not the interruption.
+func TestAbortAfterAPartFailedReportsThatFailure(t *testing.T) {
+	svc := Start(context.Background(), "t", "", ops.NewRegistry(), zaptest.NewLogger(t))
+	refused := secure.Reject("Redis 10.0.0.2:6379", "it refused the credentials", errors.New("WRONGPASS"))
+	svc.Go(func(context.Context) error { return refused })
+	_, err := Connect(svc, "schema registry", func(ctx context.Context) (int, error) {
+		<-ctx.Done()
+		return 0, fmt.Errorf("POST /subjects: %w", context.Cause(ctx))
+	})
+	require.Error(t, err)
+	err = svc.Abort(err)
+	require.ErrorIs(t, err, refused)
+	require.NotContains(t, err.Error(), "schema registry", "one clear error: %v", err)
 }

@@ -392,7 +392,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	// every decision against the load generator's log and the policy file.
 	var pyC map[string]any
 	curatedPath := filepath.Join(r.dir, "curated-decoded.jsonl")
-	if err := r.python(ctx, &pyC, "topic", "--kafka-config", r.librdkafkaConfig(), "--topic", r.names.Curated,
+	if err := r.python(ctx, &pyC, "topic", "--kafka-config", r.librdkafkaConfig(e.stack.Kafka, "python"), "--topic", r.names.Curated,
 		"--registry", e.stack.Registry.URL, "--out", curatedPath); err != nil {
 		t.Fatal(err)
 	}

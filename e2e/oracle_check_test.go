@@ -68,7 +68,7 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath stri
 	} {
 		path := filepath.Join(r.dir, d.name+"-decoded.jsonl")
 		var res map[string]any
-		args := []string{"topic", "--kafka-config", r.librdkafkaConfig(), "--topic", d.topic, "--registry", r.e.stack.Registry.URL, "--out", path}
+		args := []string{"topic", "--kafka-config", r.librdkafkaConfig(r.e.stack.Kafka, "python"), "--topic", d.topic, "--registry", r.e.stack.Registry.URL, "--out", path}
 		if d.fields != "" {
 			args = append(args, "--fields", d.fields)
 		}

@@ -11,10 +11,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 // kcatCount consumes topic with Debian's kcat and returns the records per
@@ -22,7 +25,17 @@ import (
 func (r *run) kcatCount(ctx context.Context, topic string) (total int, noKey int, err error) {
 	cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "kcat", "-F", r.librdkafkaConfig(), "-C", "-t", topic, "-o", "beginning", "-e", "-q",
+	k := r.e.stack.Kafka
+	if strings.HasPrefix(k.SASL.Mechanism, "SCRAM-") {
+		if v := kcatLibrdkafka(); versionBefore(v, "2.6.1") {
+			// librdkafka before 2.6.1 sends a SCRAM nonce Kafka 4.x rejects
+			// (confluentinc/librdkafka#4895); the secured services.sh also
+			// offers PLAIN for the same user over the same TLS listener.
+			r.logln("kcat: its librdkafka %s cannot do SCRAM with Kafka 4.x; kcat authenticates with PLAIN over the same TLS listener", v)
+			k.SASL.Mechanism = "PLAIN"
+		}
+	}
+	cmd := exec.CommandContext(cctx, "kcat", "-F", r.librdkafkaConfig(k, "kcat"), "-C", "-t", topic, "-o", "beginning", "-e", "-q",
 		"-f", "%p\t%o\t%K\t%h\n")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	var stderr bytes.Buffer
@@ -79,12 +92,11 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, "\n")
 }
 
-// librdkafkaConfig writes the stack's Kafka connection as a librdkafka
-// properties file (0600: it may hold the SASL password) for kcat (-F) and
+// librdkafkaConfig writes a Kafka connection (the stack's, for a client named
+// name) as a librdkafka properties file (0600: it may hold the SASL password) for kcat (-F) and
 // Python confluent-kafka, and returns its path: the third-party clients reach a
 // secured broker with the same settings the services use.
-func (r *run) librdkafkaConfig() string {
-	k := r.e.stack.Kafka
+func (r *run) librdkafkaConfig(k stream.Config, name string) string {
 	props := [][2]string{{"bootstrap.servers", strings.Join(k.Brokers, ",")}}
 	switch {
 	case k.TLS.On() && k.SASL.Mechanism != "":
@@ -108,9 +120,35 @@ func (r *run) librdkafkaConfig() string {
 	for _, p := range props {
 		fmt.Fprintf(&b, "%s=%s\n", p[0], p[1])
 	}
-	path := filepath.Join(r.dir, "librdkafka.properties")
+	path := filepath.Join(r.dir, name+".librdkafka.properties")
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		r.t.Fatal(err)
 	}
 	return path
+}
+
+// kcatLibrdkafka is the librdkafka version kcat is built with ("" if unknown).
+func kcatLibrdkafka() string {
+	out, _ := exec.Command("kcat", "-V").CombinedOutput()
+	m := regexp.MustCompile(`librdkafka (\d+\.\d+\.\d+)`).FindSubmatch(out)
+	if m == nil {
+		return ""
+	}
+	return string(m[1])
+}
+
+// versionBefore reports whether dotted version v is older than w ("" is old).
+func versionBefore(v, w string) bool {
+	a, b := strings.Split(v, "."), strings.Split(w, ".")
+	for i := range b {
+		if i >= len(a) {
+			return true
+		}
+		x, _ := strconv.Atoi(a[i])
+		y, _ := strconv.Atoi(b[i])
+		if x != y {
+			return x < y
+		}
+	}
+	return false
 }

@@ -42,8 +42,8 @@
 #   SERVICES_STOP_TIMEOUT 30 (seconds between SIGTERM and SIGKILL)
 #   CONSENTFLOW_SECURE         1: secured as a managed service is, on ports of their own: Kafka gets a
 #                              SASL_SSL listener on KAFKA_SASL_SSL_PORT (default KAFKA_PORT+2; SCRAM-SHA-512
-#                              and -256 user "consentflow" created at format time, client certificate
-#                              required), Redis a TLS port REDIS_TLS_PORT (default REDIS_PORT+1; client
+#                              and -256 user "consentflow" created at format time, PLAIN for the same
+#                              user, client certificate required), Redis a TLS port REDIS_TLS_PORT (default REDIS_PORT+1; client
 #                              certificate required) with the ACL user "consentflow" and the default user
 #                              off, the registry https on SCHEMA_REGISTRY_TLS_PORT (default
 #                              SCHEMA_REGISTRY_PORT+1). A throwaway CA and certificates (openssl) and random
@@ -491,6 +491,7 @@ kafka_config() {
         -e "s#@LOG_DIRS@#$DATA/kafka#g" \
         "$DEPLOY/kafka/server.properties.in" >"$conf.tmp"
     if secure_on; then
+        chmod 600 "$conf.tmp" # it names the PLAIN user's password
         # A SASL_SSL listener next to the plaintext one: SCRAM users (kafka_format), a
         # certificate of the throwaway CA, and a client certificate required.
         sed -i -e "s#^listeners=.*#&,SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT#" \
@@ -499,9 +500,12 @@ kafka_config() {
         cat >>"$conf.tmp" <<EOF
 
 # CONSENTFLOW_SECURE=1 (scripts/services.sh)
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+# PLAIN too (as Confluent Cloud uses it), same user and password: Debian's kcat (librdkafka
+# 2.0.2) cannot do SCRAM with Kafka 4.x, whose strict nonce check librdkafka meets from 2.6.1.
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SECURE_USER="$(secret kafka-password)";
 listener.name.sasl_ssl.ssl.keystore.type=PEM
 listener.name.sasl_ssl.ssl.keystore.location=$TLS/server-keystore.pem
 listener.name.sasl_ssl.ssl.truststore.type=PEM
@@ -614,7 +618,8 @@ EOF
     if secure_on; then
         # TLS on a port of its own (client certificate required), the ACL user, the default
         # user off: as managed Redis offerings are. The user may do all but administration.
-        (umask 077 && cat >>"$CONF/redis.conf.tmp" <<EOF
+        chmod 600 "$CONF/redis.conf.tmp" # it names the ACL user's password
+        (cat >>"$CONF/redis.conf.tmp" <<EOF
 # CONSENTFLOW_SECURE=1
 tls-port $REDIS_TLS_PORT
 tls-cert-file $TLS/server.pem

@@ -68,12 +68,13 @@ func (ca *CA) Pool() *x509.CertPool {
 
 // Server issues a server certificate for the DNS names and IP addresses in
 // hosts (default: localhost and 127.0.0.1), written as dir/<name>.pem and
-// dir/<name>-key.pem.
+// dir/<name>-key.pem. It is good for client authentication too.
 func (ca *CA) Server(name string, hosts ...string) (*Pair, error) {
 	if len(hosts) == 0 {
 		hosts = []string{"localhost", "127.0.0.1"}
 	}
-	tmpl := ca.template(name, x509.ExtKeyUsageServerAuth)
+	// Client use too: cluster nodes (Redis over a TLS bus) present it to each other.
+	tmpl := ca.template(name, x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth)
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
@@ -100,11 +101,11 @@ func (ca *CA) ServerTLS(pair *Pair, clientAuth bool) *tls.Config {
 	return c
 }
 
-func (ca *CA) template(cn string, usage x509.ExtKeyUsage) *x509.Certificate {
+func (ca *CA) template(cn string, usage ...x509.ExtKeyUsage) *x509.Certificate {
 	return &x509.Certificate{
 		SerialNumber: serial(), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(7 * 24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: usage,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/segmentio/kafka-go"
@@ -34,16 +35,25 @@ func (c Config) Check(ctx context.Context) error {
 			errs = append(errs, err)
 			continue
 		}
+		// Every advertised broker at once: a big cluster costs one round trip.
+		rejections := make(chan error, len(brokers))
+		var wg sync.WaitGroup
 		for _, b := range brokers {
 			a := net.JoinHostPort(b.Host, strconv.Itoa(b.Port))
 			if a == addr {
 				continue
 			}
-			if _, err := c.probe(ctx, d, a, false); secure.IsRejection(err) {
-				return err
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := c.probe(ctx, d, a, false); secure.IsRejection(err) {
+					rejections <- err
+				}
+			}()
 		}
-		return nil
+		wg.Wait()
+		close(rejections)
+		return <-rejections // nil when none
 	}
 	return fmt.Errorf("no Kafka broker of %v answered: %w", c.Brokers, errors.Join(errs...))
 }

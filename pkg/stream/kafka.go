@@ -1,5 +1,7 @@
-// Package stream owns delivery. It wraps segmentio/kafka-go with the pitfalls
-// built out — readers consume with FetchMessage and commit explicitly and
+// Package stream owns delivery. It is the one place that connects to Kafka
+// (Config: brokers, TLS, SASL; every reader, writer, admin call and lag check is
+// built here, and Check tells credentials a broker refuses from a broker that is
+// down). It wraps segmentio/kafka-go with the pitfalls built out — readers consume with FetchMessage and commit explicitly and
 // synchronously (never ReadMessage's auto-commit), writers wait for acks from all
 // in-sync replicas with a small batch timeout and are never Async — and runs every
 // stage's delivery loop (Loop): a Handler turns a batch into outputs and reports

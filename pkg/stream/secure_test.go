@@ -251,3 +251,30 @@ func TestKafkaConfigValidation(t *testing.T) {
 	}
 	require.Equal(t, "127.0.0.1:9092 (SASL_SSL, SCRAM-SHA-512)", c.String())
 }
+
+// TestCheckProbesEveryAdvertisedBroker: the bootstrap broker answering is not
+// enough — readers and writers go to the brokers the cluster advertises, so a
+// certificate that does not carry an advertised broker's name is found at start
+// and named.
+func TestCheckProbesEveryAdvertisedBroker(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	ca, err := securetest.NewCA(dir, "kafka")
+	require.NoError(t, err)
+	onlyLocalhost, err := ca.Server("broker", "localhost") // no IP address in the certificate
+	require.NoError(t, err)
+	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.TLS(ca.ServerTLS(onlyLocalhost, false)))
+	require.NoError(t, err)
+	defer c.Close()
+	addrs := c.ListenAddrs() // advertised as 127.0.0.1:<port>
+	_, port, _ := net.SplitHostPort(addrs[0])
+	cfg := stream.Config{Brokers: []string{"localhost:" + port}, TLS: secure.TLS{TLSOptions: secure.TLSOptions{CAFile: ca.CertFile}}}
+	err = cfg.Check(ctx)
+	require.True(t, secure.IsRejection(err), "%v", err)
+	require.ErrorContains(t, err, "not valid for the name \"127.0.0.1\" (KAFKA_TLS_SERVER_NAME)")
+	require.Regexp(t, `Kafka broker 127\.0\.0\.1:\d+`, err.Error())
+
+	cfg.TLS.ServerName = "localhost" // what the certificate carries
+	require.NoError(t, cfg.Check(ctx))
+}

@@ -52,29 +52,8 @@ type Config struct {
 	TimeGranularity time.Duration `env:"TIME_GRANULARITY" envDefault:"1h" help:"timestamps are truncated to this (must divide 24h)"`
 }
 
-// Secret is a configuration string that never prints: String, GoString and every
-// fmt verb show "[redacted]" (or "" when empty).
-type Secret string
-
-// UnmarshalText sets the secret (for caarlos0/env).
-func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(b); return nil }
-
-// String hides the value.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// GoString hides the value.
-func (s Secret) GoString() string { return s.String() }
-
-// Format hides the value in every verb.
-func (s Secret) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte(s.String())) }
-
-// MarshalText hides the value from JSON and text encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+// Secret is a configuration string that never prints (config.Secret).
+type Secret = config.Secret
 
 // Validate checks every value and reports all problems at once. Key material is
 // parsed to be checked but never appears in an error.

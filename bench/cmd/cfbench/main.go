@@ -132,6 +132,13 @@ func main() {
 			os.Exit(2)
 		}
 	}
+	for _, v := range []string{"KAFKA_SASL_MECHANISM", "KAFKA_TLS_CA_FILE", "REDIS_USERNAME"} {
+		if os.Getenv(v) != "" {
+			// Kafka's own perf tools (the baselines) and the stage figures are plaintext.
+			fmt.Fprintf(os.Stderr, "cfbench: %s is set: the benchmarks measure the plaintext services (unset CONSENTFLOW_SECURE, eval \"$(bash scripts/services.sh env)\")\n", v)
+			os.Exit(2)
+		}
+	}
 	start := time.Now().UTC()
 	runID := start.Format("20060102T150405Z")
 	prefix := "bench-" + runID + "-" + launch.RandomHex(2) + "."

@@ -49,7 +49,8 @@
 #                              SCHEMA_REGISTRY_PORT+1). A throwaway CA and certificates (openssl) and random
 #                              passwords live in $CONSENTFLOW_SERVICES_DIR/tls and /secrets; `env` prints the
 #                              secured settings (KAFKA_TLS_*, KAFKA_SASL_*, REDIS_*, SCHEMA_REGISTRY_TLS_*), and
-#                              `up` restarts a service that runs unsecured. The plaintext Kafka listener and
+#                              `up` restarts a service that runs unsecured. The Redis Cluster (if on)
+#                              speaks only TLS on its ports then, with the same user and certificates. The plaintext Kafka listener and
 #                              registry port stay (the script's health checks use them).
 #
 # Nothing here runs as a daemon of the system: every process is a background child started by
@@ -447,11 +448,21 @@ redis_ready() {
     [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "${auth[@]}" ping 2>/dev/null) == PONG ]]
 }
 
+# cluster_cli SECONDS ARGS: redis-cli for the cluster's nodes (killed after SECONDS), with TLS
+# (client certificate) and the admin user when the cluster runs secured.
+cluster_cli() {
+    local secs=$1 auth=()
+    shift
+    [[ $(mode_of redis-cluster-1) == secure ]] && auth=(--tls --cacert "$TLS/ca.pem" --cert "$TLS/client.pem"
+        --key "$TLS/client-key.pem" --user admin --pass "$(secret redis-admin-password)" --no-auth-warning)
+    timeout "$secs" redis-cli "${auth[@]}" "$@"
+}
+
 # cluster_ok: every node answers and reports cluster_state:ok with all three nodes known.
 cluster_ok() {
     local n info
     for n in "${CLUSTER_NODES[@]}"; do
-        info=$(timeout 5 redis-cli -h 127.0.0.1 -p "$(cluster_port "$n")" cluster info 2>/dev/null) || return 1
+        info=$(cluster_cli 5 -h 127.0.0.1 -p "$(cluster_port "$n")" cluster info 2>/dev/null) || return 1
         [[ $info == *"cluster_state:ok"* && $info == *"cluster_known_nodes:${#CLUSTER_NODES[@]}"* ]] || return 1
     done
 }
@@ -688,16 +699,38 @@ cluster_node_config() {
         echo "cluster-node-timeout 5000"
         echo 'save ""'
         echo "appendonly no"
+        if secure_on; then
+            # CONSENTFLOW_SECURE=1: TLS only (the same port), on the cluster bus too, client
+            # certificates required, the ACL user of the single Redis, the default user off.
+            echo "port 0"
+            echo "tls-port $(cluster_port "$n")"
+            echo "tls-cert-file $TLS/server.pem"
+            echo "tls-key-file $TLS/server-key.pem"
+            echo "tls-ca-cert-file $TLS/ca.pem"
+            echo "tls-auth-clients yes"
+            echo "tls-cluster yes"
+            echo "user default off"
+            echo "user $SECURE_USER on >$(secret redis-password) ~* &* +@all -@admin"
+            echo "user admin on >$(secret redis-admin-password) ~* &* +@all" # this script: CLUSTER MEET
+        fi
     } >"$CONF/redis-cluster-$n.conf.tmp"
+    chmod 600 "$CONF/redis-cluster-$n.conf.tmp"
     mv "$CONF/redis-cluster-$n.conf.tmp" "$CONF/redis-cluster-$n.conf"
 }
 
 CLUSTER_CHECK_PORT=''
-cluster_node_ready() { [[ $(timeout 5 redis-cli -h 127.0.0.1 -p "$CLUSTER_CHECK_PORT" ping 2>/dev/null) == PONG ]]; }
+cluster_node_ready() { [[ $(cluster_cli 5 -h 127.0.0.1 -p "$CLUSTER_CHECK_PORT" ping 2>/dev/null) == PONG ]]; }
 
 start_redis_cluster() {
     local n pid t0 started=0 port running=0
     t0=$(now)
+    if service_pid redis-cluster-1 >/dev/null && [[ $(mode_of redis-cluster-1) != "$(mode_wanted)" ]]; then
+        # A cluster changes its ports' protocol only as a whole: stop it and form it anew
+        # (it is a cache; nodes.conf would remember the old bus).
+        say "redis-cluster: runs $(mode_of redis-cluster-1), $(mode_wanted) wanted (CONSENTFLOW_SECURE=$SECURE): forming it anew"
+        stop_redis_cluster
+        rm -rf "$DATA/redis-cluster"
+    fi
     # nodes.conf records the peers' ports: started on other ports (REDIS_CLUSTER_BASE_PORT
     # changed, same state dir), the nodes would look for their old peers there — possibly another
     # cluster's nodes — and the cluster fails. The cluster holds no data (a cache), so forget it.
@@ -707,6 +740,7 @@ start_redis_cluster() {
         rm -rf "$DATA/redis-cluster"
     fi
     mkdir -p "$DATA/redis-cluster" && cluster_addrs >"$marker"
+    secure_on && ensure_tls
     for n in "${CLUSTER_NODES[@]}"; do
         service_pid "redis-cluster-$n" >/dev/null && continue
         port=$(cluster_port "$n")
@@ -714,6 +748,7 @@ start_redis_cluster() {
         require_free_port "$(cluster_bus_port "$n")" "redis cluster bus of node $n" REDIS_CLUSTER_BASE_PORT
         cluster_node_config "$n"
         spawn "redis-cluster-$n" "$LOGS/redis-cluster-$n.out" redis-server "$CONF/redis-cluster-$n.conf"
+        mode_wanted >"$PIDS/redis-cluster-$n.mode"
         started=1
     done
     for n in "${CLUSTER_NODES[@]}"; do
@@ -725,11 +760,11 @@ start_redis_cluster() {
         # A node that already belongs to a cluster (nodes.conf) re-forms it by itself; only
         # brand-new nodes (each knows only itself) are joined here.
         local known
-        known=$(timeout 5 redis-cli -h 127.0.0.1 -p "$(cluster_port 1)" cluster info 2>/dev/null | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')
+        known=$(cluster_cli 5 -h 127.0.0.1 -p "$(cluster_port 1)" cluster info 2>/dev/null | tr -d '\r' | awk -F: '/cluster_known_nodes/ {print $2}')
         if [[ ${known:-1} == 1 ]]; then
             local addrs=()
             for n in "${CLUSTER_NODES[@]}"; do addrs+=("127.0.0.1:$(cluster_port "$n")"); done
-            if ! timeout 60 redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
+            if ! cluster_cli 60 --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes \
                 >"$LOGS/redis-cluster-create.log" 2>&1; then
                 tail -n 15 "$LOGS/redis-cluster-create.log" >&2
                 die "redis cluster: 'redis-cli --cluster create' failed (log: $LOGS/redis-cluster-create.log)"
@@ -1111,7 +1146,8 @@ cmd_env() {
             echo "export SCHEMA_REGISTRY_URL=$(registry_url)"
         fi
     fi
-    if cluster_wanted && service_pid redis-cluster-1 >/dev/null; then
+    if cluster_wanted && service_pid redis-cluster-1 >/dev/null && [[ $(mode_of redis-cluster-1) == "$(mode_wanted)" ]]; then
+        # Secured, the cluster takes the TLS and ACL settings of REDIS_* above.
         echo "export REDIS_CLUSTER_ADDRS=$(cluster_addrs)"
     fi
     if pid=$(service_pid postgres) && postgres_ready; then

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -58,7 +57,13 @@ func TestRealRedisCluster(t *testing.T) {
 	if addrs == "" {
 		t.Skip("no Redis Cluster: CONSENTFLOW_REDIS_CLUSTER_ADDRS not set (or run the live suite)")
 	}
-	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: strings.Split(addrs, ",")})
+	// A secured cluster takes the TLS and ACL settings of REDIS_* (scripts/services.sh).
+	var rc redisconn.Config
+	require.NoError(t, config.Load(&rc))
+	rc.Addr, rc.Cluster = addrs, true
+	client, err := rc.NewClient(redisconn.Options{})
+	require.NoError(t, err)
+	rdb := client.(*redis.ClusterClient)
 	t.Cleanup(func() { _ = rdb.Close() })
 	ctx := context.Background()
 	require.NoError(t, rdb.Ping(ctx).Err())

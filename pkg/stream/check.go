@@ -24,6 +24,11 @@ import (
 // start with it. Any other error (no broker reachable, a broker restarting) is
 // worth retrying. An advertised broker that is down does not fail the check.
 func (c Config) Check(ctx context.Context) error {
+	if err := c.security().err; err != nil {
+		// TLS files or the AWS configuration that cannot be loaded: a person must
+		// fix the settings, as for a refusal.
+		return secure.Reject("Kafka connection settings", "they cannot be loaded", err)
+	}
 	d := c.dialer()
 	var errs []error
 	for _, addr := range c.Brokers {

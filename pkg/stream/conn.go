@@ -86,6 +86,12 @@ func (c *Config) Validate() error {
 		if !c.TLS.On() {
 			p.Addf("KAFKA_SASL_MECHANISM", "AWS_MSK_IAM needs TLS (KAFKA_TLS_ENABLED=true): MSK's IAM listeners are TLS only")
 		}
+		// The AWS configuration (region, credential chain) is read now, so that a
+		// missing region stops the service at start; credentials are fetched per
+		// connection.
+		if _, err := c.SASL.mechanism(); err != nil {
+			p.Add(err)
+		}
 	default:
 		p.Addf("KAFKA_SASL_MECHANISM", "%q is not one of PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, AWS_MSK_IAM", c.SASL.Mechanism)
 	}

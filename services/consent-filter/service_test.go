@@ -72,7 +72,8 @@ func start(t *testing.T) *harness {
 	viaProxy := env.Redis
 	viaProxy.Addr = px.Addr()
 	vars := map[string]string{
-		"REDIS_NAMESPACE": h.ns, "CONSENT_HTTP_ADDR": apiAddr, "OPS_ADDR": "",
+		"REDIS_NAMESPACE": h.ns, "CONSENT_HTTP_ADDR": apiAddr,
+		"OPS_ADDR":       freeAddr(t), // an empty value would mean the default port, maybe taken on a shared machine
 		"CONSENT_TOKENS": "t:plain:" + token + "=consent:read|consent:write|consent:import", "AUDIT_KEY_EPHEMERAL": "true",
 		"FILTER_GROUP_ID":       env.Prefix + "filter",
 		"TOPIC_CONSENT_CHANGES": env.Names.Changes, "TOPIC_EVENTS_RAW": env.Names.Raw, "TOPIC_EVENTS_CONSENTED": env.Names.Consented,

@@ -21,11 +21,11 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
+	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 )
@@ -371,7 +371,7 @@ func newSDKHarness(t *testing.T, siteOrigin string) *sdkHarness {
 	}, ",")
 	cfg.AmplitudeKeys = "amp-node:plain:ak-amp-node;tenant=t-amp-node,amp-py:plain:ak-amp-py"
 	cfg.MixpanelTokens = "mp-node:plain:mt-mp-node;tenant=t-mp-node,mp-py:plain:mt-mp-py;tenant=t-mp-py"
-	kp, err := NewKafkaPublisher(context.Background(), cfg.Brokers, cfg.RegistryConfig.URL, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
+	kp, err := NewKafkaPublisher(context.Background(), cfg.Config, cfg.RegistryConfig, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)))
 	require.NoError(t, err)
 	h := &sdkHarness{stack: s, pub: &flakyPublisher{inner: kp}}
 	api, _ := newTestAPI(t, cfg, h.pub)
@@ -470,40 +470,41 @@ type sdkRecord struct {
 }
 
 // consume reads the topic from the start until want records arrived or
-// timeout, then for a second more (a duplicate would come late).
+// timeout, then once more a second later (a duplicate would come late). It
+// reads through pkg/stream, so a secured broker works as the services reach it.
 func (h *sdkHarness) consume(t *testing.T, want int, timeout time.Duration) []sdkRecord {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.stack.brokers...), kgo.ConsumeTopics(h.stack.topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	require.NoError(t, err)
-	defer cl.Close()
-	rc, err := sr.NewClient(sr.URLs(h.stack.registryURL))
-	require.NoError(t, err)
-	codec, err := avro.InteractionEvents(context.Background(), avro.NewSerde(rc), h.stack.topic)
-	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+10*time.Second)
 	defer cancel()
-	var out []sdkRecord
-	var extra <-chan time.Time
-	for ctx.Err() == nil {
-		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		fs := cl.PollFetches(pctx)
-		pcancel()
-		fs.EachRecord(func(r *kgo.Record) {
-			ev, err := codec.Decode(ctx, r.Value)
-			require.NoError(t, err)
-			out = append(out, sdkRecord{key: string(r.Key), event: ev})
-		})
-		if len(out) >= want && extra == nil {
-			extra = time.After(time.Second)
-		}
-		if extra != nil {
-			select {
-			case <-extra:
-				return out
-			default:
+	serde, err := avro.NewSerdeFor(h.stack.registry)
+	require.NoError(t, err)
+	codec, err := avro.InteractionEvents(ctx, serde, h.stack.topic)
+	require.NoError(t, err)
+	read := func() []sdkRecord {
+		ends, err := stream.EndOffsets(ctx, h.stack.kafka, h.stack.topic)
+		require.NoError(t, err)
+		var out []sdkRecord
+		var decodeErr error
+		require.NoError(t, stream.ReadRange(ctx, h.stack.kafka, h.stack.topic, nil, ends, func(m kafka.Message) {
+			ev, err := codec.Decode(ctx, m.Value)
+			if err != nil {
+				decodeErr = err
+				return
 			}
-		}
+			out = append(out, sdkRecord{key: string(m.Key), event: ev})
+		}))
+		require.NoError(t, decodeErr)
+		return out
+	}
+	deadline := time.Now().Add(timeout)
+	out := read()
+	for len(out) < want && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		out = read()
+	}
+	if len(out) >= want {
+		time.Sleep(time.Second)
+		out = read()
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].event.ReceivedAt.Before(out[j].event.ReceivedAt) })
 	return out

@@ -90,7 +90,8 @@ func TestSecuredChain(t *testing.T) {
 	defer func() { require.NoError(t, chain.StopAll(30*time.Second)) }()
 	var out bytes.Buffer
 	say := func(format string, a ...any) { t.Logf(format, a...) }
-	require.NoError(t, demoScenario(ctx, demoOptions{events: 300, seed: 7}, say, chain, services, &out), out.String())
+	_, err = demoScenario(ctx, demoOptions{events: 300, seed: 7}, say, chain, services, &out)
+	require.NoError(t, err, out.String())
 	t.Log(out.String())
 	m := regexp.MustCompile(`rows in snapshot\s+(\d+)`).FindStringSubmatch(out.String())
 	require.NotNil(t, m, out.String())

@@ -3,6 +3,7 @@ package datasetsink
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
+	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
@@ -35,6 +37,12 @@ func TestHelperSinkProcess(t *testing.T) {
 	}
 	var cfg Config
 	if err := json.Unmarshal([]byte(raw), &cfg); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	// Secrets do not survive JSON ("[redacted]"): the connection settings come
+	// from the environment, as the service reads them.
+	if err := errors.Join(config.Load(&cfg.Config), config.Load(&cfg.RegistryConfig)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
@@ -105,6 +113,11 @@ func TestSinkInstancesLive(t *testing.T) {
 	start := func(name string) *proc {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSinkProcess$", "-test.v=false")
 		cmd.Env = append(os.Environ(), "SINK_HELPER_CONFIG="+string(raw))
+		for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig)} {
+			for name, value := range vars {
+				cmd.Env = append(cmd.Env, name+"="+value)
+			}
+		}
 		logf, err := os.Create(filepath.Join(dir, name+".log"))
 		if err != nil {
 			t.Fatal(err)
@@ -153,7 +166,7 @@ func TestSinkInstancesLive(t *testing.T) {
 
 	// Drained: the group has committed everything, so the table holds it.
 	for {
-		lag, err := stream.GroupLag(ctx, k.env.Brokers, cfg.GroupID, k.env.Names.Curated)
+		lag, err := stream.GroupLag(ctx, k.env.Kafka, cfg.GroupID, k.env.Names.Curated)
 		if err == nil && lag == 0 {
 			break
 		}
@@ -178,7 +191,7 @@ func TestSinkInstancesLive(t *testing.T) {
 	}
 	defer lk.Close()
 	got := sinktest.Rows(t, lk, 0)
-	ends, err := stream.EndOffsets(ctx, k.env.Brokers, k.env.Names.Curated)
+	ends, err := stream.EndOffsets(ctx, k.env.Kafka, k.env.Names.Curated)
 	if err != nil {
 		t.Fatal(err)
 	}

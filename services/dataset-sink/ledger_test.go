@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
@@ -33,11 +32,11 @@ func TestLostLedgerIsRebuiltFromTheTopic(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	k := newKafkaFixture(t)
-	client, err := sr.NewClient(sr.URLs(k.env.RegistryURL))
+	serde, err := avro.NewSerdeFor(k.env.Registry)
 	if err != nil {
 		t.Fatal(err)
 	}
-	erasures, err := avro.Erasures(ctx, avro.NewSerde(client), k.env.Names.Erasures)
+	erasures, err := avro.Erasures(ctx, serde, k.env.Names.Erasures)
 	if err != nil {
 		t.Fatal(err)
 	}

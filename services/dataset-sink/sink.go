@@ -433,13 +433,13 @@ func (s *Sink) rebuildLedger(ctx context.Context, cs *codecs) error {
 		topics[key] = ledger.TopicName(key)
 	}
 	for key, name := range topics {
-		ends, err := stream.EndOffsets(ctx, s.cfg.Brokers, name)
+		ends, err := stream.EndOffsets(ctx, s.cfg.Config, name)
 		if err != nil {
 			return fmt.Errorf("rebuild erasure ledger from %s: %w", name, err)
 		}
 		var rerr error
 		n := 0
-		err = stream.ReadRange(ctx, s.cfg.Brokers, name, nil, ends, func(m kafka.Message) {
+		err = stream.ReadRange(ctx, s.cfg.Config, name, nil, ends, func(m kafka.Message) {
 			if rerr != nil || m.Value == nil {
 				return
 			}

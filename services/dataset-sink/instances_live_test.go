@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -112,11 +113,24 @@ func TestSinkInstancesLive(t *testing.T) {
 	}
 	start := func(name string) *proc {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSinkProcess$", "-test.v=false")
-		cmd.Env = append(os.Environ(), "SINK_HELPER_CONFIG="+string(raw))
+		// The connection settings the test uses, as variables; the inherited
+		// ones they replace (and their *_FILE forms, which the services' env
+		// sets for secrets: setting both is a configuration error) are dropped.
+		conn := map[string]string{}
 		for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig)} {
-			for name, value := range vars {
-				cmd.Env = append(cmd.Env, name+"="+value)
+			maps.Copy(conn, vars)
+		}
+		cmd.Env = []string{"SINK_HELPER_CONFIG=" + string(raw)}
+		for _, kv := range os.Environ() {
+			name, _, _ := strings.Cut(kv, "=")
+			_, replaced := conn[name]
+			_, fileOfReplaced := conn[strings.TrimSuffix(name, config.FileSuffix)]
+			if !replaced && !(strings.HasSuffix(name, config.FileSuffix) && fileOfReplaced) {
+				cmd.Env = append(cmd.Env, kv)
 			}
+		}
+		for name, value := range conn {
+			cmd.Env = append(cmd.Env, name+"="+value)
 		}
 		logf, err := os.Create(filepath.Join(dir, name+".log"))
 		if err != nil {
@@ -128,7 +142,15 @@ func TestSinkInstancesLive(t *testing.T) {
 		}
 		p := &proc{cmd: cmd, done: make(chan error, 1)}
 		go func() { p.done <- cmd.Wait(); logf.Close() }()
-		t.Cleanup(func() { _ = cmd.Process.Kill() })
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			if t.Failed() { // the instance's own words, before TempDir goes
+				if b, err := os.ReadFile(logf.Name()); err == nil {
+					lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+					t.Logf("instance %s, last lines of its log:\n%s", name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+				}
+			}
+		})
 		return p
 	}
 	lo, err := lakeOptions(cfg)

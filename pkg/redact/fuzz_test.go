@@ -1,6 +1,7 @@
 package redact
 
 import (
+	"runtime"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -26,15 +27,29 @@ func FuzzRedact(f *testing.F) {
 	r.Redact("warm up: Anna Berg lives in Berlin", nil) // loads the lexicon
 	var clock cpuTimer
 	f.Fuzz(func(t *testing.T, text, name, handle string) {
-		clock.start()
-		t0 := clock.now()
-		res := r.Redact(text, &Actor{Name: name, Handle: handle, Email: handle + "@x.com"})
-		took := clock.now() - t0
-		clock.stop()
+		actor := &Actor{Name: name, Handle: handle, Email: handle + "@x.com"}
+		var res Result
+		measure := func() time.Duration {
+			clock.start()
+			defer clock.stop()
+			t0 := clock.now()
+			res = r.Redact(text, actor)
+			return clock.now() - t0
+		}
 		// about 0.5 µs per byte is usual; the bound leaves room for a busy
-		// machine and a garbage collection, not for a quadratic path
-		if bound := 5*time.Millisecond + time.Duration(len(text)+len(name)+len(handle))*5*time.Microsecond; took > bound {
-			t.Fatalf("redacting %d bytes took %s CPU (bound %s)", len(text), took, bound)
+		// machine and a garbage collection, not for a quadratic path. A thread's
+		// CPU time also holds the GC assists it was charged while the fuzzer's
+		// corpus grew (CI saw 15 ms for 908 bytes that redact in 1 ms), so an
+		// input over the bound is timed twice more after a collection: a slow
+		// path is slow every time, an assist is not.
+		bound := 5*time.Millisecond + time.Duration(len(text)+len(name)+len(handle))*5*time.Microsecond
+		took := measure()
+		for i := 0; i < 2 && took > bound; i++ {
+			runtime.GC()
+			took = min(took, measure())
+		}
+		if took > bound {
+			t.Fatalf("redacting %d bytes took %s CPU (bound %s), three times", len(text), took, bound)
 		}
 		if !utf8.ValidString(res.Text) {
 			t.Fatalf("invalid UTF-8 output %q", res.Text)

@@ -1,12 +1,17 @@
 """Reads a pulled dataset snapshot the way its consumers do and checks its rows.
 
 Usage: check_snapshot.py DIR --expect-ids FILE [--absent-ids FILE] [--forbid STRING ...]
+                         [--keyring FILE --purpose NAME --tenant ID]
 
   DIR            a snapshot pulled with `consentflow snapshot pull` (manifest.json + files)
   --expect-ids   file with one event_id per line: exactly these rows must be in the snapshot,
                  each once (the events the producer accepted for consenting users)
   --absent-ids   event_ids that must not be there (events of users without consent)
   --forbid       strings no column of any row may contain (raw user ids, e-mail addresses)
+  --keyring      the anonymizer's pseudonym keyring ("id:base64" lines or its JSON form): the
+                 curated event_id is keyed (ARCHITECTURE "Unlinkability"), so the expected raw
+                 ids are turned into keyed ones with e2e/oracle.py's independent derivation,
+                 for --purpose and --tenant (the tenant every event was sent for)
 
 Reads every file of the manifest with pyarrow and again with DuckDB; both must agree with the
 manifest's row count. Prints a JSON summary; exits 1 (with the reasons) when a check fails.
@@ -23,6 +28,9 @@ def main():
     ap.add_argument("--expect-ids", required=True)
     ap.add_argument("--absent-ids")
     ap.add_argument("--forbid", action="append", default=[])
+    ap.add_argument("--keyring")
+    ap.add_argument("--purpose", default="ai_training")
+    ap.add_argument("--tenant", default="")
     args = ap.parse_args()
 
     import duckdb
@@ -36,6 +44,10 @@ def main():
             return [line.strip() for line in f if line.strip()]
 
     expected, absent = ids(args.expect_ids), set(ids(args.absent_ids))
+    if args.keyring:
+        keyed = keyed_ids(args.keyring, args.purpose, args.tenant)
+        expected = [keyed(i) for i in expected]
+        absent = {k for i in absent for k in keyed(i, every_key=True)}
     with open(os.path.join(args.dir, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     files = [os.path.join(args.dir, fe["path"]) for fe in manifest["files"]]
@@ -81,6 +93,38 @@ def main():
         for p in problems:
             print("check_snapshot: " + p, file=sys.stderr)
         sys.exit(1)
+
+
+def keyed_ids(path, purpose, tenant):
+    """A function from a raw event id to its curated id under the keyring's active
+    key (or, with every_key, the ids under every key: an absent event must be absent
+    under any of them)."""
+    import base64
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "e2e"))
+    from oracle import curated_event_id
+
+    with open(path, encoding="utf-8") as f:
+        text = f.read().strip()
+    if text.startswith("{"):
+        doc = json.loads(text)
+        keys = [(k, base64.b64decode(v)) for k, v in doc["keys"].items()]
+        active = doc["active"]
+    else:
+        keys = []
+        for line in text.splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                kid, b64 = line.split(":", 1)
+                keys.append((kid.strip(), base64.b64decode(b64.strip())))
+        active = keys[0][0]  # lines: the first key is the active one (keyring/load.go)
+    secrets = dict(keys)
+
+    def keyed(raw, every_key=False):
+        if every_key:
+            return [curated_event_id(k, v, purpose, tenant, raw) for k, v in keys]
+        return curated_event_id(active, secrets[active], purpose, tenant, raw)
+
+    return keyed
 
 
 if __name__ == "__main__":

@@ -215,7 +215,10 @@ snapshot_rows() {
 
 check_snapshot() {
     local dir=$1; shift
-    "$PY" "$HERE/check_snapshot.py" "$dir" "$@" || die "the snapshot in $dir does not hold what was sent (above)"
+    # curated event ids are keyed: the check derives them from the README's keyring (every
+    # event of this test is tenant t-1's, purpose ai_training)
+    "$PY" "$HERE/check_snapshot.py" "$dir" --keyring deploy/compose/secrets/pseudonym_keyring \
+        --purpose ai_training --tenant t-1 "$@" || die "the snapshot in $dir does not hold what was sent (above)"
 }
 
 # ---- failure and cleanup ------------------------------------------------------------------------

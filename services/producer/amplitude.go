@@ -178,18 +178,11 @@ func sortedIndexes(m map[string][]int) map[string][]int {
 // every event. Problems name Amplitude's fields (events[2].device_id).
 // Unknown fields are ignored, as Amplitude does.
 func DecodeAmplitude(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
-	d := newDoc()
-	defer d.release()
-	var p problems
-	top, ok := d.parse(body, &p)
-	if !ok {
-		return nil, p.err()
-	}
-	evs, err := decodeAmplitude(top, maxEvents, cred, &p)
-	if d.redo {
-		p = problems{}
-		evs, err = decodeAmplitude(d.again(), maxEvents, cred, &p)
-	}
+	var evs []schema.InteractionEvent
+	err := decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) (err error) {
+		evs, err = decodeAmplitude(top, maxEvents, cred, p)
+		return err
+	})
 	return evs, err
 }
 
@@ -239,20 +232,8 @@ func decodeAmplitude(topVal jval, maxEvents int, cred *auth.Credential, p *probl
 // user_properties' tenant_id, else the key's.
 func decodeAmplitudeEvent(m object, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "amplitude"}
-	get := func(k string, limit int) string {
-		v, ok := m.get(k)
-		if !ok {
-			return ""
-		}
-		s, _ := str(v, loc{path, k}, limit, p)
-		return s
-	}
-	getID := func(k string) string {
-		if v, ok := m.get(k); ok {
-			return ident(v, loc{path, k}, p)
-		}
-		return ""
-	}
+	get := func(k string, limit int) string { return m.str(path, k, limit, p) }
+	getID := func(k string) string { return m.ident(path, k, p) }
 	ev.UserID = getID("user_id")
 	ev.AnonymousID = getID("device_id")
 	typ := get("event_type", maxShortLen)

@@ -26,18 +26,11 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 // credential stamps its tenant on events that name none and refuses the
 // request with a *ForbiddenError when an event names another (bindEvent).
 func DecodeEventsFor(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
-	d := newDoc()
-	defer d.release()
-	var p problems
-	top, ok := d.parse(body, &p)
-	if !ok {
-		return nil, p.err()
-	}
-	evs, err := decodeEvents(top, maxEvents, cred, &p)
-	if d.redo {
-		p = problems{}
-		evs, err = decodeEvents(d.again(), maxEvents, cred, &p)
-	}
+	var evs []schema.InteractionEvent
+	err := decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) (err error) {
+		evs, err = decodeEvents(top, maxEvents, cred, p)
+		return err
+	})
 	return evs, err
 }
 

@@ -347,6 +347,25 @@ func knownName(k []byte) string {
 	return string(k)
 }
 
+// decodeDoc parses body with parse (jdoc.parse or jdoc.parseValue) and runs
+// decode over the value; when that pass found the document must be read again
+// (d.redo), decode runs once more over d.again() with fresh problems.
+func decodeDoc(body []byte, parse func(*jdoc, []byte, *problems) (jval, bool), decode func(jval, *problems) error) error {
+	d := newDoc()
+	defer d.release()
+	var p problems
+	top, ok := parse(d, body, &p)
+	if !ok {
+		return p.err()
+	}
+	err := decode(top, &p)
+	if d.redo {
+		p = problems{}
+		err = decode(d.again(), &p)
+	}
+	return err
+}
+
 // object is an object's members by name, for the Segment decoder, which looks
 // members up rather than walking them.
 type object struct {
@@ -359,6 +378,26 @@ func (o object) get(k string) (jval, bool) {
 		return jval{}, false
 	}
 	return o.ms[i].val, true
+}
+
+// str is member k as a string of at most limit bytes ("" when absent), a
+// problem located at path.k.
+func (o object) str(path, k string, limit int, p *problems) string {
+	v, ok := o.get(k)
+	if !ok {
+		return ""
+	}
+	s, _ := str(v, loc{path, k}, limit, p)
+	return s
+}
+
+// ident is member k under the identifier rule ("" when absent), a problem
+// located at path.k.
+func (o object) ident(path, k string, p *problems) string {
+	if v, ok := o.get(k); ok {
+		return ident(v, loc{path, k}, p)
+	}
+	return ""
 }
 
 // objectOf returns the members of an object value.

@@ -237,18 +237,14 @@ func (e *mixpanelUnauthorized) Error() string { return "unauthorized: " + summar
 // makes the error a *mixpanelUnauthorized. creds[i] is event i's credential.
 // Problems are located as data[2].properties.distinct_id.
 func DecodeMixpanel(kind string, data []byte, maxEvents int, lookup func(string) *auth.Credential) ([]schema.InteractionEvent, []*auth.Credential, error) {
-	d := newDoc()
-	defer d.release()
-	var p problems
-	top, ok := d.parseValue(data, &p)
-	if !ok {
-		return nil, nil, p.err()
-	}
-	evs, creds, err := decodeMixpanel(kind, top, maxEvents, lookup, &p)
-	if d.redo {
-		p = problems{}
-		evs, creds, err = decodeMixpanel(kind, d.again(), maxEvents, lookup, &p)
-	}
+	var (
+		evs   []schema.InteractionEvent
+		creds []*auth.Credential
+	)
+	err := decodeDoc(data, (*jdoc).parseValue, func(top jval, p *problems) (err error) {
+		evs, creds, err = decodeMixpanel(kind, top, maxEvents, lookup, p)
+		return err
+	})
 	return evs, creds, err
 }
 
@@ -340,12 +336,7 @@ var mixpanelConsumed = []string{"token", "distinct_id", "$device_id", "$user_id"
 func decodeMixpanelEvent(m, props object, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "mixpanel"}
 	pp := join(path, "properties")
-	getID := func(k string) string {
-		if v, ok := props.get(k); ok {
-			return ident(v, loc{pp, k}, p)
-		}
-		return ""
-	}
+	getID := func(k string) string { return props.ident(pp, k, p) }
 	var name string
 	if v, ok := m.get("event"); ok {
 		name, _ = str(v, loc{path, "event"}, maxShortLen, p)
@@ -416,12 +407,7 @@ func decodeMixpanelEvent(m, props object, path string, cred *auth.Credential, p 
 // $set.tenant_id, else the token's.
 func decodeMixpanelProfile(item jval, m object, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "mixpanel", EventType: "identify"}
-	getID := func(k string) string {
-		if v, ok := m.get(k); ok {
-			return ident(v, loc{path, k}, p)
-		}
-		return ""
-	}
+	getID := func(k string) string { return m.ident(path, k, p) }
 	ev.UserID, ev.AnonymousID = mixpanelIdentity(getID("$distinct_id"), getID("$device_id"), getID("$user_id"))
 	if v, ok := m.get("$time"); ok {
 		ev.OccurredAt = epochTime(v, loc{path, "$time"}, p)

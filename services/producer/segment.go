@@ -32,18 +32,11 @@ var segmentNamespace = uuid.MustParse("3f6c1f59-7d0e-4b7c-9a55-0c1f7e2a6b10")
 // (batch[2].userId). Unknown fields are ignored, as Segment does, because the
 // SDKs send many (integrations, library, sentAt …).
 func DecodeSegment(kind string, body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
-	d := newDoc()
-	defer d.release()
-	var p problems
-	top, ok := d.parse(body, &p)
-	if !ok {
-		return nil, p.err()
-	}
-	evs, err := decodeSegment(kind, top, maxEvents, cred, &p)
-	if d.redo {
-		p = problems{}
-		evs, err = decodeSegment(kind, d.again(), maxEvents, cred, &p)
-	}
+	var evs []schema.InteractionEvent
+	err := decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) (err error) {
+		evs, err = decodeSegment(kind, top, maxEvents, cred, p)
+		return err
+	})
 	return evs, err
 }
 
@@ -118,20 +111,8 @@ func SegmentWriteKeyFromBody(body []byte) string {
 // overridden member by member by the message's own.
 func decodeSegmentMessage(typ string, m, shared object, path string, cred *auth.Credential, p *problems) schema.InteractionEvent {
 	ev := schema.InteractionEvent{Source: "segment"}
-	get := func(k string, limit int) string {
-		v, ok := m.get(k)
-		if !ok {
-			return ""
-		}
-		s, _ := str(v, loc{path, k}, limit, p)
-		return s
-	}
-	getID := func(k string) string {
-		if v, ok := m.get(k); ok {
-			return ident(v, loc{path, k}, p)
-		}
-		return ""
-	}
+	get := func(k string, limit int) string { return m.str(path, k, limit, p) }
+	getID := func(k string) string { return m.ident(path, k, p) }
 	ev.UserID = getID("userId")
 	ev.AnonymousID = getID("anonymousId")
 	if v, ok := m.get("timestamp"); ok {

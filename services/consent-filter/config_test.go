@@ -1,0 +1,37 @@
+package consentfilter_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/consentflow/consentflow/pkg/config"
+	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
+)
+
+// TestAuditTimeGranularityMustDivideADay: consent.decisions' times are truncated to
+// AUDIT_TIME_GRANULARITY; a value that does not divide 24h would make the buckets drift
+// across days (and a zero or negative one would not coarsen at all), so the service
+// refuses to start with a message naming the variable.
+func TestAuditTimeGranularityMustDivideADay(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		ok    bool
+	}{
+		{"1h", true}, {"15m", true}, {"24h", true}, {"1ms", true}, {"30s", true},
+		{"7h", false}, {"25h", false}, {"0s", false}, {"-1h", false}, {"999us", false}, {"11m", false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			var cfg consentfilter.Config
+			err := config.LoadFrom(&cfg, map[string]string{
+				"AUDIT_KEY_EPHEMERAL": "true", "AUDIT_TIME_GRANULARITY": tc.value,
+			})
+			if tc.ok {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "AUDIT_TIME_GRANULARITY")
+		})
+	}
+}

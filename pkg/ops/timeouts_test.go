@@ -89,19 +89,21 @@ func TestListenerTimeouts(t *testing.T) {
 // A response that keeps flowing outlives Timeouts.Write; one that stalls
 // does not.
 func TestWriteDeadlineMovesWithProgress(t *testing.T) {
-	to := Timeouts{ReadHeader: time.Second, Read: time.Second, Write: 300 * time.Millisecond, Idle: time.Second}
+	to := Timeouts{ReadHeader: time.Second, Read: time.Second, Write: 600 * time.Millisecond, Idle: time.Second}
 	addr := serveTest(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		steps := 8
+		steps := 12
 		if r.URL.Path == "/stall" {
 			steps = 1
 		}
 		for i := 0; i < steps; i++ {
 			_, _ = w.Write([]byte(strings.Repeat("x", 1024)))
 			w.(http.Flusher).Flush()
-			time.Sleep(150 * time.Millisecond) // 8 × 150 ms = 1.2 s > Write
+			// 12 × 100 ms = 1.2 s, twice Write; each step leaves 6× margin for a
+			// loaded machine's late wake-up (150 ms of 300 ms flaked under load 30).
+			time.Sleep(100 * time.Millisecond)
 		}
 		if r.URL.Path == "/stall" {
-			time.Sleep(600 * time.Millisecond)
+			time.Sleep(1500 * time.Millisecond)
 			_, _ = w.Write([]byte("late"))
 		}
 	}), to)
@@ -110,7 +112,7 @@ func TestWriteDeadlineMovesWithProgress(t *testing.T) {
 	b, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	assert.Len(t, b, 8*1024, "a flowing download completes")
+	assert.Len(t, b, 12*1024, "a flowing download completes")
 
 	resp, err = http.Get("http://" + addr + "/stall")
 	require.NoError(t, err)

@@ -268,7 +268,7 @@ func (c *chain) decided(ids ...string) []string {
 			out[i] = d.Reason
 		}
 		return true
-	}, 30*time.Second, 10*time.Millisecond, "decisions of %v", ids)
+	}, 90*time.Second, 10*time.Millisecond, "decisions of %v", ids)
 	return out
 }
 

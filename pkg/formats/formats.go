@@ -20,18 +20,19 @@ import (
 const MaxEventType = 256
 
 // EventTypeRule says what an event type may hold, for error messages.
-const EventTypeRule = "letters, digits, spaces and _ - . : / $ [ ] ( ) ' only, at most 256 bytes, with a letter or digit"
+const EventTypeRule = "letters, digits, spaces and _ - . : / $ [ ] ( ) ' ! ? , & only, at most 256 bytes, with a letter or digit"
 
 // ErrEventType is the error of EventType.
 var ErrEventType = errors.New("must be a token: " + EventTypeRule)
 
 // EventType checks an event type: the name of an action from the product's
 // vocabulary (issue_created, Order Completed, [Amplitude] Page Viewed,
-// $mp_web_page_view, com.acme/checkout/1-0-0), not a sentence. Letters and
-// marks of any script, decimal digits, spaces and _ - . : / $ [ ] ( ) ' are
-// allowed; no @, +, %, =, ?, &, #, quotes, angle brackets, backslashes or
-// control characters, which is where emails, phone numbers, escapes, query
-// strings and markup live.
+// $mp_web_page_view, com.acme/checkout/1-0-0, Signed Up!, Q&A Opened), not a
+// sentence. Letters and marks of any script, decimal digits, spaces and
+// _ - . : / $ [ ] ( ) ' ! ? , & are allowed; no @, +, %, =, #, quotes, angle
+// brackets, backslashes or control characters, which is where emails, phone
+// numbers, escapes, query strings and markup live. (Names in an event type are
+// the redactor's: the anonymizer redacts the kept value like free text.)
 func EventType(s string) error {
 	if s == "" || len(s) > MaxEventType || !utf8.ValidString(s) {
 		return ErrEventType
@@ -42,7 +43,7 @@ func EventType(s string) error {
 		case unicode.IsLetter(r), unicode.IsDigit(r):
 			alnum = true
 		case unicode.IsMark(r):
-		case strings.ContainsRune(" _-.:/$[]()'", r):
+		case strings.ContainsRune(" _-.:/$[]()'!?,&", r):
 		default:
 			return ErrEventType
 		}

@@ -19,7 +19,8 @@ var update = flag.Bool("update", false, "rewrite countries.go from golang.org/x/
 
 func TestEventType(t *testing.T) {
 	for _, ok := range []string{"issue_created", "Order Completed", "[Amplitude] Page Viewed", "$mp_web_page_view",
-		"com.acme/checkout/1-0-0", "Bestellung abgeschlossen", "注文完了", "Step 2: Payment", "O'Brien's page (v2)"} {
+		"com.acme/checkout/1-0-0", "Bestellung abgeschlossen", "注文完了", "Step 2: Payment", "O'Brien's page (v2)",
+		"Signed Up!", "Ready?", "Q&A Opened", "Cart Viewed, Empty"} {
 		assert.NoError(t, EventType(ok), ok)
 	}
 	for _, bad := range []string{"", "Invited bob.jones@example.org as admin", "Called +49 30 901820", "a=b&c=d",

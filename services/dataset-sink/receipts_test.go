@@ -91,4 +91,3 @@ func TestErasureReceiptsFollowTheLedger(t *testing.T) {
 		t.Fatalf("republished receipt differs:\n%s\n%s", again.Value, m.Value)
 	}
 }
-

@@ -127,7 +127,18 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 			}
 		},
 	})
-	svc.Serve("consent API", ln, consentAPI.Handler(), 10*time.Second)
+	handler := consentAPI.Handler()
+	if cfg.Centre.On() {
+		h, err := newCentre(cfg, consentAPI, store, cs, logger)
+		if err != nil {
+			return svc.Abort(err)
+		}
+		handler = h.mount(handler)
+		svc.Go(func(ctx context.Context) error {
+			return h.receipts.Follow(ctx, cfg.Config, cfg.Receipts, cs.receipts.Decode, logger.With(zap.String("component", "receipts")))
+		})
+	}
+	svc.Serve("consent API", ln, handler, 10*time.Second)
 	return svc.Wait()
 }
 
@@ -136,6 +147,7 @@ type codecs struct {
 	raw       *avro.Codec[schema.InteractionEvent]
 	changes   *avro.Codec[schema.ConsentChange]
 	decisions *avro.Codec[schema.ConsentDecision]
+	receipts  *avro.Codec[schema.ErasureReceipt]
 }
 
 // register registers the schemas of every topic the consent-filter reads or
@@ -154,6 +166,11 @@ func register(ctx context.Context, cfg Config) (*codecs, error) {
 	}
 	if cs.decisions, err = avro.ConsentDecisions(ctx, serde, cfg.Decisions); err != nil {
 		return nil, err
+	}
+	if cfg.Centre.On() && cfg.Receipts != "" {
+		if cs.receipts, err = avro.ErasureReceipts(ctx, serde, cfg.Receipts); err != nil {
+			return nil, err
+		}
 	}
 	return &cs, nil
 }

@@ -155,7 +155,9 @@ func (c *Chain) environments(o Options) map[string]map[string]string {
 	own := map[string]map[string]string{
 		"producer": {"PRODUCER_HTTP_ADDR": c.addrs["producer"], "PRODUCER_TOKENS": token + "events:write"},
 		"consent-filter": {"CONSENT_HTTP_ADDR": c.addrs["consent"], "CONSENT_TOKENS": token + "consent:read|consent:write",
-			"REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter},
+			"REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter,
+			// The privacy centre (links die with the chain) describes the anonymizer's settings.
+			"CENTRE_LINK_KEY_EPHEMERAL": "true", "PROPERTIES_ALLOWLIST": PropertiesAllowlist},
 		"anonymizer": {"PROPERTIES_ALLOWLIST": PropertiesAllowlist,
 			"ANONYMIZER_GROUP_ID": c.Groups.Anonymizer, "ANONYMIZER_ERASURE_GROUP_ID": c.Groups.AnonymizerErasures},
 		"dataset-sink": {"SINK_HTTP_ADDR": c.addrs["datasets"], "SINK_TOKENS": token + "datasets:read|datasets:write",

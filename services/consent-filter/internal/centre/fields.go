@@ -60,13 +60,13 @@ var redactWords = map[string]string{
 	redact.EmailAddress: "e-mail addresses",
 	redact.PhoneNumber:  "phone numbers",
 	redact.CreditCard:   "card numbers",
-	redact.IBANCode:     "bank account numbers (IBAN)",
+	redact.IBANCode:     "bank account numbers",
 	redact.IPAddress:    "IP addresses",
 	redact.USSSN:        "social security numbers",
 	redact.URL:          "web addresses",
 	redact.Person:       "names",
-	redact.Location:     "places and street addresses",
-	redact.Secret:       "passwords, keys and access tokens",
+	redact.Location:     "places",
+	redact.Secret:       "passwords and access keys",
 }
 
 // removedList is "e-mail addresses, phone numbers, … and names" for types.
@@ -124,7 +124,7 @@ func actionWords(f schema.Field, p Processing) (happens string, kept bool, err e
 		return "Only the language, script and region are kept (for example en-US).", true, nil
 	case schema.ActionKeep:
 		if isString {
-			return "Kept, after removing " + removed + " it may contain.", true, nil
+			return "Kept as it is, except that any personal details in it (such as names or e-mail addresses) are removed.", true, nil
 		}
 		return "Kept as it is.", true, nil
 	case schema.ActionRedact:
@@ -135,7 +135,7 @@ func actionWords(f schema.Field, p Processing) (happens string, kept bool, err e
 		}
 		keys := slices.Clone(p.PropertiesAllowlist)
 		slices.Sort(keys)
-		return "Only these details are kept: " + strings.Join(keys, ", ") + " — after removing " + removed + " from them. Everything else is removed.", true, nil
+		return "Only these details are kept: " + strings.Join(keys, ", ") + ", after removing " + removed + " from them. Everything else is removed.", true, nil
 	}
 	return "", false, fmt.Errorf("action %q has no user-facing wording (centre.actionWords)", f.Action)
 }

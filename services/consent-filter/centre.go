@@ -15,6 +15,7 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/internal/api"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/centre"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 )
 
 // CentreConfig configures the privacy centre, served on the consent API's
@@ -74,7 +75,7 @@ type centreParts struct {
 	receipts *centre.ReceiptIndex
 }
 
-func newCentre(cfg Config, a *api.API, store *consentstore.Store, cs *codecs, logger *zap.Logger) (*centreParts, error) {
+func newCentre(cfg Config, a *api.API, store *consentstore.Store, t *tally.Tally, logger *zap.Logger) (*centreParts, error) {
 	fields, err := schema.RawFields()
 	if err != nil {
 		return nil, err
@@ -84,11 +85,12 @@ func newCentre(cfg Config, a *api.API, store *consentstore.Store, cs *codecs, lo
 		return nil, fmt.Errorf("privacy centre: %w", err)
 	}
 	idx := &centre.ReceiptIndex{}
+	rep := &centre.TallyReport{Tally: t, Lookup: store.Lookup, Policy: cfg.policy}
 	c := &centre.Centre{
 		Policy: cfg.policy, Purpose: cfg.Purpose, Signer: &centre.Signer{Key: cfg.Centre.key, Now: time.Now}, Tokens: cfg.tokens,
-		Lookup: store.Lookup, Record: a.Record, Receipts: idx, Fields: stories, PurgeDeadline: cfg.Centre.PurgeDeadline,
+		Lookup: store.Lookup, Record: a.Record, Caught: a.Caught, Receipts: idx, Fields: stories, PurgeDeadline: cfg.Centre.PurgeDeadline,
 		LinkTTL: cfg.Centre.LinkTTL, PublicURL: strings.TrimSuffix(cfg.Centre.PublicURL, "/"), Theme: cfg.Centre.theme,
-		MaxLinks: cfg.MaxLinks, Now: time.Now, Logger: logger.With(zap.String("component", "centre")),
+		Report: rep, MaxLinks: cfg.MaxLinks, Now: time.Now, Logger: logger.With(zap.String("component", "centre")),
 	}
 	return &centreParts{c: c, receipts: idx}, nil
 }

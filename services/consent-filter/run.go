@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
@@ -19,6 +20,7 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/materializer"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 )
 
 // Run runs the consent API, the materializer and the filter until ctx is
@@ -69,6 +71,12 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 
 	fm := filter.NewMetrics(reg)
+	var counts *tally.Tally // the privacy centre's statistics, only when it is on
+	if cfg.Centre.On() {
+		counts = &tally.Tally{RDB: rdb, Namespace: cfg.RedisNamespace, Log: logger.With(zap.String("component", "tally")),
+			Failed: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "consentflow_centre_tally_failures_total",
+				Help: "Batches whose privacy-centre counts could not be recorded in Redis (statistics only)."})}
+	}
 	ends := func(ctx context.Context) (map[int]int64, error) {
 		return stream.EndOffsets(ctx, cfg.Config, cfg.Changes)
 	}
@@ -100,6 +108,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, AuditTime: cfg.AuditTime, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 	}
+	if counts != nil {
+		flt.Tally = counts
+	}
 	reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
 	svc.OnStop("reader", reader.Close)
 	writer := stream.NewWriter(cfg.Config, logger)
@@ -129,7 +140,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	})
 	handler := consentAPI.Handler()
 	if cfg.Centre.On() {
-		h, err := newCentre(cfg, consentAPI, store, cs, logger)
+		h, err := newCentre(cfg, consentAPI, store, counts, logger)
 		if err != nil {
 			return svc.Abort(err)
 		}

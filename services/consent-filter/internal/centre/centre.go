@@ -71,6 +71,9 @@ type Centre struct {
 	Lookup   filter.LookupFunc
 	Record   Recorder
 	Receipts Receipts
+	// Caught, when set, waits until the store holds every change on
+	// consent.changes (a switch redirects to a page that shows it).
+	Caught func(ctx context.Context) error
 	// Fields is what Describe said about the schema (computed at start).
 	Fields []FieldStory
 	// PurgeDeadline is the sink's ERASURE_PURGE_DEADLINE.
@@ -469,6 +472,13 @@ func (c *Centre) change(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "2")
 		http.Error(w, "Your choice could not be saved. Nothing changed; please try again.", http.StatusServiceUnavailable)
 		return
+	}
+	if c.Caught != nil {
+		if err := c.Caught(r.Context()); err != nil {
+			// Recorded, not yet in the store: the page may show the old state
+			// for a moment; the filter waits for it before deciding anyway.
+			c.Logger.Warn("privacy centre: change recorded, store not caught up yet", zap.Error(err))
+		}
 	}
 	http.Redirect(w, r, pagePath(tok)+"?done="+url.QueryEscape(purpose)+"#"+url.PathEscape(purpose), http.StatusSeeOther)
 }

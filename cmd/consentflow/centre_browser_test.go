@@ -28,7 +28,7 @@ type centreView struct {
 	Status   int    `json:"status"`
 	Title    string `json:"title"`
 	Purposes map[string]struct {
-		Status, Reason, Text         string
+		Status, Reason, Text        string
 		Receipt, Pending, Withdrawn bool
 	} `json:"purposes"`
 	Counts     map[string]struct{ In, Out, None int } `json:"counts"`
@@ -67,8 +67,8 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 	defer cancel()
 	services := &launch.Goroutines{Services: serviceDefinitions(), Logger: zap.NewNop()}
 	chain, err := launch.New(launch.Options{
-		Stack:  launch.Stack{Kafka: env.Kafka, Redis: env.Redis, Registry: env.Registry},
-		Dir:    t.TempDir(), Prefix: env.Prefix, LogLevel: "error",
+		Stack: launch.Stack{Kafka: env.Kafka, Redis: env.Redis, Registry: env.Registry},
+		Dir:   t.TempDir(), Prefix: env.Prefix, LogLevel: "error",
 		Env: map[string]map[string]string{"dataset-sink": {"ERASURE_APPLY_INTERVAL": "200ms"}},
 	}, services)
 	if err != nil {

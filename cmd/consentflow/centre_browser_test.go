@@ -30,6 +30,7 @@ type centreView struct {
 	Purposes map[string]struct {
 		Status, Reason, Text        string
 		Receipt, Pending, Withdrawn bool
+		Choices                     int
 	} `json:"purposes"`
 	Counts     map[string]struct{ In, Out, None int } `json:"counts"`
 	Foreign    []string                               `json:"foreign"`
@@ -205,7 +206,7 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 		time.Sleep(250 * time.Millisecond)
 	}
 	run = browse("receipt", user, "")
-	if p := run.Views["desktop"].Purposes["ai_training"]; !p.Receipt || !strings.Contains(p.Text, "Removed from the dataset snapshots on") {
+	if p := run.Views["desktop"].Purposes["ai_training"]; !p.Receipt || !strings.Contains(p.Text, "Removed from the dataset snapshots on") || p.Choices != 2 {
 		t.Fatalf("receipt not shown: %+v", p)
 	}
 

@@ -15,6 +15,7 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/internal/api"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/centre"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 )
 
@@ -75,7 +76,7 @@ type centreParts struct {
 	receipts *centre.ReceiptIndex
 }
 
-func newCentre(cfg Config, a *api.API, store *consentstore.Store, t *tally.Tally, logger *zap.Logger) (*centreParts, error) {
+func newCentre(cfg Config, a *api.API, store *consentstore.Store, t *tally.Tally, hist *history.History, logger *zap.Logger) (*centreParts, error) {
 	fields, err := schema.RawFields()
 	if err != nil {
 		return nil, err
@@ -88,7 +89,7 @@ func newCentre(cfg Config, a *api.API, store *consentstore.Store, t *tally.Tally
 	rep := &centre.TallyReport{Tally: t, Lookup: store.Lookup, Policy: cfg.policy}
 	c := &centre.Centre{
 		Policy: cfg.policy, Purpose: cfg.Purpose, Signer: &centre.Signer{Key: cfg.Centre.key, Now: time.Now}, Tokens: cfg.tokens,
-		Lookup: store.Lookup, Record: a.Record, Caught: a.Caught, Receipts: idx, Fields: stories, PurgeDeadline: cfg.Centre.PurgeDeadline,
+		Lookup: store.Lookup, Record: a.Record, Caught: a.Caught, History: hist, Receipts: idx, Fields: stories, PurgeDeadline: cfg.Centre.PurgeDeadline,
 		LinkTTL: cfg.Centre.LinkTTL, PublicURL: strings.TrimSuffix(cfg.Centre.PublicURL, "/"), Theme: cfg.Centre.theme,
 		Report: rep, MaxLinks: cfg.MaxLinks, Now: time.Now, Logger: logger.With(zap.String("component", "centre")),
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/internal/api"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/materializer"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 )
@@ -71,8 +72,10 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 
 	fm := filter.NewMetrics(reg)
-	var counts *tally.Tally // the privacy centre's statistics, only when it is on
+	var counts *tally.Tally // the privacy centre's statistics and history, only when it is on
+	var hist *history.History
 	if cfg.Centre.On() {
+		hist = &history.History{RDB: rdb, Namespace: cfg.RedisNamespace}
 		counts = &tally.Tally{RDB: rdb, Namespace: cfg.RedisNamespace, Log: logger.With(zap.String("component", "tally")),
 			Failed: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "consentflow_centre_tally_failures_total",
 				Help: "Batches whose privacy-centre counts could not be recorded in Redis (statistics only)."})}
@@ -99,7 +102,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	mat := &materializer.Materializer{
 		Kafka: cfg.Config, Topic: cfg.Changes, Store: store, Codec: cs.changes,
 		Logger: logger.With(zap.String("component", "materializer")), Metrics: materializer.NewMetrics(reg),
-		Purpose: cfg.Purpose, Changes: changes,
+		Purpose: cfg.Purpose, Changes: changes, History: hist,
 	}
 	cache := consentstore.NewCachedLookup(store, consentstore.CacheOptions{}, logger.With(zap.String("component", "cache")))
 	flt := &filter.Filter{
@@ -140,7 +143,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	})
 	handler := consentAPI.Handler()
 	if cfg.Centre.On() {
-		h, err := newCentre(cfg, consentAPI, store, counts, logger)
+		h, err := newCentre(cfg, consentAPI, store, counts, hist, logger)
 		if err != nil {
 			return svc.Abort(err)
 		}

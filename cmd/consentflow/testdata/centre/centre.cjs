@@ -31,6 +31,7 @@ async function read(page) {
         receipt: !!a.querySelector('[data-receipt]'),
         pending: !!a.querySelector('[data-pending]'),
         withdrawn: !!a.querySelector('[data-withdrawn]'),
+        choices: a.querySelectorAll('[data-choice]').length,
       };
     }
     const counts = {};

@@ -40,6 +40,7 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
@@ -71,6 +72,10 @@ type Centre struct {
 	Lookup   filter.LookupFunc
 	Record   Recorder
 	Receipts Receipts
+	// History, when set, lists a user's past choices.
+	History interface {
+		Read(ctx context.Context, s identity.Subject) ([]history.Entry, error)
+	}
 	// Caught, when set, waits until the store holds every change on
 	// consent.changes (a switch redirects to a page that shows it).
 	Caught func(ctx context.Context) error
@@ -260,6 +265,16 @@ type PurposeView struct {
 	Withdrawn  *Withdrawal
 	Version    string
 	TenantOff  bool
+	Choices    []Choice
+}
+
+// Choice is one past choice in a user's list.
+type Choice struct {
+	At      time.Time
+	On      bool
+	Source  string
+	Version string
+	Current bool
 }
 
 // Withdrawal is what the page says after a withdrawal.
@@ -373,6 +388,13 @@ func (c *Centre) why(st filter.Standing, region string) string {
 func (c *Centre) userPurposes(ctx context.Context, l Link, gpc bool) ([]PurposeView, error) {
 	now := c.Now()
 	var out []PurposeView
+	var past []history.Entry
+	if c.History != nil {
+		var err error
+		if past, err = c.History.Read(ctx, c.Policy.Identity.Subject(identity.User, l.Tenant, l.User)); err != nil {
+			return nil, err
+		}
+	}
 	for _, p := range c.purposes() {
 		st, err := filter.StandingOf(ctx, c.Lookup, c.Policy, c.Purpose, p, l.Tenant, l.User, l.Jurisdiction, gpc, now, c.MaxLinks)
 		if err != nil {
@@ -390,6 +412,11 @@ func (c *Centre) userPurposes(ctx context.Context, l Link, gpc bool) ([]PurposeV
 					}
 				}
 				v.Withdrawn = wd
+			}
+		}
+		for _, e := range past {
+			if e.Purpose == p {
+				v.Choices = append(v.Choices, Choice{At: e.EffectiveAt, On: e.Status == schema.StatusGranted, Source: e.Source, Version: e.Version, Current: e.Version == v.Version})
 			}
 		}
 		// The switch acts on the user's own choice: off when it is on for

@@ -21,6 +21,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
@@ -78,6 +79,24 @@ func (w *world) record(_ context.Context, c schema.ConsentChange) (string, error
 	return "1:" + string(rune('0'+w.offset)), nil
 }
 
+// read is the world's history of s, newest first (as history.History answers).
+func (w *world) read(_ context.Context, s identity.Subject) ([]history.Entry, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []history.Entry
+	for i, c := range w.changes {
+		if c.SubjectType == schema.SubjectUser && c.SubjectID == s.ID && c.TenantID == s.Tenant {
+			out = append([]history.Entry{{Purpose: c.Purpose, Status: c.Status, EffectiveAt: c.EffectiveAt, Source: c.Source,
+				PolicyVersion: c.PolicyVersion, Version: "1:" + string(rune('1'+i))}}, out...)
+		}
+	}
+	return out, nil
+}
+
+type historyFunc func(context.Context, identity.Subject) ([]history.Entry, error)
+
+func (f historyFunc) Read(ctx context.Context, s identity.Subject) ([]history.Entry, error) { return f(ctx, s) }
+
 type fixture struct {
 	c   *Centre
 	h   http.Handler
@@ -121,6 +140,7 @@ identity:
 	f.c = &Centre{Policy: pol, Purpose: "ai_training", Signer: &Signer{Key: []byte("0123456789abcdef0123456789abcdef"), Now: now},
 		Tokens: toks, Lookup: f.w.lookup, Record: f.w.record, Receipts: f.idx, Fields: stories, PurgeDeadline: 72 * time.Hour,
 		Theme: Theme{ProductName: "Acme Tracker"}, Now: now, Logger: zap.NewNop()}
+	f.c.History = historyFunc(f.w.read)
 	f.h = f.c.Handler()
 	return f
 }
@@ -310,6 +330,28 @@ func TestUserPageWithdrawalAndReceipt(t *testing.T) {
 	if ai := section(t, body, "ai_training"); !strings.Contains(ai, "Removed from the dataset snapshots on <strong>30 November 2026, 10:01 UTC") {
 		t.Fatalf("receipt not shown:\n%s", ai)
 	}
+	// The list of choices: the grant, then the withdrawal, newest first, each with its record.
+	f.now = f.now.Add(time.Minute)
+	_, body = f.page(t, u)
+	csrf = csrfRe.FindStringSubmatch(body)[1]
+	f.post(t, u, "ai_training", "granted", csrf, nil)
+	f.now = f.now.Add(time.Minute)
+	f.post(t, u, "ai_training", "denied", csrf, nil)
+	_, body = f.page(t, u)
+	ai = section(t, body, "ai_training")
+	if n := strings.Count(ai, "data-choice="); n != 3 || strings.Index(ai, "turned off") > strings.Index(ai, "turned on") {
+		t.Fatalf("choices listed %d, newest first expected:\n%s", n, ai)
+	}
+	rec = f.do(t, "GET", u+"receipts/ai_training.json?version=1:2", nil, nil)
+	var past ConsentRecord
+	if err := json.Unmarshal(rec.Body.Bytes(), &past); err != nil || past.Event.Type != "given" || past.State != "superseded" || past.ConsentVersion != "1:2" {
+		t.Fatalf("record of a past choice: %d %s", rec.Code, rec.Body)
+	}
+	if rec := f.do(t, "GET", u+"receipts/ai_training.json?version=9:9", nil, nil); rec.Code != http.StatusNotFound {
+		t.Fatalf("record of an unknown version: %d", rec.Code)
+	}
+	version = f.w.recs["ai_training"][identity.Subject{Kind: identity.User, Tenant: "acme", ID: "u1"}].Version()
+	f.idx.Add(schema.ErasureReceipt{Purpose: "ai_training", ConsentVersion: version, SnapshotID: 7, AppliedAt: applied})
 	// The downloadable consent record.
 	rec = f.do(t, "GET", u+"receipts/ai_training.json", nil, nil)
 	var cr ConsentRecord

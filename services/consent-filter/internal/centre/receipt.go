@@ -5,9 +5,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 )
 
 // ConsentRecord is a user's consent record for one purpose, downloadable from
@@ -94,7 +96,39 @@ func (c *Centre) receipt(w http.ResponseWriter, r *http.Request) {
 		basis = "opt-out regime (no objection recorded)"
 	}
 	rec.Purposes = []RecordPurpose{{ID: purpose, Description: c.title(purpose), LawfulBasis: basis, PIICategories: cats}}
-	if st.User.Has() {
+	if v := r.URL.Query().Get("version"); v != "" && (!st.User.Has() || v != st.User.Version()) {
+		// A past choice, from the history.
+		var found *history.Entry
+		if c.History != nil {
+			past, err := c.History.Read(r.Context(), c.Policy.Identity.Subject(identity.User, l.Tenant, l.User))
+			if err != nil {
+				c.unavailable(w, err)
+				return
+			}
+			for i := range past {
+				if past[i].Purpose == purpose && past[i].Version == v {
+					found = &past[i]
+				}
+			}
+		}
+		if found == nil {
+			secure(w)
+			http.NotFound(w, r)
+			return
+		}
+		rec.ConsentVersion, rec.State = v, "superseded"
+		rec.RecordID = "consentflow:" + l.Tenant + ":" + purpose + ":" + v
+		rec.Notice.PolicyVersion = found.PolicyVersion
+		rec.Event = ConsentEvent{Type: "given", Time: found.EffectiveAt.UTC(), Method: methodOf(found.Source)}
+		if found.Status != schema.StatusGranted {
+			rec.Event.Type = "withdrawn"
+			if c.Receipts != nil {
+				if rc, ok := c.Receipts.Receipt(purpose, v); ok {
+					rec.Erasure = &rc
+				}
+			}
+		}
+	} else if st.User.Has() {
 		rec.ConsentVersion = st.User.Version()
 		rec.RecordID = "consentflow:" + l.Tenant + ":" + purpose + ":" + rec.ConsentVersion
 		rec.Event = ConsentEvent{Type: "given", Time: st.User.EffectiveAt.UTC(), Method: "recorded through the consent API or this privacy centre"}
@@ -116,4 +150,12 @@ func (c *Centre) receipt(w http.ResponseWriter, r *http.Request) {
 	secure(w)
 	w.Header().Set("Content-Disposition", `attachment; filename="consent-`+purpose+`.json"`)
 	writeJSON(w, http.StatusOK, rec)
+}
+
+// methodOf says how a choice was recorded, from its change's source.
+func methodOf(source string) string {
+	if source == "" {
+		return "recorded through the consent API"
+	}
+	return source
 }

@@ -16,6 +16,7 @@ const (
 	ConsentChange    = "consent_change.avsc"
 	ConsentDecision  = "consent_decision.avsc"
 	Erasure          = "erasure.avsc"
+	ErasureReceipt   = "erasure_receipt.avsc"
 )
 
 // MustRead returns the text of a schema file in FS; it panics on an unknown name,

@@ -39,6 +39,7 @@ type demoOptions struct {
 	logLevel string
 	timeout  time.Duration
 	secure   bool
+	serve    bool
 }
 
 // demoCommand runs the whole chain in one process on the embedded stack: the four
@@ -55,9 +56,14 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 	fs.StringVar(&o.logLevel, "log-level", "warn", "services' log level")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "give up after this long")
 	fs.BoolVar(&o.secure, "secure", false, "secure the embedded stack as a managed one is: Kafka over TLS with a client certificate and SASL SCRAM-SHA-512, Redis over TLS with an ACL user, the registry over https with basic auth (a throwaway CA)")
+	fs.BoolVar(&o.serve, "serve", false, "keep the chain running after the summary and print links to a demo user's privacy centre and a demo tenant's admin console; Ctrl-C stops it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if o.serve && o.logLevel == "warn" {
+		o.logLevel = "error" // idle readers' reconnect warnings would bury the links
+	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	start := time.Now()
@@ -106,6 +112,9 @@ func demoCommand(ctx context.Context, args []string, _ io.Reader, stdout, stderr
 		return err
 	}
 	res, scenarioErr := demoScenario(ctx, o, say, chain, services, stdout)
+	if scenarioErr == nil && o.serve {
+		scenarioErr = serveCentre(parent, stdout, chain, res.user)
+	}
 	if err := chain.StopAll(30 * time.Second); err != nil && scenarioErr == nil {
 		scenarioErr = err
 	}
@@ -190,7 +199,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 	fmt.Fprintf(stdout, "  rows in snapshot           %d in %d Parquet files (erased subjects' rows removed)\n", m.Totals.Rows, m.Totals.Files)
 	fmt.Fprintf(stdout, "  Iceberg table              %s (SQL catalog %s, tag %s = table snapshot %d)\n", m.Table, filepath.Join(root, "catalog.db"), m.ID, m.IcebergSnapshotID)
 	fmt.Fprintf(stdout, "  load generator log         %s\n", truthPath)
-	return demoResult{root: root, snapshot: m}, nil
+	return demoResult{root: root, snapshot: m, user: gen.World().Users()[0]}, nil
 }
 
 // demoResult is what the summary's reading examples need once the chain has
@@ -198,6 +207,7 @@ func demoScenario(ctx context.Context, o demoOptions, say func(string, ...any), 
 type demoResult struct {
 	root     string
 	snapshot manifest.Manifest
+	user     *loadgen.User // a user of the run, for the privacy centre's link
 }
 
 // printReadingExamples prints one-liners that read the table's current snapshot

@@ -85,3 +85,8 @@ func ConsentDecisions(ctx context.Context, s *Serde, topic string) (*Codec[schem
 func Erasures(ctx context.Context, s *Serde, topic string) (*Codec[schema.Erasure], error) {
 	return newCodec(ctx, s, topic, schemas.Erasure, (*schema.Erasure).ToNative, schema.ErasureFromNative)
 }
+
+// ErasureReceipts registers the ErasureReceipt schema for topic and returns its codec.
+func ErasureReceipts(ctx context.Context, s *Serde, topic string) (*Codec[schema.ErasureReceipt], error) {
+	return newCodec(ctx, s, topic, schemas.ErasureReceipt, (*schema.ErasureReceipt).ToNative, schema.ErasureReceiptFromNative)
+}

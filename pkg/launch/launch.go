@@ -124,7 +124,7 @@ func New(o Options, runner Runner) (*Chain, error) {
 	p := o.Prefix
 	n := topics.DefaultNames()
 	n.Changes, n.Raw, n.Consented, n.Curated = p+n.Changes, p+n.Raw, p+n.Consented, p+n.Curated
-	n.Decisions, n.Erasures, n.DLQ = p+n.Decisions, p+n.Erasures, p+n.DLQ
+	n.Decisions, n.Erasures, n.Receipts, n.DLQ = p+n.Decisions, p+n.Erasures, p+n.Receipts, p+n.DLQ
 	c := &Chain{
 		Prefix: p, Names: n, Token: o.Token, Dir: o.Dir, stack: o.Stack, runner: runner, running: map[string]*tracked{},
 		Groups: Groups{Filter: p + "consent-filter", Anonymizer: p + "anonymizer", AnonymizerErasures: p + "anonymizer-erasures",
@@ -146,7 +146,7 @@ func (c *Chain) environments(o Options) map[string]map[string]string {
 	common := map[string]string{
 		"TOPIC_CONSENT_CHANGES": n.Changes, "TOPIC_EVENTS_RAW": n.Raw, "TOPIC_EVENTS_CONSENTED": n.Consented,
 		"TOPIC_EVENTS_CURATED": n.Curated, "TOPIC_CONSENT_DECISIONS": n.Decisions,
-		"TOPIC_DATASET_ERASURES": n.Erasures, "TOPIC_EVENTS_DLQ": n.DLQ,
+		"TOPIC_DATASET_ERASURES": n.Erasures, "TOPIC_ERASURE_RECEIPTS": n.Receipts, "TOPIC_EVENTS_DLQ": n.DLQ,
 		"LOG_FORMAT": o.LogFormat, "LOG_LEVEL": o.LogLevel,
 	}
 	maps.Copy(common, config.Environ(&c.stack.Kafka))
@@ -155,7 +155,9 @@ func (c *Chain) environments(o Options) map[string]map[string]string {
 	own := map[string]map[string]string{
 		"producer": {"PRODUCER_HTTP_ADDR": c.addrs["producer"], "PRODUCER_TOKENS": token + "events:write"},
 		"consent-filter": {"CONSENT_HTTP_ADDR": c.addrs["consent"], "CONSENT_TOKENS": token + "consent:read|consent:write",
-			"REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter},
+			"REDIS_NAMESPACE": c.RedisNamespace, "FILTER_GROUP_ID": c.Groups.Filter,
+			// The privacy centre (links die with the chain) describes the anonymizer's settings.
+			"CENTRE_LINK_KEY_EPHEMERAL": "true", "PROPERTIES_ALLOWLIST": PropertiesAllowlist},
 		"anonymizer": {"PROPERTIES_ALLOWLIST": PropertiesAllowlist,
 			"ANONYMIZER_GROUP_ID": c.Groups.Anonymizer, "ANONYMIZER_ERASURE_GROUP_ID": c.Groups.AnonymizerErasures},
 		"dataset-sink": {"SINK_HTTP_ADDR": c.addrs["datasets"], "SINK_TOKENS": token + "datasets:read|datasets:write",

@@ -281,6 +281,46 @@ func ErasureFromNative(v any) (Erasure, error) {
 	return e, r.err
 }
 
+// ToNative returns the goavro native form of e.
+func (e *ErasureReceipt) ToNative() map[string]any {
+	return nativeRecord{
+		"dataset":              e.Dataset,
+		"purpose":              e.Purpose,
+		"consent_version":      e.ConsentVersion,
+		"scope":                scopeOrDefault(e.Scope),
+		"reason":               e.Reason,
+		"erasure_effective_at": e.ErasureEffectiveAt.UTC(),
+		"snapshot_id":          e.SnapshotID,
+		"applied_at":           e.AppliedAt.UTC(),
+		"purge_deadline":       e.PurgeDeadline.UTC(),
+	}
+}
+
+// ErasureReceiptFromNative reads an ErasureReceipt from goavro's native form.
+func ErasureReceiptFromNative(v any) (ErasureReceipt, error) {
+	r := reader{}
+	m, err := r.record(v)
+	if err != nil {
+		return ErasureReceipt{}, err
+	}
+	e := ErasureReceipt{
+		Dataset:            r.str(m, "dataset"),
+		Purpose:            r.str(m, "purpose"),
+		ConsentVersion:     r.str(m, "consent_version"),
+		Scope:              scopeOrDefault(r.str(m, "scope")),
+		Reason:             r.str(m, "reason"),
+		ErasureEffectiveAt: r.time(m, "erasure_effective_at"),
+		AppliedAt:          r.time(m, "applied_at"),
+		PurgeDeadline:      r.time(m, "purge_deadline"),
+	}
+	if id, ok := m["snapshot_id"].(int64); ok {
+		e.SnapshotID = id
+	} else {
+		r.fail("snapshot_id", m["snapshot_id"], "long")
+	}
+	return e, r.err
+}
+
 // reader extracts fields from a native record, remembering the first type error.
 type reader struct{ err error }
 

@@ -152,6 +152,20 @@ type Erasure struct {
 	Scope          string    `json:"scope"`
 }
 
+// ErasureReceipt says that a dataset applied the erasure of one consent change
+// (dataset.erasure-receipts). It names the change, never the person.
+type ErasureReceipt struct {
+	Dataset            string    `json:"dataset"`
+	Purpose            string    `json:"purpose"`
+	ConsentVersion     string    `json:"consent_version"`
+	Scope              string    `json:"scope"`
+	Reason             string    `json:"reason"`
+	ErasureEffectiveAt time.Time `json:"erasure_effective_at"`
+	SnapshotID         int64     `json:"snapshot_id"`
+	AppliedAt          time.Time `json:"applied_at"`
+	PurgeDeadline      time.Time `json:"purge_deadline"`
+}
+
 // Erasure scopes.
 const (
 	ScopeSubject = "SUBJECT"

@@ -72,6 +72,7 @@ func Start(t testing.TB) *Env {
 	n := topics.DefaultNames()
 	n.Changes, n.Raw, n.Consented = e.Prefix+n.Changes, e.Prefix+n.Raw, e.Prefix+n.Consented
 	n.Curated, n.Decisions, n.Erasures, n.DLQ = e.Prefix+n.Curated, e.Prefix+n.Decisions, e.Prefix+n.Erasures, e.Prefix+n.DLQ
+	n.Receipts = e.Prefix + n.Receipts
 	e.Names = n
 	specs := topics.Specs(n, topics.Settings{Partitions: 3, ChangePartitions: 2, ReplicationFactor: 1})
 

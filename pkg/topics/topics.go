@@ -22,6 +22,7 @@ type Names struct {
 	Curated   string `env:"TOPIC_EVENTS_CURATED" envDefault:"events.curated" help:"anonymized events"`
 	Decisions string `env:"TOPIC_CONSENT_DECISIONS" envDefault:"consent.decisions" help:"consent decision audit trail"`
 	Erasures  string `env:"TOPIC_DATASET_ERASURES" envDefault:"dataset.erasures" help:"erasure instructions for the dataset sink (compacted)"`
+	Receipts  string `env:"TOPIC_ERASURE_RECEIPTS" envDefault:"dataset.erasure-receipts" help:"receipts of erasures the dataset sink applied (compacted; names the consent change, never the person)"`
 	DLQ       string `env:"TOPIC_EVENTS_DLQ" envDefault:"events.dlq" help:"dead letters with error/stage/source headers"`
 }
 
@@ -30,7 +31,7 @@ func DefaultNames() Names {
 	return Names{
 		Changes: "consent.changes", Raw: "events.raw", Consented: "events.consented",
 		Curated: "events.curated", Decisions: "consent.decisions", Erasures: "dataset.erasures",
-		DLQ: "events.dlq",
+		Receipts: "dataset.erasure-receipts", DLQ: "events.dlq",
 	}
 }
 
@@ -70,6 +71,7 @@ func Specs(n Names, s Settings) []Spec {
 		del(n.Curated, s.Partitions, 30*day),
 		del(n.Decisions, s.Partitions, 400*day),
 		compact(n.Erasures, s.ChangePartitions),
+		compact(n.Receipts, s.ChangePartitions),
 		del(n.DLQ, 1, 7*day),
 	}
 }

@@ -41,6 +41,8 @@ type Config struct {
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
 	MaxLinks       int           `env:"FILTER_MAX_LINKS" envDefault:"1000" help:"most identity links consulted for one subject; an event whose subject has more is denied (link_limit)"`
 
+	Centre CentreConfig
+
 	policy   *policy.Policy
 	tokens   *auth.Tokens
 	auditKey []byte
@@ -98,6 +100,7 @@ func (c *Config) Validate() error {
 	if c.MaxLinks < 1 {
 		p.Addf("FILTER_MAX_LINKS", "must be at least 1")
 	}
+	c.Centre.validate(&p)
 	return p.Err()
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
@@ -18,7 +19,9 @@ import (
 	"github.com/consentflow/consentflow/services/consent-filter/internal/api"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/materializer"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 )
 
 // Run runs the consent API, the materializer and the filter until ctx is
@@ -69,6 +72,14 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 
 	fm := filter.NewMetrics(reg)
+	var counts *tally.Tally // the privacy centre's statistics and history, only when it is on
+	var hist *history.History
+	if cfg.Centre.On() {
+		hist = &history.History{RDB: rdb, Namespace: cfg.RedisNamespace}
+		counts = &tally.Tally{RDB: rdb, Namespace: cfg.RedisNamespace, Log: logger.With(zap.String("component", "tally")),
+			Failed: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "consentflow_centre_tally_failures_total",
+				Help: "Batches whose privacy-centre counts could not be recorded in Redis (statistics only)."})}
+	}
 	ends := func(ctx context.Context) (map[int]int64, error) {
 		return stream.EndOffsets(ctx, cfg.Config, cfg.Changes)
 	}
@@ -91,7 +102,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	mat := &materializer.Materializer{
 		Kafka: cfg.Config, Topic: cfg.Changes, Store: store, Codec: cs.changes,
 		Logger: logger.With(zap.String("component", "materializer")), Metrics: materializer.NewMetrics(reg),
-		Purpose: cfg.Purpose, Changes: changes,
+		Purpose: cfg.Purpose, Changes: changes, History: hist,
 	}
 	cache := consentstore.NewCachedLookup(store, consentstore.CacheOptions{}, logger.With(zap.String("component", "cache")))
 	flt := &filter.Filter{
@@ -99,6 +110,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag,
 		Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, AuditTime: cfg.AuditTime, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
+	}
+	if counts != nil {
+		flt.Tally = counts
 	}
 	reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
 	svc.OnStop("reader", reader.Close)
@@ -127,7 +141,18 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 			}
 		},
 	})
-	svc.Serve("consent API", ln, consentAPI.Handler(), 10*time.Second)
+	handler := consentAPI.Handler()
+	if cfg.Centre.On() {
+		h, err := newCentre(cfg, consentAPI, store, counts, hist, logger)
+		if err != nil {
+			return svc.Abort(err)
+		}
+		handler = h.mount(handler)
+		svc.Go(func(ctx context.Context) error {
+			return h.receipts.Follow(ctx, cfg.Config, cfg.Receipts, cs.receipts.Decode, logger.With(zap.String("component", "receipts")))
+		})
+	}
+	svc.Serve("consent API", ln, handler, 10*time.Second)
 	return svc.Wait()
 }
 
@@ -136,6 +161,7 @@ type codecs struct {
 	raw       *avro.Codec[schema.InteractionEvent]
 	changes   *avro.Codec[schema.ConsentChange]
 	decisions *avro.Codec[schema.ConsentDecision]
+	receipts  *avro.Codec[schema.ErasureReceipt]
 }
 
 // register registers the schemas of every topic the consent-filter reads or
@@ -154,6 +180,11 @@ func register(ctx context.Context, cfg Config) (*codecs, error) {
 	}
 	if cs.decisions, err = avro.ConsentDecisions(ctx, serde, cfg.Decisions); err != nil {
 		return nil, err
+	}
+	if cfg.Centre.On() && cfg.Receipts != "" {
+		if cs.receipts, err = avro.ErasureReceipts(ctx, serde, cfg.Receipts); err != nil {
+			return nil, err
+		}
 	}
 	return &cs, nil
 }

@@ -200,6 +200,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 type codecs struct {
 	events   *avro.Codec[schema.CuratedEvent]
 	erasures *avro.Codec[schema.Erasure]
+	receipts *avro.Codec[schema.ErasureReceipt]
 }
 
 // Run consumes events.curated and dataset.erasures, takes scheduled snapshots,
@@ -232,6 +233,11 @@ func (s *Sink) Run(ctx context.Context) error {
 		if cs.erasures, err = avro.Erasures(ctx, serde, s.cfg.Topics.Erasures); err != nil {
 			return nil, err
 		}
+		if s.cfg.Topics.Receipts != "" {
+			if cs.receipts, err = avro.ErasureReceipts(ctx, serde, s.cfg.Topics.Receipts); err != nil {
+				return nil, err
+			}
+		}
 		return &cs, nil
 	})
 	if err != nil {
@@ -263,6 +269,11 @@ func (s *Sink) Run(ctx context.Context) error {
 
 	svc.Go(func(ctx context.Context) error { return s.schedule(ctx, ev) })
 	svc.Go(s.applyLoop)
+	if cs.receipts != nil {
+		rc := &receipts{ledger: s.ledger, encode: cs.receipts.Encode, w: dlq, topic: s.cfg.Topics.Receipts,
+			dataset: s.cfg.CatalogName + "." + s.lake.Name(), deadline: s.cfg.PurgeDeadline, log: s.log.With(zap.String("component", "receipts"))}
+		svc.Go(func(ctx context.Context) error { return rc.run(ctx, s.cfg.ErasureApply) })
+	}
 	s.signalApply() // erasures recorded before a restart but not applied
 	svc.Go(func(ctx context.Context) error {
 		select {

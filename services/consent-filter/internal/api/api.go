@@ -393,6 +393,16 @@ func (a *API) write(w http.ResponseWriter, r *http.Request, c schema.ConsentChan
 	writeJSON(w, http.StatusOK, resp[0])
 }
 
+// Record appends one change to consent.changes (the privacy centre's
+// switches go through here) and returns its version once Kafka acknowledged it.
+func (a *API) Record(ctx context.Context, c schema.ConsentChange) (string, error) {
+	resp, err := a.append(ctx, []schema.ConsentChange{c})
+	if err != nil {
+		return "", err
+	}
+	return resp[0].Version, nil
+}
+
 func (a *API) append(ctx context.Context, cs []schema.ConsentChange) ([]ChangeResponse, error) {
 	recs := make([]stream.Record, len(cs))
 	for i := range cs {

@@ -21,6 +21,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
@@ -75,6 +76,11 @@ type Filter struct {
 	// MaxLinks bounds the linked subjects consulted for one event (default
 	// 1000); an event whose primary subject has more is denied (link_limit).
 	MaxLinks int
+	// Tally, when set, counts each batch's decisions per tenant and day for
+	// the tenant admin's privacy-centre page (best-effort statistics).
+	Tally interface {
+		Record(ctx context.Context, items []tally.Item)
+	}
 
 	lastPositions map[int]int64
 
@@ -273,6 +279,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	}
 	nparts := len(ends)
 	now := f.Now()
+	var counted []tally.Item
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
@@ -311,6 +318,12 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			)
 			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
 		}
+		if f.Tally != nil {
+			counted = append(counted, tally.Item{Tenant: d.ev.TenantID, User: d.ev.UserID, Purpose: f.Purpose, Reason: string(dec.Reason), ReceivedAt: d.ev.ReceivedAt})
+		}
+	}
+	if len(counted) > 0 {
+		f.Tally.Record(ctx, counted)
 	}
 	return out, failed.Err()
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/history"
 )
 
 // Materializer keeps the consent store in step with consent.changes.
@@ -37,6 +38,9 @@ type Materializer struct {
 	// Changes no requests are derived.
 	Purpose string
 	Changes Appender
+	// History, when set, records each applied consent change per subject for
+	// the privacy centre (best-effort: a failure is logged, never retried).
+	History *history.History
 
 	// CheckInterval is how often the generation is checked while idle, so that a
 	// flush is noticed without new changes (default 250ms).
@@ -211,6 +215,7 @@ func (m *Materializer) classify(err error) error {
 // so a crash can repeat them (harmless) but never lose them.
 func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch []kafka.Message) error {
 	changes := make([]consentstore.Change, 0, len(batch))
+	var hist []history.Item
 	next := map[int]int64{}
 	skip := func(msg kafka.Message, reason string, err error) {
 		m.Metrics.Skipped.WithLabelValues(reason).Inc()
@@ -236,6 +241,14 @@ func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch 
 			continue
 		}
 		changes = append(changes, cs...)
+		if m.History != nil {
+			for _, ch := range cs {
+				if ch.Link == nil {
+					hist = append(hist, history.Item{Subject: ch.Subject, Entry: history.Entry{Purpose: ch.Purpose, Status: string(ch.Status),
+						EffectiveAt: ch.EffectiveAt, Source: c.Source, PolicyVersion: c.PolicyVersion, Version: fmt.Sprintf("%d:%d", ch.Partition, ch.Offset), Imported: ch.Imported}})
+				}
+			}
+		}
 	}
 	if err := m.requestErasures(ctx, changes); err != nil {
 		return err
@@ -244,6 +257,12 @@ func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch 
 		return err
 	}
 	m.Metrics.Applied.Add(float64(len(changes)))
+	if m.History != nil {
+		// After the state: a lost write leaves the state right and the list short.
+		if err := m.History.Add(ctx, hist); err != nil {
+			m.Logger.Warn("consent history not recorded (the privacy centre's list of choices misses these)", zap.Int("changes", len(hist)), zap.Error(err))
+		}
+	}
 	return nil
 }
 

@@ -791,7 +791,11 @@ func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
 		}
 	}
 	if typ != "" {
-		s.add(c.start, c.end, typ, prioOf(typ))
+		prio := prioOf(typ)
+		if w == wPhoneStr && !(c.digits[0] == '0' && c.nd >= 9) { // trunk-prefixed national numbers stay phones
+			prio = prioPhoneWeak
+		}
+		s.add(c.start, c.end, typ, prio)
 	}
 }
 

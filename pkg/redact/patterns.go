@@ -301,6 +301,14 @@ func findIPs(text string, s *scratch, hasColon bool) {
 		}
 		cand := text[i:e]
 		addr, err := netip.ParseAddr(cand)
+		if err != nil && dots == 3 {
+			// "192.168.1.10:443": an IPv4 address and its port (the port is no PII)
+			if j := strings.IndexByte(cand, ':'); j > 0 && portDigits(cand[j+1:]) {
+				if a4, err4 := netip.ParseAddr(cand[:j]); err4 == nil && a4.Is4() {
+					addr, err, e, cand = a4, nil, i+j, cand[:j]
+				}
+			}
+		}
 		if err != nil || (addr.Is6() && !hasColon) {
 			i = k
 			continue
@@ -321,6 +329,16 @@ func findIPs(text string, s *scratch, hasColon bool) {
 			i = k
 			continue
 		}
+		// zone of a link-local IPv6 address ("fe80::1%eth0", "%25en0" in URLs)
+		if addr.Is6() && e+1 < n && text[e] == '%' && isAlnum(text[e+1]) {
+			x := e + 1
+			for x < n && x-e <= 16 && (isAlnum(text[x]) || text[x] == '_' || text[x] == '-') {
+				x++
+			}
+			if z, err := netip.ParseAddr(cand + "%" + text[e+1:x]); err == nil && z.Zone() != "" {
+				e = x
+			}
+		}
 		// CIDR suffix
 		if e+1 < n && text[e] == '/' && isDigit(text[e+1]) {
 			x := e + 1
@@ -334,6 +352,19 @@ func findIPs(text string, s *scratch, hasColon bool) {
 		s.add(i, e, IPAddress, prioIP)
 		i = k
 	}
+}
+
+// portDigits reports whether s is a port number (1-5 digits).
+func portDigits(s string) bool {
+	if len(s) == 0 || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // versionContext reports whether a dotted number at i is preceded by a word

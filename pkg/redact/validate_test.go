@@ -50,3 +50,15 @@ func TestPhoneGluedToWordIsCode(t *testing.T) {
 		{"ring 529-2273 tonight", []string{"529-2273"}},
 	})
 }
+
+// IP addresses as logs and configs write them: IPv4 with a port (the
+// address is redacted, the port is no PII), IPv6 in brackets, with a zone.
+func TestIPForms(t *testing.T) {
+	runTable(t, patternOnly, IPAddress, []tc{
+		{"server 192.168.1.10:443 refused", []string{"192.168.1.10"}},
+		{"upstream=10.0.0.7:8080,10.0.0.8:8080", []string{"10.0.0.7", "10.0.0.8"}},
+		{"ssh to [2001:db8::1]:8080 now", []string{"2001:db8::1"}},
+		{"link-local fe80::1%eth0 on the box", []string{"fe80::1%eth0"}},
+		{"at 12:34:56 and 1.2.3.4.5:80 and 300.1.1.1:80", nil},
+	})
+}

@@ -152,13 +152,16 @@ var tlds = map[string]bool{}
 
 // ambiguousTLDs are TLDs that are also common short words or file extensions;
 // a bare two-label domain with one of them is only accepted when a path follows.
-var ambiguousTLDs = map[string]bool{"it": true, "in": true, "is": true, "me": true, "no": true, "us": true, "at": true, "be": true, "to": true, "so": true, "do": true, "go": true, "am": true, "my": true, "an": true, "or": true, "as": true, "id": true, "on": true, "ms": true, "py": true, "md": true, "sh": true, "pl": true, "rs": true, "js": true, "ts": true, "cc": true, "ai": true, "tv": true, "la": true, "ps": true, "im": true, "mo": true, "ma": true, "pm": true, "st": true, "re": true, "co": true, "ch": true}
+var ambiguousTLDs = map[string]bool{"it": true, "in": true, "is": true, "me": true, "no": true, "us": true, "at": true, "be": true, "to": true, "so": true, "do": true, "go": true, "am": true, "my": true, "an": true, "or": true, "as": true, "id": true, "on": true, "ms": true, "py": true, "md": true, "sh": true, "pl": true, "rs": true, "js": true, "ts": true, "cc": true, "ai": true, "tv": true, "la": true, "ps": true, "im": true, "mo": true, "ma": true, "pm": true, "st": true, "re": true, "co": true, "ch": true, "name": true}
 
 func init() {
 	for _, t := range strings.Fields(`com net org edu gov mil int io co ai app dev info biz me tv us uk de fr es it nl be ch at se no dk fi pl cz sk hu pt br ar mx ca au nz jp cn in ru ie gr ro bg hr si ee lv lt is lu cy mt tr za uy cl pe ve ec bo py kr tw hk sg my th vn id ph ae sa il eg ng ke ua by rs ba mk al me li mc ad sm va gl fo ly cloud online site shop store blog news xyz top club tech live pro name mobi jobs travel edu.au gov.uk ly gg ws`) {
 		tlds[t] = true
 	}
 }
+
+// reverseDNS are the first labels of reverse-domain identifiers.
+var reverseDNS = map[string]bool{"com": true, "org": true, "net": true, "io": true, "edu": true, "gov": true, "dev": true, "app": true}
 
 func hostOK(host string, hasPath bool) bool {
 	labels := 0
@@ -182,6 +185,9 @@ func hostOK(host string, hasPath bool) bool {
 	first := host[:strings.IndexByte(host, '.')]
 	if len(first) < 2 && labels == 2 {
 		return false
+	}
+	if labels >= 3 && reverseDNS[strings.ToLower(first)] {
+		return false // a Java/Android package or bundle id ("com.example.app"), no host
 	}
 	// all-numeric hosts are IPs or version numbers
 	allDigits := true
@@ -246,8 +252,8 @@ func findURLs(text string, s *scratch) {
 		for k > i && (text[k-1] == '.' || text[k-1] == '-') {
 			k--
 		}
-		if k < n && (text[k] == '@' || wordAfter(text, k)) {
-			i = k + 1
+		if k < n && (text[k] == '@' || text[k] == '(' || wordAfter(text, k)) {
+			i = k + 1 // an address, or a method call ("self.client.get()")
 			continue
 		}
 		host := text[i:k]

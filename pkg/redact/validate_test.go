@@ -62,3 +62,16 @@ func TestIPForms(t *testing.T) {
 		{"at 12:34:56 and 1.2.3.4.5:80 and 300.1.1.1:80", nil},
 	})
 }
+
+// Code written in chat is no URL: member access and method calls, package
+// and bundle ids in reverse-domain order; real domains stay URLs.
+func TestURLNotCode(t *testing.T) {
+	runTable(t, patternOnly, URL, []tc{
+		{"set git config user.name first", nil},
+		{"then self.client.get() returns", nil},
+		{"add logger.info(msg) and app.store(x) there", nil},
+		{"com.example.app crashed on Android", nil},
+		{"org.apache.kafka.clients threw", nil},
+		{"see example.com/about and my.name/cv and mail.example.org", []string{"example.com/about", "my.name/cv", "mail.example.org"}},
+	})
+}

@@ -100,6 +100,13 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}
+		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
+			i = j
+			continue
+		}
+		if typ == Location && nameNotPlace(s.toks[a:b+1]) {
+			typ, prio = Person, prioPerson
+		}
 		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
 			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
 		}
@@ -117,6 +124,46 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+}
+
+// nameNotPlace reports whether a LOCATION span of the tagger reads as a
+// person's name: two or three capitalised words on one line (an initial
+// may stand between them: "Gillo M. Zago"), none of which any list knows
+// as a place, a street, a unit, an organisation, a product, a region or an
+// ordinary word. Places of more than one word are nearly always known
+// phrases ("Buenos Aires") or hold such a word ("Port Hawkesbury", "San
+// Jose", "Quinta de São Tiago"); "Fitri Azzahra" after "Looping in" is a
+// person the tagger misread from the preposition.
+func nameNotPlace(ts []ner.Token) bool {
+	const notName = ner.FPlace | ner.FPlacePre | ner.FStreet | ner.FUnit | ner.FRegion | ner.FOrg | ner.FProduct |
+		ner.FMonth | ner.FCommon | ner.FDict | ner.FFunc | ner.FLocCtx | ner.FPersonCtx | ner.FParticle | ner.FTitle | ner.FGreet | ner.FChat
+	words := 0
+	for i := range ts {
+		t := &ts[i]
+		switch {
+		case i > 0 && t.NL:
+			return false
+		case t.Kind == ner.KWord && t.Shape == ner.ShInit && i > 0 && i+2 < len(ts) && ts[i+1].Shape == ner.ShDot:
+			// a middle initial
+		case t.Kind == ner.KWord && (t.Shape == ner.ShCap || t.Shape == ner.ShMixed) && t.Flags&notName == 0:
+			words++
+		case t.Shape == ner.ShDot && i > 0 && ts[i-1].Shape == ner.ShInit:
+		default:
+			return false
+		}
+	}
+	return words >= 2 && words <= 3
+}
+
+// enumerated reports whether a span holds an enumeration marker ("2)"): "1)
+// Forecast 2) Teams 3) AOB" is an agenda, no address.
+func enumerated(text string, ts []ner.Token) bool {
+	for i := 1; i < len(ts); i++ {
+		if t := &ts[i]; t.Shape == ner.ShParen && !t.Space && ts[i-1].Kind == ner.KNum && text[t.S] == ')' {
+			return true
+		}
+	}
+	return false
 }
 
 // tagSpan is a span of the tagger in byte offsets.

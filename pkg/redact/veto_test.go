@@ -110,3 +110,38 @@ func TestSurnameAfterGivenName(t *testing.T) {
 		assert.Equal(t, c.want, surnameAfter(ts, a), "%q after %q", c.text, c.given)
 	}
 }
+
+// Two or three capitalised words no list knows as a place (or anything
+// else) are a person, even where a preposition made the tagger read a
+// place; known places and places with a place word stay places.
+func TestNameNotPlace(t *testing.T) {
+	for _, c := range []struct{ text, span string }{
+		{"Message from Quelani Odrebu: running 10 min late.", "Quelani Odrebu"},
+		{"Send the signed contract to Ivaska Muldrene, she signs for us.", "Ivaska Muldrene"},
+	} {
+		assert.Equal(t, []string{c.span}, found(New(), c.text, nil, Person), c.text)
+		assert.Empty(t, found(New(), c.text, nil, Location), c.text)
+	}
+	for _, c := range []struct{ text, span string }{
+		{"We are stuck near Buenos Aires today.", "Buenos Aires"},
+		{"They moved to Port Hawkesbury last year.", "Port Hawkesbury"},
+		{"The office moved to San Jose last year.", "San Jose"},
+	} {
+		ts, a, b := tokensOf(t, c.text, c.span)
+		assert.False(t, nameNotPlace(ts[a:b+1]), c.span)
+		assert.Equal(t, []string{c.span}, found(New(), c.text, nil, Location), c.text)
+	}
+	ts, a, b := tokensOf(t, "from Gillo M. Zago today", "Gillo M. Zago")
+	assert.True(t, nameNotPlace(ts[a:b+1]), "a middle initial")
+}
+
+// An agenda's enumeration ("2) Teams 3) AOB") is no address.
+func TestEnumerationIsNoPlace(t *testing.T) {
+	for _, text := range []string{
+		"Agenda: 1) Forecast 2) Teams 3) AOB",
+		"Agenda: 1) Headcount 2) Dropbox 3) AOB",
+	} {
+		assert.Empty(t, found(New(), text, nil, Location), text)
+	}
+	assert.Contains(t, found(New(), "Agenda (v2): ship to 12 Baker Street, London", nil, Location), "London")
+}

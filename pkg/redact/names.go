@@ -250,6 +250,9 @@ func plausible(ts []ner.Token, before *ner.Token, typ string, cased bool) bool {
 		}
 		return !(lower && cased)
 	}
+	if len(ts) == 1 && ts[0].Flags&ner.FMonth != 0 && ts[0].Flags&ner.FGiven == 0 {
+		return false // a weekday or month no one is named ("Tue", "Monday"; "June" is a name)
+	}
 	words, plain := 0, 0
 	for i := range ts {
 		t := &ts[i]

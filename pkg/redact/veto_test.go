@@ -145,3 +145,23 @@ func TestEnumerationIsNoPlace(t *testing.T) {
 	}
 	assert.Contains(t, found(New(), "Agenda (v2): ship to 12 Baker Street, London", nil, Location), "London")
 }
+
+// A weekday or a month alone is nobody's name, unless it is a given name.
+func TestWeekdayIsNoPerson(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		want bool
+	}{
+		{"WFH Tue, back in the office Monday.", false},
+		{"Monday", false},
+		{"June", true},
+	} {
+		ts := ner.Tokenize(c.text, nil)
+		for i := range ts {
+			if ts[i].Kind == ner.KWord && ts[i].Shape == ner.ShCap && c.text[ts[i].S:ts[i].E] != "WFH" {
+				assert.Equal(t, c.want, plausible(ts[i:i+1], prevTok(ts, i), Person, true), c.text[ts[i].S:ts[i].E])
+			}
+		}
+	}
+	assert.Empty(t, found(New(), "WFH Tue, back in the office Monday.", nil, Person))
+}

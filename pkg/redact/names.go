@@ -194,16 +194,17 @@ func strongPlace(ts []ner.Token) bool {
 }
 
 // surnameAfter reports whether the word after a PERSON span that ends in
-// a capitalised given name is a capitalised surname on the same line
-// ("Grace Smith", "Mateo Müller"), and nothing that marks a street, an
-// organisation, a unit, a month or a title.
+// a capitalised given name (or a word no list knows) is a capitalised
+// surname or a word no list knows, on the same line ("Grace Smith", "Mateo
+// Müller", "Orlevi Tamsune McKorvath"), and nothing that marks a street,
+// an organisation, a unit, a month or a title.
 func surnameAfter(ts []ner.Token, b int) bool {
 	if b+1 >= len(ts) {
 		return false
 	}
 	g, t := &ts[b], &ts[b+1]
-	return g.Kind == ner.KWord && g.Shape == ner.ShCap && g.Flags&ner.FGiven != 0 &&
-		t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Space && !t.NL && t.Flags&ner.FSurname != 0 &&
+	return g.Kind == ner.KWord && g.Shape == ner.ShCap && (g.Flags&ner.FGiven != 0 || g.Flags == 0) &&
+		t.Kind == ner.KWord && (t.Shape == ner.ShCap || t.Shape == ner.ShMixed) && t.Space && !t.NL && (t.Flags&ner.FSurname != 0 || t.Flags == 0) &&
 		t.Flags&(ner.FStreet|ner.FOrg|ner.FUnit|ner.FMonth|ner.FTitle|ner.FRegion|ner.FFunc|ner.FPersonCtx|ner.FLocCtx|ner.FPlace) == 0
 }
 

@@ -165,3 +165,14 @@ func TestWeekdayIsNoPerson(t *testing.T) {
 	}
 	assert.Empty(t, found(New(), "WFH Tue, back in the office Monday.", nil, Person))
 }
+
+// A capitalised word that no list knows, right after a name on the same
+// line, is the name's surname: "Orlevi Tamsune McKorvath" is one person.
+func TestUnknownSurnameJoinsName(t *testing.T) {
+	text := "Escalation: Orlevi Tamsune McKorvath threatened to cancel the plan."
+	assert.Equal(t, []string{"Orlevi Tamsune McKorvath"}, found(New(), text, nil, Person))
+	// words some list knows stay out ("Tomorrow": a weekday word; "Berlin": a place)
+	ts := ner.Tokenize("Ask Anna Tomorrow and Anna Berlin", nil)
+	assert.False(t, surnameAfter(ts, 1), "Tomorrow")
+	assert.False(t, surnameAfter(ts, 4), "Berlin")
+}

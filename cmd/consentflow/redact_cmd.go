@@ -54,6 +54,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	n := fs.Int("n", 800, "with --generate-heldout: number of texts")
 	seed := fs.Uint64("seed", 1, "with --generate-heldout: generator seed")
 	disjoint := fs.Bool("disjoint", false, "with --generate-heldout: keep only names, cities and addresses none of whose words is in a shipped list, the training material or any training text (redact-train's defaults; --dev names the labelled corpus it learns from)")
+	wordNames := fs.Bool("word-names", false, "with --disjoint: names may also be ordinary English words that no name or place list holds (\"Hold\", \"Song\")")
 	dev := fs.String("dev", eval.DefaultCorpus, "with --generate-heldout --disjoint: the labelled corpus redact-train learns from (its words count as seen)")
 	disjointCorpus := fs.Bool("heldout-disjoint", false, "score the disjoint held-out corpus ("+eval.DisjointCorpus+") instead of --corpus")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -70,7 +71,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 			var known map[string]bool
 			if known, err = seenWords(*data, *dev, stdout, stderr); err == nil {
 				var st synth.DisjointStats
-				ex, st, err = eval.HeldOutDisjoint(*data, *n, *seed, func(w string) bool { return known[w] })
+				ex, st, err = eval.HeldOutDisjoint(*data, *n, *seed, func(w string) bool { return known[w] }, *wordNames)
 				fmt.Fprintf(stdout, "disjoint: %d words seen in training; kept %d names (dropped %d), %d cities (%d), %d addresses (%d)\n",
 					len(known), st.NamesKept, st.NamesDropped, st.CitiesKept, st.CitiesDropped, st.AddressesKept, st.AddressesDropped)
 			}

@@ -12,7 +12,7 @@ import (
 // shipped gazetteers and the training material, as they were when the
 // lists were built). dataDir is pkg/redact/ner/data.
 func HeldOut(dataDir string, n int, seed uint64) ([]Example, error) {
-	ex, _, err := HeldOutDisjoint(dataDir, n, seed, nil)
+	ex, _, err := HeldOutDisjoint(dataDir, n, seed, nil, false)
 	return ex, err
 }
 
@@ -21,14 +21,16 @@ func HeldOut(dataDir string, n int, seed uint64) ([]Example, error) {
 // (see synth.Material.Disjoint; known nil keeps everything): the lists grew
 // after data/heldout was built, so only this filter keeps the evaluation's
 // names unknown to the tagger.
-func HeldOutDisjoint(dataDir string, n int, seed uint64, known func(folded string) bool) ([]Example, synth.DisjointStats, error) {
+// wordNames lets names be ordinary English words that no name or place list
+// holds (see synth.Material.Disjoint).
+func HeldOutDisjoint(dataDir string, n int, seed uint64, known func(folded string) bool, wordNames bool) ([]Example, synth.DisjointStats, error) {
 	m, err := synth.LoadHeldOut(dataDir)
 	if err != nil {
 		return nil, synth.DisjointStats{}, err
 	}
 	var st synth.DisjointStats
 	if known != nil {
-		st = m.Disjoint(known)
+		st = m.Disjoint(known, wordNames)
 	}
 	g := synth.NewHeldOut(m, seed)
 	out := make([]Example, 0, n)

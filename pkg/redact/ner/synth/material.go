@@ -229,7 +229,11 @@ type DisjointStats struct {
 // unit words, particles and function words in street lines — since every
 // real address has them. Countries are a closed class too and stay.
 // Single letters (initials) are allowed.
-func (m *Material) Disjoint(known func(folded string) bool) DisjointStats {
+//
+// wordNames also lets names be ordinary English words (a dictionary or
+// common word that is in no name or place list: "Hold", "Geese", "Song"):
+// real names are often words, and leaving them out flatters recall.
+func (m *Material) Disjoint(known func(folded string) bool, wordNames bool) DisjointStats {
 	var st DisjointStats
 	fresh := func(s string, closed uint32) bool {
 		for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '\u2019' }) {
@@ -259,11 +263,15 @@ func (m *Material) Disjoint(known func(folded string) bool) DisjointStats {
 		}
 		return out
 	}
+	nameOK := ner.FParticle
+	if wordNames {
+		nameOK |= ner.FDict | ner.FCommon
+	}
 	for c := range m.Given {
-		m.Given[c] = keep(m.Given[c], ner.FParticle, &st.NamesKept, &st.NamesDropped)
+		m.Given[c] = keep(m.Given[c], nameOK, &st.NamesKept, &st.NamesDropped)
 	}
 	for c := range m.Surnames {
-		m.Surnames[c] = keep(m.Surnames[c], ner.FParticle, &st.NamesKept, &st.NamesDropped)
+		m.Surnames[c] = keep(m.Surnames[c], nameOK, &st.NamesKept, &st.NamesDropped)
 	}
 	var cultures []string
 	for _, c := range m.Cultures {

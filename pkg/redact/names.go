@@ -100,6 +100,9 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}
+		if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
+			b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
+		}
 		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 			i = j
 			continue

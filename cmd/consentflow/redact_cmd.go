@@ -8,10 +8,12 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/consentflow/consentflow/pkg/redact"
 	"github.com/consentflow/consentflow/pkg/redact/eval"
 	"github.com/consentflow/consentflow/pkg/redact/ner"
+	"github.com/consentflow/consentflow/pkg/redact/ner/synth"
 )
 
 // redactCommand implements `consentflow redact`: JSON lines
@@ -51,6 +53,10 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	data := fs.String("data", "pkg/redact/ner/data", "with --generate-heldout: the tagger's data folder")
 	n := fs.Int("n", 800, "with --generate-heldout: number of texts")
 	seed := fs.Uint64("seed", 1, "with --generate-heldout: generator seed")
+	disjoint := fs.Bool("disjoint", false, "with --generate-heldout: keep only names, cities and addresses none of whose words is in a shipped list, the training material or any training text (redact-train's defaults; --dev names the labelled corpus it learns from)")
+	wordNames := fs.Bool("word-names", false, "with --disjoint: names may also be ordinary English words that no name or place list holds (\"Hold\", \"Song\")")
+	dev := fs.String("dev", eval.DefaultCorpus, "with --generate-heldout --disjoint: the labelled corpus redact-train learns from (its words count as seen)")
+	disjointCorpus := fs.Bool("heldout-disjoint", false, "score the disjoint held-out corpus ("+eval.DisjointCorpus+") instead of --corpus")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	nerr := fs.Int("errors", 0, "also print up to N false negatives/positives")
 	only := fs.String("type", "", "with --errors: only this entity type")
@@ -60,9 +66,18 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	if *gen != "" || *genHand != "" {
 		var ex []eval.Example
 		var err error
-		if *gen != "" {
+		switch {
+		case *gen != "" && *disjoint:
+			var known map[string]bool
+			if known, err = seenWords(*data, *dev, stdout, stderr); err == nil {
+				var st synth.DisjointStats
+				ex, st, err = eval.HeldOutDisjoint(*data, *n, *seed, func(w string) bool { return known[w] }, *wordNames)
+				fmt.Fprintf(stdout, "disjoint: %d words seen in training; kept %d names (dropped %d), %d cities (%d), %d addresses (%d)\n",
+					len(known), st.NamesKept, st.NamesDropped, st.CitiesKept, st.CitiesDropped, st.AddressesKept, st.AddressesDropped)
+			}
+		case *gen != "":
 			ex, err = eval.HeldOut(*data, *n, *seed)
-		} else {
+		default:
 			var ms []eval.Marked
 			ms, err = eval.LoadMarked(eval.HandwrittenSource)
 			for _, m := range ms {
@@ -86,8 +101,10 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		return nil
 	}
 	switch {
-	case *heldout && *handwritten:
-		return fmt.Errorf("redact-eval: --heldout or --handwritten, not both")
+	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus) > 1:
+		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten")
+	case *disjointCorpus:
+		*corpus = eval.DisjointCorpus
 	case *heldout:
 		*corpus = eval.HeldOutCorpus
 	case *handwritten:
@@ -148,4 +165,54 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		fmt.Fprintf(stdout, "%s %-13s %q gold=%s | %q\n", e.Kind, e.Type, e.Value, e.Gold, e.Text)
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// seenWords returns the folded words training has seen: every word of the
+// texts redact-train generates with its defaults (plus the labelled corpus
+// dev and its refills, when present) and of every name, place and address of
+// the training material, whether drawn or not.
+func seenWords(data, dev string, stdout, stderr io.Writer) (map[string]bool, error) {
+	tc := trainTexts{data: data, texts: 100000, seed: 1, syllables: 0.5, dev: dev, devPart: "all", refills: 4}
+	texts, mat, err := tc.generate(stdout, stderr)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	add := func(s string) {
+		for _, t := range ner.Tokenize(s, nil) {
+			if t.Kind != ner.KWord {
+				continue
+			}
+			w := ner.FoldString(s[t.S:t.E])
+			seen[w] = true
+			for _, p := range strings.FieldsFunc(w, func(r rune) bool { return !unicode.IsLetter(r) }) {
+				seen[p] = true // parts of hyphenated words and of d'Arc
+			}
+		}
+	}
+	for _, t := range texts {
+		add(t.Text)
+	}
+	for _, c := range mat.Cultures {
+		for _, n := range mat.Given[c] {
+			add(n)
+		}
+		for _, n := range mat.Surnames[c] {
+			add(n)
+		}
+	}
+	for _, c := range mat.Cities {
+		add(c)
+	}
+	for _, a := range mat.Addresses {
+		add(a.Street + " " + a.City + " " + a.Region)
+	}
+	return seen, nil
 }

@@ -36,47 +36,14 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 		return err
 	}
 	t0 := time.Now()
-	mat, err := synth.LoadTraining(*data)
+	tc := trainTexts{data: *data, texts: *texts, seed: *seed, syllables: *syllables, dev: *dev, devPart: *devPart, refills: *refills}
+	all, mat, err := tc.generate(stdout, stderr)
 	if err != nil {
-		return fmt.Errorf("redact-train: %w", err)
+		return err
 	}
-	gen := synth.NewTraining(mat, *seed)
-	gen.SyllableShare = *syllables
-	sents := make([]ner.Sentence, 0, *texts)
-	all := make([]synth.Text, 0, *texts)
-	for i := 0; i < *texts; i++ {
-		t := gen.Next()
-		all = append(all, t)
+	sents := make([]ner.Sentence, 0, len(all))
+	for _, t := range all {
 		sents = append(sents, synth.Sentence(t))
-	}
-	if *dev != "" {
-		ex, err := eval.Load(*dev)
-		switch {
-		case err != nil:
-			fmt.Fprintf(stderr, "redact-train: WARNING: no labelled corpus (%v): training on generated texts only\n", err)
-		default:
-			ex, err = eval.Part(ex, *devPart)
-			if err != nil {
-				return fmt.Errorf("redact-train: %w", err)
-			}
-			n := 0
-			for _, e := range ex {
-				l := synth.Labelled{Text: e.FullText}
-				for _, g := range e.Spans {
-					l.Spans = append(l.Spans, synth.LabelledSpan{Type: g.EntityType, Start: g.Start, End: g.End})
-				}
-				variants := []synth.Text{synth.FromLabelled(l)}
-				for k := 0; k < *refills; k++ {
-					variants = append(variants, gen.Refill(l))
-				}
-				for _, t := range variants {
-					all = append(all, t)
-					sents = append(sents, synth.Sentence(t))
-					n++
-				}
-			}
-			fmt.Fprintf(stdout, "corpus %s (%s part): %d texts, %d with refills\n", *dev, *devPart, len(ex), n)
-		}
 	}
 	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
 	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
@@ -94,6 +61,56 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintf(stdout, "wrote %s: %d features, %d bytes, in %s\n", *out, m.Features(), buf.Len(), time.Since(t0).Round(time.Second))
 	return nil
+}
+
+// trainTexts says which texts redact-train learns from; generate writes
+// them (deterministic for its fields). The disjoint held-out corpus
+// (redact-eval --generate-heldout --disjoint) uses the same texts to know
+// every word training has seen.
+type trainTexts struct {
+	data, dev, devPart string
+	texts, refills     int
+	seed               uint64
+	syllables          float64
+}
+
+func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Material, error) {
+	mat, err := synth.LoadTraining(tc.data)
+	if err != nil {
+		return nil, nil, fmt.Errorf("redact-train: %w", err)
+	}
+	gen := synth.NewTraining(mat, tc.seed)
+	gen.SyllableShare = tc.syllables
+	all := make([]synth.Text, 0, tc.texts)
+	for i := 0; i < tc.texts; i++ {
+		all = append(all, gen.Next())
+	}
+	if tc.dev == "" {
+		return all, mat, nil
+	}
+	ex, err := eval.Load(tc.dev)
+	if err != nil {
+		fmt.Fprintf(stderr, "redact-train: WARNING: no labelled corpus (%v): training on generated texts only\n", err)
+		return all, mat, nil
+	}
+	if ex, err = eval.Part(ex, tc.devPart); err != nil {
+		return nil, nil, fmt.Errorf("redact-train: %w", err)
+	}
+	n := 0
+	for _, e := range ex {
+		l := synth.Labelled{Text: e.FullText}
+		for _, g := range e.Spans {
+			l.Spans = append(l.Spans, synth.LabelledSpan{Type: g.EntityType, Start: g.Start, End: g.End})
+		}
+		all = append(all, synth.FromLabelled(l))
+		n++
+		for k := 0; k < tc.refills; k++ {
+			all = append(all, gen.Refill(l))
+			n++
+		}
+	}
+	fmt.Fprintf(stdout, "corpus %s (%s part): %d texts, %d with refills\n", tc.dev, tc.devPart, len(ex), n)
+	return all, mat, nil
 }
 
 // trainVocab: words seen outside entities at least 4 times; words that are

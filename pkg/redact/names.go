@@ -100,6 +100,16 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}
+		if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
+			b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
+		}
+		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
+			i = j
+			continue
+		}
+		if typ == Location && nameNotPlace(s.toks[a:b+1]) {
+			typ, prio = Person, prioPerson
+		}
 		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
 			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
 		}
@@ -117,6 +127,46 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+}
+
+// nameNotPlace reports whether a LOCATION span of the tagger reads as a
+// person's name: two or three capitalised words on one line (an initial
+// may stand between them: "Gillo M. Zago"), none of which any list knows
+// as a place, a street, a unit, an organisation, a product, a region or an
+// ordinary word. Places of more than one word are nearly always known
+// phrases ("Buenos Aires") or hold such a word ("Port Hawkesbury", "San
+// Jose", "Quinta de São Tiago"); "Fitri Azzahra" after "Looping in" is a
+// person the tagger misread from the preposition.
+func nameNotPlace(ts []ner.Token) bool {
+	const notName = ner.FPlace | ner.FPlacePre | ner.FStreet | ner.FUnit | ner.FRegion | ner.FOrg | ner.FProduct |
+		ner.FMonth | ner.FCommon | ner.FDict | ner.FFunc | ner.FLocCtx | ner.FPersonCtx | ner.FParticle | ner.FTitle | ner.FGreet | ner.FChat
+	words := 0
+	for i := range ts {
+		t := &ts[i]
+		switch {
+		case i > 0 && t.NL:
+			return false
+		case t.Kind == ner.KWord && t.Shape == ner.ShInit && i > 0 && i+2 < len(ts) && ts[i+1].Shape == ner.ShDot:
+			// a middle initial
+		case t.Kind == ner.KWord && (t.Shape == ner.ShCap || t.Shape == ner.ShMixed) && t.Flags&notName == 0:
+			words++
+		case t.Shape == ner.ShDot && i > 0 && ts[i-1].Shape == ner.ShInit:
+		default:
+			return false
+		}
+	}
+	return words >= 2 && words <= 3
+}
+
+// enumerated reports whether a span holds an enumeration marker ("2)"): "1)
+// Forecast 2) Teams 3) AOB" is an agenda, no address.
+func enumerated(text string, ts []ner.Token) bool {
+	for i := 1; i < len(ts); i++ {
+		if t := &ts[i]; t.Shape == ner.ShParen && !t.Space && ts[i-1].Kind == ner.KNum && text[t.S] == ')' {
+			return true
+		}
+	}
+	return false
 }
 
 // tagSpan is a span of the tagger in byte offsets.
@@ -147,16 +197,17 @@ func strongPlace(ts []ner.Token) bool {
 }
 
 // surnameAfter reports whether the word after a PERSON span that ends in
-// a capitalised given name is a capitalised surname on the same line
-// ("Grace Smith", "Mateo Müller"), and nothing that marks a street, an
-// organisation, a unit, a month or a title.
+// a capitalised given name (or a word no list knows) is a capitalised
+// surname or a word no list knows, on the same line ("Grace Smith", "Mateo
+// Müller", "Orlevi Tamsune McKorvath"), and nothing that marks a street,
+// an organisation, a unit, a month or a title.
 func surnameAfter(ts []ner.Token, b int) bool {
 	if b+1 >= len(ts) {
 		return false
 	}
 	g, t := &ts[b], &ts[b+1]
-	return g.Kind == ner.KWord && g.Shape == ner.ShCap && g.Flags&ner.FGiven != 0 &&
-		t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Space && !t.NL && t.Flags&ner.FSurname != 0 &&
+	return g.Kind == ner.KWord && g.Shape == ner.ShCap && (g.Flags&ner.FGiven != 0 || g.Flags == 0) &&
+		t.Kind == ner.KWord && (t.Shape == ner.ShCap || t.Shape == ner.ShMixed) && t.Space && !t.NL && (t.Flags&ner.FSurname != 0 || t.Flags == 0) &&
 		t.Flags&(ner.FStreet|ner.FOrg|ner.FUnit|ner.FMonth|ner.FTitle|ner.FRegion|ner.FFunc|ner.FPersonCtx|ner.FLocCtx|ner.FPlace) == 0
 }
 
@@ -202,6 +253,9 @@ func plausible(ts []ner.Token, before *ner.Token, typ string, cased bool) bool {
 			lower = true
 		}
 		return !(lower && cased)
+	}
+	if len(ts) == 1 && ts[0].Flags&ner.FMonth != 0 && ts[0].Flags&ner.FGiven == 0 {
+		return false // a weekday or month no one is named ("Tue", "Monday"; "June" is a name)
 	}
 	words, plain := 0, 0
 	for i := range ts {

@@ -152,13 +152,16 @@ var tlds = map[string]bool{}
 
 // ambiguousTLDs are TLDs that are also common short words or file extensions;
 // a bare two-label domain with one of them is only accepted when a path follows.
-var ambiguousTLDs = map[string]bool{"it": true, "in": true, "is": true, "me": true, "no": true, "us": true, "at": true, "be": true, "to": true, "so": true, "do": true, "go": true, "am": true, "my": true, "an": true, "or": true, "as": true, "id": true, "on": true, "ms": true, "py": true, "md": true, "sh": true, "pl": true, "rs": true, "js": true, "ts": true, "cc": true, "ai": true, "tv": true, "la": true, "ps": true, "im": true, "mo": true, "ma": true, "pm": true, "st": true, "re": true, "co": true, "ch": true}
+var ambiguousTLDs = map[string]bool{"it": true, "in": true, "is": true, "me": true, "no": true, "us": true, "at": true, "be": true, "to": true, "so": true, "do": true, "go": true, "am": true, "my": true, "an": true, "or": true, "as": true, "id": true, "on": true, "ms": true, "py": true, "md": true, "sh": true, "pl": true, "rs": true, "js": true, "ts": true, "cc": true, "ai": true, "tv": true, "la": true, "ps": true, "im": true, "mo": true, "ma": true, "pm": true, "st": true, "re": true, "co": true, "ch": true, "name": true}
 
 func init() {
 	for _, t := range strings.Fields(`com net org edu gov mil int io co ai app dev info biz me tv us uk de fr es it nl be ch at se no dk fi pl cz sk hu pt br ar mx ca au nz jp cn in ru ie gr ro bg hr si ee lv lt is lu cy mt tr za uy cl pe ve ec bo py kr tw hk sg my th vn id ph ae sa il eg ng ke ua by rs ba mk al me li mc ad sm va gl fo ly cloud online site shop store blog news xyz top club tech live pro name mobi jobs travel edu.au gov.uk ly gg ws`) {
 		tlds[t] = true
 	}
 }
+
+// reverseDNS are the first labels of reverse-domain identifiers.
+var reverseDNS = map[string]bool{"com": true, "org": true, "net": true, "io": true, "edu": true, "gov": true, "dev": true, "app": true}
 
 func hostOK(host string, hasPath bool) bool {
 	labels := 0
@@ -182,6 +185,9 @@ func hostOK(host string, hasPath bool) bool {
 	first := host[:strings.IndexByte(host, '.')]
 	if len(first) < 2 && labels == 2 {
 		return false
+	}
+	if labels >= 3 && reverseDNS[strings.ToLower(first)] {
+		return false // a Java/Android package or bundle id ("com.example.app"), no host
 	}
 	// all-numeric hosts are IPs or version numbers
 	allDigits := true
@@ -246,8 +252,8 @@ func findURLs(text string, s *scratch) {
 		for k > i && (text[k-1] == '.' || text[k-1] == '-') {
 			k--
 		}
-		if k < n && (text[k] == '@' || wordAfter(text, k)) {
-			i = k + 1
+		if k < n && (text[k] == '@' || text[k] == '(' || wordAfter(text, k)) {
+			i = k + 1 // an address, or a method call ("self.client.get()")
 			continue
 		}
 		host := text[i:k]
@@ -301,6 +307,14 @@ func findIPs(text string, s *scratch, hasColon bool) {
 		}
 		cand := text[i:e]
 		addr, err := netip.ParseAddr(cand)
+		if err != nil && dots == 3 {
+			// "192.168.1.10:443": an IPv4 address and its port (the port is no PII)
+			if j := strings.IndexByte(cand, ':'); j > 0 && portDigits(cand[j+1:]) {
+				if a4, err4 := netip.ParseAddr(cand[:j]); err4 == nil && a4.Is4() {
+					addr, err, e, cand = a4, nil, i+j, cand[:j]
+				}
+			}
+		}
 		if err != nil || (addr.Is6() && !hasColon) {
 			i = k
 			continue
@@ -321,6 +335,16 @@ func findIPs(text string, s *scratch, hasColon bool) {
 			i = k
 			continue
 		}
+		// zone of a link-local IPv6 address ("fe80::1%eth0", "%25en0" in URLs)
+		if addr.Is6() && e+1 < n && text[e] == '%' && isAlnum(text[e+1]) {
+			x := e + 1
+			for x < n && x-e <= 16 && (isAlnum(text[x]) || text[x] == '_' || text[x] == '-') {
+				x++
+			}
+			if z, err := netip.ParseAddr(cand + "%" + text[e+1:x]); err == nil && z.Zone() != "" {
+				e = x
+			}
+		}
 		// CIDR suffix
 		if e+1 < n && text[e] == '/' && isDigit(text[e+1]) {
 			x := e + 1
@@ -334,6 +358,19 @@ func findIPs(text string, s *scratch, hasColon bool) {
 		s.add(i, e, IPAddress, prioIP)
 		i = k
 	}
+}
+
+// portDigits reports whether s is a port number (1-5 digits).
+func portDigits(s string) bool {
+	if len(s) == 0 || len(s) > 5 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // versionContext reports whether a dotted number at i is preceded by a word
@@ -791,7 +828,11 @@ func (r *Redactor) classify(text string, c *numChunk, s *scratch) {
 		}
 	}
 	if typ != "" {
-		s.add(c.start, c.end, typ, prioOf(typ))
+		prio := prioOf(typ)
+		if w == wPhoneStr && !(c.digits[0] == '0' && c.nd >= 9) { // trunk-prefixed national numbers stay phones
+			prio = prioPhoneWeak
+		}
+		s.add(c.start, c.end, typ, prio)
 	}
 }
 

@@ -1,6 +1,9 @@
 package redact
 
 import (
+	"unicode"
+	"unicode/utf8"
+
 	"github.com/nyaruka/phonenumbers"
 )
 
@@ -86,7 +89,7 @@ func phoneLike(text string, c *numChunk, split bool, pc phoneCtx, budget *int) i
 			return phoneValid
 		}
 	}
-	if (nd == 10 && d[0] != '0') || (nd == 11 && d[0] == '1') {
+	if ((nd == 10 && d[0] != '0') || (nd == 11 && d[0] == '1')) && usGrouping(c) {
 		if (nanp || !split) && plan() {
 			num, err := phonenumbers.Parse(raw, "US")
 			if err == nil {
@@ -197,8 +200,11 @@ func structuralPhone(text string, c *numChunk, formatted, ctx bool) bool {
 	if dateLike(c) {
 		return false
 	}
-	if c.ng == 2 && !ctx && c.seps == sepSpace && c.end+2 < len(text) && text[c.end] == ' ' && text[c.end+1] >= 'A' && text[c.end+1] <= 'Z' {
-		return false // "120 4417 Main Street": house numbers
+	if c.ng == 2 && !ctx && c.seps == sepSpace && c.end+2 < len(text) && text[c.end] == ' ' && upperAt(text, c.end+1) {
+		return false // "120 4417 Main Street", "64181 49032 Đặng Glens": house numbers
+	}
+	if !ctx && c.start >= 2 && text[c.start-1] == '-' && (isAlpha(text[c.start-2]) || text[c.start-2] >= 0x80) {
+		return false // glued to a word: a code ("NK-529-2273", "SKU-555-0199"), not a phone
 	}
 	if c.ng == 2 && !ctx && c.seps&sepParen == 0 {
 		// "541 6343" style: 3+4 or 4+4 or 2+6, and not looking like a zip code pair
@@ -208,6 +214,32 @@ func structuralPhone(text string, c *numChunk, formatted, ctx bool) bool {
 		}
 	}
 	return true
+}
+
+// usGrouping reports whether the digits are grouped as North American
+// numbers are written: unformatted, 3-3-4, 3-7, with a leading 1 (1-3-3-4,
+// 1-3-7, 1-10). "64181 49032" (5-5) is no US number written down, whatever
+// the numbering plan says of its digits.
+func usGrouping(c *numChunk) bool {
+	g := c.groups[:c.ng]
+	if len(g) > 0 && g[0] == 1 && c.nd == 11 {
+		g = g[1:]
+	}
+	switch len(g) {
+	case 1:
+		return true
+	case 2:
+		return g[0] == 3 && g[1] == 7
+	case 3:
+		return g[0] == 3 && g[1] == 3 && g[2] == 4
+	}
+	return false
+}
+
+// upperAt reports whether an upper-case letter starts at text[i].
+func upperAt(text string, i int) bool {
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return unicode.IsUpper(r)
 }
 
 func dateLike(c *numChunk) bool {

@@ -170,6 +170,11 @@ const (
 	prioAddress = 40
 	prioPerson  = 30
 	prioLoc     = 28
+	// A number that is a phone by its shape only (no numbering plan, no
+	// context word) yields to a place: inside an address it is a house
+	// number or postcode ("Haatso, 05591", "Tokyo 150-0002"). Its parts
+	// that no place covers stay PHONE_NUMBER, so no digit is freed.
+	prioPhoneWeak = 27
 )
 
 func (s *scratch) add(start, end int, typ string, prio int) {
@@ -345,7 +350,7 @@ func (r *Redactor) finish(text string, s *scratch) Result {
 			kept = append(kept, c)
 			continue
 		}
-		if c.typ != Person && c.typ != Location && !container(c.typ) {
+		if c.typ != Person && c.typ != Location && !container(c.typ) && c.prio != prioPhoneWeak {
 			continue
 		}
 		for i := c.start; i < c.end; {

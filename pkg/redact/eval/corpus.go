@@ -10,6 +10,11 @@ const DefaultCorpus = "../shared/data/pii/synth_dataset_v2.json"
 // the repository root.
 const HeldOutCorpus = "pkg/redact/eval/testdata/heldout.json"
 
+// DisjointCorpus is the committed held-out corpus whose names, cities and
+// addresses share no word with the shipped lists or the training texts
+// (HeldOutDisjoint), relative to the repository root.
+const DisjointCorpus = "pkg/redact/eval/testdata/heldout_disjoint.json"
+
 // Part selects the examples of a cross-validation part: "all", "even" (the
 // examples at even positions) or "odd".
 func Part(ex []Example, part string) ([]Example, error) {

@@ -18,6 +18,10 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner"
 )
 
 // Material is what texts are filled from.
@@ -208,3 +212,89 @@ func (m *Material) finish() {
 }
 
 var countries = strings.Split("Germany|France|Spain|Italy|Portugal|Netherlands|Belgium|Austria|Switzerland|Poland|Czech Republic|Sweden|Norway|Denmark|Finland|Ireland|United Kingdom|UK|USA|United States|Canada|Mexico|Brazil|Argentina|Chile|Colombia|Peru|India|Pakistan|Bangladesh|China|Japan|South Korea|Vietnam|Thailand|Indonesia|Philippines|Malaysia|Singapore|Australia|New Zealand|Nigeria|Ghana|Kenya|South Africa|Egypt|Morocco|Turkey|Greece|Romania|Hungary|Ukraine|Israel|Iran|Saudi Arabia|United Arab Emirates|Ethiopia|Tanzania|Uganda|Estonia|Latvia|Lithuania|Iceland|Croatia|Serbia|Slovenia|Slovakia|Bulgaria|Georgia|Armenia|Kazakhstan|Nepal|Sri Lanka", "|")
+
+// DisjointStats counts what Disjoint kept and dropped.
+type DisjointStats struct {
+	NamesKept, NamesDropped         int
+	CitiesKept, CitiesDropped       int
+	AddressesKept, AddressesDropped int
+}
+
+// Disjoint drops from the material every name, city and street address
+// with a word the tagger may have met: a word with any lexicon flag (a
+// shipped given name, surname, place, dictionary or common word, product,
+// greeting...) or one that known reports (the caller's set of folded words:
+// every word of every training text and training list). Closed-class words
+// stay allowed — name particles (van, de, al) in names, and street types,
+// unit words, particles and function words in street lines — since every
+// real address has them. Countries are a closed class too and stay.
+// Single letters (initials) are allowed.
+//
+// wordNames also lets names be ordinary English words (a dictionary or
+// common word that is in no name or place list: "Hold", "Geese", "Song"):
+// real names are often words, and leaving them out flatters recall.
+func (m *Material) Disjoint(known func(folded string) bool, wordNames bool) DisjointStats {
+	var st DisjointStats
+	fresh := func(s string, closed uint32) bool {
+		for _, w := range strings.FieldsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && r != '\'' && r != '\u2019' }) {
+			w = strings.Trim(w, "'\u2019")
+			if utf8.RuneCountInString(w) < 2 {
+				continue
+			}
+			f := ner.Flags(w)
+			if f&closed != 0 {
+				continue
+			}
+			if f != 0 || known(ner.FoldString(w)) {
+				return false
+			}
+		}
+		return true
+	}
+	keep := func(xs []string, closed uint32, kept, dropped *int) []string {
+		out := xs[:0]
+		for _, x := range xs {
+			if fresh(x, closed) {
+				out = append(out, x)
+				*kept++
+			} else {
+				*dropped++
+			}
+		}
+		return out
+	}
+	nameOK := ner.FParticle
+	if wordNames {
+		nameOK |= ner.FDict | ner.FCommon
+	}
+	for c := range m.Given {
+		m.Given[c] = keep(m.Given[c], nameOK, &st.NamesKept, &st.NamesDropped)
+	}
+	for c := range m.Surnames {
+		m.Surnames[c] = keep(m.Surnames[c], nameOK, &st.NamesKept, &st.NamesDropped)
+	}
+	var cultures []string
+	for _, c := range m.Cultures {
+		if len(m.Given[c]) > 0 && len(m.Surnames[c]) > 0 {
+			cultures = append(cultures, c)
+		}
+	}
+	m.Cultures = cultures
+	m.Cities = keep(m.Cities, 0, &st.CitiesKept, &st.CitiesDropped)
+	street := ner.FStreet | ner.FUnit | ner.FParticle | ner.FFunc
+	addrs := m.Addresses[:0]
+	for _, a := range m.Addresses {
+		if fresh(a.Street, street) && fresh(a.City, 0) && (len(a.Region) <= 3 || fresh(a.Region, 0)) {
+			addrs = append(addrs, a)
+			st.AddressesKept++
+		} else {
+			st.AddressesDropped++
+		}
+	}
+	m.Addresses = addrs
+	return st
+}
+
+// Countries returns the countries texts are filled with (a closed class:
+// every corpus's countries are in the lists).
+func Countries() []string { return append([]string(nil), countries...) }

@@ -30,7 +30,9 @@ const (
 type Options struct {
 	// Namespace prefixes every Redis key (REDIS_NAMESPACE; "cf").
 	Namespace string
-	// Purpose is the chain's purpose: keys are per purpose.
+	// Purpose is the chain's purpose, whose keys Erase shreds (keys are per
+	// purpose; Seal and Open use each record's purpose). Readers may leave it
+	// empty.
 	Purpose string
 	// KeyTTL is how long an unused key (or a tombstone) stays; at least the
 	// retention of events.curated.
@@ -55,6 +57,7 @@ type Options struct {
 type Store struct {
 	rdb      redis.UniversalClient
 	prefix   string
+	purpose  string
 	keyTTL   time.Duration
 	cacheTTL time.Duration
 	now      func() time.Time
@@ -81,9 +84,6 @@ type entry struct {
 
 // NewStore returns a store on rdb.
 func NewStore(rdb redis.UniversalClient, o Options) (*Store, error) {
-	if o.Purpose == "" {
-		return nil, errors.New("shred: purpose required")
-	}
 	if o.Namespace == "" {
 		o.Namespace = "cf"
 	}
@@ -93,15 +93,15 @@ func NewStore(rdb redis.UniversalClient, o Options) (*Store, error) {
 	if o.CacheTTL == 0 {
 		o.CacheTTL = DefaultCacheTTL
 	}
-	return &Store{rdb: rdb, prefix: o.Namespace + ":shred:" + o.Purpose + ":", keyTTL: o.KeyTTL, cacheTTL: o.CacheTTL,
+	return &Store{rdb: rdb, prefix: o.Namespace + ":shred:", purpose: o.Purpose, keyTTL: o.KeyTTL, cacheTTL: o.CacheTTL,
 		now: time.Now, cache: map[string]cached{}}, nil
 }
 
-// SubjectKey and TenantKey are the Redis keys of a pseudonym's data key.
-func (s *Store) SubjectKey(pseudonym string) string { return s.prefix + "s:" + pseudonym }
+// SubjectKey and TenantKey are the Redis keys of a pseudonym's data key for purpose.
+func (s *Store) SubjectKey(purpose, pseudonym string) string { return s.prefix + purpose + ":s:" + pseudonym }
 
-// TenantKey is the Redis key of a tenant pseudonym's data key.
-func (s *Store) TenantKey(pseudonym string) string { return s.prefix + "t:" + pseudonym }
+// TenantKey is the Redis key of a tenant pseudonym's data key for purpose.
+func (s *Store) TenantKey(purpose, pseudonym string) string { return s.prefix + purpose + ":t:" + pseudonym }
 
 func parseEntry(v string) (entry, error) {
 	switch {
@@ -225,6 +225,9 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 // record this process seals or opens afterwards uses them. Every record sealed
 // under the replaced keys stays unreadable for good.
 func (s *Store) Erase(ctx context.Context, scope string, pseudonyms []string, version string) error {
+	if s.purpose == "" {
+		return errors.New("shred: a store without a purpose erases nothing")
+	}
 	key := s.SubjectKey
 	if scope == schema.ScopeTenant {
 		key = s.TenantKey
@@ -232,7 +235,7 @@ func (s *Store) Erase(ctx context.Context, scope string, pseudonyms []string, ve
 	pipe := s.rdb.Pipeline()
 	names := make([]string, len(pseudonyms))
 	for i, p := range pseudonyms {
-		names[i] = key(p)
+		names[i] = key(s.purpose, p)
 		pipe.Set(ctx, names[i], "E"+version, s.keyTTL)
 	}
 	s.forget(names) // before, so that no read that began earlier is cached…
@@ -262,7 +265,7 @@ func (s *Store) forget(names []string) {
 func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withheld []bool, err error) {
 	keys := make([]string, 0, 2*len(events))
 	for _, e := range events {
-		keys = append(keys, s.SubjectKey(e.Subject), s.TenantKey(e.Tenant))
+		keys = append(keys, s.SubjectKey(e.Purpose, e.Subject), s.TenantKey(e.Purpose, e.Tenant))
 	}
 	entries, err := s.load(ctx, keys, true)
 	if err != nil {
@@ -271,7 +274,7 @@ func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withhe
 	withheld = make([]bool, len(events))
 	aeads := map[[2]string]cipher.AEAD{}
 	for i, e := range events {
-		se, te := entries[s.SubjectKey(e.Subject)], entries[s.TenantKey(e.Tenant)]
+		se, te := entries[s.SubjectKey(e.Purpose, e.Subject)], entries[s.TenantKey(e.Purpose, e.Tenant)]
 		if !se.live || !te.live {
 			return nil, fmt.Errorf("shred: key store returned no key for a record")
 		}
@@ -326,7 +329,7 @@ func (s *Store) Open(ctx context.Context, events []*schema.CuratedEvent) (outcom
 	var keys []string
 	for _, e := range events {
 		if len(e.Sealed) > 0 && e.Sealed[0] == VersionSeal {
-			keys = append(keys, s.SubjectKey(e.Subject), s.TenantKey(e.Tenant))
+			keys = append(keys, s.SubjectKey(e.Purpose, e.Subject), s.TenantKey(e.Purpose, e.Tenant))
 		}
 	}
 	entries, err := s.load(ctx, keys, false)
@@ -348,7 +351,7 @@ func (s *Store) Open(ctx context.Context, events []*schema.CuratedEvent) (outcom
 			errs[i] = gerr
 			continue
 		}
-		se, te := entries[s.SubjectKey(e.Subject)], entries[s.TenantKey(e.Tenant)]
+		se, te := entries[s.SubjectKey(e.Purpose, e.Subject)], entries[s.TenantKey(e.Purpose, e.Tenant)]
 		switch {
 		case !se.present || !te.present:
 			if (se.present && !se.live) || (te.present && !te.live) {

@@ -98,10 +98,14 @@ func NewStore(rdb redis.UniversalClient, o Options) (*Store, error) {
 }
 
 // SubjectKey and TenantKey are the Redis keys of a pseudonym's data key for purpose.
-func (s *Store) SubjectKey(purpose, pseudonym string) string { return s.prefix + purpose + ":s:" + pseudonym }
+func (s *Store) SubjectKey(purpose, pseudonym string) string {
+	return s.prefix + purpose + ":s:" + pseudonym
+}
 
 // TenantKey is the Redis key of a tenant pseudonym's data key for purpose.
-func (s *Store) TenantKey(purpose, pseudonym string) string { return s.prefix + purpose + ":t:" + pseudonym }
+func (s *Store) TenantKey(purpose, pseudonym string) string {
+	return s.prefix + purpose + ":t:" + pseudonym
+}
 
 func parseEntry(v string) (entry, error) {
 	switch {

@@ -19,8 +19,8 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
-	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/redisconn"
+	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"

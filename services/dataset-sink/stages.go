@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/schema"

@@ -415,6 +415,15 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	decoded, _ := os.ReadFile(curatedPath)
 	leak("events.curated decoded by confluent-kafka+fastavro", nd.scan("curated-decoded.jsonl", decoded, 50))
+	// A withdrawal reaches events.curated as it reaches the dataset: what a
+	// consumer starting now can read there is exactly what the snapshot holds.
+	rowBytes, _ := os.ReadFile(rowsPath)
+	if extra, missing, err := readableVersusRows(decoded, rowBytes); err != nil {
+		fail("readable curated records versus snapshot rows: %v", err)
+	} else if len(extra)+len(missing) > 0 {
+		fail("events.curated: %d records readable whose event is not in the snapshot (a withdrawal that did not reach the topic), e.g. %v; "+
+			"%d snapshot rows whose curated records do not open, e.g. %v", len(extra), first(extra, 5), len(missing), first(missing, 5))
+	}
 	// Made-up people and places (in no list of the redactor): a partial leak
 	// is any token of 4+ characters surviving; they measure generalisation,
 	// bounded at 5% of the seeded values.

@@ -236,15 +236,22 @@ func (s *Store) Erase(ctx context.Context, scope string, pseudonyms []string, ve
 	if scope == schema.ScopeTenant {
 		key = s.TenantKey
 	}
-	pipe := s.rdb.Pipeline()
 	names := make([]string, len(pseudonyms))
 	for i, p := range pseudonyms {
 		names[i] = key(s.purpose, p)
-		pipe.Set(ctx, names[i], "E"+version, s.keyTTL)
 	}
 	s.forget(names) // before, so that no read that began earlier is cached…
-	if _, err := pipe.Exec(ctx); err != nil {
-		return fmt.Errorf("shred: key store: %w", err)
+	// One command per key, each checked: an erasure names a handful of keys, and
+	// a SET answered by anything but OK must not pass for a shredded key (a
+	// pipeline on Redis Cluster reported a bare nil reply once under load).
+	for _, n := range names {
+		res, err := s.rdb.Set(ctx, n, "E"+version, s.keyTTL).Result()
+		if err == nil && res != "OK" {
+			err = fmt.Errorf("SET answered %q", res)
+		}
+		if err != nil {
+			return fmt.Errorf("shred: key store: %w", err)
+		}
 	}
 	s.forget(names) // …and after, for reads that ran meanwhile
 	return nil

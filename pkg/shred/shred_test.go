@@ -15,7 +15,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/schema"
 )
 
-func newStore(t *testing.T, cacheTTL time.Duration) (*Store, *miniredis.Miniredis, redis.UniversalClient) {
+func newStore(t testing.TB, cacheTTL time.Duration) (*Store, *miniredis.Miniredis, redis.UniversalClient) {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr(), MaxRetries: -1})

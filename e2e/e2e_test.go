@@ -392,13 +392,38 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	// every decision against the load generator's log and the policy file.
 	var pyC map[string]any
 	curatedPath := filepath.Join(r.dir, "curated-decoded.jsonl")
+	// The curated content is sealed (crypto-shredding): the Python reader opens
+	// it with a dump of the data keys, independently of pkg/shred, so that the
+	// leak scans below read what a curated consumer reads.
+	keysPath := filepath.Join(r.dir, "curated-data-keys.json")
+	nkeys, err := dumpDataKeys(ctx, e.stack.Redis, r.redisNS, keysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := r.python(ctx, &pyC, "topic", "--kafka-config", r.librdkafkaConfig(e.stack.Kafka, "python"), "--topic", r.names.Curated,
-		"--registry", e.stack.Registry.URL, "--out", curatedPath); err != nil {
+		"--registry", e.stack.Registry.URL, "--out", curatedPath, "--data-keys", keysPath, "--redis-namespace", r.redisNS); err != nil {
 		t.Fatal(err)
 	}
 	rep.PythonCurated = pyC
+	r.logln("events.curated opened by the Python reader with %d data keys: %v opened, %v erased (shredded or withheld), %v missing, %v clear, %v do not open",
+		nkeys, pyC["opened"], pyC["erased"], pyC["missing"], pyC["clear"], pyC["open_error_count"])
+	if num(pyC["opened"]) == 0 || num(pyC["missing"]) != 0 || num(pyC["open_error_count"]) != 0 || num(pyC["clear"]) != 0 ||
+		num(pyC["opened"])+num(pyC["erased"]) != num(pyC["decoded"]) {
+		fail("python reader: events.curated records opened %v, erased %v, missing %v, clear %v, not opening %v (%v) of %v decoded: "+
+			"want every record sealed and either opened or erased", pyC["opened"], pyC["erased"], pyC["missing"], pyC["clear"],
+			pyC["open_error_count"], pyC["open_errors"], pyC["decoded"])
+	}
 	decoded, _ := os.ReadFile(curatedPath)
 	leak("events.curated decoded by confluent-kafka+fastavro", nd.scan("curated-decoded.jsonl", decoded, 50))
+	// A withdrawal reaches events.curated as it reaches the dataset: what a
+	// consumer starting now can read there is exactly what the snapshot holds.
+	rowBytes, _ := os.ReadFile(rowsPath)
+	if extra, missing, err := readableVersusRows(decoded, rowBytes); err != nil {
+		fail("readable curated records versus snapshot rows: %v", err)
+	} else if len(extra)+len(missing) > 0 {
+		fail("events.curated: %d records readable whose event is not in the snapshot (a withdrawal that did not reach the topic), e.g. %v; "+
+			"%d snapshot rows whose curated records do not open, e.g. %v", len(extra), first(extra, 5), len(missing), first(missing, 5))
+	}
 	// Made-up people and places (in no list of the redactor): a partial leak
 	// is any token of 4+ characters surviving; they measure generalisation,
 	// bounded at 5% of the seeded values.

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -175,9 +176,10 @@ func (c *chaos) stop() []string {
 	return append([]string(nil), c.log...)
 }
 
-// deleteNamespace deletes every key of the chain's Redis namespace: for this
-// chain it is a FLUSHALL (the generation keys go with the data), without touching
-// the other users of the shared Redis.
+// deleteNamespace deletes every consent-cache key of the chain's Redis
+// namespace: for the consent cache it is a FLUSHALL (the generation keys go with
+// the data), without touching the other users of the shared Redis, nor the
+// curated data keys (which a Redis with its append-only file keeps).
 func deleteNamespace(ctx context.Context, rc redisconn.Config, ns string) (int, error) {
 	rdb, err := rc.NewClient(redisconn.Options{})
 	if err != nil {
@@ -192,6 +194,11 @@ func deleteNamespace(ctx context.Context, rc redisconn.Config, ns string) (int, 
 			if err != nil {
 				return n, err
 			}
+			// The data keys of curated records are not a cache: nothing can
+			// rebuild them, and a flush would shred every record on the topic
+			// the sink has not read yet (docs/ARCHITECTURE.md). The consent
+			// cache is what this fault flushes.
+			keys = slices.DeleteFunc(keys, func(k string) bool { return strings.HasPrefix(k, ns+":shred:") })
 			if len(keys) > 0 {
 				if err := rdb.Unlink(ctx, keys...).Err(); err != nil {
 					return n, err

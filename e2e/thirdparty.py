@@ -17,6 +17,15 @@ Two subcommands, each printing one JSON object on stdout:
       SCHEMA_REGISTRY_TLS_CA_FILE, SCHEMA_REGISTRY_USERNAME and
       SCHEMA_REGISTRY_PASSWORD when they are set. Output: {"records": n,
       "decoded": n, "errors": [...], "schema_ids": [...]}.
+      With --data-keys FILE (a JSON object: Redis key name -> base64 value, the
+      dump of the curated data keys) every sealed CuratedEvent is opened as
+      docs/ARCHITECTURE.md ("A withdrawal and events.curated") specifies —
+      HKDF-SHA256 over the subject's and tenant's keys, AES-256-GCM with the
+      record-bound additional data, written here from the document with the
+      `cryptography` package, sharing no code with pkg/shred — and written with
+      its content restored and "_sealed": opened | erased | missing | clear. The
+      output then also counts "opened", "erased", "missing", "clear" and lists
+      "open_errors" (values that do not open with the keys they name).
 
   snapshot --dir DIR --out FILE --cache DIR
       Reads the pulled snapshot (DIR/manifest.json lists the files) with pyarrow,
@@ -53,6 +62,67 @@ def _json_default(v):
 
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+
+_LABEL = b"consentflow/curated/v1"
+
+
+def _uvarint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+class Opener:
+    """Opens sealed curated records with a dump of the data keys (see the module doc)."""
+
+    def __init__(self, dump, namespace):
+        self.keys = {k: base64.b64decode(v) for k, v in dump.items()}
+        self.ns = namespace
+
+    def entry(self, kind, purpose, pseudonym):
+        v = self.keys.get("%s:shred:%s:%s:%s" % (self.ns, purpose, kind, pseudonym))
+        if v is None:
+            return None
+        if v[:1] == b"K" and len(v) >= 41:
+            return ("live", v[1:9], v[9:41])
+        if v[:1] == b"E":
+            return ("erased", None, None)
+        raise ValueError("unreadable key entry")
+
+    def open(self, rec):
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        sealed = rec.get("sealed")
+        if sealed is None:
+            return "clear"
+        if sealed == b"\x00":
+            return "erased"
+        if len(sealed) < 1 + 16 + 12 + 16 or sealed[0] != 1:
+            raise ValueError("unknown envelope")
+        purpose = rec["purpose"]
+        se, te = self.entry("s", purpose, rec["subject"]), self.entry("t", purpose, rec["tenant"])
+        if se is None or te is None:
+            return "erased" if (se and se[0] == "erased") or (te and te[0] == "erased") else "missing"
+        if se[0] != "live" or te[0] != "live" or se[1] != sealed[1:9] or te[1] != sealed[9:17]:
+            return "erased"
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=_LABEL, info=purpose.encode()).derive(se[2] + te[2])
+        aad = _LABEL
+        for part in (purpose, rec["subject"], rec["tenant"], rec["event_id"]):
+            b = part.encode()
+            aad += _uvarint(len(b)) + b
+        plain = AESGCM(key).decrypt(sealed[17:29], sealed[29:], aad)
+        c = json.loads(plain)
+        rec["event_type"], rec["text"], rec["properties"] = c["event_type"], c.get("text"), c.get("properties") or {}
+        rec["sealed"] = None
+        return "opened"
 
 
 def topic(args):
@@ -105,6 +175,12 @@ def topic(args):
     errors = []
     fields = [f for f in (args.fields or "").split(",") if f]
     ids = set()
+    opener = None
+    opened = {"opened": 0, "erased": 0, "missing": 0, "clear": 0}
+    open_errors = []
+    if args.data_keys:
+        with open(args.data_keys, encoding="utf-8") as f:
+            opener = Opener(json.load(f), args.redis_namespace)
     with open(args.out, "w", encoding="utf-8") as out:
         while todo:
             msg = c.poll(10.0)
@@ -125,6 +201,13 @@ def topic(args):
                 sid = struct.unpack(">I", v[1:5])[0]
                 ids.add(sid)
                 rec = fastavro.schemaless_reader(io.BytesIO(v[5:]), schema_for(sid))
+                if opener is not None:
+                    try:
+                        how = opener.open(rec)
+                        opened[how] += 1
+                        rec["_sealed"] = how
+                    except Exception as e:  # noqa: BLE001 - reported
+                        open_errors.append("%d/%d: %s" % (msg.partition(), msg.offset(), e or type(e).__name__))
                 if fields:
                     rec = {f: rec.get(f) for f in fields}
                 decoded += 1
@@ -136,9 +219,14 @@ def topic(args):
             if msg.offset() >= ends[msg.partition()][1] - 1:
                 todo.discard(msg.partition())
     c.close()
-    print(json.dumps({"records": records, "decoded": decoded, "errors": errors[:20],
-                      "schema_ids": sorted(ids),
-                      "expected": sum(hi - lo for lo, hi in ends.values())}))
+    out = {"records": records, "decoded": decoded, "errors": errors[:20],
+           "schema_ids": sorted(ids),
+           "expected": sum(hi - lo for lo, hi in ends.values())}
+    if opener is not None:
+        out.update(opened)
+        out["open_errors"] = open_errors[:20]
+        out["open_error_count"] = len(open_errors)
+    print(json.dumps(out))
 
 
 def snapshot(args):
@@ -203,6 +291,8 @@ def main():
     c.add_argument("--registry", required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--fields", default="")
+    c.add_argument("--data-keys", default="", help="JSON dump of the curated data keys: open sealed records")
+    c.add_argument("--redis-namespace", default="cf")
     s = sub.add_parser("snapshot")
     s.add_argument("--dir", required=True)
     s.add_argument("--out", required=True)

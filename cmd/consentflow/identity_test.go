@@ -121,8 +121,11 @@ func startChain(t *testing.T, o chainOpts) *chain {
 	require.NoError(t, config.LoadFrom(&fcfg, fvars))
 	var acfg anonymizer.Config
 	if o.anonymizer {
-		require.NoError(t, config.LoadFrom(&acfg, with(map[string]string{"PSEUDONYM_KEYS": "k1:" + base64.StdEncoding.EncodeToString(pseudonymSecret),
-			"ANONYMIZER_GROUP_ID": env.Prefix + "anon", "ANONYMIZER_ERASURE_GROUP_ID": env.Prefix + "anon-erasures"})))
+		avars := with(map[string]string{"PSEUDONYM_KEYS": "k1:" + base64.StdEncoding.EncodeToString(pseudonymSecret),
+			"ANONYMIZER_GROUP_ID": env.Prefix + "anon", "ANONYMIZER_ERASURE_GROUP_ID": env.Prefix + "anon-erasures",
+			"REDIS_NAMESPACE": strings.TrimSuffix(env.Prefix, ".")})
+		maps.Copy(avars, config.Environ(&env.Redis)) // the curated data keys
+		require.NoError(t, config.LoadFrom(&acfg, avars))
 	}
 	var wg sync.WaitGroup
 	run := func(name string, fn func() error) {

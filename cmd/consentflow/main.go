@@ -37,6 +37,7 @@ var commands = map[string]command{
 	"redact-eval":  {"score the redactor on a presidio-research corpus", plain(redactEvalCommand)},
 	"redact-train": {"train the name/place tagger on generated texts (make redact-model)", plain(redactTrainCommand)},
 	"snapshot":     {"list and pull dataset snapshots", plain(snapshotCommand)},
+	"curated":      {"read events.curated as a new consumer would: sealed content opened with the data keys in Redis", curatedCommand},
 }
 
 func usage(w io.Writer) {

@@ -164,7 +164,12 @@ func (c *Chain) environments(o Options) map[string]map[string]string {
 			"DATASET_ROOT": filepath.Join(o.Dir, "datasets"), "SINK_GROUP_ID": c.Groups.Sink,
 			"SINK_ROTATE_INTERVAL": "2s", "SNAPSHOT_INTERVAL": "0"},
 	}
-	maps.Copy(own["consent-filter"], config.Environ(&c.stack.Redis))
+	// The consent-filter's cache, and the data keys of curated records
+	// (crypto-shredding): the anonymizer creates and shreds them, the sink reads them.
+	for _, s := range []string{"consent-filter", "anonymizer", "dataset-sink"} {
+		maps.Copy(own[s], config.Environ(&c.stack.Redis))
+		own[s]["REDIS_NAMESPACE"] = c.RedisNamespace
+	}
 	if o.AuditKey != "" {
 		own["consent-filter"]["AUDIT_KEY"] = o.AuditKey
 	} else {

@@ -22,6 +22,13 @@ func optTime(t time.Time) any {
 	return map[string]any{"long.timestamp-millis": t.UTC()}
 }
 
+func optBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return map[string]any{"bytes": b}
+}
+
 func strMap(m map[string]string) map[string]any {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
@@ -120,6 +127,7 @@ func (e *CuratedEvent) ToNative() map[string]any {
 		"policy_version":  e.PolicyVersion,
 
 		"tenant_consent_version": optString(e.TenantConsentVersion),
+		"sealed":                 optBytes(e.Sealed),
 	}
 }
 
@@ -151,6 +159,7 @@ func CuratedEventFromNative(v any) (CuratedEvent, error) {
 		PolicyVersion:  r.str(m, "policy_version"),
 
 		TenantConsentVersion: r.str(m, "tenant_consent_version"),
+		Sealed:               r.bytes(m, "sealed"),
 	}
 	return e, r.err
 }
@@ -343,7 +352,7 @@ func unwrap(v any) any {
 	if m, ok := v.(map[string]any); ok && len(m) == 1 {
 		for k, inner := range m {
 			switch k {
-			case "string", "long", "long.timestamp-millis", "boolean", "int":
+			case "string", "long", "long.timestamp-millis", "boolean", "int", "bytes":
 				return inner
 			}
 		}
@@ -361,6 +370,19 @@ func (r *reader) str(m map[string]any, field string) string {
 	default:
 		r.fail(field, v, "string")
 		return ""
+	}
+}
+
+func (r *reader) bytes(m map[string]any, field string) []byte {
+	v := unwrap(m[field])
+	switch b := v.(type) {
+	case nil:
+		return nil
+	case []byte:
+		return b
+	default:
+		r.fail(field, v, "bytes")
+		return nil
 	}
 }
 

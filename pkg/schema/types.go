@@ -94,6 +94,10 @@ type CuratedEvent struct {
 	// TenantConsentVersion is the version of the tenant's consent record in force
 	// at the decision, empty when the tenant had none.
 	TenantConsentVersion string `json:"tenant_consent_version,omitempty"`
+	// Sealed is the crypto-shredding envelope (pkg/shred): when set, EventType,
+	// Text and Properties are empty and Sealed holds them, encrypted under the
+	// subject's and tenant's data keys. Nil on records written unsealed.
+	Sealed []byte `json:"sealed,omitempty"`
 }
 
 // ConsentChange is one record of consent.changes (compacted): a consent change

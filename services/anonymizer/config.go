@@ -8,6 +8,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
@@ -24,6 +25,15 @@ type Config struct {
 	OpsAddr string `env:"OPS_ADDR" envDefault:"127.0.0.1:9103" empty:"disables" help:"ops listen address for /healthz /readyz /metrics (empty disables it)"`
 	stream.Config
 	avro.RegistryConfig
+	// Redis holds the data keys of curated records (crypto-shredding).
+	Redis          redisconn.Config
+	RedisNamespace string `env:"REDIS_NAMESPACE" envDefault:"cf" help:"prefix of every Redis key (the dataset-sink and curated readers use the same)"`
+	// KeyTTL is how long a data key outlives its last use: at least the
+	// retention of events.curated.
+	KeyTTL time.Duration `env:"CURATED_KEY_TTL" envDefault:"744h" help:"data keys of curated records live this long after their last use (at least events.curated's retention, 30 days by default)"`
+	// KeyCache is how long a data key read from Redis is used without asking
+	// again.
+	KeyCache time.Duration `env:"CURATED_KEY_CACHE" envDefault:"1s" help:"how long a data key is reused without asking Redis again (another process's erasure reaches this one within it)"`
 	// Topics names the chain's topics (events.consented in; events.curated,
 	// dataset.erasures and events.dlq out; consent.changes for erasures).
 	Topics topics.Names
@@ -66,6 +76,13 @@ func (c *Config) Validate() error {
 	}
 	p.Add(c.Config.Validate())
 	p.Add(c.RegistryConfig.Validate())
+	p.Add(c.Redis.Validate())
+	if c.KeyTTL < time.Hour {
+		p.Addf("CURATED_KEY_TTL", "must be at least 1h (and at least the retention of events.curated), got %s", c.KeyTTL)
+	}
+	if c.KeyCache < 0 || c.KeyCache > time.Minute {
+		p.Addf("CURATED_KEY_CACHE", "must be between 0 and 1m, got %s", c.KeyCache)
+	}
 	for name, v := range map[string]string{
 		"TOPIC_EVENTS_CONSENTED": c.Topics.Consented, "TOPIC_EVENTS_CURATED": c.Topics.Curated,
 		"TOPIC_CONSENT_CHANGES": c.Topics.Changes, "TOPIC_DATASET_ERASURES": c.Topics.Erasures, "TOPIC_EVENTS_DLQ": c.Topics.DLQ,

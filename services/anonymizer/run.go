@@ -3,10 +3,13 @@ package anonymizer
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
@@ -44,10 +47,28 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return fmt.Errorf("anonymizer field plan: %w", err)
 	}
 
+	rdb, err := cfg.Redis.NewClient(redisconn.Options{DialTimeout: 2 * time.Second,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1})
+	if err != nil {
+		return fmt.Errorf("anonymizer redis: %w", err)
+	}
+	defer rdb.Close() // after the lifecycle: both loops have returned
+	cacheTTL := cfg.KeyCache
+	if cacheTTL == 0 {
+		cacheTTL = -1 // no cache
+	}
+	keys, err := shred.NewStore(rdb, shred.Options{Namespace: cfg.RedisNamespace, Purpose: cfg.Purpose, KeyTTL: cfg.KeyTTL, CacheTTL: cacheTTL})
+	if err != nil {
+		return fmt.Errorf("anonymizer key store: %w", err)
+	}
+
 	svc := run.Start(ctx, "anonymizer", cfg.OpsAddr, reg, logger)
 	if err := run.ConnectKafka(svc, cfg.Config); err != nil {
 		return svc.Abort(err)
 	}
+	// The data keys of curated records live in Redis: a record is never
+	// written unsealed, so without Redis the loops hold their batches.
+	svc.Await("Redis", func(ctx context.Context) error { return cfg.Redis.Check(ctx, rdb) })
 	cs, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*codecs, error) { return register(ctx, cfg) })
 	if err != nil {
 		return svc.Abort(err)
@@ -55,9 +76,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	writer := stream.NewWriter(cfg.Config, logger)
 	svc.OnStop("writer", writer.Close)
 	events := &pipeline.Events{Purpose: cfg.Purpose, Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
-		CuratedTopic: cfg.Topics.Curated, Metrics: metrics}
+		CuratedTopic: cfg.Topics.Curated, Keys: keys, Metrics: metrics}
 	erasures := &pipeline.Erasures{Decoder: cs.changes, Encoder: cs.erasures, Keyring: kr, Purpose: cfg.Purpose,
-		ErasuresTopic: cfg.Topics.Erasures, Metrics: metrics}
+		ErasuresTopic: cfg.Topics.Erasures, Keys: keys, Metrics: metrics}
 	loopMetrics := stream.NewMetrics(reg)
 	for _, l := range []struct {
 		stage, group, topic string

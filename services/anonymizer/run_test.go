@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
@@ -58,7 +60,8 @@ func TestRunEndToEnd(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Ephemeral = false
 	cfg.Keys = Secret("k2:" + k2 + ",k1:" + k1)
-	cfg.Config, cfg.RegistryConfig, cfg.Topics = env.Kafka, env.Registry, env.Names
+	cfg.Config, cfg.RegistryConfig, cfg.Topics, cfg.Redis = env.Kafka, env.Registry, env.Names, env.Redis
+	cfg.RedisNamespace = env.Prefix + "cf"
 	cfg.GroupID, cfg.ErasureGroupID = env.Prefix+"anonymizer", env.Prefix+"anonymizer-erasures"
 	cfg.OpsAddr = "127.0.0.1:0"
 	cfg.PropertiesAllowlist = []string{"plan"}
@@ -81,13 +84,13 @@ func TestRunEndToEnd(t *testing.T) {
 		b, err := raw.Encode(&e)
 		require.NoError(t, err)
 		in = append(in, kafka.Message{Topic: env.Names.Consented, Key: []byte(user), Value: b,
-			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:3")}, {Key: "policy-version", Value: []byte("p9")}, {Key: "purpose", Value: []byte("ai_training")}}})
+			Headers: []kafka.Header{{Key: "consent-version", Value: []byte("0:0")}, {Key: "policy-version", Value: []byte("p9")}, {Key: "purpose", Value: []byte("ai_training")}}})
 	}
 	in = append(in, kafka.Message{Topic: env.Names.Consented, Key: []byte("usr_bad"), Value: []byte("not avro")})
 	for _, c := range []schema.ConsentChange{
 		{SubjectType: schema.SubjectUser, SubjectID: "usr_alpha1", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: time.UnixMilli(1_715_950_000_000).UTC()},
 		{SubjectType: schema.SubjectUser, SubjectID: "usr_beta22", Purpose: "ai_training", Status: schema.StatusGranted, EffectiveAt: time.UnixMilli(1_715_950_000_000).UTC()},
-		{SubjectType: schema.SubjectTenant, SubjectID: "org_acme", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: time.UnixMilli(1_715_950_000_000).UTC()},
+		{SubjectType: schema.SubjectTenant, SubjectID: "org_other", Purpose: "ai_training", Status: schema.StatusDenied, EffectiveAt: time.UnixMilli(1_715_950_000_000).UTC()},
 	} {
 		b, err := changes.Encode(&c)
 		require.NoError(t, err)
@@ -108,22 +111,23 @@ func TestRunEndToEnd(t *testing.T) {
 	curatedCodec, err := avro.CuratedEvents(ctx, serde, env.Names.Curated)
 	require.NoError(t, err)
 	subjects := map[string]bool{}
+	var sealed []*schema.CuratedEvent
 	for _, m := range curated {
 		c, err := curatedCodec.Decode(ctx, m.Value)
 		require.NoError(t, err)
 		require.Equal(t, c.Subject, string(m.Key))
 		require.True(t, strings.HasPrefix(c.Subject, "k2:"))
-		require.Equal(t, "mail me at <EMAIL_ADDRESS>", c.Text)
-		require.Equal(t, map[string]string{"plan": "pro"}, c.Properties)
-		require.Equal(t, "0:3", c.ConsentVersion)
+		require.NotEmpty(t, c.Sealed, "the content is sealed")
+		require.Empty(t, c.Text)
+		require.Empty(t, c.Properties)
+		require.Equal(t, "0:0", c.ConsentVersion) // decided before the DENIED below (at or after 0:0)
 		require.Equal(t, "p9", c.PolicyVersion)
 		require.Equal(t, "198.51.100.0/24", c.IPPrefix)
 		subjects[c.Subject] = true
+		sealed = append(sealed, &c)
 	}
-	require.Equal(t, map[string]bool{
-		kr.Pseudonym(keyring.User, "ai_training", "usr_alpha1"): true,
-		kr.Pseudonym(keyring.User, "ai_training", "usr_beta22"): true,
-	}, subjects)
+	alpha := kr.Pseudonym(keyring.User, "ai_training", "usr_alpha1")
+	require.Equal(t, map[string]bool{alpha: true, kr.Pseudonym(keyring.User, "ai_training", "usr_beta22"): true}, subjects)
 
 	dlq := readN(t, ctx, env, env.Names.DLQ, 1)
 	require.Equal(t, []byte("not avro"), dlq[0].Value)
@@ -141,8 +145,30 @@ func TestRunEndToEnd(t *testing.T) {
 	}
 	require.Equal(t, map[string][]string{
 		schema.ScopeSubject: kr.Pseudonyms(keyring.User, "ai_training", "usr_alpha1"),
-		schema.ScopeTenant:  kr.Pseudonyms(keyring.Tenant, "ai_training", "org_acme"),
+		schema.ScopeTenant:  kr.Pseudonyms(keyring.Tenant, "ai_training", "org_other"),
 	}, scopes)
+
+	// A reader with the key store opens usr_beta22's record; usr_alpha1 withdrew,
+	// so its record (sealed before or withheld after the erasure) is unreadable.
+	rdb, err := env.Redis.NewClient(redisconn.Options{})
+	require.NoError(t, err)
+	defer rdb.Close()
+	reader, err := shred.NewStore(rdb, shred.Options{Namespace: cfg.RedisNamespace, Purpose: "ai_training", CacheTTL: -1})
+	require.NoError(t, err)
+	outcomes, errs, err := reader.Open(ctx, sealed)
+	require.NoError(t, err)
+	for i, c := range sealed {
+		require.NoError(t, errs[i])
+		if c.Subject == alpha {
+			require.Equal(t, shred.Erased, outcomes[i])
+			require.Empty(t, c.Text)
+			continue
+		}
+		require.Equal(t, shred.Opened, outcomes[i])
+		require.Equal(t, "mail me at <EMAIL_ADDRESS>", c.Text)
+		require.Equal(t, map[string]string{"plan": "pro"}, c.Properties)
+		require.Equal(t, "comment_added", c.EventType)
+	}
 
 	// Everything consumed is committed (outputs were acknowledged first).
 	require.Eventually(t, func() bool {

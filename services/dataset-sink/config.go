@@ -17,6 +17,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/topics"
 )
@@ -63,6 +64,12 @@ type Config struct {
 	KeyIDs            []string      `env:"PSEUDONYM_KEY_IDS" envSeparator:"," help:"ids of the keys in the anonymizer's keyring (k1,k2): the sink refuses to run while rows use a key not listed; empty: not checked"`
 	RetireKeys        []string      `env:"SINK_RETIRE_KEYS" envSeparator:"," help:"key ids being retired: their rows are removed from the table, its tags and history within ERASURE_PURGE_DEADLINE; drop the key from the keyring afterwards"`
 
+	// Redis holds the data keys that open sealed curated records (read only:
+	// the sink never creates or deletes one).
+	Redis          redisconn.Config
+	RedisNamespace string        `env:"REDIS_NAMESPACE" envDefault:"cf" help:"prefix of the Redis keys the anonymizer keeps curated data keys under"`
+	KeyCache       time.Duration `env:"CURATED_KEY_CACHE" envDefault:"1s" help:"how long a data key read from Redis is reused (an erasure reaches the sink's reads within it; the ledger drops covered rows anyway)"`
+
 	Tokens string `env:"SINK_TOKENS" help:"API bearer tokens NAME:sha256:<hex>=SCOPES, comma separated; scopes datasets:read, datasets:write joined by | (empty: API open, loopback only)"`
 }
 
@@ -71,6 +78,10 @@ var datasetName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 // Validate checks the configuration and reports every problem at once.
 func (c *Config) Validate() error {
 	var p config.Problems
+	p.Add(c.Redis.Validate())
+	if c.KeyCache < 0 || c.KeyCache > time.Minute {
+		p.Addf("CURATED_KEY_CACHE", "must be between 0 and 1m, got %s", c.KeyCache)
+	}
 	if !datasetName.MatchString(c.Dataset) {
 		p.Addf("DATASET_NAME", "want letters, digits, _ . -, got %q", c.Dataset)
 	}

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/pkg/testenv"
@@ -21,6 +22,7 @@ import (
 func testConfig(dir string) Config {
 	return Config{
 		HTTPAddr: "", OpsAddr: "", Config: stream.Config{Brokers: []string{"127.0.0.1:1"}}, RegistryConfig: avro.RegistryConfig{URL: "http://127.0.0.1:1"},
+		Redis: redisconn.Config{Addr: "127.0.0.1:1"}, RedisNamespace: "cf", KeyCache: time.Second,
 		GroupID: "dataset-sink-test", Storage: "fs", Root: dir, Dataset: "ai_training",
 		RotateRows: 10, RotateBytes: 64 << 20, RotateInterval: time.Hour, RowGroupRows: 1000, DedupeWindow: 1000,
 		SnapshotInterval: 0, SnapshotRetention: 30 * 24 * time.Hour, PurgeDeadline: 72 * time.Hour, PurgeCheck: time.Minute,
@@ -68,7 +70,7 @@ func (k *kafkaFixture) encode(t testing.TB, ev schema.CuratedEvent) kafka.Messag
 // with a consumer group unique to the test.
 func (k *kafkaFixture) config(dir string) Config {
 	cfg := testConfig(dir)
-	cfg.Config, cfg.RegistryConfig = k.env.Kafka, k.env.Registry
+	cfg.Config, cfg.RegistryConfig, cfg.Redis = k.env.Kafka, k.env.Registry, k.env.Redis
 	cfg.Topics = k.env.Names
 	cfg.GroupID = k.env.Prefix + "dataset-sink"
 	return cfg

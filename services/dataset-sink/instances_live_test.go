@@ -43,7 +43,7 @@ func TestHelperSinkProcess(t *testing.T) {
 	}
 	// Secrets do not survive JSON ("[redacted]"): the connection settings come
 	// from the environment, as the service reads them.
-	if err := errors.Join(config.Load(&cfg.Config), config.Load(&cfg.RegistryConfig)); err != nil {
+	if err := errors.Join(config.Load(&cfg.Config), config.Load(&cfg.RegistryConfig), config.Load(&cfg.Redis)); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
@@ -117,7 +117,7 @@ func TestSinkInstancesLive(t *testing.T) {
 		// ones they replace (and their *_FILE forms, which the services' env
 		// sets for secrets: setting both is a configuration error) are dropped.
 		conn := map[string]string{}
-		for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig)} {
+		for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig), config.Environ(&cfg.Redis)} {
 			maps.Copy(conn, vars)
 		}
 		cmd.Env = []string{"SINK_HELPER_CONFIG=" + string(raw)}

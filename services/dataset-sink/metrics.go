@@ -19,6 +19,7 @@ type metrics struct {
 	erasure        *erasure.Metrics
 	erasures       prometheus.Counter
 	ledgerPosition prometheus.Gauge
+	unreadable     *prometheus.CounterVec // outcome: erased, missing
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,9 +30,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		erasure:        erasure.NewMetrics(reg),
 		erasures:       prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_erasures_applied_total", Help: "Erasures recorded in the ledger (each once across instances)."}),
 		ledgerPosition: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dataset_sink_erasure_ledger_position", Help: "Entries in the erasure ledger (as loaded by this instance)."}),
+		unreadable: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "dataset_sink_unreadable_records_total",
+			Help: "Sealed events.curated records dropped unread: erased (their subject's or tenant's data key was shredded) or missing (no key and no tombstone: the key store lost its data)."}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.erasures, m.ledgerPosition)
+		reg.MustRegister(m.erasures, m.ledgerPosition, m.unreadable)
 	}
 	return m
 }

@@ -19,8 +19,10 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/redisconn"
 	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/api"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/catalog"
@@ -248,13 +250,30 @@ func (s *Sink) Run(ctx context.Context) error {
 			return svc.Abort(err)
 		}
 	}
+	rdb, err := s.cfg.Redis.NewClient(redisconn.Options{DialTimeout: 2 * time.Second,
+		ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second, MaxRetries: 1})
+	if err != nil {
+		return svc.Abort(fmt.Errorf("dataset-sink redis: %w", err))
+	}
+	svc.OnStop("redis client", rdb.Close)
+	// Sealed records open with the data keys in Redis: without Redis the events
+	// stage holds its batches.
+	svc.Await("Redis", func(ctx context.Context) error { return s.cfg.Redis.Check(ctx, rdb) })
+	cacheTTL := s.cfg.KeyCache
+	if cacheTTL == 0 {
+		cacheTTL = -1
+	}
+	keys, err := shred.NewStore(rdb, shred.Options{Namespace: s.cfg.RedisNamespace, CacheTTL: cacheTTL})
+	if err != nil {
+		return svc.Abort(err)
+	}
 	dlq := stream.NewWriter(s.cfg.Config, s.log)
 	svc.OnStop("dead-letter writer", dlq.Close)
 	loopMetrics := stream.NewMetrics(s.reg)
 
 	evReader := stream.NewReader(s.cfg.Config, stream.ReaderConfig{GroupID: s.cfg.GroupID, Topic: s.cfg.Topics.Curated}, s.log)
 	svc.OnStop("events reader", evReader.Close)
-	ev := &events{codec: cs.events, writer: s.writer, acks: s.acks, killed: s.killed.Load}
+	ev := &events{codec: cs.events, writer: s.writer, acks: s.acks, killed: s.killed.Load, keys: keys, unreadable: s.m.unreadable, log: s.log}
 	loop := &stream.Loop{Name: StageEvents, Reader: evReader, Writer: dlq, Handler: ev.handle, DLQ: s.cfg.Topics.DLQ,
 		Acks: s.acks, Drain: ev.drain, DrainTimeout: 30 * time.Second, Logger: s.log.With(zap.String("stage", StageEvents)), Metrics: loopMetrics}
 	s.events = loop

@@ -2,12 +2,16 @@ package datasetsink
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/ledger"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/table"
@@ -32,6 +36,12 @@ type events struct {
 	writer *writer.Writer
 	acks   *stream.Acks
 	killed func() bool
+	// keys opens sealed records (pkg/shred). A record whose key was shredded
+	// (an erased subject or tenant) or is missing is appended without a row:
+	// counted, never dead-lettered, never written.
+	keys       *shred.Store
+	unreadable *prometheus.CounterVec
+	log        *zap.Logger
 }
 
 // handle decodes the batch and appends it to the writer. A poison record is
@@ -43,6 +53,12 @@ func (e *events) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	var failed stream.BatchError
 	written := func(m kafka.Message) bool { return e.writer.Written(m.Partition, m.Offset) } // a redelivery needs no decoding
 	decoded := stream.DecodeEach(ctx, batch, e.codec, &failed, written)
+	if _, retry := failed.Transient(); retry {
+		return nil, failed.Err()
+	}
+	if err := e.open(ctx, batch, decoded, &failed); err != nil {
+		return nil, err
+	}
 	recs := make([]writer.Record, len(batch))
 	for i, m := range batch {
 		recs[i] = writer.Record{Partition: m.Partition, Offset: m.Offset}
@@ -65,6 +81,44 @@ func (e *events) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		e.ack(done)
 	}
 	return nil, failed.Err()
+}
+
+// open restores the content of sealed records in place; a record that cannot be
+// read (erased, key missing) becomes nil (no row), one whose sealed value does
+// not open is reported as poison. An unreachable key store holds the batch.
+func (e *events) open(ctx context.Context, batch []kafka.Message, decoded []*schema.CuratedEvent, failed *stream.BatchError) error {
+	var sealed []*schema.CuratedEvent
+	var at []int
+	for i, ev := range decoded {
+		if ev != nil && ev.Sealed != nil {
+			sealed, at = append(sealed, ev), append(at, i)
+		}
+	}
+	if len(sealed) == 0 {
+		return nil
+	}
+	if e.keys == nil {
+		return stream.Transient(errors.New("sealed curated records and no key store (REDIS_*) configured"))
+	}
+	outcomes, errs, err := e.keys.Open(ctx, sealed)
+	if err != nil {
+		return stream.Transient(fmt.Errorf("open sealed curated records: %w", err))
+	}
+	for j, i := range at {
+		switch {
+		case errs[j] != nil:
+			failed.Add(i, "sealed", errs[j])
+			decoded[i] = nil
+		case outcomes[j] == shred.Erased || outcomes[j] == shred.Missing:
+			e.unreadable.WithLabelValues(outcomes[j].String()).Inc()
+			if outcomes[j] == shred.Missing {
+				e.log.Warn("a sealed curated record has no data key and no tombstone (the key store lost its data?): dropped unread",
+					zap.Int("partition", batch[i].Partition), zap.Int64("offset", batch[i].Offset))
+			}
+			decoded[i] = nil
+		}
+	}
+	return nil
 }
 
 // ack acknowledges the offset ranges the writer made durable.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/segmentio/kafka-go"
@@ -103,12 +104,18 @@ type Erasures struct {
 	Purpose string
 	// ErasuresTopic is where outputs go.
 	ErasuresTopic string
-	Metrics       *Metrics
+	// Keys, when set, has the data keys of every erased pseudonym replaced by
+	// a tombstone before the erasure is written (and so before the change's
+	// offset is committed): the subject's records already on events.curated
+	// become unreadable. Unreachable, the batch is held and retried.
+	Keys    *shred.Store
+	Metrics *Metrics
 }
 
 // Handle is a stream.Handler: an erasure per DENIED change of the purpose, keyed
-// by the subject's active pseudonym; nothing for other changes and tombstones; a
-// record that does not decode is reported in a stream.BatchError.
+// by the subject's active pseudonym, after the pseudonyms' data keys are
+// shredded; nothing for other changes and tombstones; a record that does not
+// decode is reported in a stream.BatchError.
 func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
 	var scopes []string
@@ -123,6 +130,11 @@ func (h *Erasures) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.M
 		e, ok := ErasureFor(*c, version, h.Purpose, h.Keyring)
 		if !ok {
 			continue
+		}
+		if h.Keys != nil {
+			if err := h.Keys.Erase(ctx, e.Scope, e.Pseudonyms, e.ConsentVersion); err != nil {
+				return nil, stream.Transient(fmt.Errorf("shred the data keys of an erasure: %w", err))
+			}
 		}
 		b, err := h.Encoder.Encode(&e)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/shred"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/transform"
 	"github.com/segmentio/kafka-go"
@@ -39,7 +40,11 @@ type Events struct {
 	Transformer *transform.Transformer
 	// CuratedTopic is where outputs go.
 	CuratedTopic string
-	Metrics      *Metrics
+	// Keys seals every curated record's content under its subject's and
+	// tenant's data keys (crypto-shredding); nil writes it in the clear (tests
+	// of the transformation only: Run always sets it).
+	Keys    *shred.Store
+	Metrics *Metrics
 }
 
 // Handle is a stream.Handler: one curated record per input, in input order; a
@@ -47,29 +52,56 @@ type Events struct {
 // stream.BatchError (the loop dead-letters it, or retries the batch when the
 // schema registry could not be reached).
 func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
-	out := make([]kafka.Message, 0, len(batch))
 	var failed stream.BatchError
+	var curated []*schema.CuratedEvent
+	var from []int
 	for i, e := range stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil) {
 		if e == nil {
 			continue // reported
 		}
-		msg, reason, err := h.one(e, batch[i])
+		c, reason, err := h.one(e, batch[i])
 		if err != nil {
 			failed.Add(i, reason, err)
 			continue
 		}
-		out = append(out, msg)
+		curated, from = append(curated, c), append(from, i)
+	}
+	if _, retry := failed.Transient(); retry {
+		return nil, failed.Err()
+	}
+	withheld := make([]bool, len(curated))
+	if h.Keys != nil && len(curated) > 0 {
+		// One key look-up per batch; a record is never written unsealed: when
+		// the key store cannot be reached the whole batch is held and retried.
+		var err error
+		if withheld, err = h.Keys.Seal(ctx, curated); err != nil {
+			return nil, stream.Transient(fmt.Errorf("seal curated records: %w", err))
+		}
+	}
+	out := make([]kafka.Message, 0, len(curated))
+	nWithheld := 0
+	for j, c := range curated {
+		b, err := h.Encoder.Encode(c)
+		if err != nil {
+			failed.Add(from[j], "encode", fmt.Errorf("encode CuratedEvent: %w", err))
+			continue
+		}
+		if withheld[j] {
+			nWithheld++
+		}
+		out = append(out, kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: b})
 	}
 	if _, retry := failed.Transient(); !retry {
 		h.Metrics.EventsIn.Add(float64(len(batch)))
 		h.Metrics.EventsOut.Add(float64(len(out)))
+		h.Metrics.Withheld.Add(float64(nWithheld))
 	}
 	return out, failed.Err()
 }
 
 // one anonymizes e, the value of m, or says why it cannot (a reason label and
 // the error).
-func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message, string, error) {
+func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (*schema.CuratedEvent, string, error) {
 	// Only what the consent-filter allowed for this purpose is curated for it:
 	// a record without the filter's purpose header (written around the
 	// filter, or by a filter that predates the header) or allowed for another
@@ -77,9 +109,9 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message
 	// dead-lettered, never curated as this chain's.
 	switch p := stream.Header(m, schema.HeaderPurpose); {
 	case p == nil:
-		return kafka.Message{}, "purpose", fmt.Errorf("no %s header: not allowed by the consent-filter for purpose %s", schema.HeaderPurpose, h.Purpose)
+		return nil, "purpose", fmt.Errorf("no %s header: not allowed by the consent-filter for purpose %s", schema.HeaderPurpose, h.Purpose)
 	case string(p) != h.Purpose:
-		return kafka.Message{}, "purpose", fmt.Errorf("%s header names purpose %q, this chain serves %s", schema.HeaderPurpose, p, h.Purpose)
+		return nil, "purpose", fmt.Errorf("%s header names purpose %q, this chain serves %s", schema.HeaderPurpose, p, h.Purpose)
 	}
 	meta := transform.Meta{
 		ConsentVersion:       string(stream.Header(m, HeaderConsentVersion)),
@@ -97,11 +129,7 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (kafka.Message
 		case errors.Is(err, transform.ErrInvalidField):
 			reason = "invalid_field"
 		}
-		return kafka.Message{}, reason, fmt.Errorf("anonymize: %w", err)
+		return nil, reason, fmt.Errorf("anonymize: %w", err)
 	}
-	b, err := h.Encoder.Encode(&c)
-	if err != nil {
-		return kafka.Message{}, "encode", fmt.Errorf("encode CuratedEvent: %w", err)
-	}
-	return kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: b}, "", nil
+	return &c, "", nil
 }

@@ -9,6 +9,9 @@ type Metrics struct {
 	EventsOut  prometheus.Counter
 	Redactions *prometheus.CounterVec // type
 	Erasures   *prometheus.CounterVec // scope
+	// Withheld counts curated records written without content: decided
+	// before an erasure of their subject or tenant, curated after it.
+	Withheld prometheus.Counter
 }
 
 // NewMetrics registers the anonymizer's metrics with reg (nil: unregistered).
@@ -24,9 +27,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "redactions_total", Help: "Spans of personal data replaced in free text and properties, by entity type."}, []string{"type"}),
 		Erasures: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "consentflow", Subsystem: "anonymizer",
 			Name: "erasures_total", Help: "Erasure instructions emitted, by scope."}, []string{"scope"}),
+		Withheld: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "consentflow", Subsystem: "anonymizer",
+			Name: "withheld_total", Help: "Curated records written without content because their subject or tenant was erased before they were curated."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.EventsIn, m.EventsOut, m.Redactions, m.Erasures)
+		reg.MustRegister(m.EventsIn, m.EventsOut, m.Redactions, m.Erasures, m.Withheld)
 	}
 	return m
 }

@@ -168,7 +168,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		modes = f.Policy.Identity
 	}
 	var failed stream.BatchError
-	raws := stream.DecodeEach(ctx, batch, f.Raw, &failed, nil)
+	raws := stream.DecodeEach(ctx, batch, f.Raw.Head(), &failed, nil)
 	if fail, retry := failed.Transient(); retry {
 		return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, fail.Err)
 	}

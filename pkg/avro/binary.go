@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"slices"
 	"time"
@@ -259,18 +260,25 @@ func appendOptMillis(b []byte, t time.Time) []byte {
 }
 
 // appendStrMap appends a map of strings in blocks of at most
-// maxCollectionItems entries, as goavro does (the order of the entries is Go's
-// map order in both, which readers ignore).
+// maxCollectionItems entries, as goavro does, with the keys in sorted order
+// (goavro writes Go's random map order; readers ignore the order, and sorted
+// keys make one record always the same bytes).
 func appendStrMap(b []byte, m map[string]string) []byte {
-	left, inBlock := len(m), 0
-	for k, v := range m {
-		if inBlock == 0 {
-			inBlock = min(left, maxCollectionItems)
-			b = appendLong(b, int64(inBlock))
+	var keys []string
+	if len(m) > 1 {
+		keys = slices.Sorted(maps.Keys(m))
+	} else {
+		for k := range m {
+			keys = append(keys, k)
 		}
-		b = appendStr(appendStr(b, k), v)
-		inBlock--
-		left--
+	}
+	for len(keys) > 0 {
+		block := keys[:min(len(keys), maxCollectionItems)]
+		keys = keys[len(block):]
+		b = appendLong(b, int64(len(block)))
+		for _, k := range block {
+			b = appendStr(appendStr(b, k), m[k])
+		}
 	}
 	return append(b, 0)
 }

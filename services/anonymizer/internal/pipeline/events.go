@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
@@ -40,6 +42,10 @@ type Events struct {
 	// CuratedTopic is where outputs go.
 	CuratedTopic string
 	Metrics      *Metrics
+	// Workers is how many records of a batch are anonymized at once (the
+	// redactor makes the stage CPU-bound); 0 or 1 is one at a time. Outputs
+	// keep the input order either way, so delivery and commits are as with one.
+	Workers int
 }
 
 // Handle is a stream.Handler: one curated record per input, in input order; a
@@ -49,22 +55,57 @@ type Events struct {
 func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	out := make([]kafka.Message, 0, len(batch))
 	var failed stream.BatchError
-	for i, e := range stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil) {
-		if e == nil {
-			continue // reported
+	events := stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil)
+	results := make([]result, len(batch))
+	each(len(batch), h.Workers, func(i int) {
+		if e := events[i]; e != nil { // nil: reported
+			r := &results[i]
+			r.msg, r.reason, r.err = h.one(e, batch[i])
+			r.done = true
 		}
-		msg, reason, err := h.one(e, batch[i])
-		if err != nil {
-			failed.Add(i, reason, err)
-			continue
+	})
+	for i, r := range results {
+		switch {
+		case !r.done:
+		case r.err != nil:
+			failed.Add(i, r.reason, r.err)
+		default:
+			out = append(out, r.msg)
 		}
-		out = append(out, msg)
 	}
 	if _, retry := failed.Transient(); !retry {
 		h.Metrics.EventsIn.Add(float64(len(batch)))
 		h.Metrics.EventsOut.Add(float64(len(out)))
 	}
 	return out, failed.Err()
+}
+
+type result struct {
+	msg    kafka.Message
+	reason string
+	err    error
+	done   bool
+}
+
+// each calls fn(i) for every i < n, on up to workers goroutines that take
+// indexes in turn (records differ in cost: texts differ in length).
+func each(n, workers int, fn func(i int)) {
+	if workers <= 1 || n < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // one anonymizes e, the value of m, or says why it cannot (a reason label and

@@ -3,6 +3,7 @@ package avro
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -298,4 +299,51 @@ func TestBinaryReaderHandCases(t *testing.T) {
 	r = binReader{b: appendLong(nil, 65537)}
 	require.Nil(t, r.strMap("properties", false))
 	require.ErrorContains(t, r.err, "exceeds")
+}
+
+// A record written with the codec's schema under another registry id (a
+// registry that numbers each subject's copy apart, as Apicurio does) takes
+// the hand-written path; one written with another schema (an evolved writer)
+// goes through goavro and reads as goavro reads it.
+func TestFastPathFollowsTheSchemaNotTheID(t *testing.T) {
+	ctx := context.Background()
+	s := newSerde(t)
+	c, err := InteractionEvents(ctx, s, "events.raw")
+	require.NoError(t, err)
+	text := schemas.MustRead(schemas.InteractionEvent)
+	var sch map[string]any
+	require.NoError(t, json.Unmarshal([]byte(text), &sch))
+
+	sch["doc"] = "the same schema with another text: same canonical form"
+	same, err := json.Marshal(sch)
+	require.NoError(t, err)
+	sameID, err := s.Register(ctx, "events.other-value", string(same))
+	require.NoError(t, err)
+	require.NotEqual(t, c.ID(), sameID)
+
+	fields := sch["fields"].([]any)
+	sch["fields"] = append(fields[:len(fields):len(fields)], map[string]any{"name": "extra", "type": "string", "default": ""})
+	evolved, err := json.Marshal(sch)
+	require.NoError(t, err)
+	evolvedID, err := s.Register(ctx, "events.evolved-value", string(evolved))
+	require.NoError(t, err)
+
+	ev := benchEvent()
+	for _, id := range []int{sameID, evolvedID} {
+		native := ev.ToNative()
+		if id == evolvedID {
+			native["extra"] = "x"
+		}
+		b, err := s.Encode(id, native)
+		require.NoError(t, err)
+		got, err := c.Decode(ctx, b)
+		require.NoError(t, err)
+		require.Equal(t, ev, got)
+		head, err := c.Head().Decode(ctx, b)
+		require.NoError(t, err)
+		require.Equal(t, ev.EventID, head.EventID)
+		fast, ok := c.sameSchema.Load(id)
+		require.True(t, ok)
+		require.Equal(t, id == sameID, fast.(bool), "schema %d takes the hand-written path", id)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"sync"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/schemas"
@@ -19,10 +20,13 @@ type Codec[T any] struct {
 	fromNative func(any) (T, error)
 
 	// The hand-written binary reader and writer of T's schema file (binary.go),
-	// for records of schema id; nil for records without one.
+	// for records written with that schema (see fast); nil for types without.
 	read  func([]byte) (T, error)
 	write func([]byte, *T) ([]byte, error)
 	head  func([]byte) (T, error) // reads the fields a consent decision needs
+	// sameSchema caches, per writer schema id, whether its schema is the
+	// codec's own (int → bool).
+	sameSchema sync.Map
 }
 
 // ID is the registry id of the schema this codec writes with.
@@ -42,13 +46,35 @@ func (c *Codec[T]) Encode(v *T) ([]byte, error) {
 	return out, nil
 }
 
-// fast is the record body of b when it was written with this codec's own
-// schema and the codec has a hand-written reader for it.
-func (c *Codec[T]) fast(b []byte) ([]byte, bool) {
-	if c.read == nil || len(b) < 5 || b[0] != 0 || int(binary.BigEndian.Uint32(b[1:5])) != c.id {
+// fast is the record body of b when it was written with this codec's schema
+// and the codec has a hand-written reader for it. "This codec's schema" is any
+// registry id whose schema has the same Parsing Canonical Form as the one the
+// codec registered — the same fields, types and order, so the same binary
+// layout: a registry that gives the schema another id under each subject
+// (Apicurio's global ids: events.raw-value and events.consented-value) still
+// takes the fast path. Each id is checked once; an id the registry cannot
+// give now is left to goavro's path, which reports why.
+func (c *Codec[T]) fast(ctx context.Context, b []byte) ([]byte, bool) {
+	if c.read == nil || len(b) < 5 || b[0] != 0 {
 		return nil, false
 	}
-	return b[5:], true
+	id := int(binary.BigEndian.Uint32(b[1:5]))
+	if id == c.id {
+		return b[5:], true
+	}
+	if same, ok := c.sameSchema.Load(id); ok {
+		return b[5:], same.(bool)
+	}
+	wc, err := c.serde.codec(ctx, id)
+	if err != nil {
+		return nil, false
+	}
+	c.serde.mu.RLock()
+	own := c.serde.codecs[c.id]
+	c.serde.mu.RUnlock()
+	same := own != nil && wc.CanonicalSchema() == own.CanonicalSchema()
+	c.sameSchema.Store(id, same)
+	return b[5:], same
 }
 
 // Decode decodes a wire-format record written with any schema version of T. A
@@ -56,7 +82,7 @@ func (c *Codec[T]) fast(b []byte) ([]byte, bool) {
 // ConsentChanges) is an error, not a T with empty fields.
 func (c *Codec[T]) Decode(ctx context.Context, b []byte) (T, error) {
 	var zero T
-	if body, ok := c.fast(b); ok {
+	if body, ok := c.fast(ctx, b); ok {
 		v, err := c.read(body)
 		if err != nil {
 			return zero, fmt.Errorf("decode with schema %d: %w", c.id, err)
@@ -98,7 +124,7 @@ func (c *Codec[T]) Head() interface {
 type headDecoder[T any] struct{ c *Codec[T] }
 
 func (h headDecoder[T]) Decode(ctx context.Context, b []byte) (T, error) {
-	body, ok := h.c.fast(b)
+	body, ok := h.c.fast(ctx, b)
 	if !ok {
 		return h.c.Decode(ctx, b)
 	}

@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
-func newSerde(t *testing.T) *Serde {
+func newSerde(t testing.TB) *Serde {
 	t.Helper()
 	reg := srfake.New()
 	t.Cleanup(reg.Close)

@@ -25,7 +25,7 @@ func benchEvents(n int) []eventgen.Event {
 	return out
 }
 
-func benchTransformer(b *testing.B, r transform.Redactor) *transform.Transformer {
+func benchTransformer(b testing.TB, r transform.Redactor) *transform.Transformer {
 	kr, err := keyring.Ephemeral()
 	if err != nil {
 		b.Fatal(err)

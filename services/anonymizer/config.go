@@ -46,6 +46,8 @@ type Config struct {
 	ErasureGroupID string `env:"ANONYMIZER_ERASURE_GROUP_ID" envDefault:"anonymizer-erasures" help:"consumer group of consent.changes (erasures)"`
 	// MaxBatch bounds the records handled per batch.
 	MaxBatch int `env:"ANONYMIZER_MAX_BATCH" envDefault:"500" help:"most records per batch"`
+	// Workers anonymizes records of a batch in parallel (outputs keep their order).
+	Workers int `env:"ANONYMIZER_WORKERS" help:"records of a batch anonymized in parallel (default: GOMAXPROCS, the cores the process may use)"`
 
 	// KeyringFile is a keyring file: JSON {"active":id,"keys":{id:base64}} or lines id:base64.
 	KeyringFile string `env:"KEYRING_FILE" help:"pseudonym keyring file: lines id:base64 (first active) or JSON {\"active\":id,\"keys\":{id:base64}}"`
@@ -99,6 +101,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ErasureGroupID == "" || c.ErasureGroupID == c.GroupID {
 		p.Addf("ANONYMIZER_ERASURE_GROUP_ID", "required and different from ANONYMIZER_GROUP_ID")
+	}
+	if c.Workers < 0 {
+		p.Addf("ANONYMIZER_WORKERS", "must not be negative, got %d", c.Workers)
 	}
 	if c.MaxBatch < 1 {
 		p.Addf("ANONYMIZER_MAX_BATCH", "must be at least 1, got %d", c.MaxBatch)

@@ -1,8 +1,10 @@
 package anonymizer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
@@ -76,7 +78,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	writer := stream.NewWriter(cfg.Config, logger)
 	svc.OnStop("writer", writer.Close)
 	events := &pipeline.Events{Purpose: cfg.Purpose, Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
-		CuratedTopic: cfg.Topics.Curated, Keys: keys, Metrics: metrics}
+		CuratedTopic: cfg.Topics.Curated, Keys: keys, Metrics: metrics, Workers: cmp.Or(cfg.Workers, runtime.GOMAXPROCS(0))}
 	erasures := &pipeline.Erasures{Decoder: cs.changes, Encoder: cs.erasures, Keyring: kr, Purpose: cfg.Purpose,
 		ErasuresTopic: cfg.Topics.Erasures, Keys: keys, Metrics: metrics}
 	loopMetrics := stream.NewMetrics(reg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,12 +55,15 @@ func benchSinkVsPassThrough(b *testing.B, n int) {
 	k := newKafkaFixture(b)
 	rows, kafkaBytes := prefill(b, ctx, k, n, 2*time.Minute)
 	b.ResetTimer()
-	var sinkTime, baseTime, eraseTime time.Duration
+	var sinkTime, baseTime, eraseTime, sinkCPU, baseCPU time.Duration
 	var parquetBytes, erased int64
 	for i := range b.N {
+		c0 := processCPU()
 		baseTime += passThrough(b, ctx, k, fmt.Sprintf("%sbaseline-%d", k.env.Prefix, i), rows)
-		d, st, e, n := sinkPass(b, ctx, k, fmt.Sprintf("%ssink-%d", k.env.Prefix, i), rows)
+		baseCPU += processCPU() - c0
+		d, cpu, st, e, n := sinkPass(b, ctx, k, fmt.Sprintf("%ssink-%d", k.env.Prefix, i), rows)
 		sinkTime += d
+		sinkCPU += cpu
 		eraseTime += e
 		erased += n
 		parquetBytes += st.BytesWritten
@@ -76,6 +80,10 @@ func benchSinkVsPassThrough(b *testing.B, n int) {
 	b.ReportMetric(total/baseTime.Seconds(), "baseline_rows/s")
 	b.ReportMetric(in/baseTime.Seconds(), "baseline_kafka_MB/s")
 	b.ReportMetric(baseTime.Seconds()/sinkTime.Seconds(), "sink/baseline")
+	// CPU per row (this process, user + system): the sink from its first
+	// record to the end of its flush, the pass-through over its whole pass.
+	b.ReportMetric(float64(sinkCPU.Microseconds())/total, "cpu_us/row")
+	b.ReportMetric(float64(baseCPU.Microseconds())/total, "baseline_cpu_us/row")
 	b.ReportMetric(eraseTime.Seconds()/float64(b.N), "erasure_commit_s")
 	b.ReportMetric(float64(erased)/float64(b.N), "erasure_rows_removed")
 }
@@ -152,7 +160,7 @@ func passThrough(b *testing.B, ctx context.Context, k *kafkaFixture, group strin
 // its copy-on-write commit on the table it wrote: the scan of every data file's
 // pseudonym columns, the rewrite of the files holding the subject's rows, the
 // commit.
-func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, writer.Stats, time.Duration, int64) {
+func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, rows int) (time.Duration, time.Duration, writer.Stats, time.Duration, int64) {
 	b.Helper()
 	cfg := k.config(b.TempDir())
 	cfg.GroupID = group
@@ -174,6 +182,7 @@ func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, 
 		time.Sleep(time.Millisecond)
 	}
 	start = time.Now()
+	cpu0 := processCPU()
 	for s.Stats().RecordsConsumed < int64(rows) {
 		if ctx.Err() != nil {
 			b.Fatalf("sink consumed %d of %d", s.Stats().RecordsConsumed, rows)
@@ -184,6 +193,7 @@ func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, 
 		b.Fatal(err)
 	}
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	stop()
 	if err := <-errc; err != nil {
 		b.Fatalf("sink drain: %v", err)
@@ -197,5 +207,14 @@ func sinkPass(b *testing.B, ctx context.Context, k *kafkaFixture, group string, 
 	if err != nil {
 		b.Fatal(err)
 	}
-	return elapsed, s.Stats(), time.Since(t0), res.RowsRemoved
+	return elapsed, cpu, s.Stats(), time.Since(t0), res.RowsRemoved
+}
+
+// processCPU is the CPU time (user + system) this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -102,12 +102,15 @@ func (b *bench) stages() error {
 	if err := b.measure("pass-through on events.raw", func(a int) error {
 		g := fmt.Sprintf("%spt-raw-%d", b.prefix, a)
 		noise := quiet(quietWait)
+		cpu0 := selfCPU()
 		stop := passThrough(b.ctx, b.kafka, g, b.names.Raw, b.prefix+"pt.out", 500, 5*time.Millisecond)
 		d, err := drain(b.ctx, b.kafka, g, b.names.Raw, n, 3*time.Minute)
+		cpu := selfCPU() - cpu0
 		stop()
 		if err != nil {
 			return err
 		}
+		b.cpuFig("passthrough.raw.cpu", "baseline", "", cpu, d, noise, "CPU of the pass-through loop on events.raw (this process, over its drain)")
 		b.fig(&Figure{ID: "passthrough.raw", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
 			What: "kafka-go pass-through loop (pkg/stream Loop, identity handler, batch 500, linger 5ms) on events.raw", Detail: d})
 		return nil
@@ -125,12 +128,15 @@ func (b *bench) stages() error {
 	if err := b.measure("pass-through on events.consented", func(a int) error {
 		g := fmt.Sprintf("%spt-consented-%d", b.prefix, a)
 		noise := quiet(quietWait)
+		cpu0 := selfCPU()
 		stop := passThrough(b.ctx, b.kafka, g, b.names.Consented, b.prefix+"pt.out2", 500, 20*time.Millisecond)
 		d, err := drain(b.ctx, b.kafka, g, b.names.Consented, k, 3*time.Minute)
+		cpu := selfCPU() - cpu0
 		stop()
 		if err != nil {
 			return err
 		}
+		b.cpuFig("passthrough.consented.cpu", "baseline", "", cpu, d, noise, "CPU of the pass-through loop on events.consented (this process, over its drain)")
 		b.fig(&Figure{ID: "passthrough.consented", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
 			What: "kafka-go pass-through loop (batch 500, linger 20ms: the anonymizer's) on events.consented", Detail: d})
 		return nil
@@ -169,6 +175,7 @@ func (b *bench) filterStage(n int64, attempt int) error {
 	if err != nil {
 		return err
 	}
+	b.cpuFig("filter.cpu", "consent-filter", "passthrough.raw.cpu", cpu, d, noise, "CPU of the consent-filter process over its drain")
 	b.fig(&Figure{ID: "filter.drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.raw",
 		What: fmt.Sprintf("consent-filter drains %d pre-filled events.raw (real Redis, %d users' consent records)", n, b.res.Settings.Users),
 		Detail: map[string]any{"drain": d, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
@@ -196,10 +203,27 @@ func (b *bench) anonymizerStage(k int64, attempt int) error {
 	if err != nil {
 		return err
 	}
+	b.cpuFig("anonymizer.cpu", "anonymizer", "passthrough.consented.cpu", cpu, d, noise, "CPU of the anonymizer process over its drain (redaction on)")
 	b.fig(&Figure{ID: "anonymizer.drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.consented",
 		What:   fmt.Sprintf("anonymizer drains %d events.consented (real filter output: loadgen text with PII)", k),
 		Detail: map[string]any{"drain": d, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
 	return nil
+}
+
+// cpuFig records a stage's CPU cost per event: process CPU time (user +
+// system, from /proc) over a drain, divided by the records drained. Unlike
+// events/s it does not depend on how many cores the machine has or on what
+// else runs on them, so it is the figure to size instances with; the ratio to
+// the pass-through's says how much work the stage adds to moving the bytes.
+// The pass-through runs in cfbench's own process: its figure includes the
+// drain monitor's offset polls (a few per second), so it overstates the
+// baseline's cost slightly.
+func (b *bench) cpuFig(id, stage, baseline string, cpu float64, d Drain, noise Noise, what string) {
+	if d.Records <= 0 || cpu <= 0 {
+		return
+	}
+	b.fig(&Figure{ID: id, Stage: stage, Unit: "µs/event", Value: round(cpu*1e6/float64(d.Records), 1), Noise: noise, Baseline: baseline,
+		What: what + "; lower is better", Detail: map[string]any{"cpu_s": round(cpu, 3), "records": d.Records}})
 }
 
 // goBench runs a compiled test binary's benchmark and parses "value unit" pairs
@@ -264,6 +288,12 @@ func (b *bench) sinkOnce(int) error {
 	b.fig(&Figure{ID: "sink.drain", Stage: "dataset-sink", Unit: "events/s", Value: round(m["rows/s"], 0), Noise: noise, Baseline: "sink.passthrough_consumer",
 		What:   fmt.Sprintf("dataset-sink: %d curated rows appended to its Iceberg table (zstd Parquet on local disk, sqlite catalog) and committed (BenchmarkSinkLive)", b.res.Settings.SinkRows),
 		Detail: map[string]any{"parquet_mb_per_s": m["parquet_MB/s"], "kafka_mb_per_s": m["kafka_MB/s"]}})
+	if m["cpu_us/row"] > 0 && m["baseline_cpu_us/row"] > 0 {
+		b.fig(&Figure{ID: "sink.passthrough_consumer.cpu", Stage: "baseline", Unit: "µs/event", Value: round(m["baseline_cpu_us/row"], 1), Noise: noise,
+			What: "CPU of the pass-through consumer group per row (BenchmarkSinkLive's process over its pass); lower is better"})
+		b.fig(&Figure{ID: "sink.cpu", Stage: "dataset-sink", Unit: "µs/event", Value: round(m["cpu_us/row"], 1), Noise: noise, Baseline: "sink.passthrough_consumer.cpu",
+			What: "CPU of the dataset-sink per row, first record to the end of its flush (BenchmarkSinkLive's process); lower is better"})
+	}
 	b.fig(&Figure{ID: "sink.erasure_commit", Stage: "dataset-sink", Unit: "s", Value: round(m["erasure_commit_s"], 3), Noise: noise,
 		What:   "one erasure (1 subject of 1,000) applied to that table: scan of every data file's pseudonym columns, rewrite of the files holding its rows, copy-on-write commit (BenchmarkSinkLive)",
 		Detail: map[string]any{"rows_removed": m["erasure_rows_removed"]}})

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/shred"
@@ -45,6 +47,10 @@ type Events struct {
 	// of the transformation only: Run always sets it).
 	Keys    *shred.Store
 	Metrics *Metrics
+	// Workers is how many records of a batch are anonymized at once (the
+	// redactor makes the stage CPU-bound); 0 or 1 is one at a time. Outputs
+	// keep the input order either way, so delivery and commits are as with one.
+	Workers int
 }
 
 // Handle is a stream.Handler: one curated record per input, in input order; a
@@ -55,16 +61,23 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	var failed stream.BatchError
 	var curated []*schema.CuratedEvent
 	var from []int
-	for i, e := range stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil) {
-		if e == nil {
-			continue // reported
+	events := stream.DecodeEach(ctx, batch, h.Decoder, &failed, nil)
+	results := make([]result, len(batch))
+	each(len(batch), h.Workers, func(i int) {
+		if e := events[i]; e != nil { // nil: reported
+			r := &results[i]
+			r.curated, r.reason, r.err = h.one(e, batch[i])
+			r.done = true
 		}
-		c, reason, err := h.one(e, batch[i])
-		if err != nil {
-			failed.Add(i, reason, err)
-			continue
+	})
+	for i, r := range results {
+		switch {
+		case !r.done:
+		case r.err != nil:
+			failed.Add(i, r.reason, r.err)
+		default:
+			curated, from = append(curated, r.curated), append(from, i)
 		}
-		curated, from = append(curated, c), append(from, i)
 	}
 	if _, retry := failed.Transient(); retry {
 		return nil, failed.Err()
@@ -97,6 +110,34 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		h.Metrics.Withheld.Add(float64(nWithheld))
 	}
 	return out, failed.Err()
+}
+
+type result struct {
+	curated *schema.CuratedEvent
+	reason  string
+	err     error
+	done    bool
+}
+
+// each calls fn(i) for every i < n, on up to workers goroutines that take
+// indexes in turn (records differ in cost: texts differ in length).
+func each(n, workers int, fn func(i int)) {
+	if workers <= 1 || n < 2 {
+		for i := range n {
+			fn(i)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // one anonymizes e, the value of m, or says why it cannot (a reason label and

@@ -155,8 +155,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 type decoded struct {
 	msg kafka.Message
-	ev  schema.InteractionEvent
-	es  eventSubjects
+	// ev holds what Codec.Head reads: ids, times, jurisdiction, GPC, event
+	// type, client consent and source; the payload fields (text, properties,
+	// network, actor, session) are empty. The filter forwards msg.Value.
+	ev schema.InteractionEvent
+	es eventSubjects
 }
 
 // Handle is the stream.Handler of the filter.
@@ -168,7 +171,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		modes = f.Policy.Identity
 	}
 	var failed stream.BatchError
-	raws := stream.DecodeEach(ctx, batch, f.Raw, &failed, nil)
+	raws := stream.DecodeEach(ctx, batch, f.Raw.Head(), &failed, nil)
 	if fail, retry := failed.Transient(); retry {
 		return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, fail.Err)
 	}

@@ -3,6 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -326,12 +331,16 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	rr.RawEvents = n1 - n0
 	rr.ChainPerSec = round(float64(rr.RawEvents)/rr.ChainSeconds, 0)
 	type rawInfo struct{ received, appended time.Time }
-	raws := map[string]rawInfo{}
+	raws := map[string]rawInfo{} // by curated event id
+	secret, err := base64.StdEncoding.DecodeString(b.pseudKey)
+	if err != nil {
+		return nil, fmt.Errorf("pseudonym key: %w", err)
+	}
 	var ingest []time.Duration
 	err = stream.ReadRange(b.ctx, b.kafka, c.Names.Raw, raw0, raw1, func(m kafka.Message) {
 		ev, err := c.rawCodec.Decode(b.ctx, m.Value)
 		if err == nil {
-			raws[ev.EventID] = rawInfo{ev.ReceivedAt, m.Time}
+			raws[curatedEventID("k1", secret, "ai_training", ev.TenantID, ev.EventID)] = rawInfo{ev.ReceivedAt, m.Time}
 			ingest = append(ingest, m.Time.Sub(ev.ReceivedAt))
 		}
 	})
@@ -437,7 +446,7 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 	time.Sleep(2 * time.Second) // let the readers reach the end offsets
 	for i := 0; i < n && time.Since(start) < limit+30*time.Second && ctx.Err() == nil; i++ {
 		user := fmt.Sprintf("wd-%s-%04d", b.res.RunID, i)
-		url := c.ConsentURL() + "/v1/users/" + user + "/consents/ai_training"
+		url := c.ConsentURL() + "/v1/tenants/" + tenant + "/users/" + user + "/consents/ai_training"
 		if code, err := do(http.MethodPut, url, map[string]string{"status": "granted", "source": "bench"}, b.token); err != nil || code != 200 {
 			return res, fmt.Errorf("grant %s: %d %v", user, code, err)
 		}
@@ -582,4 +591,26 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 	b.fig(&Figure{ID: "chain.max.throughput", Stage: "baseline", Unit: "events/s", Value: tput, Noise: noise,
 		What: "kafka-go writer (4 goroutines × 500) → two pass-through hops: first append → last append"})
 	return out, nil
+}
+
+// curatedEventID is the curated event_id of a raw event (docs/ARCHITECTURE.md,
+// Unlinkability): "<key id>:" and the unpadded lower-case base32 of the first 16
+// bytes of HMAC-SHA256, under the pseudonym key, of "consentflow/pseudonym/v1"
+// and the uvarint-length-prefixed parts "event", purpose, raw event id, tenant.
+// The launcher gives the anonymizer the bench's key as "k1"; latencies match a
+// curated record to its raw event with it.
+func curatedEventID(keyID string, secret []byte, purpose, tenant, eventID string) string {
+	msg := []byte("consentflow/pseudonym/v1")
+	parts := []string{"event", purpose, eventID}
+	if tenant != "" {
+		parts = append(parts, tenant)
+	}
+	for _, p := range parts {
+		msg = binary.AppendUvarint(msg, uint64(len(p)))
+		msg = append(msg, p...)
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(msg)
+	enc := base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+	return keyID + ":" + enc.EncodeToString(m.Sum(nil)[:16])
 }

@@ -279,3 +279,25 @@ func TestImportNeverRollsBack(t *testing.T) {
 	assert.Equal(t, 400, code)
 	assert.Contains(t, problems(body), "line 1: tenant_id: required")
 }
+
+// A body is one JSON object: data after it (a second object, a stray number)
+// is a 400 naming the body, and nothing is appended — the fuzzer found
+// `{"stAtus":"denied"}0` recorded as a denial.
+func TestBodyIsOneJSONValue(t *testing.T) {
+	f := newFixture(t, "")
+	for _, body := range []string{`{"status":"denied"}0`, `{"status":"granted"}{"status":"denied"}`, `{"status":"denied"} x`} {
+		code, out := f.put(t, "/v1/tenants/acme/users/7/consents/ai_training", tokAll, body)
+		assert.Equal(t, 400, code, body)
+		assert.Contains(t, problems(out), "after the JSON value", body)
+		code, out = f.put(t, "/v1/tenants/acme/consents/ai_training", tokAll, body)
+		assert.Equal(t, 400, code, body)
+		assert.Contains(t, problems(out), "after the JSON value", body)
+	}
+	code, out := f.do(t, "POST", "/v1/consents/import", tokImport, "application/x-ndjson",
+		`{"subject_type":"user","subject_id":"9","tenant_id":"acme","purpose":"ai_training","status":"granted"} 1`)
+	assert.Equal(t, 400, code)
+	assert.Contains(t, problems(out), "line 1: unexpected data after the JSON value")
+	code, _ = f.put(t, "/v1/tenants/acme/users/7/consents/ai_training", tokAll, "{\"status\":\"denied\"}\n")
+	assert.Equal(t, 200, code, "trailing white space is fine")
+	assert.Len(t, f.changes.got, 1)
+}

@@ -3,7 +3,6 @@ package api
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -106,9 +105,7 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 		}
 		path := fmt.Sprintf("line %d: ", line)
 		var rec ImportRecord
-		dec := json.NewDecoder(strings.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
+		if err := decodeOne(strings.NewReader(text), &rec); err != nil {
 			probs = append(probs, path+err.Error())
 			continue
 		}

@@ -163,9 +163,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (c *Centre) mint(w http.ResponseWriter, r *http.Request) {
 	var req LinkRequest
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := jsonStrict(http.MaxBytesReader(w, r.Body, 8<<10), &req); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid request", "problems": []string{"body: " + err.Error()}})
 		return
 	}

@@ -1,6 +1,7 @@
 package centre
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -105,9 +106,7 @@ func (s *Signer) Verify(token string) (Link, error) {
 		return Link{}, ErrLink
 	}
 	var l Link
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&l); err != nil || l.Check() != nil {
+	if err := jsonStrict(bytes.NewReader(b), &l); err != nil || l.Check() != nil {
 		return Link{}, ErrLink
 	}
 	if !s.Now().Before(time.Unix(l.Expires, 0)) {

@@ -1,6 +1,7 @@
 package centre
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -97,7 +98,7 @@ func LoadTheme(path string) (Theme, error) {
 	if err != nil {
 		return th, err
 	}
-	if err := jsonStrict(b, &th); err != nil {
+	if err := jsonStrict(bytes.NewReader(b), &th); err != nil {
 		return th, fmt.Errorf("%s: %w", path, err)
 	}
 	var probs []string

@@ -9,10 +9,8 @@ import (
 	"sync"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/sasl"
-	"github.com/segmentio/kafka-go/sasl/aws_msk_iam_v2"
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
@@ -183,20 +181,7 @@ func (s SASL) mechanism() (sasl.Mechanism, error) {
 		}
 		return m, nil
 	case AWSMSKIAM:
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		var opts []func(*awsconfig.LoadOptions) error
-		if s.AWSRegion != "" {
-			opts = append(opts, awsconfig.WithRegion(s.AWSRegion))
-		}
-		cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
-		if err != nil {
-			return nil, fmt.Errorf("AWS_MSK_IAM: AWS configuration: %w", err)
-		}
-		if cfg.Region == "" {
-			return nil, fmt.Errorf("KAFKA_SASL_AWS_REGION: required with AWS_MSK_IAM when the AWS configuration names no region")
-		}
-		return aws_msk_iam_v2.NewMechanism(cfg), nil
+		return mskIAM(s.AWSRegion)
 	}
 	return nil, fmt.Errorf("KAFKA_SASL_MECHANISM: %q is not supported", s.Mechanism)
 }

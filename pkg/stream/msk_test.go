@@ -1,3 +1,5 @@
+//go:build !nomskiam
+
 package stream
 
 import (

@@ -20,7 +20,6 @@ import (
 	"github.com/apache/iceberg-go/catalog"
 	sqlcat "github.com/apache/iceberg-go/catalog/sql"
 	"github.com/apache/iceberg-go/table"
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver "pgx"
 	"go.uber.org/zap"
 	_ "modernc.org/sqlite" // pure-Go sqlite driver "sqlite"
 
@@ -66,6 +65,9 @@ var ErrConflict = errors.New("commit conflict")
 func OpenDB(uri string) (*sql.DB, string, error) {
 	switch {
 	case strings.HasPrefix(uri, "postgres://"), strings.HasPrefix(uri, "postgresql://"):
+		if !postgresBuilt {
+			return nil, "", errors.New("SINK_CATALOG_URI: PostgreSQL catalogs are not in this binary (built with the tag nopostgres, as make demo does); use make build or the image")
+		}
 		db, err := sql.Open("pgx", uri)
 		if err != nil {
 			return nil, "", fmt.Errorf("open postgres catalog: %w", err)

@@ -1,3 +1,5 @@
+//go:build !nos3
+
 package storage
 
 import (
@@ -15,21 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 )
-
-// S3Options configure S3-compatible storage.
-type S3Options struct {
-	Endpoint  string // empty: AWS
-	Region    string
-	Bucket    string
-	Prefix    string
-	AccessKey string
-	SecretKey string
-	PathStyle bool
-	// StagingDir holds files before they are uploaded.
-	StagingDir string
-	// HTTPClient overrides the HTTP client (tests).
-	HTTPClient *http.Client
-}
 
 // S3 stores objects in an S3-compatible bucket. Publish and Put are conditional
 // creates (If-None-Match: *), so an object is never overwritten.

@@ -1,0 +1,6 @@
+//go:build nopostgres
+
+package lake
+
+// postgresBuilt: this binary was built with the tag nopostgres.
+const postgresBuilt = false

@@ -187,3 +187,21 @@ func TestNameReadAsPlaceKeepsSurname(t *testing.T) {
 	// a known place and the capitalised word after it stay apart
 	assert.Contains(t, found(New(), "We met in Berlin Yesterday evening.", nil, Location), "Berlin")
 }
+
+// The number of a ticket key ("ENG-878") is no house number: a name after
+// the key is not read as a street address that starts with it.
+func TestKeyNumberStartsNoPlace(t *testing.T) {
+	for _, c := range []struct{ text, name string }{
+		{"ref DATA-387 Quelani Odrebu (contractor, Legal) asked for a laptop", "Quelani Odrebu"},
+		{"Blocked by ENG-878 Ivaska Muldrene (intern, Design) waiting on Figma", "Ivaska Muldrene"},
+		{"Duplicate of SUP-5033 Thorvo Baskine (new hire, Finance) wants Slack", "Thorvo Baskine"},
+	} {
+		for _, typ := range []string{Person, Location} {
+			for _, sp := range found(New(), c.text, nil, typ) {
+				assert.NotRegexp(t, `[0-9]`, sp, "%s: %s span %q", c.text, typ, sp)
+			}
+		}
+		assert.Equal(t, []string{c.name}, found(New(), c.text, nil, Person), c.text)
+	}
+	assert.Equal(t, []string{"221 Baker Street"}, found(New(), "ship it to 221 Baker Street today", nil, Location))
+}

@@ -205,3 +205,19 @@ func TestKeyNumberStartsNoPlace(t *testing.T) {
 	}
 	assert.Equal(t, []string{"221 Baker Street"}, found(New(), "ship it to 221 Baker Street today", nil, Location))
 }
+
+// A single capitalised word no list knows is read from the words around it
+// (round 4's context features and training frames): the first object of a
+// verb with two objects is a person, a word after a verb of moving a place;
+// a compound surname joined by a particle stays one name.
+func TestUnknownWordFromContext(t *testing.T) {
+	for _, c := range []struct{ text, typ, span string }{
+		{"I still owe Zoravek a lunch for the migration.", Person, "Zoravek"},
+		{"Can you send Brelunda the slides before standup?", Person, "Brelunda"},
+		{"Quick update: Tomas relocated to Vrastemund last spring.", Location, "Vrastemund"},
+		{"My sister grew up in Oskelbaai and still visits.", Location, "Oskelbaai"},
+		{"The invoice goes to Idoya Garmendi de los Urrutios, finance.", Person, "Idoya Garmendi de los Urrutios"},
+	} {
+		assert.Contains(t, found(New(), c.text, nil, c.typ), c.span, c.text)
+	}
+}

@@ -97,6 +97,9 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
 			b--
 		}
+		if a < b && keyTail(s.toks, a) {
+			a++ // "ref ENG-878 Ekaaksh Myhrer": the number belongs to the ticket key, not to a house
+		}
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}
@@ -127,6 +130,13 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+}
+
+// keyTail reports whether token i is the number of a key glued to letters
+// by a hyphen ("ENG-878", "tmp-2"): it is no house number to start a place
+// or a name with.
+func keyTail(ts []ner.Token, i int) bool {
+	return i >= 2 && ts[i].Kind == ner.KNum && !ts[i].Space && ts[i-1].Shape == ner.ShHyphen && !ts[i-1].Space && ts[i-2].Kind == ner.KWord
 }
 
 // nameNotPlace reports whether a LOCATION span of the tagger reads as a

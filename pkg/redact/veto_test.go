@@ -187,3 +187,37 @@ func TestNameReadAsPlaceKeepsSurname(t *testing.T) {
 	// a known place and the capitalised word after it stay apart
 	assert.Contains(t, found(New(), "We met in Berlin Yesterday evening.", nil, Location), "Berlin")
 }
+
+// The number of a ticket key ("ENG-878") is no house number: a name after
+// the key is not read as a street address that starts with it.
+func TestKeyNumberStartsNoPlace(t *testing.T) {
+	for _, c := range []struct{ text, name string }{
+		{"ref DATA-387 Quelani Odrebu (contractor, Legal) asked for a laptop", "Quelani Odrebu"},
+		{"Blocked by ENG-878 Ivaska Muldrene (intern, Design) waiting on Figma", "Ivaska Muldrene"},
+		{"Duplicate of SUP-5033 Thorvo Baskine (new hire, Finance) wants Slack", "Thorvo Baskine"},
+	} {
+		for _, typ := range []string{Person, Location} {
+			for _, sp := range found(New(), c.text, nil, typ) {
+				assert.NotRegexp(t, `[0-9]`, sp, "%s: %s span %q", c.text, typ, sp)
+			}
+		}
+		assert.Equal(t, []string{c.name}, found(New(), c.text, nil, Person), c.text)
+	}
+	assert.Equal(t, []string{"221 Baker Street"}, found(New(), "ship it to 221 Baker Street today", nil, Location))
+}
+
+// A single capitalised word no list knows is read from the words around it
+// (round 4's context features and training frames): the first object of a
+// verb with two objects is a person, a word after a verb of moving a place;
+// a compound surname joined by a particle stays one name.
+func TestUnknownWordFromContext(t *testing.T) {
+	for _, c := range []struct{ text, typ, span string }{
+		{"I still owe Zoravek a lunch for the migration.", Person, "Zoravek"},
+		{"Can you send Brelunda the slides before standup?", Person, "Brelunda"},
+		{"Quick update: Tomas relocated to Vrastemund last spring.", Location, "Vrastemund"},
+		{"My sister grew up in Oskelbaai and still visits.", Location, "Oskelbaai"},
+		{"The invoice goes to Idoya Garmendi de los Urrutios, finance.", Person, "Idoya Garmendi de los Urrutios"},
+	} {
+		assert.Contains(t, found(New(), c.text, nil, c.typ), c.span, c.text)
+	}
+}

@@ -31,6 +31,9 @@ const (
 	tConj
 	tConjM1
 	tConjP1
+	tCtxL
+	tCtxR
+	tSufM1
 )
 
 // MaxFeats bounds the features of one token.
@@ -133,6 +136,13 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 		mix(tConjM1, uint64(m1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc))<<16|uint64(m1.Shape)<<8|sh),
 		mix(tConjP1, uint64(p1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc|FStreet|FOrg))<<16|uint64(p1.Shape)<<8|sh),
 	)
+	// two words of context on each side as one feature ("relocating to",
+	// "owe … a"), and the ending of an unknown word before ("-ing", "-ed"),
+	// so an unknown capitalised word is read from what surrounds it.
+	fs = append(fs, mix(tCtxL, mix(mix(ident(m2), ident(m1)), sh)), mix(tCtxR, mix(ident(p1), ident(p2))))
+	if m1.Kind == KWord && m1.Vocab < 0 {
+		fs = append(fs, mix(tSufM1, m1.Suf3))
+	}
 	if t.Kind == KWord {
 		fs = append(fs, mix(tSuf2, t.Suf2), mix(tSuf3, t.Suf3), mix(tPre3, t.Pre3))
 	}

@@ -91,3 +91,13 @@ func TestTrainAndEncode(t *testing.T) {
 	_, err = DecodeModel(strings.NewReader("not a model"))
 	assert.Error(t, err)
 }
+
+// BenchmarkDecodeModel: the embedded model's load time (gunzip, weights,
+// decoder table), paid once per process.
+func BenchmarkDecodeModel(b *testing.B) {
+	for b.Loop() {
+		if _, err := DecodeModel(bytes.NewReader(modelFile)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

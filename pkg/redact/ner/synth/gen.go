@@ -92,6 +92,8 @@ func (g *Generator) fullName(p person) string {
 		return p.given + " " + p.surname + "-" + g.person().surname
 	case n < 5:
 		return strings.ToUpper(p.given + " " + p.surname)
+	case n < 7: // compound surnames joined by a particle ("Espinosa de los Monteros", "Silva dos Santos")
+		return p.given + " " + p.surname + " " + g.pick(surnameJoins) + " " + g.person().surname
 	}
 	return p.given + " " + p.surname
 }
@@ -379,6 +381,18 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 		return g.pick(verbsT), ""
 	case "vi":
 		return g.pick(verbsI), ""
+	case "vmove":
+		return g.pick([]string{"moved to", "is moving to", "relocated to", "is relocating to", "will relocate to", "flew to", "is flying to", "drove to",
+			"went back to", "is heading to", "transferred to", "commutes from", "came back from", "returned from", "is travelling to", "is visiting",
+			"visited", "settled in", "grew up in", "lives in", "stayed in", "is staying in", "emigrated to", "is based in", "works from"}), ""
+	case "when":
+		return g.pick([]string{"tomorrow", "next week", "last year", "in the spring", "this month", "for good", "soon", "on Monday", "after the holidays", "today", "again"}), ""
+	case "trip":
+		return g.pick([]string{"trip", "move", "event", "office", "visit", "offsite", "launch", "workshop", "conference", "warehouse", "accounts", "branch", "project", "rollout", "meetup"}), ""
+	case "vd":
+		return g.pick(verbsD), ""
+	case "subj":
+		return g.pick([]string{"I", "We", "You", "They", "She", "He", "Someone", "Everyone", "The team", "Please", "Can you", "Could you", "Did you", "Let's", "We should", "I'll", "We still", "Don't forget to"}), ""
 	case "noun":
 		if len(g.m.Words) > 0 && g.r.IntN(2) == 0 {
 			return g.pick(g.m.Words), fill
@@ -547,6 +561,16 @@ var verbsT = []string{"met", "called", "thanked", "hired", "emailed", "told", "a
 	"argued with", "waited for", "looked for", "married", "introduced", "trained", "mentored", "texted", "warned", "forgave", "hugged", "kissed",
 	"phoned", "pinged", "messaged", "reminded", "promoted", "fired", "sued", "cited", "quoted", "interviewed", "defeated", "beat", "loves", "hates",
 	"knows", "misses", "trusts", "supports", "replaced", "succeeded", "covered for"}
+// verbsD take two objects, a person first: "owe Ana a coffee", "send Ana the link".
+var verbsD = []string{"owe", "owes", "owed", "give", "gave", "send", "sent", "buy", "bought", "get", "got", "show", "showed", "offer", "offered",
+	"hand", "handed", "lend", "lent", "pass", "bring", "brought", "wish", "wished", "tell", "told", "teach", "promise", "promised", "pay", "paid",
+	"leave", "left", "email", "emailed", "text", "texted", "forward", "sell", "sold", "write", "wrote", "make", "made", "save", "saved", "grant",
+	"award", "assign", "assigned", "ask", "asked", "find", "found", "book", "booked", "order", "ordered"}
+
+// surnameJoins join two surnames into one (Spanish, Portuguese, Dutch, German, French, Italian, Arabic, Vietnamese usage).
+var surnameJoins = []string{"de", "de la", "de los", "de las", "del", "y", "i", "da", "das", "do", "dos", "e", "van", "van der", "van den", "von", "von der",
+	"du", "des", "di", "della", "dalla", "al", "el", "bin", "binti", "ibn"}
+
 var verbsI = []string{"left", "arrived", "resigned", "laughed", "agreed", "complained", "replied", "wrote", "sang", "won", "lost", "retired", "smiled",
 	"disagreed", "apologised", "apologized", "called back", "dropped off", "signed off", "logged in", "is typing", "is away", "is late", "was right",
 	"will join later", "cannot make it", "said no", "said yes", "nodded", "shrugged", "cried", "objected", "volunteered", "died", "was born", "graduated"}

@@ -283,6 +283,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	nparts := len(ends)
 	now := f.Now()
 	var counted []tally.Item
+	audit := newRefs(f.AuditKey, f.Purpose)
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
@@ -299,13 +300,13 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
 
-		ref := SubjectRef(f.AuditKey, f.Purpose, d.es.primary)
-		audit := schema.ConsentDecision{
+		ref := audit.of(d.es.primary)
+		rec := schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
 			ReceivedAt: Coarsen(d.ev.ReceivedAt, f.AuditTime), DecidedAt: Coarsen(now, f.AuditTime), TenantConsentVersion: tenantVersion,
 		}
-		b, err := f.Decisions.Encode(&audit)
+		b, err := f.Decisions.Encode(&rec)
 		if err != nil {
 			return nil, fmt.Errorf("encode decision: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -284,6 +285,12 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	now := f.Now()
 	var counted []tally.Item
 	audit := newRefs(f.AuditKey, f.Purpose)
+	type headerKey struct {
+		s                    identity.Subject
+		tenantVer, policyVer string
+	}
+	built := map[headerKey][]kafka.Header{}
+	out = make([]kafka.Message, 0, 2*len(events))
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
@@ -312,15 +319,26 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
 		if dec.Allow {
-			headers := append(append([]kafka.Header(nil), d.msg.Headers...),
-				kafka.Header{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
-				kafka.Header{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
-				kafka.Header{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
-				kafka.Header{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
-				kafka.Header{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
-				kafka.Header{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
-			)
-			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
+			// The headers depend on the subject and the versions only: built
+			// once per batch for each, shared by its events' messages (the
+			// writer only reads them).
+			hk := headerKey{d.es.primary, tenantVersion, dec.PolicyVersion}
+			hs, ok := built[hk]
+			if !ok {
+				hs = []kafka.Header{
+					{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
+					{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
+					{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
+					{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
+					{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
+					{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
+				}
+				built[hk] = hs
+			}
+			if len(d.msg.Headers) > 0 {
+				hs = append(slices.Clip(d.msg.Headers), hs...)
+			}
+			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: slices.Clip(hs)})
 		}
 		if f.Tally != nil {
 			counted = append(counted, tally.Item{Tenant: d.ev.TenantID, User: d.ev.UserID, Purpose: f.Purpose, Reason: string(dec.Reason), ReceivedAt: d.ev.ReceivedAt})

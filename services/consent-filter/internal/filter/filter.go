@@ -155,11 +155,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 type decoded struct {
-	msg kafka.Message
+	msg *kafka.Message // of the batch
 	// ev holds what Codec.Head reads: ids, times, jurisdiction, GPC, event
 	// type, client consent and source; the payload fields (text, properties,
 	// network, actor, session) are empty. The filter forwards msg.Value.
-	ev schema.InteractionEvent
+	ev *schema.InteractionEvent
 	es eventSubjects
 }
 
@@ -176,7 +176,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if fail, retry := failed.Transient(); retry {
 		return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, fail.Err)
 	}
-	for i, m := range batch {
+	for i := range batch {
 		ev := raws[i]
 		if ev == nil {
 			continue // reported
@@ -189,7 +189,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			failed.Add(i, "invalid", err)
 			continue
 		}
-		events = append(events, decoded{msg: m, ev: *ev, es: es})
+		events = append(events, decoded{msg: &batch[i], ev: ev, es: es})
 	}
 	if len(events) == 0 {
 		return out, failed.Err()
@@ -291,6 +291,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	}
 	built := map[headerKey][]kafka.Header{}
 	out = make([]kafka.Message, 0, 2*len(events))
+	var rec schema.ConsentDecision // encoded, not kept
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
@@ -308,7 +309,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
 
 		ref := audit.of(d.es.primary)
-		rec := schema.ConsentDecision{
+		rec = schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
 			ReceivedAt: Coarsen(d.ev.ReceivedAt, f.AuditTime), DecidedAt: Coarsen(now, f.AuditTime), TenantConsentVersion: tenantVersion,

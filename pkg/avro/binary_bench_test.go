@@ -76,3 +76,23 @@ func BenchmarkEventEncode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEventAppendEncode is BenchmarkEventEncode/binary into one buffer
+// reused per 500 records, as the producer encodes a request.
+func BenchmarkEventAppendEncode(b *testing.B) {
+	c := benchCodec(b, true)
+	ev := benchEvent()
+	b.ReportAllocs()
+	var buf []byte
+	n := 0
+	for b.Loop() {
+		if n%500 == 0 {
+			buf = make([]byte, 0, 512*500)
+		}
+		n++
+		var err error
+		if buf, err = c.AppendEncode(buf, &ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

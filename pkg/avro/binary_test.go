@@ -156,6 +156,13 @@ func differential[T any](t *testing.T, codec *Codec[T], gen func(*rand.Rand) T, 
 		again, err := codec.Encode(&v)
 		require.NoError(t, err)
 		require.Equal(t, got, again, "record %d: one record, one encoding", i)
+		prefix := make([]byte, r.IntN(40), 40+r.IntN(600)) // records before it in a shared buffer
+		for j := range prefix {
+			prefix[j] = byte(r.IntN(256))
+		}
+		appended, err := codec.AppendEncode(bytes.Clone(prefix), &v)
+		require.NoError(t, err)
+		require.Equal(t, append(bytes.Clone(prefix), got...), appended, "record %d: AppendEncode is the prefix and Encode's bytes", i)
 		if mapLen(&v) <= 1 {
 			require.Equal(t, want, got, "record %d: bytes differ from goavro's", i)
 		} else {

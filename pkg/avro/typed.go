@@ -46,6 +46,25 @@ func (c *Codec[T]) Encode(v *T) ([]byte, error) {
 	return out, nil
 }
 
+// AppendEncode appends v, encoded as Encode does, to dst: a batch's records
+// can share one buffer (slice each with a capacity limit).
+func (c *Codec[T]) AppendEncode(dst []byte, v *T) ([]byte, error) {
+	if c.write == nil {
+		b, err := c.Encode(v)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, b...), nil
+	}
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint32(append(dst, 0), uint32(c.id))
+	out, err := c.write(dst, v)
+	if err != nil {
+		return dst[:start], fmt.Errorf("encode with schema %d: %w", c.id, err)
+	}
+	return out, nil
+}
+
 // fast is the record body of b when it was written with this codec's schema
 // and the codec has a hand-written reader for it. "This codec's schema" is any
 // registry id whose schema has the same Parsing Canonical Form as the one the

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
@@ -119,4 +120,15 @@ func TestLinks(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, a, p)
 	assert.NotEqual(t, NewLink(u, a).Key(), NewLink(m.Subject(User, "acme", "7|anonymous:acme/c1"), TenantOf("x")).Key())
+}
+
+// TestASCIIForbiddenAsUnicodeSays holds forbidden's ASCII shortcut to the
+// Unicode categories it stands for (Cc, Cf, Zl, Zp).
+func TestASCIIForbiddenAsUnicodeSays(t *testing.T) {
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		want := unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+		if got := forbidden(r) != ""; got != want {
+			t.Errorf("forbidden(%U) = %v, Unicode says %v", r, got, want)
+		}
+	}
 }

@@ -59,6 +59,12 @@ func Check(id string) error {
 
 // forbidden says why r may not appear in an identifier, or "".
 func forbidden(r rune) string {
+	if r < utf8.RuneSelf { // of ASCII only C0 and DEL are in Cc; none in Cf, Zl, Zp
+		if r < 0x20 || r == 0x7f {
+			return "control character"
+		}
+		return ""
+	}
 	switch {
 	case r == utf8.RuneError:
 		return "the replacement character (a sign of invalid UTF-8)"

@@ -22,6 +22,13 @@ import (
 	"github.com/consentflow/consentflow/pkg/topics"
 )
 
+// DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
+// the dataset-sink binary runs with unless GOMEMLIMIT is set: 120 MiB, above
+// the default rotation buffer (SINK_ROTATE_BYTES, 64 MiB) and a commit's
+// working set. It is a target for the garbage collector, not a cap: a heap
+// that needs more gets it, with the collector running more often.
+const DefaultMemoryLimit = 120 << 20
+
 // Config is the dataset sink's configuration, read from the environment.
 type Config struct {
 	HTTPAddr string `env:"SINK_HTTP_ADDR" envDefault:"127.0.0.1:8083" empty:"disables" help:"dataset HTTP API listen address (empty disables it)"`
@@ -47,7 +54,7 @@ type Config struct {
 	S3PathStyle bool   `env:"S3_PATH_STYLE" envDefault:"true" help:"use path-style S3 URLs (MinIO and most S3-compatible servers)"`
 
 	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
-	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"commit a partition's buffered rows when they take about this many bytes of memory"`
+	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"commit every partition's buffered rows when together they take about this many bytes of memory"`
 	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`

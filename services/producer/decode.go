@@ -16,8 +16,9 @@ import (
 // and missing event ids are the handler's. It rejects fields it does not know, so
 // that a misspelt field (userId) is an error rather than silently lost data.
 //
-// The body is parsed once (jdoc.parse); the events are then taken from the
-// parsed values.
+// A body that is valid as it stands is decoded in one streaming pass
+// (decodeEventsFast); any other body is parsed once (jdoc.parse) and the events
+// and problems are then taken from the parsed values.
 func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error) {
 	return DecodeEventsFor(body, maxEvents, nil)
 }
@@ -26,6 +27,15 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 // credential stamps its tenant on events that name none and refuses the
 // request with a *ForbiddenError when an event names another (bindEvent).
 func DecodeEventsFor(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
+	if evs, ok := decodeEventsFast(body, maxEvents, cred); ok {
+		return evs, nil
+	}
+	return decodeEventsFull(body, maxEvents, cred)
+}
+
+// decodeEventsFull is DecodeEventsFor without the fast path: the decoder that
+// judges and words every problem.
+func decodeEventsFull(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
 	var evs []schema.InteractionEvent
 	err := decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) (err error) {
 		evs, err = decodeEvents(top, maxEvents, cred, p)

@@ -2,7 +2,6 @@ package producer
 
 import (
 	"net/netip"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,6 @@ const (
 	maxProperties   = 100
 	maxPropKeyLen   = 128
 	maxPropValueLen = 4096
-	maxJurisdiction = 10
 )
 
 // str reads an optional string member; null is absent.
@@ -133,14 +131,31 @@ func jurisdiction(s string, at loc, p *problems) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) > maxJurisdiction || !jurisdictionShape.MatchString(s) {
+	if !jurisdictionShaped(s) {
 		p.addAt(at, "must be an ISO 3166 code such as DE or US-CA")
 		return ""
 	}
 	return s
 }
 
-var jurisdictionShape = regexp.MustCompile(`^[A-Za-z]{2}(-[A-Za-z0-9]{1,3})?$`)
+// jurisdictionShaped reports whether s is two ASCII letters, optionally
+// followed by "-" and one to three ASCII letters or digits (DE, US-CA).
+func jurisdictionShaped(s string) bool {
+	if len(s) != 2 && (len(s) < 4 || len(s) > 6 || s[2] != '-') {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // ASCII lower case; digits keep their value
+		switch {
+		case i == 2:
+		case c >= 'a' && c <= 'z':
+		case i > 2 && s[i] >= '0' && s[i] <= '9':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // properties reads a flat object; string values are kept, numbers, booleans and
 // nested values become their compact JSON text, null members are dropped. With

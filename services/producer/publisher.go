@@ -53,13 +53,20 @@ func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.Regis
 // ErrUnavailable). After an error some of the events may still be in Kafka: the
 // caller must claim none of them, clients retry with the same event ids.
 func (p *KafkaPublisher) Publish(ctx context.Context, events []schema.InteractionEvent) error {
+	// The records and keys share two buffers (each message holds a slice of
+	// them, capacity-limited) rather than two allocations per event.
 	msgs := make([]kafka.Message, len(events))
+	values := make([]byte, 0, 512*len(events))
+	keys := make([]byte, 0, 32*len(events))
 	for i := range events {
-		b, err := p.codec.Encode(&events[i])
-		if err != nil {
+		start := len(values)
+		var err error
+		if values, err = p.codec.AppendEncode(values, &events[i]); err != nil {
 			return fmt.Errorf("encode event %d: %w", i, err)
 		}
-		msgs[i] = kafka.Message{Topic: p.topic, Key: []byte(events[i].Subject()), Value: b}
+		k := len(keys)
+		keys = append(keys, events[i].Subject()...)
+		msgs[i] = kafka.Message{Topic: p.topic, Key: keys[k:len(keys):len(keys)], Value: values[start:len(values):len(values)]}
 	}
 	if err := p.writer.WriteMessages(ctx, msgs...); err != nil {
 		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(msgs), p.topic, err)

@@ -102,3 +102,15 @@ func TestSummaryRules(t *testing.T) {
 		t.Fatalf("two current runs must be insufficient:\n%s", table)
 	}
 }
+
+// TestNoFullRunKeepsTheDurationPhrase: when no full run has the newest run's
+// settings (a run of some phases after the data generator changed), there is
+// no duration to state — not "+Inf–-Inf min (0 runs)", which the files would
+// then keep for good (the phrase pattern no longer matches it).
+func TestNoFullRunKeepsTheDurationPhrase(t *testing.T) {
+	in := &input{runs: []*run{{RunID: "20260101T000000Z", Settings: map[string]any{"stage_events": 1},
+		Figures: []figure{{ID: "filter.drain", Value: 1}}}}, budget: "14m"}
+	if d := build(in).Duration(); d != "" {
+		t.Fatalf("Duration() = %q without a full run", d)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"hash"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/identity"
@@ -20,14 +21,50 @@ import (
 // on it either. "a3:" marks this form ("a2:" references left the purpose out,
 // "a1:" hashed the id alone).
 func SubjectRef(auditKey []byte, purpose string, s identity.Subject) string {
-	m := hmac.New(sha256.New, auditKey)
-	msg := []byte("consentflow/audit/v3\x00")
-	for _, part := range []string{string(s.Kind), s.Tenant, s.ID, purpose} {
+	return newRefs(auditKey, purpose).compute(s)
+}
+
+// refs computes the audit references of one purpose under one key with one
+// HMAC state and buffer, each subject once: a batch's decisions need a
+// reference per event, and its events share subjects.
+type refs struct {
+	purpose string
+	m       hash.Hash
+	buf     []byte
+	sum     []byte
+	done    map[identity.Subject]string
+}
+
+func newRefs(auditKey []byte, purpose string) *refs {
+	return &refs{purpose: purpose, m: hmac.New(sha256.New, auditKey)}
+}
+
+func (r *refs) of(s identity.Subject) string {
+	if ref, ok := r.done[s]; ok {
+		return ref
+	}
+	ref := r.compute(s)
+	if r.done == nil {
+		r.done = make(map[identity.Subject]string)
+	}
+	r.done[s] = ref
+	return ref
+}
+
+func (r *refs) compute(s identity.Subject) string {
+	msg := append(r.buf[:0], "consentflow/audit/v3\x00"...)
+	for _, part := range [...]string{string(s.Kind), s.Tenant, s.ID, r.purpose} {
 		msg = binary.AppendUvarint(msg, uint64(len(part)))
 		msg = append(msg, part...)
 	}
-	m.Write(msg)
-	return "a3:" + hex.EncodeToString(m.Sum(nil)[:16])
+	r.buf = msg
+	r.m.Reset()
+	r.m.Write(msg)
+	r.sum = r.m.Sum(r.sum[:0])
+	var out [3 + 32]byte
+	copy(out[:], "a3:")
+	hex.Encode(out[3:], r.sum[:16])
+	return string(out[:])
 }
 
 // Coarsen truncates t to a multiple of g since the Unix epoch, in UTC (a

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -154,11 +155,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 type decoded struct {
-	msg kafka.Message
+	msg *kafka.Message // of the batch
 	// ev holds what Codec.Head reads: ids, times, jurisdiction, GPC, event
 	// type, client consent and source; the payload fields (text, properties,
 	// network, actor, session) are empty. The filter forwards msg.Value.
-	ev schema.InteractionEvent
+	ev *schema.InteractionEvent
 	es eventSubjects
 }
 
@@ -175,7 +176,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if fail, retry := failed.Transient(); retry {
 		return nil, fmt.Errorf("%w: schema registry: %w", ErrPaused, fail.Err)
 	}
-	for i, m := range batch {
+	for i := range batch {
 		ev := raws[i]
 		if ev == nil {
 			continue // reported
@@ -188,7 +189,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			failed.Add(i, "invalid", err)
 			continue
 		}
-		events = append(events, decoded{msg: m, ev: *ev, es: es})
+		events = append(events, decoded{msg: &batch[i], ev: ev, es: es})
 	}
 	if len(events) == 0 {
 		return out, failed.Err()
@@ -283,6 +284,14 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	nparts := len(ends)
 	now := f.Now()
 	var counted []tally.Item
+	audit := newRefs(f.AuditKey, f.Purpose)
+	type headerKey struct {
+		s                    identity.Subject
+		tenantVer, policyVer string
+	}
+	built := map[headerKey][]kafka.Header{}
+	out = make([]kafka.Message, 0, 2*len(events))
+	var rec schema.ConsentDecision // encoded, not kept
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
@@ -299,27 +308,38 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		}
 		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
 
-		ref := SubjectRef(f.AuditKey, f.Purpose, d.es.primary)
-		audit := schema.ConsentDecision{
+		ref := audit.of(d.es.primary)
+		rec = schema.ConsentDecision{
 			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
 			ReceivedAt: Coarsen(d.ev.ReceivedAt, f.AuditTime), DecidedAt: Coarsen(now, f.AuditTime), TenantConsentVersion: tenantVersion,
 		}
-		b, err := f.Decisions.Encode(&audit)
+		b, err := f.Decisions.Encode(&rec)
 		if err != nil {
 			return nil, fmt.Errorf("encode decision: %w", err)
 		}
 		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
 		if dec.Allow {
-			headers := append(append([]kafka.Header(nil), d.msg.Headers...),
-				kafka.Header{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
-				kafka.Header{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
-				kafka.Header{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
-				kafka.Header{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
-				kafka.Header{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
-				kafka.Header{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
-			)
-			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: headers})
+			// The headers depend on the subject and the versions only: built
+			// once per batch for each, shared by its events' messages (the
+			// writer only reads them).
+			hk := headerKey{d.es.primary, tenantVersion, dec.PolicyVersion}
+			hs, ok := built[hk]
+			if !ok {
+				hs = []kafka.Header{
+					{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
+					{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
+					{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
+					{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
+					{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
+					{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
+				}
+				built[hk] = hs
+			}
+			if len(d.msg.Headers) > 0 {
+				hs = append(slices.Clip(d.msg.Headers), hs...)
+			}
+			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: slices.Clip(hs)})
 		}
 		if f.Tally != nil {
 			counted = append(counted, tally.Item{Tenant: d.ev.TenantID, User: d.ev.UserID, Purpose: f.Purpose, Reason: string(dec.Reason), ReceivedAt: d.ev.ReceivedAt})

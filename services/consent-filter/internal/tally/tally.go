@@ -65,13 +65,20 @@ func (t *Tally) key(tenant, d, kind string) string {
 
 // Add counts items in one pipeline.
 func (t *Tally) Add(ctx context.Context, items []Item) error {
-	type ek struct{ tenant, day, field string }
+	type ek struct{ tenant, day, purpose, reason string }
 	events := map[ek]int64{}
 	users := map[[2]string][]any{}
+	seen := map[[3]string]bool{} // a batch repeats its users: each is sent once
+	var lastDay [3]int
+	var d string
 	for _, it := range items {
-		d := day(it.ReceivedAt)
-		events[ek{it.Tenant, d, it.Purpose + "|" + it.Reason}]++
-		if it.User != "" {
+		y, m, dd := it.ReceivedAt.UTC().Date()
+		if n := [3]int{y, int(m), dd}; n != lastDay || d == "" { // a run of one day is formatted once
+			lastDay, d = n, day(it.ReceivedAt)
+		}
+		events[ek{it.Tenant, d, it.Purpose, it.Reason}]++
+		if u := [3]string{it.Tenant, d, it.User}; it.User != "" && !seen[u] {
+			seen[u] = true
 			users[[2]string{it.Tenant, d}] = append(users[[2]string{it.Tenant, d}], it.User)
 		}
 	}
@@ -81,7 +88,7 @@ func (t *Tally) Add(ctx context.Context, items []Item) error {
 	_, err := t.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for k, n := range events {
 			key := t.key(k.tenant, k.day, "events")
-			p.HIncrBy(ctx, key, k.field, n)
+			p.HIncrBy(ctx, key, k.purpose+"|"+k.reason, n)
 			p.Expire(ctx, key, keep)
 		}
 		for k, ids := range users {

@@ -2,6 +2,7 @@ package tally
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -49,4 +50,33 @@ func TestCountsByWindowAndTenant(t *testing.T) {
 	// A failing Redis does not panic or block: Record swallows and counts it.
 	mr.Close()
 	tl.Record(ctx, items)
+}
+
+// TestOneBatchOverTwoDays: a batch whose events alternate between two days
+// and repeat users counts each day's events and users under that day's keys.
+func TestOneBatchOverTwoDays(t *testing.T) {
+	mr := miniredis.RunT(t)
+	tl := &Tally{RDB: redis.NewClient(&redis.Options{Addr: mr.Addr()}), Namespace: "cf"}
+	d1 := time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC)
+	d2 := time.Date(2026, 11, 30, 0, 1, 0, 0, time.UTC)
+	it := func(user string, at time.Time) Item {
+		return Item{Tenant: "acme", User: user, Purpose: "ai_training", Reason: "allowed_consent", ReceivedAt: at}
+	}
+	if err := tl.Add(context.Background(), []Item{it("u1", d1), it("u1", d2), it("u1", d1), it("u2", d1), it("u1", d2), it("", d2)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		day    string
+		events string
+		users  []string
+	}{{"2026-11-29", "3", []string{"u1", "u2"}}, {"2026-11-30", "3", []string{"u1"}}} {
+		got := mr.HGet("cf:tally:{acme}:"+c.day+":events", "ai_training|allowed_consent")
+		if got != c.events {
+			t.Errorf("%s: %s events, want %s", c.day, got, c.events)
+		}
+		members, err := mr.Members("cf:tally:{acme}:" + c.day + ":users")
+		if err != nil || !slices.Equal(members, c.users) {
+			t.Errorf("%s: users %v (%v), want %v", c.day, members, err, c.users)
+		}
+	}
 }

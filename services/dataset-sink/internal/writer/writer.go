@@ -27,8 +27,10 @@ import (
 // Options configure a Writer.
 type Options struct {
 	Topic string
-	// RotateRows, RotateBytes and RotateInterval bound an open file: offsets,
-	// estimated in-memory bytes of its rows, age of its first row.
+	// RotateRows and RotateInterval bound an open file: offsets, age of its
+	// first row. RotateBytes bounds the estimated in-memory bytes of the rows
+	// of every open file together: when they reach it, all are committed (one
+	// commit), so the buffer stays bounded however many partitions the sink holds.
 	RotateRows     int
 	RotateBytes    int64
 	RotateInterval time.Duration
@@ -83,6 +85,7 @@ type Writer struct {
 
 	mu       sync.Mutex
 	open     map[int]*openFile
+	buffered int64 // estimated bytes of the rows of every open file
 	durable  map[int]int64 // from the table's state, refreshed at every commit
 	windows  map[int]*idWindow
 	lastSeen map[int]int64 // highest offset appended per partition (-1: none yet)
@@ -247,7 +250,12 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 		row := *rec.Row
 		row.KafkaPartition, row.KafkaOffset = int32(rec.Partition), rec.Offset
 		of.rows = append(of.rows, row)
-		of.bytes += rowBytes(&row)
+		n := rowBytes(&row)
+		of.bytes += n
+		w.buffered += n
+	}
+	if w.buffered >= w.opts.RotateBytes {
+		return w.commitWhere(ctx, func(*openFile) bool { return true })
 	}
 	if !w.due(of, false) {
 		return nil, nil
@@ -340,7 +348,7 @@ func (w *Writer) due(of *openFile, timeOnly bool) bool {
 	if timeOnly {
 		return false
 	}
-	return of.last-of.first+1 >= int64(w.opts.RotateRows) || of.bytes >= w.opts.RotateBytes
+	return of.last-of.first+1 >= int64(w.opts.RotateRows)
 }
 
 // Tick commits files that are open longer than the rotation interval.
@@ -363,6 +371,7 @@ func (w *Writer) Abandon() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	clear(w.open)
+	w.buffered = 0
 }
 
 // commitWhere commits the open files pred selects, in one table commit.
@@ -383,6 +392,7 @@ func (w *Writer) commitWhere(ctx context.Context, pred func(*openFile) bool) ([]
 	done := make([]Done, 0, len(files))
 	for _, of := range files {
 		delete(w.open, of.partition)
+		w.buffered -= of.bytes
 		done = append(done, Done{of.partition, of.last})
 	}
 	w.m.DedupeIDs.Set(float64(w.windowIDs()))

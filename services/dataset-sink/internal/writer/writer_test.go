@@ -113,3 +113,39 @@ func TestTableColumnsAreTimestampsAndKeyValueList(t *testing.T) {
 		t.Fatal("nil properties: want an empty list, not null")
 	}
 }
+
+// TestRotateBytesBoundsEveryOpenFileTogether: SINK_ROTATE_BYTES bounds the rows
+// buffered on all partitions together — rows on four partitions, each file far
+// below the bound, are committed (all of them, at once) as soon as their sum
+// reaches it, and the buffer starts again from zero.
+func TestRotateBytesBoundsEveryOpenFileTogether(t *testing.T) {
+	ctx := context.Background()
+	clock := sinktest.NewClock()
+	row := sinktest.Row(0, "k1:s", clock.Now())
+	perRow := int64(200 + len(row.EventID) + len(row.EventType) + len(row.Subject) + len(row.Tenant) + len(row.Text) +
+		len(row.Jurisdiction) + len(row.Source) + len(row.Purpose) + len(row.PolicyVersion) + 32 + len("plan") + len("pro"))
+	// Ten rows' worth: reached by the tenth row, whichever partitions they are on.
+	p := sinktest.NewPartsWith(t, t.TempDir(), clock, writer.Options{Topic: sinktest.Topic, RotateRows: 1000,
+		RotateBytes: 10 * perRow, RotateInterval: time.Hour, DedupeWindow: 1000})
+	var done []writer.Done
+	for i := range 25 {
+		d, err := p.Writer.Append(ctx, writer.Record{Partition: i % 4, Offset: int64(i / 4), Row: sinktest.Row(i, "k1:s", clock.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(d) > 0 && i != 9 && i != 19 {
+			t.Fatalf("committed at row %d: %+v", i, d)
+		}
+		if (i == 9 || i == 19) && len(d) != 4 {
+			t.Fatalf("row %d: want all 4 partitions committed, got %+v", i, d)
+		}
+		done = append(done, d...)
+	}
+	m, err := p.Catalog.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows := sinktest.AllRows(t, p.Lake, m); len(rows) != 20 {
+		t.Fatalf("%d rows in the table, want the 20 of two commits", len(rows))
+	}
+}

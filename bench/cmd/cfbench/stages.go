@@ -117,7 +117,16 @@ func (b *bench) stages() error {
 	}); err != nil {
 		return err
 	}
-	if err := b.measure("consent-filter", func(a int) error { return b.filterStage(n, a) }); err != nil {
+	if err := b.measure("consent-filter", func(a int) error { return b.filterStage(n, a, 1) }); err != nil {
+		return err
+	}
+	// Scaling: two instances in one consumer group on the same events.raw (6
+	// partitions, 3 each), writing to a topic of their own so that the
+	// anonymizer's figures below stay on one filter pass's output.
+	if err := createPlain(b.ctx, b.kafka, 6, false, b.prefix+"consented.x2"); err != nil {
+		return err
+	}
+	if err := b.measure("consent-filter ×2", func(a int) error { return b.filterStage(n, a, 2) }); err != nil {
 		return err
 	}
 	// Anonymizer on what the filter let through.
@@ -143,70 +152,154 @@ func (b *bench) stages() error {
 	}); err != nil {
 		return err
 	}
-	return b.measure("anonymizer", func(a int) error { return b.anonymizerStage(k, a) })
+	if err := b.measure("anonymizer", func(a int) error { return b.anonymizerStage(k, a, 1) }); err != nil {
+		return err
+	}
+	if err := createPlain(b.ctx, b.kafka, 6, false, b.prefix+"curated.x2"); err != nil {
+		return err
+	}
+	return b.measure("anonymizer ×2", func(a int) error { return b.anonymizerStage(k, a, 2) })
 }
 
-func (b *bench) filterStage(n int64, attempt int) error {
+// filterStage drains the n pre-filled events.raw with instances consent-filter
+// processes in one consumer group (one Redis namespace). With one instance
+// its figures are filter.*, next to the pass-through's; with two they are
+// filter.x2.*, next to the one instance's of this run: the group's drain rate
+// and the CPU per event (both processes' CPU over the drain) should hold.
+func (b *bench) filterStage(n int64, attempt, instances int) error {
 	noise := quiet(quietWait)
-	group := fmt.Sprintf("%sfilter-%d", b.prefix, attempt)
-	env := b.filterEnv(map[string]string{"REDIS_NAMESPACE": fmt.Sprintf("%sredis-%d", b.prefix, attempt)}, group)
-	p, err := startProc(fmt.Sprintf("consent-filter-stage-%d", attempt), b.bin+"/consent-filter", nil, env, b.work)
-	if err != nil {
-		return err
+	id, tag, ns := "filter", "", fmt.Sprintf("%sredis-%d", b.prefix, attempt)
+	if instances > 1 {
+		id, tag, ns = fmt.Sprintf("filter.x%d", instances), fmt.Sprintf(" ×%d", instances), fmt.Sprintf("%sredis-x%d-%d", b.prefix, instances, attempt)
 	}
-	ready, err := p.WaitReady(b.ctx, 2*time.Minute)
-	if err != nil {
-		p.Stop()
-		return err
+	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
+	var procs []*Proc
+	var envs []map[string]string
+	stop := func() {
+		for _, p := range procs {
+			p.Stop()
+		}
 	}
-	b.fig(&Figure{ID: "filter.materialize", Stage: "consent-filter", Unit: "records/s", Noise: noise,
-		Value:  round(float64(len(b.data.changes))/ready.Seconds(), 0),
-		What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
-		Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
-	cpu0 := p.CPUSeconds()
+	var ready time.Duration
+	for i := range instances {
+		extra := map[string]string{"REDIS_NAMESPACE": ns}
+		if instances > 1 {
+			extra["TOPIC_EVENTS_CONSENTED"] = b.prefix + "consented.x2"
+		}
+		env := b.filterEnv(extra, group)
+		p, err := startProc(fmt.Sprintf("consent-filter-stage%s-%d-%d", strings.TrimSpace(tag), attempt, i), b.bin+"/consent-filter", nil, env, b.work)
+		if err != nil {
+			stop()
+			return err
+		}
+		procs, envs = append(procs, p), append(envs, env)
+	}
+	for _, p := range procs {
+		r, err := p.WaitReady(b.ctx, 2*time.Minute)
+		if err != nil {
+			stop()
+			return err
+		}
+		ready = max(ready, r)
+	}
+	if instances == 1 {
+		b.fig(&Figure{ID: "filter.materialize", Stage: "consent-filter", Unit: "records/s", Noise: noise,
+			Value:  round(float64(len(b.data.changes))/ready.Seconds(), 0),
+			What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
+			Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
+	}
+	cpuOf := func() (c float64) {
+		for _, p := range procs {
+			c += p.CPUSeconds()
+		}
+		return c
+	}
+	cpu0 := cpuOf()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Raw, n, 3*time.Minute)
-	cpu := p.CPUSeconds() - cpu0
-	allow := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
-	deny := metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="DENY"`)
-	lookups := metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_count", "")
-	lookupSum := metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_sum", "")
-	b.res.PeakRSSMiB["consent-filter (stage drain)"] = p.PeakRSSMiB()
-	p.Stop()
+	cpu := cpuOf() - cpu0
+	var allow, deny, lookups, lookupSum float64
+	for i, env := range envs {
+		allow += metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
+		deny += metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="DENY"`)
+		lookups += metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_count", "")
+		lookupSum += metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_sum", "")
+		b.res.PeakRSSMiB[fmt.Sprintf("consent-filter (stage drain%s)", tag)] = max(b.res.PeakRSSMiB[fmt.Sprintf("consent-filter (stage drain%s)", tag)], procs[i].PeakRSSMiB())
+	}
+	stop()
 	if err != nil {
 		return err
 	}
-	b.cpuFig("filter.cpu", "consent-filter", "passthrough.raw.cpu", cpu, d, noise, "CPU of the consent-filter process over its drain")
-	b.fig(&Figure{ID: "filter.drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.raw",
-		What: fmt.Sprintf("consent-filter drains %d pre-filled events.raw (real Redis, %d users' consent records)", n, b.res.Settings.Users),
-		Detail: map[string]any{"drain": d, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
+	cpuBase, drainBase, what := "passthrough.raw.cpu", "passthrough.raw", fmt.Sprintf("consent-filter drains %d pre-filled events.raw (real Redis, %d users' consent records)", n, b.res.Settings.Users)
+	if instances > 1 {
+		cpuBase, drainBase = "filter.cpu", "filter.drain"
+		what = fmt.Sprintf("%d consent-filter instances in one consumer group drain the same %d events.raw (one Redis namespace); ratio to one instance of this run", instances, n)
+	}
+	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, d, noise, fmt.Sprintf("CPU of the consent-filter process%s over its drain", map[bool]string{true: "es", false: ""}[instances > 1]))
+	b.fig(&Figure{ID: id + ".drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
+		Detail: map[string]any{"drain": d, "instances": instances, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
 			"lookups": lookups, "mean_lookup_ms": round(1000*lookupSum/max(1, lookups), 3)}})
 	return nil
 }
 
-func (b *bench) anonymizerStage(k int64, attempt int) error {
+// anonymizerStage drains the k events.consented with instances anonymizer
+// processes in one consumer group: anonymizer.* next to the pass-through with
+// one, anonymizer.x2.* next to the one instance's of this run with two.
+func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 	noise := quiet(quietWait)
-	group := fmt.Sprintf("%sanonymizer-%d", b.prefix, attempt)
-	env := b.anonEnv(nil, group)
-	p, err := startProc(fmt.Sprintf("anonymizer-stage-%d", attempt), b.bin+"/anonymizer", nil, env, b.work)
-	if err != nil {
-		return err
+	id, tag := "anonymizer", ""
+	if instances > 1 {
+		id, tag = fmt.Sprintf("anonymizer.x%d", instances), fmt.Sprintf(" ×%d", instances)
 	}
-	if _, err := p.WaitReady(b.ctx, time.Minute); err != nil {
-		p.Stop()
-		return err
+	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
+	var procs []*Proc
+	stop := func() {
+		for _, p := range procs {
+			p.Stop()
+		}
 	}
-	cpu0 := p.CPUSeconds()
+	for i := range instances {
+		var extra map[string]string
+		if instances > 1 {
+			extra = map[string]string{"TOPIC_EVENTS_CURATED": b.prefix + "curated.x2"}
+		}
+		p, err := startProc(fmt.Sprintf("anonymizer-stage%s-%d-%d", strings.TrimSpace(tag), attempt, i), b.bin+"/anonymizer", nil, b.anonEnv(extra, group), b.work)
+		if err != nil {
+			stop()
+			return err
+		}
+		procs = append(procs, p)
+	}
+	for _, p := range procs {
+		if _, err := p.WaitReady(b.ctx, time.Minute); err != nil {
+			stop()
+			return err
+		}
+	}
+	cpuOf := func() (c float64) {
+		for _, p := range procs {
+			c += p.CPUSeconds()
+		}
+		return c
+	}
+	cpu0 := cpuOf()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Consented, k, 3*time.Minute)
-	cpu := p.CPUSeconds() - cpu0
-	b.res.PeakRSSMiB["anonymizer (stage drain)"] = p.PeakRSSMiB()
-	p.Stop()
+	cpu := cpuOf() - cpu0
+	for _, p := range procs {
+		key := fmt.Sprintf("anonymizer (stage drain%s)", tag)
+		b.res.PeakRSSMiB[key] = max(b.res.PeakRSSMiB[key], p.PeakRSSMiB())
+	}
+	stop()
 	if err != nil {
 		return err
 	}
-	b.cpuFig("anonymizer.cpu", "anonymizer", "passthrough.consented.cpu", cpu, d, noise, "CPU of the anonymizer process over its drain (redaction on)")
-	b.fig(&Figure{ID: "anonymizer.drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: "passthrough.consented",
-		What:   fmt.Sprintf("anonymizer drains %d events.consented (real filter output: loadgen text with PII)", k),
-		Detail: map[string]any{"drain": d, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
+	cpuBase, drainBase, what := "passthrough.consented.cpu", "passthrough.consented", fmt.Sprintf("anonymizer drains %d events.consented (real filter output: loadgen text with PII)", k)
+	if instances > 1 {
+		cpuBase, drainBase = "anonymizer.cpu", "anonymizer.drain"
+		what = fmt.Sprintf("%d anonymizer instances in one consumer group drain the same %d events.consented; ratio to one instance of this run", instances, k)
+	}
+	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, d, noise, fmt.Sprintf("CPU of the anonymizer process%s over its drain (redaction on)", map[bool]string{true: "es", false: ""}[instances > 1]))
+	b.fig(&Figure{ID: id + ".drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
+		Detail: map[string]any{"drain": d, "instances": instances, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
 	return nil
 }
 

@@ -245,3 +245,15 @@ func TestCuratedEventIDKnownAnswer(t *testing.T) {
 	require.Equal(t, "k1:vi2ta3xbwq2yh5so363f6lfwqq",
 		mustRing(t, k).PseudonymIn(Event, "ai_training", "acme", "3f1c0d9e-0000-4000-8000-000000000001"))
 }
+
+// A JSON keyring is one object: a second object or stray data after it (a
+// botched edit, two secrets concatenated) is refused, not silently ignored.
+func TestParseJSONIsOneValue(t *testing.T) {
+	one := `{"active": "k1", "keys": {"k1": "` + b64(1) + `"}}`
+	_, err := Parse(one + "\n")
+	require.NoError(t, err)
+	for _, text := range []string{one + `{"active": "k2", "keys": {"k2": "` + b64(2) + `"}}`, one + " 0"} {
+		_, err := Parse(text)
+		require.Error(t, err, text)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 )
 
 // Parse reads a keyring from the text of a keyring file: JSON
@@ -113,9 +114,7 @@ type fileJSON struct {
 
 func parseJSON(text string) (*Keyring, error) {
 	var f fileJSON
-	dec := json.NewDecoder(strings.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Decode(strings.NewReader(text), &f); err != nil {
 		// json errors can quote offending input; say only where.
 		var se *json.SyntaxError
 		if errors.As(err, &se) {

@@ -40,6 +40,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
@@ -269,7 +270,7 @@ func decodeChange(w http.ResponseWriter, r *http.Request) (ChangeRequest, bool) 
 		writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json"})
 		return req, false
 	}
-	if err := decodeOne(http.MaxBytesReader(w, r.Body, 16<<10), &req); err != nil && !errors.Is(err, io.EOF) {
+	if err := strictjson.Decode(http.MaxBytesReader(w, r.Body, 16<<10), &req); err != nil && !errors.Is(err, io.EOF) {
 		badRequest(w, "body: "+err.Error())
 		return req, false
 	}
@@ -353,7 +354,7 @@ func (a *API) putLink(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, http.StatusUnsupportedMediaType, problem{Error: "Content-Type must be application/json"})
 			return
 		}
-		if err := decodeOne(http.MaxBytesReader(w, r.Body, 16<<10), &req); err != nil && !errors.Is(err, io.EOF) {
+		if err := strictjson.Decode(http.MaxBytesReader(w, r.Body, 16<<10), &req); err != nil && !errors.Is(err, io.EOF) {
 			badRequest(w, "body: "+err.Error())
 			return
 		}
@@ -542,21 +543,6 @@ func reasonOf(err error) string {
 		return "rebuilding"
 	}
 	return "redis unreachable"
-}
-
-// decodeOne reads exactly one JSON value into v: unknown fields and anything
-// but white space after the value are errors (a body of `{"status":"denied"}0`
-// or of two objects is not one change). An empty input is io.EOF.
-func decodeOne(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return errors.New("unexpected data after the JSON value")
-	}
-	return nil
 }
 
 func isJSON(r *http.Request) bool {

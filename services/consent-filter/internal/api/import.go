@@ -14,6 +14,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 )
 
@@ -105,7 +106,7 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 		}
 		path := fmt.Sprintf("line %d: ", line)
 		var rec ImportRecord
-		if err := decodeOne(strings.NewReader(text), &rec); err != nil {
+		if err := strictjson.Decode(strings.NewReader(text), &rec); err != nil {
 			probs = append(probs, path+err.Error())
 			continue
 		}

@@ -37,6 +37,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/filter"
@@ -163,7 +164,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (c *Centre) mint(w http.ResponseWriter, r *http.Request) {
 	var req LinkRequest
-	if err := jsonStrict(http.MaxBytesReader(w, r.Body, 8<<10), &req); err != nil {
+	if err := strictjson.Decode(http.MaxBytesReader(w, r.Body, 8<<10), &req); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid request", "problems": []string{"body: " + err.Error()}})
 		return
 	}

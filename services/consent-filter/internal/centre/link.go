@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/identity"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 )
 
 // Link kinds: a page for one (tenant, user), or a tenant admin's page.
@@ -106,7 +107,7 @@ func (s *Signer) Verify(token string) (Link, error) {
 		return Link{}, ErrLink
 	}
 	var l Link
-	if err := jsonStrict(bytes.NewReader(b), &l); err != nil || l.Check() != nil {
+	if err := strictjson.Decode(bytes.NewReader(b), &l); err != nil || l.Check() != nil {
 		return Link{}, ErrLink
 	}
 	if !s.Now().Before(time.Unix(l.Expires, 0)) {

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/consentflow/consentflow/pkg/strictjson"
 )
 
 // Report is a tenant admin's aggregate view: no per-user data.
@@ -98,7 +100,7 @@ func LoadTheme(path string) (Theme, error) {
 	if err != nil {
 		return th, err
 	}
-	if err := jsonStrict(bytes.NewReader(b), &th); err != nil {
+	if err := strictjson.Decode(bytes.NewReader(b), &th); err != nil {
 		return th, fmt.Errorf("%s: %w", path, err)
 	}
 	var probs []string

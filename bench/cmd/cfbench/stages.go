@@ -173,34 +173,17 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 		id, tag, ns = fmt.Sprintf("filter.x%d", instances), fmt.Sprintf(" ×%d", instances), fmt.Sprintf("%sredis-x%d-%d", b.prefix, instances, attempt)
 	}
 	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
-	var procs []*Proc
 	var envs []map[string]string
-	stop := func() {
-		for _, p := range procs {
-			p.Stop()
-		}
-	}
-	var ready time.Duration
-	for i := range instances {
+	for range instances {
 		extra := map[string]string{"REDIS_NAMESPACE": ns}
 		if instances > 1 {
 			extra["TOPIC_EVENTS_CONSENTED"] = b.prefix + "consented.x2"
 		}
-		env := b.filterEnv(extra, group)
-		p, err := startProc(fmt.Sprintf("consent-filter-stage%s-%d-%d", strings.TrimSpace(tag), attempt, i), b.bin+"/consent-filter", nil, env, b.work)
-		if err != nil {
-			stop()
-			return err
-		}
-		procs, envs = append(procs, p), append(envs, env)
+		envs = append(envs, b.filterEnv(extra, group))
 	}
-	for _, p := range procs {
-		r, err := p.WaitReady(b.ctx, 2*time.Minute)
-		if err != nil {
-			stop()
-			return err
-		}
-		ready = max(ready, r)
+	g, ready, err := b.startGroup("consent-filter-stage"+strings.TrimSpace(tag), attempt, b.bin+"/consent-filter", envs, 2*time.Minute)
+	if err != nil {
+		return err
 	}
 	if instances == 1 {
 		b.fig(&Figure{ID: "filter.materialize", Stage: "consent-filter", Unit: "records/s", Noise: noise,
@@ -208,24 +191,18 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 			What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
 			Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
 	}
-	cpuOf := func() (c float64) {
-		for _, p := range procs {
-			c += p.CPUSeconds()
-		}
-		return c
-	}
-	cpu0 := cpuOf()
+	cpu0 := g.cpu()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Raw, n, 3*time.Minute)
-	cpu := cpuOf() - cpu0
+	cpu := g.cpu() - cpu0
 	var allow, deny, lookups, lookupSum float64
-	for i, env := range envs {
+	for _, env := range envs {
 		allow += metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
 		deny += metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="DENY"`)
 		lookups += metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_count", "")
 		lookupSum += metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_sum", "")
-		b.res.PeakRSSMiB[fmt.Sprintf("consent-filter (stage drain%s)", tag)] = max(b.res.PeakRSSMiB[fmt.Sprintf("consent-filter (stage drain%s)", tag)], procs[i].PeakRSSMiB())
 	}
-	stop()
+	b.res.PeakRSSMiB["consent-filter (stage drain"+tag+")"] = g.peakRSS()
+	g.stop()
 	if err != nil {
 		return err
 	}
@@ -234,7 +211,7 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 		cpuBase, drainBase = "filter.cpu", "filter.drain"
 		what = fmt.Sprintf("%d consent-filter instances in one consumer group drain the same %d events.raw (one Redis namespace); ratio to one instance of this run", instances, n)
 	}
-	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, d, noise, fmt.Sprintf("CPU of the consent-filter process%s over its drain", map[bool]string{true: "es", false: ""}[instances > 1]))
+	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, d, noise, "CPU of the consent-filter "+processes(instances)+" over its drain")
 	b.fig(&Figure{ID: id + ".drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
 		Detail: map[string]any{"drain": d, "instances": instances, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
 			"lookups": lookups, "mean_lookup_ms": round(1000*lookupSum/max(1, lookups), 3)}})
@@ -251,44 +228,23 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 		id, tag = fmt.Sprintf("anonymizer.x%d", instances), fmt.Sprintf(" ×%d", instances)
 	}
 	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
-	var procs []*Proc
-	stop := func() {
-		for _, p := range procs {
-			p.Stop()
-		}
-	}
-	for i := range instances {
+	var envs []map[string]string
+	for range instances {
 		var extra map[string]string
 		if instances > 1 {
 			extra = map[string]string{"TOPIC_EVENTS_CURATED": b.prefix + "curated.x2"}
 		}
-		p, err := startProc(fmt.Sprintf("anonymizer-stage%s-%d-%d", strings.TrimSpace(tag), attempt, i), b.bin+"/anonymizer", nil, b.anonEnv(extra, group), b.work)
-		if err != nil {
-			stop()
-			return err
-		}
-		procs = append(procs, p)
+		envs = append(envs, b.anonEnv(extra, group))
 	}
-	for _, p := range procs {
-		if _, err := p.WaitReady(b.ctx, time.Minute); err != nil {
-			stop()
-			return err
-		}
+	g, _, err := b.startGroup("anonymizer-stage"+strings.TrimSpace(tag), attempt, b.bin+"/anonymizer", envs, time.Minute)
+	if err != nil {
+		return err
 	}
-	cpuOf := func() (c float64) {
-		for _, p := range procs {
-			c += p.CPUSeconds()
-		}
-		return c
-	}
-	cpu0 := cpuOf()
+	cpu0 := g.cpu()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Consented, k, 3*time.Minute)
-	cpu := cpuOf() - cpu0
-	for _, p := range procs {
-		key := fmt.Sprintf("anonymizer (stage drain%s)", tag)
-		b.res.PeakRSSMiB[key] = max(b.res.PeakRSSMiB[key], p.PeakRSSMiB())
-	}
-	stop()
+	cpu := g.cpu() - cpu0
+	b.res.PeakRSSMiB["anonymizer (stage drain"+tag+")"] = g.peakRSS()
+	g.stop()
 	if err != nil {
 		return err
 	}
@@ -297,10 +253,65 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 		cpuBase, drainBase = "anonymizer.cpu", "anonymizer.drain"
 		what = fmt.Sprintf("%d anonymizer instances in one consumer group drain the same %d events.consented; ratio to one instance of this run", instances, k)
 	}
-	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, d, noise, fmt.Sprintf("CPU of the anonymizer process%s over its drain (redaction on)", map[bool]string{true: "es", false: ""}[instances > 1]))
+	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, d, noise, "CPU of the anonymizer "+processes(instances)+" over its drain (redaction on)")
 	b.fig(&Figure{ID: id + ".drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
 		Detail: map[string]any{"drain": d, "instances": instances, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
 	return nil
+}
+
+// procGroup is the processes of one stage in one consumer group.
+type procGroup []*Proc
+
+// startGroup starts one process of bin per environment (named
+// <name>-<attempt>-<i>) and waits until each is ready; on an error none is
+// left running. ready is the slowest start.
+func (b *bench) startGroup(name string, attempt int, bin string, envs []map[string]string, timeout time.Duration) (g procGroup, ready time.Duration, err error) {
+	for i, env := range envs {
+		p, err := startProc(fmt.Sprintf("%s-%d-%d", name, attempt, i), bin, nil, env, b.work)
+		if err != nil {
+			g.stop()
+			return nil, 0, err
+		}
+		g = append(g, p)
+	}
+	for _, p := range g {
+		r, err := p.WaitReady(b.ctx, timeout)
+		if err != nil {
+			g.stop()
+			return nil, 0, err
+		}
+		ready = max(ready, r)
+	}
+	return g, ready, nil
+}
+
+func (g procGroup) stop() {
+	for _, p := range g {
+		p.Stop()
+	}
+}
+
+// cpu is the group's CPU seconds (user + system) so far.
+func (g procGroup) cpu() (c float64) {
+	for _, p := range g {
+		c += p.CPUSeconds()
+	}
+	return c
+}
+
+// peakRSS is the largest peak RSS of the group's processes.
+func (g procGroup) peakRSS() (m float64) {
+	for _, p := range g {
+		m = max(m, p.PeakRSSMiB())
+	}
+	return m
+}
+
+func processes(n int) string {
+	if n > 1 {
+		return "processes"
+	}
+	return "process"
 }
 
 // cpuFig records a stage's CPU cost per event: process CPU time (user +

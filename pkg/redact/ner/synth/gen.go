@@ -561,6 +561,7 @@ var verbsT = []string{"met", "called", "thanked", "hired", "emailed", "told", "a
 	"argued with", "waited for", "looked for", "married", "introduced", "trained", "mentored", "texted", "warned", "forgave", "hugged", "kissed",
 	"phoned", "pinged", "messaged", "reminded", "promoted", "fired", "sued", "cited", "quoted", "interviewed", "defeated", "beat", "loves", "hates",
 	"knows", "misses", "trusts", "supports", "replaced", "succeeded", "covered for"}
+
 // verbsD take two objects, a person first: "owe Ana a coffee", "send Ana the link".
 var verbsD = []string{"owe", "owes", "owed", "give", "gave", "send", "sent", "buy", "bought", "get", "got", "show", "showed", "offer", "offered",
 	"hand", "handed", "lend", "lent", "pass", "bring", "brought", "wish", "wished", "tell", "told", "teach", "promise", "promised", "pay", "paid",

@@ -95,7 +95,9 @@ func (w *world) read(_ context.Context, s identity.Subject) ([]history.Entry, er
 
 type historyFunc func(context.Context, identity.Subject) ([]history.Entry, error)
 
-func (f historyFunc) Read(ctx context.Context, s identity.Subject) ([]history.Entry, error) { return f(ctx, s) }
+func (f historyFunc) Read(ctx context.Context, s identity.Subject) ([]history.Entry, error) {
+	return f(ctx, s)
+}
 
 type fixture struct {
 	c   *Centre

@@ -85,7 +85,7 @@ type Writer struct {
 
 	mu       sync.Mutex
 	open     map[int]*openFile
-	buffered int64 // estimated bytes of the rows of every open file
+	buffered int64         // estimated bytes of the rows of every open file
 	durable  map[int]int64 // from the table's state, refreshed at every commit
 	windows  map[int]*idWindow
 	lastSeen map[int]int64 // highest offset appended per partition (-1: none yet)

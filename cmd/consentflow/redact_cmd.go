@@ -47,6 +47,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	part := fs.String("part", "all", "score only these corpus texts: all, even or odd (cross-validation with redact-train --dev-part)")
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
 	handwritten := fs.Bool("handwritten", false, "score the handwritten held-out corpus ("+eval.HandwrittenCorpus+") instead of --corpus")
+	fresh := fs.Bool("fresh", false, "score the fresh handwritten corpus ("+eval.FreshSource+", never tuned on) instead of --corpus")
 	marked := fs.String("marked", "", "score a folder of marked-up texts (*.txt, see "+eval.HandwrittenSource+"/README.md) instead of --corpus")
 	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
@@ -101,8 +102,10 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		return nil
 	}
 	switch {
-	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus) > 1:
-		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten")
+	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*marked != "") > 1:
+		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --marked")
+	case *fresh:
+		*marked = eval.FreshSource
 	case *disjointCorpus:
 		*corpus = eval.DisjointCorpus
 	case *heldout:

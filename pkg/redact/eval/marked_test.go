@@ -60,3 +60,26 @@ func TestHandwrittenCorpus(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, empty, 30)
 }
+
+// The fresh handwritten corpus (round 5) parses, holds at least 150 texts,
+// names and places in most of them and enough texts without any PII.
+func TestFreshCorpus(t *testing.T) {
+	ms, err := LoadMarked(filepath.Join("testdata", "fresh"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ms), 150)
+	types := map[string]int{}
+	empty := 0
+	for _, m := range ms {
+		rs := []rune(m.Example.FullText)
+		for _, g := range m.Example.Spans {
+			types[g.EntityType]++
+			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
+		}
+		if len(m.Example.Spans) == 0 {
+			empty++
+		}
+	}
+	assert.GreaterOrEqual(t, types["PERSON"], 100)
+	assert.GreaterOrEqual(t, types["LOCATION"], 50)
+	assert.GreaterOrEqual(t, empty, 40)
+}

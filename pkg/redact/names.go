@@ -106,6 +106,10 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
 			b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
 		}
+		if a < b && legalForm(s.text, &s.toks[b]) || a <= b && legalFormAfter(s.text, s.toks, b) {
+			i = j // "Soylent Corp", "De Fazio & Sons": an organisation, not a name or a place
+			continue
+		}
 		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 			i = j
 			continue
@@ -166,6 +170,39 @@ func nameNotPlace(ts []ner.Token) bool {
 		}
 	}
 	return words >= 2 && words <= 3
+}
+
+// legalForms are the words that end an organisation's name after its
+// name words ("Eldorov LLC", "Kessler Holdings"); region codes that look
+// alike (SA, AG, CO) are left out.
+var legalForms = map[string]bool{"inc": true, "llc": true, "ltd": true, "plc": true, "gmbh": true, "corp": true,
+	"corporation": true, "holdings": true, "limited": true, "pty": true, "llp": true, "sarl": true, "srl": true, "bv": true, "nv": true}
+
+// partnerWords follow "&" in an organisation's name ("De Fazio & Sons").
+var partnerWords = map[string]bool{"sons": true, "co": true, "partners": true, "associates": true, "daughters": true}
+
+// legalFormAfter reports whether the span ending at token b is followed, on
+// its line and after one space, by a capitalised legal form or by "&" and a
+// word like "Sons": the span names an organisation ("Soylent Corp", "De
+// Fazio & Sons"), which is no PII.
+func legalFormAfter(text string, ts []ner.Token, b int) bool {
+	k := b + 1
+	if k >= len(ts) || ts[k].NL || !ts[k].Space {
+		return false
+	}
+	if text[ts[k].S:ts[k].E] == "&" {
+		k++
+		if k >= len(ts) || ts[k].NL || !ts[k].Space {
+			return false
+		}
+		return ts[k].Shape == ner.ShCap && partnerWords[strings.ToLower(text[ts[k].S:ts[k].E])]
+	}
+	return legalForm(text, &ts[k])
+}
+
+// legalForm reports whether t is a legal form not written in lower case.
+func legalForm(text string, t *ner.Token) bool {
+	return t.Kind == ner.KWord && t.Shape != ner.ShLower && legalForms[strings.ToLower(text[t.S:t.E])]
 }
 
 // enumerated reports whether a span holds an enumeration marker ("2)"): "1)

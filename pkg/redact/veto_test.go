@@ -221,3 +221,21 @@ func TestUnknownWordFromContext(t *testing.T) {
 		assert.Contains(t, found(New(), c.text, nil, c.typ), c.span, c.text)
 	}
 }
+
+// A name followed by a legal form or "& Sons" is an organisation's: no
+// PERSON or LOCATION, while the people and places around it stay.
+func TestLegalFormMakesAnOrganisation(t *testing.T) {
+	for _, c := range []struct{ text, org, keep string }{
+		{"Warm wishes,\nAkorfa\nSoylent Corp", "Soylent", "Akorfa"},
+		{"Warm wishes,\nSafira\nEldorov LLC\nOur office is in Nechanice.", "Eldorov", "Safira"},
+		{"Handover from Tiril Mertoğlu: the keys are with De Fazio & Sons.", "Fazio", "Tiril"},
+		{"Invoice from Brankovar Holdings for the Lisbon workshop, approved by Ama Owusu.", "Brankovar", "Ama Owusu"},
+		{"Contract signed with Kestrova Ltd in Tallinn.", "Kestrova", "Tallinn"},
+	} {
+		spans := append(found(New(), c.text, nil, Person), found(New(), c.text, nil, Location)...)
+		for _, sp := range spans {
+			assert.NotContains(t, sp, c.org, c.text)
+		}
+		assert.Contains(t, strings.Join(spans, "|"), c.keep, c.text)
+	}
+}

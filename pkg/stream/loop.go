@@ -62,6 +62,17 @@ type Loop struct {
 	// DrainTimeout bounds delivering the batch in flight and Drain after ctx is
 	// cancelled (default 15s).
 	DrainTimeout time.Duration
+	// Pipeline is how many handled batches may wait for their write while the
+	// loop fetches and handles the next ones (0: none — fetch, handle, write and
+	// commit one batch at a time). A stage that waits on round trips (Redis,
+	// Kafka) overlaps them with the write of the batch before. The handler is
+	// still called for one batch at a time, in fetch order; outputs are still
+	// written one batch at a time, in fetch order (so per partition in offset
+	// order); a record is still committed only once its outputs are written;
+	// commits run beside the writes, covering every write done so far. When a
+	// write fails for good, the batches handled after it are not written (they
+	// are redelivered, as it is).
+	Pipeline int
 
 	// OnBlocked, if set, is told whether the loop is blocked retrying a batch
 	// (true, with the reason) or flowing again (false); services use it for
@@ -123,9 +134,9 @@ func (l *Loop) init() {
 func (l *Loop) Run(ctx context.Context) error {
 	l.once.Do(l.init)
 	var wg sync.WaitGroup
-	if l.Acks != nil {
-		// Acknowledgements arrive between batches (a file published on a timer):
-		// commit them as they come.
+	if l.Acks != nil || l.Pipeline > 0 {
+		// Acknowledgements arrive between batches (a file published on a timer),
+		// or the pipelined writer signals each write: commit as they come.
 		cctx, stop := context.WithCancel(ctx)
 		defer func() { stop(); wg.Wait() }()
 		wg.Add(1)
@@ -146,6 +157,9 @@ func (l *Loop) Run(ctx context.Context) error {
 // consume fetches and delivers batches until ctx is cancelled or a batch fails
 // for good.
 func (l *Loop) consume(ctx context.Context) error {
+	if l.Pipeline > 0 {
+		return l.consumePipelined(ctx)
+	}
 	fetch := l.retry("fetch", nil)
 	for {
 		var batch []kafka.Message
@@ -173,6 +187,92 @@ func (l *Loop) consume(ctx context.Context) error {
 	}
 }
 
+// handledBatch is a batch the handler is done with, waiting for its write.
+type handledBatch struct {
+	batch, out []kafka.Message
+	start      time.Time
+}
+
+// consumePipelined is consume with Pipeline batches handled ahead of their
+// write: this goroutine writes, in fetch order, what handleAhead hands over;
+// commits run in commitOnAck, signalled after each write.
+func (l *Loop) consumePipelined(ctx context.Context) error {
+	hctx, stopHandling := context.WithCancel(ctx)
+	defer stopHandling()
+	queue := make(chan handledBatch, l.Pipeline)
+	handled := make(chan error, 1)
+	go func() {
+		defer close(queue)
+		handled <- l.handleAhead(hctx, queue)
+	}()
+	// One drain for every write: once ctx is done, the batches already handled
+	// get DrainTimeout in all to be written.
+	drain, cancel := drainContext(ctx, l.DrainTimeout)
+	defer cancel()
+	var failed error
+	for h := range queue {
+		if failed != nil {
+			continue // not written, not committed: redelivered
+		}
+		if err := l.write(drain, h.batch, h.out); err != nil {
+			failed = err
+			stopHandling()
+			l.Logger.Warn("stopped with handled batches not written; they will be redelivered",
+				zap.Int("records", len(h.batch)), zap.Error(err))
+			continue
+		}
+		l.acks.signal()
+		l.Metrics.Batch.WithLabelValues(l.Name).Observe(time.Since(h.start).Seconds())
+	}
+	herr := <-handled
+	if failed != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return failed
+	}
+	return herr
+}
+
+// handleAhead fetches and handles batches and queues them for their write,
+// until ctx ends or a batch fails for good (consume's first half).
+func (l *Loop) handleAhead(ctx context.Context, queue chan<- handledBatch) error {
+	fetch := l.retry("fetch", nil)
+	for {
+		var batch []kafka.Message
+		err := fetch.Do(ctx, func() error {
+			var err error
+			batch, err = l.fetch(ctx)
+			return err
+		})
+		if err != nil {
+			return nil // only ctx ends fetch retries
+		}
+		start := time.Now()
+		l.Metrics.In.WithLabelValues(l.Name).Add(float64(len(batch)))
+		l.acks.fetched(batch)
+		drain, cancel := drainContext(ctx, l.DrainTimeout)
+		out, err := l.handle(ctx, drain, batch)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil && !errors.Is(err, errFatal) {
+				l.Logger.Warn("stopped with a batch not delivered; it will be redelivered",
+					zap.Int("records", len(batch)), zap.Error(err))
+				return nil
+			}
+			return err
+		}
+		select {
+		case queue <- handledBatch{batch: batch, out: out, start: start}:
+		case <-ctx.Done():
+			// Stopping: this batch is handled, so it is written with the
+			// others (the writer drains the queue) unless a write failed.
+			queue <- handledBatch{batch: batch, out: out, start: start}
+			return nil
+		}
+	}
+}
+
 // errFatal marks a handler failure that ends the loop.
 var errFatal = errors.New("stage stopped")
 
@@ -183,6 +283,16 @@ var errFatal = errors.New("stage stopped")
 func (l *Loop) deliver(ctx context.Context, batch []kafka.Message) error {
 	drain, cancel := drainContext(ctx, l.DrainTimeout)
 	defer cancel()
+	out, err := l.handle(ctx, drain, batch)
+	if err != nil {
+		return err
+	}
+	return l.write(drain, batch, out)
+}
+
+// handle hands the batch to the handler, retrying transient failures while ctx
+// lives; the handler gets drain.
+func (l *Loop) handle(ctx, drain context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
 	err := l.retry("handle", Permanent).Do(ctx, func() error {
 		var err error
@@ -191,12 +301,18 @@ func (l *Loop) deliver(ctx context.Context, batch []kafka.Message) error {
 	})
 	if err != nil {
 		if Permanent(err) {
-			return fmt.Errorf("%w: %s: %w", errFatal, l.Name, err)
+			return nil, fmt.Errorf("%w: %s: %w", errFatal, l.Name, err)
 		}
-		return err
+		return nil, err
 	}
+	return out, nil
+}
+
+// write writes a handled batch's outputs, retrying until drain ends, and marks
+// its records written.
+func (l *Loop) write(drain context.Context, batch, out []kafka.Message) error {
 	if len(out) > 0 {
-		err = l.retry("write", nil).Do(drain, func() error { return l.Writer.WriteMessages(drain, out...) })
+		err := l.retry("write", nil).Do(drain, func() error { return l.Writer.WriteMessages(drain, out...) })
 		if err != nil {
 			return fmt.Errorf("%s: write: %w", l.Name, err)
 		}

@@ -39,6 +39,7 @@ type Config struct {
 	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses; above 0 an event may be decided before a withdrawal acknowledged just before it (the benchmark saw 1 in 100 withdrawals missed at 1000)"`
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
+	Pipeline       int           `env:"FILTER_PIPELINE" envDefault:"1" help:"batches decided ahead while the one before is written (0..8; 0 decides, writes and commits one batch at a time)"`
 	MaxLinks       int           `env:"FILTER_MAX_LINKS" envDefault:"1000" help:"most identity links consulted for one subject; an event whose subject has more is denied (link_limit)"`
 
 	Centre CentreConfig
@@ -96,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 10000 {
 		p.Addf("FILTER_MAX_BATCH", "must be 1..10000")
+	}
+	if c.Pipeline < 0 || c.Pipeline > 8 {
+		p.Addf("FILTER_PIPELINE", "must be 0..8, got %d", c.Pipeline)
 	}
 	if c.MaxLinks < 1 {
 		p.Addf("FILTER_MAX_LINKS", "must be at least 1")

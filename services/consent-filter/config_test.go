@@ -35,3 +35,32 @@ func TestAuditTimeGranularityMustDivideADay(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterPipelineIsBounded: FILTER_PIPELINE is how many decided batches may
+// wait for their write; a negative depth or one that would hold thousands of
+// events in memory is refused at start, naming the variable.
+func TestFilterPipelineIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+		ok    bool
+	}{
+		{"", 1, true}, {"0", 0, true}, {"8", 8, true}, {"-1", 0, false}, {"9", 0, false}, {"two", 0, false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			var cfg consentfilter.Config
+			env := map[string]string{"AUDIT_KEY_EPHEMERAL": "true"}
+			if tc.value != "" {
+				env["FILTER_PIPELINE"] = tc.value
+			}
+			err := config.LoadFrom(&cfg, env)
+			if tc.ok {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, cfg.Pipeline)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "FILTER_PIPELINE")
+		})
+	}
+}

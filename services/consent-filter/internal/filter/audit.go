@@ -32,23 +32,31 @@ type refs struct {
 	m       hash.Hash
 	buf     []byte
 	sum     []byte
-	done    map[identity.Subject]string
+	done    map[identity.Subject]ref
+}
+
+// ref is an audit reference and its bytes (the decision's record key, shared
+// by the subject's decisions in a batch: the writer only reads keys).
+type ref struct {
+	s string
+	b []byte
 }
 
 func newRefs(auditKey []byte, purpose string) *refs {
 	return &refs{purpose: purpose, m: hmac.New(sha256.New, auditKey)}
 }
 
-func (r *refs) of(s identity.Subject) string {
-	if ref, ok := r.done[s]; ok {
-		return ref
+func (r *refs) of(s identity.Subject) ref {
+	if got, ok := r.done[s]; ok {
+		return got
 	}
-	ref := r.compute(s)
+	got := ref{s: r.compute(s)}
+	got.b = []byte(got.s)
 	if r.done == nil {
-		r.done = make(map[identity.Subject]string)
+		r.done = make(map[identity.Subject]ref)
 	}
-	r.done[s] = ref
-	return ref
+	r.done[s] = got
+	return got
 }
 
 func (r *refs) compute(s identity.Subject) string {

@@ -50,9 +50,10 @@ func TestSubjectRefKnownAnswers(t *testing.T) {
 	reversed := newRefs(key, "ai_training")
 	for i, c := range cases {
 		require.Equal(t, c.want, SubjectRef(key, "ai_training", c.s))
-		require.Equal(t, c.want, batch.of(c.s))
-		require.Equal(t, c.want, batch.of(c.s), "second time, from the batch's memo")
+		require.Equal(t, c.want, batch.of(c.s).s)
+		require.Equal(t, c.want, string(batch.of(c.s).b), "the key bytes")
+		require.Equal(t, c.want, batch.of(c.s).s, "second time, from the batch's memo")
 		r := cases[len(cases)-1-i]
-		require.Equal(t, r.want, reversed.of(r.s))
+		require.Equal(t, r.want, reversed.of(r.s).s)
 	}
 }

@@ -240,7 +240,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			want(c)
 		}
 		if h.Legacy {
-			for _, id := range d.es.ids {
+			for _, id := range d.es.rawIDs() {
 				want(identity.LegacyOf(id))
 			}
 		}
@@ -290,17 +290,25 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		tenantVer, policyVer string
 	}
 	built := map[headerKey][]kafka.Header{}
+	purpose := []byte(f.Purpose) // header values shared by the batch's messages (the writer only reads them)
+	policyVersions := map[string][]byte{}
 	out = make([]kafka.Message, 0, 2*len(events))
 	var rec schema.ConsentDecision // encoded, not kept
+	memo := recordMemo{}
+	// The decisions' values share one buffer (each a capped slice of it; a
+	// value from before the buffer grew keeps the old array alive).
+	encoded := make([]byte, 0, 160*len(events))
 	for _, d := range events {
 		in := decision.Input{ReceivedAt: d.ev.ReceivedAt, Jurisdiction: d.ev.Jurisdiction, GPC: d.ev.GPC, Purpose: f.Purpose}
 		tenantVersion := ""
-		if r, ok := recs[identity.TenantOf(d.ev.TenantID)]; ok && r.Has() {
-			in.Tenant = r.Decision()
-			tenantVersion = r.Version()
+		if t := identity.TenantOf(d.ev.TenantID); true {
+			if r, ok := recs[t]; ok && r.Has() {
+				in.Tenant = memo.of(t, r)
+				tenantVersion = in.Tenant.Version
+			}
 		}
 		linked := linkedOf(d.es, recs[d.es.primary].Links, inBatch)
-		in.User, in.Linked, in.TooManyLinks = decisionInput(d.es, linked, recs, h.Legacy, maxLinks)
+		in.User, in.Linked, in.TooManyLinks = decisionInput(d.es, linked, recs, h.Legacy, maxLinks, memo)
 		dec := decision.Decide(f.Policy, in)
 		verdict := schema.DecisionDeny
 		if dec.Allow {
@@ -310,15 +318,16 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 
 		ref := audit.of(d.es.primary)
 		rec = schema.ConsentDecision{
-			EventID: d.ev.EventID, SubjectRef: ref, Purpose: f.Purpose, Decision: verdict,
+			EventID: d.ev.EventID, SubjectRef: ref.s, Purpose: f.Purpose, Decision: verdict,
 			Reason: string(dec.Reason), ConsentVersion: dec.ConsentVersion, PolicyVersion: dec.PolicyVersion,
 			ReceivedAt: Coarsen(d.ev.ReceivedAt, f.AuditTime), DecidedAt: Coarsen(now, f.AuditTime), TenantConsentVersion: tenantVersion,
 		}
-		b, err := f.Decisions.Encode(&rec)
+		start := len(encoded)
+		encoded, err = f.Decisions.AppendEncode(encoded, &rec)
 		if err != nil {
 			return nil, fmt.Errorf("encode decision: %w", err)
 		}
-		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: []byte(ref), Value: b})
+		out = append(out, kafka.Message{Topic: f.Topics.Decisions, Key: ref.b, Value: encoded[start:len(encoded):len(encoded)]})
 		if dec.Allow {
 			// The headers depend on the subject and the versions only: built
 			// once per batch for each, shared by its events' messages (the
@@ -326,13 +335,18 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			hk := headerKey{d.es.primary, tenantVersion, dec.PolicyVersion}
 			hs, ok := built[hk]
 			if !ok {
+				pv, ok := policyVersions[dec.PolicyVersion]
+				if !ok {
+					pv = []byte(dec.PolicyVersion)
+					policyVersions[dec.PolicyVersion] = pv
+				}
 				hs = []kafka.Header{
 					{Key: schema.HeaderConsentVersion, Value: []byte(StateVersion(d.es.primary, h.Positions, nparts))},
 					{Key: schema.HeaderTenantConsentVersion, Value: []byte(tenantVersion)},
-					{Key: schema.HeaderPolicyVersion, Value: []byte(dec.PolicyVersion)},
-					{Key: schema.HeaderPurpose, Value: []byte(f.Purpose)},
-					{Key: schema.HeaderSubjectKind, Value: []byte(d.es.primary.Kind)},
-					{Key: schema.HeaderSubjectScope, Value: []byte(d.es.primary.Scope())},
+					{Key: schema.HeaderPolicyVersion, Value: pv},
+					{Key: schema.HeaderPurpose, Value: purpose},
+					{Key: schema.HeaderSubjectKind, Value: kindBytes(d.es.primary.Kind)},
+					{Key: schema.HeaderSubjectScope, Value: scopeBytes(d.es.primary.Scope())},
 				}
 				built[hk] = hs
 			}
@@ -349,6 +363,27 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		f.Tally.Record(ctx, counted)
 	}
 	return out, failed.Err()
+}
+
+// Header values of the subject kinds and scopes there are, shared by every
+// message (the writer only reads them); any other value gets its own copy.
+var (
+	kindValues  = map[identity.Kind][]byte{identity.User: []byte(identity.User), identity.Anonymous: []byte(identity.Anonymous)}
+	scopeValues = map[identity.Scope][]byte{identity.TenantScoped: []byte(identity.TenantScoped), identity.Global: []byte(identity.Global)}
+)
+
+func kindBytes(k identity.Kind) []byte {
+	if b, ok := kindValues[k]; ok {
+		return b
+	}
+	return []byte(k)
+}
+
+func scopeBytes(s identity.Scope) []byte {
+	if b, ok := scopeValues[s]; ok {
+		return b
+	}
+	return []byte(s)
 }
 
 // StateVersion is the consent_version a row of subject s decided now

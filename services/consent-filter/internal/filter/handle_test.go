@@ -162,3 +162,39 @@ func BenchmarkHandle(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/event")
 }
+
+// TestDecisionRecordPerEvent: every event of a batch gets one decision record
+// naming it, keyed by its own subject's audit reference, with the verdict its
+// user's record gives (every third user withdrew) — the records' values share
+// one buffer and the keys one copy per subject, so a value or key that points
+// at another event's bytes must show here.
+func TestDecisionRecordPerEvent(t *testing.T) {
+	const n, users = 300, 40
+	f, raw := handleFixture(t, users)
+	batch := handleBatch(t, raw, n, users)
+	out, err := f.Handle(context.Background(), batch)
+	require.NoError(t, err)
+	seen := map[string]bool{}
+	for _, m := range out {
+		if m.Topic != "consent.decisions" {
+			continue
+		}
+		d, err := f.Decisions.Decode(context.Background(), m.Value)
+		require.NoError(t, err)
+		var i int
+		_, err = fmt.Sscanf(d.EventID, "00000000-0000-4000-8000-%012d", &i)
+		require.NoError(t, err, d.EventID)
+		require.False(t, seen[d.EventID], "two decisions for %s", d.EventID)
+		seen[d.EventID] = true
+		u := i % users
+		s := identity.Subject{Kind: identity.User, Tenant: fmt.Sprintf("t%d", u%4), ID: fmt.Sprintf("u%d", u)}
+		require.Equal(t, SubjectRef([]byte("k"), "ai_training", s), string(m.Key), "event %d key", i)
+		require.Equal(t, string(m.Key), d.SubjectRef, "event %d", i)
+		want := schema.DecisionAllow
+		if u%3 == 1 {
+			want = schema.DecisionDeny
+		}
+		require.Equal(t, want, d.Decision, "event %d", i)
+	}
+	require.Len(t, seen, n)
+}

@@ -164,7 +164,7 @@ func FuzzDenyAcceptedID(f *testing.F) {
 			t.Fatal(err)
 		}
 		in := decision.Input{ReceivedAt: ev.ReceivedAt, Jurisdiction: ev.Jurisdiction, Purpose: "ai_training"}
-		in.User, in.Linked, in.TooManyLinks = decisionInput(es, linkedOf(es, recs[es.primary].Links, nil), recs, false, 1000)
+		in.User, in.Linked, in.TooManyLinks = decisionInput(es, linkedOf(es, recs[es.primary].Links, nil), recs, false, 1000, nil)
 		if d := decision.Decide(pol, in); d.Allow || d.Reason != decision.UserOptOut {
 			t.Fatalf("tenant %q user %q denied through %s, yet the next event is %s (%s)", ev.TenantID, ev.UserID, path, map[bool]string{true: "allowed", false: "denied"}[d.Allow], d.Reason)
 		}

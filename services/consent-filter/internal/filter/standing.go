@@ -41,7 +41,7 @@ func StandingOf(ctx context.Context, lookup LookupFunc, pol *policy.Policy, link
 	}
 	linked := linkedOf(es, links[es.primary].Links, nil)
 	refs := append([]consentstore.SubjectRef{es.primary, identity.TenantOf(tenant)}, linked...)
-	for _, id := range es.ids {
+	for _, id := range es.rawIDs() {
 		refs = append(refs, identity.LegacyOf(id))
 	}
 	recs, err := lookup(ctx, purpose, refs)
@@ -56,7 +56,7 @@ func StandingOf(ctx context.Context, lookup LookupFunc, pol *policy.Policy, link
 	if maxLinks <= 0 {
 		maxLinks = 1000
 	}
-	in.User, in.Linked, in.TooManyLinks = decisionInput(es, linked, recs, true, maxLinks)
+	in.User, in.Linked, in.TooManyLinks = decisionInput(es, linked, recs, true, maxLinks, nil)
 	st.Decision = decision.Decide(pol, in)
 	return st, nil
 }

@@ -19,9 +19,14 @@ type eventSubjects struct {
 	carried []identity.Subject
 	// links are the identity links the event establishes.
 	links []identity.Link
-	// ids are the raw ids the event carries, for legacy records.
-	ids []string
+	// ids[:nids] are the raw ids the event carries, for legacy records (an
+	// array: no allocation per event).
+	ids  [3]string
+	nids int
 }
+
+// rawIDs returns the raw ids the event carries, each once.
+func (es *eventSubjects) rawIDs() []string { return es.ids[:es.nids] }
 
 // subjectsOf names the event's subjects under the policy's identity modes and
 // checks every id against the identifier rule (an event that fails it, from a
@@ -55,9 +60,10 @@ func subjectsOf(m identity.Modes, ev *schema.InteractionEvent) (eventSubjects, e
 		}
 		es.carried = append(es.carried, other)
 	}
-	for _, id := range []string{ev.UserID, ev.AnonymousID, ev.PreviousID} {
-		if id != "" && !contains(es.ids, id) {
-			es.ids = append(es.ids, id)
+	for _, id := range [...]string{ev.UserID, ev.AnonymousID, ev.PreviousID} {
+		if id != "" && !contains(es.rawIDs(), id) {
+			es.ids[es.nids] = id
+			es.nids++
 		}
 	}
 	return es, nil
@@ -101,16 +107,19 @@ func linkedOf(es eventSubjects, stored []identity.Subject, inBatch map[identity.
 // than the subject's own record of that id (a legacy record is the id's state
 // in every tenant until a newer choice is made in this one). maxLinks bounds
 // the linked subjects consulted; beyond it the input says TooManyLinks.
-func decisionInput(es eventSubjects, linked []identity.Subject, recs map[identity.Subject]consentstore.Record, legacy bool, maxLinks int) (user *decision.Record, others []*decision.Record, tooMany bool) {
+//
+// memo, when not nil, keeps the decision records made for subjects across the
+// events of a batch (Decide only reads them).
+func decisionInput(es eventSubjects, linked []identity.Subject, recs map[identity.Subject]consentstore.Record, legacy bool, maxLinks int, memo recordMemo) (user *decision.Record, others []*decision.Record, tooMany bool) {
 	if r, ok := recs[es.primary]; ok {
-		user = r.Decision()
+		user = memo.of(es.primary, r)
 	}
 	if len(linked) > maxLinks {
 		return user, nil, true
 	}
 	for _, s := range linked {
 		if r, ok := recs[s]; ok && r.Has() {
-			others = append(others, r.Decision())
+			others = append(others, memo.of(s, r))
 		}
 	}
 	if legacy {
@@ -118,7 +127,7 @@ func decisionInput(es eventSubjects, linked []identity.Subject, recs map[identit
 		for _, s := range append([]identity.Subject{es.primary}, es.carried...) {
 			own[s.ID] = append(own[s.ID], s)
 		}
-		for _, id := range es.ids {
+		for _, id := range es.rawIDs() {
 			lr, ok := recs[identity.LegacyOf(id)]
 			if !ok || !lr.Has() {
 				continue
@@ -130,11 +139,28 @@ func decisionInput(es eventSubjects, linked []identity.Subject, recs map[identit
 				}
 			}
 			if newer {
-				others = append(others, lr.Decision())
+				others = append(others, memo.of(identity.LegacyOf(id), lr))
 			}
 		}
 	}
 	return user, others, false
+}
+
+// recordMemo maps subjects to the decision records made of their consent
+// records within one batch (nil: none kept).
+type recordMemo map[identity.Subject]*decision.Record
+
+// of returns r as a decision record, s's from the memo if it was made before.
+func (m recordMemo) of(s identity.Subject, r consentstore.Record) *decision.Record {
+	if m == nil {
+		return r.Decision()
+	}
+	if d, ok := m[s]; ok {
+		return d
+	}
+	d := r.Decision()
+	m[s] = d
+	return d
 }
 
 // storedLink reports whether the store already holds link l (in either

@@ -23,7 +23,7 @@ func TestSubjectsOf(t *testing.T) {
 	assert.Equal(t, consentstore.TenantUserRef("acme", "7"), es.primary)
 	assert.Equal(t, []identity.Subject{consentstore.AnonymousRef("acme", "c1")}, es.carried)
 	assert.Len(t, es.links, 1)
-	assert.Equal(t, []string{"7", "c1"}, es.ids)
+	assert.Equal(t, []string{"7", "c1"}, es.rawIDs())
 
 	es, err = subjectsOf(m, &schema.InteractionEvent{TenantID: "acme", AnonymousID: "c1"})
 	require.NoError(t, err)
@@ -41,7 +41,7 @@ func TestSubjectsOf(t *testing.T) {
 func TestDecisionInput(t *testing.T) {
 	u, a := consentstore.TenantUserRef("acme", "7"), consentstore.AnonymousRef("acme", "c1")
 	other := consentstore.AnonymousRef("acme", "c2")
-	es := eventSubjects{primary: u, carried: []identity.Subject{a}, ids: []string{"7", "c1"}}
+	es := eventSubjects{primary: u, carried: []identity.Subject{a}, ids: [3]string{"7", "c1"}, nids: 2}
 	rec := func(s decision.Status, at time.Time, off int64) consentstore.Record {
 		return consentstore.Record{Status: s, EffectiveAt: at, Partition: 0, Offset: off}
 	}
@@ -55,7 +55,7 @@ func TestDecisionInput(t *testing.T) {
 	linked := linkedOf(es, []identity.Subject{other, a}, map[identity.Subject][]identity.Subject{u: {consentstore.AnonymousRef("acme", "c3")}})
 	assert.Equal(t, []identity.Subject{a, other, consentstore.AnonymousRef("acme", "c3")}, linked, "carried, stored and in-batch links, once each")
 
-	user, others, tooMany := decisionInput(es, linked, recs, true, 10)
+	user, others, tooMany := decisionInput(es, linked, recs, true, 10, recordMemo{})
 	require.NotNil(t, user)
 	assert.Equal(t, "0:1", user.Version)
 	assert.False(t, tooMany)
@@ -65,9 +65,9 @@ func TestDecisionInput(t *testing.T) {
 	}
 	assert.Equal(t, []string{"0:2", "0:4"}, versions, "the anonymous id's record and the newer legacy record; the older legacy record of 7 is superseded by 7's own choice")
 
-	_, others, _ = decisionInput(es, linked, recs, false, 10)
+	_, others, _ = decisionInput(es, linked, recs, false, 10, nil)
 	assert.Len(t, others, 1, "no legacy records while the store has none")
-	_, _, tooMany = decisionInput(es, linked, recs, false, 2)
+	_, _, tooMany = decisionInput(es, linked, recs, false, 2, recordMemo{})
 	assert.True(t, tooMany)
 }
 

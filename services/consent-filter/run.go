@@ -131,7 +131,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Name: filter.Stage, Reader: reader, Writer: writer, Handler: flt.Handle, DLQ: cfg.DLQ,
 		Logger: logger.With(zap.String("component", "filter")), MaxBatch: cfg.MaxBatch, Linger: cfg.Linger,
 		Pipeline: cfg.Pipeline,
-		Backoff: stream.Backoff{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond}, BlockedGrace: time.Second,
+		Backoff:  stream.Backoff{Min: 10 * time.Millisecond, Max: 500 * time.Millisecond}, BlockedGrace: time.Second,
 		Metrics: stream.NewMetrics(reg),
 		OnBlocked: func(blocked bool, reason error) {
 			if blocked {

@@ -21,11 +21,13 @@ import (
 
 // NewWriter returns a synchronous writer for messages that carry their own Topic.
 // Keys are partitioned with murmur2, as Java clients and librdkafka do, so that a
-// key maps to the same partition whoever writes it.
+// key maps to the same partition whoever writes it. The writer reuses a topic's
+// metadata for a second (metadataCache) instead of having it rebuilt for every
+// message.
 func NewWriter(c Config, logger *zap.Logger) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:                   kafka.TCP(c.Brokers...),
-		Transport:              c.security().transport,
+		Transport:              newMetadataCache(c.security().transport),
 		Balancer:               &kafka.Murmur2Balancer{Consistent: true},
 		RequiredAcks:           kafka.RequireAll,
 		BatchTimeout:           2 * time.Millisecond,

@@ -26,12 +26,12 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 )
@@ -43,7 +43,8 @@ const (
 	VersionEmpty = 0x00
 	KeySize      = 32
 	GenSize      = 8
-	headerSize   = 1 + 2*GenSize + 12
+	nonceSize    = 12
+	headerSize   = 1 + 2*GenSize + nonceSize
 )
 
 // ErrOpen is a sealed value that does not open with the keys it names: altered,
@@ -90,8 +91,9 @@ func AAD(purpose, subject, tenant, eventID string) []byte {
 	return out
 }
 
-// seal moves e's content into e.Sealed under aead.
-func seal(e *schema.CuratedEvent, aead cipher.AEAD, sg, tg Gen) error {
+// seal moves e's content into e.Sealed under aead, with nonce (12 random
+// bytes, never used twice).
+func seal(e *schema.CuratedEvent, aead cipher.AEAD, sg, tg Gen, nonce []byte) {
 	c := content{EventType: e.EventType, Properties: e.Properties}
 	if c.Properties == nil {
 		c.Properties = map[string]string{}
@@ -99,21 +101,19 @@ func seal(e *schema.CuratedEvent, aead cipher.AEAD, sg, tg Gen) error {
 	if e.Text != "" {
 		c.Text = &e.Text
 	}
-	plain, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	out := make([]byte, headerSize, headerSize+len(plain)+aead.Overhead())
-	out[0] = VersionSeal
-	copy(out[1:], sg[:])
-	copy(out[1+GenSize:], tg[:])
-	if _, err := rand.Read(out[1+2*GenSize : headerSize]); err != nil {
-		return err
-	}
-	out = aead.Seal(out, out[1+2*GenSize:headerSize], plain, AAD(e.Purpose, e.Subject, e.Tenant, e.EventID))
+	// One buffer: the plaintext after the room for the envelope, sealed in
+	// place (GCM writes the ciphertext over the plaintext it has read).
+	plainAt := headerSize
+	buf := appendContent(make([]byte, plainAt, plainAt+256), &c)
+	plainLen := len(buf) - plainAt
+	buf = slices.Grow(buf, aead.Overhead())
+	buf[0] = VersionSeal
+	copy(buf[1:], sg[:])
+	copy(buf[1+GenSize:], tg[:])
+	copy(buf[1+2*GenSize:headerSize], nonce)
+	out := aead.Seal(buf[:headerSize], buf[1+2*GenSize:headerSize], buf[plainAt:plainAt+plainLen], AAD(e.Purpose, e.Subject, e.Tenant, e.EventID))
 	e.Sealed = out
 	e.EventType, e.Text, e.Properties = "", "", nil
-	return nil
 }
 
 // withhold empties e's content: the record stays on the topic (its offset, its

@@ -271,3 +271,14 @@ func TestOneRoundTripPerBatch(t *testing.T) {
 	require.Equal(t, Opened, o[49])
 	require.Equal(t, pipelines{}, *p, "cached: no round trip")
 }
+
+// An erasure leaves no cipher derived from the keys it shredded in the
+// store's memory.
+func TestEraseForgetsDerivedCiphers(t *testing.T) {
+	s, _, _ := newStore(t, time.Minute)
+	e := event("k1:subj-a", "k1:ten-1", "k1:ev1", "0:5")
+	sealAll(t, s, e)
+	require.NotEmpty(t, s.aeads)
+	require.NoError(t, s.Erase(context.Background(), schema.ScopeSubject, []string{"k1:subj-a"}, "0:6"))
+	require.Empty(t, s.aeads)
+}

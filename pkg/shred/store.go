@@ -65,6 +65,52 @@ type Store struct {
 	mu    sync.Mutex
 	epoch uint64 // bumped by every Erase: a read begun before it is not cached
 	cache map[string]cached
+	// aeads are record ciphers derived from pairs of data keys (HKDF and the
+	// AES key schedule cost more than sealing a record), keyed by the keys
+	// themselves and the purpose, so an entry can never serve other keys. Only
+	// reached through a live entry of cache or Redis; cleared by every Erase,
+	// so no cipher of a shredded key outlives the erasure in this process.
+	aeads map[aeadID]cipher.AEAD
+}
+
+// aeadID names the cipher derived from two data keys for a purpose.
+type aeadID struct {
+	keys    [2 * KeySize]byte
+	purpose string
+}
+
+// maxAEADs bounds the derived ciphers a Store keeps (about 1 KiB each).
+const maxAEADs = 4096
+
+// aead returns the cipher of a subject's and a tenant's data keys, derived
+// once while it stays in the bounded cache. epoch is the store's epoch when
+// the keys were read: a cipher of keys read before an erasure is not kept.
+func (s *Store) aead(subjectKey, tenantKey []byte, purpose string, epoch uint64) (cipher.AEAD, error) {
+	if len(subjectKey) != KeySize || len(tenantKey) != KeySize {
+		return nil, fmt.Errorf("data keys must be %d bytes", KeySize)
+	}
+	id := aeadID{purpose: purpose}
+	copy(id.keys[:], subjectKey)
+	copy(id.keys[KeySize:], tenantKey)
+	s.mu.Lock()
+	a := s.aeads[id]
+	s.mu.Unlock()
+	if a != nil {
+		return a, nil
+	}
+	a, err := aeadFor(subjectKey, tenantKey, purpose)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	if s.epoch == epoch {
+		if len(s.aeads) >= maxAEADs {
+			clear(s.aeads)
+		}
+		s.aeads[id] = a
+	}
+	s.mu.Unlock()
+	return a, nil
 }
 
 type cached struct {
@@ -94,7 +140,7 @@ func NewStore(rdb redis.UniversalClient, o Options) (*Store, error) {
 		o.CacheTTL = DefaultCacheTTL
 	}
 	return &Store{rdb: rdb, prefix: o.Namespace + ":shred:", purpose: o.Purpose, keyTTL: o.KeyTTL, cacheTTL: o.CacheTTL,
-		now: time.Now, cache: map[string]cached{}}, nil
+		now: time.Now, cache: map[string]cached{}, aeads: map[aeadID]cipher.AEAD{}}, nil
 }
 
 // SubjectKey and TenantKey are the Redis keys of a pseudonym's data key for purpose.
@@ -156,7 +202,7 @@ return nv
 // load returns the entries of keys, from the cache or in one round trip;
 // create makes missing keys (the anonymizer), otherwise absent ones stay absent
 // (readers never create).
-func (s *Store) load(ctx context.Context, keys []string, create bool) (map[string]entry, error) {
+func (s *Store) load(ctx context.Context, keys []string, create bool) (map[string]entry, uint64, error) {
 	out := make(map[string]entry, len(keys))
 	now := s.now()
 	s.mu.Lock()
@@ -175,7 +221,7 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 	}
 	s.mu.Unlock()
 	if len(miss) == 0 {
-		return out, nil
+		return out, epoch, nil
 	}
 	pipe := s.rdb.Pipeline()
 	cmds := make([]func() (string, error), len(miss))
@@ -185,7 +231,7 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 			nv := make([]byte, 1+GenSize+KeySize)
 			nv[0] = 'K'
 			if _, err := rand.Read(nv[1:]); err != nil {
-				return nil, err
+				return nil, 0, err
 			}
 			cmds[i] = pipe.Eval(ctx, acquire, []string{k}, string(nv), ttl).Text
 		} else {
@@ -193,7 +239,7 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 		}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("shred: key store: %w", err)
+		return nil, 0, fmt.Errorf("shred: key store: %w", err)
 	}
 	fresh := make(map[string]entry, len(miss))
 	for i, k := range miss {
@@ -202,11 +248,11 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 			continue // absent
 		}
 		if err != nil {
-			return nil, fmt.Errorf("shred: key store: %w", err)
+			return nil, 0, fmt.Errorf("shred: key store: %w", err)
 		}
 		e, err := parseEntry(v)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		out[k], fresh[k] = e, e
 	}
@@ -220,7 +266,7 @@ func (s *Store) load(ctx context.Context, keys []string, create bool) (map[strin
 		clear(s.cache)
 	}
 	s.mu.Unlock()
-	return out, nil
+	return out, epoch, nil
 }
 
 // Erase replaces the data keys of pseudonyms (scope schema.ScopeSubject or
@@ -263,6 +309,7 @@ func (s *Store) forget(names []string) {
 	for _, n := range names {
 		delete(s.cache, n)
 	}
+	clear(s.aeads)
 	s.mu.Unlock()
 }
 
@@ -278,12 +325,16 @@ func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withhe
 	for _, e := range events {
 		keys = append(keys, s.SubjectKey(e.Purpose, e.Subject), s.TenantKey(e.Purpose, e.Tenant))
 	}
-	entries, err := s.load(ctx, keys, true)
+	entries, epoch, err := s.load(ctx, keys, true)
 	if err != nil {
 		return nil, err
 	}
 	withheld = make([]bool, len(events))
-	aeads := map[[2]string]cipher.AEAD{}
+	// Every record's nonce from one read of the system's random source.
+	nonces := make([]byte, len(events)*nonceSize)
+	if _, err := rand.Read(nonces); err != nil {
+		return nil, err
+	}
 	for i, e := range events {
 		se, te := entries[s.SubjectKey(e.Purpose, e.Subject)], entries[s.TenantKey(e.Purpose, e.Tenant)]
 		if !se.live || !te.live {
@@ -294,17 +345,11 @@ func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withhe
 			withheld[i] = true
 			continue
 		}
-		pair := [2]string{e.Subject, e.Tenant}
-		aead := aeads[pair]
-		if aead == nil {
-			if aead, err = aeadFor(se.key, te.key, e.Purpose); err != nil {
-				return nil, err
-			}
-			aeads[pair] = aead
-		}
-		if err := seal(e, aead, se.gen, te.gen); err != nil {
+		aead, err := s.aead(se.key, te.key, e.Purpose, epoch)
+		if err != nil {
 			return nil, err
 		}
+		seal(e, aead, se.gen, te.gen, nonces[i*nonceSize:(i+1)*nonceSize])
 	}
 	return withheld, nil
 }
@@ -343,12 +388,11 @@ func (s *Store) Open(ctx context.Context, events []*schema.CuratedEvent) (outcom
 			keys = append(keys, s.SubjectKey(e.Purpose, e.Subject), s.TenantKey(e.Purpose, e.Tenant))
 		}
 	}
-	entries, err := s.load(ctx, keys, false)
+	entries, epoch, err := s.load(ctx, keys, false)
 	if err != nil {
 		return nil, nil, err
 	}
 	outcomes, errs = make([]Outcome, len(events)), make([]error, len(events))
-	aeads := map[[2]string]cipher.AEAD{}
 	for i, e := range events {
 		switch {
 		case e.Sealed == nil:
@@ -375,13 +419,9 @@ func (s *Store) Open(ctx context.Context, events []*schema.CuratedEvent) (outcom
 			outcomes[i] = Erased
 			continue
 		}
-		pair := [2]string{e.Subject, e.Tenant}
-		aead := aeads[pair]
-		if aead == nil {
-			if aead, err = aeadFor(se.key, te.key, e.Purpose); err != nil {
-				return nil, nil, err
-			}
-			aeads[pair] = aead
+		aead, err := s.aead(se.key, te.key, e.Purpose, epoch)
+		if err != nil {
+			return nil, nil, err
 		}
 		if errs[i] = open(e, aead); errs[i] == nil {
 			outcomes[i] = Opened

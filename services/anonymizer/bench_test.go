@@ -45,12 +45,14 @@ func BenchmarkTransform(b *testing.B) {
 	tr := benchTransformer(b, newTextRedactor())
 	b.ReportAllocs()
 	i := 0
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		if _, err := tr.Transform(&events[i%len(events)].Event, transform.Meta{}); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
+	cpuPerOp(b, cpu0)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 
@@ -62,12 +64,14 @@ func BenchmarkTransformNoRedactor(b *testing.B) {
 	tr := benchTransformer(b, nop)
 	b.ReportAllocs()
 	i := 0
+	cpu0 := processCPU(b)
 	for b.Loop() {
 		if _, err := tr.Transform(&events[i%len(events)].Event, transform.Meta{}); err != nil {
 			b.Fatal(err)
 		}
 		i++
 	}
+	cpuPerOp(b, cpu0)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
 

@@ -216,9 +216,24 @@ func (s *Sink) Run(ctx context.Context) error {
 			return fmt.Errorf("dataset API listen %s: %w", s.cfg.HTTPAddr, err)
 		}
 	}
+	var pln net.Listener
+	if s.cfg.PprofAddr != "" {
+		var err error
+		if pln, err = listenPprof(s.cfg.PprofAddr); err != nil {
+			if ln != nil {
+				ln.Close()
+			}
+			return err
+		}
+	}
 	svc := run.Start(ctx, "dataset-sink", s.cfg.OpsAddr, s.reg, s.log)
 	if ln != nil {
 		svc.OnStop("dataset API listener", func() error { return ignoreClosed(ln.Close()) })
+	}
+	if pln != nil {
+		// CPU profiles take their seconds before writing: the write timeout
+		// (a minute) bounds them.
+		svc.Serve("pprof", pln, pprofHandler(), time.Second)
 	}
 	if err := run.ConnectKafka(svc, s.cfg.Config); err != nil {
 		return svc.Abort(err)

@@ -73,6 +73,7 @@ type Settings struct {
 	Withdrawals  int               `json:"withdrawals"`
 	BusyLimit    float64           `json:"cpu_busy_limit"`
 	FilterEnv    map[string]string `json:"e2e_filter_env_overrides,omitempty"`
+	SinkEnv      map[string]string `json:"e2e_sink_env_overrides,omitempty"`
 }
 
 type bench struct {
@@ -100,6 +101,8 @@ type bench struct {
 	deadline time.Time
 	// extraFilterEnv is added to the e2e consent-filter's environment.
 	extraFilterEnv map[string]string
+	// extraSinkEnv is added to the e2e dataset-sink's environment.
+	extraSinkEnv map[string]string
 }
 
 func main() {
@@ -118,6 +121,7 @@ func main() {
 		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
 		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,redactor,profile")
 		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
+		sinkEnv   = flag.String("sink-env", "", "extra environment of the e2e dataset-sink, comma-separated K=V (experiments, e.g. SINK_PPROF_ADDR; recorded in the JSON)")
 		budget    = flag.Duration("budget", 14*time.Minute, "hard time budget of the run")
 	)
 	flag.Parse()
@@ -160,6 +164,15 @@ func main() {
 		}
 	}
 	b.res.Settings.FilterEnv = b.extraFilterEnv
+	b.extraSinkEnv = map[string]string{"SINK_ROTATE_INTERVAL": "5s"}
+	for _, kv := range strings.Split(*sinkEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			b.extraSinkEnv[k] = v
+		}
+	}
+	if *sinkEnv != "" {
+		b.res.Settings.SinkEnv = b.extraSinkEnv
+	}
 	must(os.MkdirAll(b.work, 0o755))
 	must(os.MkdirAll(b.outDir, 0o755))
 	b.res.Machine = machineInfo()

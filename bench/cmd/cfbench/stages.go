@@ -19,7 +19,7 @@ import (
 // chainOptions are the services' settings in the benchmark: the run's token and
 // keys, warn-level logs, the e2e filter overrides (-filter-env), the
 // allowlist the stage figures were first measured with, and files rotated every
-// 5 s.
+// 5 s (plus the -sink-env overrides).
 func (b *bench) chainOptions(prefix, dir string) launch.Options {
 	return launch.Options{
 		Stack:  launch.Stack{Kafka: b.kafka, Redis: redisconn.Config{Addr: b.redis}, Registry: avro.RegistryConfig{URL: b.registry}},
@@ -27,7 +27,7 @@ func (b *bench) chainOptions(prefix, dir string) launch.Options {
 		Env: map[string]map[string]string{
 			"consent-filter": b.extraFilterEnv,
 			"anonymizer":     {"PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model"},
-			"dataset-sink":   {"SINK_ROTATE_INTERVAL": "5s"},
+			"dataset-sink":   b.extraSinkEnv,
 		},
 	}
 }

@@ -17,3 +17,10 @@ func WindowHas(w *Writer, partition int, id string) bool {
 	win := w.windows[partition]
 	return win != nil && win.has(hashIDString(id))
 }
+
+// Buffered is the estimated bytes of the rows of every open file.
+func Buffered(w *Writer) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buffered
+}

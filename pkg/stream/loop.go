@@ -162,29 +162,44 @@ func (l *Loop) consume(ctx context.Context) error {
 	}
 	fetch := l.retry("fetch", nil)
 	for {
-		var batch []kafka.Message
-		err := fetch.Do(ctx, func() error {
-			var err error
-			batch, err = l.fetch(ctx)
-			return err
-		})
-		if err != nil {
-			return nil // only ctx ends fetch retries
+		batch, start, ok := l.next(ctx, fetch)
+		if !ok {
+			return nil
 		}
-		start := time.Now()
-		l.Metrics.In.WithLabelValues(l.Name).Add(float64(len(batch)))
-		l.acks.fetched(batch)
 		if err := l.deliver(ctx, batch); err != nil {
-			if ctx.Err() != nil && !errors.Is(err, errFatal) {
-				l.Logger.Warn("stopped with a batch not delivered; it will be redelivered",
-					zap.Int("records", len(batch)), zap.Error(err))
-				return nil
-			}
-			return err
+			return l.undelivered(ctx, batch, err)
 		}
 		l.commit(ctx)
 		l.Metrics.Batch.WithLabelValues(l.Name).Observe(time.Since(start).Seconds())
 	}
+}
+
+// next fetches the next batch, retrying until ctx ends (ok false), and counts
+// it in.
+func (l *Loop) next(ctx context.Context, fetch Retry) (batch []kafka.Message, start time.Time, ok bool) {
+	err := fetch.Do(ctx, func() error {
+		var err error
+		batch, err = l.fetch(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, time.Time{}, false // only ctx ends fetch retries
+	}
+	l.Metrics.In.WithLabelValues(l.Name).Add(float64(len(batch)))
+	l.acks.fetched(batch)
+	return batch, time.Now(), true
+}
+
+// undelivered is what the loop returns when batch failed with err: nil when
+// the loop is stopping and the failure is not fatal (the batch is redelivered),
+// err otherwise.
+func (l *Loop) undelivered(ctx context.Context, batch []kafka.Message, err error) error {
+	if ctx.Err() != nil && !errors.Is(err, errFatal) {
+		l.Logger.Warn("stopped with a batch not delivered; it will be redelivered",
+			zap.Int("records", len(batch)), zap.Error(err))
+		return nil
+	}
+	return err
 }
 
 // handledBatch is a batch the handler is done with, waiting for its write.
@@ -239,28 +254,15 @@ func (l *Loop) consumePipelined(ctx context.Context) error {
 func (l *Loop) handleAhead(ctx context.Context, queue chan<- handledBatch) error {
 	fetch := l.retry("fetch", nil)
 	for {
-		var batch []kafka.Message
-		err := fetch.Do(ctx, func() error {
-			var err error
-			batch, err = l.fetch(ctx)
-			return err
-		})
-		if err != nil {
-			return nil // only ctx ends fetch retries
+		batch, start, ok := l.next(ctx, fetch)
+		if !ok {
+			return nil
 		}
-		start := time.Now()
-		l.Metrics.In.WithLabelValues(l.Name).Add(float64(len(batch)))
-		l.acks.fetched(batch)
 		drain, cancel := drainContext(ctx, l.DrainTimeout)
 		out, err := l.handle(ctx, drain, batch)
 		cancel()
 		if err != nil {
-			if ctx.Err() != nil && !errors.Is(err, errFatal) {
-				l.Logger.Warn("stopped with a batch not delivered; it will be redelivered",
-					zap.Int("records", len(batch)), zap.Error(err))
-				return nil
-			}
-			return err
+			return l.undelivered(ctx, batch, err)
 		}
 		select {
 		case queue <- handledBatch{batch: batch, out: out, start: start}:

@@ -301,3 +301,26 @@ func TestBodyIsOneJSONValue(t *testing.T) {
 	assert.Equal(t, 200, code, "trailing white space is fine")
 	assert.Len(t, f.changes.got, 1)
 }
+
+// A body means one thing to every JSON parser: a member name in another case
+// (which Go's encoding/json would fold onto "status") and a repeated member
+// (first-wins and last-wins parsers disagree) are 400s naming the member, and
+// nothing is appended.
+func TestBodyMembersAreExactAndUnique(t *testing.T) {
+	f := newFixture(t, "")
+	for body, want := range map[string]string{
+		`{"Status":"denied"}`:                    "body: /Status: unknown object member name",
+		`{"STATUS":"denied"}`:                    "body: /STATUS: unknown object member name",
+		`{"status":"granted","status":"denied"}`: "body: /status: duplicate object member name",
+		`{"status":"denied","Source":"x"}`:       "body: /Source: unknown object member name",
+	} {
+		code, out := f.put(t, "/v1/tenants/acme/users/7/consents/ai_training", tokAll, body)
+		assert.Equal(t, 400, code, body)
+		assert.Contains(t, problems(out), want, body)
+	}
+	code, out := f.do(t, "POST", "/v1/consents/import", tokImport, "application/x-ndjson",
+		`{"subject_type":"user","subject_id":"9","tenant_id":"acme","purpose":"ai_training","status":"granted","status":"denied"}`)
+	assert.Equal(t, 400, code)
+	assert.Contains(t, problems(out), "line 1: /status: duplicate object member name")
+	assert.Empty(t, f.changes.got)
+}

@@ -31,12 +31,13 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	devPart := fs.String("dev-part", "all", "which corpus texts to train on: all, even or odd (cross-validation: score the other part with redact-eval --part)")
 	syllables := fs.Float64("syllables", 0.5, "share of made-up (syllable) names in generated texts")
 	dropout := fs.Float64("dropout", 0.4, "probability that a name/place token's lexicon flags are hidden in a pass")
+	context := fs.Float64("context", 0.15, "share of generated template parts that put made-up products/organisations and capitalised common words in name positions")
 	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	t0 := time.Now()
-	tc := trainTexts{data: *data, texts: *texts, seed: *seed, syllables: *syllables, dev: *dev, devPart: *devPart, refills: *refills}
+	tc := trainTexts{data: *data, texts: *texts, seed: *seed, syllables: *syllables, context: *context, dev: *dev, devPart: *devPart, refills: *refills}
 	all, mat, err := tc.generate(stdout, stderr)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ type trainTexts struct {
 	data, dev, devPart string
 	texts, refills     int
 	seed               uint64
-	syllables          float64
+	syllables, context float64
 }
 
 func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Material, error) {
@@ -81,6 +82,7 @@ func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Ma
 	}
 	gen := synth.NewTraining(mat, tc.seed)
 	gen.SyllableShare = tc.syllables
+	gen.ContextShare = tc.context
 	all := make([]synth.Text, 0, tc.texts)
 	for i := 0; i < tc.texts; i++ {
 		all = append(all, gen.Next())

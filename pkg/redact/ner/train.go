@@ -1,6 +1,8 @@
 package ner
 
 import (
+	"errors"
+	"fmt"
 	"math/rand/v2"
 )
 
@@ -51,6 +53,69 @@ func (tr *trainer) updT(p, t int, v float32) {
 
 // Train fits a model on the sentences.
 func Train(sents []Sentence, cfg TrainConfig) *Model {
+	return TrainWeights(sents, cfg).Model(cfg.MinWeight)
+}
+
+// Weights are the averaged perceptron weights of one or more training runs
+// in float, before pruning and quantisation.
+type Weights struct {
+	m *Model // keys, vals, w, trans and vocab; no decoder table
+}
+
+// Model prunes features whose weights are all below min (in absolute value)
+// and builds the decoder.
+func (ws *Weights) Model(min float32) *Model {
+	out := prune(ws.m, min)
+	out.compile()
+	return out
+}
+
+// Average returns the mean of the runs' weights, feature by feature and
+// transition by transition; a feature that a run never created weighs 0 in
+// it. The runs must share one vocabulary (TrainConfig.Vocab), since a word in
+// one run's vocabulary is a feature there and a shape in another's.
+func Average(runs ...*Weights) (*Weights, error) {
+	if len(runs) == 0 {
+		return nil, errors.New("ner: nothing to average")
+	}
+	voc := runs[0].m.vocab
+	n := 0
+	for _, r := range runs {
+		if len(r.m.vocab) != len(voc) {
+			return nil, fmt.Errorf("ner: runs have vocabularies of %d and %d words", len(voc), len(r.m.vocab))
+		}
+		for k := range r.m.vocab {
+			if _, ok := voc[k]; !ok {
+				return nil, errors.New("ner: runs have different vocabularies")
+			}
+		}
+		n += r.m.Features()
+	}
+	out := &Model{vocab: voc}
+	out.alloc(n)
+	inv := 1 / float32(len(runs))
+	for _, r := range runs {
+		for i, k := range r.m.keys {
+			if k == 0 {
+				continue
+			}
+			idx := out.insert(k)
+			for t := 0; t < NumTags; t++ {
+				out.w[int(idx)+t] += r.m.w[int(r.m.vals[i])+t] * inv
+			}
+		}
+		for p := range out.trans {
+			for t := range out.trans[p] {
+				out.trans[p][t] += r.m.trans[p][t] * inv
+			}
+		}
+	}
+	return &Weights{m: out}, nil
+}
+
+// TrainWeights fits the averaged perceptron on the sentences and returns its
+// float weights (Train = TrainWeights(...).Model(cfg.MinWeight)).
+func TrainWeights(sents []Sentence, cfg TrainConfig) *Weights {
 	Load()
 	m := &Model{vocab: map[uint64]int32{}}
 	for _, w := range cfg.Vocab {
@@ -159,9 +224,7 @@ func Train(sents []Sentence, cfg TrainConfig) *Model {
 			m.trans[p][t] = tr.tacc[p][t] / T
 		}
 	}
-	out := prune(m, cfg.MinWeight)
-	out.compile()
-	return out
+	return &Weights{m: m}
 }
 
 // decodeFeats is Decode on precomputed features.

@@ -92,14 +92,22 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 		})
 	}
 	wg.Wait()
-	avg := runs[0]
+	m := runs[0].Model(float32(*minW))
 	if len(runs) > 1 {
-		var err error
-		if avg, err = ner.Average(runs...); err != nil {
+		avg, err := ner.Average(runs...)
+		if err != nil {
 			return fmt.Errorf("redact-train: %w", err)
 		}
+		// the mean holds every run's features: keep as many as the largest run
+		// keeps, so the averaged model is no bigger nor slower than one run's
+		most := 0
+		for r, run := range runs {
+			k := run.Kept(float32(*minW))
+			fmt.Fprintf(stdout, "seed %d alone keeps %d features\n", *seed+uint64(r), k)
+			most = max(most, k)
+		}
+		m = avg.ModelAtMost(float32(*minW), most)
 	}
-	m := avg.Model(float32(*minW))
 	var buf bytes.Buffer
 	if err := m.Encode(&buf); err != nil {
 		return err

@@ -3,7 +3,9 @@ package ner
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"sort"
 )
 
 // Sentence is one training example: a text and a tag per token of
@@ -68,6 +70,45 @@ func (ws *Weights) Model(min float32) *Model {
 	out := prune(ws.m, min)
 	out.compile()
 	return out
+}
+
+// Kept returns how many features Model(min) keeps.
+func (ws *Weights) Kept(min float32) int {
+	n := 0
+	for _, k := range ws.m.keys {
+		if k != 0 && ws.maxAbs(k) >= min {
+			n++
+		}
+	}
+	return n
+}
+
+// ModelAtMost is Model(min) keeping at most n features: those whose largest
+// absolute weight is largest (an averaged model holds every run's features,
+// so it is pruned back to a single run's size: same table, same lookups).
+func (ws *Weights) ModelAtMost(min float32, n int) *Model {
+	var mags []float32
+	for _, k := range ws.m.keys {
+		if k != 0 {
+			if v := ws.maxAbs(k); v >= min {
+				mags = append(mags, v)
+			}
+		}
+	}
+	if n >= 0 && len(mags) > n {
+		sort.Slice(mags, func(i, j int) bool { return mags[i] > mags[j] })
+		min = math.Nextafter32(mags[n], float32(math.Inf(1)))
+	}
+	return ws.Model(min)
+}
+
+func (ws *Weights) maxAbs(k uint64) float32 {
+	idx := ws.m.lookup(k)
+	var v float32
+	for t := 0; t < NumTags; t++ {
+		v = max(v, float32(math.Abs(float64(ws.m.w[int(idx)+t]))))
+	}
+	return v
 }
 
 // Average returns the mean of the runs' weights, feature by feature and

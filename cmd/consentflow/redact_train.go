@@ -33,9 +33,9 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	devPart := fs.String("dev-part", "all", "which corpus texts to train on: all, even or odd (cross-validation: score the other part with redact-eval --part)")
 	syllables := fs.Float64("syllables", 0.5, "share of made-up (syllable) names in generated texts")
 	dropout := fs.Float64("dropout", 0.4, "probability that a name/place token's lexicon flags are hidden in a pass")
-	context := fs.Float64("context", 0.15, "share of generated template parts that put made-up products/organisations and capitalised common words in name positions")
+	context := fs.Float64("context", 0, "share of generated template parts that put made-up products/organisations and capitalised common words in name positions")
 	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
-	seeds := fs.Int("seeds", 4, "train this many models with seeds --seed, --seed+1, ... (each its own texts) and average their weights")
+	seeds := fs.Int("seeds", 1, "train this many models with seeds --seed, --seed+1, ... (each its own texts) and average their weights")
 	parallel := fs.Int("parallel", 2, "with --seeds: train this many models at once (~0.5 GB each)")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/redact/eval"
@@ -17,7 +18,8 @@ import (
 // redactTrainCommand implements `consentflow redact-train`: it generates
 // labelled texts from the training material (pkg/redact/ner/data/train and
 // the shipped lists) and fits the name/place tagger, writing its weights to
-// --out (embedded by pkg/redact/ner). Deterministic for a seed.
+// --out (embedded by pkg/redact/ner). Deterministic for a seed. With --seeds N it
+// trains N models (seeds --seed … --seed+N-1) and averages their weights.
 func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("redact-train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -31,27 +33,81 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	devPart := fs.String("dev-part", "all", "which corpus texts to train on: all, even or odd (cross-validation: score the other part with redact-eval --part)")
 	syllables := fs.Float64("syllables", 0.5, "share of made-up (syllable) names in generated texts")
 	dropout := fs.Float64("dropout", 0.4, "probability that a name/place token's lexicon flags are hidden in a pass")
+	context := fs.Float64("context", 0, "share of generated template parts that put made-up products/organisations and capitalised common words in name positions")
 	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
+	seeds := fs.Int("seeds", 1, "train this many models with seeds --seed, --seed+1, ... (each its own texts) and average their weights")
+	parallel := fs.Int("parallel", 2, "with --seeds: train this many models at once (~0.5 GB each)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *seeds < 1 || *parallel < 1 {
+		return fmt.Errorf("redact-train: --seeds and --parallel must be at least 1")
+	}
 	t0 := time.Now()
-	tc := trainTexts{data: *data, texts: *texts, seed: *seed, syllables: *syllables, dev: *dev, devPart: *devPart, refills: *refills}
-	all, mat, err := tc.generate(stdout, stderr)
-	if err != nil {
-		return err
+	// Each seed generates its own texts; all runs share one vocabulary (the
+	// union of theirs) so that their weights can be averaged feature by feature.
+	runSents := make([][]ner.Sentence, *seeds)
+	words := map[string]bool{}
+	for r := range *seeds {
+		s := *seed + uint64(r)
+		tc := trainTexts{data: *data, texts: *texts, seed: s, syllables: *syllables, context: *context, dev: *dev, devPart: *devPart, refills: *refills}
+		all, mat, err := tc.generate(stdout, stderr)
+		if err != nil {
+			return err
+		}
+		sents := make([]ner.Sentence, 0, len(all))
+		for _, t := range all {
+			sents = append(sents, synth.Sentence(t))
+		}
+		voc := trainVocab(all, sents)
+		for _, w := range voc {
+			words[w] = true
+		}
+		runSents[r] = sents
+		fmt.Fprintf(stdout, "seed %d: generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
+			s, len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(voc), time.Since(t0).Round(time.Millisecond))
 	}
-	sents := make([]ner.Sentence, 0, len(all))
-	for _, t := range all {
-		sents = append(sents, synth.Sentence(t))
+	vocab := make([]string, 0, len(words))
+	for w := range words {
+		vocab = append(vocab, w)
 	}
-	vocab := append(trainVocab(all, sents), ner.ClosedClass()...)
-	fmt.Fprintf(stdout, "generated %d texts (%d cultures, %d places, %d addresses), vocabulary %d words, in %s\n",
-		len(sents), len(mat.Cultures), len(mat.Cities), len(mat.Addresses), len(vocab), time.Since(t0).Round(time.Millisecond))
-	m := ner.Train(sents, ner.TrainConfig{Epochs: *epochs, Seed: *seed, Dropout: *dropout, MinWeight: float32(*minW), Vocab: vocab,
-		Progress: func(ep, errs, toks int) {
-			fmt.Fprintf(stdout, "epoch %d: %d of %d tokens wrong (%.4f), %s\n", ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
-		}})
+	sort.Strings(vocab)
+	vocab = append(vocab, ner.ClosedClass()...)
+	runs := make([]*ner.Weights, *seeds)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, *parallel)
+	for r := range *seeds {
+		s := *seed + uint64(r)
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			runs[r] = ner.TrainWeights(runSents[r], ner.TrainConfig{Epochs: *epochs, Seed: s, Dropout: *dropout, Vocab: vocab,
+				Progress: func(ep, errs, toks int) {
+					mu.Lock()
+					defer mu.Unlock()
+					fmt.Fprintf(stdout, "seed %d epoch %d: %d of %d tokens wrong (%.4f), %s\n", s, ep, errs, toks, float64(errs)/float64(toks), time.Since(t0).Round(time.Second))
+				}})
+			runSents[r] = nil
+		})
+	}
+	wg.Wait()
+	m := runs[0].Model(float32(*minW))
+	if len(runs) > 1 {
+		avg, err := ner.Average(runs...)
+		if err != nil {
+			return fmt.Errorf("redact-train: %w", err)
+		}
+		// the mean holds every run's features: keep as many as the largest run
+		// keeps, so the averaged model is no bigger nor slower than one run's
+		most := 0
+		for r, run := range runs {
+			k := run.Kept(float32(*minW))
+			fmt.Fprintf(stdout, "seed %d alone keeps %d features\n", *seed+uint64(r), k)
+			most = max(most, k)
+		}
+		m = avg.ModelAtMost(float32(*minW), most)
+	}
 	var buf bytes.Buffer
 	if err := m.Encode(&buf); err != nil {
 		return err
@@ -71,7 +127,7 @@ type trainTexts struct {
 	data, dev, devPart string
 	texts, refills     int
 	seed               uint64
-	syllables          float64
+	syllables, context float64
 }
 
 func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Material, error) {
@@ -81,6 +137,7 @@ func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Ma
 	}
 	gen := synth.NewTraining(mat, tc.seed)
 	gen.SyllableShare = tc.syllables
+	gen.ContextShare = tc.context
 	all := make([]synth.Text, 0, tc.texts)
 	for i := 0; i < tc.texts; i++ {
 		all = append(all, gen.Next())

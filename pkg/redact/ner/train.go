@@ -1,7 +1,11 @@
 package ner
 
 import (
+	"errors"
+	"fmt"
+	"math"
 	"math/rand/v2"
+	"sort"
 )
 
 // Sentence is one training example: a text and a tag per token of
@@ -51,6 +55,108 @@ func (tr *trainer) updT(p, t int, v float32) {
 
 // Train fits a model on the sentences.
 func Train(sents []Sentence, cfg TrainConfig) *Model {
+	return TrainWeights(sents, cfg).Model(cfg.MinWeight)
+}
+
+// Weights are the averaged perceptron weights of one or more training runs
+// in float, before pruning and quantisation.
+type Weights struct {
+	m *Model // keys, vals, w, trans and vocab; no decoder table
+}
+
+// Model prunes features whose weights are all below min (in absolute value)
+// and builds the decoder.
+func (ws *Weights) Model(min float32) *Model {
+	out := prune(ws.m, min)
+	out.compile()
+	return out
+}
+
+// Kept returns how many features Model(min) keeps.
+func (ws *Weights) Kept(min float32) int {
+	n := 0
+	for _, k := range ws.m.keys {
+		if k != 0 && ws.maxAbs(k) >= min {
+			n++
+		}
+	}
+	return n
+}
+
+// ModelAtMost is Model(min) keeping at most n features: those whose largest
+// absolute weight is largest (an averaged model holds every run's features,
+// so it is pruned back to a single run's size: same table, same lookups).
+func (ws *Weights) ModelAtMost(min float32, n int) *Model {
+	var mags []float32
+	for _, k := range ws.m.keys {
+		if k != 0 {
+			if v := ws.maxAbs(k); v >= min {
+				mags = append(mags, v)
+			}
+		}
+	}
+	if n >= 0 && len(mags) > n {
+		sort.Slice(mags, func(i, j int) bool { return mags[i] > mags[j] })
+		min = math.Nextafter32(mags[n], float32(math.Inf(1)))
+	}
+	return ws.Model(min)
+}
+
+func (ws *Weights) maxAbs(k uint64) float32 {
+	idx := ws.m.lookup(k)
+	var v float32
+	for t := 0; t < NumTags; t++ {
+		v = max(v, float32(math.Abs(float64(ws.m.w[int(idx)+t]))))
+	}
+	return v
+}
+
+// Average returns the mean of the runs' weights, feature by feature and
+// transition by transition; a feature that a run never created weighs 0 in
+// it. The runs must share one vocabulary (TrainConfig.Vocab), since a word in
+// one run's vocabulary is a feature there and a shape in another's.
+func Average(runs ...*Weights) (*Weights, error) {
+	if len(runs) == 0 {
+		return nil, errors.New("ner: nothing to average")
+	}
+	voc := runs[0].m.vocab
+	n := 0
+	for _, r := range runs {
+		if len(r.m.vocab) != len(voc) {
+			return nil, fmt.Errorf("ner: runs have vocabularies of %d and %d words", len(voc), len(r.m.vocab))
+		}
+		for k := range r.m.vocab {
+			if _, ok := voc[k]; !ok {
+				return nil, errors.New("ner: runs have different vocabularies")
+			}
+		}
+		n += r.m.Features()
+	}
+	out := &Model{vocab: voc}
+	out.alloc(n)
+	inv := 1 / float32(len(runs))
+	for _, r := range runs {
+		for i, k := range r.m.keys {
+			if k == 0 {
+				continue
+			}
+			idx := out.insert(k)
+			for t := 0; t < NumTags; t++ {
+				out.w[int(idx)+t] += r.m.w[int(r.m.vals[i])+t] * inv
+			}
+		}
+		for p := range out.trans {
+			for t := range out.trans[p] {
+				out.trans[p][t] += r.m.trans[p][t] * inv
+			}
+		}
+	}
+	return &Weights{m: out}, nil
+}
+
+// TrainWeights fits the averaged perceptron on the sentences and returns its
+// float weights (Train = TrainWeights(...).Model(cfg.MinWeight)).
+func TrainWeights(sents []Sentence, cfg TrainConfig) *Weights {
 	Load()
 	m := &Model{vocab: map[uint64]int32{}}
 	for _, w := range cfg.Vocab {
@@ -159,9 +265,7 @@ func Train(sents []Sentence, cfg TrainConfig) *Model {
 			m.trans[p][t] = tr.tacc[p][t] / T
 		}
 	}
-	out := prune(m, cfg.MinWeight)
-	out.compile()
-	return out
+	return &Weights{m: m}
 }
 
 // decodeFeats is Decode on precomputed features.

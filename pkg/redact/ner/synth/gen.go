@@ -42,6 +42,11 @@ type Generator struct {
 	SyllableShare float64
 	// LowerShare of texts are written all in lower case.
 	LowerShare float64
+	// ContextShare of template parts are context templates: made-up
+	// products, organisations and features spelt like the made-up names
+	// (syllables), and capitalised common words, where names also stand —
+	// none of them an entity, so that context rather than the word decides.
+	ContextShare float64
 }
 
 // fillers are the non-entity values (products, organisations, ...).
@@ -203,6 +208,10 @@ func (g *Generator) Next() Text {
 			b.WriteString(g.pick([]string{" ", " ", "\n", "\n\n"}))
 		}
 		tpl := g.pick(g.templates)
+		if g.ContextShare > 0 && g.r.Float64() < g.ContextShare {
+			g.fillTemplate(g.pick(contextTemplates), &b, &t)
+			continue
+		}
 		if len(g.m.Words) > 0 {
 			switch g.r.IntN(10) {
 			case 0:
@@ -398,6 +407,16 @@ func (g *Generator) value(slot, key string, get func(string) person) (string, st
 			return g.pick(g.m.Words), fill
 		}
 		return strings.ToLower(g.pick(g.fill.words)), ""
+	case "brand":
+		// a made-up product/organisation spelt exactly like a made-up name
+		return syllableName(g.r, g.r.IntN(2) == 0), fill
+	case "Cap":
+		// a capitalised common word where a name could stand ("thanks to Billing")
+		if len(g.m.Words) == 0 {
+			return g.pick(g.fill.teams), ""
+		}
+		w := g.pick(g.m.Words)
+		return strings.ToUpper(w[:1]) + w[1:], fill
 	case "company":
 		if g.r.IntN(3) == 0 && len(g.m.Words) > 0 {
 			return g.madeUpOrg(), fill

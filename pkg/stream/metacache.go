@@ -3,8 +3,10 @@ package stream
 import (
 	"context"
 	"net"
+	"reflect"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/segmentio/kafka-go"
 	metadataAPI "github.com/segmentio/kafka-go/protocol/metadata"
@@ -32,7 +34,32 @@ type metadataCache struct {
 	kept map[metadataKey]keptMetadata
 }
 
-type metadataKey struct{ addr, topic string }
+// metadataKey is a topic on a broker list. The list is the writer's Addr,
+// which it keeps for its lifetime: kafka.TCP's (a pointer for one broker, a
+// slice for several) is known by its address (and length), which the key
+// keeps alive; building its text on every message cost more than the lookup
+// (kafka-go joins the brokers' names each time). Any other address is known by
+// its text.
+type metadataKey struct {
+	list  unsafe.Pointer
+	n     int
+	addr  string
+	topic string
+}
+
+func keyOf(addr net.Addr, topic string) metadataKey {
+	switch v := reflect.ValueOf(addr); v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			return metadataKey{list: v.UnsafePointer(), topic: topic}
+		}
+	case reflect.Slice:
+		if v.Len() > 0 {
+			return metadataKey{list: v.UnsafePointer(), n: v.Len(), topic: topic}
+		}
+	}
+	return metadataKey{addr: addr.Network() + "://" + addr.String(), topic: topic}
+}
 
 type keptMetadata struct {
 	resp  kafka.Response
@@ -51,7 +78,7 @@ func (c *metadataCache) RoundTrip(ctx context.Context, addr net.Addr, req kafka.
 	if !ok || len(m.TopicNames) != 1 || m.AllowAutoTopicCreation {
 		return c.next.RoundTrip(ctx, addr, req)
 	}
-	key := metadataKey{addr: addr.Network() + "://" + addr.String(), topic: m.TopicNames[0]}
+	key := keyOf(addr, m.TopicNames[0])
 	now := c.now()
 	c.mu.RLock()
 	k, hit := c.kept[key]

@@ -78,7 +78,17 @@ func TestMetadataCacheAsksOncePerTopicAndSecond(t *testing.T) {
 	require.Equal(t, 1, next.count("b"))
 	partitions(other, "a")
 	require.Equal(t, 2, next.count("a"), "another broker list is asked itself")
-
+	// Other kinds of address: a broker by a struct value (known by its
+	// text), and several brokers by kafka.TCP's list.
+	for i, a := range []net.Addr{textAddr("127.0.0.5:9092"), textAddr("127.0.0.6:9092"), kafka.TCP("127.0.0.7:9092", "127.0.0.8:9092")} {
+		partitions(a, "a")
+		partitions(a, "a")
+		require.Equal(t, 3+i, next.count("a"), "address %d is asked once", i)
+	}
+	require.Equal(t, 3, partitions(addr, "a"))
+	next.mu.Lock()
+	next.calls["a"] = 2 // as before the checks of other addresses
+	next.mu.Unlock()
 	next.mu.Lock()
 	next.partitions["a"] = 12
 	next.mu.Unlock()
@@ -102,4 +112,27 @@ func TestMetadataCacheAsksOncePerTopicAndSecond(t *testing.T) {
 	require.Equal(t, 3, next.count("gone"), "an error is not kept")
 	require.Equal(t, 1+3+3, next.count("b"), "auto-create and two-topic requests go through")
 	require.Equal(t, 3, next.count("other"))
+}
+
+// textAddr is a net.Addr that is neither a pointer nor a slice.
+type textAddr string
+
+func (a textAddr) Network() string { return "tcp" }
+func (a textAddr) String() string  { return string(a) }
+
+// BenchmarkMetadataCacheHit is the writer's per-message metadata request
+// answered from the cache (kafka.TCP's broker list, as every stage's writer has).
+//
+//	go test ./pkg/stream -run '^$' -bench MetadataCacheHit -benchmem
+func BenchmarkMetadataCacheHit(b *testing.B) {
+	ctx := context.Background()
+	c := newMetadataCache(&countingTransport{partitions: map[string]int{"a": 3}, calls: map[string]int{}})
+	addr := kafka.TCP("127.0.0.1:9092", "127.0.0.2:9092", "127.0.0.3:9092")
+	req := &metadataAPI.Request{TopicNames: []string{"a"}}
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := c.RoundTrip(ctx, addr, req); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

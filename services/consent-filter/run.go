@@ -112,7 +112,11 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 	}
 	if counts != nil {
-		flt.Tally = counts
+		// The counts are added in the background: a batch never waits for
+		// the statistics' Redis round trip.
+		q := tally.NewQueue(counts, 0)
+		flt.Tally = q
+		svc.Go(q.Run)
 	}
 	reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: cfg.GroupID, Topic: cfg.Raw}, logger)
 	svc.OnStop("reader", reader.Close)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -171,6 +172,24 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if f.Policy != nil {
 		modes = f.Policy.Identity
 	}
+	// The end offsets of consent.changes are read while the batch is decoded
+	// (a broker round trip beside CPU work); every event of the batch was in
+	// Kafka before this read, as target requires.
+	type endsResult struct {
+		ends map[int]int64
+		err  error
+	}
+	readEnds := func() endsResult {
+		ends, err := f.target(ctx, batch)
+		return endsResult{ends, err}
+	}
+	endsOf := readEnds
+	if len(batch) > 0 && f.EndOffsets != nil {
+		endsCh := make(chan endsResult, 1)
+		go func() { endsCh <- readEnds() }()
+		endsOf = sync.OnceValue(func() endsResult { return <-endsCh })
+		defer endsOf() // target's state is never touched after Handle returns
+	}
 	var failed stream.BatchError
 	raws := stream.DecodeEach(ctx, batch, f.Raw.Head(), &failed, nil)
 	if fail, retry := failed.Transient(); retry {
@@ -199,7 +218,8 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	// tried: the end offsets of consent.changes are read once per batch and kept
 	// across retries, so a steady stream of new changes cannot keep moving the
 	// target away from the materializer.
-	ends, err := f.target(ctx, batch)
+	r := endsOf()
+	ends, err := r.ends, r.err
 	if err != nil {
 		return nil, f.pause("kafka_unavailable", fmt.Errorf("consent.changes end offsets: %w", err))
 	}

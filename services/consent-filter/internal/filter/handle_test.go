@@ -2,7 +2,9 @@ package filter
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -197,4 +199,33 @@ func TestDecisionRecordPerEvent(t *testing.T) {
 		require.Equal(t, want, d.Decision, "event %d", i)
 	}
 	require.Len(t, seen, n)
+}
+
+// TestEndOffsetsFailurePausesTheBatch: the end offsets of consent.changes are
+// read beside the decode; when that read fails the batch is held (ErrPaused,
+// no output) however the decode went, and the read is over when Handle
+// returns (the next batch's read never overlaps it).
+func TestEndOffsetsFailurePausesTheBatch(t *testing.T) {
+	f, raw := handleFixture(t, 20)
+	batch := handleBatch(t, raw, 50, 20)
+	var reading, returned atomic.Int32
+	f.EndOffsets = func(context.Context) (map[int]int64, error) {
+		reading.Add(1)
+		time.Sleep(20 * time.Millisecond) // a broker round trip
+		returned.Add(1)
+		return nil, errors.New("broker away")
+	}
+	out, err := f.Handle(context.Background(), batch)
+	require.ErrorIs(t, err, ErrPaused)
+	require.Empty(t, out)
+	require.Equal(t, int32(1), returned.Load(), "Handle returned before the end offsets read did")
+	// The batch is retried: the failed read is not kept as its target.
+	out, err = f.Handle(context.Background(), batch)
+	require.ErrorIs(t, err, ErrPaused)
+	require.Empty(t, out)
+	require.Equal(t, int32(2), reading.Load())
+	// A batch of records that all fail to decode waits for the read too.
+	bad := []kafka.Message{{Topic: "events.raw", Partition: 0, Offset: 1, Value: []byte{0, 0, 0}}}
+	_, _ = f.Handle(context.Background(), bad)
+	require.Equal(t, reading.Load(), returned.Load())
 }

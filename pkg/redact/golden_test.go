@@ -236,3 +236,31 @@ func TestGoldenOutputs(t *testing.T) {
 	}
 	t.Logf("%d outputs identical", len(got))
 }
+
+// TestSecretPrefiltersAreNecessary: the cheap checks that let findSecrets
+// skip its expressions never skip a text the expressions match (the truth
+// here is the expressions themselves, run on every golden input).
+func TestSecretPrefiltersAreNecessary(t *testing.T) {
+	inputs := append(goldenInputs(t), "api_\u212Aey: value99", "my_ſecret=longvalue", "API-\u212AEY'\t\n= zz", "credentials :abc", "Passphrase\"=x y z", "gho_"+strings.Repeat("z", 36))
+	matched := 0
+	for _, in := range inputs {
+		if assignRe.MatchString(in) {
+			matched++
+			if !assignPossible(in) {
+				t.Errorf("assignRe matches %q but assignPossible says it cannot", in)
+			}
+		}
+		if tokenRe.MatchString(in) {
+			ok := false
+			for _, p := range tokenPrefixes {
+				ok = ok || strings.Contains(in, p)
+			}
+			if !ok {
+				t.Errorf("tokenRe matches %q but no prefix is in it", in)
+			}
+		}
+	}
+	if matched < 100 {
+		t.Fatalf("only %d inputs match assignRe: the check proves little", matched)
+	}
+}

@@ -3,6 +3,7 @@ package redact
 import (
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // Token formats with a recognisable prefix. Each is a separate alternative of
@@ -21,7 +22,10 @@ var tokenRe = regexp.MustCompile(`\b(?:` +
 	`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}` + // JWT
 	`)`)
 
-var tokenPrefixes = []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "gh", "github_pat_", "glpat-", "xox", "_live_", "_test_", "whsec_", "AIza", "ya29.", "sk-", "npm_", "pypi-", "SG.", "eyJ"}
+// tokenPrefixes are literal prefixes of tokenRe's alternatives: a text with
+// none of them cannot match. ("gh" alone would be in most English texts:
+// night, though.)
+var tokenPrefixes = []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "_live_", "_test_", "whsec_", "AIza", "ya29.", "sk-", "npm_", "pypi-", "SG.", "eyJ"}
 
 var pemRe = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)
 
@@ -60,7 +64,7 @@ func findSecrets(text string, s *scratch) {
 				break
 			}
 		}
-		if kw {
+		if kw && assignPossible(text) {
 			for _, m := range assignRe.FindAllStringSubmatchIndex(text, -1) {
 				st, en := m[2], m[3]
 				v := text[st:en]
@@ -79,6 +83,65 @@ func findSecrets(text string, s *scratch) {
 			s.add(m[2], m[3], Secret, prioSecret-1)
 		}
 	}
+}
+
+// assignKeywordEnds are the endings of assignRe's keywords: every keyword
+// alternative ends with one of them.
+var assignKeywordEnds = []string{"pass", "password", "passwd", "passphrase", "pwd", "secret", "key", "token", "credential", "credentials"}
+
+// assignPossible is a necessary condition for an assignRe match, cheap to
+// check: somewhere a keyword ending, an optional quote and ASCII white space
+// stand right before '=' or ':'. "key" and "pass" are in many words
+// (keyboard, passed) and ':' in most times of day, so the keyword and
+// separator tests apart let the expression run on most texts.
+func assignPossible(text string) bool {
+	var buf [16]byte
+	for q := 0; q < len(text); q++ {
+		if c := text[q]; c != '=' && c != ':' {
+			continue
+		}
+		p := q
+		for p > 0 && isRE2Space(text[p-1]) {
+			p--
+		}
+		if p > 0 && (text[p-1] == '"' || text[p-1] == '\'') {
+			p--
+		}
+		// the letters before p, folded as (?i) folds them, last first
+		n := 0
+		for p > 0 && n < len(buf) {
+			r, size := utf8.DecodeLastRuneInString(text[:p])
+			switch {
+			case r >= 'A' && r <= 'Z':
+				r += 'a' - 'A'
+			case r >= 'a' && r <= 'z':
+			case r == '\u212A': // Kelvin sign folds to k
+				r = 'k'
+			case r == '\u017F': // long s folds to s
+				r = 's'
+			default:
+				size = 0
+			}
+			if size == 0 {
+				break
+			}
+			buf[len(buf)-1-n] = byte(r)
+			n++
+			p -= size
+		}
+		tail := string(buf[len(buf)-n:])
+		for _, k := range assignKeywordEnds {
+			if strings.HasSuffix(tail, k) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isRE2Space reports whether c is in RE2's \s: [\t\n\f\r ].
+func isRE2Space(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
 }
 
 // looksLikeSecretValue rejects prose after "password:" such as "reset" or

@@ -1,7 +1,5 @@
 package redact
 
-import "slices"
-
 // Candidates are ordered by integer keys with an LSD radix sort, so that
 // ordering costs time linear in their number (a comparison sort's log factor
 // shows on hostile input with tens of thousands of candidates).
@@ -11,16 +9,25 @@ const maxRadixOffset = 1 << 28 // offsets must fit the keys' fields
 // sortCands sorts cs by key(c) ascending (stable).
 func (s *scratch) sortCands(cs []cand, key func(c *cand) uint64) {
 	if len(cs) < 64 {
-		slices.SortStableFunc(cs, func(a, b cand) int {
-			ka, kb := key(&a), key(&b)
-			switch {
-			case ka < kb:
-				return -1
-			case ka > kb:
-				return 1
+		// a stable insertion sort on keys computed once (a comparison
+		// function calling key on its arguments' addresses would move both
+		// to the heap on every comparison)
+		n := len(cs)
+		if cap(s.keys) < n {
+			s.keys = make([]uint64, n, 2*n)
+		}
+		keys := s.keys[:n]
+		for i := range cs {
+			keys[i] = key(&cs[i])
+		}
+		for i := 1; i < n; i++ {
+			k, c := keys[i], cs[i]
+			j := i
+			for ; j > 0 && keys[j-1] > k; j-- {
+				keys[j], cs[j] = keys[j-1], cs[j-1]
 			}
-			return 0
-		})
+			keys[j], cs[j] = k, c
+		}
 		return
 	}
 	n := len(cs)

@@ -321,6 +321,36 @@ func (s *Store) forget(names []string) {
 // content. withheld[i] says which. An error (the key store unreachable) leaves
 // every event as it was: nothing may be written unsealed.
 func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withheld []bool, err error) {
+	b, err := s.Prepare(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	withheld = make([]bool, len(events))
+	for i := range events {
+		if withheld[i], err = b.Seal(i); err != nil {
+			return nil, err
+		}
+	}
+	return withheld, nil
+}
+
+// Batch seals the records of one batch after Prepare has looked up their
+// keys (one round trip) and read their nonces: Seal(i) may then run on many
+// goroutines at once, each for its own records, so the encryption leaves the
+// stage's loop goroutine. A batch whose Seal failed for any record must not
+// be written.
+type Batch struct {
+	s       *Store
+	events  []*schema.CuratedEvent
+	entries map[string]entry
+	epoch   uint64
+	nonces  []byte
+}
+
+// Prepare looks up (creating where needed) the keys of every record of
+// events and reads their nonces. An error (the key store unreachable) seals
+// nothing.
+func (s *Store) Prepare(ctx context.Context, events []*schema.CuratedEvent) (*Batch, error) {
 	keys := make([]string, 0, 2*len(events))
 	for _, e := range events {
 		keys = append(keys, s.SubjectKey(e.Purpose, e.Subject), s.TenantKey(e.Purpose, e.Tenant))
@@ -329,29 +359,33 @@ func (s *Store) Seal(ctx context.Context, events []*schema.CuratedEvent) (withhe
 	if err != nil {
 		return nil, err
 	}
-	withheld = make([]bool, len(events))
 	// Every record's nonce from one read of the system's random source.
 	nonces := make([]byte, len(events)*nonceSize)
 	if _, err := rand.Read(nonces); err != nil {
 		return nil, err
 	}
-	for i, e := range events {
-		se, te := entries[s.SubjectKey(e.Purpose, e.Subject)], entries[s.TenantKey(e.Purpose, e.Tenant)]
-		if !se.live || !te.live {
-			return nil, fmt.Errorf("shred: key store returned no key for a record")
-		}
-		if se.covers(e.ConsentVersion) || te.covers(e.TenantConsentVersion) {
-			withhold(e)
-			withheld[i] = true
-			continue
-		}
-		aead, err := s.aead(se.key, te.key, e.Purpose, epoch)
-		if err != nil {
-			return nil, err
-		}
-		seal(e, aead, se.gen, te.gen, nonces[i*nonceSize:(i+1)*nonceSize])
+	return &Batch{s: s, events: events, entries: entries, epoch: epoch, nonces: nonces}, nil
+}
+
+// Seal seals events[i] of the prepared batch in place, or withholds it (and
+// says so) when its subject or tenant was erased at or after its consent
+// version. Safe for concurrent use with distinct i.
+func (b *Batch) Seal(i int) (withheld bool, err error) {
+	s, e := b.s, b.events[i]
+	se, te := b.entries[s.SubjectKey(e.Purpose, e.Subject)], b.entries[s.TenantKey(e.Purpose, e.Tenant)]
+	if !se.live || !te.live {
+		return false, fmt.Errorf("shred: key store returned no key for a record")
 	}
-	return withheld, nil
+	if se.covers(e.ConsentVersion) || te.covers(e.TenantConsentVersion) {
+		withhold(e)
+		return true, nil
+	}
+	aead, err := s.aead(se.key, te.key, e.Purpose, b.epoch)
+	if err != nil {
+		return false, err
+	}
+	seal(e, aead, se.gen, te.gen, b.nonces[i*nonceSize:(i+1)*nonceSize])
+	return false, nil
 }
 
 // Outcome of opening one record.

@@ -138,11 +138,17 @@ func (m *Model) SetVocab(ts []Token) {
 // Scratch holds per-call buffers of Decode.
 type Scratch struct {
 	fs    []uint64
+	ends  []int32 // ends[i]: end of token i's features in fs
 	score [][NumTags]float32
 	back  [][NumTags]uint8
 }
 
 // Decode tags ts (tokens from Tokenize) and writes one tag per token to tags.
+//
+// It hashes the features of every token first and looks them up after: the
+// table (a few MB) does not fit the core's cache, and a loop of nothing but
+// independent lookups lets the processor have many of them in flight. The
+// emission sums are integers, so their order cannot change a tag.
 func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	n := len(ts)
 	if n == 0 {
@@ -153,17 +159,37 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 		s.score = make([][NumTags]float32, n)
 		s.back = make([][NumTags]uint8, n)
 	}
-	score, back := s.score[:n], s.back[:n]
+	if cap(s.ends) < n { // the trainer grows score and back alone
+		s.ends = make([]int32, n)
+	}
+	score, back, ends := s.score[:n], s.back[:n], s.ends[:n]
+	fs := s.fs[:0]
+	for i := range ts {
+		fs = Features(ts, i, fs)
+		ends[i] = int32(len(fs))
+	}
+	s.fs = fs
+	tab, mask := m.tab, m.tabMask
+	from := int32(0)
 	for i := 0; i < n; i++ {
 		var acc [NumTags]int32
-		s.fs = Features(ts, i, s.fs[:0])
-		for _, f := range s.fs {
-			if e := m.weights(f); e != nil {
-				for t := range acc {
-					acc[t] += int32(e.w[t])
+		for _, f := range fs[from:ends[i]] {
+			for j := f & mask; ; j = (j + 1) & mask {
+				e := &tab[j]
+				if e.key == f {
+					acc[0] += int32(e.w[0])
+					acc[1] += int32(e.w[1])
+					acc[2] += int32(e.w[2])
+					acc[3] += int32(e.w[3])
+					acc[4] += int32(e.w[4])
+					break
+				}
+				if e.key == 0 {
+					break
 				}
 			}
 		}
+		from = ends[i]
 		var em [NumTags]float32
 		for t := range em {
 			em[t] = float32(acc[t]) * m.scale

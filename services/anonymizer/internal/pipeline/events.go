@@ -82,27 +82,44 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if _, retry := failed.Transient(); retry {
 		return nil, failed.Err()
 	}
-	withheld := make([]bool, len(curated))
+	// One key look-up per batch; then each record is sealed and encoded on the
+	// workers (the encryption and the encoding leave the loop goroutine). A
+	// record is never written unsealed: when the key store cannot be reached,
+	// or any record cannot be sealed, the whole batch is held and retried.
+	var sealer *shred.Batch
 	if h.Keys != nil && len(curated) > 0 {
-		// One key look-up per batch; a record is never written unsealed: when
-		// the key store cannot be reached the whole batch is held and retried.
 		var err error
-		if withheld, err = h.Keys.Seal(ctx, curated); err != nil {
+		if sealer, err = h.Keys.Prepare(ctx, curated); err != nil {
 			return nil, stream.Transient(fmt.Errorf("seal curated records: %w", err))
+		}
+	}
+	sealed := make([]sealResult, len(curated))
+	each(len(curated), h.Workers, func(j int) {
+		r := &sealed[j]
+		if sealer != nil {
+			if r.withheld, r.sealErr = sealer.Seal(j); r.sealErr != nil {
+				return
+			}
+		}
+		r.value, r.encodeErr = h.Encoder.Encode(curated[j])
+	})
+	for _, r := range sealed {
+		if r.sealErr != nil {
+			return nil, stream.Transient(fmt.Errorf("seal curated records: %w", r.sealErr))
 		}
 	}
 	out := make([]kafka.Message, 0, len(curated))
 	nWithheld := 0
 	for j, c := range curated {
-		b, err := h.Encoder.Encode(c)
-		if err != nil {
-			failed.Add(from[j], "encode", fmt.Errorf("encode CuratedEvent: %w", err))
+		r := sealed[j]
+		if r.encodeErr != nil {
+			failed.Add(from[j], "encode", fmt.Errorf("encode CuratedEvent: %w", r.encodeErr))
 			continue
 		}
-		if withheld[j] {
+		if r.withheld {
 			nWithheld++
 		}
-		out = append(out, kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: b})
+		out = append(out, kafka.Message{Topic: h.CuratedTopic, Key: []byte(c.Subject), Value: r.value})
 	}
 	if _, retry := failed.Transient(); !retry {
 		h.Metrics.EventsIn.Add(float64(len(batch)))
@@ -110,6 +127,13 @@ func (h *Events) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		h.Metrics.Withheld.Add(float64(nWithheld))
 	}
 	return out, failed.Err()
+}
+
+type sealResult struct {
+	value     []byte
+	withheld  bool
+	sealErr   error
+	encodeErr error
 }
 
 type result struct {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
@@ -124,4 +125,53 @@ func TestKeyStoreDownHoldsBothStages(t *testing.T) {
 	require.Error(t, err)
 	require.False(t, stream.Permanent(err), "%v", err)
 	require.Empty(t, out)
+}
+
+// Sealing runs on the workers: a batch of many subjects (one of them erased
+// before its records were curated) handled by 4 workers gives, record for
+// record, what one worker gives — the same records withheld, every other one
+// sealed (no text in the clear) under its own subject's key, opening to its
+// own text. Run with -race: the workers share the prepared batch.
+func TestSealingOnWorkersMatchesOneWorker(t *testing.T) {
+	ctx := context.Background()
+	f, ev, er, reader, _ := shredFixture(t)
+	withdraw := schema.ConsentChange{SubjectType: schema.SubjectUser, SubjectID: "usr_u003", Purpose: purpose, Status: schema.StatusDenied}
+	_, err := er.Handle(ctx, []kafka.Message{f.change(t, withdraw, 2, 20)})
+	require.NoError(t, err)
+	var batch []kafka.Message
+	for i := range 64 {
+		e := event(fmt.Sprintf("usr_u%03d", i%7))
+		e.EventID, e.Text = fmt.Sprintf("ev-%d", i), fmt.Sprintf("note number %d", i)
+		batch = append(batch, f.encodeEvent(t, e, int64(i), version("2:10")))
+	}
+	opened := func(workers int) []string {
+		ev.Workers = workers
+		out, err := ev.Handle(ctx, batch)
+		require.NoError(t, err)
+		cs := f.decodeAll(t, out)
+		for _, c := range cs {
+			require.Empty(t, c.Text, "written sealed")
+			require.NotContains(t, string(c.Sealed), "note number")
+		}
+		outcomes, _, err := reader.Open(ctx, cs)
+		require.NoError(t, err)
+		var got []string
+		for i, c := range cs {
+			got = append(got, fmt.Sprintf("%s %s %s %q", c.EventID, c.Subject, outcomes[i], c.Text))
+		}
+		return got
+	}
+	one := opened(1)
+	require.Len(t, one, 64)
+	erased := 0
+	for i, s := range one {
+		if i%7 == 3 {
+			require.Contains(t, s, "erased", "usr_u003 was erased before: withheld")
+			erased++
+		} else {
+			require.Contains(t, s, fmt.Sprintf("opened \"note number %d\"", i))
+		}
+	}
+	require.Equal(t, 9, erased)
+	require.Equal(t, one, opened(4))
 }

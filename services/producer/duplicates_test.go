@@ -29,6 +29,9 @@ func TestEventsDuplicateMemberIs400(t *testing.T) {
 		`{"events":[{` + ev + `,"user_id":"a","location":"DE","location":"FR"}]}`:          {"events[0].location: duplicate member"},
 		`{` + ev + `,"user_id":"a","client_consent":{"ai":true,"ai":false}}`:               {"client_consent.ai: duplicate member"},
 		`{` + ev + `,"user_id":"a","client_consent":[{"x":{"ai":true,"a\u0069":false}}]}`:  {"client_consent[0].x.ai: duplicate member"},
+		// Every repeat is named, in the order of the body.
+		`{"events":[{` + ev + `,"user_id":"a","properties":{"k":"1","k":"2"}},{` + ev + `,"user_id":"a","user_id":"b"}]}`: {
+			"events[0].properties.k: duplicate member", "events[1].user_id: duplicate member"},
 		// Names are compared decoded, and a repeat is named once.
 		`{` + ev + `,"user_id":"a","user\u005fid":"b","user_id":"c"}`: {"user_id: duplicate member"},
 		// Deeper than fastjson parses: encoding/json's reading finds it too.

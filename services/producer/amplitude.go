@@ -187,6 +187,9 @@ func DecodeAmplitude(body []byte, maxEvents int, cred *auth.Credential) ([]schem
 }
 
 func decodeAmplitude(topVal jval, maxEvents int, cred *auth.Credential, p *problems) ([]schema.InteractionEvent, error) {
+	if duplicateMembers(topVal, "", p) {
+		return nil, p.err()
+	}
 	top := objectOf(topVal)
 	evs, has := top.get("events")
 	switch {

@@ -45,6 +45,9 @@ func decodeEventsFull(body []byte, maxEvents int, cred *auth.Credential) ([]sche
 }
 
 func decodeEvents(top jval, maxEvents int, cred *auth.Credential, p *problems) ([]schema.InteractionEvent, error) {
+	if duplicateMembers(top, "", p) {
+		return nil, p.err()
+	}
 	members, _ := top.members()
 	var evs jval
 	isBatch := false

@@ -1,14 +1,19 @@
 package producer
 
 import (
+	"bytes"
 	"errors"
-	"github.com/consentflow/consentflow/pkg/auth"
+	"strings"
 	"testing"
+
+	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/strictjson"
 )
 
 // FuzzDecodeEvents checks the request decoders on arbitrary bodies: they never
 // panic, they return events xor an error, every problem has a path and a message,
-// and every decoded event has a type, a tenant and a subject.
+// every decoded event has a type, a tenant and a subject, and a body that
+// repeats a member name is never accepted (checkDuplicateRule).
 //
 //	go test ./services/producer -run '^$' -fuzz FuzzDecodeEvents -fuzztime 30s
 func FuzzDecodeEvents(f *testing.F) {
@@ -18,6 +23,7 @@ func FuzzDecodeEvents(f *testing.F) {
 		`{"events":[{"ip":"::1","occurred_at":1700000000000,"jurisdiction":"US-CA","gpc":true,"client_consent":{"a":[1]}}]}`,
 		`{"batch":[{"type":"track","event":"e","userId":"u","context":{"groupId":"g","ip":"1.2.3.4"}}]}`,
 		`{"events":[1,null,"x",[]]}`, `{"a.b":{"c":[]}}`, `null`, ``, `{"events":[{"properties":{"":1}}]}`,
+		`{"event_type":"a","tenant_id":"t","user_id":"u","user_id":"v"}`, `{"events":[{"client_consent":{"a":[{"b":1,"\u0062":2}]}}]}`,
 	} {
 		f.Add([]byte(seed))
 	}
@@ -28,6 +34,7 @@ func FuzzDecodeEvents(f *testing.F) {
 			"track":  func(b []byte) (int, error) { evs, err := DecodeSegment("track", b, 50, boundTB); return len(evs), err },
 		} {
 			n, err := decode(body)
+			checkDuplicateRule(t, name, body, err)
 			if err == nil {
 				if n == 0 {
 					t.Fatalf("%s: no events and no error", name)
@@ -75,3 +82,36 @@ func FuzzDecodeEvents(f *testing.F) {
 }
 
 var boundTB = &auth.Credential{Name: "tb", Tenant: "tb"}
+
+// checkDuplicateRule holds a decoder's answer err for body to the rule on
+// repeated member names, as the consent API's reader (pkg/strictjson, Go's
+// encoding/json/v2, which refuses a repeated name anywhere in a value) finds
+// them: a body with one is refused with a "duplicate member" problem (or a
+// problem with the body as a whole: not an object, data after the value); a
+// body that reader takes whole has no such problem. Bodies it refuses for
+// another reason (invalid UTF-8, which the producer decodes as U+FFFD; data
+// after the value) tell nothing.
+func checkDuplicateRule(t *testing.T, name string, body []byte, err error) {
+	t.Helper()
+	var v any
+	serr := strictjson.Decode(bytes.NewReader(body), &v)
+	var se *strictjson.Error
+	repeated := errors.As(serr, &se) && strings.Contains(se.Reason, "duplicate")
+	if serr != nil && !repeated {
+		return
+	}
+	var invalid *ValidationError
+	var dup, whole bool
+	if errors.As(err, &invalid) {
+		for _, p := range invalid.Problems {
+			dup = dup || p.Message == msgDuplicate
+			whole = whole || p.Path == "body"
+		}
+	}
+	if repeated && !dup && !whole {
+		t.Fatalf("%s: a repeated member name (%v) not refused as one: %v\n%q", name, serr, err, body)
+	}
+	if !repeated && dup {
+		t.Fatalf("%s: a duplicate member reported in a body without one: %v\n%q", name, err, body)
+	}
+}

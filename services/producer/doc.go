@@ -18,7 +18,10 @@
 //
 // Status codes: 400 with {"error": "invalid_request", "problems": [{"path":
 // "events[3].user_id", "message": "required"}]} listing every problem (a request is
-// accepted or rejected as a whole); 401 without a known credential (with
+// accepted or rejected as a whole; a member name repeated in any object of the
+// body, on any endpoint, is a 400 with only those problems, "events[0].user_id:
+// duplicate member", because JSON readers disagree on which of the two counts:
+// see duplicates.go); 401 without a known credential (with
 // WWW-Authenticate); 403 with a credential lacking the scope, or bound to another
 // tenant than an event's ({"error": "forbidden", "problems": [...]}); 405 for another
 // method; 413 over MAX_BODY_BYTES or MAX_EVENTS_PER_REQUEST; 415 for a

@@ -2,6 +2,7 @@ package producer
 
 import (
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf16"
@@ -16,8 +17,9 @@ import (
 // into InteractionEvents, with no value tree, no sorted member lists and no
 // paths. It decodes only bodies it can vouch for: strictly valid JSON whose
 // every event passes every check. On anything else — a problem of any kind,
-// more events than allowed, an escaped member name, a duplicate property, invalid UTF-8,
-// deep nesting, data after the value — it gives up and DecodeEventsFor runs the
+// more events than allowed, an escaped member name, a member name repeated in
+// any object (duplicates.go), invalid UTF-8, deep nesting, data after the
+// value — it gives up and DecodeEventsFor runs the
 // full decoder (decodeDoc), which finds and words the problems exactly as
 // before. So the fast path changes no answer: it returns either what the full
 // decoder returns for a valid body or nothing (the differential tests in
@@ -29,10 +31,16 @@ import (
 
 // fastScan reads a body.
 type fastScan struct {
-	s   string
-	i   int
-	buf []byte // unescaping and compacting
+	s     string
+	i     int
+	buf   []byte   // unescaping and compacting
+	names []string // names of the client_consent objects being compacted
 }
+
+// maxFastNames bounds the members of an object in client_consent that the
+// fast path compares pairwise for a repeated name; a larger object goes to
+// the full decoder.
+const maxFastNames = 32
 
 // maxFastDepth bounds nesting in client_consent; deeper values go to the full decoder.
 const maxFastDepth = 200
@@ -169,66 +177,87 @@ func (sc *fastScan) next() (end, ok bool) {
 func (sc *fastScan) event(key string, cred *auth.Credential) (schema.InteractionEvent, bool) {
 	var ev schema.InteractionEvent
 	var p problems
-	for { // of duplicate members the last wins, as in the full decoder
-
+	var seen uint32 // bit i: the i-th case below was read; a repeat goes the full way
+	for {
 		if !sc.colon() {
 			return ev, false
 		}
 		ok := true
+		var bit uint32
 		switch key {
 		case "event_id":
+			bit = 1 << 0
 			var s string
 			if s, ok = sc.str(maxIDLen); ok {
 				ev.EventID = eventID(s, loc{}, &p)
 			}
 		case "event_type":
+			bit = 1 << 1
 			ev.EventType, ok = sc.str(maxShortLen)
 		case "tenant_id":
+			bit = 1 << 2
 			ev.TenantID, ok = sc.ident()
 		case "user_id":
+			bit = 1 << 3
 			ev.UserID, ok = sc.ident()
 		case "anonymous_id":
+			bit = 1 << 4
 			ev.AnonymousID, ok = sc.ident()
 		case "session_id":
+			bit = 1 << 5
 			ev.SessionID, ok = sc.ident()
 		case "occurred_at":
+			bit = 1 << 6
 			ev.OccurredAt, ok = sc.timestamp(&p)
 		case "jurisdiction":
+			bit = 1 << 7
 			var s string
 			if s, ok = sc.str(maxShortLen); ok {
 				ev.Jurisdiction = jurisdiction(s, loc{}, &p)
 			}
 		case "gpc":
+			bit = 1 << 8
 			ev.GPC, ok = sc.boolean()
 		case "ip":
+			bit = 1 << 9
 			var s string
 			if s, ok = sc.str(maxShortLen); ok {
 				ev.IP = ipAddr(s, loc{}, &p)
 			}
 		case "user_agent":
+			bit = 1 << 10
 			ev.UserAgent, ok = sc.str(maxUserAgentLen)
 		case "locale":
+			bit = 1 << 11
 			ev.Locale, ok = sc.str(maxShortLen)
 		case "location":
+			bit = 1 << 12
 			ev.Location, ok = sc.str(maxShortLen)
 		case "text":
+			bit = 1 << 13
 			ev.Text, ok = sc.str(maxTextLen)
 		case "properties":
+			bit = 1 << 14
 			ev.Properties, ok = sc.properties()
 		case "actor_name":
+			bit = 1 << 15
 			ev.ActorName, ok = sc.str(maxShortLen)
 		case "actor_email":
+			bit = 1 << 16
 			ev.ActorEmail, ok = sc.str(maxShortLen)
 		case "actor_handle":
+			bit = 1 << 17
 			ev.ActorHandle, ok = sc.str(maxShortLen)
 		case "client_consent":
+			bit = 1 << 18
 			ev.ClientConsent, ok = sc.consent()
 		default: // unknown or server-set: a problem
 			return ev, false
 		}
-		if !ok {
+		if !ok || seen&bit != 0 {
 			return ev, false
 		}
+		seen |= bit
 		end, ok := sc.next()
 		if !ok {
 			return ev, false
@@ -420,10 +449,11 @@ func (sc *fastScan) compact(depth int) bool {
 			sc.i++
 			return true
 		}
+		mark := len(sc.names)
 		for {
 			if c == '{' {
 				start := sc.i
-				if sc.s[sc.i] != '"' || !sc.skipString() {
+				if sc.s[sc.i] != '"' || !sc.skipString() || !sc.newName(mark, sc.s[start+1:sc.i-1]) {
 					return false
 				}
 				sc.buf = append(sc.buf, sc.s[start:sc.i]...)
@@ -449,6 +479,7 @@ func (sc *fastScan) compact(depth int) bool {
 			case closer:
 				sc.buf = append(sc.buf, closer)
 				sc.i++
+				sc.names = sc.names[:mark]
 				return true
 			}
 			return false
@@ -475,6 +506,22 @@ func (sc *fastScan) compact(depth int) bool {
 		return sc.lit("null")
 	}
 	return false
+}
+
+// newName records a member name of the object whose names start at
+// sc.names[mark], and reports false for a name the object already has, an
+// escaped name (compared decoded by the full decoder) or too many names.
+func (sc *fastScan) newName(mark int, name string) bool {
+	if len(sc.names)-mark >= maxFastNames || strings.IndexByte(name, '\\') >= 0 {
+		return false
+	}
+	for _, n := range sc.names[mark:] {
+		if n == name {
+			return false
+		}
+	}
+	sc.names = append(sc.names, name)
+	return true
 }
 
 // lit reads a literal (true, false, null).

@@ -39,6 +39,7 @@ type jdoc struct {
 	redo    bool      // a name fastjson may have unescaped differently: decode again, slow
 	scratch []byte    // text of the last scalar read
 	mbuf    []jmember // members of the objects being walked
+	names   [][]byte  // names of the objects being searched for duplicates
 }
 
 // jval is one JSON value of the body: a fastjson value, or (slow) its text.
@@ -242,9 +243,10 @@ func (v jval) elems() []jval {
 	return out
 }
 
-// members returns the members of an object as json.Unmarshal into a map would
-// keep them (the last of duplicate names), sorted by name so that problems come
-// out stable. They are valid until release(mark).
+// members returns the members of an object, sorted by name so that problems
+// come out stable. Their names are unique: the decoders refuse a body with a
+// repeated name before they walk it (duplicateMembers). They are valid until
+// release(mark).
 func (v jval) members() (ms []jmember, mark int) {
 	d := v.d
 	mark = len(d.mbuf)
@@ -268,16 +270,7 @@ func (v jval) members() (ms []jmember, mark int) {
 	}
 	ms = d.mbuf[mark:]
 	if len(ms) > 1 {
-		slices.SortStableFunc(ms, func(a, b jmember) int { return strings.Compare(a.key, b.key) })
-		// Of duplicate names, keep the last.
-		out := ms[:0]
-		for i := range ms {
-			if i+1 < len(ms) && ms[i+1].key == ms[i].key {
-				continue
-			}
-			out = append(out, ms[i])
-		}
-		ms = out
+		slices.SortFunc(ms, func(a, b jmember) int { return strings.Compare(a.key, b.key) })
 	}
 	return ms, mark
 }
@@ -369,7 +362,7 @@ func decodeDoc(body []byte, parse func(*jdoc, []byte, *problems) (jval, bool), d
 // object is an object's members by name, for the Segment decoder, which looks
 // members up rather than walking them.
 type object struct {
-	ms []jmember // sorted by name, unique
+	ms []jmember // sorted by name, unique (duplicateMembers)
 }
 
 func (o object) get(k string) (jval, bool) {

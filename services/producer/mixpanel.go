@@ -252,8 +252,14 @@ func decodeMixpanel(kind string, top jval, maxEvents int, lookup func(string) *a
 	var items []jval
 	switch top.kind() {
 	case '{':
+		if duplicateMembers(top, index("data", 0), p) {
+			return nil, nil, p.err()
+		}
 		items = []jval{top}
 	case '[':
+		if duplicateMembers(top, "data", p) {
+			return nil, nil, p.err()
+		}
 		items = top.elems()
 	default:
 		p.add("data", "must be an object or an array of objects")

@@ -41,6 +41,9 @@ func DecodeSegment(kind string, body []byte, maxEvents int, cred *auth.Credentia
 }
 
 func decodeSegment(kind string, topVal jval, maxEvents int, cred *auth.Credential, p *problems) ([]schema.InteractionEvent, error) {
+	if duplicateMembers(topVal, "", p) {
+		return nil, p.err()
+	}
 	top := objectOf(topVal)
 	if kind != "batch" {
 		ev := decodeSegmentMessage(kind, top, object{}, "", cred, p)

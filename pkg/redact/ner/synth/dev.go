@@ -50,7 +50,8 @@ func FromLabelled(l Labelled) Text {
 // Refill returns a copy of a corpus text whose PERSON and place (GPE)
 // spans hold other names and places of the material, written in the same
 // case: the sentence frames of the corpus with the variety of the lists.
-// Street addresses and other spans are kept.
+// Street addresses and other spans are kept; ORGANIZATION spans too unless
+// g.OrgRefill.
 func (g *Generator) Refill(l Labelled) Text {
 	base := FromLabelled(l)
 	var b strings.Builder
@@ -63,10 +64,29 @@ func (g *Generator) Refill(l Labelled) Text {
 			gpe[off[sp.Start]] = true
 		}
 	}
-	for _, sp := range base.Spans {
+	spans := base.Spans
+	if g.OrgRefill {
+		spans = append([]Span(nil), base.Spans...)
+		for _, sp := range l.Spans {
+			if sp.Type == "ORGANIZATION" && sp.Start >= 0 && sp.End <= len(off)-1 && sp.Start < sp.End {
+				spans = append(spans, Span{off[sp.Start], off[sp.End], orgSpan})
+			}
+		}
+		sortSpans(spans)
+		spans = dropOverlaps(Text{Spans: spans}).Spans
+	}
+	for _, sp := range spans {
 		b.WriteString(base.Text[prev:sp.Start])
 		orig := base.Text[sp.Start:sp.End]
 		v := orig
+		if sp.Type == orgSpan {
+			v = sameCase(orig, g.otherOrg())
+			st := b.Len()
+			b.WriteString(v)
+			out.Fill = append(out.Fill, Span{st, b.Len(), ""})
+			prev = sp.End
+			continue
+		}
 		switch {
 		case sp.Type == Person:
 			p := g.person()
@@ -93,6 +113,26 @@ func (g *Generator) Refill(l Labelled) Text {
 	b.WriteString(base.Text[prev:])
 	out.Text = b.String()
 	return out
+}
+
+// orgSpan marks an ORGANIZATION span to replace inside Refill (never a tag).
+const orgSpan = "org"
+
+// otherOrg is the organisation or product an OrgRefill writes in place of
+// the corpus's: a real product name, one of dictionary words, or one spelt
+// from syllables like the made-up names.
+func (g *Generator) otherOrg() string {
+	switch n := g.r.IntN(3); {
+	case n == 0 && len(g.m.Products) > 0:
+		return g.pick(g.m.Products)
+	case n == 1 && len(g.m.Words) > 0:
+		return g.madeUpOrg()
+	}
+	v := syllableName(g.r, g.r.IntN(2) == 0)
+	if g.r.IntN(3) == 0 {
+		v += " " + syllableName(g.r, false)
+	}
+	return v
 }
 
 func sameCase(orig, v string) string {

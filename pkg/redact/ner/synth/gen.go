@@ -47,6 +47,13 @@ type Generator struct {
 	// (syllables), and capitalised common words, where names also stand —
 	// none of them an entity, so that context rather than the word decides.
 	ContextShare float64
+	// OrgRefill makes Refill also replace a corpus text's ORGANIZATION
+	// spans, in the corpus's own sentences, with another organisation or
+	// product: a real one of the shipped product list, one made of
+	// dictionary words, or one spelt from syllables like the made-up names
+	// (a third each). They are no entity and, like template fillers, stay
+	// out of the tagger's vocabulary.
+	OrgRefill bool
 }
 
 // fillers are the non-entity values (products, organisations, ...).

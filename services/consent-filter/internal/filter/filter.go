@@ -85,6 +85,9 @@ type Filter struct {
 	}
 
 	lastPositions map[int]int64
+	// paused is whether this filter (one group member) is paused; the
+	// Paused gauge is 1 while any member sharing Metrics is.
+	paused bool // under Metrics.mu
 
 	// targetFor identifies the batch targetEnds were read for.
 	targetFor  batchID
@@ -137,6 +140,9 @@ type Metrics struct {
 	PauseReasons  *prometheus.CounterVec
 	Lag           prometheus.Gauge
 	Links         prometheus.Counter
+
+	mu     sync.Mutex
+	paused int // filters sharing these metrics that are paused
 }
 
 // NewMetrics registers the filter metrics with reg.
@@ -295,7 +301,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if err := f.recordLinks(ctx, events, recs); err != nil {
 		return nil, f.pause("kafka_unavailable", err)
 	}
-	f.Metrics.Paused.Set(0)
+	f.SetPaused(false)
 
 	maxLinks := f.MaxLinks
 	if maxLinks <= 0 {
@@ -458,9 +464,32 @@ func (f *Filter) recordLinks(ctx context.Context, events []decoded, recs map[con
 }
 
 func (f *Filter) pause(reason string, err error) error {
-	f.Metrics.Paused.Set(1)
+	f.SetPaused(true)
 	f.Metrics.PauseReasons.WithLabelValues(reason).Inc()
 	return fmt.Errorf("%w: %s: %v", ErrPaused, reason, err)
+}
+
+// SetPaused records whether this filter is paused. Several filters (the
+// group members of one process) may share Metrics: its Paused gauge is 1 while
+// any of them is paused, so one member flowing does not hide another's pause.
+func (f *Filter) SetPaused(on bool) {
+	m := f.Metrics
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f.paused == on {
+		return
+	}
+	f.paused = on
+	if on {
+		m.paused++
+	} else {
+		m.paused--
+	}
+	if m.paused > 0 {
+		f.Metrics.Paused.Set(1)
+	} else {
+		f.Metrics.Paused.Set(0)
+	}
 }
 
 // validate rejects raw events the decision cannot be made for (the ids were

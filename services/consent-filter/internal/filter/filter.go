@@ -92,6 +92,8 @@ type Filter struct {
 	// targetFor identifies the batch targetEnds were read for.
 	targetFor  batchID
 	targetEnds map[int]int64
+
+	events []decoded // Handle's, reused
 }
 
 // Appender appends records to consent.changes.
@@ -173,7 +175,13 @@ type decoded struct {
 // Handle is the stream.Handler of the filter.
 func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
-	events := make([]decoded, 0, len(batch))
+	// The decoded events are kept for the next batch's (the loop calls Handle
+	// for one batch at a time), emptied on return so that they hold nothing.
+	events := f.events[:0]
+	if cap(events) < len(batch) {
+		events = make([]decoded, 0, len(batch))
+	}
+	defer func() { clear(events[:cap(events)]); f.events = events[:0] }()
 	modes := identity.DefaultModes()
 	if f.Policy != nil {
 		modes = f.Policy.Identity
@@ -250,7 +258,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	// records exist, the legacy records of its ids). Round 2: the subjects
 	// linked to them that round 1 did not fetch.
 	start := time.Now()
-	var refs []consentstore.SubjectRef
+	refs := make([]consentstore.SubjectRef, 0, len(events))
 	seen := map[identity.Subject]bool{}
 	want := func(s identity.Subject) {
 		if !seen[s] {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 
@@ -40,6 +41,7 @@ type Config struct {
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
 	Pipeline       int           `env:"FILTER_PIPELINE" envDefault:"1" help:"batches decided ahead while the one before is written (0..8; 0 decides, writes and commits one batch at a time)"`
+	Consumers      int           `env:"FILTER_CONSUMERS" envDefault:"0" help:"consumer-group members in this process, each deciding its own partitions of events.raw with its own reader and batch (0: one per CPU the process may use, GOMAXPROCS, at most 8; 1..16)"`
 	MaxLinks       int           `env:"FILTER_MAX_LINKS" envDefault:"1000" help:"most identity links consulted for one subject; an event whose subject has more is denied (link_limit)"`
 
 	Centre CentreConfig
@@ -101,11 +103,23 @@ func (c *Config) Validate() error {
 	if c.Pipeline < 0 || c.Pipeline > 8 {
 		p.Addf("FILTER_PIPELINE", "must be 0..8, got %d", c.Pipeline)
 	}
+	if c.Consumers < 0 || c.Consumers > 16 {
+		p.Addf("FILTER_CONSUMERS", "must be 0..16, got %d", c.Consumers)
+	}
 	if c.MaxLinks < 1 {
 		p.Addf("FILTER_MAX_LINKS", "must be at least 1")
 	}
 	c.Centre.validate(&p)
 	return p.Err()
+}
+
+// consumers is the number of filter group members to run: FILTER_CONSUMERS,
+// or with 0 one per CPU the process may use (at most 8).
+func (c *Config) consumers() int {
+	if c.Consumers > 0 {
+		return c.Consumers
+	}
+	return min(runtime.GOMAXPROCS(0), 8)
 }
 
 // String never prints keys or tokens.

@@ -64,3 +64,32 @@ func TestFilterPipelineIsBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestFilterConsumersIsBounded: FILTER_CONSUMERS is how many group members one
+// process runs (0: one per CPU); a negative count or one past 16 is refused at
+// start, naming the variable.
+func TestFilterConsumersIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+		ok    bool
+	}{
+		{"", 0, true}, {"1", 1, true}, {"16", 16, true}, {"-1", 0, false}, {"17", 0, false}, {"all", 0, false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			var cfg consentfilter.Config
+			env := map[string]string{"AUDIT_KEY_EPHEMERAL": "true"}
+			if tc.value != "" {
+				env["FILTER_CONSUMERS"] = tc.value
+			}
+			err := config.LoadFrom(&cfg, env)
+			if tc.ok {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, cfg.Consumers)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "FILTER_CONSUMERS")
+		})
+	}
+}

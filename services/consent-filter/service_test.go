@@ -57,7 +57,10 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func start(t *testing.T) *harness {
+func start(t *testing.T) *harness { return startWith(t, nil) }
+
+// startWith is start with extra settings of the consent-filter.
+func startWith(t *testing.T, extra map[string]string) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	env := testenv.Start(t)
@@ -82,11 +85,15 @@ func start(t *testing.T) *harness {
 	maps.Copy(vars, config.Environ(&env.Kafka))
 	maps.Copy(vars, config.Environ(&env.Registry))
 	maps.Copy(vars, config.Environ(&viaProxy))
+	maps.Copy(vars, extra)
 	require.NoError(t, config.LoadFrom(&cfg, vars))
 	logger := zaptest.NewLogger(t)
 	done := make(chan error, 1)
+	var stop func()
 	go func() { done <- consentfilter.Run(ctx, cfg, logger, prometheus.NewRegistry()) }()
-	h.stop = func() {
+	var stopped sync.Once
+	h.stop = func() { stopped.Do(stop) }
+	stop = func() {
 		cancel()
 		select {
 		case err := <-done:

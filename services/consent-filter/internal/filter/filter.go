@@ -85,10 +85,15 @@ type Filter struct {
 	}
 
 	lastPositions map[int]int64
+	// paused is whether this filter (one group member) is paused; the
+	// Paused gauge is 1 while any member sharing Metrics is.
+	paused bool // under Metrics.mu
 
 	// targetFor identifies the batch targetEnds were read for.
 	targetFor  batchID
 	targetEnds map[int]int64
+
+	events []decoded // Handle's, reused
 }
 
 // Appender appends records to consent.changes.
@@ -137,6 +142,9 @@ type Metrics struct {
 	PauseReasons  *prometheus.CounterVec
 	Lag           prometheus.Gauge
 	Links         prometheus.Counter
+
+	mu     sync.Mutex
+	paused int // filters sharing these metrics that are paused
 }
 
 // NewMetrics registers the filter metrics with reg.
@@ -167,7 +175,13 @@ type decoded struct {
 // Handle is the stream.Handler of the filter.
 func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 	var out []kafka.Message
-	events := make([]decoded, 0, len(batch))
+	// The decoded events are kept for the next batch's (the loop calls Handle
+	// for one batch at a time), emptied on return so that they hold nothing.
+	events := f.events[:0]
+	if cap(events) < len(batch) {
+		events = make([]decoded, 0, len(batch))
+	}
+	defer func() { clear(events[:cap(events)]); f.events = events[:0] }()
 	modes := identity.DefaultModes()
 	if f.Policy != nil {
 		modes = f.Policy.Identity
@@ -244,7 +258,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	// records exist, the legacy records of its ids). Round 2: the subjects
 	// linked to them that round 1 did not fetch.
 	start := time.Now()
-	var refs []consentstore.SubjectRef
+	refs := make([]consentstore.SubjectRef, 0, len(events))
 	seen := map[identity.Subject]bool{}
 	want := func(s identity.Subject) {
 		if !seen[s] {
@@ -295,7 +309,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if err := f.recordLinks(ctx, events, recs); err != nil {
 		return nil, f.pause("kafka_unavailable", err)
 	}
-	f.Metrics.Paused.Set(0)
+	f.SetPaused(false)
 
 	maxLinks := f.MaxLinks
 	if maxLinks <= 0 {
@@ -458,9 +472,32 @@ func (f *Filter) recordLinks(ctx context.Context, events []decoded, recs map[con
 }
 
 func (f *Filter) pause(reason string, err error) error {
-	f.Metrics.Paused.Set(1)
+	f.SetPaused(true)
 	f.Metrics.PauseReasons.WithLabelValues(reason).Inc()
 	return fmt.Errorf("%w: %s: %v", ErrPaused, reason, err)
+}
+
+// SetPaused records whether this filter is paused. Several filters (the
+// group members of one process) may share Metrics: its Paused gauge is 1 while
+// any of them is paused, so one member flowing does not hide another's pause.
+func (f *Filter) SetPaused(on bool) {
+	m := f.Metrics
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if f.paused == on {
+		return
+	}
+	f.paused = on
+	if on {
+		m.paused++
+	} else {
+		m.paused--
+	}
+	if m.paused > 0 {
+		f.Metrics.Paused.Set(1)
+	} else {
+		f.Metrics.Paused.Set(0)
+	}
 }
 
 // validate rejects raw events the decision cannot be made for (the ids were

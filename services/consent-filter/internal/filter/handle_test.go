@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/sr"
@@ -228,4 +229,43 @@ func TestEndOffsetsFailurePausesTheBatch(t *testing.T) {
 	bad := []kafka.Message{{Topic: "events.raw", Partition: 0, Offset: 1, Value: []byte{0, 0, 0}}}
 	_, _ = f.Handle(context.Background(), bad)
 	require.Equal(t, reading.Load(), returned.Load())
+}
+
+// failingState is a consent store Redis does not answer for.
+type failingState struct{}
+
+func (failingState) Health(context.Context, map[int]int64, int64) (consentstore.Health, error) {
+	return consentstore.Health{}, errors.New("redis away")
+}
+
+func (failingState) Lookup(context.Context, string, []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error) {
+	return nil, errors.New("redis away")
+}
+
+// TestPausedGaugeCoversEveryMember: the filters of one process's group members
+// share Metrics; one member that cannot check consent holds its batch (no
+// output) and the paused gauge stays 1 while another member decides its own
+// batches, until the paused member flows again.
+func TestPausedGaugeCoversEveryMember(t *testing.T) {
+	a, raw := handleFixture(t, 20)
+	b, _ := handleFixture(t, 20)
+	b.Metrics = a.Metrics
+	gauge := func() float64 { return testutil.ToFloat64(a.Metrics.Paused) }
+	batch := handleBatch(t, raw, 30, 20)
+	ok := a.State
+	a.State = failingState{}
+	out, err := a.Handle(context.Background(), batch)
+	require.ErrorIs(t, err, ErrPaused)
+	require.Empty(t, out, "a member that cannot check consent passes nothing")
+	require.Equal(t, 1.0, gauge())
+	out, err = b.Handle(context.Background(), batch)
+	require.NoError(t, err)
+	require.NotEmpty(t, out, "the other member decides its batch")
+	require.Equal(t, 1.0, gauge(), "one member flowing hides another's pause")
+	b.SetPaused(false)
+	require.Equal(t, 1.0, gauge())
+	a.State = ok
+	_, err = a.Handle(context.Background(), batch)
+	require.NoError(t, err)
+	require.Equal(t, 0.0, gauge())
 }

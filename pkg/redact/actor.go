@@ -47,8 +47,7 @@ func findActor(text string, a *Actor, s *scratch, hasAt bool) {
 			s.add(i, j, Person, prioActor+1)
 		}
 	})
-	parts := strings.FieldsFunc(name, func(r rune) bool { return unicode.IsSpace(r) || r == ',' })
-	for _, part := range parts {
+	for part := range strings.FieldsFuncSeq(name, func(r rune) bool { return unicode.IsSpace(r) || r == ',' }) {
 		part = strings.TrimRight(part, ".")
 		r, _ := utf8.DecodeRuneInString(part)
 		if utf8.RuneCountInString(part) < 2 || !unicode.IsUpper(r) {

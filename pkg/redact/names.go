@@ -325,13 +325,19 @@ func plausible(ts []ner.Token, before *ner.Token, typ string, cased bool) bool {
 }
 
 var (
-	unitRe    = regexp.MustCompile(`(?i)\b(?:apt|apartment|suite|ste|unit|room|flat|floor|fl)\.?\s?#?\s?\d+[a-z]?\b`)
 	poBoxRe   = regexp.MustCompile(`(?i)\bp\.?\s?o\.?\s?box\s+\d+\b|\bPSC\s+\d+,?\s+Box\s+\d+\b|\b[AFD]PO\s+A[AEP]\s+\d{5}\b|\bUnit\s+\d+\s+Box\s+\d+\b|\bUSN?[SV]\s+\p{Lu}\w+\b`)
 	streetRe  = regexp.MustCompile(`\b\d{1,6}[A-Za-z]?(?:\s\p{Lu}[\p{L}'.-]*){1,4}\s(?:Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|Circle|Cir|Parkway|Pkwy|Highway|Hwy|Square|Sq|Trail|Crescent|Close|Mews|Row|Alley|Plaza|Path|Walk|Loop|Pike|Expressway|Freeway|Greens?|Heights|Park|Hills?|Pass|Union|Mall|Prairie|Islands?|Landing|Ridge|Ranch|Crossing|View|Vista|Station|Point|Port|Harbor|Gardens|Grove|Fort|Falls|Ferry|Fields?|Glen|Haven|Hollow|Junction|Knoll|Manor|Meadows?|Mills?|Mission|Motorway|Orchard|Oval|Route|Shores?|Springs?|Summit|Valley|Village|Ville|Wells?|Estates?|Flats?|Gateway|Lakes?|Stream|Underpass|Viaduct)\b\.?`)
 	sufStRe   = regexp.MustCompile(`\b\p{Lu}[\p{L}-]*(?:vej|gade|gatan|vägen|vagen|straße|strasse|str\.|weg|katu|kuja|tie|utca|ulica|vei|veien|laan|straat|gasse|platz|allee|stræde|väg|polku|rinne|stien|gata|veg|vegen|torget|torg|plass|cesta|ulice|třída|náměstí|út|útja|sor|körút)\s\d{1,5}[a-zA-Z]?\b\.?(?:,?\s\d{4,5}\s\p{Lu}[\p{L}-]+(?:\s\p{Lu}[\p{L}-]+)?)?`)
 	preStRe   = regexp.MustCompile(`\b(?:Rua|Via|Viale|Calle|Avenida|Av\.|Rue|Piazza|Largo|Travessa|Plaza|Camino|Carrer|ul\.|ulica|Strada|Corso|Paseo|Praça|Estrada|Rambla|Boulevard|Avenue)\s(?:\p{L}[\p{L}'.-]*\s){0,5}\d{1,5}\b`)
 	numNameRe = regexp.MustCompile(`\b\d{1,6}\s\p{Lu}[\p{L}'-]+(?:\s\p{Lu}[\p{L}'-]+){0,2}\s\d{1,4}\b\.?`)
 	cityStRe  = regexp.MustCompile(`\b\p{Lu}[\p{L}'.-]+(?:\s\p{Lu}[\p{L}'.-]+){0,2},\s?[A-Z]{2}\s\d{5}(?:-\d{4})?\b`)
+)
+
+// unit is tried only where one of its words begins (findAllAt).
+var (
+	unit     = newStartsAnchored(`(?i)`, `(?:apt|apartment|suite|ste|unit|room|flat|floor|fl)\.?\s?#?\s?\d+[a-z]?\b`)
+	unitRe   = unit.re
+	unitCand = wordStartFold("apt", "apartment", "suite", "ste", "unit", "room", "fl")
 )
 
 func anchored(re *regexp.Regexp) *regexp.Regexp {
@@ -359,7 +365,7 @@ func addAll(re *regexp.Regexp, text string, off int, s *scratch, prio int) {
 func findAddresses(text string, s *scratch) {
 	for _, w := range unitWords {
 		if indexFold(text, w) >= 0 {
-			addAll(unitRe, text, 0, s, prioAddress)
+			unit.findAllAt(text, unitCand, func(m []int) { s.add(m[0], m[1], Location, prioAddress) })
 			break
 		}
 	}

@@ -166,7 +166,7 @@ var reverseDNS = map[string]bool{"com": true, "org": true, "net": true, "io": tr
 func hostOK(host string, hasPath bool) bool {
 	labels := 0
 	last := ""
-	for _, l := range strings.Split(host, ".") {
+	for l := range strings.SplitSeq(host, ".") {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}

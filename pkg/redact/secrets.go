@@ -7,50 +7,48 @@ import (
 )
 
 // Token formats with a recognisable prefix. Each is a separate alternative of
-// one RE2 expression (linear time).
-var tokenRe = regexp.MustCompile(`\b(?:` +
-	`(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}` + // AWS access key id
-	`|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}` + // GitHub
-	`|glpat-[A-Za-z0-9_-]{20,}` + // GitLab
-	`|xox[abposre]-[A-Za-z0-9-]{10,}` + // Slack
-	`|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}` + // Stripe
-	`|AIza[0-9A-Za-z_-]{35}` + // Google API key
-	`|ya29\.[0-9A-Za-z_-]{20,}` + // Google OAuth
-	`|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}` + // OpenAI / Anthropic style
-	`|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{40,}` + // package registries
-	`|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}` + // SendGrid
-	`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}` + // JWT
+// one RE2 expression (linear time), tried only where one of tokenStarts begins
+// at a word boundary (findAllAt).
+var token = newStartsAnchored("", `(?:`+
+	`(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA|ABIA|ACCA)[A-Z0-9]{16}`+ // AWS access key id
+	`|gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}`+ // GitHub
+	`|glpat-[A-Za-z0-9_-]{20,}`+ // GitLab
+	`|xox[abposre]-[A-Za-z0-9-]{10,}`+ // Slack
+	`|(?:sk|pk|rk)_(?:live|test)_[A-Za-z0-9]{16,}|whsec_[A-Za-z0-9]{24,}`+ // Stripe
+	`|AIza[0-9A-Za-z_-]{35}`+ // Google API key
+	`|ya29\.[0-9A-Za-z_-]{20,}`+ // Google OAuth
+	`|sk-(?:proj-|ant-)?[A-Za-z0-9_-]{20,}`+ // OpenAI / Anthropic style
+	`|npm_[A-Za-z0-9]{36}|pypi-[A-Za-z0-9_-]{40,}`+ // package registries
+	`|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}`+ // SendGrid
+	`|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}`+ // JWT
 	`)`)
 
-// tokenPrefixes are literal prefixes of tokenRe's alternatives: a text with
-// none of them cannot match. ("gh" alone would be in most English texts:
-// night, though.)
-var tokenPrefixes = []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "_live_", "_test_", "whsec_", "AIza", "ya29.", "sk-", "npm_", "pypi-", "SG.", "eyJ"}
+var tokenRe = token.re
+
+// tokenStarts are literal beginnings of token's alternatives: every match
+// begins with one of them. ("gh" alone would be in most English texts: night,
+// though.)
+var tokenStarts = []string{"AKIA", "ASIA", "AGPA", "AIDA", "AROA", "ANPA", "ANVA", "AIPA", "ABIA", "ACCA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "sk_live_", "sk_test_", "pk_live_", "pk_test_", "rk_live_", "rk_test_", "whsec_", "AIza", "ya29.", "sk-", "npm_", "pypi-", "SG.", "eyJ"}
+
+var tokenCand = wordStartExact(tokenStarts...)
 
 var pemRe = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----(?s:.*?)(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|\z)`)
 
 // Generic credential assignments: key = value, key: value, "key": "value".
 // Only the value is redacted.
 var assignRe = regexp.MustCompile(`(?i)\b(?:[a-z0-9]+[_-])*(?:password|passwd|passphrase|pwd|pass|secret|api[_-]?key|apikey|access[_-]?key|secret[_-]?key|private[_-]?key|client[_-]?secret|auth[_-]?token|access[_-]?token|refresh[_-]?token|bearer[_-]?token|token|credentials?)["']?\s*(?:=|:=|:|=>)\s*("[^"\n]{3,}"|'[^'\n]{3,}'|[^\s"',;]{3,})`)
-var bearerRe = regexp.MustCompile(`(?i)\b(?:bearer|basic|token)\s+([A-Za-z0-9._~+/-]{16,}=*)`)
+var bearer = newStartsAnchored(`(?i)`, `(?:bearer|basic|token)\s+([A-Za-z0-9._~+/-]{16,}=*)`)
+var bearerRe = bearer.re
+var bearerCand = wordStartFold("bearer", "basic", "token")
 
 var assignKeywords = []string{"pass", "pwd", "secret", "key", "token", "credential"}
 
 func findSecrets(text string, s *scratch) {
-	hasPrefix := false
-	for _, p := range tokenPrefixes {
-		if strings.Contains(text, p) {
-			hasPrefix = true
-			break
+	token.findAllAt(text, tokenCand, func(m []int) {
+		if !wordAfter(text, m[1]) {
+			s.add(m[0], m[1], Secret, prioSecret)
 		}
-	}
-	if hasPrefix {
-		for _, m := range tokenRe.FindAllStringIndex(text, -1) {
-			if !wordAfter(text, m[1]) {
-				s.add(m[0], m[1], Secret, prioSecret)
-			}
-		}
-	}
+	})
 	if strings.Contains(text, "-----BEGIN") {
 		for _, m := range pemRe.FindAllStringIndex(text, -1) {
 			s.add(m[0], m[1], Secret, prioSecret)
@@ -79,9 +77,9 @@ func findSecrets(text string, s *scratch) {
 		}
 	}
 	if indexFold(text, "bearer") >= 0 || indexFold(text, "basic ") >= 0 || indexFold(text, "token ") >= 0 {
-		for _, m := range bearerRe.FindAllStringSubmatchIndex(text, -1) {
+		bearer.findAllAt(text, bearerCand, func(m []int) {
 			s.add(m[2], m[3], Secret, prioSecret-1)
-		}
+		})
 	}
 }
 

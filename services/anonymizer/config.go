@@ -48,6 +48,9 @@ type Config struct {
 	MaxBatch int `env:"ANONYMIZER_MAX_BATCH" envDefault:"500" help:"most records per batch"`
 	// Workers anonymizes records of a batch in parallel (outputs keep their order).
 	Workers int `env:"ANONYMIZER_WORKERS" help:"records of a batch anonymized in parallel (default: GOMAXPROCS, the cores the process may use)"`
+	// Pipeline is how many anonymized batches may wait for their write while
+	// the workers anonymize the next (stream.Loop.Pipeline).
+	Pipeline int `env:"ANONYMIZER_PIPELINE" envDefault:"1" help:"batches anonymized ahead while the one before is written (0..8; 0 anonymizes, writes and commits one batch at a time)"`
 
 	// KeyringFile is a keyring file: JSON {"active":id,"keys":{id:base64}} or lines id:base64.
 	KeyringFile string `env:"KEYRING_FILE" help:"pseudonym keyring file: lines id:base64 (first active) or JSON {\"active\":id,\"keys\":{id:base64}}"`
@@ -104,6 +107,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 0 {
 		p.Addf("ANONYMIZER_WORKERS", "must not be negative, got %d", c.Workers)
+	}
+	if c.Pipeline < 0 || c.Pipeline > 8 {
+		p.Addf("ANONYMIZER_PIPELINE", "must be 0..8, got %d", c.Pipeline)
 	}
 	if c.MaxBatch < 1 {
 		p.Addf("ANONYMIZER_MAX_BATCH", "must be at least 1, got %d", c.MaxBatch)

@@ -94,3 +94,33 @@ func TestEphemeralKeyIsAnnouncedNotLogged(t *testing.T) {
 	require.Equal(t, kr.ActiveID(), entries[0].ContextMap()["key_id"])
 	require.Len(t, entries[0].Context, 1, "the key id and nothing else")
 }
+
+// TestAnonymizerPipelineIsBounded: ANONYMIZER_PIPELINE is how many anonymized
+// batches may wait for their write (default 1); a negative depth or one that
+// would hold thousands of events in memory is refused at start, naming the
+// variable.
+func TestAnonymizerPipelineIsBounded(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  int
+		ok    bool
+	}{
+		{"", 1, true}, {"0", 0, true}, {"8", 8, true}, {"-1", 0, false}, {"9", 0, false}, {"two", 0, false},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			var cfg Config
+			env := map[string]string{"PSEUDONYM_EPHEMERAL": "true"}
+			if tc.value != "" {
+				env["ANONYMIZER_PIPELINE"] = tc.value
+			}
+			err := config.LoadFrom(&cfg, env)
+			if tc.ok {
+				require.NoError(t, err)
+				require.Equal(t, tc.want, cfg.Pipeline)
+				return
+			}
+			require.Error(t, err)
+			require.Contains(t, err.Error(), "ANONYMIZER_PIPELINE")
+		})
+	}
+}

@@ -82,18 +82,23 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	erasures := &pipeline.Erasures{Decoder: cs.changes, Encoder: cs.erasures, Keyring: kr, Purpose: cfg.Purpose,
 		ErasuresTopic: cfg.Topics.Erasures, Keys: keys, Metrics: metrics}
 	loopMetrics := stream.NewMetrics(reg)
+	// The events stage is CPU-bound: its workers anonymize the next batch while
+	// the one before is written and committed. The erasure stage shreds keys
+	// before its batch is written and stays one batch at a time.
 	for _, l := range []struct {
 		stage, group, topic string
 		handler             stream.Handler
+		pipeline            int
 	}{
-		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle},
-		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle},
+		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle, cfg.Pipeline},
+		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle, 0},
 	} {
 		reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: l.group, Topic: l.topic}, logger)
 		svc.OnStop(l.stage+" reader", reader.Close)
 		svc.Loop(&stream.Loop{
 			Name: l.stage, Reader: reader, Writer: writer, Handler: l.handler, DLQ: cfg.Topics.DLQ, MaxBatch: cfg.MaxBatch,
-			Logger: logger.With(zap.String("stage", l.stage)), Metrics: loopMetrics,
+			Pipeline: l.pipeline,
+			Logger:   logger.With(zap.String("stage", l.stage)), Metrics: loopMetrics,
 		})
 	}
 	logger.Info("anonymizer running", zap.String("purpose", cfg.Purpose),

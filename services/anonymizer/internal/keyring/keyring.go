@@ -53,7 +53,15 @@ var (
 // the package; every formatting verb prints the id only.
 type Key struct {
 	id   string
-	pool *sync.Pool // of hash.Hash keyed with the secret
+	pool *sync.Pool // of *macState keyed with the secret
+}
+
+// macState is an HMAC keyed with a Key's secret and the buffers of one MAC,
+// pooled together so that a pseudonym costs no allocation but its string.
+type macState struct {
+	h   hash.Hash
+	msg []byte
+	sum [sha256.Size]byte
 }
 
 // NewKey validates id and secret and returns the key. The secret is copied.
@@ -68,7 +76,7 @@ func NewKey(id string, secret []byte) (Key, error) {
 		return Key{}, fmt.Errorf("key %s: secret is a repeated byte, not random", id)
 	}
 	s := append([]byte(nil), secret...)
-	return Key{id: id, pool: &sync.Pool{New: func() any { return hmac.New(sha256.New, s) }}}, nil
+	return Key{id: id, pool: &sync.Pool{New: func() any { return &macState{h: hmac.New(sha256.New, s), msg: make([]byte, 0, 128)} }}}, nil
 }
 
 func weak(secret []byte) bool {
@@ -100,10 +108,11 @@ func (k Key) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 // (kind, purpose, id, tenant) for an id scoped to tenant: the parts are
 // length-prefixed, so a three-part message never equals a four-part one.
 func (k Key) mac(dst []byte, kind Kind, purpose, tenant, id string) []byte {
-	h := k.pool.Get().(hash.Hash)
+	st := k.pool.Get().(*macState)
+	defer k.pool.Put(st)
+	h := st.h
 	h.Reset()
-	var buf [128]byte
-	msg := append(buf[:0], domainTag...)
+	msg := append(st.msg[:0], domainTag...)
 	parts := [...]string{string(kind), purpose, id, tenant}
 	n := 3
 	if tenant != "" {
@@ -113,10 +122,9 @@ func (k Key) mac(dst []byte, kind Kind, purpose, tenant, id string) []byte {
 		msg = binary.AppendUvarint(msg, uint64(len(part)))
 		msg = append(msg, part...)
 	}
+	st.msg = msg
 	h.Write(msg)
-	var sum [sha256.Size]byte
-	out := h.Sum(sum[:0])
-	k.pool.Put(h)
+	out := h.Sum(st.sum[:0])
 	dst = append(dst, k.id...)
 	dst = append(dst, ':')
 	return encoding.AppendEncode(dst, out[:truncBytes])

@@ -49,26 +49,26 @@ type LagSample struct {
 
 // RunResult is one e2e load run.
 type RunResult struct {
-	Mode          string             `json:"mode"`
-	Rate          float64            `json:"target_rate"`
-	Load          loadgen.Stats      `json:"loadgen"`
-	IngestPerSec  float64            `json:"ingest_events_per_s"`
-	RawEvents     int64              `json:"raw_events"`
-	Curated       int64              `json:"curated_events"`
-	ChainSeconds  float64            `json:"chain_seconds"`
-	ChainPerSec   float64            `json:"chain_events_per_s"`
-	Latency       Percentiles        `json:"latency_received_to_curated"`
-	HopLatency    Percentiles        `json:"latency_raw_append_to_curated_append"`
-	IngestLatency Percentiles        `json:"latency_received_to_raw_append"`
-	Lags          []LagSample        `json:"lags"`
+	Mode          string        `json:"mode"`
+	Rate          float64       `json:"target_rate"`
+	Load          loadgen.Stats `json:"loadgen"`
+	IngestPerSec  float64       `json:"ingest_events_per_s"`
+	RawEvents     int64         `json:"raw_events"`
+	Curated       int64         `json:"curated_events"`
+	ChainSeconds  float64       `json:"chain_seconds"`
+	ChainPerSec   float64       `json:"chain_events_per_s"`
+	Latency       Percentiles   `json:"latency_received_to_curated"`
+	HopLatency    Percentiles   `json:"latency_raw_append_to_curated_append"`
+	IngestLatency Percentiles   `json:"latency_received_to_raw_append"`
+	Lags          []LagSample   `json:"lags"`
 	// CPUSeconds: per process during the run (cfbench runs loadgen; the broker,
 	// Redis and the registry by their scripts/services.sh pids), the machine's
 	// total and what no measured process accounts for; CPUPerEvent: the same in
 	// µs per raw event.
 	CPUSeconds  map[string]float64 `json:"cpu_seconds"`
 	CPUPerEvent map[string]float64 `json:"cpu_us_per_event"`
-	Metrics       map[string]float64 `json:"service_metrics"` // cumulative since the services started
-	Noise         Noise              `json:"noise"`
+	Metrics     map[string]float64 `json:"service_metrics"` // cumulative since the services started
+	Noise       Noise              `json:"noise"`
 }
 
 func (b *bench) startChain(attempt int) (*chain, error) {

@@ -327,7 +327,11 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	for name, p := range c.procs {
 		for k, v := range metricFamilies(p.OpsAddr, "consentflow_filter_pauses_total", "consentflow_stage_retries_total",
 			"consentflow_filter_decisions_total", "consentflow_filter_lookup_seconds_sum", "consentflow_filter_lookup_seconds_count",
-			"consentflow_stage_batch_seconds_sum", "consentflow_stage_batch_seconds_count", "consentflow_stage_records_in_total") {
+			"consentflow_stage_batch_seconds_sum", "consentflow_stage_batch_seconds_count", "consentflow_stage_records_in_total",
+			// what the sink's table costs: commits (appends, erasures), files, rows
+			"dataset_sink_table_commits_total", "dataset_sink_table_commit_seconds_sum", "dataset_sink_files_written_total",
+			"dataset_sink_rows_written_total", "dataset_sink_files_rewritten_total", "dataset_sink_erasure_apply_seconds_sum",
+			"dataset_sink_erasure_apply_seconds_count") {
 			rr.Metrics[name+" "+k] = v
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -155,9 +156,13 @@ func sortedKeys(m map[string]float64) []string {
 	return keys
 }
 
-// cpuWhat describes a CPU-per-event figure of the max-rate e2e run.
-func cpuWhat(name string) string {
-	const per = " per raw event of the max-rate run (CPU time over first request → both lags 0 ÷ raw events)"
+// cpuWhat describes a CPU-per-event figure of an e2e run.
+func cpuWhat(r *RunResult, name string) string {
+	run := "the max-rate run"
+	if r.Rate > 0 {
+		run = fmt.Sprintf("the %g events/s run", r.Rate)
+	}
+	per := " per raw event of " + run + " (CPU time over first request → both lags 0 ÷ raw events)"
 	switch name {
 	case cpuMachine:
 		return "CPU µs of the whole machine (every process, /proc/stat)" + per

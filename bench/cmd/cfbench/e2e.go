@@ -248,8 +248,10 @@ func (b *bench) e2eOnce(attempt int) error {
 		What: "loadgen at max rate: raw events through filter and anonymizer per second (first request → both lags 0)"})
 	b.fig(&Figure{ID: "e2e.max.p50", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P50, Noise: m.Noise, What: "received_at → curated append at max rate, p50 (includes queueing)"})
 	b.fig(&Figure{ID: "e2e.max.p99", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P99, Noise: m.Noise, What: "received_at → curated append at max rate, p99 (includes queueing)"})
-	for _, name := range sortedKeys(m.CPUPerEvent) {
-		b.fig(&Figure{ID: cpuFigureID("max", name), Stage: "end-to-end", Unit: "µs/event", Value: m.CPUPerEvent[name], Noise: m.Noise, What: cpuWhat(name)})
+	for _, r := range []*RunResult{f, m} {
+		for _, name := range sortedKeys(r.CPUPerEvent) {
+			b.fig(&Figure{ID: cpuFigureID(r.Mode, name), Stage: "end-to-end", Unit: "µs/event", Value: r.CPUPerEvent[name], Noise: r.Noise, What: cpuWhat(r, name)})
+		}
 	}
 	return nil
 }

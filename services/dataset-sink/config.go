@@ -62,7 +62,7 @@ type Config struct {
 
 	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
 	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"commit every partition's buffered rows when together they take about this many bytes of memory"`
-	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one"`
+	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one (with every other open partition's, in one table commit)"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`
 

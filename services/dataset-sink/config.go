@@ -72,7 +72,7 @@ type Config struct {
 	OrphanAge         time.Duration `env:"TABLE_ORPHAN_AGE" envDefault:"1h" help:"files under the table that no snapshot references are deleted once this old (must exceed the longest commit)"`
 	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is out of every snapshot tag and of the table's history (bytes deleted) within this time"`
 	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline, retention and orphan files are checked"`
-	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"2s" help:"new erasures are applied to the table (a copy-on-write commit) at most this often"`
+	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"10s" help:"new erasures are applied to the table (a copy-on-write commit that scans every data file and rewrites those holding erased rows) at most this often; a snapshot applies them first whenever it is taken"`
 	CompactInterval   time.Duration `env:"SINK_COMPACT_INTERVAL" envDefault:"1h" help:"how often small data files are compacted (0 disables)"`
 	CompactMinFiles   int           `env:"SINK_COMPACT_MIN_FILES" envDefault:"8" help:"compact a day's data files smaller than 32 MiB once there are this many"`
 	KeyIDs            []string      `env:"PSEUDONYM_KEY_IDS" envSeparator:"," help:"ids of the keys in the anonymizer's keyring (k1,k2): the sink refuses to run while rows use a key not listed; empty: not checked"`

@@ -62,7 +62,7 @@ type Config struct {
 
 	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
 	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"commit every partition's buffered rows when together they take about this many bytes of memory"`
-	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one"`
+	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one (with every other open partition's, in one table commit)"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`
 
@@ -72,7 +72,7 @@ type Config struct {
 	OrphanAge         time.Duration `env:"TABLE_ORPHAN_AGE" envDefault:"1h" help:"files under the table that no snapshot references are deleted once this old (must exceed the longest commit)"`
 	PurgeDeadline     time.Duration `env:"ERASURE_PURGE_DEADLINE" envDefault:"72h" help:"an erasure is out of every snapshot tag and of the table's history (bytes deleted) within this time"`
 	PurgeCheck        time.Duration `env:"ERASURE_PURGE_CHECK" envDefault:"1m" help:"how often the purge deadline, retention and orphan files are checked"`
-	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"2s" help:"new erasures are applied to the table (a copy-on-write commit) at most this often"`
+	ErasureApply      time.Duration `env:"ERASURE_APPLY_INTERVAL" envDefault:"10s" help:"new erasures are applied to the table (a copy-on-write commit that scans every data file and rewrites those holding erased rows) at most this often; a snapshot applies them first whenever it is taken"`
 	CompactInterval   time.Duration `env:"SINK_COMPACT_INTERVAL" envDefault:"1h" help:"how often small data files are compacted (0 disables)"`
 	CompactMinFiles   int           `env:"SINK_COMPACT_MIN_FILES" envDefault:"8" help:"compact a day's data files smaller than 32 MiB once there are this many"`
 	KeyIDs            []string      `env:"PSEUDONYM_KEY_IDS" envSeparator:"," help:"ids of the keys in the anonymizer's keyring (k1,k2): the sink refuses to run while rows use a key not listed; empty: not checked"`

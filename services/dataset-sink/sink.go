@@ -306,7 +306,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	if cs.receipts != nil {
 		rc := &receipts{ledger: s.ledger, encode: cs.receipts.Encode, w: dlq, topic: s.cfg.Topics.Receipts,
 			dataset: s.cfg.CatalogName + "." + s.lake.Name(), deadline: s.cfg.PurgeDeadline, log: s.log.With(zap.String("component", "receipts"))}
-		svc.Go(func(ctx context.Context) error { return rc.run(ctx, s.cfg.ErasureApply) })
+		// Receipts of applied erasures go out within 2 s of the apply, however
+		// long ERASURE_APPLY_INTERVAL batches applies under steady churn.
+		svc.Go(func(ctx context.Context) error { return rc.run(ctx, min(s.cfg.ErasureApply, 2*time.Second)) })
 	}
 	s.signalApply() // erasures recorded before a restart but not applied
 	svc.Go(func(ctx context.Context) error {

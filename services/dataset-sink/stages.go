@@ -159,18 +159,30 @@ func (e *erasures) handle(ctx context.Context, batch []kafka.Message) ([]kafka.M
 	if _, retry := failed.Transient(); retry {
 		return nil, failed.Err()
 	}
+	// Each entry is durable once inserted; the ledger is refreshed once for the
+	// batch (the writer drops covered rows from then on) before the loop
+	// commits the batch's offsets.
+	seen := 0
 	for i, er := range decoded {
 		if er == nil {
 			continue
 		}
-		added, err := e.ledger.Record(ctx, e.topic, batch[i].Partition, batch[i].Offset, e.now(), *er)
+		added, err := e.ledger.Insert(ctx, e.topic, batch[i].Partition, batch[i].Offset, e.now(), *er)
 		if err != nil {
 			return nil, stream.Transient(err) // the catalog database is unreachable: hold the batch
 		}
+		seen++
 		if added {
 			e.metrics.erasures.Inc()
 			e.log.Info("erasure recorded", zap.String("scope", er.Scope), zap.String("reason", er.Reason),
 				zap.Int("pseudonyms", len(er.Pseudonyms)), zap.Int("partition", batch[i].Partition), zap.Int64("offset", batch[i].Offset))
+		}
+	}
+	if seen > 0 {
+		// Also when every entry was there already (a redelivery after a failed
+		// refresh, another instance's records): they are loaded now.
+		if err := e.ledger.Refresh(ctx); err != nil {
+			return nil, stream.Transient(err)
 		}
 	}
 	if e.applied != nil {

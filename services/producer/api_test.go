@@ -235,12 +235,14 @@ func TestConfigValidate(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:8080", cfg.HTTPAddr)
 	assert.Equal(t, 500, cfg.MaxEvents)
 	assert.EqualValues(t, 1<<20, cfg.MaxBodyBytes)
+	assert.Equal(t, 2*time.Millisecond, cfg.BatchTimeout)
 	cfg.MaxEvents = 0
 	cfg.Tokens = "junk"
 	cfg.HTTPAddr = "nope"
+	cfg.BatchTimeout = 0
 	err := cfg.Validate()
 	require.Error(t, err)
-	for _, name := range []string{"MAX_EVENTS_PER_REQUEST", "PRODUCER_TOKENS", "PRODUCER_HTTP_ADDR"} {
+	for _, name := range []string{"MAX_EVENTS_PER_REQUEST", "PRODUCER_TOKENS", "PRODUCER_HTTP_ADDR", "PRODUCER_BATCH_TIMEOUT"} {
 		assert.Contains(t, err.Error(), name)
 	}
 }

@@ -34,8 +34,8 @@ type KafkaPublisher struct {
 
 // NewKafkaPublisher registers the InteractionEvent schema under <topic>-value in
 // the registry and returns a publisher writing to topic with pkg/stream's
-// writer: synchronous, acks=all, murmur2 partitioning, 2 ms batches shared by
-// concurrent requests.
+// writer: synchronous, acks=all, murmur2 partitioning, batches shared by
+// concurrent requests (2 ms; Run sets PRODUCER_BATCH_TIMEOUT).
 func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.RegistryConfig, topic string, logger *zap.Logger) (*KafkaPublisher, error) {
 	serde, err := avro.NewSerdeFor(registry)
 	if err != nil {

@@ -32,7 +32,11 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return svc.Abort(err)
 	}
 	pub, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*KafkaPublisher, error) {
-		return NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, logger)
+		p, err := NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, logger)
+		if err == nil {
+			p.writer.BatchTimeout = cfg.BatchTimeout
+		}
+		return p, err
 	})
 	if err != nil {
 		return svc.Abort(err)

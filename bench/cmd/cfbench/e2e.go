@@ -49,21 +49,26 @@ type LagSample struct {
 
 // RunResult is one e2e load run.
 type RunResult struct {
-	Mode          string             `json:"mode"`
-	Rate          float64            `json:"target_rate"`
-	Load          loadgen.Stats      `json:"loadgen"`
-	IngestPerSec  float64            `json:"ingest_events_per_s"`
-	RawEvents     int64              `json:"raw_events"`
-	Curated       int64              `json:"curated_events"`
-	ChainSeconds  float64            `json:"chain_seconds"`
-	ChainPerSec   float64            `json:"chain_events_per_s"`
-	Latency       Percentiles        `json:"latency_received_to_curated"`
-	HopLatency    Percentiles        `json:"latency_raw_append_to_curated_append"`
-	IngestLatency Percentiles        `json:"latency_received_to_raw_append"`
-	Lags          []LagSample        `json:"lags"`
-	CPUSeconds    map[string]float64 `json:"cpu_seconds"`     // per process during the run; cfbench runs loadgen
-	Metrics       map[string]float64 `json:"service_metrics"` // cumulative since the services started
-	Noise         Noise              `json:"noise"`
+	Mode          string        `json:"mode"`
+	Rate          float64       `json:"target_rate"`
+	Load          loadgen.Stats `json:"loadgen"`
+	IngestPerSec  float64       `json:"ingest_events_per_s"`
+	RawEvents     int64         `json:"raw_events"`
+	Curated       int64         `json:"curated_events"`
+	ChainSeconds  float64       `json:"chain_seconds"`
+	ChainPerSec   float64       `json:"chain_events_per_s"`
+	Latency       Percentiles   `json:"latency_received_to_curated"`
+	HopLatency    Percentiles   `json:"latency_raw_append_to_curated_append"`
+	IngestLatency Percentiles   `json:"latency_received_to_raw_append"`
+	Lags          []LagSample   `json:"lags"`
+	// CPUSeconds: per process during the run (cfbench runs loadgen; the broker,
+	// Redis and the registry by their scripts/services.sh pids), the machine's
+	// total and what no measured process accounts for; CPUPerEvent: the same in
+	// µs per raw event.
+	CPUSeconds  map[string]float64 `json:"cpu_seconds"`
+	CPUPerEvent map[string]float64 `json:"cpu_us_per_event"`
+	Metrics     map[string]float64 `json:"service_metrics"` // cumulative since the services started
+	Noise       Noise              `json:"noise"`
 }
 
 func (b *bench) startChain(attempt int) (*chain, error) {
@@ -243,6 +248,11 @@ func (b *bench) e2eOnce(attempt int) error {
 		What: "loadgen at max rate: raw events through filter and anonymizer per second (first request → both lags 0)"})
 	b.fig(&Figure{ID: "e2e.max.p50", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P50, Noise: m.Noise, What: "received_at → curated append at max rate, p50 (includes queueing)"})
 	b.fig(&Figure{ID: "e2e.max.p99", Stage: "end-to-end", Unit: "ms", Value: m.Latency.P99, Noise: m.Noise, What: "received_at → curated append at max rate, p99 (includes queueing)"})
+	for _, r := range []*RunResult{f, m} {
+		for _, name := range sortedKeys(r.CPUPerEvent) {
+			b.fig(&Figure{ID: cpuFigureID(r.Mode, name), Stage: "end-to-end", Unit: "µs/event", Value: r.CPUPerEvent[name], Noise: r.Noise, What: cpuWhat(r, name)})
+		}
+	}
 	return nil
 }
 
@@ -267,10 +277,18 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		return nil, err
 	}
 	rr := &RunResult{Mode: mode, Rate: opts.Rate, Noise: quiet(quietWait)}
-	cpu0 := map[string]float64{"cfbench (loadgen)": selfCPU()}
-	for name, p := range c.procs {
-		cpu0[name] = p.CPUSeconds()
+	infra := infraPIDs(os.Getenv("CONSENTFLOW_SERVICES_DIR"))
+	cpuNow := func() map[string]float64 {
+		m := map[string]float64{"cfbench (loadgen)": selfCPU()}
+		for name, p := range c.procs {
+			m[name] = p.CPUSeconds()
+		}
+		for name, pid := range infra {
+			m[name] = cpuSeconds(pid)
+		}
+		return m
 	}
+	cpu0, machine0 := cpuNow(), machineCPUSeconds()
 	start := time.Now()
 	sctx, stopSampling := context.WithCancel(b.ctx)
 	var swg, awg sync.WaitGroup
@@ -300,16 +318,22 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	rr.Load, rr.IngestPerSec = st, round(st.EventsPerSecond(), 0)
 	derr := b.waitDrained(c, 90*time.Second)
 	rr.ChainSeconds = round(time.Since(start).Seconds(), 3)
-	rr.CPUSeconds = map[string]float64{"cfbench (loadgen)": round(selfCPU()-cpu0["cfbench (loadgen)"], 2), "wall": rr.ChainSeconds}
-	for name, p := range c.procs {
-		rr.CPUSeconds[name] = round(p.CPUSeconds()-cpu0[name], 2)
+	cpu1, machine1 := cpuNow(), machineCPUSeconds()
+	used := map[string]float64{}
+	for name, v := range cpu1 {
+		used[name] = v - cpu0[name]
 	}
+	rr.CPUSeconds = cpuAccount(used, machine1-machine0, rr.ChainSeconds)
 	awg.Wait()
 	rr.Metrics = map[string]float64{}
 	for name, p := range c.procs {
 		for k, v := range metricFamilies(p.OpsAddr, "consentflow_filter_pauses_total", "consentflow_stage_retries_total",
 			"consentflow_filter_decisions_total", "consentflow_filter_lookup_seconds_sum", "consentflow_filter_lookup_seconds_count",
-			"consentflow_stage_batch_seconds_sum", "consentflow_stage_batch_seconds_count", "consentflow_stage_records_in_total") {
+			"consentflow_stage_batch_seconds_sum", "consentflow_stage_batch_seconds_count", "consentflow_stage_records_in_total",
+			// what the sink's table costs: commits (appends, erasures), files, rows
+			"dataset_sink_table_commits_total", "dataset_sink_table_commit_seconds_sum", "dataset_sink_files_written_total",
+			"dataset_sink_rows_written_total", "dataset_sink_files_rewritten_total", "dataset_sink_erasure_apply_seconds_sum",
+			"dataset_sink_erasure_apply_seconds_count") {
 			rr.Metrics[name+" "+k] = v
 		}
 	}
@@ -330,6 +354,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	}
 	rr.RawEvents = n1 - n0
 	rr.ChainPerSec = round(float64(rr.RawEvents)/rr.ChainSeconds, 0)
+	rr.CPUPerEvent = cpuPerEvent(rr.CPUSeconds, rr.RawEvents)
 	type rawInfo struct{ received, appended time.Time }
 	raws := map[string]rawInfo{} // by curated event id
 	secret, err := base64.StdEncoding.DecodeString(b.pseudKey)

@@ -74,6 +74,7 @@ type Settings struct {
 	BusyLimit    float64           `json:"cpu_busy_limit"`
 	FilterEnv    map[string]string `json:"e2e_filter_env_overrides,omitempty"`
 	SinkEnv      map[string]string `json:"e2e_sink_env_overrides,omitempty"`
+	ProducerEnv  map[string]string `json:"e2e_producer_env_overrides,omitempty"`
 }
 
 type bench struct {
@@ -103,6 +104,8 @@ type bench struct {
 	extraFilterEnv map[string]string
 	// extraSinkEnv is added to the e2e dataset-sink's environment.
 	extraSinkEnv map[string]string
+	// extraProducerEnv is added to the e2e producer's environment.
+	extraProducerEnv map[string]string
 }
 
 func main() {
@@ -121,6 +124,7 @@ func main() {
 		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
 		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,redactor,profile")
 		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
+		prodEnv   = flag.String("producer-env", "", "extra environment of the e2e producer, comma-separated K=V (experiments, e.g. PRODUCER_BATCH_TIMEOUT; recorded in the JSON)")
 		sinkEnv   = flag.String("sink-env", "", "extra environment of the e2e dataset-sink, comma-separated K=V (experiments, e.g. SINK_PPROF_ADDR; recorded in the JSON)")
 		budget    = flag.Duration("budget", 14*time.Minute, "hard time budget of the run")
 	)
@@ -172,6 +176,15 @@ func main() {
 	}
 	if *sinkEnv != "" {
 		b.res.Settings.SinkEnv = b.extraSinkEnv
+	}
+	b.extraProducerEnv = map[string]string{}
+	for _, kv := range strings.Split(*prodEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			b.extraProducerEnv[k] = v
+		}
+	}
+	if *prodEnv != "" {
+		b.res.Settings.ProducerEnv = b.extraProducerEnv
 	}
 	must(os.MkdirAll(b.work, 0o755))
 	must(os.MkdirAll(b.outDir, 0o755))

@@ -28,6 +28,7 @@ func (b *bench) chainOptions(prefix, dir string) launch.Options {
 			"consent-filter": b.extraFilterEnv,
 			"anonymizer":     {"PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model"},
 			"dataset-sink":   b.extraSinkEnv,
+			"producer":       b.extraProducerEnv,
 		},
 	}
 }

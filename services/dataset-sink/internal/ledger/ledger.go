@@ -130,9 +130,24 @@ func digest(e schema.Erasure) string {
 }
 
 // Record appends the erasure read at topic/partition/offset, durably (the
-// database commits it before Record returns). It returns false when the entry
-// is already in the ledger (a redelivery, or another instance recorded it).
+// database commits it before Record returns), and refreshes the ledger so that
+// the writer of this instance drops covered rows from then on. It returns false
+// when the entry is already in the ledger (a redelivery, or another instance
+// recorded it).
 func (l *Ledger) Record(ctx context.Context, topic string, partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
+	added, err := l.Insert(ctx, topic, partition, offset, at, e)
+	if err != nil || !added {
+		return added, err
+	}
+	return true, l.Refresh(ctx)
+}
+
+// Insert is Record without the refresh: the entry is durable when Insert
+// returns, but Covered, Pending and the matcher see it only after the next
+// Refresh. A stage recording a batch of erasures inserts each and refreshes
+// once: a refresh reads the highest offset of every partition of the ledger,
+// so a refresh per entry made recording n erasures cost O(n²).
+func (l *Ledger) Insert(ctx context.Context, topic string, partition int, offset int64, at time.Time, e schema.Erasure) (bool, error) {
 	l.mu.RLock()
 	gen := max(l.gen[topic], 1)
 	l.mu.RUnlock()
@@ -152,8 +167,7 @@ func (l *Ledger) Record(ctx context.Context, topic string, partition int, offset
 			l.mu.Lock()
 			l.gen[topic] = max(l.gen[topic], gen)
 			l.mu.Unlock()
-			// The writer of this instance drops covered rows from now on.
-			return true, l.Refresh(ctx)
+			return true, nil
 		}
 		var have string
 		err = l.db.QueryRowContext(ctx, `SELECT digest FROM `+TableName+` WHERE dataset = $1 AND topic = $2 AND kpartition = $3 AND koffset = $4`,

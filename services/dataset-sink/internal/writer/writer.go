@@ -351,11 +351,20 @@ func (w *Writer) due(of *openFile, timeOnly bool) bool {
 	return of.last-of.first+1 >= int64(w.opts.RotateRows)
 }
 
-// Tick commits files that are open longer than the rotation interval.
+// Tick commits, when a file is open longer than the rotation interval, every
+// open file: one table commit per interval however many partitions the writer
+// holds (their files, opened at other times, would each have made a commit of
+// their own within the same interval: a commit rewrites the table's metadata,
+// and at 6 partitions that was 6 commits per interval).
 func (w *Writer) Tick(ctx context.Context) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.commitWhere(ctx, func(of *openFile) bool { return w.due(of, true) })
+	for _, of := range w.open {
+		if w.due(of, true) {
+			return w.commitWhere(ctx, func(*openFile) bool { return true })
+		}
+	}
+	return nil, nil
 }
 
 // CloseAll commits every open file (drain, flush).

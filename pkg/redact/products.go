@@ -62,12 +62,11 @@ var identNouns = map[string]bool{
 type productSet struct {
 	words map[string]struct{}
 	buf   []byte
-	low   []byte
 }
 
 func (p *productSet) reset() {
-	if p.words == nil || len(p.words) > 256 {
-		p.words = map[string]struct{}{} // a pooled scratch keeps no huge map
+	if len(p.words) > 256 {
+		p.words = nil // a pooled scratch keeps no huge map
 	}
 	clear(p.words)
 }
@@ -78,23 +77,33 @@ func capWord(t *ner.Token) bool {
 }
 
 func (p *productSet) mark(w string) {
+	if p.words == nil {
+		p.words = map[string]struct{}{} // most texts mark nothing
+	}
 	p.buf = ner.FoldAppend(p.buf[:0], w)
 	if _, ok := p.words[string(p.buf)]; !ok {
 		p.words[string(p.buf)] = struct{}{}
 	}
 }
 
-// lower returns w in ASCII lower case (the noun lists are ASCII).
-func (p *productSet) lower(w string) string {
-	p.low = p.low[:0]
+// in reports whether the word w (token t) is in m, a list of ASCII
+// lower-case words of at most 12 bytes, without allocating.
+func in(m map[string]bool, t *ner.Token, w string) bool {
+	if len(w) > 12 || len(w) < 2 {
+		return false
+	}
+	if t.Shape == ner.ShLower {
+		return m[w]
+	}
+	var b [12]byte
 	for i := 0; i < len(w); i++ {
 		c := w[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
-		p.low = append(p.low, c)
+		b[i] = c
 	}
-	return string(p.low) // only used as a map key: no allocation
+	return m[string(b[:len(w)])]
 }
 
 func isPunct(t *ner.Token, text string, c byte) bool {
@@ -112,10 +121,10 @@ func (p *productSet) scan(text string, ts []ner.Token) {
 		if j := i - 1; i > 0 && ts[j].Shape == ner.ShApos && !ts[j].Space && j > 0 && capWord(&ts[j-1]) {
 			// "Gong's trust center"; a person's possessive before any
 			// other noun is no cue
-			if possessiveNouns[p.lower(w)] {
+			if in(possessiveNouns, t, w) {
 				p.mark(text[ts[j-1].S:ts[j-1].E])
 			}
-		} else if i > 0 && productNouns[p.lower(w)] {
+		} else if i > 0 && in(productNouns, t, w) {
 			// "the Atlas API", "the Kelvo Sync widget": at most two
 			// capitalised words right before the noun, on its line
 			for n := 0; n < 2 && j >= 0 && capWord(&ts[j]) && ts[j+1].Space && !ts[j+1].NL; n, j = n+1, j-1 {

@@ -48,6 +48,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	heldout := fs.Bool("heldout", false, "score the held-out corpus ("+eval.HeldOutCorpus+") instead of --corpus")
 	handwritten := fs.Bool("handwritten", false, "score the handwritten held-out corpus ("+eval.HandwrittenCorpus+") instead of --corpus")
 	fresh := fs.Bool("fresh", false, "score the fresh handwritten corpus ("+eval.FreshSource+", never tuned on) instead of --corpus")
+	prosedev := fs.Bool("prosedev", false, "score the product-heavy development set ("+eval.ProseDevSource+"; read and tuned on, not held out) instead of --corpus")
 	fresh2 := fs.Bool("fresh2", false, "score the second fresh handwritten corpus ("+eval.Fresh2Source+", products and organisations beside people and places; never tuned on) instead of --corpus")
 	marked := fs.String("marked", "", "score a folder of marked-up texts (*.txt, see "+eval.HandwrittenSource+"/README.md) instead of --corpus")
 	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
@@ -103,12 +104,14 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		return nil
 	}
 	switch {
-	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*marked != "") > 1:
-		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --marked")
+	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*prosedev)+btoi(*marked != "") > 1:
+		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --prosedev, --marked")
 	case *fresh:
 		*marked = eval.FreshSource
 	case *fresh2:
 		*marked = eval.Fresh2Source
+	case *prosedev:
+		*marked = eval.ProseDevSource
 	case *disjointCorpus:
 		*corpus = eval.DisjointCorpus
 	case *heldout:

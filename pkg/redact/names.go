@@ -23,12 +23,16 @@ func (r *Redactor) findNames(text string, s *scratch, hasDigit bool) {
 	// Tag the text in windows of about windowBytes, cut at a line break,
 	// else a sentence end, else a space: the buffers stay small, so time
 	// and memory grow linearly with the text whatever it holds.
+	tagged := len(s.cands)
+	s.products.reset()
 	for from := 0; from < len(text); {
 		to := windowEnd(text, from)
 		s.toks = ner.TokenizeRange(text, from, to, s.toks[:0])
+		s.products.scan(text, s.toks)
 		r.tagWindow(s, doPerson, doLoc)
 		from = to
 	}
+	s.cands = s.products.veto(text, s.cands, tagged) // products.go
 }
 
 // windowBytes is the size of the text windows the tagger decodes at once.

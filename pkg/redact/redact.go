@@ -146,6 +146,8 @@ type scratch struct {
 	tmp   []cand
 	kept  []cand
 	buf   []byte
+	// words the text uses as a product (products.go)
+	products productSet
 	// libphonenumber calls left for splitting runs of numbers (bounds the
 	// work on adversarial digit soup)
 	planBudget int

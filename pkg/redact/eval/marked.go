@@ -25,6 +25,11 @@ const (
 	// rich in products, organisations, features and code names beside real
 	// people and places; scored only in aggregate.
 	Fresh2Source = "pkg/redact/eval/testdata/fresh2"
+	// ProseDevSource is a development set in the same markup
+	// (testdata/prosedev/README.md), written in round 10: workplace prose
+	// full of products, organisations and code names beside people and
+	// places. Unlike the sets above it is read error by error and tuned on.
+	ProseDevSource = "pkg/redact/eval/testdata/prosedev"
 )
 
 // MarkCodes are the entity codes of the markup: [[P:Amara Diallo]].

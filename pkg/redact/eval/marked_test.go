@@ -107,3 +107,27 @@ func TestFresh2Corpus(t *testing.T) {
 	assert.GreaterOrEqual(t, types["LOCATION"], 40)
 	assert.GreaterOrEqual(t, empty, 20)
 }
+
+// The product-heavy development set (round 10) parses, holds about 150
+// texts, names and places in most of them and about a fifth without PII.
+func TestProseDevCorpus(t *testing.T) {
+	ms, err := LoadMarked(filepath.Join("testdata", "prosedev"))
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(ms), 140)
+	types := map[string]int{}
+	empty := 0
+	for _, m := range ms {
+		rs := []rune(m.Example.FullText)
+		for _, g := range m.Example.Spans {
+			types[g.EntityType]++
+			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
+		}
+		if len(m.Example.Spans) == 0 {
+			empty++
+		}
+	}
+	t.Logf("%d texts, %d without PII, %v", len(ms), empty, types)
+	assert.GreaterOrEqual(t, types["PERSON"], 150)
+	assert.GreaterOrEqual(t, types["LOCATION"], 35)
+	assert.GreaterOrEqual(t, empty, 25)
+}

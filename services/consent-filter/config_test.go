@@ -66,7 +66,7 @@ func TestFilterPipelineIsBounded(t *testing.T) {
 }
 
 // TestFilterConsumersIsBounded: FILTER_CONSUMERS is how many group members one
-// process runs (0: one per CPU); a negative count or one past 16 is refused at
+// process runs (default 1; 0: one per CPU); a negative count or one past 16 is refused at
 // start, naming the variable.
 func TestFilterConsumersIsBounded(t *testing.T) {
 	for _, tc := range []struct {
@@ -74,7 +74,7 @@ func TestFilterConsumersIsBounded(t *testing.T) {
 		want  int
 		ok    bool
 	}{
-		{"", 0, true}, {"1", 1, true}, {"16", 16, true}, {"-1", 0, false}, {"17", 0, false}, {"all", 0, false},
+		{"", 1, true}, {"0", 0, true}, {"1", 1, true}, {"16", 16, true}, {"-1", 0, false}, {"17", 0, false}, {"all", 0, false},
 	} {
 		t.Run(tc.value, func(t *testing.T) {
 			var cfg consentfilter.Config

@@ -41,7 +41,7 @@ type Config struct {
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
 	Pipeline       int           `env:"FILTER_PIPELINE" envDefault:"1" help:"batches decided ahead while the one before is written (0..8; 0 decides, writes and commits one batch at a time)"`
-	Consumers      int           `env:"FILTER_CONSUMERS" envDefault:"1" help:"consumer-group members in this process, each deciding its own partitions of events.raw with its own reader and batch (1..16, or 0: one per CPU the process may use, GOMAXPROCS, at most 8); more than 1 drains a backlog faster where the filter has cores to itself, but costs more CPU per event when it shares them (BENCHMARKS.md)"`
+	Consumers      int           `env:"FILTER_CONSUMERS" envDefault:"1" help:"consumer-group members in this process, each deciding its own partitions of events.raw with its own reader and batch (1..16, or 0: one per CPU the process may use, GOMAXPROCS, at most 8); more than 1 drains a backlog faster where the filter has cores of its own, docs/operations.md)"`
 	MaxLinks       int           `env:"FILTER_MAX_LINKS" envDefault:"1000" help:"most identity links consulted for one subject; an event whose subject has more is denied (link_limit)"`
 
 	Centre CentreConfig

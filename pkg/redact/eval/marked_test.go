@@ -61,14 +61,15 @@ func TestHandwrittenCorpus(t *testing.T) {
 	assert.GreaterOrEqual(t, empty, 30)
 }
 
-// The fresh handwritten corpus (round 5) parses, holds at least 150 texts,
-// names and places in most of them and enough texts without any PII.
-func TestFreshCorpus(t *testing.T) {
-	ms, err := LoadMarked(filepath.Join("testdata", "fresh"))
+// loadMarkedCorpus loads a marked-up corpus directory, checks that it holds at
+// least minTexts texts and that every span's value is the text it covers, and
+// counts its spans by type and its texts without any PII.
+func loadMarkedCorpus(t *testing.T, dir string, minTexts int) (types map[string]int, empty int) {
+	t.Helper()
+	ms, err := LoadMarked(filepath.Join("testdata", dir))
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(ms), 150)
-	types := map[string]int{}
-	empty := 0
+	require.GreaterOrEqual(t, len(ms), minTexts)
+	types = map[string]int{}
 	for _, m := range ms {
 		rs := []rune(m.Example.FullText)
 		for _, g := range m.Example.Spans {
@@ -79,6 +80,14 @@ func TestFreshCorpus(t *testing.T) {
 			empty++
 		}
 	}
+	t.Logf("%s: %d texts, %d without PII, %v", dir, len(ms), empty, types)
+	return types, empty
+}
+
+// The fresh handwritten corpus (round 5) parses, holds at least 150 texts,
+// names and places in most of them and enough texts without any PII.
+func TestFreshCorpus(t *testing.T) {
+	types, empty := loadMarkedCorpus(t, "fresh", 150)
 	assert.GreaterOrEqual(t, types["PERSON"], 100)
 	assert.GreaterOrEqual(t, types["LOCATION"], 50)
 	assert.GreaterOrEqual(t, empty, 40)
@@ -87,22 +96,7 @@ func TestFreshCorpus(t *testing.T) {
 // The second fresh handwritten corpus (round 9) parses, holds at least 110
 // texts, names and places in most of them and about a fifth without any PII.
 func TestFresh2Corpus(t *testing.T) {
-	ms, err := LoadMarked(filepath.Join("testdata", "fresh2"))
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(ms), 110)
-	types := map[string]int{}
-	empty := 0
-	for _, m := range ms {
-		rs := []rune(m.Example.FullText)
-		for _, g := range m.Example.Spans {
-			types[g.EntityType]++
-			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
-		}
-		if len(m.Example.Spans) == 0 {
-			empty++
-		}
-	}
-	t.Logf("%d texts, %d without PII, %v", len(ms), empty, types)
+	types, empty := loadMarkedCorpus(t, "fresh2", 110)
 	assert.GreaterOrEqual(t, types["PERSON"], 100)
 	assert.GreaterOrEqual(t, types["LOCATION"], 40)
 	assert.GreaterOrEqual(t, empty, 20)
@@ -111,22 +105,7 @@ func TestFresh2Corpus(t *testing.T) {
 // The product-heavy development set (round 10) parses, holds about 150
 // texts, names and places in most of them and about a fifth without PII.
 func TestProseDevCorpus(t *testing.T) {
-	ms, err := LoadMarked(filepath.Join("testdata", "prosedev"))
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(ms), 140)
-	types := map[string]int{}
-	empty := 0
-	for _, m := range ms {
-		rs := []rune(m.Example.FullText)
-		for _, g := range m.Example.Spans {
-			types[g.EntityType]++
-			require.Equal(t, g.EntityValue, string(rs[g.Start:g.End]))
-		}
-		if len(m.Example.Spans) == 0 {
-			empty++
-		}
-	}
-	t.Logf("%d texts, %d without PII, %v", len(ms), empty, types)
+	types, empty := loadMarkedCorpus(t, "prosedev", 140)
 	assert.GreaterOrEqual(t, types["PERSON"], 150)
 	assert.GreaterOrEqual(t, types["LOCATION"], 35)
 	assert.GreaterOrEqual(t, empty, 25)

@@ -354,7 +354,18 @@ var (
 	sufStA   = anchored(sufStRe)
 )
 
-var unitWords = []string{"apt", "suite", "ste", "unit", "room", "flat", "floor", "fl"}
+// poBoxPossible is a necessary condition for a poBoxRe match (a (?i)
+// expression): "box" (in the P.O. Box, PSC … Box and Unit … Box forms), or
+// "apo", "fpo", "dpo" or "us(n)s"/"us(n)v" (ship names) before one of RE2's
+// spaces, each compared as (?i) compares.
+func poBoxPossible(text string) bool {
+	return poBoxBox.in(text, nil) || poBoxSpaced.in(text, isRE2Space)
+}
+
+var (
+	poBoxBox    = wordStartFold("box")
+	poBoxSpaced = wordStartFold("apo", "fpo", "dpo", "uss", "usv", "usns", "usnv")
+)
 var preStWords = []string{"Rua", "Via", "Viale", "Calle", "Avenida", "Av.", "Rue", "Piazza", "Largo", "Travessa", "Plaza", "Camino", "Carrer", "ul.", "ulica", "Strada", "Corso", "Paseo", "Praça", "Estrada", "Rambla", "Boulevard", "Avenue"}
 
 func addAll(re *regexp.Regexp, text string, off int, s *scratch, prio int) {
@@ -367,13 +378,8 @@ func addAll(re *regexp.Regexp, text string, off int, s *scratch, prio int) {
 // prefilter says it can match (the unicode-class regexps are expensive when
 // run over every position).
 func findAddresses(text string, s *scratch) {
-	for _, w := range unitWords {
-		if indexFold(text, w) >= 0 {
-			unit.findAllAt(text, unitCand, func(m []int) { s.add(m[0], m[1], Location, prioAddress) })
-			break
-		}
-	}
-	if indexFold(text, "box") >= 0 || strings.Contains(text, "PO ") || strings.Contains(text, "USN") {
+	unit.findAllAt(text, unitCand, func(m []int) { s.add(m[0], m[1], Location, prioAddress) })
+	if poBoxPossible(text) {
 		addAll(poBoxRe, text, 0, s, prioAddress)
 	}
 	for _, w := range preStWords {

@@ -85,11 +85,15 @@ func (st *starts) at(text string, i int) bool {
 // a (?i) expression compares: ASCII case folded, and the Kelvin sign (U+212A)
 // and long s (U+017F) matching k and s, the only non-ASCII letters whose case
 // orbit holds an ASCII letter.
-func hasPrefixFold(s, kw string) bool {
+func hasPrefixFold(s, kw string) bool { return prefixFoldLen(s, kw) >= 0 }
+
+// prefixFoldLen is the length of the prefix of s that hasPrefixFold compares
+// with kw, or -1 when s does not begin with kw.
+func prefixFoldLen(s, kw string) int {
 	j := 0
 	for k := 0; k < len(kw); k++ {
 		if j >= len(s) {
-			return false
+			return -1
 		}
 		c := s[j]
 		switch {
@@ -100,10 +104,30 @@ func hasPrefixFold(s, kw string) bool {
 		case kw[k] == 'k' && strings.HasPrefix(s[j:], "\u212A"):
 			j += len("\u212A")
 		default:
-			return false
+			return -1
 		}
 	}
-	return true
+	return j
+}
+
+// in reports whether one of the words begins anywhere in text (not only at a
+// word boundary), followed by a byte for which next holds, or by anything
+// when next is nil: a pre-check that compares as the expression compares.
+func (st *starts) in(text string, next func(byte) bool) bool {
+	for i := 0; i < len(text); i++ {
+		for _, w := range st.byFirst[text[i]] {
+			n := len(w)
+			if st.fold {
+				n = prefixFoldLen(text[i:], w)
+			} else if !strings.HasPrefix(text[i:], w) {
+				n = -1
+			}
+			if n >= 0 && (next == nil || i+n < len(text) && next(text[i+n])) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // wordStartFold: words (lowercase ASCII) compared as (?i) compares.

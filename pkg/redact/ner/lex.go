@@ -15,7 +15,7 @@ import (
 // packages (data/NOTICE.md), and common English words. Hand-written lists
 // below hold only closed classes (titles, street types, months...), never names.
 //
-//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz data/products.txt.gz
+//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz data/products.txt.gz data/vendors.txt.gz
 var listFS embed.FS
 
 // Lexicon flags of a folded word.
@@ -226,6 +226,28 @@ func ClosedClass() []string {
 		out = append(out, strings.Fields(l)...)
 	}
 	return out
+}
+
+var (
+	vendorOnce sync.Once
+	vendors    map[string]struct{}
+)
+
+// Vendor reports whether the folded word (FoldAppend) names a software
+// product, a vendor, a company or a software term in vendors.txt.gz (npm
+// simple-icons, SVG Logos, cspell's company and software-term dictionaries:
+// data/NOTICE.md). The tagger never sees this list: the redactor uses it to
+// veto spans (pkg/redact/products.go). Loaded on first use.
+func Vendor(folded []byte) bool {
+	vendorOnce.Do(func() {
+		ws := strings.Fields(readGz("vendors.txt.gz"))
+		vendors = make(map[string]struct{}, len(ws))
+		for _, w := range ws {
+			vendors[w] = struct{}{}
+		}
+	})
+	_, ok := vendors[string(folded)]
+	return ok
 }
 
 // Flags returns the lexicon flags of a word (any case; diacritics folded).

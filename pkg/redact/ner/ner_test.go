@@ -101,3 +101,22 @@ func BenchmarkDecodeModel(b *testing.B) {
 		}
 	}
 }
+
+// TestVendorList: the shipped product/vendor list (data/vendors.txt.gz,
+// build/vendors.mjs) holds folded words as the redactor looks them up, one
+// a line, sorted and unique, and Vendor finds them (and nothing else).
+func TestVendorList(t *testing.T) {
+	ws := strings.Split(strings.TrimSuffix(readGz("vendors.txt.gz"), "\n"), "\n")
+	require.Greater(t, len(ws), 5000)
+	for i, w := range ws {
+		require.GreaterOrEqual(t, len(w), 2, w)
+		require.Equal(t, FoldString(w), w, "not folded")
+		if i > 0 {
+			require.Less(t, ws[i-1], w, "not sorted or not unique")
+		}
+		require.True(t, Vendor([]byte(w)), w)
+	}
+	assert.True(t, Vendor(FoldAppend(nil, "Pipedrive")))
+	assert.False(t, Vendor([]byte("Pipedrive")), "Vendor takes folded words")
+	assert.False(t, Vendor([]byte("")))
+}

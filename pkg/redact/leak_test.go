@@ -240,6 +240,8 @@ func TestLoadgenNamesNotInLists(t *testing.T) {
 	for _, n := range names {
 		f := ner.Flags(n)
 		assert.Zero(t, f&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre|ner.FDict|ner.FCommon), "%s is in a list (flags %x)", n, f)
+		// nor in the product/vendor list, whose words the redactor drops
+		assert.False(t, ner.Vendor(ner.FoldAppend(nil, n)), "%s is in the product/vendor list", n)
 	}
 }
 

@@ -161,7 +161,11 @@ func (a *API) segment(kind string) http.HandlerFunc {
 		if cred == nil {
 			// Segment also accepts the write key in the body; RudderStack's
 			// beacons send it in the query.
-			wk := SegmentWriteKeyFromBody(body)
+			wk, err := SegmentWriteKeyFromBody(body)
+			if err != nil { // an ambiguous key authenticates no one
+				a.writeDecodeError(w, err)
+				return
+			}
 			if wk == "" {
 				wk = r.URL.Query().Get("writeKey")
 			}

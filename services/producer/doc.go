@@ -21,7 +21,9 @@
 // accepted or rejected as a whole; a member name repeated in any object of the
 // body, on any endpoint, is a 400 with only those problems, "events[0].user_id:
 // duplicate member", because JSON readers disagree on which of the two counts:
-// see duplicates.go); 401 without a known credential (with
+// see duplicates.go; the body's writeKey is the member of exactly that name,
+// and names equal to it but for letter case are duplicates too); 401 without a
+// known credential (with
 // WWW-Authenticate); 403 with a credential lacking the scope, or bound to another
 // tenant than an event's ({"error": "forbidden", "problems": [...]}); 405 for another
 // method; 413 over MAX_BODY_BYTES or MAX_EVENTS_PER_REQUEST; 415 for a

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 
 	"github.com/valyala/fastjson"
 )
@@ -183,4 +184,44 @@ func rawDuplicates(raw []byte, path string, p *problems) bool {
 			ended()
 		}
 	}
+}
+
+// credentialMember returns the string value of the member called name in o:
+// the credential an SDK may send in its body (Segment's writeKey, Amplitude's
+// api_key), read by its exact name as every member is. Members whose names
+// are equal ignoring letter case ("writeKey", "WriteKey", "WRITEKEY") are
+// refused as duplicates (located under path, every one after the first):
+// readers that match names case-insensitively, as Go's encoding/json does
+// into a struct, would take the credential from another member than this
+// reader, so {"writeKey":"a","WriteKey":"b"} would authenticate as a here and
+// as b in front of it. A lone case variant is an unknown member, ignored as
+// the SDKs' services ignore unknown members: it authenticates nothing. ok is
+// false when the member is absent or not a string.
+func credentialMember(o object, name, path string, p *problems) (key string, ok bool) {
+	var names []string // the names equal to name but for case, sorted
+	for _, m := range o.ms {
+		if strings.EqualFold(m.key, name) {
+			names = append(names, m.key)
+		}
+	}
+	for i, k := range names {
+		switch {
+		case i == 0:
+		case k == names[i-1]:
+			if i == 1 || k != names[i-2] { // a repeated name is named once
+				p.add(join(path, k), msgDuplicate)
+			}
+		default:
+			p.add(join(path, k), "%s (%s differs from %s only in letter case)", msgDuplicate, k, names[0])
+		}
+	}
+	seen := len(names)
+	if seen > 1 {
+		return "", false
+	}
+	v, has := o.get(name)
+	if !has || v.kind() != '"' {
+		return "", false
+	}
+	return v.text(), true
 }

@@ -115,3 +115,54 @@ func TestMixpanelDuplicateMemberIs400(t *testing.T) {
 	assert.Contains(t, m["error"], `data[0]["$set"].tenant_id: duplicate member`)
 	assert.Empty(t, pub.published())
 }
+
+// The write key in a Segment body is the member named exactly writeKey (as
+// Segment documents it and analytics.js sends it). Names equal to it but for
+// letter case are refused as duplicates, with or without basic auth: a reader
+// that matches names case-insensitively (Go's encoding/json into a struct)
+// would authenticate with another member than the producer. A lone case
+// variant is an unknown member: it authenticates no one.
+func TestSegmentBodyWriteKeyIsExact(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, sdkTestConfig(), pub)
+	h := api.Handler()
+	const msg = `"event":"e","userId":"u","context":{"groupId":"t1"}`
+	for _, c := range []struct {
+		body  string
+		basic bool
+		code  int
+		want  []string
+	}{
+		{`{` + msg + `,"writeKey":"` + testWriteKey + `"}`, false, 200, nil},
+		{`{` + msg + `,"write\u004bey":"` + testWriteKey + `"}`, false, 200, nil}, // names compared decoded
+		{`{` + msg + `,"WriteKey":"` + testWriteKey + `"}`, false, 401, nil},
+		{`{` + msg + `,"writekey":"` + testWriteKey + `"}`, false, 401, nil},
+		{`{` + msg + `,"writeKey":"unknown","WriteKey":"` + testWriteKey + `"}`, false, 400,
+			[]string{"writeKey: duplicate member (writeKey differs from WriteKey only in letter case)"}},
+		{`{` + msg + `,"WriteKey":"` + testWriteKey + `","writeKey":"unknown"}`, false, 400,
+			[]string{"writeKey: duplicate member (writeKey differs from WriteKey only in letter case)"}},
+		{`{` + msg + `,"writeKey":"` + testWriteKey + `","write\u212aey":"unknown"}`, false, 400, // the Kelvin sign folds to k
+			[]string{"[\"write\u212aey\"]: duplicate member (write\u212aey differs from writeKey only in letter case)"}},
+		{`{` + msg + `,"writeKey":"` + testWriteKey + `","writeKey":"unknown","writeKey":"x"}`, false, 400,
+			[]string{"writeKey: duplicate member"}},
+		{`{` + msg + `,"writeKey":"` + testWriteKey + `","WRITEKEY":"unknown"}`, true, 400,
+			[]string{"writeKey: duplicate member (writeKey differs from WRITEKEY only in letter case)"}},
+		{`{"batch":[{"type":"track",` + msg + `}],"writeKey":"` + testWriteKey + `","WriteKey":"` + testWriteKey + `"}`, false, 400,
+			[]string{"writeKey: duplicate member (writeKey differs from WriteKey only in letter case)"}},
+	} {
+		var hdr []string
+		if c.basic {
+			hdr = basic(testWriteKey)
+		}
+		path := "/v1/track"
+		if strings.Contains(c.body, `"batch"`) {
+			path = "/v1/batch"
+		}
+		r := do(t, h, "POST", path, c.body, hdr...)
+		require.Equal(t, c.code, r.code, "%s: %v", c.body, r.body)
+		if c.want != nil {
+			assert.Equal(t, c.want, problemStrings(t, r), c.body)
+		}
+	}
+	assert.Len(t, pub.published(), 2, "only the two bodies with writeKey alone")
+}

@@ -1,7 +1,6 @@
 package producer
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/auth"
@@ -45,6 +44,9 @@ func decodeSegment(kind string, topVal jval, maxEvents int, cred *auth.Credentia
 		return nil, p.err()
 	}
 	top := objectOf(topVal)
+	if credentialMember(top, segmentWriteKey, "", p); len(p.list) > 0 {
+		return nil, p.err() // a case variant of writeKey, as when authenticating
+	}
 	if kind != "batch" {
 		ev := decodeSegmentMessage(kind, top, object{}, "", cred, p)
 		if err := p.err(); err != nil {
@@ -98,16 +100,27 @@ func decodeSegment(kind string, topVal jval, maxEvents int, cred *auth.Credentia
 }
 
 // SegmentWriteKeyFromBody returns the writeKey member of a Segment body, which
-// Segment accepts in place of basic auth; "" when absent or not JSON.
-func SegmentWriteKeyFromBody(body []byte) string {
-	var v struct {
-		WriteKey string `json:"writeKey"`
+// Segment accepts in place of basic auth: the member named exactly writeKey,
+// as Segment documents it and analytics.js sends it; "" when absent, not a
+// string, or the body is not a JSON object. A body that names it more than
+// once, exactly or in another letter case ({"writeKey":"a","WriteKey":"b"}),
+// is a *ValidationError (credentialMember), as the decoder would say.
+func SegmentWriteKeyFromBody(body []byte) (string, error) {
+	var key string
+	read := false
+	err := decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) error {
+		read = true
+		key, _ = credentialMember(objectOf(top), segmentWriteKey, "", p)
+		return p.err()
+	})
+	if !read { // not a JSON object: the decoder says so once authenticated
+		return "", nil
 	}
-	if json.Unmarshal(body, &v) != nil {
-		return ""
-	}
-	return v.WriteKey
+	return key, err
 }
+
+// segmentWriteKey is the body member Segment reads the write key from.
+const segmentWriteKey = "writeKey"
 
 // decodeSegmentMessage maps one Segment message (an object node) onto an
 // InteractionEvent. shared is the batch-level context (an object node, or none),

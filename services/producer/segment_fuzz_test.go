@@ -34,7 +34,7 @@ func FuzzDecodeSegment(f *testing.F) {
 	}
 	kinds := []string{"track", "page", "screen", "identify", "group", "alias", "batch"}
 	f.Fuzz(func(t *testing.T, body []byte, bound string) {
-		_ = SegmentWriteKeyFromBody(body)
+		_, _ = SegmentWriteKeyFromBody(body)
 		if bound != "" && identity.Check(bound) != nil {
 			return // configuration refuses such a binding (auth.ParseWriteKeys)
 		}

@@ -51,7 +51,11 @@ func (a *API) amplitude(w http.ResponseWriter, r *http.Request) {
 		writeAmplitude(w, bad.status, map[string]any{"error": bad.msg})
 		return
 	}
-	key, found := amplitudeAPIKey(body)
+	key, found, err := amplitudeAPIKey(body)
+	if err != nil { // a repeated api_key authenticates no one
+		writeAmplitudeDecodeError(w, err)
+		return
+	}
 	if !found {
 		if _, err := DecodeAmplitude(body, a.cfg.MaxEvents, nil); err != nil && isBodyProblem(err) {
 			writeAmplitudeDecodeError(w, notJSONHint(err, r))
@@ -87,16 +91,22 @@ func (a *API) amplitude(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// amplitudeAPIKey returns the body's api_key, if it has one.
-func amplitudeAPIKey(body []byte) (string, bool) {
-	p := parserPool.Get()
-	defer parserPool.Put(p)
-	v, err := p.ParseBytes(body)
-	if err != nil {
-		return "", false
+// amplitudeAPIKey returns the body's api_key, if it has one: the member of
+// exactly that name. A body naming it more than once, exactly or in another
+// letter case, is a *ValidationError ("api_key: duplicate member"), whichever
+// of them is a known key: the duplicate policy (credentialMember), never the
+// first one wins.
+func amplitudeAPIKey(body []byte) (key string, found bool, err error) {
+	read := false
+	err = decodeDoc(body, (*jdoc).parse, func(top jval, p *problems) error {
+		read = true
+		key, found = credentialMember(objectOf(top), "api_key", "", p)
+		return p.err()
+	})
+	if !read { // not a JSON object: the decoder words it
+		return "", false, nil
 	}
-	k := v.GetStringBytes("api_key")
-	return string(k), len(k) > 0
+	return key, found && key != "", err
 }
 
 // isBodyProblem reports whether a decode error is about the body as a whole
@@ -191,6 +201,9 @@ func decodeAmplitude(topVal jval, maxEvents int, cred *auth.Credential, p *probl
 		return nil, p.err()
 	}
 	top := objectOf(topVal)
+	if credentialMember(top, "api_key", "", p); len(p.list) > 0 {
+		return nil, p.err() // a case variant of api_key, as when authenticating
+	}
 	evs, has := top.get("events")
 	switch {
 	case !has || evs.kind() == 'n':

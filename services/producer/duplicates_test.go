@@ -1,6 +1,7 @@
 package producer
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -89,10 +90,16 @@ func TestAmplitudeDuplicateMemberIs400(t *testing.T) {
 		`{"api_key":"amp-key-1","events":[{"event_type":"x","user_id":"a","event_properties":{"tenant_id":"t","tenant_id":"u"}}]}`: "events[0].event_properties.tenant_id: duplicate member",
 		`{"api_key":"amp-key-1","events":[{` + ev + `,"user_id":"a","user_properties":{"$set":{"email":"a@x","email":"b@x"}}}]}`:   `events[0].user_properties["$set"].email: duplicate member`,
 		`{"api_key":"amp-key-1","api_key":"amp-key-acme","events":[{` + ev + `,"user_id":"a"}]}`:                                   "api_key: duplicate member",
+		// The key is never first-wins: a repeat is refused with its path
+		// whichever one is known, and so is a name equal but for case.
+		`{"api_key":"unknown-key","api_key":"amp-key-1","events":[{` + ev + `,"user_id":"a"}]}`: "api_key: duplicate member",
+		`{"api_key":"amp-key-1","API_KEY":"unknown-key","events":[{` + ev + `,"user_id":"a"}]}`: "api_key: duplicate member (api_key differs from API_KEY only in letter case)",
+		`{"Api_Key":"unknown-key","api_key":"amp-key-1","events":[{` + ev + `,"user_id":"a"}]}`: "api_key: duplicate member (api_key differs from Api_Key only in letter case)",
 	} {
 		rec, m := send(t, h, "POST", "/2/httpapi", []byte(body), false)
 		require.Equal(t, http.StatusBadRequest, rec.Code, "%s: %v", body, m)
 		assert.Contains(t, m["error"], want, body)
+		assert.Contains(t, fmt.Sprint(m["problems"]), "path:"+strings.SplitN(want, ":", 2)[0]+"]", body)
 	}
 	assert.Empty(t, pub.published())
 }

@@ -167,7 +167,11 @@ func (a *API) segment(kind string) http.HandlerFunc {
 				return
 			}
 			if wk == "" {
-				wk = r.URL.Query().Get("writeKey")
+				var bad *bodyError
+				if wk, bad = oneValue(r.URL.Query(), "writeKey", "query parameter"); bad != nil {
+					writeError(w, bad.status, bad.kind, bad.msg)
+					return
+				}
 			}
 			if cred = a.writeKeys.Lookup(wk); cred == nil {
 				a.unauthorizedWriteKey(w)

@@ -1,8 +1,10 @@
 package producer
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -172,4 +174,40 @@ func TestSegmentBodyWriteKeyIsExact(t *testing.T) {
 		}
 	}
 	assert.Len(t, pub.published(), 2, "only the two bodies with writeKey alone")
+}
+
+// A form field or query parameter read as one value (Mixpanel's data, the
+// Segment beacons' writeKey) that a request repeats is a 400 naming it, as a
+// repeated JSON member is: url.Values.Get reads the first, other readers the
+// last. So is Mixpanel data sent both in the query and in the form body, and
+// a project token named twice but for letter case.
+func TestRepeatedFormFieldIs400(t *testing.T) {
+	pub := &fakePublisher{}
+	api, _ := newTestAPI(t, sdkTestConfig(), pub)
+	h := api.Handler()
+	ev := func(user string) string {
+		return `{"event":"e","properties":{"token":"mp-token-1","tenant_id":"t","distinct_id":"` + user + `"}}`
+	}
+	twice := url.Values{"data": {ev("a"), ev("b")}, "verbose": {"1"}}.Encode()
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	for _, c := range []struct {
+		method, path, body, want string
+	}{
+		{"POST", "/track", twice, "data: duplicate form field (2 values; send one)"},
+		{"POST", "/engage", url.Values{"data": {`{"$token":"mp-token-1","$distinct_id":"a","$set":{"tenant_id":"t"}}`, `{}`}}.Encode(), "data: duplicate form field"},
+		{"GET", "/track?data=" + b64(ev("a")) + "&data=" + b64(ev("b")), "", "data: duplicate query parameter (2 values; send one)"},
+		{"POST", "/import?data=" + b64(ev("b")), url.Values{"data": {ev("a")}}.Encode(), "data: given in both the query and the form body"},
+		{"POST", "/track", url.Values{"data": {`{"event":"e","properties":{"token":"mp-token-1","Token":"nope","tenant_id":"t","distinct_id":"a"}}`}}.Encode(),
+			"data[0].properties.token: duplicate member (token differs from Token only in letter case)"},
+	} {
+		rec, m := send(t, h, c.method, c.path, []byte(c.body), false, "Content-Type", formType)
+		require.Equal(t, http.StatusBadRequest, rec.Code, "%s %s: %v", c.method, c.path, m)
+		assert.Contains(t, m["error"], c.want, "%s %s", c.method, c.path)
+	}
+	beacon := `{"batch":[{"type":"page","anonymousId":"a","properties":{"name":"Home"}}]}`
+	rec, m := send(t, h, "POST", "/beacon/v1/batch?writeKey="+testBrowserKey+"&writeKey=unknown", []byte(beacon), false,
+		"Content-Type", "text/plain", "Origin", testSiteOrigin)
+	require.Equal(t, http.StatusBadRequest, rec.Code, "%v", m)
+	assert.Contains(t, m["message"], "writeKey: duplicate query parameter (2 values; send one)")
+	assert.Empty(t, pub.published())
 }

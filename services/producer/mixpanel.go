@@ -26,7 +26,8 @@ import (
 // (the Node SDK's single calls), or a JSON body; one object or an array.
 // Every event (and profile update) carries its project token
 // (properties.token, $token), which MIXPANEL_TOKENS maps to a tenant like a
-// write key. /import is for servers: a browser token is refused there; the
+// write key; data repeated in a form or query, or sent in both, is a 400
+// (oneValue). /import is for servers: a browser token is refused there; the
 // API secret or service account it also sends is Mixpanel's, not checked
 // here. /groups (group profiles describe a group, not a person) is refused
 // with a clear 400.
@@ -106,7 +107,10 @@ func (a *API) readMixpanel(w http.ResponseWriter, r *http.Request) (mixpanelRequ
 	req := mixpanelRequest{verbose: q.Get("verbose") == "1"}
 	var data string
 	if r.Method == http.MethodGet {
-		data = q.Get("data")
+		var bad *bodyError
+		if data, bad = oneValue(q, "data", "query parameter"); bad != nil {
+			return req, bad
+		}
 	} else {
 		body, bad := a.readSDKBody(w, r)
 		if bad != nil {
@@ -119,7 +123,13 @@ func (a *API) readMixpanel(w http.ResponseWriter, r *http.Request) (mixpanelRequ
 			if err != nil {
 				return req, &bodyError{http.StatusBadRequest, "invalid_request", "the form body could not be parsed: " + err.Error()}
 			}
-			data = form.Get("data")
+			var bad *bodyError
+			if data, bad = oneValue(form, "data", "form field"); bad != nil {
+				return req, bad
+			}
+			if q.Has("data") {
+				return req, &bodyError{http.StatusBadRequest, "invalid_request", "data: given in both the query and the form body (send it once)"}
+			}
 			req.verbose = req.verbose || form.Get("verbose") == "1"
 		} else {
 			req.data, req.json = trimmed, true
@@ -136,6 +146,17 @@ func (a *API) readMixpanel(w http.ResponseWriter, r *http.Request) (mixpanelRequ
 		req.data = b
 	}
 	return req, nil
+}
+
+// oneValue returns the value of a form field or query parameter that must
+// appear at most once: a repeated one is refused (400) naming it, as a
+// repeated JSON member is, since readers disagree on which value counts (Go's
+// url.Values.Get and most frameworks the first, others the last).
+func oneValue(v url.Values, name, what string) (string, *bodyError) {
+	if n := len(v[name]); n > 1 {
+		return "", &bodyError{http.StatusBadRequest, "invalid_request", fmt.Sprintf("%s: duplicate %s (%d values; send one)", name, what, n)}
+	}
+	return v.Get(name), nil
 }
 
 // mixpanelData decodes the data parameter: JSON as it is, else base64.
@@ -296,9 +317,10 @@ func decodeMixpanel(kind string, top jval, maxEvents int, lookup func(string) *a
 				continue
 			}
 		}
-		var token string
-		if v, ok := props.get(tokenAt.name); ok && v.kind() == '"' {
-			token = v.text()
+		n := len(p.list)
+		token, _ := credentialMember(props, tokenAt.name, tokenAt.parent, p)
+		if len(p.list) > n {
+			continue // "token" twice but for letter case: no token counts
 		}
 		if creds[i] = lookup(token); creds[i] == nil {
 			msg := "required: the project token (MIXPANEL_TOKENS)"

@@ -156,7 +156,7 @@ func writeAmplitudeDecodeError(w http.ResponseWriter, err error) {
 			continue
 		}
 		i, _ := strconv.Atoi(m[1])
-		field := m[2] + m[3]
+		field := cut(m[2] + m[3])
 		if field == "" {
 			field = "event"
 		}
@@ -164,17 +164,30 @@ func writeAmplitudeDecodeError(w http.ResponseWriter, err error) {
 		if strings.HasPrefix(p.Message, "required") {
 			into = missing
 		}
+		if _, known := into[field]; !known && len(into) >= maxListedProblems {
+			// Every refused event is listed (the SDKs drop the listed ones
+			// and send the others again), under a bounded number of names.
+			field = otherFields
+		}
 		if l := into[field]; len(l) == 0 || l[len(l)-1] != i {
 			into[field] = append(l, i)
 		}
 	}
-	body := map[string]any{"error": summary(ps), "problems": ps,
+	shown, more := listed(ps)
+	body := map[string]any{"error": summary(ps), "problems": shown,
 		"events_with_missing_fields": sortedIndexes(missing), "events_with_invalid_fields": sortedIndexes(invalidFields)}
+	if more > 0 {
+		body["more_problems"] = more
+	}
 	if missingField != "" {
 		body["missing_field"] = missingField
 	}
 	writeAmplitude(w, status, body)
 }
+
+// otherFields gathers, in an Amplitude refusal, the events refused for fields
+// past the first maxListedProblems names.
+const otherFields = "(other fields)"
 
 func sortedIndexes(m map[string][]int) map[string][]int {
 	for _, l := range m {

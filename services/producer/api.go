@@ -270,13 +270,11 @@ func (a *API) writeDecodeError(w http.ResponseWriter, err error) {
 	var forbidden *ForbiddenError
 	switch {
 	case errors.As(err, &forbidden):
-		writeJSON(w, http.StatusForbidden, map[string]any{"error": "forbidden", "code": "forbidden",
-			"message": summary(forbidden.Problems), "problems": forbidden.Problems})
+		writeJSON(w, http.StatusForbidden, refusal("forbidden", forbidden.Problems))
 	case errors.As(err, &tooMany):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_many_events", tooMany.Error())
 	case errors.As(err, &invalid):
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "invalid_request", "code": "invalid_request",
-			"message": summary(invalid.Problems), "problems": invalid.Problems})
+		writeJSON(w, http.StatusBadRequest, refusal("invalid_request", invalid.Problems))
 	default:
 		writeError(w, http.StatusBadRequest, "invalid_request", "the body could not be decoded")
 	}

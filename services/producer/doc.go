@@ -17,7 +17,8 @@
 //     Segment does, because the Segment SDKs retry anything else.
 //
 // Status codes: 400 with {"error": "invalid_request", "problems": [{"path":
-// "events[3].user_id", "message": "required"}]} listing every problem (a request is
+// "events[3].user_id", "message": "required"}]} listing the problems (the first
+// 20, and "more_problems": n past them; a request is
 // accepted or rejected as a whole; a member name repeated in any object of the
 // body, on any endpoint, is a 400 with only those problems, "events[0].user_id:
 // duplicate member", because JSON readers disagree on which of the two counts:

@@ -234,7 +234,8 @@ func (a *API) writeMixpanelDecodeError(w http.ResponseWriter, kind string, req m
 		return
 	}
 	var failed []failedRecord
-	for _, p := range ps {
+	shown, _ := listed(ps) // the message says how many more
+	for _, p := range shown {
 		if m := dataProblemPath.FindStringSubmatch(p.Path); m != nil {
 			i, _ := strconv.Atoi(m[1])
 			failed = append(failed, failedRecord{Index: i, Field: strings.TrimPrefix(strings.TrimPrefix(p.Path, "data["+m[1]+"]"), "."), Message: p.Message})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Problem is one reason a request was rejected, located by a path into the
@@ -21,13 +22,9 @@ type ValidationError struct {
 	Problems []Problem
 }
 
-// Error joins the problems.
+// Error joins the problems (bounded, as summary).
 func (e *ValidationError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.String()
-	}
-	return "invalid request: " + strings.Join(parts, "; ")
+	return "invalid request: " + summary(e.Problems)
 }
 
 // ForbiddenError lists the events a credential may not ingest (403): events
@@ -36,13 +33,9 @@ type ForbiddenError struct {
 	Problems []Problem
 }
 
-// Error joins the problems.
+// Error joins the problems (bounded, as summary).
 func (e *ForbiddenError) Error() string {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.String()
-	}
-	return "forbidden: " + strings.Join(parts, "; ")
+	return "forbidden: " + summary(e.Problems)
 }
 
 // TooManyEventsError is returned for a request over the per-request event limit (413).
@@ -53,6 +46,73 @@ type TooManyEventsError struct {
 // Error names the count and the limit.
 func (e *TooManyEventsError) Error() string {
 	return fmt.Sprintf("request holds %d events, the limit is %d", e.Count, e.Max)
+}
+
+// A refusal's answer lists at most maxListedProblems problems, each path and
+// message cut to maxProblemText bytes, and says how many more there were
+// ("more_problems": n, and the message ends "and n more"): every problem
+// stays found and counted, but a hostile 1 MiB body of repeated names (or one
+// enormous name) must not get an answer of twice its size.
+const (
+	maxListedProblems = 20
+	maxProblemText    = 256
+)
+
+// listed returns the problems an answer shows (at most maxListedProblems,
+// cut) and how many it leaves out.
+func listed(ps []Problem) (shown []Problem, more int) {
+	n := min(len(ps), maxListedProblems)
+	shown = make([]Problem, n)
+	for i := range n {
+		shown[i] = Problem{Path: cut(ps[i].Path), Message: cut(ps[i].Message)}
+	}
+	return shown, len(ps) - n
+}
+
+// cut shortens s to about maxProblemText bytes by leaving out its middle
+// (on character boundaries), marked "…": a path's head and its tail, the
+// member it names, stay.
+func cut(s string) string {
+	if len(s) <= maxProblemText {
+		return s
+	}
+	head, tail := maxProblemText/2, len(s)-maxProblemText/2
+	for head > 0 && !utf8.RuneStart(s[head]) {
+		head--
+	}
+	for tail < len(s) && !utf8.RuneStart(s[tail]) {
+		tail++
+	}
+	return s[:head] + "…" + s[tail:]
+}
+
+// summary joins the problems an answer shows into one message, with "and n
+// more" for those it leaves out (at most maxListedProblems, and ~1000 bytes).
+func summary(ps []Problem) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		if i == maxListedProblems || b.Len() > 1000 {
+			fmt.Fprintf(&b, "and %d more", len(ps)-i)
+			break
+		}
+		b.WriteString(cut(p.Path) + ": " + cut(p.Message))
+	}
+	return b.String()
+}
+
+// refusal is the answer's body for problems ps: {"error": kind, "code": kind,
+// "message": summary, "problems": the first of them, "more_problems": n when
+// some are left out}.
+func refusal(kind string, ps []Problem) map[string]any {
+	shown, more := listed(ps)
+	body := map[string]any{"error": kind, "code": kind, "message": summary(ps), "problems": shown}
+	if more > 0 {
+		body["more_problems"] = more
+	}
+	return body
 }
 
 // problems collects Problems under a path prefix: invalid input (400) and

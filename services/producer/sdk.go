@@ -190,22 +190,6 @@ func notJSONHint(err error, r *http.Request) error {
 	return &ValidationError{Problems: []Problem{p}}
 }
 
-// summary joins problems into one message, bounded.
-func summary(ps []Problem) string {
-	var b strings.Builder
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteString("; ")
-		}
-		if b.Len() > 1000 {
-			fmt.Fprintf(&b, "and %d more", len(ps)-i)
-			break
-		}
-		b.WriteString(p.String())
-	}
-	return b.String()
-}
-
 // errInternal is a publish that failed for a reason other than Kafka's
 // availability: our bug; retrying will not help.
 var errInternal = errors.New("the events could not be encoded")

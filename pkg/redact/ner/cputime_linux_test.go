@@ -1,23 +1,15 @@
 package ner
 
 import (
-	"runtime"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/consentflow/consentflow/pkg/internal/threadcpu"
 )
 
-// cpuTimer measures the CPU time of the calling thread (the goroutine is
-// locked to it), so that other processes on a shared machine do not count.
+// cpuTimer is the CPU time of the calling thread (pkg/internal/threadcpu),
+// under the names this package's benchmarks and timing tests use.
 type cpuTimer struct{}
 
-func (cpuTimer) start() { runtime.LockOSThread() }
-func (cpuTimer) stop()  { runtime.UnlockOSThread() }
-
-func (cpuTimer) now() time.Duration {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
-		return time.Duration(time.Now().UnixNano())
-	}
-	return time.Duration(ts.Nano())
-}
+func (cpuTimer) start()             { threadcpu.Lock() }
+func (cpuTimer) stop()              { threadcpu.Unlock() }
+func (cpuTimer) now() time.Duration { return threadcpu.Now() }

@@ -5,7 +5,6 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -14,6 +13,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/consentflow/consentflow/pkg/redact/corpus"
 )
 
 // The golden outputs pin what Redact returns, byte for byte, on every
@@ -38,21 +39,9 @@ func goldenPath() string {
 
 // goldenInputs returns every input of the golden test, in a fixed order.
 func goldenInputs(tb testing.TB) []string {
-	var in []string
-	for _, f := range []string{"eval/testdata/handwritten.json", "eval/testdata/heldout.json", "eval/testdata/heldout_disjoint.json", "eval/testdata/mini.json"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var recs []struct {
-			Text string `json:"full_text"`
-		}
-		if err := json.Unmarshal(b, &recs); err != nil {
-			tb.Fatalf("%s: %v", f, err)
-		}
-		for _, r := range recs {
-			in = append(in, r.Text)
-		}
+	in, err := corpus.Texts("eval/testdata/handwritten.json", "eval/testdata/heldout.json", "eval/testdata/heldout_disjoint.json", "eval/testdata/mini.json")
+	if err != nil {
+		tb.Fatal(err)
 	}
 	// the tagger's handwritten training texts, markup removed
 	mark := regexp.MustCompile(`\[\[[A-Z]+:([^\]]*)\]\]`)
@@ -81,19 +70,11 @@ func goldenInputs(tb testing.TB) []string {
 	// a corpus outside the repository (the dev set in /work/shared) for a
 	// one-off check: REDACT_GOLDEN_EXTRA=corpus.json REDACT_GOLDEN_FILE=/tmp/x.gz
 	if p := os.Getenv("REDACT_GOLDEN_EXTRA"); p != "" {
-		b, err := os.ReadFile(p)
+		extra, err := corpus.Texts(p)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var recs []struct {
-			Text string `json:"full_text"`
-		}
-		if err := json.Unmarshal(b, &recs); err != nil {
-			tb.Fatal(err)
-		}
-		for _, r := range recs {
-			in = append(in, r.Text)
-		}
+		in = append(in, extra...)
 	}
 	return append(in, generatedInputs(in, 3000)...)
 }

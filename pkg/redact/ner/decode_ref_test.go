@@ -1,12 +1,13 @@
 package ner
 
 import (
-	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/consentflow/consentflow/pkg/redact/corpus"
 )
 
 // decodeRef is Decode as it was before issue 16 round 4 (one token's
@@ -43,21 +44,9 @@ func (m *Model) decodeRef(ts []Token, tags []uint8) {
 // corpusTexts are the repository's corpus texts (not the fresh set) and
 // generated mixes of their words with odd characters.
 func corpusTexts(tb testing.TB) []string {
-	var in []string
-	for _, f := range []string{"../eval/testdata/handwritten.json", "../eval/testdata/heldout.json", "../eval/testdata/heldout_disjoint.json", "../eval/testdata/mini.json"} {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		var recs []struct {
-			Text string `json:"full_text"`
-		}
-		if err := json.Unmarshal(b, &recs); err != nil {
-			tb.Fatal(err)
-		}
-		for _, r := range recs {
-			in = append(in, r.Text)
-		}
+	in, err := corpus.Texts("../eval/testdata/handwritten.json", "../eval/testdata/heldout.json", "../eval/testdata/heldout_disjoint.json", "../eval/testdata/mini.json")
+	if err != nil {
+		tb.Fatal(err)
 	}
 	files, _ := filepath.Glob("data/train/handwritten/*.txt")
 	for _, f := range files {

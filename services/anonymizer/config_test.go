@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/config/configtest"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -100,27 +101,7 @@ func TestEphemeralKeyIsAnnouncedNotLogged(t *testing.T) {
 // would hold thousands of events in memory is refused at start, naming the
 // variable.
 func TestAnonymizerPipelineIsBounded(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  int
-		ok    bool
-	}{
-		{"", 1, true}, {"0", 0, true}, {"8", 8, true}, {"-1", 0, false}, {"9", 0, false}, {"two", 0, false},
-	} {
-		t.Run(tc.value, func(t *testing.T) {
-			var cfg Config
-			env := map[string]string{"PSEUDONYM_EPHEMERAL": "true"}
-			if tc.value != "" {
-				env["ANONYMIZER_PIPELINE"] = tc.value
-			}
-			err := config.LoadFrom(&cfg, env)
-			if tc.ok {
-				require.NoError(t, err)
-				require.Equal(t, tc.want, cfg.Pipeline)
-				return
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "ANONYMIZER_PIPELINE")
-		})
-	}
+	configtest.Values(t, map[string]string{"PSEUDONYM_EPHEMERAL": "true"}, "ANONYMIZER_PIPELINE",
+		func(c *Config) any { return c.Pipeline },
+		map[string]any{"": 1, "0": 0, "8": 8}, "-1", "9", "two")
 }

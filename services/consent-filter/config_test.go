@@ -2,94 +2,37 @@ package consentfilter_test
 
 import (
 	"testing"
+	"time"
 
-	"github.com/stretchr/testify/require"
-
-	"github.com/consentflow/consentflow/pkg/config"
+	"github.com/consentflow/consentflow/pkg/config/configtest"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
 )
+
+// ephemeral is the least configuration that loads: an ephemeral audit key.
+var ephemeral = map[string]string{"AUDIT_KEY_EPHEMERAL": "true"}
 
 // TestAuditTimeGranularityMustDivideADay: consent.decisions' times are truncated to
 // AUDIT_TIME_GRANULARITY; a value that does not divide 24h would make the buckets drift
 // across days (and a zero or negative one would not coarsen at all), so the service
 // refuses to start with a message naming the variable.
 func TestAuditTimeGranularityMustDivideADay(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		ok    bool
-	}{
-		{"1h", true}, {"15m", true}, {"24h", true}, {"1ms", true}, {"30s", true},
-		{"7h", false}, {"25h", false}, {"0s", false}, {"-1h", false}, {"999us", false}, {"11m", false},
-	} {
-		t.Run(tc.value, func(t *testing.T) {
-			var cfg consentfilter.Config
-			err := config.LoadFrom(&cfg, map[string]string{
-				"AUDIT_KEY_EPHEMERAL": "true", "AUDIT_TIME_GRANULARITY": tc.value,
-			})
-			if tc.ok {
-				require.NoError(t, err)
-				return
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "AUDIT_TIME_GRANULARITY")
-		})
-	}
+	configtest.Values(t, ephemeral, "AUDIT_TIME_GRANULARITY", func(c *consentfilter.Config) any { return c.AuditTime },
+		map[string]any{"1h": time.Hour, "15m": 15 * time.Minute, "24h": 24 * time.Hour, "1ms": time.Millisecond, "30s": 30 * time.Second},
+		"7h", "25h", "0s", "-1h", "999us", "11m")
 }
 
 // TestFilterPipelineIsBounded: FILTER_PIPELINE is how many decided batches may
 // wait for their write; a negative depth or one that would hold thousands of
 // events in memory is refused at start, naming the variable.
 func TestFilterPipelineIsBounded(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  int
-		ok    bool
-	}{
-		{"", 1, true}, {"0", 0, true}, {"8", 8, true}, {"-1", 0, false}, {"9", 0, false}, {"two", 0, false},
-	} {
-		t.Run(tc.value, func(t *testing.T) {
-			var cfg consentfilter.Config
-			env := map[string]string{"AUDIT_KEY_EPHEMERAL": "true"}
-			if tc.value != "" {
-				env["FILTER_PIPELINE"] = tc.value
-			}
-			err := config.LoadFrom(&cfg, env)
-			if tc.ok {
-				require.NoError(t, err)
-				require.Equal(t, tc.want, cfg.Pipeline)
-				return
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "FILTER_PIPELINE")
-		})
-	}
+	configtest.Values(t, ephemeral, "FILTER_PIPELINE", func(c *consentfilter.Config) any { return c.Pipeline },
+		map[string]any{"": 1, "0": 0, "8": 8}, "-1", "9", "two")
 }
 
 // TestFilterConsumersIsBounded: FILTER_CONSUMERS is how many group members one
 // process runs (default 1; 0: one per CPU); a negative count or one past 16 is refused at
 // start, naming the variable.
 func TestFilterConsumersIsBounded(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  int
-		ok    bool
-	}{
-		{"", 1, true}, {"0", 0, true}, {"1", 1, true}, {"16", 16, true}, {"-1", 0, false}, {"17", 0, false}, {"all", 0, false},
-	} {
-		t.Run(tc.value, func(t *testing.T) {
-			var cfg consentfilter.Config
-			env := map[string]string{"AUDIT_KEY_EPHEMERAL": "true"}
-			if tc.value != "" {
-				env["FILTER_CONSUMERS"] = tc.value
-			}
-			err := config.LoadFrom(&cfg, env)
-			if tc.ok {
-				require.NoError(t, err)
-				require.Equal(t, tc.want, cfg.Consumers)
-				return
-			}
-			require.Error(t, err)
-			require.Contains(t, err.Error(), "FILTER_CONSUMERS")
-		})
-	}
+	configtest.Values(t, ephemeral, "FILTER_CONSUMERS", func(c *consentfilter.Config) any { return c.Consumers },
+		map[string]any{"": 1, "0": 0, "1": 1, "16": 16}, "-1", "17", "all")
 }

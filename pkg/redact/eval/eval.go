@@ -24,31 +24,23 @@
 package eval
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/consentflow/consentflow/pkg/redact"
+	"github.com/consentflow/consentflow/pkg/redact/corpus"
 )
 
-// Example is one corpus record.
-type Example struct {
-	FullText string     `json:"full_text"`
-	Spans    []GoldSpan `json:"spans"`
-}
+// Example is one corpus record (the format is pkg/redact/corpus's, which the
+// redactor's and the tagger's own tests read too: they cannot import eval).
+type Example = corpus.Example
 
 // GoldSpan is one labelled entity.
-type GoldSpan struct {
-	EntityType  string `json:"entity_type"`
-	EntityValue string `json:"entity_value"`
-	Start       int    `json:"start_position"`
-	End         int    `json:"end_position"`
-}
+type GoldSpan = corpus.GoldSpan
 
 // TypeMap maps corpus entity types to the redactor's types.
 var TypeMap = map[string]string{
@@ -73,22 +65,10 @@ func MapType(t string) string {
 }
 
 // Load reads a presidio-research JSON corpus.
-func Load(path string) ([]Example, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(b)
-}
+func Load(path string) ([]Example, error) { return corpus.Load(path) }
 
 // Parse decodes a presidio-research JSON corpus.
-func Parse(b []byte) ([]Example, error) {
-	var ex []Example
-	if err := json.Unmarshal(b, &ex); err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
-	}
-	return ex, nil
-}
+func Parse(b []byte) ([]Example, error) { return corpus.Parse(b) }
 
 // Row holds the scores of one entity type (or "ALL").
 type Row struct {

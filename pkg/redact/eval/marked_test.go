@@ -18,11 +18,11 @@ func TestParseMarked(t *testing.T) {
 	assert.Equal(t, "chat", ms[0].Style)
 	assert.Equal(t, "hé Zoë, call +44 20 7946 0958", ms[0].Example.FullText)
 	// code point offsets: "é" and "ë" are one code point (two bytes) each
-	assert.Equal(t, []GoldSpan{{"PERSON", "Zoë", 3, 6}, {"PHONE_NUMBER", "+44 20 7946 0958", 13, 29}}, ms[0].Example.Spans)
+	assert.Equal(t, []GoldSpan{{EntityType: "PERSON", EntityValue: "Zoë", Start: 3, End: 6}, {EntityType: "PHONE_NUMBER", EntityValue: "+44 20 7946 0958", Start: 13, End: 29}}, ms[0].Example.Spans)
 	assert.Equal(t, "", ms[1].Style)
 	assert.Empty(t, ms[1].Example.Spans)
 	assert.Equal(t, "Dear Ms. Ndlovu,\n\nsee you in Durban", ms[2].Example.FullText)
-	assert.Equal(t, []GoldSpan{{"PERSON", "Ndlovu", 9, 15}, {"LOCATION", "Durban", 29, 35}}, ms[2].Example.Spans)
+	assert.Equal(t, []GoldSpan{{EntityType: "PERSON", EntityValue: "Ndlovu", Start: 9, End: 15}, {EntityType: "LOCATION", EntityValue: "Durban", Start: 29, End: 35}}, ms[2].Example.Spans)
 
 	for _, bad := range []string{"[[P:x", "[[X:y]]", "[[P: y]]", "[[P:]]", "a ]] b", "[[Pname]]"} {
 		_, err := ParseMarked(bad)

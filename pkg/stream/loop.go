@@ -103,7 +103,7 @@ const blockedWarnAfter = 2 * time.Second
 
 func (l *Loop) init() {
 	if l.MaxBatch <= 0 {
-		l.MaxBatch = 500
+		l.MaxBatch = DefaultMaxBatch
 	}
 	if l.Linger <= 0 {
 		l.Linger = 20 * time.Millisecond

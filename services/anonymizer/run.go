@@ -75,7 +75,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	if err != nil {
 		return svc.Abort(err)
 	}
-	writer := stream.NewWriter(cfg.Config, logger)
+	writer := stream.NewWriter(cfg.Config, logger, stream.WithMaxBatch(cfg.MaxBatch))
 	svc.OnStop("writer", writer.Close)
 	events := &pipeline.Events{Purpose: cfg.Purpose, Decoder: cs.consented, Encoder: cs.curated, Transformer: tr,
 		CuratedTopic: cfg.Topics.Curated, Keys: keys, Metrics: metrics, Workers: cmp.Or(cfg.Workers, runtime.GOMAXPROCS(0))}

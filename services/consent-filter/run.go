@@ -121,8 +121,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		svc.Go(counted.Run)
 	}
 	// One writer for every member: kafka-go batches their records together.
-	writer := stream.NewWriter(cfg.Config, logger)
-	writer.BatchSize = writeBatchSize(cfg.MaxBatch)
+	writer := stream.NewWriter(cfg.Config, logger, stream.WithMaxBatch(cfg.MaxBatch))
 	svc.OnStop("writer", writer.Close)
 	consentAPI := &api.API{
 		Policy: cfg.policy, Tokens: cfg.tokens, Changes: changes,
@@ -181,18 +180,6 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	}
 	svc.Serve("consent API", ln, handler, 10*time.Second)
 	return svc.Wait()
-}
-
-// writeBatchSize is the most records the filter's writer puts in one
-// partition's produce request. kafka-go allocates room for that many records
-// (152 bytes each) whenever it opens a partition's batch, however few it then
-// holds: with the writers' default of 1000, a batch of 500 events (about 80
-// records per partition of events.consented and consent.decisions) allocated
-// ~1.8 MB, over a third of all the filter allocated in a drain. A quarter of
-// the batch covers a partition's share with room to spare; a larger share
-// is sent in several requests.
-func writeBatchSize(maxBatch int) int {
-	return min(max(maxBatch/4, 64), 1000)
 }
 
 // codecs are the typed wire-format codecs of the consent-filter's topics.

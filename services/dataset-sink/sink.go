@@ -282,7 +282,7 @@ func (s *Sink) Run(ctx context.Context) error {
 	if err != nil {
 		return svc.Abort(err)
 	}
-	dlq := stream.NewWriter(s.cfg.Config, s.log)
+	dlq := stream.NewWriter(s.cfg.Config, s.log, stream.WithMaxBatch(stream.DefaultMaxBatch))
 	svc.OnStop("dead-letter writer", dlq.Close)
 	loopMetrics := stream.NewMetrics(s.reg)
 

@@ -35,8 +35,9 @@ type KafkaPublisher struct {
 // NewKafkaPublisher registers the InteractionEvent schema under <topic>-value in
 // the registry and returns a publisher writing to topic with pkg/stream's
 // writer: synchronous, acks=all, murmur2 partitioning, batches shared by
-// concurrent requests (2 ms; Run sets PRODUCER_BATCH_TIMEOUT).
-func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.RegistryConfig, topic string, logger *zap.Logger) (*KafkaPublisher, error) {
+// concurrent requests (2 ms unless opts say otherwise: Run passes
+// PRODUCER_BATCH_TIMEOUT and MAX_EVENTS_PER_REQUEST).
+func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.RegistryConfig, topic string, logger *zap.Logger, opts ...stream.WriterOption) (*KafkaPublisher, error) {
 	serde, err := avro.NewSerdeFor(registry)
 	if err != nil {
 		return nil, err
@@ -45,7 +46,7 @@ func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.Regis
 	if err != nil {
 		return nil, fmt.Errorf("register event schema: %w", err)
 	}
-	return &KafkaPublisher{writer: stream.NewWriter(k, logger), codec: codec, topic: topic}, nil
+	return &KafkaPublisher{writer: stream.NewWriter(k, logger, opts...), codec: codec, topic: topic}, nil
 }
 
 // Publish encodes the events and writes them; it returns when Kafka acknowledged

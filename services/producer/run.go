@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/run"
+	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 )
@@ -32,11 +33,8 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		return svc.Abort(err)
 	}
 	pub, err := run.Connect(svc, "schema registry", func(ctx context.Context) (*KafkaPublisher, error) {
-		p, err := NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, logger)
-		if err == nil {
-			p.writer.BatchTimeout = cfg.BatchTimeout
-		}
-		return p, err
+		return NewKafkaPublisher(ctx, cfg.Config, cfg.RegistryConfig, cfg.Topic, logger,
+			stream.WithMaxBatch(cfg.MaxEvents), stream.WithBatchTimeout(cfg.BatchTimeout))
 	})
 	if err != nil {
 		return svc.Abort(err)

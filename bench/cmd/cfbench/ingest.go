@@ -180,7 +180,8 @@ func (b *bench) ingest() error {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	url := "http://" + addr + "/v1/events"
 	total, clients := b.res.Settings.IngestEvents, b.res.Settings.Clients
-	w := stream.NewWriter(b.kafka, nil)
+	// Sized as the producer's writer is (MAX_EVENTS_PER_REQUEST's default).
+	w := stream.NewWriter(b.kafka, nil, stream.WithMaxBatch(stream.DefaultMaxBatch))
 	defer w.Close()
 	bare := withTopic(b.data.raw, bareTopic)
 	for _, batch := range []int{50, 500} {

@@ -129,7 +129,7 @@ func totalEnd(ctx context.Context, k stream.Config, topic string) (int64, map[in
 func passThrough(ctx context.Context, k stream.Config, group, in, out string, maxBatch int, linger time.Duration) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	r := stream.NewReader(k, stream.ReaderConfig{GroupID: group, Topic: in}, zap.NewNop())
-	w := stream.NewWriter(k, nil)
+	w := stream.NewWriter(k, nil, stream.WithMaxBatch(maxBatch))
 	loop := &stream.Loop{Name: "passthrough", Reader: r, Writer: w, MaxBatch: maxBatch, Linger: linger,
 		Handler: func(_ context.Context, batch []kafka.Message) ([]kafka.Message, error) {
 			o := make([]kafka.Message, len(batch))

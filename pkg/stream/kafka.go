@@ -102,15 +102,29 @@ func writerBatchSize(maxBatch int) int {
 type ReaderConfig struct {
 	GroupID string
 	Topic   string
-	// MaxWait bounds how long a fetch waits for data; default 250ms.
+	// MaxWait bounds how long a fetch waits for data; default 1s (see
+	// DefaultMaxWait).
 	MaxWait time.Duration
 }
+
+// DefaultMaxWait is how long a consumer-group reader's fetch waits for data
+// when its partition has none. Records never wait for it (a fetch returns as
+// soon as one byte is there); it is how often an idle partition is asked again
+// and, through kafka-go, how late the broker may answer: kafka-go asks the broker
+// to wait MaxWait less a quarter of it (at most 1 s) and drops the connection
+// when the answer is later than MaxWait, then dials again (ApiVersions, Metadata,
+// two ListOffsets and a seek before the next fetch). At 250 ms a broker 63 ms
+// late — a busy machine, a GC pause — made every idle partition's reader
+// reconnect; at 1 s it may be 250 ms late, and an idle partition costs a fetch
+// a second instead of four. A stage that stops or rebalances waits up to this
+// for its fetches in flight.
+const DefaultMaxWait = time.Second
 
 // NewReader returns a consumer-group reader that starts from the earliest offset
 // of a new group and commits only when told to, synchronously.
 func NewReader(k Config, c ReaderConfig, logger *zap.Logger) *kafka.Reader {
 	if c.MaxWait == 0 {
-		c.MaxWait = 250 * time.Millisecond
+		c.MaxWait = DefaultMaxWait
 	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               k.Brokers,
@@ -146,7 +160,10 @@ func errorLogger(l *zap.Logger) kafka.Logger {
 // NewPartitionReader returns a reader of one partition of topic without a
 // consumer group (the materializer, ReadRange, tools); the caller sets its offset
 // (SetOffset) and fetches. maxWait bounds how long a fetch waits for data
-// (default 200ms).
+// (default 200ms); a reader that follows a topic should take DefaultMaxWait or
+// more: the broker may answer at most a quarter of maxWait late before kafka-go
+// drops the connection and dials again (DefaultMaxWait says why), while a
+// reader of a range it closes at the end (ReadRange) pays maxWait once at Close.
 func NewPartitionReader(k Config, topic string, partition int, maxWait time.Duration) *kafka.Reader {
 	if maxWait == 0 {
 		maxWait = 200 * time.Millisecond

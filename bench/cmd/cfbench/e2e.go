@@ -267,6 +267,13 @@ func (b *bench) waitDrained(c *chain, timeout time.Duration) error {
 	return fmt.Errorf("chain not drained after %s (filter lag %d, anonymizer lag %d)", timeout, b.lag(c.Groups.Filter, c.Names.Raw), b.lag(c.Groups.Anonymizer, c.Names.Consented))
 }
 
+// lagSampleEvery is how often a run samples every stage's consumer lag (for
+// the plots). Each sample is three GroupLag calls, each a ListOffsets request per
+// partition (kafka-go splits them) plus a FindCoordinator and an OffsetFetch: at
+// every 500 ms the sampler alone sent ~50 requests a second to the broker it
+// measures.
+const lagSampleEvery = time.Second
+
 func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts loadgen.RunOptions, alongside func(ctx context.Context)) (*RunResult, error) {
 	_, raw0, err := totalEnd(b.ctx, b.kafka, c.Names.Raw)
 	if err != nil {
@@ -300,7 +307,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 				Anon: b.lag(c.Groups.Anonymizer, c.Names.Consented), Sink: b.lag(c.Groups.Sink, c.Names.Curated)})
 			select {
 			case <-sctx.Done():
-			case <-time.After(500 * time.Millisecond):
+			case <-time.After(lagSampleEvery):
 			}
 		}
 	}()
@@ -422,7 +429,10 @@ func (b *bench) withdrawals(ctx context.Context, c *chain, n int, limit time.Dur
 	defer cancel()
 	var rwg sync.WaitGroup
 	for p, off := range ends {
-		r := stream.NewPartitionReader(b.kafka, c.Names.Decisions, p, 20*time.Millisecond)
+		// The time measured is the record's append time, not when it is read:
+		// a short wait would only have kafka-go redial the broker whenever an
+		// empty fetch came back more than a quarter of it late.
+		r := stream.NewPartitionReader(b.kafka, c.Names.Decisions, p, stream.DefaultMaxWait)
 		if err := r.SetOffset(off); err != nil {
 			return nil, err
 		}

@@ -51,11 +51,12 @@ func infraPIDs(servicesDir string) map[string]int {
 // machineCPUSeconds is the CPU time every process on the machine has used
 // since boot (user, nice, system, irq, softirq, steal of /proc/stat's cpu line,
 // in USER_HZ = 100 ticks per second), for the share of a run that no measured
-// process accounts for.
-func machineCPUSeconds() float64 {
+// process accounts for, and the part of it that was steal: time the
+// hypervisor gave this machine's vCPUs to someone else while they had work.
+func machineCPUSeconds() (busy, steal float64) {
 	f, err := os.Open("/proc/stat")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
 	return busySeconds(f)
@@ -63,15 +64,15 @@ func machineCPUSeconds() float64 {
 
 // busySeconds reads the aggregate "cpu" line of /proc/stat: every field but
 // idle (4th) and iowait (5th); guest time (9th, 10th) is already counted in
-// user and nice, so only the first eight fields are summed.
-func busySeconds(r io.Reader) float64 {
+// user and nice, so only the first eight fields are summed. steal is the 8th.
+func busySeconds(r io.Reader) (busy, steal float64) {
 	s := bufio.NewScanner(r)
 	for s.Scan() {
 		f := strings.Fields(s.Text())
 		if len(f) == 0 || f[0] != "cpu" {
 			continue
 		}
-		var ticks uint64
+		var ticks, stolen uint64
 		for i, x := range f[1:] {
 			if i >= 8 {
 				break
@@ -81,10 +82,13 @@ func busySeconds(r io.Reader) float64 {
 			}
 			v, _ := strconv.ParseUint(x, 10, 64)
 			ticks += v
+			if i == 7 {
+				stolen = v
+			}
 		}
-		return float64(ticks) / 100
+		return float64(ticks) / 100, float64(stolen) / 100
 	}
-	return 0
+	return 0, 0
 }
 
 // Per-run CPU names that are not one process.
@@ -92,12 +96,17 @@ const (
 	cpuWall       = "wall"
 	cpuMachine    = "machine"    // every process on the machine
 	cpuUnmeasured = "unmeasured" // machine − the measured processes
+	cpuSteal      = "steal"      // hypervisor steal, part of machine and unmeasured
 )
 
 // cpuAccount completes a run's CPU seconds per process (measured over the run)
 // with the machine's total over the same interval and what no measured
 // process accounts for (other users' work, the kernel's, Kafka's tools…).
-func cpuAccount(perProcess map[string]float64, machine, wall float64) map[string]float64 {
+//
+// steal is reported beside them (it is part of both): on a shared host a run
+// whose processes all cost more per event with steal up was slowed by the
+// host, not by the code.
+func cpuAccount(perProcess map[string]float64, machine, steal, wall float64) map[string]float64 {
 	out := map[string]float64{cpuWall: round(wall, 3)}
 	var sum float64
 	for k, v := range perProcess {
@@ -107,6 +116,7 @@ func cpuAccount(perProcess map[string]float64, machine, wall float64) map[string
 	if machine > 0 {
 		out[cpuMachine] = round(machine, 2)
 		out[cpuUnmeasured] = round(machine-sum, 2)
+		out[cpuSteal] = round(steal, 2)
 	}
 	return out
 }
@@ -166,6 +176,8 @@ func cpuWhat(r *RunResult, name string) string {
 	switch name {
 	case cpuMachine:
 		return "CPU µs of the whole machine (every process, /proc/stat)" + per
+	case cpuSteal:
+		return "CPU µs of steal: time the hypervisor gave this machine's vCPUs to other guests while they had work (/proc/stat; part of machine and unmeasured)" + per
 	case cpuUnmeasured:
 		return "CPU µs that no measured process accounts for (machine − services, loadgen, broker, Redis, registry: other work on the machine, the kernel)" + per
 	default:

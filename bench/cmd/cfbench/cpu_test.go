@@ -12,17 +12,18 @@ func TestBusySecondsCountsEveryFieldButIdleAndIOWait(t *testing.T) {
 	// user nice system idle iowait irq softirq steal guest guest_nice
 	stat := "cpu  1000 200 300 9000 500 10 20 30 40 50\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1 2 3\n"
 	// 1000+200+300+10+20+30 ticks = 1560 = 15.6 s; idle, iowait and guest (in user) left out.
-	if got := busySeconds(strings.NewReader(stat)); got != 15.6 {
-		t.Fatalf("busySeconds = %v, want 15.6", got)
+	// steal is the 8th field: 30 ticks.
+	if got, steal := busySeconds(strings.NewReader(stat)); got != 15.6 || steal != 0.3 {
+		t.Fatalf("busySeconds = %v, %v, want 15.6, 0.3", got, steal)
 	}
-	if got := busySeconds(strings.NewReader("intr 1\n")); got != 0 {
-		t.Fatalf("no cpu line: %v, want 0", got)
+	if got, steal := busySeconds(strings.NewReader("intr 1\n")); got != 0 || steal != 0 {
+		t.Fatalf("no cpu line: %v, %v, want 0, 0", got, steal)
 	}
 }
 
 func TestCPUAccountNamesWhatNoProcessAccountsFor(t *testing.T) {
-	got := cpuAccount(map[string]float64{"producer": 5.0, "kafka broker": 8.5}, 20.25, 18.8624)
-	want := map[string]float64{"producer": 5, "kafka broker": 8.5, "machine": 20.25, "unmeasured": 6.75, "wall": 18.862}
+	got := cpuAccount(map[string]float64{"producer": 5.0, "kafka broker": 8.5}, 20.25, 1.5, 18.8624)
+	want := map[string]float64{"producer": 5, "kafka broker": 8.5, "machine": 20.25, "unmeasured": 6.75, "steal": 1.5, "wall": 18.862}
 	if len(got) != len(want) {
 		t.Fatalf("cpuAccount = %v, want %v", got, want)
 	}
@@ -32,7 +33,7 @@ func TestCPUAccountNamesWhatNoProcessAccountsFor(t *testing.T) {
 		}
 	}
 	// Without a machine figure (no /proc/stat) nothing is invented.
-	if got := cpuAccount(map[string]float64{"producer": 1}, 0, 2); len(got) != 2 {
+	if got := cpuAccount(map[string]float64{"producer": 1}, 0, 0, 2); len(got) != 2 {
 		t.Fatalf("cpuAccount without machine = %v", got)
 	}
 }

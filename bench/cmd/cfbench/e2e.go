@@ -295,7 +295,8 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		}
 		return m
 	}
-	cpu0, machine0 := cpuNow(), machineCPUSeconds()
+	cpu0 := cpuNow()
+	machine0, steal0 := machineCPUSeconds()
 	start := time.Now()
 	sctx, stopSampling := context.WithCancel(b.ctx)
 	var swg, awg sync.WaitGroup
@@ -325,12 +326,13 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	rr.Load, rr.IngestPerSec = st, round(st.EventsPerSecond(), 0)
 	derr := b.waitDrained(c, 90*time.Second)
 	rr.ChainSeconds = round(time.Since(start).Seconds(), 3)
-	cpu1, machine1 := cpuNow(), machineCPUSeconds()
+	cpu1 := cpuNow()
+	machine1, steal1 := machineCPUSeconds()
 	used := map[string]float64{}
 	for name, v := range cpu1 {
 		used[name] = v - cpu0[name]
 	}
-	rr.CPUSeconds = cpuAccount(used, machine1-machine0, rr.ChainSeconds)
+	rr.CPUSeconds = cpuAccount(used, machine1-machine0, steal1-steal0, rr.ChainSeconds)
 	awg.Wait()
 	rr.Metrics = map[string]float64{}
 	for name, p := range c.procs {

@@ -440,7 +440,13 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	if float64(len(leakedMU)) > 0.05*float64(seededMU) {
 		fail("leak: %d of %d made-up names/places keep a token of 4+ characters (bound 5%%)", len(leakedMU), seededMU)
 	}
-	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath)
+	storePath := filepath.Join(r.dir, "consent-store.jsonl")
+	nstore, err := dumpConsentStore(ctx, e.stack.Redis, r.redisNS, storePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logln("consent store dumped: %d bucket metas and records", nstore)
+	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath, storePath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,7 +140,7 @@ func newRun(t *testing.T, e env, kind string) *run {
 		r.ports[name] = strings.TrimPrefix(url, "http://")
 	}
 	t.Cleanup(r.killAll) // also on t.Fatal and panics inside the test goroutine
-	r.logln("run %s in %s", id, r.dir)
+	r.logln("run %s in %s (consent-filter FILTER_CONSUMERS=%q)", id, r.dir, fenv["FILTER_CONSUMERS"])
 	return r
 }
 

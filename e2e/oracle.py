@@ -467,6 +467,8 @@ class Oracle:
         self.erase_records = []  # (Subject, trigger version, where)
         self.legacy_ids = set()  # ids of tenant-less records written before subjects had tenants
         self._triggers = {}
+        self.current = {}  # consent key -> the change in force on consent.changes
+        self.legacy_keys = set()  # keys of records written before subjects had tenants (stored under legacy codes)
 
     def key(self, s):
         return consent_key(s, self.purpose)
@@ -542,6 +544,7 @@ class Oracle:
                         continue
                     t, sid = v["tenant_id"], v["subject_id"]
                     subjects = [Subject("user", t, sid), Subject("anonymous", t, sid)]
+                    self.legacy_keys.update(self.key(x) for x in subjects)
                     self.r.counts["legacy_records"] += 1
                 else:
                     s = value_subject(v.get("subject_type"), v.get("subject_id"), v.get("tenant_id"), v.get("subject_scope"))
@@ -559,6 +562,7 @@ class Oracle:
                     self._add(c)
             except (ValueError, KeyError, TypeError) as err:
                 self.r.fail("consent.changes", "%s (key %r): %s" % (where, key, err))
+        self.current = current
         for rt, parts in self.route_parts.items():
             if len(parts) > 1:
                 self.r.fail("consent.changes", "the records of %s are on partitions %s (a tenant's records share one)" % (rt, sorted(parts)))
@@ -593,6 +597,52 @@ class Oracle:
                     self.r.counts["changes_from_unanswered_requests"] += 1
                     continue
                 self.r.fail("consent.changes", "%s: no request of the load generator explains it" % c.describe())
+
+    def check_store(self, path):
+        """The consent store as Redis holds it after the drain (the harness's
+        dump of the documented key layout: bucket metas with their positions,
+        records with s, p, o and ln) holds, for every key of consent.changes,
+        its newest change when that is below the materializer's position (the
+        minimum over buckets, a partition a bucket does not name at 0), and
+        every link below it: a complete generation covers what its positions
+        say (ARCHITECTURE "Redis is a cache; Kafka is the truth"). A record
+        missing there is a "no record" the filter cannot tell from a real
+        one."""
+        r = self.r
+        buckets, records, linked = [], {}, collections.defaultdict(set)
+        for line in read_jsonl(path):
+            if "bucket" in line:
+                buckets.append(line)
+            elif "code" in line:
+                if line.get("ln"):
+                    linked[line["code"]].update(line["ln"])
+                if line.get("s"):
+                    records[line["code"] + "/" + line["purpose"]] = line
+        gens = {b.get("gen") for b in buckets}
+        if not buckets or len(gens) != 1:
+            r.fail("consent store", "after the drain the store has %d bucket metas of generations %s" % (len(buckets), sorted(map(str, gens))))
+            return
+        parts = {int(p) for b in buckets for p in b["positions"]}
+        pos = {p: min(int(b["positions"].get(str(p), 0)) for b in buckets) for p in parts}
+        r.counts["store_records"] = len(records)
+        for key, c in sorted(self.current.items()):
+            if key in self.legacy_keys:
+                continue
+            if c.offset >= pos.get(c.partition, 0):
+                r.counts["store_beyond_position"] += 1
+                continue
+            got = records.get(key)
+            if got is None:
+                r.fail("consent store", "after the drain Redis holds no record of %s; consent.changes' newest is %s, below the materializer's position %d:%d" % (
+                    key, c.describe(), c.partition, pos.get(c.partition, 0)))
+            elif (str(got.get("p")), str(got.get("o"))) != (str(c.partition), str(c.offset)) or got.get("s") != c.status:
+                r.fail("consent store", "after the drain Redis holds %s %s:%s for %s; consent.changes' newest is %s" % (
+                    got.get("s"), got.get("p"), got.get("o"), key, c.describe()))
+        for a, others in sorted(self.links.items(), key=lambda kv: code(kv[0])):
+            for b, c in others.items():
+                if c.offset < pos.get(c.partition, 0) and code(b) not in linked.get(code(a), ()):
+                    r.fail("consent store", "after the drain Redis does not link %s to %s; consent.changes links them at %s" % (
+                        code(a), code(b), c.version))
 
     def _add(self, c):
         self.by_version[(c.partition, c.offset)] = c
@@ -1050,6 +1100,7 @@ def main(argv=None):
     ap.add_argument("--limit", type=int, default=25, help="examples kept per failure category")
     ap.add_argument("--pseudonym-key", default="", help="ID:BASE64, the anonymizer's active key (curated event ids are keyed)")
     ap.add_argument("--audit-granularity-ms", type=int, default=3600000, help="the consent-filter's AUDIT_TIME_GRANULARITY")
+    ap.add_argument("--store", default="", help="the consent store after the drain (JSON lines: bucket metas and records, as the e2e harness dumps Redis)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     rep = Report(a.limit)
@@ -1061,6 +1112,8 @@ def main(argv=None):
     o.load_log(a.log)
     o.load_changes(a.changes)
     o.run(a.raw, a.decisions, a.curated, a.rows, a.ignore_prefix)
+    if a.store:
+        o.check_store(a.store)
     out = {
         "policy_version": o.policy.version,
         "counts": dict(sorted(rep.counts.items())),

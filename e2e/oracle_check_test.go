@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
@@ -59,7 +60,7 @@ func (o *oracleSummary) problems(events int) []string {
 // runOracle dumps consent.changes, events.raw and consent.decisions with the
 // third-party Python client and runs e2e/oracle.py over them, the load
 // generator's log, the curated dump and the snapshot's rows.
-func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath string) (*oracleSummary, error) {
+func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath, storePath string) (*oracleSummary, error) {
 	dumps := map[string]string{}
 	for _, d := range []struct{ name, topic, fields string }{
 		{"changes", r.names.Changes, ""},
@@ -88,7 +89,7 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath stri
 	cmd := exec.CommandContext(cctx, r.e.python, filepath.Join(r.e.repo, "e2e", "oracle.py"),
 		"--log", logPath, "--policy", filepath.Join(r.e.repo, "e2e", "policy.yaml"), "--purpose", "ai_training",
 		"--changes", dumps["changes"], "--raw", dumps["raw"], "--decisions", dumps["decisions"],
-		"--curated", curatedPath, "--rows", rowsPath, "--pseudonym-key", "k1:"+r.pseudonymKey, "--out", out)
+		"--curated", curatedPath, "--rows", rowsPath, "--pseudonym-key", "k1:"+r.pseudonymKey, "--store", storePath, "--out", out)
 	b, err := cmd.Output()
 	if err != nil {
 		var stderr string
@@ -145,11 +146,19 @@ func TestOracleRules(t *testing.T) {
 // seen before that event is decided — the timing-dependent rules
 // (consent_after_event, tenant_consent_after_event, a newer DENIED) are
 // exercised in every run.
+//
+// E2E_FILTER_CONSUMERS, when set, is passed on as FILTER_CONSUMERS (the filter's
+// group members in one process), so that `make e2e` / `make fault` can check the
+// guarantees with several members: E2E_FILTER_CONSUMERS=2 make fault.
 func filterEnv(repo string) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"POLICY_FILE":   filepath.Join(repo, "e2e", "policy.yaml"),
 		"FILTER_LINGER": "100ms",
 	}
+	if n := os.Getenv("E2E_FILTER_CONSUMERS"); n != "" {
+		env["FILTER_CONSUMERS"] = n
+	}
+	return env
 }
 
 // TestMutantsApply: every planted bug of `make mutants` (mutants.py) still matches

@@ -257,6 +257,30 @@ class OracleRunTest(RunCase, unittest.TestCase):
         self.assertEqual(rep.counts["erased"], 1)
         self.assertEqual(rep.counts["timing_dependent"], 1, "e1: allowed (then erased) on 0:0, denied on 0:1 or 0:2; e5 denied on 0:1 and 0:2 alike")
 
+    def store_report(self, records, positions=None):
+        """check_store over a dump with one bucket at positions (default: past
+        every change) and the given records."""
+        self.judge()
+        path = os.path.join(self.dir, "store")
+        write(path, [{"bucket": "{ns:v2:b0}:meta", "gen": "g1", "positions": positions or {"0": 3}}] + records)
+        rep = oracle.Report(50)
+        o = oracle.Oracle(oracle.load_policy(self.policy), "ai_training", rep)
+        o.load_log(os.path.join(self.dir, "log"))
+        o.load_changes(os.path.join(self.dir, "changes"))
+        o.check_store(path)
+        return rep
+
+    def test_store_holds_the_newest_change(self):
+        newest = {"purpose": "ai_training", "code": "user:t1/u1", "s": "GRANTED", "p": "0", "o": "2"}
+        self.assertEqual(dict(self.store_report([newest]).failure_counts), {})
+        older = dict(newest, s="DENIED", o="1")
+        self.assertIn("consent store", self.store_report([older]).failure_counts)
+        rep = self.store_report([])
+        self.assertIn("consent store", rep.failure_counts)
+        self.assertTrue(any("holds no record of user:t1/u1/ai_training" in m for m in rep.failures["consent store"]), rep.failures)
+        # Beyond the materializer's position the record may be missing still.
+        self.assertEqual(dict(self.store_report([], positions={"0": 2}).failure_counts), {})
+
     def test_exact_audit_times_fail(self):
         self.exact_audit_times = True
         self.assertFails("audit time", "is not truncated")

@@ -114,8 +114,9 @@ func (c *chaos) do(a chaosAction, rng *rand.Rand) {
 		err := r.waitReady(c.ctx, 60*time.Second, a.target)
 		c.note("SIGKILL %s, restarted after %s; ready: %v", a.target, pause.Round(time.Millisecond), errOK(err))
 	case "redis-flush":
+		start := time.Now()
 		n, err := deleteNamespace(c.ctx, r.e.stack.Redis, r.redisNS)
-		c.note("redis: deleted %d keys of namespace %s (a flush for this chain): %v", n, r.redisNS, errOK(err))
+		c.note("redis: deleted %d keys of namespace %s (a flush for this chain) in %s: %v", n, r.redisNS, time.Since(start).Round(time.Millisecond), errOK(err))
 	case "restart-redis", "restart-kafka":
 		start := time.Now()
 		ctx, cancel := context.WithTimeout(c.ctx, 3*time.Minute)

@@ -80,9 +80,9 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 			Failed: promauto.With(reg).NewCounter(prometheus.CounterOpts{Name: "consentflow_centre_tally_failures_total",
 				Help: "Batches whose privacy-centre counts could not be recorded in Redis (statistics only)."})}
 	}
-	ends := func(ctx context.Context) (map[int]int64, error) {
-		return stream.EndOffsets(ctx, cfg.Config, cfg.Changes)
-	}
+	// One client and a kept partition list: a batch costs one ListOffsets
+	// request (ends.go).
+	ends := newChangesEnds(cfg.Config.Client(10*time.Second), cfg.Changes).EndOffsets
 	svc.Ops().AddCheck("consent_store", func(ctx context.Context) error {
 		e, err := ends(ctx)
 		if err != nil {

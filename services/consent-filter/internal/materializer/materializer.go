@@ -136,7 +136,10 @@ func (m *Materializer) generation(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(ends))
 	for p := range ends {
-		r := stream.NewPartitionReader(m.Kafka, m.Topic, p, 100*time.Millisecond)
+		// A change returns at once (MinBytes 1); the wait bounds only an
+		// idle fetch, and a short one makes kafka-go redial whenever a
+		// loaded broker answers it late (see stream.DefaultMaxWait).
+		r := stream.NewPartitionReader(m.Kafka, m.Topic, p, stream.DefaultMaxWait)
 		start := kafka.FirstOffset
 		if o, ok := pos[p]; ok {
 			start = o

@@ -1,6 +1,10 @@
 package redact
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/consentflow/consentflow/pkg/internal/threadcpu"
+)
 
 var benchTexts = []string{
 	"Please transfer all funds from my account to this hackers' MatthewHill@example.com",
@@ -27,15 +31,14 @@ func benchRedact(b *testing.B, r *Redactor) {
 	b.SetBytes(int64(total / len(benchTexts)))
 	b.ReportAllocs()
 	r.Redact(benchTexts[0], nil)
-	var clock cpuTimer
-	clock.start()
-	defer clock.stop()
+	threadcpu.Lock()
+	defer threadcpu.Unlock()
 	b.ResetTimer()
-	c0 := clock.now()
+	c0 := threadcpu.Now()
 	for i := 0; i < b.N; i++ {
 		r.Redact(benchTexts[i%len(benchTexts)], nil)
 	}
-	cpu := clock.now() - c0
+	cpu := threadcpu.Now() - c0
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "texts/s")
 	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

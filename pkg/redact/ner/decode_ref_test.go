@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentflow/consentflow/pkg/internal/threadcpu"
 	"github.com/consentflow/consentflow/pkg/redact/corpus"
 )
 
@@ -123,13 +124,12 @@ func BenchmarkDecode(b *testing.B) {
 	tags := make([]uint8, 4096)
 	b.ReportAllocs()
 	i := 0
-	var clock cpuTimer
-	clock.start()
-	defer clock.stop()
-	c0 := clock.now()
+	threadcpu.Lock()
+	defer threadcpu.Unlock()
+	c0 := threadcpu.Now()
 	for b.Loop() {
 		m.Decode(toks[i%len(toks)], tags, &s)
 		i++
 	}
-	b.ReportMetric(float64((clock.now()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64((threadcpu.Now()-c0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

@@ -19,44 +19,18 @@ import (
 // name -> value, base64) to path as one JSON object — what a curated consumer
 // with read access to the keys sees — and returns how many it wrote.
 func dumpDataKeys(ctx context.Context, rc redisconn.Config, ns, path string) (int, error) {
-	rdb, err := rc.NewClient(redisconn.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer rdb.Close()
 	out := map[string]string{}
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, ns+":shred:*", 1000).Iterator()
-		var names []string
-		for iter.Next(ctx) {
-			names = append(names, iter.Val())
+	err := eachKey(ctx, rc, ns+":shred:*", func(ctx context.Context, c *redis.Client, n string) error {
+		v, err := c.Get(ctx, n).Bytes()
+		if err == redis.Nil {
+			return nil
 		}
-		if err := iter.Err(); err != nil {
+		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			v, err := c.Get(ctx, n).Bytes()
-			if err == redis.Nil {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			out[n] = base64.StdEncoding.EncodeToString(v)
-		}
+		out[n] = base64.StdEncoding.EncodeToString(v)
 		return nil
-	}
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		var mu = make(chan struct{}, 1)
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error {
-			mu <- struct{}{}
-			defer func() { <-mu }()
-			return scan(ctx, node)
-		})
-	case *redis.Client:
-		err = scan(ctx, c)
-	}
+	})
 	if err != nil {
 		return 0, err
 	}

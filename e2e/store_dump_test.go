@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/redis/go-redis/v9"
 
@@ -24,74 +23,47 @@ import (
 // positions: a record the state lost while its generation says it is
 // complete is a "no record" the filter cannot tell from a real one.
 func dumpConsentStore(ctx context.Context, rc redisconn.Config, ns, path string) (int, error) {
-	rdb, err := rc.NewClient(redisconn.Options{})
-	if err != nil {
-		return 0, err
-	}
-	defer rdb.Close()
-	var mu sync.Mutex
 	var lines []map[string]any
-	prefix := "{" + ns + ":v2:b"
-	scan := func(ctx context.Context, c *redis.Client) error {
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		var names []string
-		for iter.Next(ctx) {
-			names = append(names, iter.Val())
-		}
-		if err := iter.Err(); err != nil {
+	err := eachKey(ctx, rc, "{"+ns+":v2:b*", func(ctx context.Context, c *redis.Client, n string) error {
+		h, err := c.HGetAll(ctx, n).Result()
+		if err != nil {
 			return err
 		}
-		for _, n := range names {
-			h, err := c.HGetAll(ctx, n).Result()
-			if err != nil {
-				return err
-			}
-			if len(h) == 0 {
-				continue // deleted meanwhile
-			}
-			_, rest, ok := strings.Cut(n, "}:")
-			if !ok {
-				continue
-			}
-			var line map[string]any
-			if rest == "meta" {
-				pos := map[string]int64{}
-				for f, v := range h {
-					if p, ok := strings.CutPrefix(f, "p:"); ok {
-						o, err := strconv.ParseInt(v, 10, 64)
-						if err != nil {
-							return fmt.Errorf("%s %s=%q: %w", n, f, v, err)
-						}
-						pos[p] = o
-					}
-				}
-				line = map[string]any{"bucket": n, "gen": h["gen"], "positions": pos}
-			} else if r, ok := strings.CutPrefix(rest, "c:"); ok {
-				purpose, code, ok := strings.Cut(r, ":")
-				if !ok {
-					continue
-				}
-				line = map[string]any{"purpose": purpose, "code": code, "s": h["s"], "p": h["p"], "o": h["o"]}
-				if h["ln"] != "" {
-					line["ln"] = strings.Split(strings.TrimSpace(h["ln"]), "\n")
-				}
-			} else {
-				continue
-			}
-			mu.Lock()
-			lines = append(lines, line)
-			mu.Unlock()
+		if len(h) == 0 {
+			return nil // deleted meanwhile
 		}
+		_, rest, ok := strings.Cut(n, "}:")
+		if !ok {
+			return nil
+		}
+		var line map[string]any
+		if rest == "meta" {
+			pos := map[string]int64{}
+			for f, v := range h {
+				if p, ok := strings.CutPrefix(f, "p:"); ok {
+					o, err := strconv.ParseInt(v, 10, 64)
+					if err != nil {
+						return fmt.Errorf("%s %s=%q: %w", n, f, v, err)
+					}
+					pos[p] = o
+				}
+			}
+			line = map[string]any{"bucket": n, "gen": h["gen"], "positions": pos}
+		} else if r, ok := strings.CutPrefix(rest, "c:"); ok {
+			purpose, code, ok := strings.Cut(r, ":")
+			if !ok {
+				return nil
+			}
+			line = map[string]any{"purpose": purpose, "code": code, "s": h["s"], "p": h["p"], "o": h["o"]}
+			if h["ln"] != "" {
+				line["ln"] = strings.Split(strings.TrimSpace(h["ln"]), "\n")
+			}
+		} else {
+			return nil
+		}
+		lines = append(lines, line)
 		return nil
-	}
-	switch c := rdb.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, node *redis.Client) error { return scan(ctx, node) })
-	case *redis.Client:
-		err = scan(ctx, c)
-	default:
-		err = fmt.Errorf("redis client %T", rdb)
-	}
+	})
 	if err != nil {
 		return 0, fmt.Errorf("dump consent store: %w", err)
 	}

@@ -170,6 +170,16 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 	if r := decisions.wait(t, send("bob")); r != "no_consent" {
 		t.Fatalf("bob's event: %s", r)
 	}
+	// Ada's event is in the dataset before she withdraws: otherwise the sink
+	// may still hold it unwritten when her erasure arrives and rightly never
+	// write it, and there would be nothing to erase (or to snapshot).
+	sink := client.New(chain.DatasetsURL(), chain.Token, nil)
+	if lags, err := chain.WaitDrained(ctx, 90*time.Second, 200*time.Millisecond); err != nil {
+		t.Fatalf("not drained (%s): %v", lags, err)
+	}
+	if m, err := sink.CreateSnapshot(ctx, "ai_training"); err != nil || m.Totals.Rows != 1 {
+		t.Fatalf("snapshot before the withdrawal: %d rows (Ada's one event), %v", m.Totals.Rows, err)
+	}
 
 	user := mint(`{"tenant_id":"acme","user_id":"ada","jurisdiction":"DE"}`)
 	run := browse("user", user, "ai_training")
@@ -191,12 +201,12 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 	if r := decisions.wait(t, send("ada")); r != "user_opt_out" {
 		t.Fatalf("ada's event after the withdrawal: %s", r)
 	}
-	// A snapshot applies the erasure; the sink's receipt reaches the page.
+	// The next snapshot applies the erasure; the sink's receipt reaches the page.
 	if lags, err := chain.WaitDrained(ctx, 90*time.Second, 200*time.Millisecond); err != nil {
 		t.Fatalf("not drained (%s): %v", lags, err)
 	}
-	if _, err := client.New(chain.DatasetsURL(), chain.Token, nil).CreateSnapshot(ctx, "ai_training"); err != nil {
-		t.Fatal(err)
+	if m, err := sink.CreateSnapshot(ctx, "ai_training"); err != nil || m.Totals.Rows != 0 {
+		t.Fatalf("snapshot after the withdrawal: %d rows (Ada's erased), %v", m.Totals.Rows, err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/identity"
+	"github.com/consentflow/consentflow/pkg/refusals"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/google/uuid"
 )
@@ -156,7 +157,7 @@ func writeAmplitudeDecodeError(w http.ResponseWriter, err error) {
 			continue
 		}
 		i, _ := strconv.Atoi(m[1])
-		field := cut(m[2] + m[3])
+		field := refusals.Cut(m[2] + m[3])
 		if field == "" {
 			field = "event"
 		}
@@ -164,7 +165,7 @@ func writeAmplitudeDecodeError(w http.ResponseWriter, err error) {
 		if strings.HasPrefix(p.Message, "required") {
 			into = missing
 		}
-		if _, known := into[field]; !known && len(into) >= maxListedProblems {
+		if _, known := into[field]; !known && len(into) >= refusals.MaxListed {
 			// Every refused event is listed (the SDKs drop the listed ones
 			// and send the others again), under a bounded number of names.
 			field = otherFields
@@ -186,7 +187,7 @@ func writeAmplitudeDecodeError(w http.ResponseWriter, err error) {
 }
 
 // otherFields gathers, in an Amplitude refusal, the events refused for fields
-// past the first maxListedProblems names.
+// past the first refusals.MaxListed names.
 const otherFields = "(other fields)"
 
 func sortedIndexes(m map[string][]int) map[string][]int {

@@ -39,7 +39,7 @@ func TestEventsDuplicateMemberIs400(t *testing.T) {
 		// Names are compared decoded, and a repeat is named once.
 		`{` + ev + `,"user_id":"a","user\u005fid":"b","user_id":"c"}`: {"user_id: duplicate member"},
 		// Deeper than fastjson parses: encoding/json's reading finds it too.
-		// (The answer leaves out the middle of a path over maxProblemText bytes.)
+		// (The answer leaves out the middle of a path over refusals.MaxText bytes.)
 		`{` + ev + `,"user_id":"a","client_consent":` + strings.Repeat("[", 400) + `{"ai":1,"ai":2}` + strings.Repeat("]", 400) + `}`: {
 			deepPath[:128] + "…" + deepPath[len(deepPath)-128:] + ": duplicate member"},
 	} {

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/consentflow/consentflow/pkg/refusals"
 )
 
 // Problem is one reason a request was rejected, located by a path into the
@@ -48,57 +49,34 @@ func (e *TooManyEventsError) Error() string {
 	return fmt.Sprintf("request holds %d events, the limit is %d", e.Count, e.Max)
 }
 
-// A refusal's answer lists at most maxListedProblems problems, each path and
-// message cut to maxProblemText bytes, and says how many more there were
-// ("more_problems": n, and the message ends "and n more"): every problem
-// stays found and counted, but a hostile 1 MiB body of repeated names (or one
-// enormous name) must not get an answer of twice its size.
-const (
-	maxListedProblems = 20
-	maxProblemText    = 256
-)
+// A refusal's answer lists at most refusals.MaxListed problems, each path
+// and message cut to refusals.MaxText bytes, and says how many more there
+// were ("more_problems": n, and the message ends "and n more").
 
-// listed returns the problems an answer shows (at most maxListedProblems,
+// listed returns the problems an answer shows (at most refusals.MaxListed,
 // cut) and how many it leaves out.
 func listed(ps []Problem) (shown []Problem, more int) {
-	n := min(len(ps), maxListedProblems)
+	n := min(len(ps), refusals.MaxListed)
 	shown = make([]Problem, n)
 	for i := range n {
-		shown[i] = Problem{Path: cut(ps[i].Path), Message: cut(ps[i].Message)}
+		shown[i] = Problem{Path: refusals.Cut(ps[i].Path), Message: refusals.Cut(ps[i].Message)}
 	}
 	return shown, len(ps) - n
 }
 
-// cut shortens s to about maxProblemText bytes by leaving out its middle
-// (on character boundaries), marked "…": a path's head and its tail, the
-// member it names, stay.
-func cut(s string) string {
-	if len(s) <= maxProblemText {
-		return s
-	}
-	head, tail := maxProblemText/2, len(s)-maxProblemText/2
-	for head > 0 && !utf8.RuneStart(s[head]) {
-		head--
-	}
-	for tail < len(s) && !utf8.RuneStart(s[tail]) {
-		tail++
-	}
-	return s[:head] + "…" + s[tail:]
-}
-
 // summary joins the problems an answer shows into one message, with "and n
-// more" for those it leaves out (at most maxListedProblems, and ~1000 bytes).
+// more" for those it leaves out (at most refusals.MaxListed, and ~1000 bytes).
 func summary(ps []Problem) string {
 	var b strings.Builder
 	for i, p := range ps {
 		if i > 0 {
 			b.WriteString("; ")
 		}
-		if i == maxListedProblems || b.Len() > 1000 {
+		if i == refusals.MaxListed || b.Len() > 1000 {
 			fmt.Fprintf(&b, "and %d more", len(ps)-i)
 			break
 		}
-		b.WriteString(cut(p.Path) + ": " + cut(p.Message))
+		b.WriteString(refusals.Cut(p.Path) + ": " + refusals.Cut(p.Message))
 	}
 	return b.String()
 }

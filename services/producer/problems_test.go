@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/consentflow/consentflow/pkg/refusals"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -14,7 +15,7 @@ import (
 // A refused request's answer is bounded whatever the body: a 1 MiB body of
 // repeated names (or of invalid fields, or with one enormous name) once got an
 // answer twice its size listing every problem. Every surface lists the first
-// maxListedProblems problems, each path and message cut to maxProblemText
+// refusals.MaxListed problems, each path and message cut to refusals.MaxText
 // bytes, and says how many more there were.
 func TestRefusalAnswersAreBounded(t *testing.T) {
 	cfg := sdkTestConfig()
@@ -65,7 +66,7 @@ func TestRefusalAnswersAreBounded(t *testing.T) {
 			t.Logf("%d-byte body: %d-byte answer", len(c.body), rec.Body.Len())
 			assert.Less(t, rec.Body.Len(), limit, "answer to a %d-byte body: %.300s", len(c.body), rec.Body)
 			if fr, ok := m["failed_records"].([]any); ok {
-				assert.Len(t, fr, maxListedProblems)
+				assert.Len(t, fr, refusals.MaxListed)
 			}
 			msg, _ := m["message"].(string)
 			if msg == "" {
@@ -73,12 +74,12 @@ func TestRefusalAnswersAreBounded(t *testing.T) {
 			}
 			if strings.Contains(c.name, "huge") { // one problem, cut
 				assert.Regexp(t, `^[a-z_\[\]0-9]+\["x{100,}…x{100,}"\]: duplicate member$`, msg)
-				assert.Less(t, len(msg), 2*maxProblemText)
+				assert.Less(t, len(msg), 2*refusals.MaxText)
 				return
 			}
 			assert.Regexp(t, `; and \d{4,} more$`, msg, "the message says what it left out")
 			if ps, ok := m["problems"].([]any); ok {
-				assert.Len(t, ps, maxListedProblems)
+				assert.Len(t, ps, refusals.MaxListed)
 				assert.Greater(t, m["more_problems"], float64(1000), "how many were left out")
 			}
 		})

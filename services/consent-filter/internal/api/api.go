@@ -186,6 +186,9 @@ type ChangeResponse struct {
 type problem struct {
 	Error    string   `json:"error"`
 	Problems []string `json:"problems,omitempty"`
+	// MoreProblems counts the problems Problems leaves out (imports list
+	// at most refusals.MaxListed).
+	MoreProblems int `json:"more_problems,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

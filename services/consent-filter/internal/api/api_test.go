@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -323,4 +324,60 @@ func TestBodyMembersAreExactAndUnique(t *testing.T) {
 	assert.Equal(t, 400, code)
 	assert.Contains(t, problems(out), "line 1: /status: duplicate object member name")
 	assert.Empty(t, f.changes.got)
+}
+
+// An import refused for bad lines answers with a bounded list, like the
+// producer's refusals: the first 20 problems, each cut to about 256 bytes
+// (its head and its tail kept), and "more_problems" counting the rest. A
+// hostile body of bad lines, or one with an enormous member name, once got
+// every problem (up to 101 of them, each as long as the name) back: an
+// answer as large as the body.
+func TestImportRefusalIsBounded(t *testing.T) {
+	f := newFixture(t, "")
+	good := `{"subject_type":"user","subject_id":"9","tenant_id":"acme","purpose":"ai_training","status":"granted"}`
+	name := strings.Repeat("n", 2000) + "TAIL"
+	var b strings.Builder
+	const bad = 3000 // every third line is bad: one problem each
+	for i := range 3 * bad {
+		if i%3 == 1 {
+			fmt.Fprintf(&b, `{"%s":%d}`+"\n", name, i)
+		} else {
+			b.WriteString(good + "\n")
+		}
+	}
+	huge := `{"` + strings.Repeat("x", 600<<10) + `TAIL":1}`
+	for _, tc := range []struct {
+		name, body string
+		problems   int
+		first      string
+	}{
+		{"many bad lines", b.String(), bad, "line 2: "},
+		{"one enormous name", good + "\n" + huge + "\n", 1, "line 2: "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/v1/consents/import", strings.NewReader(tc.body))
+			req.Header.Set("Authorization", "Bearer "+tokImport)
+			req.Header.Set("Content-Type", "application/x-ndjson")
+			rec := httptest.NewRecorder()
+			f.h.ServeHTTP(rec, req)
+			require.Equal(t, 400, rec.Code, "%.300s", rec.Body.String())
+			assert.Less(t, rec.Body.Len(), 16<<10, "answer to a %d-byte body", len(tc.body))
+			var ans struct {
+				Problems []string `json:"problems"`
+				More     int      `json:"more_problems"`
+			}
+			t.Logf("%d-byte body: %d-byte answer", len(tc.body), rec.Body.Len())
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &ans))
+			require.Len(t, ans.Problems, min(tc.problems, 20))
+			assert.Equal(t, tc.problems-len(ans.Problems), ans.More, "every problem is counted")
+			assert.True(t, strings.HasPrefix(ans.Problems[0], tc.first), ans.Problems[0])
+			for _, p := range ans.Problems {
+				assert.LessOrEqual(t, len(p), 256+len("…"), "%.80s", p)
+				assert.Contains(t, p, "…", "the middle is left out")
+				assert.Contains(t, p, "unknown object member name", "the message's tail is kept")
+				assert.Contains(t, p, "TAIL", "the member's tail is kept")
+			}
+			assert.Empty(t, f.changes.got, "nothing is appended")
+		})
+	}
 }

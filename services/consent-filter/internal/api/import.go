@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/identity"
+	"github.com/consentflow/consentflow/pkg/refusals"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/strictjson"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
@@ -73,7 +74,9 @@ type importLine struct {
 // importNDJSON imports existing consent records (migrations) under the
 // consent:import scope. Validation is all-or-nothing: every line is checked
 // before anything is written, and problems are reported with their line
-// numbers. Records keep their original effective_at (never in the future);
+// numbers (the first refusals.MaxListed, each cut to about refusals.MaxText
+// bytes, and "more_problems": n for the rest, so a body of bad lines gets a
+// small answer). Records keep their original effective_at (never in the future);
 // without one, the server clock is used. A record is never applied over a
 // stored record (or an earlier line) of the same subject and purpose with the
 // same or a later effective_at: such lines are skipped and reported. The
@@ -91,7 +94,7 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 	sc := bufio.NewScanner(body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	var lines []importLine
-	var probs []string
+	var probs refusals.List // every problem counted; the answer lists the first
 	var denied error
 	line := 0
 	for sc.Scan() {
@@ -107,20 +110,20 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 		path := fmt.Sprintf("line %d: ", line)
 		var rec ImportRecord
 		if err := strictjson.Decode(strings.NewReader(text), &rec); err != nil {
-			probs = append(probs, path+err.Error())
+			probs.Add(path + err.Error())
 			continue
 		}
 		s, tenant, p := a.importSubject(path, rec)
-		probs = append(probs, p...)
+		probs.Add(p...)
 		at := now
 		if rec.EffectiveAt != nil {
 			if rec.EffectiveAt.After(now) {
-				probs = append(probs, path+"effective_at: in the future")
+				probs.Add(path + "effective_at: in the future")
 			}
 			at = *rec.EffectiveAt
 		}
 		c, p := a.consent(path, s, rec.Purpose, rec.Status, rec.Source, at)
-		if probs = append(probs, p...); len(p) == 0 && s.Valid() {
+		if probs.Add(p...); len(p) == 0 && s.Valid() {
 			if err := authorize(r, tenant, s); err != nil && denied == nil {
 				denied = fmt.Errorf("line %d: %w", line, err)
 			}
@@ -129,9 +132,6 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 			}
 			c.Imported = true
 			lines = append(lines, importLine{line: line, c: c, s: s})
-		}
-		if len(probs) > 100 {
-			break
 		}
 	}
 	if err := sc.Err(); err != nil {
@@ -143,8 +143,8 @@ func (a *API) importNDJSON(w http.ResponseWriter, r *http.Request) {
 		badRequest(w, "body: "+err.Error())
 		return
 	}
-	if len(probs) > 0 {
-		badRequest(w, probs...)
+	if probs.Len() > 0 {
+		writeJSON(w, http.StatusBadRequest, problem{Error: "invalid request", Problems: probs.Shown(), MoreProblems: probs.More()})
 		return
 	}
 	if denied != nil {

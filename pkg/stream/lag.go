@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"github.com/segmentio/kafka-go/protocol/listoffsets"
 )
 
 // EndOffsets returns the next offset to be written (high watermark) of every
@@ -17,23 +18,68 @@ func EndOffsets(ctx context.Context, k Config, topic string) (map[int]int64, err
 	if err != nil {
 		return nil, fmt.Errorf("metadata %s: %w", topic, err)
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil || len(md.Topics[0].Partitions) == 0 {
 		return nil, fmt.Errorf("metadata %s: topic not available", topic)
 	}
-	var reqs []kafka.OffsetRequest
+	parts := make([]int, 0, len(md.Topics[0].Partitions))
 	for _, p := range md.Topics[0].Partitions {
-		reqs = append(reqs, kafka.LastOffsetOf(p.ID))
+		parts = append(parts, p.ID)
 	}
-	resp, err := cl.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	return ListEnds(ctx, cl, topic, parts)
+}
+
+// ListEnds returns the end offset (high watermark) of each of parts of topic,
+// from one ListOffsets request on cl. Every partition must be answered: one
+// the broker leaves out of its answer, or answers with an error, makes it an
+// error. (kafka-go's Client.ListOffsets fills in every asked partition at
+// offset 0 before it reads the answer, so a partition left out would read as
+// an end of 0 and understate a pinned end; this reads the answer itself.)
+func ListEnds(ctx context.Context, cl *kafka.Client, topic string, parts []int) (map[int]int64, error) {
+	req := &listoffsets.Request{ReplicaID: -1, Topics: []listoffsets.RequestTopic{{Topic: topic,
+		Partitions: make([]listoffsets.RequestPartition, len(parts))}}}
+	for i, p := range parts {
+		req.Topics[0].Partitions[i] = listoffsets.RequestPartition{Partition: int32(p), CurrentLeaderEpoch: -1, Timestamp: kafka.LastOffset}
+	}
+	// As cl.ListOffsets sends it (kafka.Client.roundTrip).
+	if cl.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, cl.Timeout)
+		defer cancel()
+	}
+	tr := cl.Transport
+	if tr == nil {
+		tr = kafka.DefaultTransport
+	}
+	if cl.Addr == nil {
+		return nil, fmt.Errorf("list offsets %s: no broker address", topic)
+	}
+	m, err := tr.RoundTrip(ctx, cl.Addr, req)
 	if err != nil {
 		return nil, fmt.Errorf("list offsets %s: %w", topic, err)
 	}
-	out := map[int]int64{}
-	for _, po := range resp.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("list offsets %s/%d: %w", topic, po.Partition, po.Error)
+	res, ok := m.(*listoffsets.Response)
+	if !ok {
+		return nil, fmt.Errorf("list offsets %s: unexpected answer %T", topic, m)
+	}
+	out := make(map[int]int64, len(parts))
+	for _, t := range res.Topics {
+		if t.Topic != topic {
+			continue
 		}
-		out[po.Partition] = po.LastOffset
+		for _, p := range t.Partitions {
+			if p.ErrorCode != 0 {
+				return nil, fmt.Errorf("list offsets %s/%d: %w", topic, p.Partition, kafka.Error(p.ErrorCode))
+			}
+			out[int(p.Partition)] = p.Offset
+		}
+	}
+	for _, p := range parts {
+		if _, ok := out[p]; !ok {
+			return nil, fmt.Errorf("list offsets %s/%d: the partition is missing from the broker's answer", topic, p)
+		}
+	}
+	if len(out) != len(parts) {
+		return nil, fmt.Errorf("list offsets %s: %d partitions answered for %d asked", topic, len(out), len(parts))
 	}
 	return out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/consentflow/consentflow/pkg/stream"
 )
 
 // partitionsTTL is how long the filter reuses consent.changes' partition list.
@@ -25,7 +27,8 @@ const partitionsTTL = 30 * time.Second
 //
 // The guarantee the pinned offsets are for is unchanged: ListOffsets returns
 // each partition's current end, so every change acknowledged before the call
-// is below it.
+// is below it. A partition missing from the answer is an error, never an end
+// of 0 (stream.ListEnds).
 type changesEnds struct {
 	client *kafka.Client
 	topic  string
@@ -47,28 +50,12 @@ func (e *changesEnds) EndOffsets(ctx context.Context) (map[int]int64, error) {
 	if err != nil {
 		return nil, err
 	}
-	reqs := make([]kafka.OffsetRequest, len(parts))
-	for i, p := range parts {
-		reqs[i] = kafka.LastOffsetOf(p)
-	}
-	resp, err := e.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{e.topic: reqs}})
+	ends, err := stream.ListEnds(ctx, e.client, e.topic, parts)
 	if err != nil {
 		e.forget()
-		return nil, fmt.Errorf("list offsets %s: %w", e.topic, err)
+		return nil, err
 	}
-	out := make(map[int]int64, len(parts))
-	for _, po := range resp.Topics[e.topic] {
-		if po.Error != nil {
-			e.forget()
-			return nil, fmt.Errorf("list offsets %s/%d: %w", e.topic, po.Partition, po.Error)
-		}
-		out[po.Partition] = po.LastOffset
-	}
-	if len(out) != len(parts) {
-		e.forget()
-		return nil, fmt.Errorf("list offsets %s: %d of %d partitions answered", e.topic, len(out), len(parts))
-	}
-	return out, nil
+	return ends, nil
 }
 
 func (e *changesEnds) partitions(ctx context.Context) ([]int, error) {

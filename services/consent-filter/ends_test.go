@@ -20,7 +20,8 @@ type fakeBroker struct {
 	topic    string
 	ends     map[int]int64 // partition -> end offset
 	requests map[string]int
-	fail     error // the next ListOffsets fails with it
+	fail     error        // the next ListOffsets fails with it
+	omit     map[int]bool // partitions ListOffsets leaves out of its answer
 }
 
 func (b *fakeBroker) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request) (kafka.Response, error) {
@@ -43,6 +44,9 @@ func (b *fakeBroker) RoundTrip(_ context.Context, _ net.Addr, req kafka.Request)
 		t := listoffsets.ResponseTopic{Topic: b.topic}
 		for _, rt := range r.Topics {
 			for _, rp := range rt.Partitions {
+				if b.omit[int(rp.Partition)] {
+					continue
+				}
 				t.Partitions = append(t.Partitions, listoffsets.ResponsePartition{Partition: rp.Partition, Timestamp: rp.Timestamp, Offset: b.ends[int(rp.Partition)]})
 			}
 		}
@@ -105,5 +109,27 @@ func TestChangesEndsAsksOnceForThePartitions(t *testing.T) {
 	}
 	if m := b.count("metadata"); m != 3 {
 		t.Fatalf("after an error: %d metadata requests, want 3", m)
+	}
+}
+
+// TestChangesEndsRefuseAMissingPartition: a partition the broker leaves out
+// of its ListOffsets answer is an error (and the partition list is asked for
+// again), never an end of 0 — kafka-go's Client.ListOffsets reports 0 for it,
+// which would pin a batch below changes already acknowledged.
+func TestChangesEndsRefuseAMissingPartition(t *testing.T) {
+	b := &fakeBroker{topic: "consent.changes", ends: map[int]int64{0: 5, 1: 7}, requests: map[string]int{}, omit: map[int]bool{1: true}}
+	e := newChangesEnds(&kafka.Client{Addr: kafka.TCP("127.0.0.1:1"), Transport: b}, "consent.changes")
+	ctx := context.Background()
+	if got, err := e.EndOffsets(ctx); err == nil {
+		t.Fatalf("partition 1 left out of the answer: ends %v and no error", got)
+	}
+	b.mu.Lock()
+	b.omit = nil
+	b.mu.Unlock()
+	if got, err := e.EndOffsets(ctx); err != nil || got[0] != 5 || got[1] != 7 || len(got) != 2 {
+		t.Fatalf("answered in full: %v, %v; want {0:5 1:7}", got, err)
+	}
+	if m := b.count("metadata"); m != 2 {
+		t.Fatalf("%d metadata requests, want 2 (the partitions asked again after the error)", m)
 	}
 }

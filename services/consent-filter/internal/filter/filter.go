@@ -390,7 +390,8 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			out = append(out, kafka.Message{Topic: f.Topics.Consented, Key: d.msg.Key, Value: d.msg.Value, Headers: slices.Clip(hs)})
 		}
 		if f.Tally != nil {
-			counted = append(counted, tally.Item{Tenant: d.ev.TenantID, User: d.ev.UserID, Purpose: f.Purpose, Reason: string(dec.Reason), ReceivedAt: d.ev.ReceivedAt})
+			counted = append(counted, tally.Item{Tenant: d.ev.TenantID, User: d.ev.UserID, Purpose: f.Purpose, Reason: string(dec.Reason), ReceivedAt: d.ev.ReceivedAt,
+				Partition: d.msg.Partition, Offset: d.msg.Offset})
 		}
 	}
 	if len(counted) > 0 {

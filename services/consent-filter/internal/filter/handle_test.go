@@ -20,6 +20,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/topics"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
 	"github.com/consentflow/consentflow/services/consent-filter/internal/consentstore"
+	"github.com/consentflow/consentflow/services/consent-filter/internal/tally"
 	"github.com/consentflow/consentflow/services/consent-filter/policy"
 )
 
@@ -268,4 +269,35 @@ func TestPausedGaugeCoversEveryMember(t *testing.T) {
 	_, err = a.Handle(context.Background(), batch)
 	require.NoError(t, err)
 	require.Equal(t, 0.0, gauge())
+}
+
+// recordedTally keeps what the filter hands to the privacy-centre counts.
+type recordedTally struct{ items []tally.Item }
+
+func (r *recordedTally) Record(_ context.Context, items []tally.Item) {
+	r.items = append(r.items, items...)
+}
+
+// TestTallyItemsCarryTheirPositions: every event decided is handed to the
+// counts once, with its own tenant and user and its record's partition and
+// offset — the position the counts count once (a redelivered batch is not
+// counted again).
+func TestTallyItemsCarryTheirPositions(t *testing.T) {
+	const n, users = 300, 40
+	f, raw := handleFixture(t, users)
+	rec := &recordedTally{}
+	f.Tally = rec
+	batch := handleBatch(t, raw, n, users)
+	_, err := f.Handle(context.Background(), batch)
+	require.NoError(t, err)
+	require.Len(t, rec.items, n)
+	seen := map[int64]bool{}
+	for _, it := range rec.items {
+		i := int(it.Offset) // handleBatch puts event i at offset i of partition i%3
+		require.False(t, seen[it.Offset], "offset %d counted twice", it.Offset)
+		seen[it.Offset] = true
+		require.Equal(t, i%3, it.Partition, "event %d", i)
+		require.Equal(t, fmt.Sprintf("t%d", (i%users)%4), it.Tenant, "event %d", i)
+		require.Equal(t, fmt.Sprintf("u%d", i%users), it.User, "event %d", i)
+	}
 }

@@ -20,8 +20,10 @@ func TestQueueNeverHoldsTheCaller(t *testing.T) {
 	failed := prometheus.NewCounter(prometheus.CounterOpts{Name: "f"})
 	q := NewQueue(&Tally{RDB: redis.NewClient(&redis.Options{Addr: mr.Addr()}), Namespace: "cf", Failed: failed}, 2)
 	day := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	offset := int64(0)
 	item := func(user string) []Item {
-		return []Item{{Tenant: "acme", User: user, Purpose: "ai_training", Reason: "allowed_consent", ReceivedAt: day}}
+		offset++
+		return []Item{{Tenant: "acme", User: user, Purpose: "ai_training", Reason: "allowed_consent", ReceivedAt: day, Offset: offset}}
 	}
 	done := make(chan struct{})
 	go func() {

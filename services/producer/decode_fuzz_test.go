@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/consentflow/consentflow/pkg/auth"
+	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/strictjson"
 )
 
@@ -28,57 +29,81 @@ func FuzzDecodeEvents(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		for name, decode := range map[string]func([]byte) (int, error){
-			"events": func(b []byte) (int, error) { evs, err := DecodeEvents(b, 50); return len(evs), err },
-			"batch":  func(b []byte) (int, error) { evs, err := DecodeSegment("batch", b, 50, nil); return len(evs), err },
-			"track":  func(b []byte) (int, error) { evs, err := DecodeSegment("track", b, 50, boundTB); return len(evs), err },
+		type decoder func([]byte) ([]schema.InteractionEvent, error)
+		for name, decode := range map[string]decoder{
+			"events": func(b []byte) ([]schema.InteractionEvent, error) { return DecodeEvents(b, 50) },
+			"batch":  func(b []byte) ([]schema.InteractionEvent, error) { return DecodeSegment("batch", b, 50, nil) },
+			"track":  func(b []byte) ([]schema.InteractionEvent, error) { return DecodeSegment("track", b, 50, boundTB) },
 		} {
-			n, err := decode(body)
+			evs, err := decode(body)
 			checkDuplicateRule(t, name, body, err)
-			if err == nil {
-				if n == 0 {
-					t.Fatalf("%s: no events and no error", name)
-				}
+			bound := ""
+			if name == "track" { // only the "track" decoder has a credential bound to a tenant
+				bound = boundTB.Tenant
+			}
+			if err != nil {
+				checkRefusal(t, name, len(evs), err, bound != "")
 				continue
 			}
-			if n != 0 {
-				t.Fatalf("%s: %d events with error %v", name, n, err)
-			}
-			var tooMany *TooManyEventsError
-			if errors.As(err, &tooMany) {
-				continue
-			}
-			var list []Problem
-			var invalid *ValidationError
-			var forbidden *ForbiddenError
-			switch {
-			case errors.As(err, &invalid):
-				list = invalid.Problems
-			case errors.As(err, &forbidden):
-				if name != "track" { // only the "track" decoder has a credential bound to a tenant
-					t.Fatalf("%s: forbidden without a bound credential: %v", name, err)
-				}
-				list = forbidden.Problems
-			}
-			if len(list) == 0 {
-				t.Fatalf("%s: error without problems: %v", name, err)
-			}
-			for _, p := range list {
-				if p.Path == "" || p.Message == "" {
-					t.Fatalf("%s: problem without path or message: %+v", name, p)
-				}
-			}
-		}
-		evs, err := DecodeEvents(body, 50)
-		if err != nil {
-			return
-		}
-		for i, ev := range evs {
-			if blank(ev.EventType) || blank(ev.TenantID) || blank(ev.Subject()) {
-				t.Fatalf("event %d accepted without type, tenant or subject: %+v", i, ev)
-			}
+			checkAccepted(t, name, evs, bound)
 		}
 	})
+}
+
+// checkRefusal holds a decoder's refusal err to the rule for outside input:
+// no events beside it, and either too many events (413) or problems (400,
+// 401, or 403 only when the credential is bound to a tenant) each with a path
+// and a message.
+func checkRefusal(t *testing.T, name string, n int, err error, mayForbid bool) {
+	t.Helper()
+	if n != 0 {
+		t.Fatalf("%s: %d events with error %v", name, n, err)
+	}
+	var tooMany *TooManyEventsError
+	if errors.As(err, &tooMany) {
+		return
+	}
+	var list []Problem
+	var invalid *ValidationError
+	var forbidden *ForbiddenError
+	var unknown *mixpanelUnauthorized
+	switch {
+	case errors.As(err, &invalid):
+		list = invalid.Problems
+	case errors.As(err, &unknown):
+		list = unknown.Problems
+	case errors.As(err, &forbidden):
+		if !mayForbid {
+			t.Fatalf("%s: forbidden without a bound credential: %v", name, err)
+		}
+		list = forbidden.Problems
+	}
+	if len(list) == 0 {
+		t.Fatalf("%s: error without problems: %v", name, err)
+	}
+	for _, p := range list {
+		if p.Path == "" || p.Message == "" {
+			t.Fatalf("%s: problem without path or message: %+v", name, p)
+		}
+	}
+}
+
+// checkAccepted holds accepted events to what every ingest surface promises:
+// at least one, each with a type, a tenant (the bound one when the
+// credential is bound) and a subject.
+func checkAccepted(t *testing.T, name string, evs []schema.InteractionEvent, bound string) {
+	t.Helper()
+	if len(evs) == 0 {
+		t.Fatalf("%s: no events and no error", name)
+	}
+	for i, ev := range evs {
+		if blank(ev.EventType) || blank(ev.TenantID) || blank(ev.Subject()) {
+			t.Fatalf("%s: event %d accepted without type, tenant or subject: %+v", name, i, ev)
+		}
+		if bound != "" && ev.TenantID != bound {
+			t.Fatalf("%s: credential bound to %q, event %d of tenant %q", name, bound, i, ev.TenantID)
+		}
+	}
 }
 
 var boundTB = &auth.Credential{Name: "tb", Tenant: "tb"}

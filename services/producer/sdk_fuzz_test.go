@@ -2,7 +2,6 @@ package producer
 
 import (
 	"encoding/base64"
-	"errors"
 	"reflect"
 	"testing"
 
@@ -10,62 +9,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 )
-
-// checkRefusal holds a decoder's refusal err to the rule for outside input:
-// no events beside it, and either too many events (413) or problems (400,
-// 401, or 403 only when the credential is bound to a tenant) each with a path
-// and a message.
-func checkRefusal(t *testing.T, name string, n int, err error, mayForbid bool) {
-	t.Helper()
-	if n != 0 {
-		t.Fatalf("%s: %d events with error %v", name, n, err)
-	}
-	var tooMany *TooManyEventsError
-	if errors.As(err, &tooMany) {
-		return
-	}
-	var list []Problem
-	var invalid *ValidationError
-	var forbidden *ForbiddenError
-	var unknown *mixpanelUnauthorized
-	switch {
-	case errors.As(err, &invalid):
-		list = invalid.Problems
-	case errors.As(err, &unknown):
-		list = unknown.Problems
-	case errors.As(err, &forbidden):
-		if !mayForbid {
-			t.Fatalf("%s: forbidden without a bound credential: %v", name, err)
-		}
-		list = forbidden.Problems
-	}
-	if len(list) == 0 {
-		t.Fatalf("%s: error without problems: %v", name, err)
-	}
-	for _, p := range list {
-		if p.Path == "" || p.Message == "" {
-			t.Fatalf("%s: problem without path or message: %+v", name, p)
-		}
-	}
-}
-
-// checkAccepted holds accepted events to what every ingest surface promises:
-// at least one, each with a type, a tenant (the bound one when the
-// credential is bound) and a subject.
-func checkAccepted(t *testing.T, name string, evs []schema.InteractionEvent, bound string) {
-	t.Helper()
-	if len(evs) == 0 {
-		t.Fatalf("%s: no events and no error", name)
-	}
-	for i, ev := range evs {
-		if blank(ev.EventType) || blank(ev.TenantID) || blank(ev.Subject()) {
-			t.Fatalf("%s: event %d accepted without type, tenant or subject: %+v", name, i, ev)
-		}
-		if bound != "" && ev.TenantID != bound {
-			t.Fatalf("%s: credential bound to %q, event %d of tenant %q", name, bound, i, ev.TenantID)
-		}
-	}
-}
 
 // referenceParse is parse with the decode walking encoding/json's values
 // (the slow path the decoders take for what fastjson may read differently)

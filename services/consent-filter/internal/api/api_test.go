@@ -13,12 +13,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
@@ -79,11 +78,7 @@ const (
 
 func newFixture(t *testing.T, polYAML string) *fixture {
 	t.Helper()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	codec, err := avro.ConsentChanges(context.Background(), avro.NewSerde(cl), "consent.changes")
+	codec, err := avro.ConsentChanges(context.Background(), avrotest.Serde(t), "consent.changes")
 	require.NoError(t, err)
 	pol := policy.Default()
 	if polYAML != "" {

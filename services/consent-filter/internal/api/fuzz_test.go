@@ -12,12 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
@@ -61,13 +60,7 @@ func (noRecords) Lookup(context.Context, string, []consentstore.SubjectRef) (map
 
 // fuzzAPI is the consent API on an in-memory appender and an in-process registry.
 func fuzzAPI(f *testing.F) (*API, http.Handler, *memAppender) {
-	reg := srfake.New()
-	f.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	codec, err := avro.ConsentChanges(context.Background(), avro.NewSerde(cl), "consent.changes")
+	codec, err := avro.ConsentChanges(context.Background(), avrotest.Serde(f), "consent.changes")
 	if err != nil {
 		f.Fatal(err)
 	}

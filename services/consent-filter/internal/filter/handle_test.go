@@ -11,10 +11,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/topics"
@@ -50,11 +49,7 @@ func (s *fixedState) Lookup(_ context.Context, _ string, refs []consentstore.Sub
 // consent version on its events).
 func handleFixture(t testing.TB, users int) (*Filter, *avro.Codec[schema.InteractionEvent]) {
 	ctx := context.Background()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	serde := avro.NewSerde(cl)
+	serde := avrotest.Serde(t)
 	raw, err := avro.InteractionEvents(ctx, serde, "events.raw")
 	require.NoError(t, err)
 	dec, err := avro.ConsentDecisions(ctx, serde, "consent.decisions")

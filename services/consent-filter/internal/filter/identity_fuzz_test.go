@@ -13,12 +13,11 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/go-redis/v9"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
@@ -116,13 +115,7 @@ func FuzzDenyAcceptedID(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	reg := srfake.New()
-	f.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	if err != nil {
-		f.Fatal(err)
-	}
-	codec, err := avro.ConsentChanges(ctx, avro.NewSerde(cl), "consent.changes")
+	codec, err := avro.ConsentChanges(ctx, avrotest.Serde(f), "consent.changes")
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/services/consent-filter/decision"
@@ -25,11 +24,7 @@ import (
 // goavro (the path the filter took before), written out here.
 func TestPartialReadDecidesAsFullDecode(t *testing.T) {
 	ctx := context.Background()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	serde := avro.NewSerde(cl)
+	serde := avrotest.Serde(t)
 	raw, err := avro.InteractionEvents(ctx, serde, "events.raw")
 	require.NoError(t, err)
 

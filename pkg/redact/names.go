@@ -114,6 +114,10 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 			i = j // "Soylent Corp", "De Fazio & Sons": an organisation, not a name or a place
 			continue
 		}
+		if a == b && dictCompound(s.text, &s.toks[a]) {
+			i = j // "Follow-up", "sign-off", "team-building": a compound of English words
+			continue
+		}
 		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 			i = j
 			continue
@@ -138,6 +142,42 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+}
+
+// dictCompound reports whether a word joins English dictionary words by
+// hyphens, no list knows the whole word as a name or a place ("Rose-Marie",
+// "Jean-Paul" are given names), and one of its parts is a function word
+// ("Check-in", "sign-off", "Heads-up", "add-on") or none is a listed given
+// name or surname ("team-building"): such a word is a phrasal noun, no name
+// and no place. A double-barrelled surname of dictionary words that are
+// also surnames ("Lane-Fox") stays a name; so does "Fine-tune", two
+// surnames by the lists.
+func dictCompound(text string, t *ner.Token) bool {
+	if t.Kind != ner.KWord || t.Shape == ner.ShUpper || t.Shape == ner.ShMixed {
+		return false
+	}
+	w := text[t.S:t.E]
+	if strings.IndexByte(w, '-') < 0 || ner.Flags(w)&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre) != 0 {
+		return false // the token's own flags also hold its parts' names ("Fine-tune": two surnames)
+	}
+	parts, fn, named := 0, false, false
+	for w != "" {
+		k := strings.IndexByte(w, '-')
+		part := w
+		if k >= 0 {
+			part, w = w[:k], w[k+1:]
+		} else {
+			w = ""
+		}
+		f := ner.Flags(part)
+		if part == "" || f&ner.FDict == 0 {
+			return false
+		}
+		parts++
+		fn = fn || f&ner.FFunc != 0
+		named = named || f&(ner.FGiven|ner.FSurname) != 0
+	}
+	return parts >= 2 && (fn || !named)
 }
 
 // keyTail reports whether token i is the number of a key glued to letters

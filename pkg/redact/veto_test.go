@@ -239,3 +239,38 @@ func TestLegalFormMakesAnOrganisation(t *testing.T) {
 		assert.Contains(t, strings.Join(spans, "|"), c.keep, c.text)
 	}
 }
+
+// A hyphenated compound of English words with a function word ("Check-in",
+// "sign-off") or without a listed name among its parts ("team-building")
+// is a phrasal noun, not a name or a place; a hyphenated given name and a
+// double-barrelled surname of words the name lists hold stay names.
+func TestDictionaryCompoundIsNoName(t *testing.T) {
+	for _, c := range []struct {
+		word string
+		want bool
+	}{
+		{"Check-in", true}, {"sign-off", true}, {"Heads-up", true}, {"add-on", true},
+		{"team-building", true}, {"Kick-off", true}, {"roll-out", true},
+		{"Rose-Marie", false}, {"Jean-Paul", false}, {"Lane-Fox", false}, {"Fine-tune", false},
+		{"Humbert-Droz", false}, {"Niroula-Quliyev", false}, {"Checkin", false},
+		{"In-ho", false}, {"Baton-Rouge", false}, // listed whole: a Korean given name, a city
+	} {
+		text := "see " + c.word + " today"
+		ts, a, b := tokensOf(t, text, c.word)
+		assert.Equal(t, a, b, c.word)
+		assert.Equal(t, c.want, dictCompound(text, &ts[a]), c.word)
+	}
+	for _, c := range []struct {
+		text   string
+		people []string
+	}{
+		{"Check-in opens at 3pm, ask Amara Osei for the keys.", []string{"Amara Osei"}},
+		{"Sign-off from legal is still pending.", nil},
+		{"Heads-up: the build is red again, Priya is on it.", []string{"Priya"}},
+		{"Check-in: Yusuf, Follow-up: Ines", []string{"Yusuf", "Ines"}},
+		{"Lane-Fox and Rose-Marie joined the call.", []string{"Lane-Fox", "Rose-Marie"}},
+	} {
+		assert.Equal(t, c.people, found(New(), c.text, nil, Person), c.text)
+		assert.Empty(t, found(New(), c.text, nil, Location), c.text)
+	}
+}

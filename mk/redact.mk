@@ -33,8 +33,14 @@ redact-data: ## rebuild the tagger's name/place lists from pinned packages (need
 	node $(REDACT_DATA)/build/heldout.mjs $(REDACT_PKGS)/fjs/package $(REDACT_DATA)
 	node $(REDACT_DATA)/build/vendors.mjs $(REDACT_PKGS) $(REDACT_DATA)
 
-redact-model: ## retrain the name/place tagger from the committed lists (writes pkg/redact/ner/data/model.bin.gz)
-	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --out $(REDACT_DATA)/model.bin.gz
+# The committed model is trained with the dev corpus: without it redact-train
+# only warns and trains on generated texts, a different model (a worktree
+# outside the repo's folder has no ../shared). REDACT_DEV names it elsewhere.
+REDACT_DEV ?= ../shared/data/pii/synth_dataset_v2.json
+
+redact-model: ## retrain the name/place tagger from the committed lists and the dev corpus (writes pkg/redact/ner/data/model.bin.gz)
+	@test -f "$(REDACT_DEV)" || { echo "redact-model: no dev corpus at $(REDACT_DEV); the committed model is trained with it (REDACT_DEV=<path to synth_dataset_v2.json>)" >&2; exit 2; }
+	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --dev "$(REDACT_DEV)" --out $(REDACT_DATA)/model.bin.gz
 
 redact-eval: ## score the redactor on the dev corpus (when present) and on the held-out corpora (generated, disjoint, handwritten, fresh, fresh2)
 	@if [ -f ../shared/data/pii/synth_dataset_v2.json ]; then $(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json; \

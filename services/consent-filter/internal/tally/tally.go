@@ -60,10 +60,14 @@ type Tally struct {
 
 // Record adds items and handles a failure itself (counted and logged): the
 // filter's batch never waits on statistics.
-func (t *Tally) Record(ctx context.Context, items []Item) {
+func (t *Tally) Record(ctx context.Context, items []Item) { t.record(ctx, items, 1) }
+
+// record is Record of items gathered from batches batches: a failure loses
+// the counts of every one of them.
+func (t *Tally) record(ctx context.Context, items []Item, batches int) {
 	if err := t.Add(ctx, items); err != nil {
 		if t.Failed != nil {
-			t.Failed.Inc()
+			t.Failed.Add(float64(batches))
 		}
 		if !t.failing.Swap(true) && t.Log != nil {
 			t.Log.Warn("privacy-centre counts not recorded (statistics only; decisions are unaffected)", zap.Error(err))

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/loadgen"
+	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/segmentio/kafka-go"
 	"go.uber.org/zap"
 )
@@ -116,13 +118,26 @@ func BenchmarkBareKafkaGoWrite(b *testing.B) {
 }
 
 // BenchmarkDecodeEvents measures DecodeEvents alone on the ingest benchmark's
-// bodies (no HTTP, no Kafka). It reports events/s on one goroutine.
+// bodies and on the load generator's (the bodies `make bench` posts: types,
+// locales, locations, PII-rich text; no HTTP, no Kafka). It reports events/s
+// on one goroutine.
 //
 //	go test ./services/producer -run '^$' -bench DecodeEvents -benchmem
 func BenchmarkDecodeEvents(b *testing.B) {
-	for _, batch := range []int{1, 50, 500} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
-			body := []byte(batchBody("bench", batch))
+	for _, c := range []struct {
+		name  string
+		batch int
+		body  func(n int) []byte
+	}{
+		{"batch=1", 1, func(n int) []byte { return []byte(batchBody("bench", n)) }},
+		{"batch=50", 50, func(n int) []byte { return []byte(batchBody("bench", n)) }},
+		{"batch=500", 500, func(n int) []byte { return []byte(batchBody("bench", n)) }},
+		{"loadgen/batch=50", 50, func(n int) []byte { return loadgenBody(b, n) }},
+		{"loadgen/batch=500", 500, func(n int) []byte { return loadgenBody(b, n) }},
+	} {
+		batch := c.batch
+		b.Run(c.name, func(b *testing.B) {
+			body := c.body(batch)
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -134,4 +149,23 @@ func BenchmarkDecodeEvents(b *testing.B) {
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
 		})
 	}
+}
+
+// loadgenBody is a POST /v1/events body of n events from the load generator
+// with cfbench's settings (pkg/loadgen, seed 42, 200 tenants × 250 users).
+func loadgenBody(b *testing.B, n int) []byte {
+	cfg := loadgen.DefaultConfig()
+	cfg.SteadyChurn()
+	cfg.Seed, cfg.Tenants, cfg.UsersPerTenant = 42, 200, 250
+	gen, err := loadgen.NewGenerator(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var evs []schema.InteractionEvent
+	for len(evs) < n {
+		if a := gen.Next(); a.Kind == loadgen.ActionEvent {
+			evs = append(evs, a.Event.Event)
+		}
+	}
+	return loadgen.EventsBody(evs)
 }

@@ -35,6 +35,58 @@ type fastScan struct {
 	i     int
 	buf   []byte   // unescaping and compacting
 	names []string // names of the client_consent objects being compacted
+	// kept holds the event types, locales and locations of this body that
+	// passed checkKept: a request's events repeat a few of them, and a
+	// locale's check (a BCP 47 parse) cost more than the rest of an event.
+	kept map[keptValue]struct{}
+}
+
+// keptValue is one checked value of a kept field.
+type keptValue struct {
+	field byte // 't' event type, 'l' locale, 'p' location
+	v     string
+}
+
+// checkKept is checkKept for the fast path: each distinct value of a body is
+// checked once (a value that fails sends the body to the full decoder anyway).
+func (sc *fastScan) checkKept(ev *schema.InteractionEvent, p *problems) {
+	if sc.kept == nil {
+		sc.kept = make(map[keptValue]struct{}, 8)
+	}
+	var check schema.InteractionEvent // the fields not checked before
+	var fresh [3]keptValue
+	n := 0
+	unseen := func(field byte, v string) bool {
+		if v == "" {
+			return false
+		}
+		k := keptValue{field, v}
+		if _, ok := sc.kept[k]; ok {
+			return false
+		}
+		fresh[n] = k
+		n++
+		return true
+	}
+	if unseen('t', ev.EventType) {
+		check.EventType = ev.EventType
+	}
+	if unseen('l', ev.Locale) {
+		check.Locale = ev.Locale
+	}
+	if unseen('p', ev.Location) {
+		check.Location = ev.Location
+	}
+	if n == 0 {
+		return
+	}
+	before := len(p.list) + len(p.forbidden)
+	checkKept(&check, "", "", "", p)
+	if len(p.list)+len(p.forbidden) == before {
+		for _, k := range fresh[:n] {
+			sc.kept[k] = struct{}{}
+		}
+	}
 }
 
 // maxFastNames bounds the members of an object in client_consent that the
@@ -271,7 +323,7 @@ func (sc *fastScan) event(key string, cred *auth.Credential) (schema.Interaction
 	}
 	bindEvent(cred, &ev, loc{}, &p)
 	requireCore(&ev, "", "event_type", "tenant_id", "user_id", "anonymous_id", &p)
-	checkKept(&ev, "", "", "", &p)
+	sc.checkKept(&ev, &p)
 	if len(p.list) > 0 || len(p.forbidden) > 0 {
 		return ev, false
 	}

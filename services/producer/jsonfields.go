@@ -109,7 +109,21 @@ func eventID(s string, at loc, p *problems) string {
 		p.addAt(at, "must be a UUID")
 		return ""
 	}
+	if len(s) == 36 && !hasUpper(s) {
+		// Parse took the hyphenated form (hyphens at 8, 13, 18, 23, hex
+		// digits elsewhere): in lower case it is u.String() already.
+		return s
+	}
 	return u.String()
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
 }
 
 func ipAddr(s string, at loc, p *problems) string {
@@ -120,6 +134,10 @@ func ipAddr(s string, at loc, p *problems) string {
 	if err != nil {
 		p.addAt(at, "must be an IPv4 or IPv6 address")
 		return ""
+	}
+	var buf [64]byte // the usual forms fit; AppendTo grows past it otherwise
+	if c := a.AppendTo(buf[:0]); string(c) == s {
+		return s // already in a.String()'s form: no copy
 	}
 	return a.String()
 }

@@ -1,0 +1,82 @@
+package producer
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// TestEventIDAndIPAreTheLibrariesForms: event_id and ip are stored in the
+// form uuid.UUID.String and netip.Addr.String give (the decoders hand a value
+// already in that form through without copying it; every other spelling is
+// rewritten).
+func TestEventIDAndIPAreTheLibrariesForms(t *testing.T) {
+	for _, s := range []string{
+		"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+		"0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D",
+		"0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3C4d",
+		"{0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d}",
+		"urn:uuid:0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
+		"0a1b2c3d4e5f4a6b8c7d9e0f1a2b3c4d",
+		"0A1B2C3D4E5F4A6B8C7D9E0F1A2B3C4D",
+	} {
+		var p problems
+		if got, want := eventID(s, loc{}, &p), uuid.MustParse(s).String(); got != want || len(p.list) > 0 {
+			t.Errorf("eventID(%q) = %q (%v), want %q", s, got, p.list, want)
+		}
+	}
+	for _, s := range []string{
+		"203.0.113.7", "0.0.0.0", "255.255.255.255",
+		"2001:db8::1", "2001:DB8::1", "2001:0db8:0000:0000:0000:0000:0000:0001", "2001:db8:0:0:1:0:0:1",
+		"::", "::1", "::ffff:203.0.113.7", "::FFFF:203.0.113.7", "::ffff:cb00:7107",
+		"fe80::1%eth0", "fe80::1%" + strings.Repeat("z", 60), "FE80::A%Eth0",
+	} {
+		var p problems
+		if got, want := ipAddr(s, loc{}, &p), netip.MustParseAddr(s).String(); got != want || len(p.list) > 0 {
+			t.Errorf("ipAddr(%q) = %q (%v), want %q", s, got, p.list, want)
+		}
+	}
+}
+
+// TestFastPathChecksEveryEventsKeptFields: the fast path checks each distinct
+// event type, locale and location of a body once; a value it has not seen
+// yet is still checked, so a bad one after many good ones is refused, with
+// its path, whichever field it is in.
+func TestFastPathChecksEveryEventsKeptFields(t *testing.T) {
+	good := `{"event_type":"comment_added","tenant_id":"t1","user_id":"u%d","locale":"de-DE","location":"DE/Berlin"}`
+	for _, bad := range []struct{ member, value, path string }{
+		{"event_type", "mail a@b.example", "events[3].event_type"},
+		{"locale", "xx-!!", "events[3].locale"},
+		{"location", "Atlantis/Nowhere", "events[3].location"},
+	} {
+		evs := []string{}
+		for i := range 3 {
+			evs = append(evs, strings.Replace(good, "%d", string(rune('0'+i)), 1))
+		}
+		last := strings.Replace(good, "%d", "3", 1)
+		switch bad.member {
+		case "event_type":
+			last = strings.Replace(last, `"comment_added"`, `"`+bad.value+`"`, 1)
+		case "locale":
+			last = strings.Replace(last, `"de-DE"`, `"`+bad.value+`"`, 1)
+		case "location":
+			last = strings.Replace(last, `"DE/Berlin"`, `"`+bad.value+`"`, 1)
+		}
+		body := []byte(`{"events":[` + strings.Join(append(evs, last), ",") + `]}`)
+		if _, ok := decodeEventsFast(body, 10, nil); ok {
+			t.Fatalf("%s %q: the fast path took the body", bad.member, bad.value)
+		}
+		_, err := DecodeEventsFor(body, 10, nil)
+		if err == nil || !strings.Contains(err.Error(), bad.path) {
+			t.Fatalf("%s %q: got %v, want a problem at %s", bad.member, bad.value, err, bad.path)
+		}
+		agree(t, body, 10)
+	}
+	// The good events alone are taken by the fast path.
+	body := []byte(`{"events":[` + strings.Replace(good, "%d", "0", 1) + "," + strings.Replace(good, "%d", "1", 1) + `]}`)
+	if !agree(t, body, 10) {
+		t.Fatal("the fast path refused a valid body")
+	}
+}

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
@@ -29,6 +30,7 @@ func SubjectRef(auditKey []byte, purpose string, s identity.Subject) string {
 // reference per event, and its events share subjects.
 type refs struct {
 	purpose string
+	key     []byte // the audit key m was made with
 	m       hash.Hash
 	buf     []byte
 	sum     []byte
@@ -43,7 +45,7 @@ type ref struct {
 }
 
 func newRefs(auditKey []byte, purpose string) *refs {
-	return &refs{purpose: purpose, m: hmac.New(sha256.New, auditKey)}
+	return &refs{purpose: purpose, key: bytes.Clone(auditKey), m: hmac.New(sha256.New, auditKey)}
 }
 
 func (r *refs) of(s identity.Subject) ref {

@@ -296,3 +296,41 @@ func TestTallyItemsCarryTheirPositions(t *testing.T) {
 		require.Equal(t, fmt.Sprintf("u%d", i%users), it.User, "event %d", i)
 	}
 }
+
+// TestBatchesShareNoState: Handle keeps its per-batch maps between batches;
+// a batch decided after another — with the materializer's positions, a
+// tenant's grant and users' records changed in between — gives exactly the
+// outputs a fresh filter gives it.
+func TestBatchesShareNoState(t *testing.T) {
+	const users = 40
+	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
+	used, raw := handleFixture(t, users)
+	fresh, _ := handleFixture(t, users)
+	used.Now, fresh.Now = now, now
+	ctx := context.Background()
+	_, err := used.Handle(ctx, handleBatch(t, raw, 300, users))
+	require.NoError(t, err)
+	for _, f := range []*Filter{used, fresh} {
+		st := f.State.(*fixedState)
+		st.positions = map[int]int64{0: 50, 1: 60, 2: 70}
+		st.records[identity.TenantOf("t2")] = consentstore.Record{Status: decision.Granted, EffectiveAt: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Partition: 1, Offset: 9}
+		for i := 0; i < users; i += 3 { // u0, u3, ... withdraw; u1, u4, ... grant again
+			s := identity.Subject{Kind: identity.User, Tenant: fmt.Sprintf("t%d", i%4), ID: fmt.Sprintf("u%d", i)}
+			st.records[s] = consentstore.Record{Status: decision.Denied, EffectiveAt: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Partition: i % 3, Offset: int64(100 + i)}
+			s = identity.Subject{Kind: identity.User, Tenant: fmt.Sprintf("t%d", (i+1)%4), ID: fmt.Sprintf("u%d", i+1)}
+			st.records[s] = consentstore.Record{Status: decision.Granted, EffectiveAt: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Partition: (i + 1) % 3, Offset: int64(101 + i)}
+		}
+	}
+	second := handleBatch(t, raw, 250, users)
+	got, err := used.Handle(ctx, second)
+	require.NoError(t, err)
+	want, err := fresh.Handle(ctx, second)
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		require.Equal(t, want[i].Topic, got[i].Topic, "message %d", i)
+		require.Equal(t, want[i].Key, got[i].Key, "message %d", i)
+		require.Equal(t, want[i].Value, got[i].Value, "message %d", i)
+		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
+	}
+}

@@ -35,10 +35,25 @@ type fastScan struct {
 	i     int
 	buf   []byte   // unescaping and compacting
 	names []string // names of the client_consent objects being compacted
-	// kept holds the event types, locales and locations of this body that
-	// passed checkKept: a request's events repeat a few of them, and a
-	// locale's check (a BCP 47 parse) cost more than the rest of an event.
-	kept map[keptValue]struct{}
+	// kept holds the last event types, locales and locations of this body
+	// that passed checkKept (nextKept is where the next one goes): a request's
+	// events repeat a few of them, and a locale's check (a BCP 47 parse) cost
+	// more than the rest of an event. An array, not a map: a one-event body
+	// allocates nothing for it.
+	kept     [keptSlots]keptValue
+	nextKept int
+}
+
+const keptSlots = 32
+
+// seen reports whether k passed the check earlier in this body.
+func (sc *fastScan) seen(k keptValue) bool {
+	for _, v := range sc.kept {
+		if v == k {
+			return true
+		}
+	}
+	return false
 }
 
 // keptValue is one checked value of a kept field.
@@ -50,9 +65,6 @@ type keptValue struct {
 // checkKept is checkKept for the fast path: each distinct value of a body is
 // checked once (a value that fails sends the body to the full decoder anyway).
 func (sc *fastScan) checkKept(ev *schema.InteractionEvent, p *problems) {
-	if sc.kept == nil {
-		sc.kept = make(map[keptValue]struct{}, 8)
-	}
 	var check schema.InteractionEvent // the fields not checked before
 	var fresh [3]keptValue
 	n := 0
@@ -61,7 +73,7 @@ func (sc *fastScan) checkKept(ev *schema.InteractionEvent, p *problems) {
 			return false
 		}
 		k := keptValue{field, v}
-		if _, ok := sc.kept[k]; ok {
+		if sc.seen(k) {
 			return false
 		}
 		fresh[n] = k
@@ -84,7 +96,8 @@ func (sc *fastScan) checkKept(ev *schema.InteractionEvent, p *problems) {
 	checkKept(&check, "", "", "", p)
 	if len(p.list)+len(p.forbidden) == before {
 		for _, k := range fresh[:n] {
-			sc.kept[k] = struct{}{}
+			sc.kept[sc.nextKept] = k
+			sc.nextKept = (sc.nextKept + 1) % keptSlots
 		}
 	}
 }

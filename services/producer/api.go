@@ -235,8 +235,10 @@ type bodyError struct {
 func (a *API) readLimited(w http.ResponseWriter, r *http.Request) ([]byte, *bodyError) {
 	limit := a.cfg.MaxBodyBytes
 	var src io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	plain := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); {
 	case enc == "" || enc == "identity":
+		plain = true
 	case isGzip(r):
 		zr, err := gzip.NewReader(src)
 		if err != nil {
@@ -251,7 +253,16 @@ func (a *API) readLimited(w http.ResponseWriter, r *http.Request) ([]byte, *body
 	default:
 		return nil, &bodyError{http.StatusUnsupportedMediaType, "unsupported_media_type", "Content-Encoding must be gzip or identity"}
 	}
-	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	var body []byte
+	var err error
+	if !plain || r.ContentLength <= 0 || r.ContentLength > limit {
+		body, err = io.ReadAll(io.LimitReader(src, limit+1))
+	} else {
+		// A plain body of a declared length (net/http delivers exactly that
+		// many bytes) is read into one buffer of that size, not grown from
+		// 512 bytes by copying (a 500-event request: ~15 copies).
+		body, err = readSized(io.LimitReader(src, limit+1), int(r.ContentLength))
+	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || int64(len(body)) > limit:
@@ -328,4 +339,23 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// readSized is io.ReadAll into a buffer of size+1 bytes to start with (the
+// last byte lets the read that meets EOF need no growth).
+func readSized(r io.Reader, size int) ([]byte, error) {
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // more than declared: grow as ReadAll does
+		}
+	}
 }

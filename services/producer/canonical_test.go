@@ -1,9 +1,13 @@
 package producer
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/google/uuid"
 )
@@ -78,5 +82,31 @@ func TestFastPathChecksEveryEventsKeptFields(t *testing.T) {
 	body := []byte(`{"events":[` + strings.Replace(good, "%d", "0", 1) + "," + strings.Replace(good, "%d", "1", 1) + `]}`)
 	if !agree(t, body, 10) {
 		t.Fatal("the fast path refused a valid body")
+	}
+}
+
+// TestReadSizedIsReadAll: reading a body into a buffer of its declared size
+// gives what io.ReadAll gives, whether the declared size is right, short or
+// long, and however the reader splits the data.
+func TestReadSizedIsReadAll(t *testing.T) {
+	data := []byte(strings.Repeat("0123456789abcdef", 300) + "xyz")
+	readers := map[string]func([]byte) io.Reader{
+		"whole":    func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"one byte": func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+		"half":     func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) },
+		"data+EOF": func(b []byte) io.Reader { return iotest.DataErrReader(bytes.NewReader(b)) },
+	}
+	for name, mk := range readers {
+		for _, size := range []int{0, 1, len(data) - 1, len(data), len(data) + 1, 2 * len(data)} {
+			want, werr := io.ReadAll(mk(data))
+			got, err := readSized(mk(data), size)
+			if !bytes.Equal(got, want) || (err == nil) != (werr == nil) {
+				t.Fatalf("%s, size %d: got %d bytes (%v), want %d (%v)", name, size, len(got), err, len(want), werr)
+			}
+		}
+	}
+	boom := errors.New("boom")
+	if _, err := readSized(iotest.ErrReader(boom), 10); !errors.Is(err, boom) {
+		t.Fatalf("a read error: got %v", err)
 	}
 }

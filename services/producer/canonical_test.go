@@ -3,11 +3,15 @@ package producer
 import (
 	"bytes"
 	"errors"
+	"github.com/consentflow/consentflow/pkg/schema"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"strings"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -108,5 +112,45 @@ func TestReadSizedIsReadAll(t *testing.T) {
 	boom := errors.New("boom")
 	if _, err := readSized(iotest.ErrReader(boom), 10); !errors.Is(err, boom) {
 		t.Fatalf("a read error: got %v", err)
+	}
+}
+
+// TestStampedEventIDsAreRandomV4UUIDs: the ids the producer gives events
+// without one are distinct version-4 UUIDs of RFC 4122's variant in the form
+// uuid.UUID.String gives, and events with an id keep theirs.
+func TestStampedEventIDsAreRandomV4UUIDs(t *testing.T) {
+	a := &API{now: time.Now}
+	evs := make([]schema.InteractionEvent, 2000)
+	evs[7].EventID = "kept"
+	a.stamp(evs, httptest.NewRequest(http.MethodPost, "/v1/events", nil), "api")
+	seen := map[string]bool{}
+	for i, ev := range evs {
+		if i == 7 {
+			if ev.EventID != "kept" {
+				t.Fatalf("event 7's own id became %q", ev.EventID)
+			}
+			continue
+		}
+		u, err := uuid.Parse(ev.EventID)
+		if err != nil || u.Version() != 4 || u.Variant() != uuid.RFC4122 || u.String() != ev.EventID {
+			t.Fatalf("event %d: id %q (%v): version %d, variant %v", i, ev.EventID, err, u.Version(), u.Variant())
+		}
+		if seen[ev.EventID] {
+			t.Fatalf("event %d: id %q given twice", i, ev.EventID)
+		}
+		seen[ev.EventID] = true
+	}
+	// Random: about half of the 122 random bits are set.
+	ones := 0
+	for id := range seen {
+		u := uuid.MustParse(id)
+		for _, b := range u {
+			for ; b != 0; b &= b - 1 {
+				ones++
+			}
+		}
+	}
+	if mean := float64(ones) / float64(len(seen)); mean < 58 || mean > 68 { // 61 random + 2 fixed bits set
+		t.Fatalf("mean bits set per id %.1f, want about 63", mean)
 	}
 }

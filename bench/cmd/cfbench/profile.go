@@ -25,7 +25,10 @@ func (b *bench) profile() error {
 	// consent-filter over events.raw with a fresh group (Redis state as left by the stage run).
 	prof := filepath.Join(b.outDir, "consent-filter.pprof")
 	group := b.prefix + "filter-prof"
-	env := b.filterEnv(map[string]string{"CPUPROFILE": prof, "TOPIC_EVENTS_CONSENTED": b.prefix + "pt.out", "TOPIC_CONSENT_DECISIONS": b.prefix + "pt.out2"}, group)
+	// MEMPROFILE: the allocations at stop and at ready (.ready), for
+	// `go tool pprof -diff_base consent-filter.mem.pprof.ready consent-filter.mem.pprof`.
+	env := b.filterEnv(map[string]string{"CPUPROFILE": prof, "MEMPROFILE": filepath.Join(b.outDir, "consent-filter.mem.pprof"),
+		"TOPIC_EVENTS_CONSENTED": b.prefix + "pt.out", "TOPIC_CONSENT_DECISIONS": b.prefix + "pt.out2"}, group)
 	if err = b.profileDrain("consent-filter", env, group, b.names.Raw, n, prof); err != nil {
 		return err
 	}

@@ -95,6 +95,17 @@ func NewCachedLookup(store *Store, opts CacheOptions, log *zap.Logger) *CachedLo
 // ErrNotReady check). Errors are never cached.
 func (c *CachedLookup) Lookup(ctx context.Context, purpose string, refs []SubjectRef) (map[SubjectRef]Record, error) {
 	out := make(map[SubjectRef]Record, len(refs))
+	if err := c.LookupInto(ctx, purpose, refs, out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// LookupInto is Lookup adding the records to out, which it does not empty
+// first: a caller that looks up batch after batch keeps one map (the filter's
+// result map per lookup was a tenth of its allocations). After an error out
+// may hold some of the records; use none of them.
+func (c *CachedLookup) LookupInto(ctx context.Context, purpose string, refs []SubjectRef, out map[SubjectRef]Record) error {
 	var misses []SubjectRef
 	now := c.opts.Now()
 
@@ -125,12 +136,12 @@ func (c *CachedLookup) Lookup(ctx context.Context, purpose string, refs []Subjec
 	c.mu.Unlock()
 
 	if len(misses) == 0 {
-		return out, nil
+		return nil
 	}
 	c.misses.Add(uint64(len(misses)))
 	fetched, err := c.store.Lookup(ctx, purpose, misses)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for r, rec := range fetched {
 		out[r] = rec
@@ -139,14 +150,14 @@ func (c *CachedLookup) Lookup(ctx context.Context, purpose string, refs []Subjec
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.enabled || c.epoch != epoch {
-		return out, nil
+		return nil
 	}
 	expires := c.opts.Now().Add(c.opts.TTL)
 	for _, r := range misses {
 		rec, found := fetched[r]
 		c.putLocked(cacheKey{purpose, r}, rec, found, expires)
 	}
-	return out, nil
+	return nil
 }
 
 // Enabled reports whether the cache currently serves entries (its

@@ -2,6 +2,7 @@ package consentstore
 
 import (
 	"context"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"sync"
 	"testing"
 	"time"
@@ -244,4 +245,32 @@ func TestCacheUnparseableMessageClears(t *testing.T) {
 	f.mr.Publish("cf:v2:invalidate:ai_training", "garbage")
 	eventually(t, func() bool { return c.Len() == 0 }, "cleared")
 	assert.True(t, c.Enabled())
+}
+
+// TestCacheLookupIntoAddsToTheMap: LookupInto adds what Lookup returns — from
+// Redis and from the cache alike — to the caller's map, and keeps what the
+// map held.
+func TestCacheLookupIntoAddsToTheMap(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, Options{})
+	w, err := f.store.OpenWriter(ctx, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Apply(ctx, []Change{userChange("alice", "acme", decision.Granted, t0, 0, 1), userChange("carol", "acme", decision.Denied, t0, 0, 2)}))
+	c := NewCachedLookup(f.store, CacheOptions{}, zaptest.NewLogger(t))
+	subscribed(t, c)
+	want, err := f.store.Lookup(ctx, "ai_training", []SubjectRef{UserRef("alice"), UserRef("bob"), UserRef("carol")})
+	require.NoError(t, err)
+	require.Len(t, want, 2)
+
+	other := SubjectRef(identity.Subject{Kind: identity.User, Tenant: "elsewhere", ID: "dora"})
+	held := Record{Status: decision.Granted}
+	fromRedis := map[SubjectRef]Record{other: held}
+	require.NoError(t, c.LookupInto(ctx, "ai_training", []SubjectRef{UserRef("alice"), UserRef("bob")}, fromRedis))
+	assert.Equal(t, map[SubjectRef]Record{other: held, UserRef("alice"): want[UserRef("alice")]}, fromRedis)
+	mixed := map[SubjectRef]Record{other: held} // alice and bob from the cache, carol from Redis
+	require.NoError(t, c.LookupInto(ctx, "ai_training", []SubjectRef{UserRef("alice"), UserRef("bob"), UserRef("carol")}, mixed))
+	assert.Equal(t, uint64(2), c.Stats().Hits)
+	assert.Equal(t, held, mixed[other], "what the map held stays")
+	delete(mixed, other)
+	assert.Equal(t, want, mixed)
 }

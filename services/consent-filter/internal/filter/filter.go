@@ -37,9 +37,10 @@ type State interface {
 	Lookup(ctx context.Context, purpose string, refs []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error)
 }
 
-// Cache is the in-process consent cache in front of State.Lookup.
+// Cache is the in-process consent cache in front of State.Lookup. LookupInto
+// has State.Lookup's contract but adds the records to out.
 type Cache interface {
-	Lookup(ctx context.Context, purpose string, refs []consentstore.SubjectRef) (map[consentstore.SubjectRef]consentstore.Record, error)
+	LookupInto(ctx context.Context, purpose string, refs []consentstore.SubjectRef, out map[consentstore.SubjectRef]consentstore.Record) error
 	Clear()
 }
 
@@ -111,6 +112,7 @@ type scratch struct {
 	policyVersions map[string][]byte
 	memo           recordMemo
 	audit          *refs
+	recs           map[consentstore.SubjectRef]consentstore.Record
 }
 
 // headerKey identifies the consented headers of a batch's allowed events.
@@ -126,6 +128,7 @@ func (sc *scratch) reset() {
 	clear(sc.built)
 	clear(sc.policyVersions)
 	clear(sc.memo)
+	clear(sc.recs)
 	if sc.audit != nil {
 		clear(sc.audit.done)
 	}
@@ -140,6 +143,7 @@ func (sc *scratch) init(auditKey []byte, purpose string) {
 		sc.built = map[headerKey][]kafka.Header{}
 		sc.policyVersions = map[string][]byte{}
 		sc.memo = recordMemo{}
+		sc.recs = map[consentstore.SubjectRef]consentstore.Record{}
 	}
 	if sc.audit == nil || sc.audit.purpose != purpose || !bytes.Equal(sc.audit.key, auditKey) {
 		sc.audit = newRefs(auditKey, purpose)
@@ -296,13 +300,19 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if !h.Ready {
 		return nil, f.pause(string(h.Reason), fmt.Errorf("consent store %s", h.Reason))
 	}
-	lookup := f.State.Lookup
+	// Both rounds add to one map, kept between batches.
+	recs := f.scratch.recs
+	lookup := func(refs []consentstore.SubjectRef) error {
+		got, err := f.State.Lookup(ctx, f.Purpose, refs)
+		maps.Copy(recs, got)
+		return err
+	}
 	if f.Cache != nil {
 		if !maps.Equal(h.Positions, f.lastPositions) {
 			f.Cache.Clear()
 			f.lastPositions = h.Positions
 		}
-		lookup = f.Cache.Lookup
+		lookup = func(refs []consentstore.SubjectRef) error { return f.Cache.LookupInto(ctx, f.Purpose, refs, recs) }
 	}
 
 	// Round 1: every event's own subjects and tenant (and, while legacy
@@ -334,7 +344,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			inBatch[l.B] = append(inBatch[l.B], l.A)
 		}
 	}
-	recs, err := lookup(ctx, f.Purpose, refs)
+	err = lookup(refs)
 	if err == nil {
 		refs = refs[:0]
 		for _, d := range events {
@@ -343,10 +353,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 			}
 		}
 		if len(refs) > 0 {
-			var more map[consentstore.SubjectRef]consentstore.Record
-			if more, err = lookup(ctx, f.Purpose, refs); err == nil {
-				maps.Copy(recs, more)
-			}
+			err = lookup(refs)
 		}
 	}
 	f.Metrics.LookupSeconds.Observe(time.Since(start).Seconds())

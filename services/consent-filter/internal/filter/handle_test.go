@@ -299,8 +299,9 @@ func TestTallyItemsCarryTheirPositions(t *testing.T) {
 
 // TestBatchesShareNoState: Handle keeps its per-batch maps between batches;
 // a batch decided after another — with the materializer's positions, a
-// tenant's grant and users' records changed in between — gives exactly the
-// outputs a fresh filter gives it.
+// tenant's grant and users' records changed in between, and a tenant's
+// denial gone from the store — gives exactly the outputs a fresh filter
+// gives it.
 func TestBatchesShareNoState(t *testing.T) {
 	const users = 40
 	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
@@ -308,10 +309,12 @@ func TestBatchesShareNoState(t *testing.T) {
 	fresh, _ := handleFixture(t, users)
 	used.Now, fresh.Now = now, now
 	ctx := context.Background()
+	used.State.(*fixedState).records[identity.TenantOf("t1")] = consentstore.Record{Status: decision.Denied, EffectiveAt: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Partition: 1, Offset: 3}
 	_, err := used.Handle(ctx, handleBatch(t, raw, 300, users))
 	require.NoError(t, err)
 	for _, f := range []*Filter{used, fresh} {
 		st := f.State.(*fixedState)
+		delete(st.records, identity.TenantOf("t1")) // gone from the store: the first batch's record must not linger
 		st.positions = map[int]int64{0: 50, 1: 60, 2: 70}
 		st.records[identity.TenantOf("t2")] = consentstore.Record{Status: decision.Granted, EffectiveAt: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Partition: 1, Offset: 9}
 		for i := 0; i < users; i += 3 { // u0, u3, ... withdraw; u1, u4, ... grant again

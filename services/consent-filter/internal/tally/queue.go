@@ -11,11 +11,12 @@ import (
 // (a pipeline of HINCRBY and SADD of up to a batch's users) on every batch —
 // the largest single step of a batch in the stage drain. Run gathers the
 // batches handed over within Linger (up to MaxItems items) and adds them in
-// one pipeline: a tenant's counter, user set and their expiries are then
-// sent once for all of them, not once per batch (in the stage drain, 200
-// tenants' keys in every 500-event batch). The counts stay best-effort: when
-// Size batches are already waiting, the new one is dropped and counted in
-// Tally.Failed, never waited for; a failed add counts every batch it held.
+// one pipeline: each tenant's add script (its counters, user sets, expiries
+// and partition marks) is then sent once for all of them, not once per batch
+// (in the stage drain, 200 tenants in every 500-event batch). The counts can
+// fall short, never overstate (see the package doc): when Size batches are
+// already waiting, the new one is dropped and counted in Tally.Failed, never
+// waited for; a failed add counts every batch it held.
 type Queue struct {
 	Tally *Tally
 	// Size bounds the batches waiting to be added (default 16).

@@ -58,7 +58,8 @@ func TestQueueNeverHoldsTheCaller(t *testing.T) {
 	}
 }
 
-// pipelines counts the pipelines a client sends that add counts (HINCRBY).
+// pipelines counts the pipelines a client sends that add counts (the add
+// scripts, EVALSHA).
 type pipelines struct{ n atomic.Int32 }
 
 func (*pipelines) DialHook(next redis.DialHook) redis.DialHook          { return next }
@@ -66,7 +67,7 @@ func (*pipelines) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return
 func (p *pipelines) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
 		for _, c := range cmds {
-			if c.Name() == "hincrby" {
+			if c.Name() == "evalsha" {
 				p.n.Add(1)
 				break
 			}
@@ -85,8 +86,10 @@ func TestQueueGathersBatches(t *testing.T) {
 	var sent pipelines
 	rdb.AddHook(&sent)
 	day := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	var offset int64 // each item at its own position: the counts count a position once
 	item := func(user string) []Item {
-		return []Item{{Tenant: "acme", User: user, Purpose: "ai_training", Reason: "allowed_consent", ReceivedAt: day}}
+		offset++
+		return []Item{{Tenant: "acme", User: user, Purpose: "ai_training", Reason: "allowed_consent", ReceivedAt: day, Offset: offset}}
 	}
 	const key = "cf:tally:{acme}:2026-11-30:events"
 	counted := func() string {
@@ -97,9 +100,14 @@ func TestQueueGathersBatches(t *testing.T) {
 		return mr.HGet(key, "ai_training|allowed_consent")
 	}
 
+	ctx, stop := context.WithCancel(context.Background())
+	for _, sc := range []*redis.Script{addNewScript, addEachScript} { // loaded: no NOSCRIPT round
+		if err := sc.Load(ctx, rdb).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	q := NewQueue(&Tally{RDB: rdb, Namespace: "cf"}, 8)
 	q.Linger = 300 * time.Millisecond
-	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- q.Run(ctx) }()
 	for _, u := range []string{"u1", "u2", "u3", "u1", "u4"} {

@@ -99,7 +99,7 @@ func (b *bench) startChain(attempt int) (*chain, error) {
 		if err := lc.Start(name); err != nil {
 			return err
 		}
-		c.procs[name] = &Proc{Process: lc.Instance(name).(*launch.Process), OpsAddr: lc.OpsAddr(name)}
+		c.procs[name] = newProc(lc.Instance(name).(*launch.Process), lc.OpsAddr(name))
 		return nil
 	}
 	for _, name := range launch.Services {
@@ -232,6 +232,7 @@ func (b *bench) e2eOnce(attempt int) error {
 	runs["max"] = rr
 	for name, p := range c.procs {
 		b.res.PeakRSSMiB[name+" (e2e)"] = p.PeakRSSMiB()
+		b.res.PeakMem[name+" (e2e)"] = p.PeakMem()
 	}
 	c.stop()
 	stopped = true
@@ -328,6 +329,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	rr.ChainSeconds = round(time.Since(start).Seconds(), 3)
 	cpu1 := cpuNow()
 	machine1, steal1 := machineCPUSeconds()
+	rr.Noise.end()
 	used := map[string]float64{}
 	for name, v := range cpu1 {
 		used[name] = v - cpu0[name]
@@ -571,6 +573,7 @@ func (b *bench) chainBaseline(attempt int, rate float64, seconds, maxEvents int)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
+		noise.end()
 		_, e1, _ := totalEnd(b.ctx, b.kafka, h0)
 		_, f1, _ := totalEnd(b.ctx, b.kafka, h2)
 		in := map[string]time.Time{}

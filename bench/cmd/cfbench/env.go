@@ -138,17 +138,61 @@ type Noise struct {
 	// ServiceRestarted: Kafka, Redis or the registry restarted during the
 	// measurement (the concurrent fault-injection suite restarts the broker).
 	ServiceRestarted bool `json:"service_restarted,omitempty"`
+	// CalBefore and CalAfter: the host's calibration (calibrate.go) right
+	// before the measurement and right after it (absent where end was not
+	// called, and in runs before the calibration existed).
+	CalBefore *Calibration `json:"calibration_before,omitempty"`
+	CalAfter  *Calibration `json:"calibration_after,omitempty"`
+	// MeasuredS is the wall time from the end of quiet to end; StealS the
+	// hypervisor steal of the whole machine (every vCPU, /proc/stat) over it,
+	// StealShare that steal ÷ (MeasuredS × cores): the share of the
+	// machine's CPU the host gave to other guests while this one had work.
+	MeasuredS  float64 `json:"measured_s,omitempty"`
+	StealS     float64 `json:"steal_s"`
+	StealShare float64 `json:"steal_share"`
+
+	start  time.Time
+	steal0 float64
+}
+
+// end completes the record after the measurement: the calibration after it
+// and the steal over it. Call it once the measured processes are done with
+// the measured work (they may still run), before the figures take the record.
+func (n *Noise) end() {
+	if n.start.IsZero() {
+		return
+	}
+	_, steal := machineCPUSeconds()
+	n.MeasuredS = round(time.Since(n.start).Seconds(), 2)
+	n.StealS, n.StealShare = stealOver(n.steal0, steal, n.MeasuredS, runtime.NumCPU())
+	n.CalAfter = calibrate()
+	n.start = time.Time{}
+}
+
+// stealOver is the steal between two /proc/stat readings (seconds, summed
+// over every vCPU) and its share of the machine's CPU over wall seconds.
+func stealOver(before, after, wall float64, cores int) (seconds, share float64) {
+	seconds = max(0, after-before)
+	if wall <= 0 || cores <= 0 {
+		return round(seconds, 2), 0
+	}
+	return round(seconds, 2), round(seconds/(wall*float64(cores)), 4)
 }
 
 // quiet waits (at most maxWait) until the machine is mostly idle before a
-// measurement and reports the load it started under. Our own processes are idle
+// measurement and reports the load it started under, with the host's
+// calibration and the machine's steal counter at that moment (Noise.end
+// completes them after the measurement). Our own processes are idle
 // at that moment, so busy CPU is someone else's work (the concurrent e2e suite).
 func quiet(maxWait time.Duration) Noise {
 	start := time.Now()
 	for {
 		b := cpuBusy(time.Second)
 		if b < busyLimit || time.Since(start) >= maxWait {
-			return Noise{Load1: load1(), Busy1s: b, Waited: round(time.Since(start).Seconds(), 1), Noisy: b >= busyLimit}
+			n := Noise{Load1: load1(), Busy1s: b, Waited: round(time.Since(start).Seconds(), 1), Noisy: b >= busyLimit, CalBefore: calibrate()}
+			_, n.steal0 = machineCPUSeconds()
+			n.start = time.Now()
+			return n
 		}
 	}
 }
@@ -237,6 +281,14 @@ func freeAddr() string {
 type Proc struct {
 	*launch.Process
 	OpsAddr string
+	mem     *memTracker
+}
+
+// newProc wraps a started process and samples its memory until it exits.
+func newProc(p *launch.Process, opsAddr string) *Proc {
+	pr := &Proc{Process: p, OpsAddr: opsAddr, mem: &memTracker{}}
+	go pr.mem.sampleMem(p.Pid(), p.Done())
+	return pr
 }
 
 // startProc starts bin with exactly env (launch.IsolatedEnv), logging to
@@ -246,7 +298,7 @@ func startProc(name, bin string, args []string, env map[string]string, logDir st
 	if err != nil {
 		return nil, err
 	}
-	return &Proc{Process: p, OpsAddr: env["OPS_ADDR"]}, nil
+	return newProc(p, env["OPS_ADDR"]), nil
 }
 
 // WaitReady polls /readyz until 200.
@@ -275,17 +327,20 @@ func (p *Proc) WaitReady(ctx context.Context, timeout time.Duration) (time.Durat
 
 // PeakRSSMiB is VmHWM of the process.
 func (p *Proc) PeakRSSMiB() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
-	if err != nil {
+	s, ok := readStatus(p.Pid())
+	if !ok {
 		return 0
 	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			kb, _ := strconv.ParseFloat(strings.Fields(l)[1], 64)
-			return round(kb/1024, 1)
-		}
+	return round(s.HWM/1024, 1)
+}
+
+// PeakMem is VmHWM now and the parts of RSS at the highest sample so far
+// (one more sample is taken now).
+func (p *Proc) PeakMem() *MemPeak {
+	if s, ok := readStatus(p.Pid()); ok {
+		p.mem.add(s)
 	}
-	return 0
+	return p.mem.result()
 }
 
 // CPUSeconds is user+system CPU time the process used so far.

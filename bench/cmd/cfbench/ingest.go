@@ -53,6 +53,7 @@ func (b *bench) producerPerf(topic string, n, size int) error {
 	noise := quiet(quietWait)
 	out, err := b.java("org.apache.kafka.tools.ProducerPerformance", "--topic", topic, "--num-records", strconv.Itoa(n),
 		"--record-size", strconv.Itoa(size), "--throughput", "-1", "--producer-props", "bootstrap.servers="+b.brokers[0], "acks=all")
+	noise.end()
 	if err != nil {
 		return fmt.Errorf("ProducerPerformance: %v: %s", err, tail(out))
 	}
@@ -74,6 +75,7 @@ func (b *bench) consumerPerf(topic string, n, attempt int) error {
 	noise := quiet(quietWait)
 	out, err := b.java("org.apache.kafka.tools.ConsumerPerformance", "--bootstrap-server", b.brokers[0], "--topic", topic,
 		"--messages", strconv.Itoa(n), "--timeout", "30000", "--group", fmt.Sprintf("%sperf-consumer-%d", b.prefix, attempt))
+	noise.end()
 	if err != nil {
 		return fmt.Errorf("ConsumerPerformance: %v: %s", err, tail(out))
 	}
@@ -197,6 +199,7 @@ func (b *bench) ingest() error {
 				lo := (i * batch) % (len(bare) - batch)
 				return w.WriteMessages(ctx, bare[lo:lo+batch]...)
 			})
+			noise.end()
 			b.fig(&Figure{ID: fmt.Sprintf("ingest.bare.batch%d", batch), Stage: "producer", Unit: "events/s", Value: bareRes.PerSec, Noise: noise,
 				What: fmt.Sprintf("bare kafka-go WriteMessages of the encoded records, %d goroutines, %d per call", clients, batch), Detail: bareRes})
 			cpu0 := p.CPUSeconds()
@@ -217,6 +220,7 @@ func (b *bench) ingest() error {
 				return nil
 			})
 			cpu := p.CPUSeconds() - cpu0
+			noise.end()
 			b.fig(&Figure{ID: fmt.Sprintf("ingest.http.batch%d", batch), Stage: "producer", Unit: "events/s", Value: httpRes.PerSec, Noise: noise,
 				Baseline: fmt.Sprintf("ingest.bare.batch%d", batch),
 				What:     fmt.Sprintf("producer POST /v1/events, %d clients, %d events per request, 202 after acks=all", clients, batch),
@@ -231,6 +235,7 @@ func (b *bench) ingest() error {
 		}
 	}
 	b.res.PeakRSSMiB["producer (ingest benchmark)"] = p.PeakRSSMiB()
+	b.res.PeakMem["producer (ingest benchmark)"] = p.PeakMem()
 	return nil
 }
 

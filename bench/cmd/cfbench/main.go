@@ -48,7 +48,10 @@ type Result struct {
 	Withdrawal *WithdrawalResult  `json:"withdrawal,omitempty"`
 	E2E        map[string]any     `json:"e2e,omitempty"`
 	PeakRSSMiB map[string]float64 `json:"peak_rss_mib"`
-	Profiles   map[string]string  `json:"profiles,omitempty"`
+	// PeakMem: the same processes' VmHWM with the parts of RSS (anonymous,
+	// file, shmem) at their highest sampled RSS.
+	PeakMem  map[string]*MemPeak `json:"peak_mem,omitempty"`
+	Profiles map[string]string   `json:"profiles,omitempty"`
 	// Discarded are figures measured while the machine was busy with someone
 	// else's work and measured again.
 	Discarded []*Figure `json:"discarded_noisy,omitempty"`
@@ -157,7 +160,7 @@ func main() {
 		work: filepath.Join(os.TempDir(), "cfbench-"+runID), outDir: filepath.Join(abs(*results), runID),
 		prefix: prefix, token: launch.RandomHex(16), auditKey: launch.RandomBase64(32), pseudKey: launch.RandomBase64(32),
 		deadline: time.Now().Add(*budget),
-		res: &Result{RunID: runID, StartedAt: start, PeakRSSMiB: map[string]float64{}, Profiles: map[string]string{},
+		res: &Result{RunID: runID, StartedAt: start, PeakRSSMiB: map[string]float64{}, PeakMem: map[string]*MemPeak{}, Profiles: map[string]string{},
 			Settings: Settings{Prefix: prefix, StageEvents: *events, IngestEvents: *ingest, Clients: 8, PerfRecords: *perf,
 				SinkRows: *sinkRows, FixedRate: *rate, FixedSeconds: *fixedSecs, MaxEvents: *maxEvents, Withdrawals: *wd, BusyLimit: busyLimit}},
 	}
@@ -335,7 +338,11 @@ func (b *bench) printTable() {
 		fmt.Printf("withdrawal propagation: n=%d p50=%.1fms p99=%.1fms max=%.1fms stale_allows=%d\n", w.Latency.N, w.Latency.P50, w.Latency.P99, w.Latency.Max, w.StaleAllows)
 	}
 	for k, v := range b.res.PeakRSSMiB {
-		fmt.Printf("peak RSS %-28s %8.1f MiB\n", k, v)
+		fmt.Printf("peak RSS %-28s %8.1f MiB", k, v)
+		if m := b.res.PeakMem[k]; m != nil {
+			fmt.Printf("  (at the highest sample: RSS %.1f = anon %.1f + file %.1f + shmem %.1f)", m.RSS, m.Anon, m.File, m.Shmem)
+		}
+		fmt.Println()
 	}
 	for _, e := range b.res.Errors {
 		fmt.Printf("ERROR: %s\n", e)

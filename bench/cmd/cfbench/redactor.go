@@ -96,6 +96,7 @@ func (b *bench) sideBySide(py, id, path string, ex []eval.Example, md *strings.B
 		passes++
 	}
 	runtime.GOMAXPROCS(prev)
+	noise.end()
 	ours := eval.Score(ex, results, took/time.Duration(passes))
 
 	// Presidio: one pass, one thread
@@ -106,7 +107,9 @@ func (b *bench) sideBySide(py, id, path string, ex []eval.Example, md *strings.B
 	cmd := exec.CommandContext(ctx, py, filepath.Join(b.repo, "bench/presidio.py"), "--corpus", path, "--out", outFile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	pnoise.end()
+	if err != nil {
 		return fmt.Errorf("presidio: %v: %s", err, tail(stderr.String()))
 	}
 	raw, err := os.ReadFile(outFile)

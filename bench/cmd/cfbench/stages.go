@@ -108,6 +108,7 @@ func (b *bench) stages() error {
 		d, err := drain(b.ctx, b.kafka, g, b.names.Raw, n, 3*time.Minute)
 		cpu := selfCPU() - cpu0
 		stop()
+		noise.end()
 		if err != nil {
 			return err
 		}
@@ -143,6 +144,7 @@ func (b *bench) stages() error {
 		d, err := drain(b.ctx, b.kafka, g, b.names.Consented, k, 3*time.Minute)
 		cpu := selfCPU() - cpu0
 		stop()
+		noise.end()
 		if err != nil {
 			return err
 		}
@@ -195,6 +197,7 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 	cpu0 := g.cpu()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Raw, n, 3*time.Minute)
 	cpu := g.cpu() - cpu0
+	noise.end()
 	var allow, deny, lookups, lookupSum float64
 	for _, env := range envs {
 		allow += metric(env["OPS_ADDR"], "consentflow_filter_decisions_total", `decision="ALLOW"`)
@@ -203,6 +206,7 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 		lookupSum += metric(env["OPS_ADDR"], "consentflow_filter_lookup_seconds_sum", "")
 	}
 	b.res.PeakRSSMiB["consent-filter (stage drain"+tag+")"] = g.peakRSS()
+	b.res.PeakMem["consent-filter (stage drain"+tag+")"] = g.peakMem()
 	g.stop()
 	if err != nil {
 		return err
@@ -244,7 +248,9 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 	cpu0 := g.cpu()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Consented, k, 3*time.Minute)
 	cpu := g.cpu() - cpu0
+	noise.end()
 	b.res.PeakRSSMiB["anonymizer (stage drain"+tag+")"] = g.peakRSS()
+	b.res.PeakMem["anonymizer (stage drain"+tag+")"] = g.peakMem()
 	g.stop()
 	if err != nil {
 		return err
@@ -308,6 +314,17 @@ func (g procGroup) peakRSS() (m float64) {
 	return m
 }
 
+// peakMem is the memory record of the group's process with the largest
+// peak RSS (the one peakRSS reports).
+func (g procGroup) peakMem() (m *MemPeak) {
+	for _, p := range g {
+		if pm := p.PeakMem(); pm != nil && (m == nil || pm.HWM > m.HWM) {
+			m = pm
+		}
+	}
+	return m
+}
+
 func processes(n int) string {
 	if n > 1 {
 		return "processes"
@@ -328,7 +345,9 @@ func (b *bench) cpuFig(id, stage, baseline string, cpu float64, d Drain, noise N
 		return
 	}
 	b.fig(&Figure{ID: id, Stage: stage, Unit: "µs/event", Value: round(cpu*1e6/float64(d.Records), 1), Noise: noise, Baseline: baseline,
-		What: what + "; lower is better", Detail: map[string]any{"cpu_s": round(cpu, 3), "records": d.Records}})
+		What: what + "; lower is better", Detail: map[string]any{"cpu_s": round(cpu, 3), "records": d.Records,
+			// the machine's steal over the measurement, per event like e2e.*.cpu.steal
+			"steal_us_per_event": round(noise.StealS*1e6/float64(d.Records), 1)}})
 }
 
 // goBench runs a compiled test binary's benchmark and parses "value unit" pairs
@@ -380,6 +399,7 @@ func (b *bench) sinkOnce(int) error {
 	env := []string{"CONSENTFLOW_LIVE=1", "SINK_BENCH_ROWS=" + strconv.Itoa(b.res.Settings.SinkRows)}
 	res, out, err := b.goBench(filepath.Join(b.testbin, "dataset-sink.test"), filepath.Join(b.repo, "services/dataset-sink"), "^BenchmarkSinkLive$", "1x", env,
 		filepath.Join(b.outDir, "dataset-sink.pprof"))
+	noise.end()
 	if err != nil {
 		return err
 	}
@@ -418,6 +438,7 @@ func (b *bench) microRedact(int) error {
 	noise := quiet(quietWait)
 	res, out, err := b.goBench(filepath.Join(b.testbin, "redact.test"), filepath.Join(b.repo, "pkg/redact"), "^BenchmarkRedact", "2s", nil,
 		filepath.Join(b.outDir, "redact.pprof"))
+	noise.end()
 	if err != nil {
 		return err
 	}
@@ -441,6 +462,7 @@ func (b *bench) microAnon(int) error {
 	noise := quiet(quietWait)
 	res, _, err := b.goBench(filepath.Join(b.testbin, "anonymizer.test"), filepath.Join(b.repo, "services/anonymizer"), "^Benchmark(Transform|TransformNoRedactor|EventsHandler)$", "2s", nil,
 		filepath.Join(b.outDir, "anonymizer-transform.pprof"))
+	noise.end()
 	if err != nil {
 		return err
 	}

@@ -42,10 +42,51 @@ type figure struct {
 	BaselineValue float64 `json:"baseline_value"`
 	Ratio         float64 `json:"ratio"`
 	Noise         struct {
-		Load1 float64 `json:"load1"`
-		Busy  float64 `json:"cpu_busy_1s_before"`
-		Noisy bool    `json:"noisy"`
+		Load1      float64      `json:"load1"`
+		Busy       float64      `json:"cpu_busy_1s_before"`
+		Noisy      bool         `json:"noisy"`
+		CalBefore  *calibration `json:"calibration_before"`
+		CalAfter   *calibration `json:"calibration_after"`
+		StealShare float64      `json:"steal_share"`
 	} `json:"noise"`
+}
+
+// calibration is cfbench's host calibration (bench/cmd/cfbench/calibrate.go):
+// the CPU and wall time of a fixed work unit right before or after a
+// measurement.
+type calibration struct {
+	CPUNs     float64 `json:"cpu_ns_per_unit"`
+	WallOnCPU float64 `json:"wall_per_cpu"`
+}
+
+// hostNs is the host's speed when the figure was measured: the mean CPU ns
+// per calibration unit of its calibrations before and after; 0 without one
+// (runs before the calibration existed).
+func (f figure) hostNs() float64 {
+	var sum float64
+	var n int
+	for _, c := range []*calibration{f.Noise.CalBefore, f.Noise.CalAfter} {
+		if c != nil && c.CPUNs > 0 {
+			sum += c.CPUNs
+			n++
+		}
+	}
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// wallOnCPU is the larger wall ÷ CPU of the figure's calibrations (how much
+// the calibrating thread waited for a core), 0 without one.
+func (f figure) wallOnCPU() float64 {
+	var w float64
+	for _, c := range []*calibration{f.Noise.CalBefore, f.Noise.CalAfter} {
+		if c != nil {
+			w = math.Max(w, c.WallOnCPU)
+		}
+	}
+	return w
 }
 
 type run struct {
@@ -58,6 +99,11 @@ type run struct {
 	Discarded  []figure           `json:"discarded_noisy"`
 	Errors     []string           `json:"errors"`
 	RSS        map[string]float64 `json:"peak_rss_mib"`
+	// Mem: the parts of RSS at the highest sample (cfbench MemPeak).
+	Mem map[string]*struct {
+		Anon float64 `json:"rss_anon_mib"`
+		File float64 `json:"rss_file_mib"`
+	} `json:"peak_mem"`
 	Withdrawal *struct {
 		StaleAllows int `json:"stale_allows"`
 		WrongReason int `json:"wrong_reason"`
@@ -173,6 +219,7 @@ func settingsKey(r *run) string {
 type measurement struct {
 	run          *run
 	value, ratio float64
+	hostNs       float64  // the host's calibration when measured (figure.hostNs), 0 without
 	staleBy      []string // ids of the fixes made after it
 	otherSetting bool
 	discarded    bool
@@ -270,7 +317,7 @@ func build(in *input) *report {
 			byID[f.ID] = s
 			rp.series = append(rp.series, s)
 		}
-		m := measurement{run: r, value: f.Value, ratio: f.Ratio, discarded: discarded, otherSetting: settingsKey(r) != rp.current}
+		m := measurement{run: r, value: f.Value, ratio: f.Ratio, hostNs: f.hostNs(), discarded: discarded, otherSetting: settingsKey(r) != rp.current}
 		for _, fx := range in.fixes {
 			if r.RunID < fx.FirstRun && fx.covers(f.ID) {
 				m.staleBy = append(m.staleBy, fx.ID)
@@ -296,7 +343,12 @@ func build(in *input) *report {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			add(r, figure{ID: "rss." + strings.NewReplacer(" (", ".", ")", "", " ", "_").Replace(k), Stage: "memory", What: "peak RSS (VmHWM) of " + k, Value: r.RSS[k], Unit: "MiB"}, false)
+			id := "rss." + strings.NewReplacer(" (", ".", ")", "", " ", "_").Replace(k)
+			add(r, figure{ID: id, Stage: "memory", What: "peak RSS (VmHWM) of " + k, Value: r.RSS[k], Unit: "MiB"}, false)
+			if m := r.Mem[k]; m != nil {
+				add(r, figure{ID: id + ".anon", Stage: "memory", What: "RssAnon (heap, stacks, Go memory) of " + k + " at its highest sampled RSS", Value: m.Anon, Unit: "MiB"}, false)
+				add(r, figure{ID: id + ".file", Stage: "memory", What: "RssFile (mapped files: mostly its binary) of " + k + " at its highest sampled RSS", Value: m.File, Unit: "MiB"}, false)
+			}
 		}
 	}
 	return rp
@@ -346,6 +398,31 @@ func values(ms []measurement, ratio bool) []float64 {
 	return out
 }
 
+// normalised are a CPU-per-event series' values on a host of the median
+// speed: value × (median calibration of the measurements ÷ the measurement's
+// calibration), so a run measured while the host ran the calibration 1.4×
+// slower counts 1/1.4 of its raw value. Measurements without a calibration
+// are left out; nil when fewer than all of ms have one (a median of some
+// normalised and some raw values would compare nothing).
+func normalised(ms []measurement) []float64 {
+	var cals []float64
+	for _, m := range ms {
+		if m.hostNs <= 0 {
+			return nil
+		}
+		cals = append(cals, m.hostNs)
+	}
+	ref := median(cals)
+	var out []float64
+	for _, m := range ms {
+		out = append(out, m.value*ref/m.hostNs)
+	}
+	return out
+}
+
+// isCPUPerEvent: the figures normalised by the host's calibration.
+func isCPUPerEvent(s *series) bool { return s.unit == "µs/event" }
+
 func (rp *report) summaryTable() string {
 	var b strings.Builder
 	b.WriteString("| figure | stage | what | current: median (min–max, runs) | ratio to the same-run baseline | status | before a later fix (stale) |\n")
@@ -368,6 +445,9 @@ func (rp *report) summaryTable() string {
 		curText := summary(values(cur, false), s.unit)
 		if len(cur) > 0 {
 			curText += " " + s.unit
+		}
+		if n := normalised(cur); isCPUPerEvent(s) && len(n) > 0 {
+			curText += "; host-normalised " + summary(n, s.unit) + " " + s.unit
 		}
 		ratio := ""
 		if rs := values(cur, true); len(rs) > 0 {
@@ -418,7 +498,8 @@ func (rp *report) fixesTable() string {
 
 func (rp *report) runsTable() string {
 	var b strings.Builder
-	b.WriteString("| run | started (UTC) | duration | figures | settings | discarded as noisy | errors | file |\n|---|---|---:|---:|---|---|---|---|\n")
+	b.WriteString("| run | started (UTC) | duration | figures | settings | host calibration | discarded as noisy | errors | file |\n|---|---|---:|---:|---|---|---|---|---|\n")
+	ref := hostRef(rp.in.runs)
 	for _, r := range rp.in.runs {
 		settings := "current"
 		if settingsKey(r) != rp.current {
@@ -428,11 +509,57 @@ func (rp *report) runsTable() string {
 		for _, d := range r.Discarded {
 			disc = append(disc, d.ID)
 		}
-		fmt.Fprintf(&b, "| `%s` | %s | %.1f min | %d | %s | %s | %s | `%s` |\n", r.RunID, r.StartedAt.UTC().Format("2006-01-02 15:04"),
-			r.FinishedAt.Sub(r.StartedAt).Minutes(), len(r.Figures), settings, orDash(strings.Join(disc, ", ")),
+		fmt.Fprintf(&b, "| `%s` | %s | %.1f min | %d | %s | %s | %s | %s | `%s` |\n", r.RunID, r.StartedAt.UTC().Format("2006-01-02 15:04"),
+			r.FinishedAt.Sub(r.StartedAt).Minutes(), len(r.Figures), settings, hostText(r, ref), orDash(strings.Join(disc, ", ")),
 			orDash(escape(strings.Join(r.Errors, "; "))), "bench/results/"+filepath.Base(r.file))
 	}
 	return b.String()
+}
+
+// hostNs is a run's host speed: the median calibration of its figures.
+func (r *run) hostNs() float64 {
+	var cals []float64
+	for _, f := range r.Figures {
+		if c := f.hostNs(); c > 0 {
+			cals = append(cals, c)
+		}
+	}
+	return median(cals)
+}
+
+// hostRef is the reference host speed of a table of runs: the median of the
+// runs' calibrations (0 when none has one).
+func hostRef(runs []*run) float64 {
+	var cals []float64
+	for _, r := range runs {
+		if c := r.hostNs(); c > 0 {
+			cals = append(cals, c)
+		}
+	}
+	return median(cals)
+}
+
+// hostText says how slow a run's host was: its median calibration (µs of
+// CPU per unit), that relative to ref (1.40× = the work took 1.4 times the
+// median run's CPU time), the range of its figures' calibrations relative
+// to ref (phases), the largest wall ÷ CPU of a calibration (the calibrating
+// thread waiting for a core) and the largest steal share of a measurement.
+func hostText(r *run, ref float64) string {
+	c := r.hostNs()
+	if c <= 0 || ref <= 0 {
+		return "—"
+	}
+	var rel []float64
+	var wall, steal float64
+	for _, f := range r.Figures {
+		if h := f.hostNs(); h > 0 {
+			rel = append(rel, h/ref)
+		}
+		wall = math.Max(wall, f.wallOnCPU())
+		steal = math.Max(steal, f.Noise.StealShare)
+	}
+	lo, hi := minmax(rel)
+	return fmt.Sprintf("%s µs/unit, %.2f× (phases %.2f–%.2f×), wall/CPU ≤ %.2f, steal ≤ %.1f %%", num(c/1000, ""), c/ref, lo, hi, wall, 100*steal)
 }
 
 func settingsDiff(r, ref *run) string {
@@ -464,6 +591,7 @@ func (rp *report) matrix() string {
 		fmt.Fprintf(&b, " `%s` |", strings.TrimPrefix(r.RunID, "2026"))
 	}
 	b.WriteString("\n|---|---|" + strings.Repeat("---:|", len(rp.in.runs)) + "\n")
+	ref := hostRef(rp.in.runs)
 	for _, s := range rp.series {
 		fmt.Fprintf(&b, "| `%s` | %s |", s.id, s.unit)
 		for _, r := range rp.in.runs {
@@ -473,6 +601,9 @@ func (rp *report) matrix() string {
 					continue
 				}
 				v := num(m.value, s.unit)
+				if isCPUPerEvent(s) && m.hostNs > 0 && ref > 0 {
+					v += fmt.Sprintf(" (host %.2f×)", m.hostNs/ref)
+				}
 				switch {
 				case m.discarded:
 					v = "(" + v + " noisy, discarded)"
@@ -488,7 +619,7 @@ func (rp *report) matrix() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n† measured before a later fix (stale). Runs with other settings are listed, not pooled.\n")
+	b.WriteString("\n† measured before a later fix (stale). Runs with other settings are listed, not pooled. (host 1.40×): the host's calibration when that CPU-per-event value was measured, relative to the median run's (1.40× = 40 % slower).\n")
 	return b.String()
 }
 
@@ -497,10 +628,11 @@ func (rp *report) experimentsTable() string {
 		return "None.\n"
 	}
 	var b strings.Builder
-	b.WriteString("| run | file | settings different from the runs above | figures kept | discarded as noisy | errors |\n|---|---|---|---:|---:|---|\n")
+	b.WriteString("| run | file | settings different from the runs above | figures kept | discarded as noisy | host calibration (relative to the experiments' median) | errors |\n|---|---|---|---:|---:|---|---|\n")
+	ref := hostRef(rp.in.experiments)
 	for _, r := range rp.in.experiments {
-		fmt.Fprintf(&b, "| `%s` | `bench/results/experiments/%s` | %s | %d | %d | %s |\n", r.RunID, filepath.Base(r.file),
-			orDash(escape(settingsDiff(r, rp.in.runs[len(rp.in.runs)-1]))), len(r.Figures), len(r.Discarded), orDash(escape(strings.Join(r.Errors, "; "))))
+		fmt.Fprintf(&b, "| `%s` | `bench/results/experiments/%s` | %s | %d | %d | %s | %s |\n", r.RunID, filepath.Base(r.file),
+			orDash(escape(settingsDiff(r, rp.in.runs[len(rp.in.runs)-1]))), len(r.Figures), len(r.Discarded), hostText(r, ref), orDash(escape(strings.Join(r.Errors, "; "))))
 	}
 	return b.String()
 }

@@ -114,3 +114,85 @@ func TestNoFullRunKeepsTheDurationPhrase(t *testing.T) {
 		t.Fatalf("Duration() = %q without a full run", d)
 	}
 }
+
+// cal is a figure's noise record with calibrations before and after (CPU ns
+// per unit).
+func cal(f figure, before, after float64) figure {
+	if before > 0 {
+		f.Noise.CalBefore = &calibration{CPUNs: before, WallOnCPU: 1.1}
+	}
+	if after > 0 {
+		f.Noise.CalAfter = &calibration{CPUNs: after, WallOnCPU: 1.3}
+	}
+	return f
+}
+
+// A CPU-per-event figure is shown next to its host-normalised value: raw ×
+// (median calibration ÷ the run's calibration), each run's calibration the
+// mean of before and after. Worked by hand: calibrations 30, 30 and 42 µs
+// (the third host 1.4× slower: before 40, after 44), raw 30, 31 and 42
+// µs/event; the median calibration is 30, so the third run counts 42 × 30/42
+// = 30; normalised 30, 31, 30: median 30 (30–31).
+func TestHostNormalisedCPUPerEvent(t *testing.T) {
+	var runs []*run
+	for i, c := range []struct{ before, after, value float64 }{{30000, 30000, 30}, {29000, 31000, 31}, {40000, 44000, 42}} {
+		runs = append(runs, &run{RunID: "2026010" + string(rune('1'+i)) + "T000000Z", Settings: map[string]any{"a": 1},
+			Figures: []figure{
+				cal(figure{ID: "filter.cpu", Value: c.value, Unit: "µs/event"}, c.before, c.after),
+				cal(figure{ID: "filter.drain", Value: 1000 / c.value, Unit: "events/s"}, c.before, c.after),
+			}})
+	}
+	rp := build(&input{runs: runs, budget: "5m"})
+	if got := normalised(rp.series[0].usable()); len(got) != 3 || got[0] != 30 || got[1] != 31 || got[2] != 30 {
+		t.Fatalf("normalised = %v, want [30 31 30]", got)
+	}
+	table := rp.summaryTable()
+	if !strings.Contains(table, "| 31 (30–42, 3 runs) µs/event; host-normalised 30 (30–31, 3 runs) µs/event |") {
+		t.Fatalf("the raw figure and, next to it, the host-normalised one:\n%s", table)
+	}
+	if strings.Contains(table, "events/s; host-normalised") {
+		t.Fatalf("only CPU-per-event figures are normalised:\n%s", table)
+	}
+	// The runs table says how slow each run's host was, relative to the
+	// median run: the third 42 / 30 = 1.40× (phases: both figures 1.40×).
+	runsTable := rp.runsTable()
+	if !strings.Contains(runsTable, "| 42 µs/unit, 1.40× (phases 1.40–1.40×), wall/CPU ≤ 1.30, steal ≤ 0.0 % |") ||
+		!strings.Contains(runsTable, "| 30 µs/unit, 1.00× (phases 1.00–1.00×)") {
+		t.Fatalf("runs table:\n%s", runsTable)
+	}
+	if m := rp.matrix(); !strings.Contains(m, "42 (host 1.40×)") || strings.Contains(m, "1.4 (host") {
+		t.Fatalf("matrix: the host factor next to CPU-per-event values only:\n%s", m)
+	}
+	// A run without a calibration (before it existed): nothing is normalised,
+	// rather than a median of normalised and raw values.
+	runs[1].Figures[0].Noise.CalBefore, runs[1].Figures[0].Noise.CalAfter = nil, nil
+	rp = build(&input{runs: runs, budget: "5m"})
+	if got := normalised(rp.series[0].usable()); got != nil {
+		t.Fatalf("normalised with one run uncalibrated = %v, want nil", got)
+	}
+	if table := rp.summaryTable(); strings.Contains(table, "host-normalised") {
+		t.Fatalf("no normalised figure with an uncalibrated run:\n%s", table)
+	}
+}
+
+// The parts of RSS a run records are figures next to its peak RSS.
+func TestRSSPartsAreFigures(t *testing.T) {
+	r := &run{RunID: "20260101T000000Z", Settings: map[string]any{"a": 1}, RSS: map[string]float64{"dataset-sink (e2e)": 145}}
+	r.Mem = map[string]*struct {
+		Anon float64 `json:"rss_anon_mib"`
+		File float64 `json:"rss_file_mib"`
+	}{"dataset-sink (e2e)": {Anon: 60, File: 70}}
+	got := map[string]float64{}
+	for _, s := range build(&input{runs: []*run{r}, budget: "5m"}).series {
+		got[s.id] = s.all[0].value
+	}
+	want := map[string]float64{"rss.dataset-sink.e2e": 145, "rss.dataset-sink.e2e.anon": 60, "rss.dataset-sink.e2e.file": 70}
+	if len(got) != len(want) {
+		t.Fatalf("series %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("series %v, want %v", got, want)
+		}
+	}
+}

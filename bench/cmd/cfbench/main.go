@@ -244,10 +244,14 @@ func main() {
 
 func (b *bench) fig(f *Figure) *Figure {
 	b.res.Figures = append(b.res.Figures, f)
+	host := ""
+	if c0, c1 := f.Noise.CalBefore, f.Noise.CalAfter; c0 != nil && c1 != nil {
+		host = fmt.Sprintf(" host=%.1f→%.1fµs/unit wall/cpu=%.2f→%.2f steal=%.1f%%", c0.CPUNs/1000, c1.CPUNs/1000, c0.WallOnCPU, c1.WallOnCPU, 100*f.Noise.StealShare)
+	}
 	if f.Baseline != "" {
-		b.logf("  %-28s %12.1f %-8s (baseline %s) load1=%.2f busy=%.2f", f.ID, f.Value, f.Unit, f.Baseline, f.Noise.Load1, f.Noise.Busy1s)
+		b.logf("  %-28s %12.1f %-8s (baseline %s) load1=%.2f busy=%.2f%s", f.ID, f.Value, f.Unit, f.Baseline, f.Noise.Load1, f.Noise.Busy1s, host)
 	} else {
-		b.logf("  %-28s %12.1f %-8s load1=%.2f busy=%.2f", f.ID, f.Value, f.Unit, f.Noise.Load1, f.Noise.Busy1s)
+		b.logf("  %-28s %12.1f %-8s load1=%.2f busy=%.2f%s", f.ID, f.Value, f.Unit, f.Noise.Load1, f.Noise.Busy1s, host)
 	}
 	return f
 }

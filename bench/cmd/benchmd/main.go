@@ -57,17 +57,26 @@ type figure struct {
 type calibration struct {
 	CPUNs     float64 `json:"cpu_ns_per_unit"`
 	WallOnCPU float64 `json:"wall_per_cpu"`
+	MemCPUNs  float64 `json:"mem_cpu_ns_per_step"`
 }
 
+// The two parts of a calibration: the hashing unit (CPU ns per unit), which
+// the host-normalised figures use, and the memory walk (CPU ns per load).
+func hashPart(c *calibration) float64 { return c.CPUNs }
+func memPart(c *calibration) float64  { return c.MemCPUNs }
+
 // hostNs is the host's speed when the figure was measured: the mean CPU ns
-// per calibration unit of its calibrations before and after; 0 without one
+// per hashing unit of its calibrations before and after; 0 without one
 // (runs before the calibration existed).
-func (f figure) hostNs() float64 {
+func (f figure) hostNs() float64 { return f.cal(hashPart) }
+
+// cal is the mean of one part of the figure's calibrations, 0 without.
+func (f figure) cal(part func(*calibration) float64) float64 {
 	var sum float64
 	var n int
 	for _, c := range []*calibration{f.Noise.CalBefore, f.Noise.CalAfter} {
-		if c != nil && c.CPUNs > 0 {
-			sum += c.CPUNs
+		if c != nil && part(c) > 0 {
+			sum += part(c)
 			n++
 		}
 	}
@@ -220,6 +229,7 @@ type measurement struct {
 	run          *run
 	value, ratio float64
 	hostNs       float64  // the host's calibration when measured (figure.hostNs), 0 without
+	memNs        float64  // its memory walk's, 0 without
 	staleBy      []string // ids of the fixes made after it
 	otherSetting bool
 	discarded    bool
@@ -317,7 +327,7 @@ func build(in *input) *report {
 			byID[f.ID] = s
 			rp.series = append(rp.series, s)
 		}
-		m := measurement{run: r, value: f.Value, ratio: f.Ratio, hostNs: f.hostNs(), discarded: discarded, otherSetting: settingsKey(r) != rp.current}
+		m := measurement{run: r, value: f.Value, ratio: f.Ratio, hostNs: f.hostNs(), memNs: f.cal(memPart), discarded: discarded, otherSetting: settingsKey(r) != rp.current}
 		for _, fx := range in.fixes {
 			if r.RunID < fx.FirstRun && fx.covers(f.ID) {
 				m.staleBy = append(m.staleBy, fx.ID)
@@ -499,7 +509,6 @@ func (rp *report) fixesTable() string {
 func (rp *report) runsTable() string {
 	var b strings.Builder
 	b.WriteString("| run | started (UTC) | duration | figures | settings | host calibration | discarded as noisy | errors | file |\n|---|---|---:|---:|---|---|---|---|---|\n")
-	ref := hostRef(rp.in.runs)
 	for _, r := range rp.in.runs {
 		settings := "current"
 		if settingsKey(r) != rp.current {
@@ -510,17 +519,18 @@ func (rp *report) runsTable() string {
 			disc = append(disc, d.ID)
 		}
 		fmt.Fprintf(&b, "| `%s` | %s | %.1f min | %d | %s | %s | %s | %s | `%s` |\n", r.RunID, r.StartedAt.UTC().Format("2006-01-02 15:04"),
-			r.FinishedAt.Sub(r.StartedAt).Minutes(), len(r.Figures), settings, hostText(r, ref), orDash(strings.Join(disc, ", ")),
+			r.FinishedAt.Sub(r.StartedAt).Minutes(), len(r.Figures), settings, hostText(r, rp.in.runs), orDash(strings.Join(disc, ", ")),
 			orDash(escape(strings.Join(r.Errors, "; "))), "bench/results/"+filepath.Base(r.file))
 	}
 	return b.String()
 }
 
-// hostNs is a run's host speed: the median calibration of its figures.
-func (r *run) hostNs() float64 {
+// cal is a run's host speed by one part of the calibration: the median of
+// its figures'.
+func (r *run) cal(part func(*calibration) float64) float64 {
 	var cals []float64
 	for _, f := range r.Figures {
-		if c := f.hostNs(); c > 0 {
+		if c := f.cal(part); c > 0 {
 			cals = append(cals, c)
 		}
 	}
@@ -528,38 +538,54 @@ func (r *run) hostNs() float64 {
 }
 
 // hostRef is the reference host speed of a table of runs: the median of the
-// runs' calibrations (0 when none has one).
-func hostRef(runs []*run) float64 {
+// runs' hashing calibrations (0 when none has one).
+func hostRef(runs []*run) float64 { return calRef(runs, hashPart) }
+
+func calRef(runs []*run, part func(*calibration) float64) float64 {
 	var cals []float64
 	for _, r := range runs {
-		if c := r.hostNs(); c > 0 {
+		if c := r.cal(part); c > 0 {
 			cals = append(cals, c)
 		}
 	}
 	return median(cals)
 }
 
-// hostText says how slow a run's host was: its median calibration (µs of
-// CPU per unit), that relative to ref (1.40× = the work took 1.4 times the
-// median run's CPU time), the range of its figures' calibrations relative
-// to ref (phases), the largest wall ÷ CPU of a calibration (the calibrating
-// thread waiting for a core) and the largest steal share of a measurement.
-func hostText(r *run, ref float64) string {
-	c := r.hostNs()
-	if c <= 0 || ref <= 0 {
+// hostText says how slow a run's host was: its median hashing calibration
+// (µs of CPU per unit), that relative to the table's median run (1.40× =
+// the work took 1.4 times its CPU time), the range of its figures'
+// calibrations relative to it (phases); the same for the memory walk (ns of
+// CPU per load) where the run has it; the largest wall ÷ CPU of a
+// calibration (the calibrating thread waiting for a core) and the largest
+// steal share of a measurement.
+func hostText(r *run, runs []*run) string {
+	part := func(p func(*calibration) float64, unit string, div float64) string {
+		c, ref := r.cal(p), calRef(runs, p)
+		if c <= 0 || ref <= 0 {
+			return ""
+		}
+		var rel []float64
+		for _, f := range r.Figures {
+			if h := f.cal(p); h > 0 {
+				rel = append(rel, h/ref)
+			}
+		}
+		lo, hi := minmax(rel)
+		return fmt.Sprintf("%s %s, %.2f× (phases %.2f–%.2f×)", num(c/div, ""), unit, c/ref, lo, hi)
+	}
+	hash := part(hashPart, "µs/unit", 1000)
+	if hash == "" {
 		return "—"
 	}
-	var rel []float64
+	if mem := part(memPart, "ns/load", 1); mem != "" {
+		hash += "; memory " + mem
+	}
 	var wall, steal float64
 	for _, f := range r.Figures {
-		if h := f.hostNs(); h > 0 {
-			rel = append(rel, h/ref)
-		}
 		wall = math.Max(wall, f.wallOnCPU())
 		steal = math.Max(steal, f.Noise.StealShare)
 	}
-	lo, hi := minmax(rel)
-	return fmt.Sprintf("%s µs/unit, %.2f× (phases %.2f–%.2f×), wall/CPU ≤ %.2f, steal ≤ %.1f %%", num(c/1000, ""), c/ref, lo, hi, wall, 100*steal)
+	return fmt.Sprintf("%s; wall/CPU ≤ %.2f, steal ≤ %.1f %%", hash, wall, 100*steal)
 }
 
 func settingsDiff(r, ref *run) string {
@@ -591,7 +617,7 @@ func (rp *report) matrix() string {
 		fmt.Fprintf(&b, " `%s` |", strings.TrimPrefix(r.RunID, "2026"))
 	}
 	b.WriteString("\n|---|---|" + strings.Repeat("---:|", len(rp.in.runs)) + "\n")
-	ref := hostRef(rp.in.runs)
+	ref, memRef := hostRef(rp.in.runs), calRef(rp.in.runs, memPart)
 	for _, s := range rp.series {
 		fmt.Fprintf(&b, "| `%s` | %s |", s.id, s.unit)
 		for _, r := range rp.in.runs {
@@ -602,7 +628,11 @@ func (rp *report) matrix() string {
 				}
 				v := num(m.value, s.unit)
 				if isCPUPerEvent(s) && m.hostNs > 0 && ref > 0 {
-					v += fmt.Sprintf(" (host %.2f×)", m.hostNs/ref)
+					if m.memNs > 0 && memRef > 0 {
+						v += fmt.Sprintf(" (host %.2f×, memory %.2f×)", m.hostNs/ref, m.memNs/memRef)
+					} else {
+						v += fmt.Sprintf(" (host %.2f×)", m.hostNs/ref)
+					}
 				}
 				switch {
 				case m.discarded:
@@ -619,7 +649,7 @@ func (rp *report) matrix() string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\n† measured before a later fix (stale). Runs with other settings are listed, not pooled. (host 1.40×): the host's calibration when that CPU-per-event value was measured, relative to the median run's (1.40× = 40 % slower).\n")
+	b.WriteString("\n† measured before a later fix (stale). Runs with other settings are listed, not pooled. (host 1.40×, memory 1.10×): the host's calibration (hashing; memory walk) when that CPU-per-event value was measured, relative to the median run's (1.40× = 40 % slower).\n")
 	return b.String()
 }
 
@@ -629,10 +659,9 @@ func (rp *report) experimentsTable() string {
 	}
 	var b strings.Builder
 	b.WriteString("| run | file | settings different from the runs above | figures kept | discarded as noisy | host calibration (relative to the experiments' median) | errors |\n|---|---|---|---:|---:|---|---|\n")
-	ref := hostRef(rp.in.experiments)
 	for _, r := range rp.in.experiments {
 		fmt.Fprintf(&b, "| `%s` | `bench/results/experiments/%s` | %s | %d | %d | %s | %s |\n", r.RunID, filepath.Base(r.file),
-			orDash(escape(settingsDiff(r, rp.in.runs[len(rp.in.runs)-1]))), len(r.Figures), len(r.Discarded), hostText(r, ref), orDash(escape(strings.Join(r.Errors, "; "))))
+			orDash(escape(settingsDiff(r, rp.in.runs[len(rp.in.runs)-1]))), len(r.Figures), len(r.Discarded), hostText(r, rp.in.experiments), orDash(escape(strings.Join(r.Errors, "; "))))
 	}
 	return b.String()
 }

@@ -142,6 +142,17 @@ func TestHostNormalisedCPUPerEvent(t *testing.T) {
 				cal(figure{ID: "filter.drain", Value: 1000 / c.value, Unit: "events/s"}, c.before, c.after),
 			}})
 	}
+	// The memory walk's calibration of the third run: 125 ns per load against
+	// 100 for the others (before and after alike): 1.25×.
+	for i, r := range runs {
+		for j := range r.Figures {
+			mem := 100.0
+			if i == 2 {
+				mem = 125
+			}
+			r.Figures[j].Noise.CalBefore.MemCPUNs, r.Figures[j].Noise.CalAfter.MemCPUNs = mem, mem
+		}
+	}
 	rp := build(&input{runs: runs, budget: "5m"})
 	if got := normalised(rp.series[0].usable()); len(got) != 3 || got[0] != 30 || got[1] != 31 || got[2] != 30 {
 		t.Fatalf("normalised = %v, want [30 31 30]", got)
@@ -156,11 +167,11 @@ func TestHostNormalisedCPUPerEvent(t *testing.T) {
 	// The runs table says how slow each run's host was, relative to the
 	// median run: the third 42 / 30 = 1.40× (phases: both figures 1.40×).
 	runsTable := rp.runsTable()
-	if !strings.Contains(runsTable, "| 42 µs/unit, 1.40× (phases 1.40–1.40×), wall/CPU ≤ 1.30, steal ≤ 0.0 % |") ||
-		!strings.Contains(runsTable, "| 30 µs/unit, 1.00× (phases 1.00–1.00×)") {
+	if !strings.Contains(runsTable, "| 42 µs/unit, 1.40× (phases 1.40–1.40×); memory 125 ns/load, 1.25× (phases 1.25–1.25×); wall/CPU ≤ 1.30, steal ≤ 0.0 % |") ||
+		!strings.Contains(runsTable, "| 30 µs/unit, 1.00× (phases 1.00–1.00×); memory 100 ns/load, 1.00×") {
 		t.Fatalf("runs table:\n%s", runsTable)
 	}
-	if m := rp.matrix(); !strings.Contains(m, "42 (host 1.40×)") || strings.Contains(m, "1.4 (host") {
+	if m := rp.matrix(); !strings.Contains(m, "42 (host 1.40×, memory 1.25×)") || strings.Contains(m, "1.4 (host") {
 		t.Fatalf("matrix: the host factor next to CPU-per-event values only:\n%s", m)
 	}
 	// A run without a calibration (before it existed): nothing is normalised,

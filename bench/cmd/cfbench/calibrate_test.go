@@ -28,6 +28,55 @@ func TestCalibrationMaths(t *testing.T) {
 	}
 }
 
+// The memory unit's table is one cycle through every entry (Hull–Dobell),
+// checked by walking it, and its steps jump far (not a sequential scan a
+// prefetcher would follow).
+func TestMemoryWalkIsOneFullCycle(t *testing.T) {
+	const n = 1 << 12
+	tab := lcgCycle(n)
+	seen := make([]bool, n)
+	p := uint32(0)
+	near := 0
+	for i := 0; i < n; i++ {
+		if seen[p] {
+			t.Fatalf("entry %d visited twice after %d steps: the walk is not one cycle of %d", p, i, n)
+		}
+		seen[p] = true
+		d := int(tab[p]) - int(p)
+		if d > -16 && d < 16 { // within one 64-byte line of uint32s
+			near++
+		}
+		p = tab[p]
+	}
+	if p != 0 {
+		t.Fatalf("after %d steps the walk is at %d, not back at 0", n, p)
+	}
+	if near > n/100 {
+		t.Fatalf("%d of %d steps stay within a cache line", near, n)
+	}
+	if got := memWalk(tab, n); got != 0 {
+		t.Fatalf("memWalk(n) = %d, want 0 (a full cycle)", got)
+	}
+	if got, want := memWalk(tab, 3), tab[tab[tab[0]]]; got != want {
+		t.Fatalf("memWalk(3) = %d, want %d", got, want)
+	}
+}
+
+// The memory part: ns per load, and wall ÷ CPU over both parts.
+func TestCalibrationWithMemory(t *testing.T) {
+	c := calibration(2000, 70*time.Millisecond, 70*time.Millisecond)
+	c.withMem(1000, 30*time.Millisecond, 130*time.Millisecond)
+	// 30 ms / 1,000 loads = 30,000 ns; wall (70+130) ÷ CPU (70+30) = 2.
+	if c.MemSteps != 1000 || c.MemCPUNs != 30000 || c.MemWallNs != 130000 || c.WallOnCPU != 2 {
+		t.Fatalf("withMem: %+v", c)
+	}
+	c2 := calibration(2000, 70*time.Millisecond, 70*time.Millisecond)
+	c2.withMem(1000, 0, time.Second)
+	if c2.MemSteps != 0 || c2.WallOnCPU != 1 {
+		t.Fatalf("no CPU time for the walk: %+v, want the hash part alone", c2)
+	}
+}
+
 // The work unit is fixed: the digest chain over the fixed buffer, the same
 // in every run, computed here with one-shot sha256.Sum256 of the
 // concatenation (not calWork's reused hash).
@@ -52,7 +101,7 @@ func TestCalibrationWorkIsFixed(t *testing.T) {
 func TestCalibrateMeasures(t *testing.T) {
 	c := calibrate()
 	t.Logf("calibration here: %+v", c)
-	if c == nil || c.Units != calUnits || c.CPUNs <= 0 || c.WallNs <= 0 {
+	if c == nil || c.Units != calUnits || c.CPUNs <= 0 || c.WallNs <= 0 || c.MemSteps != calMemSteps || c.MemCPUNs <= 0 {
 		t.Fatalf("calibrate() = %+v", c)
 	}
 	if c.WallOnCPU < 0.95 {

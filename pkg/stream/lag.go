@@ -29,22 +29,48 @@ func EndOffsets(ctx context.Context, k Config, topic string) (map[int]int64, err
 }
 
 // ListEnds returns the end offset (high watermark) of each of parts of topic,
-// from one ListOffsets request on cl. Every partition must be answered: one
-// the broker leaves out of its answer, or answers with an error, makes it an
+// from ListOffsets requests on cl. Every partition must be answered: one the
+// broker leaves out of its answer, or answers with an error, makes it an
 // error. (kafka-go's Client.ListOffsets fills in every asked partition at
 // offset 0 before it reads the answer, so a partition left out would read as
 // an end of 0 and understate a pinned end; this reads the answer itself.)
+// A transient partition error (kafka.Error.Temporary: a leader not elected
+// or not known yet, as right after a topic is created or a broker restarts)
+// is asked again, up to listEndsAttempts times within cl.Timeout.
 func ListEnds(ctx context.Context, cl *kafka.Client, topic string, parts []int) (map[int]int64, error) {
-	req := &listoffsets.Request{ReplicaID: -1, Topics: []listoffsets.RequestTopic{{Topic: topic,
-		Partitions: make([]listoffsets.RequestPartition, len(parts))}}}
-	for i, p := range parts {
-		req.Topics[0].Partitions[i] = listoffsets.RequestPartition{Partition: int32(p), CurrentLeaderEpoch: -1, Timestamp: kafka.LastOffset}
-	}
 	// As cl.ListOffsets sends it (kafka.Client.roundTrip).
 	if cl.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, cl.Timeout)
 		defer cancel()
+	}
+	wait := listEndsBackoff
+	for attempt := 1; ; attempt++ {
+		out, err := listEndsOnce(ctx, cl, topic, parts)
+		var kerr kafka.Error
+		if err == nil || attempt == listEndsAttempts || !errors.As(err, &kerr) || !kerr.Temporary() {
+			return out, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// listEndsAttempts and listEndsBackoff bound ListEnds' retries of transient
+// partition errors (50 ms doubling to 1 s: about 5 s in all).
+const listEndsAttempts = 8
+
+var listEndsBackoff = 50 * time.Millisecond
+
+func listEndsOnce(ctx context.Context, cl *kafka.Client, topic string, parts []int) (map[int]int64, error) {
+	req := &listoffsets.Request{ReplicaID: -1, Topics: []listoffsets.RequestTopic{{Topic: topic,
+		Partitions: make([]listoffsets.RequestPartition, len(parts))}}}
+	for i, p := range parts {
+		req.Topics[0].Partitions[i] = listoffsets.RequestPartition{Partition: int32(p), CurrentLeaderEpoch: -1, Timestamp: kafka.LastOffset}
 	}
 	tr := cl.Transport
 	if tr == nil {

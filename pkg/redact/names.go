@@ -72,6 +72,14 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 	}
 	tags := s.tags[:n]
 	r.model.Decode(s.toks, tags, &s.ner)
+	addTagSpans(s, tags, doPerson, doLoc)
+}
+
+// addTagSpans turns the tagger's tags of the tokens in s.toks into PERSON
+// and LOCATION candidates, with the span rules that mend what a tagger's
+// draw may miss or misread.
+func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
+	n := len(s.toks)
 	s.spans = s.spans[:0]
 	cased := false
 	for i := range s.toks {
@@ -107,6 +115,11 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}
+		if typ == Person && a == i {
+			for k := 0; k < 2 && a > 0 && tags[a-1] == ner.TagO && surnameBefore(s.toks, a); k++ {
+				a-- // "Nguyễn Thị Mai": surname-first order, the listed surname before the name
+			}
+		}
 		if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
 			b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
 		}
@@ -127,6 +140,9 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 		}
 		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
 			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
+			if typ == Person {
+				coordinated(s, tags, a, b) // "Jordan and Ruby": a listed given name joined to the name
+			}
 		}
 		i = j
 	}
@@ -300,6 +316,59 @@ func surnameAfter(ts []ner.Token, b int) bool {
 	return g.Kind == ner.KWord && g.Shape == ner.ShCap && (g.Flags&ner.FGiven != 0 || g.Flags == 0) &&
 		t.Kind == ner.KWord && (t.Shape == ner.ShCap || t.Shape == ner.ShMixed) && t.Space && !t.NL && (t.Flags&ner.FSurname != 0 || t.Flags == 0) &&
 		t.Flags&(ner.FStreet|ner.FOrg|ner.FUnit|ner.FMonth|ner.FTitle|ner.FRegion|ner.FFunc|ner.FPersonCtx|ner.FLocCtx|ner.FPlace) == 0
+}
+
+// notNameWord marks a word that, though a name list holds it, is read as
+// something else beside a name: an ordinary or function word ("Call",
+// "Will", "Sales" are listed surnames or given names), a place, a
+// product, a street, a unit, an organisation, a month, a title, a region
+// code, a greeting, chat shorthand or a word that introduces a person or a
+// place.
+const notNameWord = ner.FCommon | ner.FDict | ner.FFunc | ner.FPlace | ner.FProduct | ner.FStreet | ner.FUnit | ner.FOrg |
+	ner.FMonth | ner.FTitle | ner.FRegion | ner.FGreet | ner.FChat | ner.FPersonCtx | ner.FLocCtx
+
+// surnameBefore reports whether the word before a PERSON span that starts
+// with a capitalised listed name is a capitalised listed surname on the
+// same line, one space before it, and no notNameWord: the surname-first
+// order of Vietnamese, Chinese, Korean, Japanese and Hungarian names
+// ("Nguyễn Thị Mai", "Tanaka Yui", "Nagy Zoltán"), which a tagger may read
+// as a name that starts one word late.
+func surnameBefore(ts []ner.Token, a int) bool {
+	if a == 0 {
+		return false
+	}
+	g, t := &ts[a], &ts[a-1]
+	return g.Kind == ner.KWord && g.Shape == ner.ShCap && g.Space && !g.NL && g.Flags&(ner.FGiven|ner.FSurname) != 0 &&
+		t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags&ner.FSurname != 0 && t.Flags&notNameWord == 0
+}
+
+// conjunctions join two names ("Jordan and Ruby", "Ana & Luis", "Ali or
+// Mina").
+var conjunctions = map[string]bool{"and": true, "&": true, "or": true}
+
+// coordinated adds, as a PERSON, a capitalised listed given name the
+// tagger left out that a conjunction joins to the PERSON span ts[a..b] on
+// its line ("lunch with Jordan and Ruby", "Ruby or Jordan"): names are
+// listed together. The word must be no notNameWord except a place (Jordan
+// is a country too; the PERSON beside it decides) and must not be a
+// vendor's or product's name only, which it is not while a name list holds it.
+func coordinated(s *scratch, tags []uint8, a, b int) {
+	ts := s.toks
+	name := func(k int) bool {
+		t := &ts[k]
+		return tags[k] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap &&
+			t.Flags&ner.FGiven != 0 && t.Flags&(notNameWord&^(ner.FPlace|ner.FProduct|ner.FDict)) == 0
+	}
+	conj := func(k int) bool {
+		t := &ts[k]
+		return t.Space && !t.NL && conjunctions[strings.ToLower(s.text[t.S:t.E])]
+	}
+	if a >= 2 && conj(a-1) && ts[a].Space && !ts[a].NL && name(a-2) {
+		s.add(int(ts[a-2].S), int(ts[a-2].E), Person, prioPerson)
+	}
+	if b+2 < len(ts) && conj(b+1) && name(b+2) && ts[b+2].Space && !ts[b+2].NL {
+		s.add(int(ts[b+2].S), int(ts[b+2].E), Person, prioPerson)
+	}
 }
 
 func prevTok(ts []ner.Token, i int) *ner.Token {

@@ -1,0 +1,94 @@
+package redact
+
+import (
+	"sort"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner"
+)
+
+// tagSpansOf returns the PERSON and LOCATION candidates addTagSpans makes
+// of text when a tagger tags its words as tagged says ("Mai": "B-PER");
+// every other token is O. The tags stand for a draw of the tagger (a
+// retrain with another seed tags these words so), not the shipped model.
+func tagSpansOf(text string, tagged map[string]string) []string {
+	s := &scratch{text: text}
+	s.toks = ner.Tokenize(text, nil)
+	tags := make([]uint8, len(s.toks))
+	for i, t := range s.toks {
+		for k, name := range ner.TagNames {
+			if tagged[text[t.S:t.E]] == name {
+				tags[i] = uint8(k)
+			}
+		}
+	}
+	addTagSpans(s, tags, true, true)
+	var out []string
+	for _, c := range s.cands {
+		out = append(out, text[c.start:c.end]+"/"+c.typ)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestSurnameFirstNames: a listed surname (or two listed name words)
+// before a tagged name joins it, in the surname-first order of
+// Vietnamese, Hungarian, Japanese or Chinese names, whichever words of
+// the name a tagger's draw leaves out; ordinary words, places, products
+// and lower-case words before a name do not.
+func TestSurnameFirstNames(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		tagged map[string]string
+		want   []string
+	}{
+		// seed 2 of the recipe: "Nguyễn" O; averaged models: "Nguyễn Thị" O
+		{"Nguyễn Thị Mai joined the Hanoi office.", map[string]string{"Thị": "B-PER", "Mai": "I-PER", "Hanoi": "B-LOC"}, []string{"Hanoi/LOCATION", "Nguyễn Thị Mai/PERSON"}},
+		{"Nguyễn Thị Mai joined the Hanoi office.", map[string]string{"Mai": "B-PER", "Hanoi": "B-LOC"}, []string{"Hanoi/LOCATION", "Nguyễn Thị Mai/PERSON"}},
+		{"Yesterday Nagy Zoltán presented the plan.", map[string]string{"Zoltán": "B-PER"}, []string{"Nagy Zoltán/PERSON"}},
+		{"Notes from Tanaka Yui and the team", map[string]string{"Yui": "B-PER"}, []string{"Tanaka Yui/PERSON"}},
+		// not pulled in: ordinary words ("Call", "Will" are listed
+		// surnames), a place, a product, a lower-case word, another line
+		{"Call Maria tomorrow.", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Will Maria join?", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Jordan Maria wrote it.", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"via Hubspot Maria wrote it.", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"ask nguyễn Mai", map[string]string{"Mai": "B-PER"}, []string{"Mai/PERSON"}},
+		{"Nguyễn\nMai wrote it.", map[string]string{"Mai": "B-PER"}, []string{"Mai/PERSON"}},
+		// a place keeps its words
+		{"Nguyễn Hanoi office", map[string]string{"Hanoi": "B-LOC"}, []string{"Hanoi/LOCATION"}},
+	} {
+		assert.Equal(t, c.want, tagSpansOf(c.text, c.tagged), c.text)
+	}
+}
+
+// TestCoordinatedNames: a capitalised listed given name joined by "and",
+// "&" or "or" to a tagged PERSON is a PERSON too, whichever of the two a
+// tagger's draw leaves out; ordinary words, months, other names' lines
+// and words no name list holds are not pulled in.
+func TestCoordinatedNames(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		tagged map[string]string
+		want   []string
+	}{
+		// seed 2 of the recipe leaves "Jordan" O; seed 3 leaves "Ruby" O
+		{"lunch with Jordan and Ruby, then a call", map[string]string{"Ruby": "B-PER"}, []string{"Jordan/PERSON", "Ruby/PERSON"}},
+		{"lunch with Jordan and Ruby, then a call", map[string]string{"Jordan": "B-PER"}, []string{"Jordan/PERSON", "Ruby/PERSON"}},
+		{"Ana & Luis Pereira signed.", map[string]string{"Luis": "B-PER", "Pereira": "I-PER"}, []string{"Ana/PERSON", "Luis Pereira/PERSON"}},
+		{"ask Priya or Mina", map[string]string{"Priya": "B-PER"}, []string{"Mina/PERSON", "Priya/PERSON"}},
+		// not pulled in
+		{"Will and Maria met.", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Monday and Maria", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Hubspot and Maria", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Maria and Kubernetes", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Maria and the team", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Maria and\nJordan", map[string]string{"Maria": "B-PER"}, []string{"Maria/PERSON"}},
+		{"Porto and Jordan", map[string]string{"Porto": "B-LOC"}, []string{"Porto/LOCATION"}},
+	} {
+		got := tagSpansOf(c.text, c.tagged)
+		assert.Equal(t, c.want, got, c.text)
+	}
+}

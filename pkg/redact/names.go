@@ -158,6 +158,7 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+	properNouns(s, tags, doPerson, doLoc)
 }
 
 // dictCompound reports whether a word joins English dictionary words by
@@ -340,6 +341,57 @@ func surnameBefore(ts []ner.Token, a int) bool {
 	g, t := &ts[a], &ts[a-1]
 	return g.Kind == ner.KWord && g.Shape == ner.ShCap && g.Space && !g.NL && g.Flags&(ner.FGiven|ner.FSurname) != 0 &&
 		t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags&ner.FSurname != 0 && t.Flags&notNameWord == 0
+}
+
+// properNouns adds, as a LOCATION, a capitalised word the tagger left out
+// that no list knows (no name, place, English word, product or vendor) in a
+// line that does not begin like a sentence (its first word is in lower
+// case: a search query, a chat line, a note): there a capital marks a
+// proper noun ("holiday calendar Braeaeness", "vpn setup Jevoburgh
+// ada.lovelace"). The line's first word is never taken.
+func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
+	lower := false
+	for i := range s.toks {
+		t := &s.toks[i]
+		if t.NL {
+			lower = t.Kind == ner.KWord && t.Shape == ner.ShLower
+			continue
+		}
+		w := s.text[t.S:t.E]
+		if lower && tags[i] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags == 0 && t.Space &&
+			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
+			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
+			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) {
+			typ, prio := Location, prioLoc
+			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
+				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"
+			}
+			if typ == Person && doPerson || typ == Location && doLoc {
+				s.add(int(t.S), int(t.E), typ, prio)
+			}
+		}
+	}
+}
+
+// inflected reports whether a word is a listed word with a plural or
+// possessive "s" ("Fridays", "Offsites").
+func inflected(w string) bool {
+	return len(w) > 4 && (w[len(w)-1] == 's' || w[len(w)-1] == 'S') && ner.Flags(w[:len(w)-1]) != 0
+}
+
+// dictWords reports whether a word of at most 24 bytes is two English
+// dictionary words of three letters or more written together
+// ("Handover", "Offsite", "Standup").
+func dictWords(w string) bool {
+	if len(w) > 24 {
+		return false
+	}
+	for k := 3; k <= len(w)-3; k++ {
+		if utf8.RuneStart(w[k]) && ner.Flags(w[:k])&ner.FDict != 0 && ner.Flags(w[k:])&ner.FDict != 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // conjunctions join two names ("Jordan and Ruby", "Ana & Luis", "Ali or

@@ -92,3 +92,37 @@ func TestCoordinatedNames(t *testing.T) {
 		assert.Equal(t, c.want, got, c.text)
 	}
 }
+
+// TestProperNounsInLowerCaseLines: in a line that does not begin like a
+// sentence (a search query, a chat line), a capitalised word no list knows
+// that the tagger left out is a place, or a person after a word that
+// introduces one; listed words, products, plurals of listed words, two
+// dictionary words written together, a line's first word and lines that
+// begin with a capital are left alone.
+func TestProperNounsInLowerCaseLines(t *testing.T) {
+	none := map[string]string{}
+	for _, c := range []struct {
+		text string
+		want []string
+	}{
+		{"hotel options near Quellbrunnstadt for the offsite", []string{"Quellbrunnstadt/LOCATION"}},
+		{"wifi password Tarvaneck pls", []string{"Tarvaneck/LOCATION"}},
+		{"can you ask Zorbeline about the invoice?", []string{"Zorbeline/PERSON"}},
+		{"thanks Zorbeline, merged", []string{"Zorbeline/PERSON"}},
+		{"ok\nvisa docs Quellbrunnstadt 2025", []string{"Quellbrunnstadt/LOCATION"}},
+		// left alone
+		{"Hotel options near Quellbrunnstadt for the offsite", nil},
+		{"Quellbrunnstadt hotel options", nil},
+		{"hotel options near Berlin", nil}, // a listed place: the tagger's call
+		{"can we not deploy on Fridays pls", nil},
+		{"the Handover doc is in the wiki", nil},
+		{"reset the Jira token", nil},
+		{"the Twilio bill went up", nil}, // a vendor no other list holds
+		{"mail me at Quellbrunnstadt@example.com", nil},
+		{"hotel options near QUELLBRUNNSTADT", nil},
+		{"see the Quell-brunn doc", nil},
+		{"set Quellbrunn_api_key in the env", nil},
+	} {
+		assert.Equal(t, c.want, tagSpansOf(c.text, none), c.text)
+	}
+}

@@ -131,6 +131,10 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			i = j // "Follow-up", "sign-off", "team-building": a compound of English words
 			continue
 		}
+		if typ == Location && a == b && s.toks[a].Kind == ner.KNum && b+1 < n && !s.toks[b+1].NL && s.text[s.toks[b+1].S] == '%' {
+			i = j // "100%": a percentage, no postcode
+			continue
+		}
 		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 			i = j
 			continue

@@ -126,3 +126,14 @@ func TestProperNounsInLowerCaseLines(t *testing.T) {
 		assert.Equal(t, c.want, tagSpansOf(c.text, none), c.text)
 	}
 }
+
+// TestPercentageIsNoPlace: a number a tagger's draw reads as a place (a
+// postcode line) is no place when a per cent sign follows it (seed 3 of
+// the recipe tags "100" in "100%").
+func TestPercentageIsNoPlace(t *testing.T) {
+	for _, text := range []string{"100%", "100 %", "we are at 95% now"} {
+		assert.Empty(t, tagSpansOf(text, map[string]string{"100": "B-LOC", "95": "B-LOC"}), text)
+	}
+	assert.Equal(t, []string{"10115 Berlin/LOCATION"}, tagSpansOf("10115 Berlin", map[string]string{"10115": "B-LOC", "Berlin": "I-LOC"}))
+	assert.Equal(t, []string{"10115/LOCATION"}, tagSpansOf("10115", map[string]string{"10115": "B-LOC"}))
+}

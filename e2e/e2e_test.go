@@ -446,7 +446,15 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		t.Fatal(err)
 	}
 	r.logln("consent store dumped: %d bucket metas and records", nstore)
-	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath, storePath)
+	tallyPath := filepath.Join(r.dir, "tally.jsonl")
+	ntally, err := dumpTally(ctx, e.stack.Redis, r.redisNS, tallyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.logln("privacy centre tally dumped: %d events counted", ntally)
+	// Without faults every decided event is counted once; with them counts
+	// may fall short (a batch dropped, a kill), never over.
+	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath, storePath, tallyPath, !sc.chaos)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,6 +77,9 @@ MUTANTS = [
     Mutant("subjects-without-tenant", "pkg/identity/subject.go",
            "if m.Scope(kind) == Global {", "if true || m.Scope(kind) == Global {",
            "consent-filter", "user and anonymous ids are global: a user id shared by tenants shares one consent"),
+    Mutant("tally-anonymous-as-users", "services/consent-filter/internal/filter/filter.go",
+           "User: d.ev.UserID, Purpose: f.Purpose,", "User: d.ev.UserID + d.ev.AnonymousID, Purpose: f.Purpose,",
+           "consent-filter", "the privacy centre's tally counts anonymous visitors among the users seen"),
 ]
 
 # Failure messages of TestE2E's checks (a t.Fatal of the set-up is no catch).

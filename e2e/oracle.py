@@ -391,6 +391,11 @@ def parse_version(v):
     return int(p), int(o)
 
 
+def utc_day(ms):
+    """The UTC day (YYYY-MM-DD) of epoch milliseconds."""
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+
 def read_jsonl(path):
     if not path:
         return
@@ -839,6 +844,59 @@ class Oracle:
             if eid in self.previous:
                 e = dict(e, previous_id=self.previous[eid])
             self.judge(e, raw.get(eid, []), decisions.get(eid, []), curated.get(eid, []), rows.get(eid, []))
+        self.raw_copies, self.decided = raw, decisions  # for check_tally
+
+    def check_tally(self, path, exact):
+        """The privacy centre's counts as Redis holds them after the drain (the
+        harness's dump of the documented layout, ARCHITECTURE "Tenant admin":
+        per tenant and UTC day of received_at, events by purpose|reason and
+        the user ids seen) against the events of events.raw and their
+        decisions. Statistics never count an event twice and can fall short:
+        every run checks that no count is above what events.raw and
+        consent.decisions allow (each copy of an event in events.raw counted
+        at most once, under a reason one of its decisions gave) and that
+        every user counted sent an event that day; an exact run (no faults)
+        also checks that nothing fell short: an event in events.raw once and
+        decided under one reason is counted under it, and every user seen is
+        in the day's set. Needs run() first."""
+        r = self.r
+        lo, hi = collections.Counter(), collections.Counter()  # (tenant, day, field) -> bounds
+        users = collections.defaultdict(set)  # (tenant, day) -> user ids of decided events
+        for eid, copies in self.raw_copies.items():
+            e, decs = self.events[eid], self.decided.get(eid, [])
+            if not decs:
+                continue
+            reasons = sorted({d.get("reason") for d in decs})
+            tenant, user = e.get("tenant_id") or "", e.get("user_id") or ""
+            for ms in copies:
+                d = utc_day(ms)
+                for reason in reasons:
+                    hi[(tenant, d, self.purpose + "|" + reason)] += 1
+                if len(copies) == 1 and len(reasons) == 1:
+                    lo[(tenant, d, self.purpose + "|" + reasons[0])] += 1
+                if user:
+                    users[(tenant, d)].add(user)
+        got, got_users = collections.Counter(), collections.defaultdict(set)
+        for line in read_jsonl(path):
+            t, d = line.get("tenant", ""), line.get("day", "")
+            for f, n in (line.get("events") or {}).items():
+                got[(t, d, f)] += int(n)
+            got_users[(t, d)].update(line.get("users") or ())
+        r.counts["tally_events"] = sum(got.values())
+        r.counts["tally_expected_at_least" if exact else "tally_allowed_at_most"] = sum((lo if exact else hi).values())
+        for k in sorted(set(got) | set(lo)):
+            n = got.get(k, 0)
+            if n > hi.get(k, 0):
+                r.fail("tally", "tenant %r %s %s: counted %d, but events.raw and consent.decisions allow at most %d" % (k[0], k[1], k[2], n, hi.get(k, 0)))
+            elif exact and n < lo.get(k, 0):
+                r.fail("tally", "tenant %r %s %s: counted %d of %d events decided so (a fault-free run counts every one)" % (k[0], k[1], k[2], n, lo.get(k, 0)))
+        for k in sorted(set(got_users) | set(users)):
+            extra = got_users.get(k, set()) - users.get(k, set())
+            if extra:
+                r.fail("tally", "tenant %r %s: %d users counted who sent no decided event that day, e.g. %s" % (k[0], k[1], len(extra), sorted(extra)[:3]))
+            missing = users.get(k, set()) - got_users.get(k, set())
+            if exact and missing:
+                r.fail("tally", "tenant %r %s: %d users who sent a decided event that day are not counted, e.g. %s" % (k[0], k[1], len(missing), sorted(missing)[:3]))
 
     def check_links(self, raw_links):
         """Every LINKED record is established by an event of events.raw; every
@@ -1101,6 +1159,8 @@ def main(argv=None):
     ap.add_argument("--pseudonym-key", default="", help="ID:BASE64, the anonymizer's active key (curated event ids are keyed)")
     ap.add_argument("--audit-granularity-ms", type=int, default=3600000, help="the consent-filter's AUDIT_TIME_GRANULARITY")
     ap.add_argument("--store", default="", help="the consent store after the drain (JSON lines: bucket metas and records, as the e2e harness dumps Redis)")
+    ap.add_argument("--tally", default="", help="the privacy centre's counts after the drain (JSON lines: tenant, day, events {purpose|reason: n}, users), as the e2e harness dumps Redis")
+    ap.add_argument("--tally-exact", action="store_true", help="a fault-free run: every decided event must be counted (otherwise counts may fall short, never over)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args(argv)
     rep = Report(a.limit)
@@ -1114,6 +1174,8 @@ def main(argv=None):
     o.run(a.raw, a.decisions, a.curated, a.rows, a.ignore_prefix)
     if a.store:
         o.check_store(a.store)
+    if a.tally:
+        o.check_tally(a.tally, a.tally_exact)
     out = {
         "policy_version": o.policy.version,
         "counts": dict(sorted(rep.counts.items())),

@@ -60,7 +60,7 @@ func (o *oracleSummary) problems(events int) []string {
 // runOracle dumps consent.changes, events.raw and consent.decisions with the
 // third-party Python client and runs e2e/oracle.py over them, the load
 // generator's log, the curated dump and the snapshot's rows.
-func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath, storePath string) (*oracleSummary, error) {
+func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath, storePath, tallyPath string, tallyExact bool) (*oracleSummary, error) {
 	dumps := map[string]string{}
 	for _, d := range []struct{ name, topic, fields string }{
 		{"changes", r.names.Changes, ""},
@@ -89,7 +89,10 @@ func (r *run) runOracle(ctx context.Context, logPath, curatedPath, rowsPath, sto
 	cmd := exec.CommandContext(cctx, r.e.python, filepath.Join(r.e.repo, "e2e", "oracle.py"),
 		"--log", logPath, "--policy", filepath.Join(r.e.repo, "e2e", "policy.yaml"), "--purpose", "ai_training",
 		"--changes", dumps["changes"], "--raw", dumps["raw"], "--decisions", dumps["decisions"],
-		"--curated", curatedPath, "--rows", rowsPath, "--pseudonym-key", "k1:"+r.pseudonymKey, "--store", storePath, "--out", out)
+		"--curated", curatedPath, "--rows", rowsPath, "--pseudonym-key", "k1:"+r.pseudonymKey, "--store", storePath, "--tally", tallyPath, "--out", out)
+	if tallyExact {
+		cmd.Args = append(cmd.Args, "--tally-exact")
+	}
 	b, err := cmd.Output()
 	if err != nil {
 		var stderr string
@@ -122,6 +125,9 @@ func (r *run) logOracle(o *oracleSummary) {
 	}
 	sort.Strings(reasons)
 	r.logln("oracle: decisions by reason: %s", strings.Join(reasons, " "))
+	if n, ok := c["tally_events"]; ok {
+		r.logln("oracle: privacy centre tally %d events (exact run: at least %d; otherwise at most %d)", n, c["tally_expected_at_least"], c["tally_allowed_at_most"])
+	}
 	for _, u := range o.UndecidableExamples {
 		r.logln("  undecidable %s: %s", u["event_id"], u["why"])
 	}

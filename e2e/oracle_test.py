@@ -185,6 +185,7 @@ class RunCase:
         o.load_log(p("log"))
         o.load_changes(p("changes"))
         o.run(p("raw"), p("decisions"), p("curated"), p("rows"), "poison-")
+        self.oracle = o
         return rep
 
     def assertFails(self, category, fragment=""):
@@ -280,6 +281,40 @@ class OracleRunTest(RunCase, unittest.TestCase):
         self.assertTrue(any("holds no record of user:t1/u1/ai_training" in m for m in rep.failures["consent store"]), rep.failures)
         # Beyond the materializer's position the record may be missing still.
         self.assertEqual(dict(self.store_report([], positions={"0": 2}).failure_counts), {})
+
+    def tally_report(self, lines, exact):
+        """check_tally over a dump of the privacy centre's counts."""
+        self.judge()
+        path = os.path.join(self.dir, "tally")
+        write(path, lines)
+        rep = oracle.Report(50)
+        self.oracle.r = rep
+        self.oracle.check_tally(path, exact)
+        return rep
+
+    def test_tally_counts_each_decided_event_once(self):
+        day = oracle.utc_day(T0)
+        right = {"tenant": "t1", "day": day, "users": ["u1", "u2"],
+                 "events": {"ai_training|allowed_consent": 1, "ai_training|user_opt_out": 1, "ai_training|allowed_opt_out_regime": 1,
+                            "ai_training|no_consent": 1, "ai_training|consent_after_event": 1}}
+        for exact in (True, False):
+            self.assertEqual(dict(self.tally_report([right], exact).failure_counts), {}, exact)
+        # Counted twice (a redelivery added again): over in every run.
+        twice = dict(right, events=dict(right["events"], **{"ai_training|no_consent": 2}))
+        for exact in (True, False):
+            self.assertIn("tally", self.tally_report([twice], exact).failure_counts)
+        # Under another reason than its decision's, or a user who sent nothing that day.
+        moved = dict(right, events={k: v for k, v in right["events"].items() if k != "ai_training|no_consent"})
+        moved["events"]["ai_training|user_opt_out"] = 2
+        self.assertIn("tally", self.tally_report([moved], False).failure_counts)
+        self.assertIn("tally", self.tally_report([dict(right, users=["u1", "u2", "u7"])], False).failure_counts)
+        self.assertIn("tally", self.tally_report([dict(right, day="1999-01-01")], False).failure_counts)
+        # Short (a batch dropped): allowed under faults, a failure in an exact run.
+        short = dict(right, events=moved["events"] | {"ai_training|user_opt_out": 1}, users=["u2"])
+        self.assertEqual(dict(self.tally_report([short], False).failure_counts), {})
+        rep = self.tally_report([short], True)
+        self.assertTrue(any("of 1 events decided so" in m for m in rep.failures["tally"]), rep.failures)
+        self.assertTrue(any("are not counted" in m for m in rep.failures["tally"]), rep.failures)
 
     def test_exact_audit_times_fail(self):
         self.exact_audit_times = True

@@ -6,13 +6,12 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/eventgen"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/transform"
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
 func benchEvents(n int) []eventgen.Event {
@@ -79,10 +78,7 @@ func BenchmarkTransformNoRedactor(b *testing.B) {
 // format: the stage's per-record work without Kafka I/O.
 func BenchmarkEventsHandler(b *testing.B) {
 	ctx := context.Background()
-	reg := srfake.New()
-	defer reg.Close()
-	cl, _ := sr.NewClient(sr.URLs(reg.URL()))
-	serde := avro.NewSerde(cl)
+	serde := avrotest.Serde(b)
 	raw, err := avro.InteractionEvents(ctx, serde, "events.consented")
 	if err != nil {
 		b.Fatal(err)

@@ -10,14 +10,13 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/eventgen"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/transform"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
 // TestNoSeededPIIInCuratedOutput runs generated events full of personal data
@@ -32,11 +31,7 @@ func TestNoSeededPIIInCuratedOutput(t *testing.T) {
 
 func noSeededPII(t *testing.T, seed uint64) {
 	ctx := context.Background()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	serde := avro.NewSerde(cl)
+	serde := avrotest.Serde(t)
 	raw, err := avro.InteractionEvents(ctx, serde, "events.consented")
 	require.NoError(t, err)
 	curated, err := avro.CuratedEvents(ctx, serde, "events.curated")

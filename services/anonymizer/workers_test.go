@@ -6,12 +6,11 @@ import (
 	"testing"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/avro/avrotest"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
 	"github.com/segmentio/kafka-go"
 	"github.com/stretchr/testify/require"
-	"github.com/twmb/franz-go/pkg/sr"
-	"github.com/twmb/franz-go/pkg/sr/srfake"
 )
 
 // A batch anonymized by several workers gives exactly what one worker gives:
@@ -21,11 +20,7 @@ import (
 // unsafely).
 func TestEventsHandlerWorkersMatchOneWorker(t *testing.T) {
 	ctx := context.Background()
-	reg := srfake.New()
-	t.Cleanup(reg.Close)
-	cl, err := sr.NewClient(sr.URLs(reg.URL()))
-	require.NoError(t, err)
-	serde := avro.NewSerde(cl)
+	serde := avrotest.Serde(t)
 	raw, err := avro.InteractionEvents(ctx, serde, "events.consented")
 	require.NoError(t, err)
 	curated, err := avro.CuratedEvents(ctx, serde, "events.curated")

@@ -16,7 +16,7 @@ SERVICES := producer consent-filter anonymizer dataset-sink
 all: build vet test
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
 
 build: ## build every module and the binaries into bin/
 	$(GO) build $(PKGS)
@@ -67,7 +67,7 @@ DEMO_BUILDFLAGS ?= -gcflags='all=-l -dwarf=false' -ldflags='-s -w' -tags=$(DEMO_
 demo: ## run the whole chain embedded and leave a dataset snapshot under out/demo
 	CGO_ENABLED=0 $(GO) run $(DEMO_BUILDFLAGS) ./cmd/consentflow demo --out $(CURDIR)/out/demo
 
-services: ## start real Apache Kafka, Redis (and a schema registry if possible) on loopback
+services: ## start real Apache Kafka, Redis (one server and a three-node Cluster), PostgreSQL (and a schema registry if possible) on loopback
 	bash scripts/services.sh up
 
 services-down: ## stop what `make services` started

@@ -38,7 +38,7 @@ func DefaultNames() Names {
 // Settings size the topics.
 type Settings struct {
 	Partitions        int `env:"TOPIC_PARTITIONS" envDefault:"6" help:"partitions of each event topic (bounds consumer instances per stage)"`
-	ChangePartitions  int `env:"TOPIC_CONSENT_PARTITIONS" envDefault:"3" help:"partitions of consent.changes and dataset.erasures"`
+	ChangePartitions  int `env:"TOPIC_CONSENT_PARTITIONS" envDefault:"3" help:"partitions of consent.changes, dataset.erasures and dataset.erasure-receipts"`
 	ReplicationFactor int `env:"TOPIC_REPLICATION_FACTOR" envDefault:"1" help:"replication factor (3 in production)"`
 }
 

@@ -153,3 +153,107 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 	}
 	return fs
 }
+
+// The decoder splits Features in two (the trainer does not: its float sums
+// follow Features' order): the features of a token alone (ownFeatures: its
+// identity, shape, length, affixes and flags), which are the same wherever
+// the token occurs, so their weight sum can be kept per token (ownKey) and
+// reused; and the rest (ctxFeatures), which look at the neighbours. Together
+// they are Features' features, in another order (TestSplitFeaturesAreFeatures).
+
+// ownKey is everything ownFeatures reads of a token.
+type ownKey struct {
+	id, suf2, suf3, pre3 uint64
+	flags                uint32
+	shape, lenb          uint8
+	word                 bool
+}
+
+func ownKeyOf(t *Token) ownKey {
+	k := ownKey{id: ident(t), flags: t.Flags, shape: t.Shape, lenb: uint8(lenBucket(t)), word: t.Kind == KWord}
+	if k.word {
+		k.suf2, k.suf3, k.pre3 = t.Suf2, t.Suf3, t.Pre3
+	}
+	return k
+}
+
+// ownFeatures appends the features of Features that depend on the token
+// alone (k = ownKeyOf(token)).
+func ownFeatures(k *ownKey, fs []uint64) []uint64 {
+	sh := uint64(k.shape)
+	fs = append(fs,
+		mix(tBias, 0),
+		mix(tID, k.id),
+		mix(tShape, sh),
+		mix(tLenSh, uint64(k.lenb)<<8|sh),
+		mix(tFlagSet, uint64(k.flags&ctxMask)<<8|sh),
+	)
+	if k.word {
+		fs = append(fs, mix(tSuf2, k.suf2), mix(tSuf3, k.suf3), mix(tPre3, k.pre3))
+	}
+	for b := uint32(1); b != 0 && b <= lastFlag; b <<= 1 {
+		if k.flags&b != 0 {
+			fs = append(fs, mix(tFlag, uint64(b)<<8|sh))
+		}
+	}
+	return fs
+}
+
+// ctxFeatures appends the features of Features that ownFeatures does not.
+func ctxFeatures(ts []Token, i int, fs []uint64) []uint64 {
+	t := &ts[i]
+	get := func(j int) *Token {
+		if j < 0 || j >= len(ts) {
+			return &boundary
+		}
+		return &ts[j]
+	}
+	m1, p1, m2, p2 := get(i-1), get(i+1), get(i-2), get(i+2)
+	sh := uint64(t.Shape)
+	id := ident(t)
+	pos := uint64(0)
+	if sentStart(ts, i) {
+		pos = 1
+	}
+	if t.NL {
+		pos |= 2
+	}
+	if m1.Shape == ShColon {
+		pos |= 4
+	}
+	if m1.Shape == ShAt && !t.Space {
+		pos |= 8
+	}
+	lineEnd := uint64(0)
+	if i+1 >= len(ts) || p1.NL {
+		lineEnd = 1
+	}
+	idm1, idp1 := ident(m1), ident(p1)
+	fs = append(fs,
+		mix(tPos, pos<<8|sh),
+		mix(tIDm1, idm1),
+		mix(tIDp1, idp1),
+		mix(tIDm2, ident(m2)),
+		mix(tIDp2, ident(p2)),
+		mix(tFlagsM1, uint64(m1.Flags&ctxMask)),
+		mix(tFlagsP1, uint64(p1.Flags&ctxMask)),
+		mix(tFlagsM2, uint64(m2.Flags&ctxMask)),
+		mix(tFlagsP2, uint64(p2.Flags&ctxMask)),
+		mix(tShM1Sh0, uint64(m1.Shape)<<8|sh),
+		mix(tSh0ShP1, sh<<8|uint64(p1.Shape)),
+		mix(tShTri, uint64(m1.Shape)<<16|sh<<8|uint64(p1.Shape)),
+		mix(tIDm1Sh0, mix(idm1, sh)),
+		mix(tIDp1Sh0, mix(idp1, sh)),
+		mix(tLineEnd, lineEnd<<8|sh|pos<<16),
+		mix(tBigram, mix(idm1, id)),
+		mix(tConj, uint64(t.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FProduct|FChat|FGreet))<<16|sh<<8|pos),
+		mix(tConjM1, uint64(m1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc))<<16|uint64(m1.Shape)<<8|sh),
+		mix(tConjP1, uint64(p1.Flags&(FGiven|FSurname|FPlace|FDict|FCommon|FFunc|FStreet|FOrg))<<16|uint64(p1.Shape)<<8|sh),
+		mix(tCtxL, mix(mix(ident(m2), idm1), sh)),
+		mix(tCtxR, mix(idp1, ident(p2))),
+	)
+	if m1.Kind == KWord && m1.Vocab < 0 {
+		fs = append(fs, mix(tSufM1, m1.Suf3))
+	}
+	return fs
+}

@@ -42,6 +42,17 @@ type Model struct {
 	tab     []entry
 	tabMask uint64
 	scale   float32
+	// the decoder's vocabulary: an open-addressed copy of vocab (the map
+	// stays the trainer's); a slot of vkeys 0 is empty, and a word whose
+	// hash is 0 has its index in vzero
+	vkeys []uint64
+	vidx  []int32
+	vmask uint64
+	vzero int32
+	// vtrans is trans with the BIO constraints folded in: -Inf where
+	// allowed(p, t) is false, so the decoder's Viterbi step has no branches
+	// but the maximum's
+	vtrans [NumTags + 1][NumTags]float32
 }
 
 type entry struct {
@@ -79,6 +90,58 @@ func (m *Model) compile() {
 			j = (j + 1) & m.tabMask
 		}
 		m.tab[j] = e
+	}
+	m.compileVocab()
+	for p := 0; p <= NumTags; p++ {
+		for t := 0; t < NumTags; t++ {
+			prev := p
+			if p == NumTags {
+				prev = TagO // the start: as after an O
+			}
+			m.vtrans[p][t] = m.trans[p][t]
+			if !allowed(prev, t) {
+				m.vtrans[p][t] = float32(math.Inf(-1))
+			}
+		}
+	}
+}
+
+// compileVocab builds the decoder's vocabulary table from vocab.
+func (m *Model) compileVocab() {
+	size := 1
+	for size < 2*len(m.vocab)+2 {
+		size <<= 1
+	}
+	m.vkeys = make([]uint64, size)
+	m.vidx = make([]int32, size)
+	m.vmask = uint64(size - 1)
+	m.vzero = -1
+	for k, v := range m.vocab {
+		if k == 0 {
+			m.vzero = v
+			continue
+		}
+		j := k & m.vmask
+		for m.vkeys[j] != 0 {
+			j = (j + 1) & m.vmask
+		}
+		m.vkeys[j], m.vidx[j] = k, v
+	}
+}
+
+// vocabIndex is vocab[k] from the decoder's table, -1 when k is no word of
+// the vocabulary.
+func (m *Model) vocabIndex(k uint64) int32 {
+	if k == 0 {
+		return m.vzero
+	}
+	for j := k & m.vmask; ; j = (j + 1) & m.vmask {
+		switch m.vkeys[j] {
+		case k:
+			return m.vidx[j]
+		case 0:
+			return -1
+		}
 	}
 }
 
@@ -141,12 +204,65 @@ type Scratch struct {
 	ends  []int32 // ends[i]: end of token i's features in fs
 	score [][NumTags]float32
 	back  [][NumTags]uint8
+	// own feature sums (see ownFeatures): kept across calls for the model
+	// ownOf, filled in for this call's tokens in own
+	cache *[ownCacheSize]ownEntry
+	ownOf *Model
+	own   [][NumTags]int32
+	miss  []ownMiss // tokens whose own sum is not in the cache
+	ofs   []uint64  // their own features
+}
+
+// ownEntry is the weight sum of a token's own features (ownFeatures).
+type ownEntry struct {
+	k   ownKey
+	acc [NumTags]int32
+	set bool
+}
+
+// ownCacheSize is the number of tokens' own sums a Scratch keeps
+// (direct-mapped; 64 bytes each).
+const ownCacheSize = 2048
+
+type ownMiss struct {
+	i   int32 // token
+	end int32 // end of its own features in ofs
+	at  uint32
+}
+
+func (k *ownKey) slot() uint32 {
+	return uint32(mix(k.id^k.suf3, k.pre3^uint64(k.flags)<<8^uint64(k.shape)<<40^uint64(k.lenb)<<48)) & (ownCacheSize - 1)
+}
+
+// sum adds the weights of features fs to acc.
+func (m *Model) sum(fs []uint64, acc *[NumTags]int32) {
+	tab, mask := m.tab, m.tabMask
+	for _, f := range fs {
+		for j := f & mask; ; j = (j + 1) & mask {
+			e := &tab[j]
+			if e.key == f {
+				acc[0] += int32(e.w[0])
+				acc[1] += int32(e.w[1])
+				acc[2] += int32(e.w[2])
+				acc[3] += int32(e.w[3])
+				acc[4] += int32(e.w[4])
+				break
+			}
+			if e.key == 0 {
+				break
+			}
+		}
+	}
 }
 
 // Decode tags ts (tokens from Tokenize) and writes one tag per token to tags.
 //
-// It hashes the features of every token first and looks them up after: the
-// table (a few MB) does not fit the core's cache, and a loop of nothing but
+// A token's emission score is the sum of its features' weights: the ones
+// that look at the token alone (ownFeatures) and the ones that look at its
+// neighbours (ctxFeatures). The first sum is kept per token in the Scratch
+// (ownKey: all those features read), since most tokens of a text are words
+// seen before; the table (a few MB) does not fit the core's cache. All
+// features are hashed first and looked up after: a loop of nothing but
 // independent lookups lets the processor have many of them in flight. The
 // emission sums are integers, so their order cannot change a tag.
 func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
@@ -154,7 +270,11 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	if n == 0 {
 		return
 	}
-	m.SetVocab(ts)
+	for i := range ts {
+		if ts[i].Kind == KWord {
+			ts[i].Vocab = m.vocabIndex(ts[i].Key)
+		}
+	}
 	if cap(s.score) < n {
 		s.score = make([][NumTags]float32, n)
 		s.back = make([][NumTags]uint8, n)
@@ -162,41 +282,70 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	if cap(s.ends) < n { // the trainer grows score and back alone
 		s.ends = make([]int32, n)
 	}
-	score, back, ends := s.score[:n], s.back[:n], s.ends[:n]
-	fs := s.fs[:0]
+	if cap(s.own) < n {
+		s.own = make([][NumTags]int32, n)
+	}
+	if s.cache == nil || s.ownOf != m {
+		s.cache, s.ownOf = new([ownCacheSize]ownEntry), m
+	}
+	score, back, ends, own, cache := s.score[:n], s.back[:n], s.ends[:n], s.own[:n], s.cache
+	fs, ofs, miss := s.fs[:0], s.ofs[:0], s.miss[:0]
 	for i := range ts {
-		fs = Features(ts, i, fs)
+		k := ownKeyOf(&ts[i])
+		at := k.slot()
+		if e := &cache[at]; e.set && e.k == k {
+			own[i] = e.acc
+		} else {
+			ofs = ownFeatures(&k, ofs)
+			miss = append(miss, ownMiss{i: int32(i), end: int32(len(ofs)), at: at})
+		}
+		fs = ctxFeatures(ts, i, fs)
 		ends[i] = int32(len(fs))
 	}
-	s.fs = fs
-	tab, mask := m.tab, m.tabMask
+	s.fs, s.ofs, s.miss = fs, ofs, miss
 	from := int32(0)
-	for i := 0; i < n; i++ {
+	for _, x := range miss {
 		var acc [NumTags]int32
-		for _, f := range fs[from:ends[i]] {
-			for j := f & mask; ; j = (j + 1) & mask {
-				e := &tab[j]
-				if e.key == f {
-					acc[0] += int32(e.w[0])
-					acc[1] += int32(e.w[1])
-					acc[2] += int32(e.w[2])
-					acc[3] += int32(e.w[3])
-					acc[4] += int32(e.w[4])
-					break
-				}
-				if e.key == 0 {
-					break
-				}
-			}
-		}
+		m.sum(ofs[from:x.end], &acc)
+		from = x.end
+		own[x.i] = acc
+		cache[x.at] = ownEntry{k: ownKeyOf(&ts[x.i]), acc: acc, set: true}
+	}
+	from = 0
+	for i := 0; i < n; i++ {
+		acc := own[i]
+		m.sum(fs[from:ends[i]], &acc)
 		from = ends[i]
 		var em [NumTags]float32
 		for t := range em {
 			em[t] = float32(acc[t]) * m.scale
 		}
-		viterbiStep(m, score, back, i, em)
+		m.step(score, back, i, em)
 	}
 	backtrack(score, back, tags)
+}
+
+// step is viterbiStep with the constraints in vtrans: a move that is not
+// allowed scores -Inf and never wins the strict maximum, so the scores and
+// back pointers are those of viterbiStep.
+func (m *Model) step(score [][NumTags]float32, back [][NumTags]uint8, i int, em [NumTags]float32) {
+	if i == 0 {
+		for t := 0; t < NumTags; t++ {
+			score[0][t] = em[t] + m.vtrans[NumTags][t]
+		}
+		return
+	}
+	prev, cur, bk := &score[i-1], &score[i], &back[i]
+	for t := 0; t < NumTags; t++ {
+		best, arg := prev[0]+m.vtrans[0][t], 0
+		for p := 1; p < NumTags; p++ {
+			if v := prev[p] + m.vtrans[p][t]; v > best {
+				best, arg = v, p
+			}
+		}
+		cur[t] = best + em[t]
+		bk[t] = uint8(arg)
+	}
 }
 
 func viterbiStep(m *Model, score [][NumTags]float32, back [][NumTags]uint8, i int, em [NumTags]float32) {

@@ -154,12 +154,16 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 	return fs
 }
 
-// The decoder splits Features in two (the trainer does not: its float sums
-// follow Features' order): the features of a token alone (ownFeatures: its
-// identity, shape, length, affixes and flags), which are the same wherever
-// the token occurs, so their weight sum can be kept per token (ownKey) and
-// reused; and the rest (ctxFeatures), which look at the neighbours. Together
-// they are Features' features, in another order (TestSplitFeaturesAreFeatures).
+// The decoder splits Features (the trainer does not: its float sums follow
+// Features' order). Most features look at one token only: the token itself
+// (its identity, shape, length, affixes and flags), or one neighbour's
+// identity or context flags at a given distance ("the word before is
+// 'in'"). Their weights are the same wherever that token occurs, so the
+// decoder keeps their sums per token (ownKey: everything they read) and
+// reuses them: ownFeatures lists them by group (a token's own, and what it
+// gives the token 1 or 2 after or before it), ctxFeatures lists the rest.
+// Together they are Features' features, in another order
+// (TestSplitFeaturesAreFeatures).
 
 // ownKey is everything ownFeatures reads of a token.
 type ownKey struct {
@@ -177,9 +181,30 @@ func ownKeyOf(t *Token) ownKey {
 	return k
 }
 
-// ownFeatures appends the features of Features that depend on the token
-// alone (k = ownKeyOf(token)).
-func ownFeatures(k *ownKey, fs []uint64) []uint64 {
+// Groups of ownFeatures: the token's own features, and those it gives as
+// the token before (m1), after (p1), two before (m2) or two after (p2)
+// another.
+const (
+	gSelf = iota
+	gAsM1
+	gAsP1
+	gAsM2
+	gAsP2
+	numGroups
+)
+
+// ownFeatures appends the features of group g of a token with key k.
+func ownFeatures(k *ownKey, g int, fs []uint64) []uint64 {
+	switch g {
+	case gAsM1:
+		return append(fs, mix(tIDm1, k.id), mix(tFlagsM1, uint64(k.flags&ctxMask)))
+	case gAsP1:
+		return append(fs, mix(tIDp1, k.id), mix(tFlagsP1, uint64(k.flags&ctxMask)))
+	case gAsM2:
+		return append(fs, mix(tIDm2, k.id), mix(tFlagsM2, uint64(k.flags&ctxMask)))
+	case gAsP2:
+		return append(fs, mix(tIDp2, k.id), mix(tFlagsP2, uint64(k.flags&ctxMask)))
+	}
 	sh := uint64(k.shape)
 	fs = append(fs,
 		mix(tBias, 0),
@@ -199,7 +224,9 @@ func ownFeatures(k *ownKey, fs []uint64) []uint64 {
 	return fs
 }
 
-// ctxFeatures appends the features of Features that ownFeatures does not.
+// ctxFeatures appends the features of Features that ownFeatures does not
+// give token i: the ones that combine tokens, and the neighbour features of
+// a neighbour beyond the text (the boundary).
 func ctxFeatures(ts []Token, i int, fs []uint64) []uint64 {
 	t := &ts[i]
 	get := func(j int) *Token {
@@ -231,14 +258,6 @@ func ctxFeatures(ts []Token, i int, fs []uint64) []uint64 {
 	idm1, idp1 := ident(m1), ident(p1)
 	fs = append(fs,
 		mix(tPos, pos<<8|sh),
-		mix(tIDm1, idm1),
-		mix(tIDp1, idp1),
-		mix(tIDm2, ident(m2)),
-		mix(tIDp2, ident(p2)),
-		mix(tFlagsM1, uint64(m1.Flags&ctxMask)),
-		mix(tFlagsP1, uint64(p1.Flags&ctxMask)),
-		mix(tFlagsM2, uint64(m2.Flags&ctxMask)),
-		mix(tFlagsP2, uint64(p2.Flags&ctxMask)),
 		mix(tShM1Sh0, uint64(m1.Shape)<<8|sh),
 		mix(tSh0ShP1, sh<<8|uint64(p1.Shape)),
 		mix(tShTri, uint64(m1.Shape)<<16|sh<<8|uint64(p1.Shape)),
@@ -254,6 +273,18 @@ func ctxFeatures(ts []Token, i int, fs []uint64) []uint64 {
 	)
 	if m1.Kind == KWord && m1.Vocab < 0 {
 		fs = append(fs, mix(tSufM1, m1.Suf3))
+	}
+	if i-1 < 0 {
+		fs = append(fs, mix(tIDm1, idm1), mix(tFlagsM1, uint64(m1.Flags&ctxMask)))
+	}
+	if i+1 >= len(ts) {
+		fs = append(fs, mix(tIDp1, idp1), mix(tFlagsP1, uint64(p1.Flags&ctxMask)))
+	}
+	if i-2 < 0 {
+		fs = append(fs, mix(tIDm2, ident(m2)), mix(tFlagsM2, uint64(m2.Flags&ctxMask)))
+	}
+	if i+2 >= len(ts) {
+		fs = append(fs, mix(tIDp2, ident(p2)), mix(tFlagsP2, uint64(p2.Flags&ctxMask)))
 	}
 	return fs
 }

@@ -204,34 +204,44 @@ type Scratch struct {
 	ends  []int32 // ends[i]: end of token i's features in fs
 	score [][NumTags]float32
 	back  [][NumTags]uint8
-	// own feature sums (see ownFeatures): kept across calls for the model
-	// ownOf, filled in for this call's tokens in own
+	// sums of tokens' own features (see ownFeatures): kept across calls
+	// for the model ownOf, filled in for this call's tokens in own
 	cache *[ownCacheSize]ownEntry
 	ownOf *Model
-	own   [][NumTags]int32
-	miss  []ownMiss // tokens whose own sum is not in the cache
+	own   []ownSums
+	miss  []ownMiss // tokens whose sums are not in the cache
 	ofs   []uint64  // their own features
 }
 
-// ownEntry is the weight sum of a token's own features (ownFeatures).
+// ownSums are the weight sums of a token's groups of own features.
+type ownSums [numGroups][NumTags]int32
+
 type ownEntry struct {
-	k   ownKey
-	acc [NumTags]int32
-	set bool
+	k    ownKey
+	sums ownSums
+	set  bool
 }
 
-// ownCacheSize is the number of tokens' own sums a Scratch keeps
-// (direct-mapped; 64 bytes each).
+// ownCacheSize is the number of tokens' sums a Scratch keeps (direct-mapped;
+// 144 bytes each).
 const ownCacheSize = 2048
 
 type ownMiss struct {
-	i   int32 // token
-	end int32 // end of its own features in ofs
-	at  uint32
+	i    int32            // token
+	ends [numGroups]int32 // ends of its groups' features in ofs
+	at   uint32
 }
 
 func (k *ownKey) slot() uint32 {
 	return uint32(mix(k.id^k.suf3, k.pre3^uint64(k.flags)<<8^uint64(k.shape)<<40^uint64(k.lenb)<<48)) & (ownCacheSize - 1)
+}
+
+func add(acc, v *[NumTags]int32) {
+	acc[0] += v[0]
+	acc[1] += v[1]
+	acc[2] += v[2]
+	acc[3] += v[3]
+	acc[4] += v[4]
 }
 
 // sum adds the weights of features fs to acc.
@@ -257,11 +267,11 @@ func (m *Model) sum(fs []uint64, acc *[NumTags]int32) {
 
 // Decode tags ts (tokens from Tokenize) and writes one tag per token to tags.
 //
-// A token's emission score is the sum of its features' weights: the ones
-// that look at the token alone (ownFeatures) and the ones that look at its
-// neighbours (ctxFeatures). The first sum is kept per token in the Scratch
-// (ownKey: all those features read), since most tokens of a text are words
-// seen before; the table (a few MB) does not fit the core's cache. All
+// A token's emission score is the sum of its features' weights: those of
+// one token alone, itself or a neighbour (ownFeatures), and the rest
+// (ctxFeatures). The first sums are kept per token in the Scratch (ownKey:
+// all those features read), since most tokens of a text are words seen
+// before, and the table (a few MB) does not fit the core's cache. All
 // features are hashed first and looked up after: a loop of nothing but
 // independent lookups lets the processor have many of them in flight. The
 // emission sums are integers, so their order cannot change a tag.
@@ -283,7 +293,7 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 		s.ends = make([]int32, n)
 	}
 	if cap(s.own) < n {
-		s.own = make([][NumTags]int32, n)
+		s.own = make([]ownSums, n)
 	}
 	if s.cache == nil || s.ownOf != m {
 		s.cache, s.ownOf = new([ownCacheSize]ownEntry), m
@@ -294,10 +304,14 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 		k := ownKeyOf(&ts[i])
 		at := k.slot()
 		if e := &cache[at]; e.set && e.k == k {
-			own[i] = e.acc
+			own[i] = e.sums
 		} else {
-			ofs = ownFeatures(&k, ofs)
-			miss = append(miss, ownMiss{i: int32(i), end: int32(len(ofs)), at: at})
+			x := ownMiss{i: int32(i), at: at}
+			for g := range numGroups {
+				ofs = ownFeatures(&k, g, ofs)
+				x.ends[g] = int32(len(ofs))
+			}
+			miss = append(miss, x)
 		}
 		fs = ctxFeatures(ts, i, fs)
 		ends[i] = int32(len(fs))
@@ -305,15 +319,29 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 	s.fs, s.ofs, s.miss = fs, ofs, miss
 	from := int32(0)
 	for _, x := range miss {
-		var acc [NumTags]int32
-		m.sum(ofs[from:x.end], &acc)
-		from = x.end
-		own[x.i] = acc
-		cache[x.at] = ownEntry{k: ownKeyOf(&ts[x.i]), acc: acc, set: true}
+		var sums ownSums
+		for g, end := range x.ends {
+			m.sum(ofs[from:end], &sums[g])
+			from = end
+		}
+		own[x.i] = sums
+		cache[x.at] = ownEntry{k: ownKeyOf(&ts[x.i]), sums: sums, set: true}
 	}
 	from = 0
 	for i := 0; i < n; i++ {
-		acc := own[i]
+		acc := own[i][gSelf]
+		if i >= 1 {
+			add(&acc, &own[i-1][gAsM1])
+		}
+		if i+1 < n {
+			add(&acc, &own[i+1][gAsP1])
+		}
+		if i >= 2 {
+			add(&acc, &own[i-2][gAsM2])
+		}
+		if i+2 < n {
+			add(&acc, &own[i+2][gAsP2])
+		}
 		m.sum(fs[from:ends[i]], &acc)
 		from = ends[i]
 		var em [NumTags]float32

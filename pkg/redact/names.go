@@ -135,6 +135,10 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			i = j // "100%": a percentage, no postcode
 			continue
 		}
+		if noProperWord(s.toks, a, b, cased) {
+			i = j // "APM", "SCIM, SAML", "S3", "SC045672", "A-55120": acronyms and codes, no name or place
+			continue
+		}
 		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 			i = j
 			continue
@@ -597,3 +601,54 @@ func findAddresses(text string, s *scratch) {
 }
 
 func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.Is(unicode.Mn, r) }
+
+// noProperWord reports whether the span ts[a..b] holds an acronym or a
+// code and no word that can carry a name or a place. In text with
+// capitals (cased) every word of it is an acronym (three or four upper-case
+// letters, 3–4 bytes, that no name or place list holds: "APM", "SCIM",
+// "AEST"; two letters may be a place, "EU", "NY"; so may one right after a
+// word that introduces a place, "in QLD", "from NYC"), part of a code
+// (letters glued to digits: "S3", "SC045672", "A-55120", "12k") or a
+// lower-case English word no name or place list holds ("export to S3
+// bucket"; an unknown lower-case word may be a name); in text without
+// capitals, where names are written in lower case and acronyms cannot be
+// told from shouted names, every word is part of a code ("2nd"). Such a
+// span is no name and no place; a word a name or place list holds ("UK",
+// "LI WEI"), a longer word in capitals ("MARIA GARCIA") or a town beside a
+// postcode ("Harrogate HG2 8QT") keeps it.
+func noProperWord(ts []ner.Token, a, b int, cased bool) bool {
+	marked := false
+	for i := a; i <= b; i++ {
+		t := &ts[i]
+		if t.Kind != ner.KWord {
+			continue
+		}
+		switch {
+		case codePart(ts, i):
+			marked = true
+		case cased && t.Shape == ner.ShUpper && t.E-t.S >= 3 && t.E-t.S <= 4 && t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre) == 0 &&
+			!(i == a && i > 0 && ts[i-1].Flags&ner.FLocCtx != 0):
+			marked = true
+		case cased && t.Shape == ner.ShLower && t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0 && t.Flags&(ner.FDict|ner.FCommon|ner.FFunc|ner.FChat) != 0:
+		default:
+			return false
+		}
+	}
+	return marked
+}
+
+// codePart reports whether the word ts[i] is in capitals, one letter or a
+// lower-case word of at most three letters, and glued to a number,
+// directly or by a hyphen: a part of a code ("S3", "SC045672", "A-55120",
+// "88213-B", "2nd", "12k", "tmp2"). A capitalised word glued to digits
+// ("Maria92") or a longer lower-case one ("johnson2") may be a user name.
+func codePart(ts []ner.Token, i int) bool {
+	if sh := ts[i].Shape; sh != ner.ShUpper && sh != ner.ShInit && (sh != ner.ShLower || ts[i].E-ts[i].S > 3) {
+		return false
+	}
+	num := func(k int) bool { return k >= 0 && k < len(ts) && ts[k].Kind == ner.KNum }
+	glued := func(k int) bool { return k < len(ts) && !ts[k].Space } // nothing between ts[k-1] and ts[k]
+	hyph := func(k int) bool { return k >= 0 && k < len(ts) && ts[k].Shape == ner.ShHyphen }
+	return (num(i+1) && glued(i+1)) || (num(i-1) && glued(i)) ||
+		(hyph(i+1) && glued(i+1) && num(i+2) && glued(i+2)) || (hyph(i-1) && glued(i) && num(i-2) && glued(i-1))
+}

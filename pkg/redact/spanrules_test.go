@@ -137,3 +137,51 @@ func TestPercentageIsNoPlace(t *testing.T) {
 	assert.Equal(t, []string{"10115 Berlin/LOCATION"}, tagSpansOf("10115 Berlin", map[string]string{"10115": "B-LOC", "Berlin": "I-LOC"}))
 	assert.Equal(t, []string{"10115/LOCATION"}, tagSpansOf("10115", map[string]string{"10115": "B-LOC"}))
 }
+
+// TestAcronymsAndCodesAreNoNames: a span a tagger's draw makes of
+// acronyms ("APM", "SCIM, SAML"), codes (letters glued to digits: "S3",
+// "SC045672", "A-55120", "2nd") and lower-case English words is no name
+// and no place; two-letter words, listed words ("UK", "LI WEI"), an
+// acronym after a word that introduces a place ("in QLD"), unknown
+// lower-case words, longer words in capitals and towns beside a postcode
+// stay, and in text without capitals an acronym cannot be told from a
+// shouted name.
+func TestAcronymsAndCodesAreNoNames(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		tagged map[string]string
+		want   []string
+	}{
+		// acronyms (prosedev, handwritten)
+		{"We send all debug logs, APM on every service.", map[string]string{"APM": "B-LOC"}, nil},
+		{"We need SCIM, SAML and an admin portal.", map[string]string{"SCIM": "B-LOC", ",": "I-LOC", "SAML": "I-LOC"}, nil},
+		{"Please call between 9 and 5 AEST, ask for Bronwyn.", map[string]string{"5": "B-LOC", "AEST": "I-LOC", "Bronwyn": "B-PER"}, []string{"Bronwyn/PERSON"}},
+		// codes
+		{"Oleksiy: yes, S3 bucket", map[string]string{"S": "B-LOC", "3": "I-LOC", "bucket": "I-LOC"}, nil},
+		{"Draft an apology: the export to S3 was late.", map[string]string{"S": "B-LOC", "3": "I-LOC"}, nil},
+		{"Our charity number is SC045672.", map[string]string{"SC": "B-LOC", "045672": "I-LOC"}, nil},
+		{"Tracking says it is stuck. Order #A-55120.", map[string]string{"A": "B-LOC", "-": "I-LOC", "55120": "I-LOC"}, nil},
+		{"Order number is 88213-B.", map[string]string{"88213": "B-LOC", "-": "I-LOC", "B": "I-LOC"}, nil},
+		{"i see two charges from the 2nd, please check", map[string]string{"2": "B-LOC", "nd": "I-LOC"}, nil},
+		// left alone
+		{"Our UK entity is registered in Leeds.", map[string]string{"UK": "B-LOC", "Leeds": "B-LOC"}, []string{"Leeds/LOCATION", "UK/LOCATION"}},
+		{"Our new office is in QLD.", map[string]string{"QLD": "B-LOC"}, []string{"QLD/LOCATION"}},
+		{"Please ping yaron x2 about it.", map[string]string{"yaron": "B-PER", "x": "I-PER", "2": "I-PER"}, []string{"yaron x2/PERSON"}},
+		{"Please ping rose x2 about it.", map[string]string{"rose": "B-PER", "x": "I-PER", "2": "I-PER"}, []string{"rose x2/PERSON"}},
+		{"Please ping Maria92 about it.", map[string]string{"Maria": "B-PER", "92": "I-PER"}, []string{"Maria92/PERSON"}},
+		{"ping yaron92 about it", map[string]string{"yaron": "B-PER", "92": "I-PER"}, []string{"yaron92/PERSON"}},
+		{"Remote in the EU is fine.", map[string]string{"EU": "B-LOC"}, []string{"EU/LOCATION"}},
+		{"Thanks,\nLI WEI\nPlatform team", map[string]string{"LI": "B-PER", "WEI": "I-PER"}, []string{"LI WEI/PERSON"}},
+		{"Guest list: EMMELY POMP; Asmita", map[string]string{"EMMELY": "B-PER", "POMP": "I-PER"}, []string{"EMMELY POMP/PERSON"}},
+		{"I live at Harrogate HG2 8QT now.", map[string]string{"Harrogate": "B-LOC", "HG": "I-LOC", "2": "I-LOC", "8": "I-LOC", "QT": "I-LOC"}, []string{"Harrogate HG2 8QT/LOCATION"}},
+		{"Our new office: SW1A 1AA London", map[string]string{"SW": "B-LOC", "1": "I-LOC", "A": "I-LOC", "AA": "I-LOC", "London": "I-LOC"}, []string{"SW1A 1AA London/LOCATION"}},
+		{"Thanks,\nANNA\nPlatform team", map[string]string{"ANNA": "B-PER"}, []string{"ANNA/PERSON"}},
+		{"Our office is at 4b berlin now.", map[string]string{"4": "B-LOC", "b": "I-LOC", "berlin": "I-LOC"}, []string{"4b berlin/LOCATION"}},
+		{"meet at 4b quellbrunn tmrw", map[string]string{"4": "B-LOC", "b": "I-LOC", "quellbrunn": "I-LOC"}, []string{"4b quellbrunn/LOCATION"}},
+		{"meet at 12 quellbrunn tmrw", map[string]string{"12": "B-LOC", "quellbrunn": "I-LOC"}, []string{"12 quellbrunn/LOCATION"}},
+		{"ship to quellbrunn 10115 pls", map[string]string{"quellbrunn": "B-LOC", "10115": "I-LOC"}, []string{"quellbrunn 10115/LOCATION"}},
+		{"SHIP IT TO ZABO TODAY", map[string]string{"ZABO": "B-LOC"}, []string{"ZABO/LOCATION"}},
+	} {
+		assert.Equal(t, c.want, tagSpansOf(c.text, c.tagged), c.text)
+	}
+}

@@ -356,7 +356,8 @@ func surnameBefore(ts []ner.Token, a int) bool {
 // line that does not begin like a sentence (its first word is in lower
 // case: a search query, a chat line, a note): there a capital marks a
 // proper noun ("holiday calendar Braeaeness", "vpn setup Jevoburgh
-// ada.lovelace"). The line's first word is never taken.
+// ada.lovelace"). The line's first word is never taken, nor a word a legal
+// form follows ("du Preez GmbH": an organisation).
 func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 	lower := false
 	for i := range s.toks {
@@ -369,7 +370,7 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		if lower && tags[i] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags == 0 && t.Space &&
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
-			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) {
+			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) {
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
 				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"

@@ -97,8 +97,9 @@ func TestCoordinatedNames(t *testing.T) {
 // sentence (a search query, a chat line), a capitalised word no list knows
 // that the tagger left out is a place, or a person after a word that
 // introduces one; listed words, products, plurals of listed words, two
-// dictionary words written together, a line's first word and lines that
-// begin with a capital are left alone.
+// dictionary words written together, organisations (a legal form
+// follows), a line's first word and lines that begin with a capital are
+// left alone.
 func TestProperNounsInLowerCaseLines(t *testing.T) {
 	none := map[string]string{}
 	for _, c := range []struct {
@@ -122,6 +123,10 @@ func TestProperNounsInLowerCaseLines(t *testing.T) {
 		{"hotel options near QUELLBRUNNSTADT", nil},
 		{"see the Quell-brunn doc", nil},
 		{"set Quellbrunn_api_key in the env", nil},
+		// an organisation: a legal form follows ("du Preez GmbH")
+		{"du Quellbrunn GmbH", nil},
+		{"contract with Quellbrunn Ltd is signed", nil},
+		{"contract with Quellbrunn & Sons is signed", nil},
 	} {
 		assert.Equal(t, c.want, tagSpansOf(c.text, none), c.text)
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -35,12 +36,22 @@ type Server struct {
 	stopping bool
 }
 
-// NewRegistry returns a registry with the Go and process collectors.
+// NewRegistry returns a registry with the Go and process collectors. The Go
+// collector adds the runtime's own CPU accounting (runtime/metrics
+// /cpu/classes/...: GC mark assist, dedicated and idle-priority workers, pauses,
+// scavenger, user, idle; go_cpu_classes_*_cpu_seconds_total), GC cycles
+// (go_gc_cycles_total_gc_cycles_total) and the heap goal (go_gc_heap_goal_bytes):
+// how much of a service's CPU is its garbage collector. No labels.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(runtimeMetrics)),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return reg
 }
+
+// runtimeMetrics are the runtime/metrics the Go collector exposes besides its
+// defaults (cfbench reads them over each drain).
+var runtimeMetrics = collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/cpu/classes/|^/gc/cycles/total:|^/gc/heap/goal:`)}
 
 // New returns an ops server exposing reg.
 func New(reg *prometheus.Registry, logger *zap.Logger) *Server {

@@ -63,3 +63,18 @@ func TestReadinessFollowsFlagsChecksAndStopping(t *testing.T) {
 	require.Equal(t, 200, code)
 	require.Contains(t, body, "consentflow_test_total 1")
 }
+
+// The runtime's CPU classes are what tells a service's GC work from its own
+// (cfbench reads them over every drain): they must be on /metrics.
+func TestMetricsShowTheRuntimesCPUClasses(t *testing.T) {
+	_, body := get(t, New(NewRegistry(), zaptest.NewLogger(t)).Handler(), "/metrics")
+	for _, name := range []string{
+		"go_cpu_classes_gc_mark_idle_cpu_seconds_total ", "go_cpu_classes_gc_mark_dedicated_cpu_seconds_total ",
+		"go_cpu_classes_gc_mark_assist_cpu_seconds_total ", "go_cpu_classes_gc_pause_cpu_seconds_total ",
+		"go_cpu_classes_scavenge_total_cpu_seconds_total ", "go_cpu_classes_user_cpu_seconds_total ",
+		"go_cpu_classes_idle_cpu_seconds_total ", "go_cpu_classes_total_cpu_seconds_total ",
+		"go_gc_cycles_total_gc_cycles_total ", "go_gc_heap_goal_bytes ",
+	} {
+		require.Contains(t, body, "\n"+name, "missing %s", name)
+	}
+}

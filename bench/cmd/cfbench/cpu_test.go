@@ -1,23 +1,50 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
-func TestBusySecondsCountsEveryFieldButIdleAndIOWait(t *testing.T) {
+// Two /proc/stat readings 10 s apart on a 2-CPU machine whose kernel charges
+// busy time by ticks: the busy fields (user … steal) grew by 2.2 s only, while
+// the processes' own utime+stime grew by 3.5 s (short bursts between ticks are
+// never charged to the busy fields; idle is measured exactly). The machine's
+// busy time is its wall time less idle and iowait: 20 − 15.5 − 0.5 = 4 s, so
+// what no process accounts for is 0.5 s, never negative.
+func TestMachineBusyIsWallLessIdle(t *testing.T) {
+	t0 := time.Unix(1000, 0)
 	// user nice system idle iowait irq softirq steal guest guest_nice
-	stat := "cpu  1000 200 300 9000 500 10 20 30 40 50\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 1 2 3\n"
-	// 1000+200+300+10+20+30 ticks = 1560 = 15.6 s; idle, iowait and guest (in user) left out.
-	// steal is the 8th field: 30 ticks.
-	if got, steal := busySeconds(strings.NewReader(stat)); got != 15.6 || steal != 0.3 {
-		t.Fatalf("busySeconds = %v, %v, want 15.6, 0.3", got, steal)
+	before := "cpu  1000 200 300 9000 500 10 20 30 40 50\ncpu0 1 2 3 4 5 6 7 8 9 10\ncpu1 1 2 3 4 5 6 7 8 9 10\nintr 1 2 3\n"
+	after := "cpu  1150 200 360 10550 550 10 20 40 40 50\ncpu0 1 2 3 4 5 6 7 8 9 10\ncpu1 1 2 3 4 5 6 7 8 9 10\nintr 1 2 3\n"
+	a, okA := parseCPUSample(strings.NewReader(before), t0)
+	b, okB := parseCPUSample(strings.NewReader(after), t0.Add(10*time.Second))
+	if !okA || !okB || a.cpus != 2 {
+		t.Fatalf("parse: %+v %v, %+v %v", a, okA, b, okB)
 	}
-	if got, steal := busySeconds(strings.NewReader("intr 1\n")); got != 0 || steal != 0 {
-		t.Fatalf("no cpu line: %v, %v, want 0, 0", got, steal)
+	busy, steal := machineBusy(a, b)
+	if math.Abs(busy-4) > 1e-9 || math.Abs(steal-0.1) > 1e-9 {
+		t.Fatalf("machineBusy = %v, %v; want 4 (20 CPU-seconds less 15.5 idle, 0.5 iowait), 0.1 steal", busy, steal)
+	}
+	acc := cpuAccount(map[string]float64{"consent-filter": 2.0, "kafka broker": 1.5}, busy, steal, 10)
+	if acc[cpuUnmeasured] != 0.5 {
+		t.Fatalf("unmeasured = %v, want 0.5 (all: %v)", acc[cpuUnmeasured], acc)
+	}
+	// No cpu line, no cpuN lines, a CPU brought online in between, or readings
+	// out of order: no machine figure rather than a wrong one.
+	if _, ok := parseCPUSample(strings.NewReader("intr 1\n"), t0); ok {
+		t.Fatal("parsed a sample without a cpu line")
+	}
+	three, _ := parseCPUSample(strings.NewReader(after+"cpu2 1 2 3 4 5 6 7 8 9 10\n"), t0.Add(10*time.Second))
+	if busy, _ := machineBusy(a, three); busy != 0 {
+		t.Fatalf("machineBusy across a CPU count change = %v, want 0", busy)
+	}
+	if busy, _ := machineBusy(b, a); busy != 0 {
+		t.Fatalf("machineBusy backwards = %v, want 0", busy)
 	}
 }
 

@@ -67,8 +67,11 @@ type RunResult struct {
 	// µs per raw event.
 	CPUSeconds  map[string]float64 `json:"cpu_seconds"`
 	CPUPerEvent map[string]float64 `json:"cpu_us_per_event"`
-	Metrics     map[string]float64 `json:"service_metrics"` // cumulative since the services started
-	Noise       Noise              `json:"noise"`
+	// GoRuntime: each service's Go runtime account over the same window
+	// (goruntime.go: GC classes in P-seconds, GC cycles, heap goal at the end).
+	GoRuntime map[string]map[string]float64 `json:"go_runtime,omitempty"`
+	Metrics   map[string]float64            `json:"service_metrics"` // cumulative since the services started
+	Noise     Noise                         `json:"noise"`
 }
 
 func (b *bench) startChain(attempt int) (*chain, error) {
@@ -296,8 +299,8 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		}
 		return m
 	}
-	cpu0 := cpuNow()
-	machine0, steal0 := machineCPUSeconds()
+	cpu0, rt0 := cpuNow(), c.goRuntime()
+	machine0, _ := readCPUSample()
 	start := time.Now()
 	sctx, stopSampling := context.WithCancel(b.ctx)
 	var swg, awg sync.WaitGroup
@@ -327,14 +330,19 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 	rr.Load, rr.IngestPerSec = st, round(st.EventsPerSecond(), 0)
 	derr := b.waitDrained(c, 90*time.Second)
 	rr.ChainSeconds = round(time.Since(start).Seconds(), 3)
-	cpu1 := cpuNow()
-	machine1, steal1 := machineCPUSeconds()
+	cpu1, rt1 := cpuNow(), c.goRuntime()
+	machine1, _ := readCPUSample()
 	rr.Noise.end()
 	used := map[string]float64{}
 	for name, v := range cpu1 {
 		used[name] = v - cpu0[name]
 	}
-	rr.CPUSeconds = cpuAccount(used, machine1-machine0, steal1-steal0, rr.ChainSeconds)
+	machine, steal := machineBusy(machine0, machine1)
+	rr.CPUSeconds = cpuAccount(used, machine, steal, rr.ChainSeconds)
+	rr.GoRuntime = map[string]map[string]float64{}
+	for name := range rt1 {
+		rr.GoRuntime[name] = goRuntimeOver(rt0[name], rt1[name])
+	}
 	awg.Wait()
 	rr.Metrics = map[string]float64{}
 	for name, p := range c.procs {

@@ -101,31 +101,14 @@ func load1() float64 {
 
 // cpuBusy samples the whole machine's CPU utilisation (0..1) over d.
 func cpuBusy(d time.Duration) float64 {
-	read := func() (idle, total uint64) {
-		f, err := os.Open("/proc/stat")
-		if err != nil {
-			return 0, 0
-		}
-		defer f.Close()
-		s := bufio.NewScanner(f)
-		s.Scan()
-		fields := strings.Fields(s.Text())[1:]
-		for i, x := range fields {
-			v, _ := strconv.ParseUint(x, 10, 64)
-			total += v
-			if i == 3 || i == 4 {
-				idle += v
-			}
-		}
-		return
-	}
-	i0, t0 := read()
+	s0, ok0 := readCPUSample()
 	time.Sleep(d)
-	i1, t1 := read()
-	if t1 == t0 {
+	s1, ok1 := readCPUSample()
+	if !ok0 || !ok1 {
 		return 0
 	}
-	return round(1-float64(i1-i0)/float64(t1-t0), 3)
+	busy, _ := machineBusy(s0, s1)
+	return round(busy/(float64(s1.cpus)*s1.at.Sub(s0.at).Seconds()), 3)
 }
 
 // Noise is the machine's state when a measurement started.
@@ -150,9 +133,13 @@ type Noise struct {
 	MeasuredS  float64 `json:"measured_s,omitempty"`
 	StealS     float64 `json:"steal_s"`
 	StealShare float64 `json:"steal_share"`
+	// BusyCores is the whole machine's busy CPU over the measurement ÷ its
+	// wall time (the measured work included; machineBusy): how loaded the
+	// machine was while the figure was taken.
+	BusyCores float64 `json:"busy_cores,omitempty"`
 
-	start  time.Time
-	steal0 float64
+	start time.Time
+	cpu0  cpuSample
 }
 
 // end completes the record after the measurement: the calibration after it
@@ -162,9 +149,14 @@ func (n *Noise) end() {
 	if n.start.IsZero() {
 		return
 	}
-	_, steal := machineCPUSeconds()
 	n.MeasuredS = round(time.Since(n.start).Seconds(), 2)
-	n.StealS, n.StealShare = stealOver(n.steal0, steal, n.MeasuredS, runtime.NumCPU())
+	if cpu1, ok := readCPUSample(); ok && n.cpu0.cpus > 0 {
+		busy, steal := machineBusy(n.cpu0, cpu1)
+		n.StealS, n.StealShare = stealOver(0, steal, n.MeasuredS, runtime.NumCPU())
+		if w := cpu1.at.Sub(n.cpu0.at).Seconds(); w > 0 {
+			n.BusyCores = round(busy/w, 2)
+		}
+	}
 	n.CalAfter = calibrate()
 	n.start = time.Time{}
 }
@@ -190,7 +182,7 @@ func quiet(maxWait time.Duration) Noise {
 		b := cpuBusy(time.Second)
 		if b < busyLimit || time.Since(start) >= maxWait {
 			n := Noise{Load1: load1(), Busy1s: b, Waited: round(time.Since(start).Seconds(), 1), Noisy: b >= busyLimit, CalBefore: calibrate()}
-			_, n.steal0 = machineCPUSeconds()
+			n.cpu0, _ = readCPUSample()
 			n.start = time.Now()
 			return n
 		}

@@ -103,16 +103,16 @@ func (b *bench) stages() error {
 	if err := b.measure("pass-through on events.raw", func(a int) error {
 		g := fmt.Sprintf("%spt-raw-%d", b.prefix, a)
 		noise := quiet(quietWait)
-		cpu0 := selfCPU()
+		cpu0, rt0 := selfCPU(), selfGoRuntime()
 		stop := passThrough(b.ctx, b.kafka, g, b.names.Raw, b.prefix+"pt.out", 500, 5*time.Millisecond)
 		d, err := drain(b.ctx, b.kafka, g, b.names.Raw, n, 3*time.Minute)
-		cpu := selfCPU() - cpu0
+		cpu, rt := selfCPU()-cpu0, goRuntimeOver(rt0, selfGoRuntime())
 		stop()
 		noise.end()
 		if err != nil {
 			return err
 		}
-		b.cpuFig("passthrough.raw.cpu", "baseline", "", cpu, d, noise, "CPU of the pass-through loop on events.raw (this process, over its drain)")
+		b.cpuFig("passthrough.raw.cpu", "baseline", "", cpu, rt, d, noise, "CPU of the pass-through loop on events.raw (this process, over its drain)")
 		b.fig(&Figure{ID: "passthrough.raw", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
 			What: "kafka-go pass-through loop (pkg/stream Loop, identity handler, batch 500, linger 5ms) on events.raw", Detail: d})
 		return nil
@@ -139,16 +139,16 @@ func (b *bench) stages() error {
 	if err := b.measure("pass-through on events.consented", func(a int) error {
 		g := fmt.Sprintf("%spt-consented-%d", b.prefix, a)
 		noise := quiet(quietWait)
-		cpu0 := selfCPU()
+		cpu0, rt0 := selfCPU(), selfGoRuntime()
 		stop := passThrough(b.ctx, b.kafka, g, b.names.Consented, b.prefix+"pt.out2", 500, 20*time.Millisecond)
 		d, err := drain(b.ctx, b.kafka, g, b.names.Consented, k, 3*time.Minute)
-		cpu := selfCPU() - cpu0
+		cpu, rt := selfCPU()-cpu0, goRuntimeOver(rt0, selfGoRuntime())
 		stop()
 		noise.end()
 		if err != nil {
 			return err
 		}
-		b.cpuFig("passthrough.consented.cpu", "baseline", "", cpu, d, noise, "CPU of the pass-through loop on events.consented (this process, over its drain)")
+		b.cpuFig("passthrough.consented.cpu", "baseline", "", cpu, rt, d, noise, "CPU of the pass-through loop on events.consented (this process, over its drain)")
 		b.fig(&Figure{ID: "passthrough.consented", Stage: "baseline", Unit: "events/s", Value: d.EventsPerSec, Noise: noise,
 			What: "kafka-go pass-through loop (batch 500, linger 20ms: the anonymizer's) on events.consented", Detail: d})
 		return nil
@@ -194,9 +194,9 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 			What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
 			Detail: map[string]any{"seconds": round(ready.Seconds(), 2)}})
 	}
-	cpu0 := g.cpu()
+	cpu0, rt0 := g.cpu(), g.goRuntime()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Raw, n, 3*time.Minute)
-	cpu := g.cpu() - cpu0
+	cpu, rt := g.cpu()-cpu0, goRuntimeOver(rt0, g.goRuntime())
 	noise.end()
 	var allow, deny, lookups, lookupSum float64
 	for _, env := range envs {
@@ -216,7 +216,7 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 		cpuBase, drainBase = "filter.cpu", "filter.drain"
 		what = fmt.Sprintf("%d consent-filter instances in one consumer group drain the same %d events.raw (one Redis namespace); ratio to one instance of this run", instances, n)
 	}
-	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, d, noise, "CPU of the consent-filter "+processes(instances)+" over its drain")
+	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, rt, d, noise, "CPU of the consent-filter "+processes(instances)+" over its drain")
 	b.fig(&Figure{ID: id + ".drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
 		Detail: map[string]any{"drain": d, "instances": instances, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
 			"lookups": lookups, "mean_lookup_ms": round(1000*lookupSum/max(1, lookups), 3)}})
@@ -245,9 +245,9 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 	if err != nil {
 		return err
 	}
-	cpu0 := g.cpu()
+	cpu0, rt0 := g.cpu(), g.goRuntime()
 	d, err := drain(b.ctx, b.kafka, group, b.names.Consented, k, 3*time.Minute)
-	cpu := g.cpu() - cpu0
+	cpu, rt := g.cpu()-cpu0, goRuntimeOver(rt0, g.goRuntime())
 	noise.end()
 	b.res.PeakRSSMiB["anonymizer (stage drain"+tag+")"] = g.peakRSS()
 	b.res.PeakMem["anonymizer (stage drain"+tag+")"] = g.peakMem()
@@ -260,7 +260,7 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 		cpuBase, drainBase = "anonymizer.cpu", "anonymizer.drain"
 		what = fmt.Sprintf("%d anonymizer instances in one consumer group drain the same %d events.consented; ratio to one instance of this run", instances, k)
 	}
-	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, d, noise, "CPU of the anonymizer "+processes(instances)+" over its drain (redaction on)")
+	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, rt, d, noise, "CPU of the anonymizer "+processes(instances)+" over its drain (redaction on)")
 	b.fig(&Figure{ID: id + ".drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
 		Detail: map[string]any{"drain": d, "instances": instances, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1)}})
 	return nil
@@ -340,14 +340,22 @@ func processes(n int) string {
 // The pass-through runs in cfbench's own process: its figure includes the
 // drain monitor's offset polls (a few per second), so it overstates the
 // baseline's cost slightly.
-func (b *bench) cpuFig(id, stage, baseline string, cpu float64, d Drain, noise Noise, what string) {
+//
+// rt is the Go runtime's account over the drain (goruntime.go): its GC
+// figures go in the detail ("gc": shares of GC and of idle-priority marking,
+// and the CPU per event without the latter).
+func (b *bench) cpuFig(id, stage, baseline string, cpu float64, rt map[string]float64, d Drain, noise Noise, what string) {
 	if d.Records <= 0 || cpu <= 0 {
 		return
 	}
+	detail := map[string]any{"cpu_s": round(cpu, 3), "records": d.Records,
+		// the machine's steal over the measurement, per event like e2e.*.cpu.steal
+		"steal_us_per_event": round(noise.StealS*1e6/float64(d.Records), 1)}
+	if gc := gcDetail(rt, cpu, d.Records); gc != nil {
+		detail["gc"] = gc
+	}
 	b.fig(&Figure{ID: id, Stage: stage, Unit: "µs/event", Value: round(cpu*1e6/float64(d.Records), 1), Noise: noise, Baseline: baseline,
-		What: what + "; lower is better", Detail: map[string]any{"cpu_s": round(cpu, 3), "records": d.Records,
-			// the machine's steal over the measurement, per event like e2e.*.cpu.steal
-			"steal_us_per_event": round(noise.StealS*1e6/float64(d.Records), 1)}})
+		What: what + "; lower is better", Detail: detail})
 }
 
 // goBench runs a compiled test binary's benchmark and parses "value unit" pairs

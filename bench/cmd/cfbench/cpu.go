@@ -50,12 +50,14 @@ func infraPIDs(servicesDir string) map[string]int {
 }
 
 // cpuSample is one reading of /proc/stat's aggregate "cpu" line: when it was
-// taken, how many CPUs the machine has (its cpuN lines), and the idle (idle +
-// iowait) and steal seconds since boot.
+// taken, how many CPUs the machine has (its cpuN lines), the idle (idle +
+// iowait) and steal seconds since boot, and the sum of the busy fields (user,
+// nice, system, irq, softirq, steal: what the tick charged; kept beside the
+// machine figure so that a run shows how far the two differ).
 type cpuSample struct {
-	at          time.Time
-	cpus        int
-	idle, steal float64
+	at                  time.Time
+	cpus                int
+	idle, steal, ticked float64
 }
 
 // readCPUSample reads /proc/stat now; ok is false without it.
@@ -69,7 +71,8 @@ func readCPUSample() (cpuSample, bool) {
 }
 
 // parseCPUSample parses /proc/stat (USER_HZ = 100 ticks per second): idle is
-// the 4th and 5th fields (idle, iowait), steal the 8th.
+// the 4th and 5th fields (idle, iowait), steal the 8th; guest time (9th, 10th)
+// is already in user and nice.
 func parseCPUSample(r io.Reader, at time.Time) (c cpuSample, ok bool) {
 	c.at = at
 	s := bufio.NewScanner(r)
@@ -81,6 +84,12 @@ func parseCPUSample(r io.Reader, at time.Time) (c cpuSample, ok bool) {
 			iowait, _ := strconv.ParseUint(f[5], 10, 64)
 			steal, _ := strconv.ParseUint(f[8], 10, 64)
 			c.idle, c.steal, ok = float64(idle+iowait)/100, float64(steal)/100, true
+			for i, x := range f[1:9] {
+				if i != 3 && i != 4 {
+					v, _ := strconv.ParseUint(x, 10, 64)
+					c.ticked += float64(v) / 100
+				}
+			}
 		case len(f) > 0 && strings.HasPrefix(f[0], "cpu") && f[0] != "cpu":
 			c.cpus++
 		}

@@ -26,6 +26,9 @@ func TestMachineBusyIsWallLessIdle(t *testing.T) {
 	if !okA || !okB || a.cpus != 2 {
 		t.Fatalf("parse: %+v %v, %+v %v", a, okA, b, okB)
 	}
+	if got := b.ticked - a.ticked; math.Abs(got-2.2) > 1e-9 {
+		t.Fatalf("busy fields grew by %v, want 2.2", got)
+	}
 	busy, steal := machineBusy(a, b)
 	if math.Abs(busy-4) > 1e-9 || math.Abs(steal-0.1) > 1e-9 {
 		t.Fatalf("machineBusy = %v, %v; want 4 (20 CPU-seconds less 15.5 idle, 0.5 iowait), 0.1 steal", busy, steal)

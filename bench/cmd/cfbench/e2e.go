@@ -70,8 +70,12 @@ type RunResult struct {
 	// GoRuntime: each service's Go runtime account over the same window
 	// (goruntime.go: GC classes in P-seconds, GC cycles, heap goal at the end).
 	GoRuntime map[string]map[string]float64 `json:"go_runtime,omitempty"`
-	Metrics   map[string]float64            `json:"service_metrics"` // cumulative since the services started
-	Noise     Noise                         `json:"noise"`
+	// MachineTickedS: /proc/stat's busy fields over the same window, the
+	// machine figure before it was wall × CPUs − idle (cpu.go machineBusy):
+	// below the processes' own sum on a mostly idle machine.
+	MachineTickedS float64            `json:"machine_ticked_s,omitempty"`
+	Metrics        map[string]float64 `json:"service_metrics"` // cumulative since the services started
+	Noise          Noise              `json:"noise"`
 }
 
 func (b *bench) startChain(attempt int) (*chain, error) {
@@ -338,6 +342,7 @@ func (b *bench) loadRun(c *chain, gen *loadgen.Generator, mode string, opts load
 		used[name] = v - cpu0[name]
 	}
 	machine, steal := machineBusy(machine0, machine1)
+	rr.MachineTickedS = round(machine1.ticked-machine0.ticked, 2)
 	rr.CPUSeconds = cpuAccount(used, machine, steal, rr.ChainSeconds)
 	rr.GoRuntime = map[string]map[string]float64{}
 	for name := range rt1 {

@@ -66,3 +66,16 @@ func TestGoRuntimeOverAGroupAndWithoutIdleMarking(t *testing.T) {
 		t.Fatal("figures invented for a group with a process that has none")
 	}
 }
+
+func TestNoIdleGCFigureIsTheSecondFigure(t *testing.T) {
+	f := noIdleGCFigure("filter.cpu", "consent-filter", "passthrough.raw.cpu", 4, map[string]float64{"gc_mark_idle_s": 1}, 100_000)
+	if f == nil || f.ID != "filter.cpu.no_idle_gc" || f.Value != 30 || f.Baseline != "passthrough.raw.cpu.no_idle_gc" || f.Unit != "µs/event" {
+		t.Fatalf("figure %+v; want filter.cpu.no_idle_gc = 30 µs/event next to passthrough.raw.cpu.no_idle_gc", f)
+	}
+	if f := noIdleGCFigure("passthrough.raw.cpu", "baseline", "", 4, map[string]float64{"gc_mark_idle_s": 1}, 100_000); f == nil || f.Baseline != "" {
+		t.Fatalf("baseline figure %+v, want one without a baseline", f)
+	}
+	if noIdleGCFigure("filter.cpu", "consent-filter", "", 4, nil, 100_000) != nil {
+		t.Fatal("a figure without a runtime reading")
+	}
+}

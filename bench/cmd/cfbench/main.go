@@ -78,6 +78,7 @@ type Settings struct {
 	FilterEnv    map[string]string `json:"e2e_filter_env_overrides,omitempty"`
 	SinkEnv      map[string]string `json:"e2e_sink_env_overrides,omitempty"`
 	ProducerEnv  map[string]string `json:"e2e_producer_env_overrides,omitempty"`
+	ServicesEnv  map[string]string `json:"services_env_overrides,omitempty"`
 }
 
 type bench struct {
@@ -109,6 +110,9 @@ type bench struct {
 	extraSinkEnv map[string]string
 	// extraProducerEnv is added to the e2e producer's environment.
 	extraProducerEnv map[string]string
+	// servicesEnv is added to every service's environment, stage drains
+	// and e2e (before the per-service overrides).
+	servicesEnv map[string]string
 }
 
 func main() {
@@ -127,6 +131,7 @@ func main() {
 		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
 		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,redactor,profile")
 		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
+		allEnv    = flag.String("services-env", "", "extra environment of every service, stage drains and e2e, comma-separated K=V (experiments, e.g. GOGC; recorded in the JSON)")
 		prodEnv   = flag.String("producer-env", "", "extra environment of the e2e producer, comma-separated K=V (experiments, e.g. PRODUCER_BATCH_TIMEOUT; recorded in the JSON)")
 		sinkEnv   = flag.String("sink-env", "", "extra environment of the e2e dataset-sink, comma-separated K=V (experiments, e.g. SINK_PPROF_ADDR; recorded in the JSON)")
 		budget    = flag.Duration("budget", 14*time.Minute, "hard time budget of the run")
@@ -188,6 +193,15 @@ func main() {
 	}
 	if *prodEnv != "" {
 		b.res.Settings.ProducerEnv = b.extraProducerEnv
+	}
+	b.servicesEnv = map[string]string{}
+	for _, kv := range strings.Split(*allEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			b.servicesEnv[k] = v
+		}
+	}
+	if *allEnv != "" {
+		b.res.Settings.ServicesEnv = b.servicesEnv
 	}
 	must(os.MkdirAll(b.work, 0o755))
 	must(os.MkdirAll(b.outDir, 0o755))

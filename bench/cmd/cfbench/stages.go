@@ -25,12 +25,24 @@ func (b *bench) chainOptions(prefix, dir string) launch.Options {
 		Stack:  launch.Stack{Kafka: b.kafka, Redis: redisconn.Config{Addr: b.redis}, Registry: avro.RegistryConfig{URL: b.registry}},
 		Prefix: prefix, Dir: dir, Token: b.token, PseudonymKey: b.pseudKey, AuditKey: b.auditKey, LogLevel: "warn",
 		Env: map[string]map[string]string{
-			"consent-filter": b.extraFilterEnv,
-			"anonymizer":     {"PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model"},
-			"dataset-sink":   b.extraSinkEnv,
-			"producer":       b.extraProducerEnv,
+			"consent-filter": b.withServicesEnv(b.extraFilterEnv),
+			"anonymizer":     b.withServicesEnv(map[string]string{"PROPERTIES_ALLOWLIST": "space,project,priority,to_status,scope,feature,model"}),
+			"dataset-sink":   b.withServicesEnv(b.extraSinkEnv),
+			"producer":       b.withServicesEnv(b.extraProducerEnv),
 		},
 	}
+}
+
+// withServicesEnv is env over the -services-env settings.
+func (b *bench) withServicesEnv(env map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range b.servicesEnv {
+		out[k] = v
+	}
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
 }
 
 // serviceEnv is the environment of service alone on the run's topics (stage
@@ -356,6 +368,27 @@ func (b *bench) cpuFig(id, stage, baseline string, cpu float64, rt map[string]fl
 	}
 	b.fig(&Figure{ID: id, Stage: stage, Unit: "µs/event", Value: round(cpu*1e6/float64(d.Records), 1), Noise: noise, Baseline: baseline,
 		What: what + "; lower is better", Detail: detail})
+	if f := noIdleGCFigure(id, stage, baseline, cpu, rt, d.Records); f != nil {
+		f.Noise = noise
+		b.fig(f)
+	}
+}
+
+// noIdleGCFigure is the second CPU figure of a drain: the process CPU less the
+// runtime's idle-priority GC marking (<id>.no_idle_gc, next to the baseline's
+// own), the part of a stage's cost that depends on the machine's spare CPU
+// rather than on the events (goruntime.go). Nil without a runtime reading.
+func noIdleGCFigure(id, stage, baseline string, cpu float64, rt map[string]float64, records int64) *Figure {
+	c, ok := withoutIdleGC(cpu, rt)
+	if !ok || records <= 0 {
+		return nil
+	}
+	if baseline != "" {
+		baseline += ".no_idle_gc"
+	}
+	return &Figure{ID: id + ".no_idle_gc", Stage: stage, Unit: "µs/event", Value: round(c*1e6/float64(records), 1), Baseline: baseline,
+		What:   "the same CPU per event less the Go runtime's idle-priority GC mark time (runtime/metrics /cpu/classes/gc/mark/idle, P-time: an estimate that overstates on a loaded machine); lower is better",
+		Detail: map[string]any{"cpu_s": round(c, 3), "gc_mark_idle_s": rt["gc_mark_idle_s"], "records": records}}
 }
 
 // goBench runs a compiled test binary's benchmark and parses "value unit" pairs

@@ -79,6 +79,7 @@ type Settings struct {
 	SinkEnv      map[string]string `json:"e2e_sink_env_overrides,omitempty"`
 	ProducerEnv  map[string]string `json:"e2e_producer_env_overrides,omitempty"`
 	ServicesEnv  map[string]string `json:"services_env_overrides,omitempty"`
+	ABEnv        map[string]string `json:"stage_ab_env,omitempty"`
 }
 
 type bench struct {
@@ -113,6 +114,11 @@ type bench struct {
 	// servicesEnv is added to every service's environment, stage drains
 	// and e2e (before the per-service overrides).
 	servicesEnv map[string]string
+	// abEnv (-ab-env): the stage drains run the filter and the anonymizer a
+	// second time with it (filter.ab.*, anonymizer.ab.*, next to the first);
+	// abRun is set while they do.
+	abEnv map[string]string
+	abRun bool
 }
 
 func main() {
@@ -131,6 +137,7 @@ func main() {
 		wd        = flag.Int("withdrawals", 150, "withdrawals timed during the fixed-rate run")
 		only      = flag.String("only", "", "comma-separated phases to run (default all): perf,ingest,stages,sink,e2e,micro,redactor,profile")
 		filterEnv = flag.String("filter-env", "", "extra environment of the e2e consent-filter, comma-separated K=V (experiments; recorded in the JSON)")
+		abEnv     = flag.String("ab-env", "", "stage drains: drain again with one filter and one anonymizer with this extra environment, comma-separated K=V, next to the first drain of the same run (experiments, e.g. GOGC; recorded in the JSON)")
 		allEnv    = flag.String("services-env", "", "extra environment of every service, stage drains and e2e, comma-separated K=V (experiments, e.g. GOGC; recorded in the JSON)")
 		prodEnv   = flag.String("producer-env", "", "extra environment of the e2e producer, comma-separated K=V (experiments, e.g. PRODUCER_BATCH_TIMEOUT; recorded in the JSON)")
 		sinkEnv   = flag.String("sink-env", "", "extra environment of the e2e dataset-sink, comma-separated K=V (experiments, e.g. SINK_PPROF_ADDR; recorded in the JSON)")
@@ -202,6 +209,15 @@ func main() {
 	}
 	if *allEnv != "" {
 		b.res.Settings.ServicesEnv = b.servicesEnv
+	}
+	b.abEnv = map[string]string{}
+	for _, kv := range strings.Split(*abEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			b.abEnv[k] = v
+		}
+	}
+	if *abEnv != "" {
+		b.res.Settings.ABEnv = b.abEnv
 	}
 	must(os.MkdirAll(b.work, 0o755))
 	must(os.MkdirAll(b.outDir, 0o755))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -140,6 +141,14 @@ func (b *bench) stages() error {
 	if err := createPlain(b.ctx, b.kafka, 6, false, b.prefix+"consented.x2"); err != nil {
 		return err
 	}
+	if len(b.abEnv) > 0 {
+		b.abRun = true
+		err := b.measure("consent-filter A/B", func(a int) error { return b.filterStage(n, a, 1) })
+		b.abRun = false
+		if err != nil {
+			return err
+		}
+	}
 	if err := b.measure("consent-filter ×2", func(a int) error { return b.filterStage(n, a, 2) }); err != nil {
 		return err
 	}
@@ -173,6 +182,14 @@ func (b *bench) stages() error {
 	if err := createPlain(b.ctx, b.kafka, 6, false, b.prefix+"curated.x2"); err != nil {
 		return err
 	}
+	if len(b.abEnv) > 0 {
+		b.abRun = true
+		err := b.measure("anonymizer A/B", func(a int) error { return b.anonymizerStage(k, a, 1) })
+		b.abRun = false
+		if err != nil {
+			return err
+		}
+	}
 	return b.measure("anonymizer ×2", func(a int) error { return b.anonymizerStage(k, a, 2) })
 }
 
@@ -187,12 +204,18 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 	if instances > 1 {
 		id, tag, ns = fmt.Sprintf("filter.x%d", instances), fmt.Sprintf(" ×%d", instances), fmt.Sprintf("%sredis-x%d-%d", b.prefix, instances, attempt)
 	}
+	if b.abRun {
+		id, tag, ns = "filter.ab", " A/B", fmt.Sprintf("%sredis-ab-%d", b.prefix, attempt)
+	}
 	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
 	var envs []map[string]string
 	for range instances {
 		extra := map[string]string{"REDIS_NAMESPACE": ns}
-		if instances > 1 {
+		if instances > 1 || b.abRun {
 			extra["TOPIC_EVENTS_CONSENTED"] = b.prefix + "consented.x2"
+		}
+		if b.abRun {
+			maps.Copy(extra, b.abEnv)
 		}
 		envs = append(envs, b.filterEnv(extra, group))
 	}
@@ -200,7 +223,7 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 	if err != nil {
 		return err
 	}
-	if instances == 1 {
+	if instances == 1 && !b.abRun {
 		b.fig(&Figure{ID: "filter.materialize", Stage: "consent-filter", Unit: "records/s", Noise: noise,
 			Value:  round(float64(len(b.data.changes))/ready.Seconds(), 0),
 			What:   fmt.Sprintf("start to ready: materializer loads %d consent records into empty Redis", len(b.data.changes)),
@@ -228,6 +251,10 @@ func (b *bench) filterStage(n int64, attempt, instances int) error {
 		cpuBase, drainBase = "filter.cpu", "filter.drain"
 		what = fmt.Sprintf("%d consent-filter instances in one consumer group drain the same %d events.raw (one Redis namespace); ratio to one instance of this run", instances, n)
 	}
+	if b.abRun {
+		cpuBase, drainBase = "filter.cpu", "filter.drain"
+		what = fmt.Sprintf("consent-filter with %v drains the same %d events.raw after filter.drain; ratio to it (experiment, -ab-env)", b.abEnv, n)
+	}
 	b.cpuFig(id+".cpu", "consent-filter", cpuBase, cpu, rt, d, noise, "CPU of the consent-filter "+processes(instances)+" over its drain")
 	b.fig(&Figure{ID: id + ".drain", Stage: "consent-filter", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,
 		Detail: map[string]any{"drain": d, "instances": instances, "allow": allow, "deny": deny, "cpu_s": round(cpu, 2), "cpu_us_per_event": round(cpu*1e6/float64(max(1, d.Records)), 1),
@@ -244,12 +271,18 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 	if instances > 1 {
 		id, tag = fmt.Sprintf("anonymizer.x%d", instances), fmt.Sprintf(" ×%d", instances)
 	}
+	if b.abRun {
+		id, tag = "anonymizer.ab", " A/B"
+	}
 	group := fmt.Sprintf("%s%s-%d", b.prefix, id, attempt)
 	var envs []map[string]string
 	for range instances {
 		var extra map[string]string
-		if instances > 1 {
+		if instances > 1 || b.abRun {
 			extra = map[string]string{"TOPIC_EVENTS_CURATED": b.prefix + "curated.x2"}
+		}
+		if b.abRun {
+			maps.Copy(extra, b.abEnv)
 		}
 		envs = append(envs, b.anonEnv(extra, group))
 	}
@@ -271,6 +304,10 @@ func (b *bench) anonymizerStage(k int64, attempt, instances int) error {
 	if instances > 1 {
 		cpuBase, drainBase = "anonymizer.cpu", "anonymizer.drain"
 		what = fmt.Sprintf("%d anonymizer instances in one consumer group drain the same %d events.consented; ratio to one instance of this run", instances, k)
+	}
+	if b.abRun {
+		cpuBase, drainBase = "anonymizer.cpu", "anonymizer.drain"
+		what = fmt.Sprintf("anonymizer with %v drains the same %d events.consented after anonymizer.drain; ratio to it (experiment, -ab-env)", b.abEnv, k)
 	}
 	b.cpuFig(id+".cpu", "anonymizer", cpuBase, cpu, rt, d, noise, "CPU of the anonymizer "+processes(instances)+" over its drain (redaction on)")
 	b.fig(&Figure{ID: id + ".drain", Stage: "anonymizer", Unit: "events/s", Value: d.EventsPerSec, Noise: noise, Baseline: drainBase, What: what,

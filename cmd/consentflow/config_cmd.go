@@ -11,6 +11,7 @@ import (
 	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/logging"
 	"github.com/consentflow/consentflow/pkg/redisconn"
+	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
@@ -19,7 +20,8 @@ import (
 )
 
 // serviceConfigs lists each service binary with its configuration type, in chain
-// order; every binary also reads the logging variables.
+// order; every binary also reads the logging and garbage-collector variables
+// (pkg/run serviceEnv).
 func serviceConfigs() []struct {
 	name string
 	cfg  any
@@ -32,7 +34,10 @@ func serviceConfigs() []struct {
 		{"consent-filter", &consentfilter.Config{}},
 		{"anonymizer", &anonymizer.Config{}},
 		{"dataset-sink", &datasetsink.Config{}},
-		{"every service", &logging.Config{}},
+		{"every service", &struct {
+			Log logging.Config
+			GC  run.GC
+		}{}},
 	}
 }
 

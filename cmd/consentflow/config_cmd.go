@@ -11,7 +11,6 @@ import (
 	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/logging"
 	"github.com/consentflow/consentflow/pkg/redisconn"
-	"github.com/consentflow/consentflow/pkg/run"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer"
 	consentfilter "github.com/consentflow/consentflow/services/consent-filter"
@@ -20,8 +19,7 @@ import (
 )
 
 // serviceConfigs lists each service binary with its configuration type, in chain
-// order; every binary also reads the logging and garbage-collector variables
-// (pkg/run serviceEnv).
+// order; every binary also reads the logging variables.
 func serviceConfigs() []struct {
 	name string
 	cfg  any
@@ -34,10 +32,7 @@ func serviceConfigs() []struct {
 		{"consent-filter", &consentfilter.Config{}},
 		{"anonymizer", &anonymizer.Config{}},
 		{"dataset-sink", &datasetsink.Config{}},
-		{"every service", &struct {
-			Log logging.Config
-			GC  run.GC
-		}{}},
+		{"every service", &logging.Config{}},
 	}
 }
 

@@ -2,7 +2,6 @@ package run
 
 import (
 	"context"
-	"io"
 	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,11 +15,10 @@ import (
 // ServiceFunc runs a service until ctx is cancelled.
 type ServiceFunc[C any] func(ctx context.Context, cfg C, logger *zap.Logger, reg *prometheus.Registry) error
 
-// serviceEnv is what a service binary reads from the environment: logging, the
-// garbage collector's target, and the service's own configuration.
+// serviceEnv is what a service binary reads from the environment: logging plus
+// the service's own configuration.
 type serviceEnv[C any] struct {
 	Log      logging.Config
-	GC       GC
 	Svc      C
 	warnings []string
 }
@@ -30,9 +28,6 @@ func (e *serviceEnv[C]) Warn(msg string) { e.warnings = append(e.warnings, msg) 
 
 func (e *serviceEnv[C]) Validate() error {
 	if err := e.Log.Validate(); err != nil {
-		return err
-	}
-	if err := e.GC.Validate(); err != nil {
 		return err
 	}
 	if v, ok := any(&e.Svc).(config.Validator); ok {
@@ -47,8 +42,8 @@ func (e *serviceEnv[C]) Validate() error {
 func Service[C any](name string, fn ServiceFunc[C]) {
 	exitIfHealthcheck[C]() // `<binary> healthcheck [PATH]` probes a running instance (healthcheck.go)
 	Main(func(ctx context.Context) error {
-		env, err := loadEnv[C](name, os.Args[1:], os.Stderr)
-		if err != nil {
+		var env serviceEnv[C]
+		if err := config.Parse(name, os.Args[1:], &env, os.Stderr); err != nil {
 			return err
 		}
 		logger, err := logging.New(env.Log, name)
@@ -61,17 +56,4 @@ func Service[C any](name string, fn ServiceFunc[C]) {
 		}
 		return fn(ctx, env.Svc, logger, ops.NewRegistry())
 	})
-}
-
-// loadEnv reads a service binary's environment (and -h) and sets the garbage
-// collector's target from it.
-func loadEnv[C any](name string, args []string, stderr io.Writer) (*serviceEnv[C], error) {
-	var env serviceEnv[C]
-	if err := config.Parse(name, args, &env, stderr); err != nil {
-		return nil, err
-	}
-	if err := env.GC.apply(name); err != nil {
-		return nil, err
-	}
-	return &env, nil
 }

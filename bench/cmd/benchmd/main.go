@@ -588,14 +588,21 @@ func hostText(r *run, runs []*run) string {
 	return fmt.Sprintf("%s; wall/CPU ≤ %.2f, steal ≤ %.1f %%", hash, wall, 100*steal)
 }
 
+// settingsDiff lists r's settings that differ from ref's, including those
+// ref does not have (an experiment's overrides).
 func settingsDiff(r, ref *run) string {
 	var diffs []string
-	for k, v := range ref.Settings {
+	for k, v := range r.Settings {
 		if k == "topic_prefix" {
 			continue
 		}
-		if fmt.Sprint(r.Settings[k]) != fmt.Sprint(v) {
-			diffs = append(diffs, fmt.Sprintf("%s %v", k, r.Settings[k]))
+		if w, ok := ref.Settings[k]; !ok || fmt.Sprint(w) != fmt.Sprint(v) {
+			diffs = append(diffs, fmt.Sprintf("%s %v", k, v))
+		}
+	}
+	for k := range ref.Settings {
+		if _, ok := r.Settings[k]; !ok && k != "topic_prefix" {
+			diffs = append(diffs, fmt.Sprintf("%s <nil>", k))
 		}
 	}
 	sort.Strings(diffs)

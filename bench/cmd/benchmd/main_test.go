@@ -207,3 +207,13 @@ func TestRSSPartsAreFigures(t *testing.T) {
 		}
 	}
 }
+
+// An experiment's overrides are settings the committed runs do not have: the
+// experiments table must name them.
+func TestSettingsDiffNamesSettingsOnlyOneRunHas(t *testing.T) {
+	ref := &run{Settings: map[string]any{"topic_prefix": "a", "stage_events": 200000.0, "users": 1.0}}
+	exp := &run{Settings: map[string]any{"topic_prefix": "b", "stage_events": 100000.0, "stage_ab_env": map[string]any{"GOGC": "200"}}}
+	if got, want := settingsDiff(exp, ref), "stage_ab_env map[GOGC:200], stage_events 100000, users <nil>"; got != want {
+		t.Fatalf("settingsDiff = %q, want %q", got, want)
+	}
+}

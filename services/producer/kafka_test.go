@@ -264,3 +264,50 @@ func TestKafkaUnavailable503NoAcknowledgedLoss(t *testing.T) {
 	assert.Equal(t, "2", hdr.Get("Retry-After"))
 	assert.Less(t, time.Since(start), 3*time.Second)
 }
+
+// TestPublishAfterAFailedWriteKeepsItsRecords: Publish reuses its record
+// buffers between requests, but only after a write that succeeded. A write
+// whose context ends returns while its batches still wait behind others for
+// their turn to be serialized; they are sent later, and must carry their own
+// records, not those of the request that came next.
+func TestPublishAfterAFailedWriteKeepsItsRecords(t *testing.T) {
+	s := newStack(t)
+	cfg := s.config()
+	pub, err := NewKafkaPublisher(context.Background(), cfg.Config, cfg.RegistryConfig, cfg.Topic, zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel)))
+	require.NoError(t, err)
+	defer pub.Close()
+	events := func(prefix string) []schema.InteractionEvent {
+		evs, err := DecodeEvents([]byte(batchBody(prefix, 60)), 500)
+		require.NoError(t, err)
+		for i := range evs {
+			evs[i].EventID = fmt.Sprintf("%08x-0000-4000-8000-%012d", len(prefix), i)
+			evs[i].ReceivedAt = time.Now().UTC().Truncate(time.Millisecond)
+			evs[i].Source = "api"
+		}
+		return evs
+	}
+	first, failed, next := events("f"), events("aa"), events("bbb")
+	require.NoError(t, pub.Publish(context.Background(), first)) // buffers of this size are pooled now
+
+	s.delay.Store(int64(400 * time.Millisecond)) // every produce request is held: batches queue
+	inFlight := make(chan error, 1)
+	go func() { inFlight <- pub.Publish(context.Background(), events("xxxx")) }()
+	time.Sleep(100 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	err = pub.Publish(ctx, failed) // queued behind the held batches when ctx ends
+	cancel()
+	require.ErrorIs(t, err, ErrUnavailable)
+	require.NoError(t, pub.Publish(context.Background(), next))
+	require.NoError(t, <-inFlight)
+	s.delay.Store(0)
+
+	recs := s.consume(t, 4*60, 15*time.Second)
+	for _, evs := range [][]schema.InteractionEvent{failed, next} {
+		for _, want := range evs {
+			got, ok := recs[want.EventID]
+			require.True(t, ok, "event %s is in the topic", want.EventID)
+			assert.Equal(t, want.Text, got.event.Text, "event %s carries its own record", want.EventID)
+			assert.Equal(t, want.Subject(), got.key)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/schema"
@@ -54,11 +55,10 @@ func NewKafkaPublisher(ctx context.Context, k stream.Config, registry avro.Regis
 // ErrUnavailable). After an error some of the events may still be in Kafka: the
 // caller must claim none of them, clients retry with the same event ids.
 func (p *KafkaPublisher) Publish(ctx context.Context, events []schema.InteractionEvent) error {
+	buf := getRecordBuffers(len(events))
 	// The records and keys share two buffers (each message holds a slice of
 	// them, capacity-limited) rather than two allocations per event.
-	msgs := make([]kafka.Message, len(events))
-	values := make([]byte, 0, 512*len(events))
-	keys := make([]byte, 0, 32*len(events))
+	msgs, values, keys := buf.msgs[:len(events)], buf.values[:0], buf.keys[:0]
 	for i := range events {
 		start := len(values)
 		var err error
@@ -70,9 +70,55 @@ func (p *KafkaPublisher) Publish(ctx context.Context, events []schema.Interactio
 		msgs[i] = kafka.Message{Topic: p.topic, Key: keys[k:len(keys):len(keys)], Value: values[start:len(values):len(values)]}
 	}
 	if err := p.writer.WriteMessages(ctx, msgs...); err != nil {
+		// The buffers are dropped, never reused: WriteMessages returns on
+		// ctx's end while the batches holding these records may still wait
+		// for their turn to be serialized.
 		return fmt.Errorf("%w: write %d records to %s: %w", ErrUnavailable, len(msgs), p.topic, err)
 	}
+	buf.values, buf.keys = values, keys
+	putRecordBuffers(buf)
 	return nil
+}
+
+// recordBuffers are one Publish's messages and the record values and keys they
+// point into. A synchronous kafka-go write that returned nil has serialized
+// every batch holding them and keeps none (its batches are done), so they are
+// reused by later requests; after an error they are left to the collector.
+// Reusing them saves a 500-event request ~350 KB of fresh, zeroed memory (the
+// values alone were 256 KB: 512 bytes reserved per event).
+type recordBuffers struct {
+	msgs         []kafka.Message
+	values, keys []byte
+}
+
+var recordPool sync.Pool // of *recordBuffers
+
+// maxPooledBytes bounds the value bytes a pooled buffer keeps: a request of
+// unusually large records does not pin its buffer for the process's life.
+const maxPooledBytes = 4 << 20
+
+func getRecordBuffers(n int) *recordBuffers {
+	b, _ := recordPool.Get().(*recordBuffers)
+	if b == nil {
+		b = &recordBuffers{}
+	}
+	if cap(b.msgs) < n {
+		b.msgs = make([]kafka.Message, n)
+	}
+	if cap(b.values) < 512*n {
+		b.values = make([]byte, 0, 512*n)
+	}
+	if cap(b.keys) < 32*n {
+		b.keys = make([]byte, 0, 32*n)
+	}
+	return b
+}
+
+func putRecordBuffers(b *recordBuffers) {
+	if cap(b.values) > maxPooledBytes {
+		return
+	}
+	recordPool.Put(b)
 }
 
 // Close flushes and closes the writer.

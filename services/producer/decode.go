@@ -19,6 +19,8 @@ import (
 // A body that is valid as it stands is decoded in one streaming pass
 // (decodeEventsFast); any other body is parsed once (jdoc.parse) and the events
 // and problems are then taken from the parsed values.
+//
+// As DecodeEventsFor, it may return strings that share body's memory.
 func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error) {
 	return DecodeEventsFor(body, maxEvents, nil)
 }
@@ -26,6 +28,9 @@ func DecodeEvents(body []byte, maxEvents int) ([]schema.InteractionEvent, error)
 // DecodeEventsFor is DecodeEvents for a request made with cred: a bound
 // credential stamps its tenant on events that name none and refuses the
 // request with a *ForbiddenError when an event names another (bindEvent).
+//
+// The events' strings may share body's memory: body must not be modified
+// while they are in use (the API reads a fresh buffer per request).
 func DecodeEventsFor(body []byte, maxEvents int, cred *auth.Credential) ([]schema.InteractionEvent, error) {
 	if evs, ok := decodeEventsFast(body, maxEvents, cred); ok {
 		return evs, nil

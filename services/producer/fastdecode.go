@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/consentflow/consentflow/pkg/auth"
 	"github.com/consentflow/consentflow/pkg/identity"
@@ -25,8 +26,7 @@ import (
 // decoder returns for a valid body or nothing (the differential tests in
 // fastdecode_test.go hold it to that).
 //
-// Strings are substrings of one copy of the body (one allocation per request
-// instead of one per field), decoded as encoding/json decodes them when they
+// Strings are substrings of the body (no allocation per field), decoded as encoding/json decodes them when they
 // hold escapes.
 
 // fastScan reads a body.
@@ -116,7 +116,10 @@ func decodeEventsFast(body []byte, maxEvents int, cred *auth.Credential) ([]sche
 	if maxEvents < 1 {
 		return nil, false
 	}
-	sc := fastScan{s: string(body)}
+	// The strings of the events are substrings of body itself (DecodeEventsFor
+	// says body must not change afterwards): a copy of it was a quarter of a
+	// 500-event request's decode allocations.
+	sc := fastScan{s: unsafe.String(unsafe.SliceData(body), len(body))}
 	if !sc.ws() || sc.s[sc.i] != '{' {
 		return nil, false
 	}

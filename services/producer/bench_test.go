@@ -54,7 +54,7 @@ func BenchmarkIngest(b *testing.B) {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			b.SetParallelism(8)
 			b.ResetTimer()
-			start := time.Now()
+			start, cpu0 := time.Now(), processCPU(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					code, m, _ := postJSON(b, client, url, body)
@@ -65,6 +65,8 @@ func BenchmarkIngest(b *testing.B) {
 			})
 			b.StopTimer()
 			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "events/s")
+			// The test process's CPU: the server's and kafka-go's, and the clients'.
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
 		})
 	}
 }
@@ -141,12 +143,14 @@ func BenchmarkDecodeEvents(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := processCPU(b)
 			for i := 0; i < b.N; i++ {
 				if _, err := DecodeEvents(body, 500); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
 		})
 	}
 }

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -285,23 +285,27 @@ func appendOptMillis(b []byte, t time.Time) []byte {
 // (goavro writes Go's random map order; readers ignore the order, and sorted
 // keys make one record always the same bytes).
 func appendStrMap(b []byte, m map[string]string) []byte {
-	var keys []string
-	if len(m) > 1 {
-		keys = slices.Sorted(maps.Keys(m))
-	} else {
-		for k := range m {
-			keys = append(keys, k)
-		}
+	// The entries are sorted in a small array on the stack (a map of up to 16
+	// entries allocates nothing) and written without looking them up again.
+	var small [16]strEntry
+	entries := small[:0]
+	for k, v := range m {
+		entries = append(entries, strEntry{k, v})
 	}
-	for len(keys) > 0 {
-		block := keys[:min(len(keys), maxCollectionItems)]
-		keys = keys[len(block):]
+	if len(entries) > 1 {
+		slices.SortFunc(entries, func(x, y strEntry) int { return strings.Compare(x.k, y.k) })
+	}
+	for len(entries) > 0 {
+		block := entries[:min(len(entries), maxCollectionItems)]
+		entries = entries[len(block):]
 		b = appendLong(b, int64(len(block)))
-		for _, k := range block {
-			b = appendStr(appendStr(b, k), m[k])
+		for _, e := range block {
+			b = appendStr(appendStr(b, e.k), e.v)
 		}
 	}
 	return append(b, 0)
 }
+
+type strEntry struct{ k, v string }
 
 var errEnum = errors.New("not a symbol of the enum")

@@ -3,15 +3,19 @@ package avro
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/schemas"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -368,5 +372,52 @@ func TestFastPathFollowsTheSchemaNotTheID(t *testing.T) {
 		fast, ok := c.sameSchema.Load(id)
 		require.True(t, ok)
 		require.Equal(t, id == sameID, fast.(bool), "schema %d takes the hand-written path", id)
+	}
+}
+
+// TestPropertiesAreWrittenInKeyOrder: a map's entries are written sorted by
+// key (one record, one encoding — goavro writes Go's map order, so the
+// differential tests cannot see it). The expected bytes are built here from
+// the Avro spec: one block of n entries (zigzag varint count), each key and
+// value a zigzag-length-prefixed string, then the 0 that ends the map; the
+// record around the map is found by encoding the same event with no
+// properties (a map written as the single byte 0).
+func TestPropertiesAreWrittenInKeyOrder(t *testing.T) {
+	c, err := InteractionEvents(context.Background(), newSerde(t), "events.raw")
+	require.NoError(t, err)
+	varint := func(b []byte, n int) []byte { return binary.AppendVarint(b, int64(n)) }
+	for _, n := range []int{2, 3, 16, 17, 40} {
+		props := map[string]string{}
+		for i := range n {
+			props[fmt.Sprintf("k%03d-%c", (i*7919)%1000, 'a'+i%26)] = fmt.Sprintf("v%d", i)
+		}
+		ev := schema.InteractionEvent{EventID: "0b0e9f0e-6f1a-4c55-9d8e-1f0a6c1d2e3f", EventType: "comment_added", TenantID: "t",
+			UserID: "u", ReceivedAt: time.UnixMilli(1_700_000_000_123).UTC(), Source: "api", Text: "x"}
+		empty, err := c.AppendEncode(nil, &ev)
+		require.NoError(t, err)
+		ev.Properties = props
+		got, err := c.AppendEncode(nil, &ev)
+		require.NoError(t, err)
+
+		keys := make([]string, 0, n)
+		for k := range props {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		want := varint(nil, n)
+		for _, k := range keys {
+			want = append(varint(want, len(k)), k...)
+			want = append(varint(want, len(props[k])), props[k]...)
+		}
+		want = append(want, 0)
+
+		at := 0 // the empty map: the first byte where the two encodings differ
+		for at < len(empty) && empty[at] == got[at] {
+			at++
+		}
+		require.Less(t, at, len(empty))
+		require.Equal(t, byte(0), empty[at], "the empty map")
+		require.Equal(t, empty[at+1:], got[len(got)-len(empty)+at+1:], "the record after the map")
+		assert.Equal(t, want, got[at:len(got)-len(empty)+at+1], "%d properties in key order", n)
 	}
 }

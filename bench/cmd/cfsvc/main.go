@@ -114,6 +114,7 @@ func main() {
 	os.Args = append(os.Args[:1], os.Args[2:]...)
 	switch name {
 	case "producer":
+		producer.SetGCDefaults() // as its binary does
 		run.Service(name, profiled(producer.Run))
 	case "consent-filter":
 		run.Service(name, profiled(consentfilter.Run))

@@ -1,5 +1,9 @@
 // Command producer runs consentflow's ingest service; it is configured by
 // environment variables (run it with -h for the list and defaults).
+//
+// Unless GOGC or GOMEMLIMIT are set, the process runs with the garbage
+// collector at producer.DefaultGCPercent and Go's soft memory limit at
+// producer.DefaultMemoryLimit (producer.SetGCDefaults).
 package main
 
 import (
@@ -7,4 +11,7 @@ import (
 	"github.com/consentflow/consentflow/services/producer"
 )
 
-func main() { run.Service("producer", producer.Run) }
+func main() {
+	producer.SetGCDefaults()
+	run.Service("producer", producer.Run)
+}

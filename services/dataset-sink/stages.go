@@ -59,12 +59,15 @@ func (e *events) handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	if err := e.open(ctx, batch, decoded, &failed); err != nil {
 		return nil, err
 	}
+	// The writer copies each row into its open file: one array of rows per
+	// batch, not one allocation per row.
 	recs := make([]writer.Record, len(batch))
+	rows := make([]table.Row, len(batch))
 	for i, m := range batch {
 		recs[i] = writer.Record{Partition: m.Partition, Offset: m.Offset}
 		if ev := decoded[i]; ev != nil {
-			row := table.RowFromEvent(ev)
-			recs[i].Row = &row
+			rows[i] = table.RowFromEvent(ev)
+			recs[i].Row = &rows[i]
 		}
 	}
 	if _, retry := failed.Transient(); retry {

@@ -30,9 +30,13 @@ import (
 // partition (not ordered) or does not parse is covered: doubt errs towards
 // erasure. effective_at stays in the ledger for information only.
 type Matcher struct {
-	subjects map[string]*erased // purpose + "\x00" + pseudonym
-	tenants  map[string]*erased
+	subjects map[target]*erased
+	tenants  map[target]*erased
 }
+
+// target is a pseudonym for a purpose: a struct key, so that looking a row up
+// (twice per row on the write path) builds no string.
+type target struct{ purpose, pseudonym string }
 
 // erased is what a pseudonym's erasures cover: everything (all), or per
 // partition of consent.changes the rows whose version is at or below the highest
@@ -76,21 +80,21 @@ func (e *erased) covers(version string) bool {
 
 // NewMatcher returns a matcher that covers nothing yet.
 func NewMatcher() *Matcher {
-	return &Matcher{subjects: map[string]*erased{}, tenants: map[string]*erased{}}
+	return &Matcher{subjects: map[target]*erased{}, tenants: map[target]*erased{}}
 }
 
 // Add adds an erasure to the matcher.
 func (m *Matcher) Add(e *schema.Erasure) {
-	target := m.subjects
+	into := m.subjects
 	if e.Scope == schema.ScopeTenant {
-		target = m.tenants
+		into = m.tenants
 	}
 	for _, p := range e.Pseudonyms {
-		k := e.Purpose + "\x00" + p
-		if target[k] == nil {
-			target[k] = &erased{max: map[int]int64{}}
+		k := target{e.Purpose, p}
+		if into[k] == nil {
+			into[k] = &erased{max: map[int]int64{}}
 		}
-		target[k].add(e.ConsentVersion)
+		into[k].add(e.ConsentVersion)
 	}
 }
 
@@ -99,6 +103,6 @@ func (m *Matcher) Empty() bool { return len(m.subjects) == 0 && len(m.tenants) =
 
 // Covered reports whether the matcher's erasures cover r.
 func (m *Matcher) Covered(r *table.Row) bool {
-	return m.subjects[r.Purpose+"\x00"+r.Subject].covers(r.ConsentVersion) ||
-		m.tenants[r.Purpose+"\x00"+r.Tenant].covers(r.TenantConsentVersion)
+	return m.subjects[target{r.Purpose, r.Subject}].covers(r.ConsentVersion) ||
+		m.tenants[target{r.Purpose, r.Tenant}].covers(r.TenantConsentVersion)
 }

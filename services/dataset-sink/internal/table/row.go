@@ -5,7 +5,8 @@
 package table
 
 import (
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/schema"
@@ -60,7 +61,7 @@ func PropertiesOf(m map[string]string) []Property {
 	for k, v := range m {
 		out = append(out, Property{Key: k, Value: v})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	slices.SortFunc(out, func(a, b Property) int { return strings.Compare(a.Key, b.Key) })
 	return out
 }
 

@@ -89,6 +89,7 @@ type Writer struct {
 	durable  map[int]int64 // from the table's state, refreshed at every commit
 	windows  map[int]*idWindow
 	lastSeen map[int]int64 // highest offset appended per partition (-1: none yet)
+	chunks   chunkPool     // pieces of committed files' row buffers, for reuse
 	stats    Stats
 }
 
@@ -96,7 +97,7 @@ type openFile struct {
 	partition   int
 	first, last int64
 	opened      time.Time
-	rows        []tbl.Row
+	rows        rowBuf
 	bytes       int64
 }
 
@@ -168,11 +169,18 @@ func KeyOf(pseudonym string) string {
 
 // RowKeys are the key ids a row's pseudonyms use.
 func RowKeys(r *tbl.Row) []string {
-	keys := []string{KeyOf(r.Subject), KeyOf(r.Tenant)}
+	var buf [3]string
+	return slices.Clone(rowKeys(r, &buf))
+}
+
+// rowKeys are RowKeys in buf (the write path asks twice per row: no allocation).
+func rowKeys(r *tbl.Row, buf *[3]string) []string {
+	buf[0], buf[1] = KeyOf(r.Subject), KeyOf(r.Tenant)
 	if r.Session != "" {
-		keys = append(keys, KeyOf(r.Session))
+		buf[2] = KeyOf(r.Session)
+		return buf[:3]
 	}
-	return keys
+	return buf[:2]
 }
 
 // dropReason says why rec is not written, or "" to write it.
@@ -180,7 +188,8 @@ func (w *Writer) dropReason(rec Record, h idHash) (string, error) {
 	if rec.Row == nil {
 		return dropDeadLetter, nil
 	}
-	for _, k := range RowKeys(rec.Row) {
+	var buf [3]string
+	for _, k := range rowKeys(rec.Row, &buf) {
 		if slices.Contains(w.opts.Retiring, k) {
 			return dropRetiredKey, nil
 		}
@@ -247,10 +256,9 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 			}
 			win.add(h)
 		}
-		row := *rec.Row
+		row := of.rows.add(rec.Row, &w.chunks)
 		row.KafkaPartition, row.KafkaOffset = int32(rec.Partition), rec.Offset
-		of.rows = append(of.rows, row)
-		n := rowBytes(&row)
+		n := rowBytes(row)
 		of.bytes += n
 		w.buffered += n
 	}
@@ -438,7 +446,11 @@ func (w *Writer) commit(ctx context.Context, files []*openFile) error {
 			}
 		}
 		next := st.Clone()
-		var keep []*tbl.Row
+		total := 0
+		for _, of := range files {
+			total += of.rows.len()
+		}
+		keep := make([]*tbl.Row, 0, total)
 		var sig strings.Builder
 		for _, of := range files {
 			wm := st.Offsets.Get(w.opts.Topic, of.partition)
@@ -448,15 +460,15 @@ func (w *Writer) commit(ctx context.Context, files []*openFile) error {
 					zap.Int("partition", of.partition), zap.Int64("table_offset", wm), zap.Int64("first", of.first))
 			}
 			n := 0
-			for i := range of.rows {
-				r := &of.rows[i]
+			of.rows.each(func(r *tbl.Row) {
 				if r.KafkaOffset <= wm || w.ledger.Covered(r) {
-					continue
+					return
 				}
 				keep = append(keep, r)
-				next.AddKeys(RowKeys(r)...)
+				var buf [3]string
+				next.AddKeys(rowKeys(r, &buf)...)
 				n++
-			}
+			})
 			next.Offsets.Raise(w.opts.Topic, of.partition, of.last)
 			fmt.Fprintf(&sig, "%d:%d>%d;", of.partition, n, wm)
 		}
@@ -516,7 +528,8 @@ func (w *Writer) commit(ctx context.Context, files []*openFile) error {
 	}
 	var dropped int64
 	for _, of := range files {
-		dropped += int64(len(of.rows))
+		dropped += int64(of.rows.len())
+		of.rows.release(&w.chunks)
 	}
 	if dropped -= committedRows; dropped > 0 && last != nil {
 		w.m.RowsDropped.WithLabelValues(dropCommitted).Add(float64(dropped))
@@ -534,12 +547,10 @@ func (w *Writer) write(ctx context.Context, t *table.Table, rows []*tbl.Row) ([]
 	defer b.Release()
 	const batch = 4096
 	seq := func(yield func(arrow.RecordBatch, error) bool) {
-		for i, r := range rows {
-			b.Append(r)
-			if b.Rows() == batch || i == len(rows)-1 {
-				if !yield(b.NewBatch(), nil) {
-					return
-				}
+		for i := 0; i < len(rows); i += batch {
+			b.AppendRows(rows[i:min(i+batch, len(rows))])
+			if !yield(b.NewBatch(), nil) {
+				return
 			}
 		}
 	}

@@ -71,9 +71,18 @@ func PartitionSpec(sc *iceberg.Schema) (iceberg.PartitionSpec, error) {
 // copy of it that no row delete removes.
 var PrivateColumns = []string{"event_id", "subject", "tenant", "session", "text", "ip_prefix", "consent_version", "tenant_consent_version"}
 
+// UniqueColumns hold a distinct value in (nearly) every row of a data file:
+// event_id is unique by contract and deduplicated, and a partition's offsets
+// never repeat (a file holds the rows of a few partitions). A dictionary of
+// them never pays — it grows to its size limit (write.parquet.dict-size-bytes)
+// and the column falls back to plain encoding — yet every value was hashed
+// into it first, and a string one allocated in arrow-go's memo table.
+var UniqueColumns = []string{"event_id", "kafka_offset"}
+
 // Properties are the table properties the sink creates the table with and
 // keeps in force: format v2, zstd Parquet, copy-on-write deletes, no bounds for
 // private columns, old metadata files deleted after commits, manifests merged.
+
 func Properties(targetFileBytes int64, rowGroupRows int64) iceberg.Properties {
 	p := iceberg.Properties{
 		"format-version":                             "2",
@@ -94,6 +103,9 @@ func Properties(targetFileBytes int64, rowGroupRows int64) iceberg.Properties {
 	}
 	for _, c := range PrivateColumns {
 		p["write.metadata.metrics.column."+c] = "counts"
+	}
+	for _, c := range UniqueColumns {
+		p["write.parquet.dict-encoding-enabled.column."+c] = "false"
 	}
 	return p
 }

@@ -20,7 +20,11 @@
 // ORGANIZATION); those are also counted in the "on non-target" column.
 // "precision (PII)" counts a prediction as correct when it overlaps any gold
 // span, of a non-target type too (an organisation, a date): the reading of
-// "the predicted span overlaps some PII".
+// "the predicted span overlaps some PII". Strict precision mirrors the recall
+// rule: a predicted span is correct when at least 80% of its non-space code
+// points lie inside gold spans of its (mapped) type, so an over-long span
+// that runs over a sentence around a gold place ("Le confirmamos ... de
+// Valencia") is a false positive there, though it overlaps the place.
 package eval
 
 import (
@@ -79,14 +83,16 @@ type Row struct {
 	TPGold      int     `json:"found"`          // gold spans overlapped by a same-type prediction
 	TPPred      int     `json:"correct"`        // predictions overlapping a same-type gold span
 	TPPredAny   int     `json:"correct_any"`    // predictions overlapping a gold span of any target type
+	TPStrict    int     `json:"correct_strict"` // predictions >= 80% inside same-type gold spans
 	Exact       int     `json:"exact"`          // gold spans matched exactly
 	OnNonTarget int     `json:"on_nontarget"`   // false positives lying over a non-target gold span
 	Recall      float64 `json:"recall"`         // 80% coverage rule
 	Lenient     float64 `json:"recall_lenient"` // any overlap
 	Precision   float64 `json:"precision"`
 	PrecAny     float64 `json:"precision_any"`
-	PrecPII     float64 `json:"precision_pii"` // predictions overlapping any gold span, non-target types (ORGANIZATION, DATE_TIME, ...) included
-	F2          float64 `json:"f2"`            // of Recall and Precision
+	PrecPII     float64 `json:"precision_pii"`    // predictions overlapping any gold span, non-target types (ORGANIZATION, DATE_TIME, ...) included
+	PrecStrict  float64 `json:"precision_strict"` // predictions with >= 80% of their non-space characters inside same-type gold spans
+	F2          float64 `json:"f2"`               // of Recall and Precision
 	ExactRecall float64 `json:"exact_recall"`
 }
 
@@ -182,6 +188,9 @@ func Score(ex []Example, results []redact.Result, took time.Duration) Report {
 		for _, p := range res.Spans {
 			rw := row(p.Type)
 			rw.Predicted++
+			if inside(runes, p, e.Spans) {
+				rw.TPStrict++
+			}
 			ok, any := false, false
 			under := ""
 			for _, g := range e.Spans {
@@ -224,6 +233,7 @@ func Score(ex []Example, results []redact.Result, took time.Duration) Report {
 		all.Covered += rw.Covered
 		all.TPPred += rw.TPPred
 		all.TPPredAny += rw.TPPredAny
+		all.TPStrict += rw.TPStrict
 		all.Exact += rw.Exact
 		all.OnNonTarget += rw.OnNonTarget
 	}
@@ -248,6 +258,7 @@ func finish(r *Row) {
 		r.Precision = float64(r.TPPred) / float64(r.Predicted)
 		r.PrecAny = float64(r.TPPredAny) / float64(r.Predicted)
 		r.PrecPII = float64(r.TPPredAny+r.OnNonTarget) / float64(r.Predicted)
+		r.PrecStrict = float64(r.TPStrict) / float64(r.Predicted)
 	}
 	if r.Gold == 0 && r.Predicted == 0 {
 		return
@@ -262,9 +273,10 @@ func finish(r *Row) {
 func WriteTable(w io.Writer, rep Report) {
 	fmt.Fprintf(w, "examples: %d   %.0f texts/s (one goroutine)\n", rep.Examples, rep.TextsPS)
 	fmt.Fprintf(w, "recall: same-type predictions cover >= 80%% of the gold span's non-space characters; lenient: any overlap; exact: same boundaries\n")
-	fmt.Fprintf(w, "%-14s %6s %6s %7s %8s %7s %9s %7s %7s %7s %6s\n", "type", "gold", "pred", "recall", "lenient", "exact", "precision", "p_any", "p_pii", "F2", "fp_nt")
+	fmt.Fprintf(w, "precision: overlaps a same-type gold span; p_strict: >= 80%% of the predicted span's non-space characters inside same-type gold spans\n")
+	fmt.Fprintf(w, "%-14s %6s %6s %7s %8s %7s %9s %8s %7s %7s %7s %6s\n", "type", "gold", "pred", "recall", "lenient", "exact", "precision", "p_strict", "p_any", "p_pii", "F2", "fp_nt")
 	line := func(r Row) {
-		fmt.Fprintf(w, "%-14s %6d %6d %7.3f %8.3f %7.3f %9.3f %7.3f %7.3f %7.3f %6d\n", r.Type, r.Gold, r.Predicted, r.Recall, r.Lenient, r.ExactRecall, r.Precision, r.PrecAny, r.PrecPII, r.F2, r.OnNonTarget)
+		fmt.Fprintf(w, "%-14s %6d %6d %7.3f %8.3f %7.3f %9.3f %8.3f %7.3f %7.3f %7.3f %6d\n", r.Type, r.Gold, r.Predicted, r.Recall, r.Lenient, r.ExactRecall, r.Precision, r.PrecStrict, r.PrecAny, r.PrecPII, r.F2, r.OnNonTarget)
 	}
 	for _, r := range rep.Rows {
 		if r.Gold == 0 && r.Predicted == 0 {
@@ -272,7 +284,7 @@ func WriteTable(w io.Writer, rep Report) {
 		}
 		line(r)
 	}
-	fmt.Fprintln(w, strings.Repeat("-", 94))
+	fmt.Fprintln(w, strings.Repeat("-", 103))
 	line(rep.Overall)
 }
 
@@ -288,6 +300,27 @@ func covered(runes []rune, g GoldSpan, t string, preds []redact.Span) bool {
 		total++
 		for _, p := range preds {
 			if p.Type == t && p.Start <= i && i < p.End {
+				in++
+				break
+			}
+		}
+	}
+	return total > 0 && in*5 >= total*4
+}
+
+// inside reports whether at least 80% of the non-space code points of
+// prediction p lie inside gold spans of p's type (the recall rule turned
+// round: strict precision).
+func inside(runes []rune, p redact.Span, gold []GoldSpan) bool {
+	a, b := max(0, p.Start), min(len(runes), p.End)
+	total, in := 0, 0
+	for i := a; i < b; i++ {
+		if unicode.IsSpace(runes[i]) {
+			continue
+		}
+		total++
+		for _, g := range gold {
+			if g.Start <= i && i < g.End && MapType(g.EntityType) == p.Type {
 				in++
 				break
 			}

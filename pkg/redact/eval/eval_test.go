@@ -98,6 +98,59 @@ func TestScoring(t *testing.T) {
 	assert.Equal(t, "", MapType("ORGANIZATION"))
 }
 
+// Strict precision: a prediction counts only when at least 80% of its
+// non-space characters lie inside gold spans of its type; the overlap
+// precision beside it is unchanged.
+func TestStrictPrecision(t *testing.T) {
+	loc := func(s, e int) []GoldSpan { return []GoldSpan{{EntityType: "GPE", Start: s, End: e}} }
+	ex := []Example{
+		// 0: an over-long span over a sentence around a gold place: overlap yes, strict no
+		{FullText: "Le confirmamos la reserva de Valencia", Spans: loc(29, 37)},
+		// 1: exactly the gold place
+		{FullText: "Le confirmamos la reserva de Valencia", Spans: loc(29, 37)},
+		// 2: "X Cruz": 4 of 5 non-space characters inside (80%: strict)
+		{FullText: "X Cruz", Spans: loc(2, 6)},
+		// 3: "XY Cruz": 4 of 6 (67%: not strict)
+		{FullText: "XY Cruz", Spans: loc(3, 7)},
+		// 4: one prediction over two adjacent gold places; the space between does not count
+		{FullText: "Berlin   Munich", Spans: []GoldSpan{{EntityType: "LOCATION", Start: 0, End: 6}, {EntityType: "GPE", Start: 9, End: 15}}},
+		// 5: a PERSON prediction inside a gold place: wrong type, not strict
+		{FullText: "Paris Hilton", Spans: loc(0, 12)},
+		// 6: a prediction over a non-target span only
+		{FullText: "Acme Corp", Spans: []GoldSpan{{EntityType: "ORGANIZATION", Start: 0, End: 9}}},
+	}
+	res := []redact.Result{
+		{Spans: []redact.Span{{Start: 15, End: 37, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 29, End: 37, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 6, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 7, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 15, Type: redact.Location}}},
+		{Spans: []redact.Span{{Start: 0, End: 5, Type: redact.Person}}},
+		{Spans: []redact.Span{{Start: 0, End: 9, Type: redact.Location}}},
+	}
+	rep := Score(ex, res, time.Second)
+	rows := map[string]Row{}
+	for _, r := range rep.Rows {
+		rows[r.Type] = r
+	}
+	l := rows[redact.Location]
+	assert.Equal(t, 6, l.Predicted)
+	assert.Equal(t, 5, l.TPPred)   // every LOCATION prediction but the one over the organisation overlaps a place
+	assert.Equal(t, 3, l.TPStrict) // 1, 2 and 4
+	assert.InDelta(t, 5.0/6, l.Precision, 1e-9)
+	assert.InDelta(t, 3.0/6, l.PrecStrict, 1e-9)
+	p := rows[redact.Person]
+	assert.Equal(t, 0, p.TPStrict)
+	assert.Equal(t, 0.0, p.PrecStrict)
+	assert.Equal(t, 7, rep.Overall.Predicted)
+	assert.Equal(t, 3, rep.Overall.TPStrict)
+	assert.InDelta(t, 3.0/7, rep.Overall.PrecStrict, 1e-9)
+	var sb strings.Builder
+	WriteTable(&sb, rep)
+	assert.Contains(t, sb.String(), "p_strict")
+	assert.Contains(t, sb.String(), "0.500") // LOCATION's strict precision is printed
+}
+
 // The committed held-out corpus parses and holds every target type.
 func TestHeldOutCorpus(t *testing.T) {
 	ex, err := Load(filepath.Join("testdata", "heldout.json"))

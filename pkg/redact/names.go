@@ -143,15 +143,19 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			i = j
 			continue
 		}
-		if typ == Location && nameNotPlace(s.toks[a:b+1]) {
-			typ, prio = Person, prioPerson
-		}
-		if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
-			s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
-			if typ == Person {
-				coordinated(s, tags, a, b) // "Jordan and Ruby": a listed given name joined to the name
+		if cased && a < b {
+			var pieces [4][2]int
+			if np, run := foreignPieces(s.text, s.toks, a, b, &pieces); run {
+				// "Le confirmamos la reserva … de Valencia": a sentence of another
+				// language read as one name; only its listed names stay
+				for _, pc := range pieces[:np] {
+					emitTagSpan(s, tags, pc[0], pc[1], typ, prio, doPerson, doLoc, cased)
+				}
+				i = j
+				continue
 			}
 		}
+		emitTagSpan(s, tags, a, b, typ, prio, doPerson, doLoc, cased)
 		i = j
 	}
 	// in cased text, a place made only of numbers and lower-case words (a
@@ -167,6 +171,20 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		}
 	}
 	properNouns(s, tags, doPerson, doLoc)
+}
+
+// emitTagSpan adds the tagger span ts[a..b] of type typ when it is
+// plausible; a place that reads as a name becomes a name.
+func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPerson, doLoc, cased bool) {
+	if typ == Location && nameNotPlace(s.toks[a:b+1]) {
+		typ, prio = Person, prioPerson
+	}
+	if a <= b && ((typ == Person && doPerson) || (typ == Location && doLoc)) && plausible(s.toks[a:b+1], prevTok(s.toks, a), typ, cased) {
+		s.spans = append(s.spans, tagSpan{int(s.toks[a].S), int(s.toks[b].E), typ, prio, typ == Location && weakPlace(s.toks[a:b+1], cased)})
+		if typ == Person {
+			coordinated(s, tags, a, b) // "Jordan and Ruby": a listed given name joined to the name
+		}
+	}
 }
 
 // dictCompound reports whether a word joins English dictionary words by

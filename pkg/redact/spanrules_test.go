@@ -190,3 +190,73 @@ func TestAcronymsAndCodesAreNoNames(t *testing.T) {
 		assert.Equal(t, c.want, tagSpansOf(c.text, c.tagged), c.text)
 	}
 }
+
+// run tags the words of span in text as one span of type typ ("PER" or
+// "LOC"): its first word B-, the rest I-; words repeat at their own tag.
+func run(span, typ string) map[string]string {
+	m := map[string]string{}
+	toks := ner.Tokenize(span, nil)
+	for i, t := range toks {
+		tag := "I-" + typ
+		if i == 0 {
+			tag = "B-" + typ
+		}
+		if _, ok := m[span[t.S:t.E]]; !ok {
+			m[span[t.S:t.E]] = tag
+		}
+	}
+	return m
+}
+
+// TestForeignSentencesAreCut: a tagger span that runs over a sentence of
+// another language (lower-case words, one of them a Spanish, French,
+// German or Portuguese function word, or a line that reads as one) is cut
+// at those words and keeps only its listed names; names with particles
+// and articles stay whole, and so does an English span.
+func TestForeignSentencesAreCut(t *testing.T) {
+	for _, c := range []struct {
+		text, span, typ string
+		want            []string
+	}{
+		{"Le confirmamos la reserva para el día 12 en nuestra sede de Valencia.", "Le confirmamos la reserva para el día 12 en nuestra sede de Valencia", "LOC", []string{"Valencia/LOCATION"}},
+		{"Votre dossier a bien été transmis au service juridique à Bordeaux.", "Votre dossier a bien été transmis au service juridique à Bordeaux", "LOC", []string{"Bordeaux/LOCATION"}},
+		{"Notre admin est Yannick Moreau, merci.", "Notre admin est Yannick Moreau", "LOC", []string{"Yannick Moreau/PERSON"}},
+		// a line that reads as French: a span of two lower-case words goes
+		{"Le connecteur ne synchronise plus les contacts depuis lundi.", "depuis lundi", "PER", nil},
+		// names with particles and articles stay whole
+		{"Ana de la Cruz joined today.", "Ana de la Cruz", "PER", []string{"Ana de la Cruz/PERSON"}},
+		{"Ask von Trapp about it.", "von Trapp", "PER", []string{"von Trapp/PERSON"}},
+		{"Jean-Luc de Souza sent it.", "Jean-Luc de Souza", "PER", []string{"Jean-Luc de Souza/PERSON"}},
+		{"Ludwig van Beethoven wrote it.", "Ludwig van Beethoven", "PER", []string{"Ludwig van Beethoven/PERSON"}},
+		{"Reach María de los Ángeles Espinosa de los Monteros today.", "María de los Ángeles Espinosa de los Monteros", "PER", []string{"María de los Ángeles Espinosa de los Monteros/PERSON"}},
+		// even in a foreign line
+		{"Le dossier est chez Ana de la Cruz depuis lundi.", "Ana de la Cruz", "PER", []string{"Ana de la Cruz/PERSON"}},
+		// a lower-case name made of listed words, an address, one lower-case word
+		{"pls ask maría de los ángeles for the Miro password", "maría de los ángeles", "PER", []string{"maría de los ángeles/PERSON"}},
+		{"Our entity is at 2 Rue de la Paix le matin", "Rue de la Paix le matin", "LOC", []string{"Rue de la Paix le matin/LOCATION"}},
+		{"Le dossier est chez von Trapp depuis hier.", "von Trapp depuis hier", "PER", []string{"von Trapp/PERSON"}},
+		{"Reach Mija Cankar de los Monteros depuis hier.", "Mija Cankar de los Monteros depuis hier", "PER", []string{"Mija Cankar de los Monteros/PERSON"}},
+		// an article alone is no particle: "los Monteros" is "the Monteros"
+		{"Le dossier est chez los Monteros depuis hier.", "los Monteros depuis hier", "PER", []string{"Monteros/PERSON"}},
+		// one lower-case word is not enough to call a span a sentence
+		{"Frau Annegret Schulte aus Bielefeld rief an.", "Annegret Schulte aus Bielefeld", "PER", []string{"Annegret Schulte aus Bielefeld/PERSON"}},
+		{"Das Buch von Pierre et Marie Curie.", "Pierre et Marie Curie", "PER", []string{"Pierre et Marie Curie/PERSON"}},
+		// a listed word alone at a sentence's start ("Sehr" is a surname) goes
+		// (tagged LOC as the shipped model does; the type stays the tagger's)
+		{"Sehr geehrter Herr Böhm, anbei die Unterlagen für die Sitzung.", "Sehr geehrter Herr Böhm, anbei die Unterlagen für die Sitzung", "LOC", []string{"Herr Böhm/LOCATION"}},
+		// one foreign word does not make an English line foreign
+		{"Send Maria Garcia tomorrow morning the menu de jour", "Maria Garcia tomorrow morning", "PER", []string{"Maria Garcia tomorrow morning/PERSON"}},
+		{"Send Maria Garcia tomorrow morning to the office for the plat du jour and the crème de la crème", "Maria Garcia tomorrow morning", "PER", []string{"Maria Garcia tomorrow morning/PERSON"}},
+		{"Nous sommes au 12 rue de la gare à Lausanne.", "12 rue de la gare à Lausanne", "LOC", []string{"12 rue de la gare à Lausanne/LOCATION"}},
+		// the line reads as French: a span of unknown lower-case words goes
+		{"Le connecteur ne synchronise plus les contacts: journaux manquants", "journaux manquants", "PER", nil},
+		// a greeting and a one-word piece starting a sentence go
+		{"Olá Beatriz, o relatório do Mixpanel mostra queda", "Olá Beatriz, o relatório", "PER", []string{"Beatriz/PERSON"}},
+		{"Die Rechnung ist doppelt. Bitte um Rückruf unter 0521 9876543.", "Rechnung ist doppelt. Bitte um Rückruf unter", "LOC", nil},
+		// English lower-case words without a foreign one: left to the other rules
+		{"We met Maria Garcia today at noon in Leeds.", "Maria Garcia today", "PER", []string{"Maria Garcia today/PERSON"}},
+	} {
+		got := tagSpansOf(c.text, run(c.span, c.typ))
+		assert.Equal(t, c.want, got, c.text)
+	}
+}

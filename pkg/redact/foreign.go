@@ -1,0 +1,199 @@
+package redact
+
+import (
+	"strings"
+
+	"github.com/consentflow/consentflow/pkg/redact/ner"
+)
+
+// foreignFunc holds lower-case function words (articles, prepositions,
+// conjunctions, pronouns, auxiliaries) of Spanish, French, German,
+// Portuguese and Italian that are no English word. The tagger, trained
+// mostly on English, reads capitalised nouns and names around them as one
+// name or place ("Le confirmamos la reserva … de Valencia"); these words
+// cut such a run. Words that are also English ("a", "an", "in", "die",
+// "am", "on") are left out.
+var foreignFunc = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`
+		el la los las del de en para por con que una uno unos unas nuestra nuestro nuestros su sus es está son y al desde hasta muy pero como
+		le les des du au aux et est une un pour dans sur avec ne pas plus notre votre nos vos depuis à ce cette ces qui sont ou mais très chez
+		der das den dem des und von vom zu zum zur für mit auf aus bei ist sind ein eine einen einem einer nicht im unter dich mich ich wir sie
+		meine mein meinen ihre ihr unser unsere oder aber auch noch nach über wie wende
+		o os as do da dos das no na nos nas em com é um uma ao aos pelo pela acha não mas
+		il lo gli di della delle dei nel nella per che è alla sono`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// foreignWord reports whether the word token t, folded to lower case, is a
+// foreign function word.
+func foreignWord(text string, t *ner.Token) bool {
+	if t.Kind != ner.KWord || t.E-t.S > 8 {
+		return false
+	}
+	return foreignFunc[strings.ToLower(text[t.S:t.E])]
+}
+
+// nameWord reports whether t is a word written with a capital (an
+// initial too: "J. R. de Souza").
+func nameWord(t *ner.Token) bool { return capWord(t) || t.Kind == ner.KWord && t.Shape == ner.ShInit }
+
+// nameParticle reports whether the lower-case word ts[k] in the span
+// ts[a..b] is a name particle in its place: a listed particle (de, la, van,
+// von, du, …), with only particles between it and a capitalised word
+// after it in the span, and the span's first word or a capitalised word
+// before it ("Ana de la Cruz", "von Trapp", "Jean-Luc de Souza", "Ludwig
+// van Beethoven").
+func nameParticle(text string, ts []ner.Token, a, b, k int) bool {
+	if !particleLike(text, &ts[k]) {
+		return false
+	}
+	listed := false
+	i := k
+	for i > a && particleLike(text, &ts[i-1]) {
+		i--
+	}
+	for ; i <= b && particleLike(text, &ts[i]); i++ {
+		listed = listed || ts[i].Flags&ner.FParticle != 0
+	}
+	if !listed || i > b || !nameWord(&ts[i]) || ts[i].NL {
+		return false
+	}
+	for i = k - 1; i >= a && particleLike(text, &ts[i]); i-- {
+	}
+	return i < a || !(ts[i].Kind == ner.KWord && ts[i].Shape == ner.ShLower) // "von Trapp", "92399 van der Meerweg"
+}
+
+// particleLike reports whether t is a lower-case listed particle or an
+// article that stands between particles in names ("de los Monteros",
+// "de las Heras", "dos Santos").
+func particleLike(text string, t *ner.Token) bool {
+	if t.Kind != ner.KWord || t.Shape != ner.ShLower {
+		return false
+	}
+	if t.Flags&ner.FParticle != 0 {
+		return true
+	}
+	switch text[t.S:t.E] {
+	case "los", "las", "les", "lo", "y", "e", "an", "dei", "degli", "delle", "do", "das", "zu", "vom":
+		return true
+	}
+	return false
+}
+
+// foreignLine reports whether the line holding ts[k] reads as a language
+// other than English: at least two foreign function words, more than the
+// English function words in it (a cheap stop-word-ratio cue).
+func foreignLine(text string, ts []ner.Token, k int) bool {
+	a, b := k, k
+	for a > 0 && !ts[a].NL {
+		a--
+	}
+	for b+1 < len(ts) && !ts[b+1].NL {
+		b++
+	}
+	foreign, english := 0, 0
+	for i := a; i <= b; i++ {
+		t := &ts[i]
+		if t.Kind != ner.KWord || t.Shape != ner.ShLower {
+			continue
+		}
+		switch {
+		case foreignWord(text, t):
+			foreign++
+		case t.Flags&ner.FFunc != 0:
+			english++
+		}
+	}
+	return foreign >= 2 && foreign > english
+}
+
+// foreignPieces decides whether the tagger span ts[a..b] runs over a
+// sentence rather than a name: it holds lower-case words other than name
+// particles in their place, and either one of them is a foreign function
+// word and another lower-case word is in it too, or the span stands in a
+// line that reads as a foreign language. Then the span is cut at every
+// such lower-case word, at line breaks and at punctuation (but hyphens and
+// apostrophes inside words); a piece keeps its capitalised words, less
+// capitalised foreign function words and greetings at its ends, and stays
+// only when one of its words is a listed given name, surname or place.
+// It returns run=false when the span is left whole, else the pieces kept
+// (at most len(out)) in out, as token index pairs.
+func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int, run bool) {
+	lower, unlisted, foreignIn := 0, false, false
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		if t.Flags&(ner.FStreet|ner.FUnit) != 0 {
+			return 0, false // an address: "Rue de l'émergence", "Finžgarjeva ulica 98c"
+		}
+		if t.Kind != ner.KWord || t.Shape != ner.ShLower || nameParticle(text, ts, a, b, k) {
+			continue
+		}
+		lower++
+		foreignIn = foreignIn || foreignWord(text, t)
+		unlisted = unlisted || !particleLike(text, t) && t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0
+	}
+	// a lower-case name ("maría de los ángeles") runs over no word but names
+	if lower < 2 || !unlisted || !foreignIn && !foreignLine(text, ts, a) {
+		return 0, false
+	}
+	keep := func(p, q int) {
+		// "Le", "Notre", "Olá": a capitalised function word or a greeting; a
+		// lower-case particle in a piece is part of the name ("von Trapp")
+		for p <= q && nameWord(&ts[p]) && (foreignWord(text, &ts[p]) || ts[p].Flags&ner.FGreet != 0) {
+			p++
+		}
+		for q >= p && nameWord(&ts[q]) && (foreignWord(text, &ts[q]) || ts[q].Flags&ner.FGreet != 0) {
+			q--
+		}
+		listed := false
+		for k := p; k <= q; k++ {
+			listed = listed || ts[k].Flags&(ner.FGiven|ner.FSurname|ner.FPlace) != 0
+		}
+		sentenceStart := p == 0 || ts[p].NL || ts[p-1].Kind != ner.KWord && strings.ContainsAny(text[ts[p-1].S:ts[p-1].E], ".!?")
+		if listed && !(p == q && sentenceStart) && n < len(out) {
+			out[n] = [2]int{p, q}
+			n++
+		}
+	}
+	p := -1
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		inName := nameWord(t) || (t.Kind == ner.KWord && nameParticle(text, ts, a, b, k))
+		if inName && p >= 0 && (t.NL || !joined(ts, k)) {
+			keep(p, k-1) // a line break or punctuation before it
+			p = -1
+		}
+		switch {
+		case inName && p < 0:
+			p = k
+		case !inName && t.Kind == ner.KWord || !inName && !inWord(text, ts, k):
+			if p >= 0 {
+				keep(p, k-1)
+				p = -1
+			}
+		}
+	}
+	if p >= 0 {
+		keep(p, b)
+	}
+	return n, true
+}
+
+// joined reports whether word ts[k] follows the previous word of its name
+// directly: a space, a hyphen or an apostrophe between them, nothing else.
+func joined(ts []ner.Token, k int) bool {
+	return k > 0 && ts[k-1].Kind == ner.KWord || k > 1 && ts[k-1].Kind != ner.KWord && !ts[k-1].Space && !ts[k].Space
+}
+
+// inWord reports whether the non-word token ts[k] is a hyphen or an
+// apostrophe glued on both sides (inside a name: "Jean-Luc", "O'Brien").
+func inWord(text string, ts []ner.Token, k int) bool {
+	if k == 0 || k+1 >= len(ts) || ts[k].Space || ts[k+1].Space {
+		return false
+	}
+	c := text[ts[k].S:ts[k].E]
+	return c == "-" || c == "'" || c == "’"
+}

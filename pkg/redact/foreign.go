@@ -83,15 +83,20 @@ func particleLike(text string, t *ner.Token) bool {
 	return false
 }
 
-// foreignLine reports whether the line holding ts[k] reads as a language
-// other than English: at least two foreign function words, more than the
-// English function words in it (a cheap stop-word-ratio cue).
+// lineReach bounds how many tokens either side of a span foreignLine reads,
+// so that many spans on one long line cost linear time.
+const lineReach = 64
+
+// foreignLine reports whether the line holding ts[k] (at most lineReach
+// tokens either side) reads as a language other than English: at least two
+// foreign function words, more than the English function words in it (a
+// cheap stop-word-ratio cue).
 func foreignLine(text string, ts []ner.Token, k int) bool {
 	a, b := k, k
-	for a > 0 && !ts[a].NL {
+	for a > 0 && !ts[a].NL && k-a < lineReach {
 		a--
 	}
-	for b+1 < len(ts) && !ts[b+1].NL {
+	for b+1 < len(ts) && !ts[b+1].NL && b-k < lineReach {
 		b++
 	}
 	foreign, english := 0, 0
@@ -111,14 +116,16 @@ func foreignLine(text string, ts []ner.Token, k int) bool {
 }
 
 // foreignPieces decides whether the tagger span ts[a..b] runs over a
-// sentence rather than a name: it holds lower-case words other than name
-// particles in their place, and either one of them is a foreign function
-// word and another lower-case word is in it too, or the span stands in a
-// line that reads as a foreign language. Then the span is cut at every
-// such lower-case word, at line breaks and at punctuation (but hyphens and
-// apostrophes inside words); a piece keeps its capitalised words, less
-// capitalised foreign function words and greetings at its ends, and stays
-// only when one of its words is a listed given name, surname or place.
+// sentence rather than a name: it holds no street or unit word (an
+// address), and at least two lower-case words other than name particles
+// in their place, one of them neither particle-like nor in a name or place
+// list, and either one of them is a foreign function word or the span
+// stands in a line that reads as a foreign language. Then the span is cut
+// at every such lower-case word, at line breaks and at punctuation (but
+// hyphens and apostrophes inside words); a piece keeps its capitalised
+// words and particles, less capitalised foreign function words and
+// greetings at its ends, and stays only when one of its words is a listed
+// given name, surname or place and it is not one word starting a sentence.
 // It returns run=false when the span is left whole, else the pieces kept
 // (at most len(out)) in out, as token index pairs.
 func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int, run bool) {

@@ -355,7 +355,11 @@ func (m *Model) Decode(ts []Token, tags []uint8, s *Scratch) {
 
 // step is viterbiStep with the constraints in vtrans: a move that is not
 // allowed scores -Inf and never wins the strict maximum, so the scores and
-// back pointers are those of viterbiStep.
+// back pointers are those of viterbiStep. O, B-PER and B-LOC may follow any
+// tag; I-PER only B-PER or I-PER, I-LOC only B-LOC or I-LOC, so their other
+// predecessors are not tried: prev[p] + (-Inf) is -Inf (or NaN), which is
+// never greater than the best so far, and the best starts from p = 0 as in
+// the full loop, whatever that gives.
 func (m *Model) step(score [][NumTags]float32, back [][NumTags]uint8, i int, em [NumTags]float32) {
 	if i == 0 {
 		for t := 0; t < NumTags; t++ {
@@ -364,7 +368,7 @@ func (m *Model) step(score [][NumTags]float32, back [][NumTags]uint8, i int, em 
 		return
 	}
 	prev, cur, bk := &score[i-1], &score[i], &back[i]
-	for t := 0; t < NumTags; t++ {
+	for _, t := range [...]int{TagO, TagBPer, TagBLoc} {
 		best, arg := prev[0]+m.vtrans[0][t], 0
 		for p := 1; p < NumTags; p++ {
 			if v := prev[p] + m.vtrans[p][t]; v > best {
@@ -374,6 +378,22 @@ func (m *Model) step(score [][NumTags]float32, back [][NumTags]uint8, i int, em 
 		cur[t] = best + em[t]
 		bk[t] = uint8(arg)
 	}
+	m.inside(prev, cur, bk, TagBPer, TagIPer, em[TagIPer])
+	m.inside(prev, cur, bk, TagBLoc, TagILoc, em[TagILoc])
+}
+
+// inside is step's maximum for an inside tag in, whose only allowed
+// predecessors are its begin tag b and itself (b < in).
+func (m *Model) inside(prev, cur *[NumTags]float32, bk *[NumTags]uint8, b, in int, em float32) {
+	best, arg := prev[0]+m.vtrans[0][in], 0
+	if v := prev[b] + m.vtrans[b][in]; v > best {
+		best, arg = v, b
+	}
+	if v := prev[in] + m.vtrans[in][in]; v > best {
+		best, arg = v, in
+	}
+	cur[in] = best + em
+	bk[in] = uint8(arg)
 }
 
 func viterbiStep(m *Model, score [][NumTags]float32, back [][NumTags]uint8, i int, em [NumTags]float32) {

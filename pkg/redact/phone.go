@@ -61,7 +61,7 @@ func phoneLike(text string, c *numChunk, split bool, pc phoneCtx, budget *int) i
 		return *budget >= 0
 	}
 	if c.plus {
-		if plan() && possible(raw, "US") {
+		if plan() && possibleUS(raw) {
 			return phoneValid
 		}
 		return phoneNo
@@ -70,7 +70,7 @@ func phoneLike(text string, c *numChunk, split bool, pc phoneCtx, budget *int) i
 	nanp := (nd == 10 && d[0] >= '2' && d[3] >= '2') || (nd == 11 && d[0] == '1' && d[1] >= '2' && d[4] >= '2')
 	// "(650) 253-1274": the common US notation, no context needed.
 	if nd == 10 && c.ng == 3 && text[c.start] == '(' && c.groups[0] == 3 && c.groups[1] == 3 && c.groups[2] == 4 && nanp && plan() {
-		if num, err := phonenumbers.Parse(raw, "US"); err == nil && phonenumbers.IsValidNumber(num) {
+		if num, err := parseUS(raw); err == nil && phonenumbers.IsValidNumber(num) {
 			return phoneValid
 		}
 	}
@@ -85,13 +85,13 @@ func phoneLike(text string, c *numChunk, split bool, pc phoneCtx, budget *int) i
 		if d[1] == '1' {
 			intl = "+" + string(d[3:])
 		}
-		if possible(intl, "US") {
+		if possibleUS(intl) {
 			return phoneValid
 		}
 	}
 	if ((nd == 10 && d[0] != '0') || (nd == 11 && d[0] == '1')) && usGrouping(c) {
 		if (nanp || !split) && plan() {
-			num, err := phonenumbers.Parse(raw, "US")
+			num, err := parseUS(raw)
 			if err == nil {
 				if phonenumbers.IsValidNumber(num) && (!pc.neg || formatted) {
 					return phoneValid
@@ -257,8 +257,10 @@ func dateLike(c *numChunk) bool {
 	return false
 }
 
-func possible(s, region string) bool {
-	num, err := phonenumbers.Parse(s, region)
+// possibleUS is phonenumbers.IsPossibleNumber of s parsed with the default
+// region US.
+func possibleUS(s string) bool {
+	num, err := parseUS(s)
 	if err != nil {
 		return false
 	}

@@ -84,7 +84,8 @@ func quickParse(raw string) (pn *phonenumbers.PhoneNumber, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &phonenumbers.PhoneNumber{CountryCode: &[]int32{int32(cc)}[0], NationalNumber: &n}, true
+	code := int32(cc)
+	return &phonenumbers.PhoneNumber{CountryCode: &code, NationalNumber: &n}, true
 }
 
 // nationalPrefixes maps each geographic region of the library's metadata to

@@ -112,6 +112,18 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		if a < b && keyTail(s.toks, a) {
 			a++ // "ref ENG-878 Ekaaksh Myhrer": the number belongs to the ticket key, not to a house
 		}
+		for a < b && chatWord(s.text, &s.toks[a]) {
+			a++ // "omg liah", "Hi Ana": a chat word or greeting before a name is no part of it
+			for a < b && s.toks[a].Kind == ner.KPunct {
+				a++
+			}
+		}
+		for b > a && chatWord(s.text, &s.toks[b]) {
+			b-- // "Ana thx": nor after it
+			for b > a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
+				b--
+			}
+		}
 		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
 			b, j = j, j+1 // "Mateo Müller": the surname after a given name
 		}

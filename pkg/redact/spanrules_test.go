@@ -260,3 +260,31 @@ func TestForeignSentencesAreCut(t *testing.T) {
 		assert.Equal(t, c.want, got, c.text)
 	}
 }
+
+// TestChatWordsAreTrimmed: an English interjection, greeting or chat
+// abbreviation a tagger's draw joins to a name ("omg liah", "Hi Ana",
+// "Ana thx") is trimmed off the span and the name kept whole; a chat word
+// that a name list holds ("Hey", "Ty" are listed given names) stays, and
+// a span of a chat word alone is left to the other rules.
+func TestChatWordsAreTrimmed(t *testing.T) {
+	for _, c := range []struct {
+		text   string
+		tagged map[string]string
+		want   []string
+	}{
+		{"omg liah you're a legend", map[string]string{"omg": "B-PER", "liah": "I-PER"}, []string{"liah/PERSON"}},
+		{"omg juan ramón you're a legend", map[string]string{"omg": "B-PER", "juan": "I-PER", "ramón": "I-PER"}, []string{"juan ramón/PERSON"}},
+		{"Hi Ana, the call moved.", map[string]string{"Hi": "B-PER", "Ana": "I-PER"}, []string{"Ana/PERSON"}},
+		{"hi, ana can you check", map[string]string{"hi": "B-PER", ",": "I-PER", "ana": "I-PER"}, []string{"ana/PERSON"}},
+		{"FYI Noviana Putri joins", map[string]string{"FYI": "B-PER", "Noviana": "I-PER", "Putri": "I-PER"}, []string{"Noviana Putri/PERSON"}},
+		{"Lol Mason is here", map[string]string{"Lol": "B-PER", "Mason": "I-PER"}, []string{"Mason/PERSON"}}, // "Lol" is in no name list
+		{"ask Ana thx", map[string]string{"Ana": "B-PER", "thx": "I-PER"}, []string{"Ana/PERSON"}},
+		{"omg lol liah", map[string]string{"omg": "B-PER", "lol": "I-PER", "liah": "I-PER"}, []string{"liah/PERSON"}},
+		// listed names stay whole
+		{"Hey Ana, the call moved.", map[string]string{"Hey": "B-PER", "Ana": "I-PER"}, []string{"Hey Ana/PERSON"}},
+		{"Ty Mason is here", map[string]string{"Ty": "B-PER", "Mason": "I-PER"}, []string{"Ty Mason/PERSON"}},
+		{"Ana Lopez is here", map[string]string{"Ana": "B-PER", "Lopez": "I-PER"}, []string{"Ana Lopez/PERSON"}},
+	} {
+		assert.Equal(t, c.want, tagSpansOf(c.text, c.tagged), c.text)
+	}
+}

@@ -1,10 +1,6 @@
 package redact
 
-import (
-	"strings"
-
-	"github.com/consentflow/consentflow/pkg/redact/ner"
-)
+import "github.com/consentflow/consentflow/pkg/redact/ner"
 
 // chatWords are English interjections, greetings and chat abbreviations:
 // words that call out or react ("omg you're a legend", "hey team", "thx
@@ -33,7 +29,18 @@ func chatWord(text string, t *ner.Token) bool {
 	case ner.ShLower:
 		return chatWords[w]
 	case ner.ShCap, ner.ShUpper:
-		return chatWords[strings.ToLower(w)]
+		var low [8]byte // every chat word is short ASCII: fold without allocating
+		if len(w) > len(low) {
+			return false
+		}
+		for i := 0; i < len(w); i++ {
+			c := w[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			low[i] = c
+		}
+		return chatWords[string(low[:len(w)])]
 	}
 	return false
 }

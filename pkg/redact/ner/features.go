@@ -81,19 +81,21 @@ func sentStart(ts []Token, i int) bool {
 
 var boundary = Token{Kind: KPunct, Shape: NumShapes, Key: 0xb0b0, Vocab: -1}
 
-// Features appends the features of token i to fs.
-func Features(ts []Token, i int, fs []uint64) []uint64 {
-	t := &ts[i]
+// around is what Features and ctxFeatures read of token i's place: the token,
+// its neighbours (the boundary beyond the text), its shape and identity, its
+// position bits (sentence start 1, after a line break 2, after a colon 4,
+// glued to a preceding @ 8) and whether it ends its line.
+func around(ts []Token, i int) (t, m1, p1, m2, p2 *Token, sh, id, pos, lineEnd uint64) {
 	get := func(j int) *Token {
 		if j < 0 || j >= len(ts) {
 			return &boundary
 		}
 		return &ts[j]
 	}
-	m1, p1, m2, p2 := get(i-1), get(i+1), get(i-2), get(i+2)
-	sh := uint64(t.Shape)
-	id := ident(t)
-	pos := uint64(0)
+	t = &ts[i]
+	m1, p1, m2, p2 = get(i-1), get(i+1), get(i-2), get(i+2)
+	sh = uint64(t.Shape)
+	id = ident(t)
 	if sentStart(ts, i) {
 		pos = 1
 	}
@@ -106,10 +108,15 @@ func Features(ts []Token, i int, fs []uint64) []uint64 {
 	if m1.Shape == ShAt && !t.Space {
 		pos |= 8
 	}
-	lineEnd := uint64(0)
 	if i+1 >= len(ts) || p1.NL {
 		lineEnd = 1
 	}
+	return
+}
+
+// Features appends the features of token i to fs.
+func Features(ts []Token, i int, fs []uint64) []uint64 {
+	t, m1, p1, m2, p2, sh, id, pos, lineEnd := around(ts, i)
 	fs = append(fs,
 		mix(tBias, 0),
 		mix(tID, id),
@@ -228,33 +235,7 @@ func ownFeatures(k *ownKey, g int, fs []uint64) []uint64 {
 // give token i: the ones that combine tokens, and the neighbour features of
 // a neighbour beyond the text (the boundary).
 func ctxFeatures(ts []Token, i int, fs []uint64) []uint64 {
-	t := &ts[i]
-	get := func(j int) *Token {
-		if j < 0 || j >= len(ts) {
-			return &boundary
-		}
-		return &ts[j]
-	}
-	m1, p1, m2, p2 := get(i-1), get(i+1), get(i-2), get(i+2)
-	sh := uint64(t.Shape)
-	id := ident(t)
-	pos := uint64(0)
-	if sentStart(ts, i) {
-		pos = 1
-	}
-	if t.NL {
-		pos |= 2
-	}
-	if m1.Shape == ShColon {
-		pos |= 4
-	}
-	if m1.Shape == ShAt && !t.Space {
-		pos |= 8
-	}
-	lineEnd := uint64(0)
-	if i+1 >= len(ts) || p1.NL {
-		lineEnd = 1
-	}
+	t, m1, p1, m2, p2, sh, id, pos, lineEnd := around(ts, i)
 	idm1, idp1 := ident(m1), ident(p1)
 	fs = append(fs,
 		mix(tPos, pos<<8|sh),

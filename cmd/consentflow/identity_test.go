@@ -89,8 +89,10 @@ func startChain(t *testing.T, o chainOpts) *chain {
 	maps.Copy(common, config.Environ(&env.Kafka)) // with TLS and credentials on a secured stack
 	maps.Copy(common, config.Environ(&env.Registry))
 	with := func(extra map[string]string) map[string]string {
-		// An empty OPS_ADDR means the default port, which another process may hold.
-		m := map[string]string{"OPS_ADDR": freeAddr(t)}
+		// An empty OPS_ADDR means the default port, which another process may
+		// hold; port 0 lets the kernel choose at bind (the test never calls the
+		// ops server, and a port picked free beforehand can be taken meanwhile).
+		m := map[string]string{"OPS_ADDR": "127.0.0.1:0"}
 		for k, v := range common {
 			m[k] = v
 		}

@@ -50,6 +50,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	fresh := fs.Bool("fresh", false, "score the fresh handwritten corpus ("+eval.FreshSource+", never tuned on) instead of --corpus")
 	prosedev := fs.Bool("prosedev", false, "score the product-heavy development set ("+eval.ProseDevSource+"; read and tuned on, not held out) instead of --corpus")
 	fresh2 := fs.Bool("fresh2", false, "score the second fresh handwritten corpus ("+eval.Fresh2Source+", products and organisations beside people and places; never tuned on) instead of --corpus")
+	fresh3 := fs.Bool("fresh3", false, "score the third fresh handwritten corpus ("+eval.Fresh3Source+", support, HR, clinic, legal, CRM, dispatch, school, reviews, shipping, prompts, multilingual e-mail and logs; never tuned on) instead of --corpus")
 	marked := fs.String("marked", "", "score a folder of marked-up texts (*.txt, see "+eval.HandwrittenSource+"/README.md) instead of --corpus")
 	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
@@ -104,12 +105,14 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		return nil
 	}
 	switch {
-	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*prosedev)+btoi(*marked != "") > 1:
-		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --prosedev, --marked")
+	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*fresh3)+btoi(*prosedev)+btoi(*marked != "") > 1:
+		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --fresh3, --prosedev, --marked")
 	case *fresh:
 		*marked = eval.FreshSource
 	case *fresh2:
 		*marked = eval.Fresh2Source
+	case *fresh3:
+		*marked = eval.Fresh3Source
 	case *prosedev:
 		*marked = eval.ProseDevSource
 	case *disjointCorpus:

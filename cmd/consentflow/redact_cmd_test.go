@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/consentflow/consentflow/pkg/redact/eval"
 )
 
 func TestRedactCommand(t *testing.T) {
@@ -32,5 +34,24 @@ func TestRedactEvalCommand(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "EMAIL_ADDRESS") {
 		t.Fatalf("got %q", out.String())
+	}
+}
+
+// --fresh3 reads the third fresh corpus's folder and is one of the corpus
+// choices. Run from this package's folder, where the repository-relative
+// path does not resolve, so the command stops at loading and nothing is
+// scored (the corpus is scored once, by the lead).
+func TestRedactEvalFresh3Flag(t *testing.T) {
+	var out, errb strings.Builder
+	err := redactEvalCommand([]string{"--fresh3"}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), eval.Fresh3Source) {
+		t.Fatalf("--fresh3: want a load error naming %s, got %v", eval.Fresh3Source, err)
+	}
+	if out.Len() != 0 {
+		t.Fatalf("--fresh3 printed a report: %q", out.String())
+	}
+	err = redactEvalCommand([]string{"--fresh3", "--fresh2"}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--fresh3") {
+		t.Fatalf("--fresh3 --fresh2: want the one-of error naming --fresh3, got %v", err)
 	}
 }

@@ -25,6 +25,12 @@ const (
 	// rich in products, organisations, features and code names beside real
 	// people and places; scored only in aggregate.
 	Fresh2Source = "pkg/redact/eval/testdata/fresh2"
+	// Fresh3Source is a fourth handwritten corpus in the same markup
+	// (testdata/fresh3/README.md), written blind on 2026-12-01 after fresh
+	// and fresh2 had been scored after many decisions: support, HR, clinic,
+	// legal, CRM, dispatch, school, reviews, shipping, prompts, e-mail in
+	// eight languages and logs; scored only in aggregate.
+	Fresh3Source = "pkg/redact/eval/testdata/fresh3"
 	// ProseDevSource is a development set in the same markup
 	// (testdata/prosedev/README.md), written in round 10: workplace prose
 	// full of products, organisations and code names beside people and

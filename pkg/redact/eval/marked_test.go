@@ -98,3 +98,16 @@ func TestProseDevCorpus(t *testing.T) {
 	assert.GreaterOrEqual(t, types["LOCATION"], 35)
 	assert.GreaterOrEqual(t, empty, 25)
 }
+
+// The third fresh handwritten corpus (written blind on 2026-12-01) parses,
+// holds at least 190 texts, names and places in most of them, every pattern
+// type a few times and about a fifth of texts without any PII.
+func TestFresh3Corpus(t *testing.T) {
+	_, types, empty := loadMarkedCorpus(t, "fresh3", 190)
+	assert.GreaterOrEqual(t, types["PERSON"], 200)
+	assert.GreaterOrEqual(t, types["LOCATION"], 100)
+	for _, typ := range []string{"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "URL"} {
+		assert.GreaterOrEqual(t, types[typ], 3, typ)
+	}
+	assert.GreaterOrEqual(t, empty, 35)
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,5 +54,52 @@ func TestRedactEvalFresh3Flag(t *testing.T) {
 	err = redactEvalCommand([]string{"--fresh3", "--fresh2"}, nil, &out, &errb)
 	if err == nil || !strings.Contains(err.Error(), "--fresh3") {
 		t.Fatalf("--fresh3 --fresh2: want the one-of error naming --fresh3, got %v", err)
+	}
+}
+
+// --dev3 scores the dev3 development set (it is tuned on, so scoring it in a
+// test is allowed): run from the repository root, the report counts every
+// text and every gold span that eval.LoadMarked reads from the folder. It is
+// one of the corpus choices.
+func TestRedactEvalDev3Flag(t *testing.T) {
+	t.Chdir("../..")
+	ms, err := eval.LoadMarked(eval.Dev3Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := map[string]int{}
+	for _, m := range ms {
+		for _, g := range m.Example.Spans {
+			gold[g.EntityType]++
+		}
+	}
+	var out, errb strings.Builder
+	if err := redactEvalCommand([]string{"--dev3", "--json"}, nil, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Examples != len(ms) || len(ms) < 300 {
+		t.Fatalf("--dev3 scored %d texts, the folder holds %d", rep.Examples, len(ms))
+	}
+	for _, typ := range []string{"PERSON", "LOCATION"} {
+		found := false
+		for _, r := range rep.Rows {
+			if r.Type == typ {
+				found = true
+				if r.Gold != gold[typ] {
+					t.Errorf("--dev3 %s gold %d, the folder holds %d", typ, r.Gold, gold[typ])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("--dev3: no %s row", typ)
+		}
+	}
+	err = redactEvalCommand([]string{"--dev3", "--prosedev"}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--dev3") {
+		t.Fatalf("--dev3 --prosedev: want the one-of error naming --dev3, got %v", err)
 	}
 }

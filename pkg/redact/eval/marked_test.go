@@ -111,3 +111,22 @@ func TestFresh3Corpus(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, empty, 35)
 }
+
+// The second development set (dev3, 2026-12-01) parses, holds at least 300
+// texts in at least 40 style labels, names and places in most of them,
+// every pattern type a few times and about a quarter of texts without PII.
+func TestDev3Corpus(t *testing.T) {
+	ms, types, empty := loadMarkedCorpus(t, "dev3", 300)
+	assert.GreaterOrEqual(t, types["PERSON"], 250)
+	assert.GreaterOrEqual(t, types["LOCATION"], 150)
+	for _, typ := range []string{"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "URL", "US_SSN"} {
+		assert.GreaterOrEqual(t, types[typ], 3, typ)
+	}
+	assert.GreaterOrEqual(t, empty, 60)
+	styles := map[string]bool{}
+	for _, m := range ms {
+		require.NotEmpty(t, m.Style, "every dev3 text has a ## style line: %.60q", m.Example.FullText)
+		styles[m.Style] = true
+	}
+	assert.GreaterOrEqual(t, len(styles), 40)
+}

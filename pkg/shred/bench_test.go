@@ -3,10 +3,9 @@ package shred
 import (
 	"context"
 	"fmt"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/consentflow/consentflow/pkg/cputime"
 	"github.com/consentflow/consentflow/pkg/schema"
 )
 
@@ -22,7 +21,7 @@ func BenchmarkSealBatch(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process(b)
 	for b.Loop() {
 		b.StopTimer()
 		in := clones(batch)
@@ -32,7 +31,7 @@ func BenchmarkSealBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*len(batch)), "cpu-ns/record")
+	b.ReportMetric(float64(cputime.Process(b)-cpu0)/float64(b.N*len(batch)), "cpu-ns/record")
 }
 
 func BenchmarkOpenBatch(b *testing.B) {
@@ -44,7 +43,7 @@ func BenchmarkOpenBatch(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process(b)
 	for b.Loop() {
 		b.StopTimer()
 		in := clones(batch)
@@ -54,7 +53,7 @@ func BenchmarkOpenBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(batch)), "ns/record")
-	b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*len(batch)), "cpu-ns/record")
+	b.ReportMetric(float64(cputime.Process(b)-cpu0)/float64(b.N*len(batch)), "cpu-ns/record")
 }
 
 func benchBatch() []*schema.CuratedEvent {
@@ -73,15 +72,4 @@ func clones(in []*schema.CuratedEvent) []*schema.CuratedEvent {
 		out[i] = clone(e)
 	}
 	return out
-}
-
-// processCPU is the CPU time (user + system) the test process has used so far:
-// unlike ns/op it does not grow when other processes share the cores (the
-// copies made between the timed parts are counted too: compare like with like).
-func processCPU(tb testing.TB) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/avro"
 	"github.com/consentflow/consentflow/pkg/avro/avrotest"
+	"github.com/consentflow/consentflow/pkg/cputime"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/eventgen"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
@@ -44,7 +45,7 @@ func BenchmarkTransform(b *testing.B) {
 	tr := benchTransformer(b, newTextRedactor())
 	b.ReportAllocs()
 	i := 0
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process(b)
 	for b.Loop() {
 		if _, err := tr.Transform(&events[i%len(events)].Event, transform.Meta{}); err != nil {
 			b.Fatal(err)
@@ -63,7 +64,7 @@ func BenchmarkTransformNoRedactor(b *testing.B) {
 	tr := benchTransformer(b, nop)
 	b.ReportAllocs()
 	i := 0
-	cpu0 := processCPU(b)
+	cpu0 := cputime.Process(b)
 	for b.Loop() {
 		if _, err := tr.Transform(&events[i%len(events)].Event, transform.Meta{}); err != nil {
 			b.Fatal(err)

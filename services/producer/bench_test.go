@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/cputime"
 	"github.com/consentflow/consentflow/pkg/loadgen"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/segmentio/kafka-go"
@@ -54,7 +55,7 @@ func BenchmarkIngest(b *testing.B) {
 			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 			b.SetParallelism(8)
 			b.ResetTimer()
-			start, cpu0 := time.Now(), processCPU(b)
+			start, cpu0 := time.Now(), cputime.Process(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					code, m, _ := postJSON(b, client, url, body)
@@ -66,7 +67,7 @@ func BenchmarkIngest(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.N*batch)/time.Since(start).Seconds(), "events/s")
 			// The test process's CPU: the server's and kafka-go's, and the clients'.
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
+			b.ReportMetric(float64(cputime.Process(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
 		})
 	}
 }
@@ -143,14 +144,14 @@ func BenchmarkDecodeEvents(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Process(b)
 			for i := 0; i < b.N; i++ {
 				if _, err := DecodeEvents(body, 500); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(float64(processCPU(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
+			b.ReportMetric(float64(cputime.Process(b)-cpu0)/float64(b.N*batch), "cpu-ns/event")
 		})
 	}
 }

@@ -167,7 +167,7 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 				continue
 			}
 		}
-		emitTagSpan(s, tags, a, b, typ, prio, doPerson, doLoc, cased)
+		emitPlace(s, tags, a, b, typ, prio, doPerson, doLoc, cased) // address.go: a place stops where the address stops
 		i = j
 	}
 	// in cased text, a place made only of numbers and lower-case words (a

@@ -58,10 +58,12 @@ func TestAddressSpansStopWhereTheAddressStops(t *testing.T) {
 		{"Loja: Rua Augusta 1508, Consolação, São Paulo - SP, 01304-001", "Rua Augusta 1508, Consolação, São Paulo - SP, 01304-001", []string{"Rua Augusta 1508, Consolação, São Paulo - SP, 01304-001/LOCATION"}},
 		// an opening bracket the span does not close
 		{"Our team in Nepal (UTC+5:45) signs off early", "Nepal (UTC", []string{"Nepal/LOCATION"}},
+		{"Flights land at Kangerlussuaq (SFJ) daily", "Kangerlussuaq (SFJ)", []string{"Kangerlussuaq (SFJ)/LOCATION"}},
 		{"Nicosia office, Cyprus (Greek) 51034", "Cyprus (Greek) 51034", []string{"Cyprus (Greek) 51034/LOCATION"}},
 		// a sentence's full stop; an abbreviation's dot stays
 		{"We met in Babót. FYI Noviana will join", "Babót. FYI Noviana", []string{"Babót/LOCATION"}},
 		{"Adresse: An der Evgl. Kirche 41b Bükkszenterzsébet 96221", "An der Evgl. Kirche 41b Bükkszenterzsébet 96221", []string{"An der Evgl. Kirche 41b Bükkszenterzsébet 96221/LOCATION"}},
+		{"Meet at 12 Baker St. Quellbrunn", "12 Baker St. Quellbrunn", []string{"12 Baker St. Quellbrunn/LOCATION"}},
 		{"Meet at 12 Baker St. Quellbrunn 4410", "12 Baker St. Quellbrunn 4410", []string{"12 Baker St. Quellbrunn 4410/LOCATION"}},
 		// a word after the postcode that ends the address
 		{"Krusty Krab, Finžgarjeva ulica 98c, Bókaháza, Uganda 5031 WFH today", "Finžgarjeva ulica 98c, Bókaháza, Uganda 5031 WFH", []string{"Finžgarjeva ulica 98c, Bókaháza, Uganda 5031/LOCATION"}},
@@ -73,6 +75,7 @@ func TestAddressSpansStopWhereTheAddressStops(t *testing.T) {
 		// is no postcode; a house number (three digits) is none either
 		{"Mail: P.O. Box 1089 Rakacaszend", "P.O. Box 1089 Rakacaszend", []string{"P.O. Box 1089 Rakacaszend/LOCATION"}},
 		{"Moved to 64 Avenue Vaneau 66881 Dunapataj", "64 Avenue Vaneau 66881 Dunapataj", []string{"64 Avenue Vaneau 66881 Dunapataj/LOCATION"}},
+		{"Adresa: Kobylákova 123 Csány", "Kobylákova 123 Csány", []string{"Kobylákova 123 Csány/LOCATION"}},
 		{"Delivery 97350 393 Geneva Ports", "97350 393 Geneva Ports", []string{"97350 393 Geneva Ports/LOCATION"}},
 		{"Unit 7, Riverside Industrial Estate\nDock Road\nTilbury RM18 7EH\nUnited Kingdom", "Unit 7, Riverside Industrial Estate\nDock Road\nTilbury RM18 7EH\nUnited Kingdom", []string{"Unit 7, Riverside Industrial Estate\nDock Road\nTilbury RM18 7EH\nUnited Kingdom/LOCATION"}},
 		// a time

@@ -38,3 +38,49 @@ func DecodeEach[T any](ctx context.Context, batch []kafka.Message, d Decoder[T],
 	}
 	return values
 }
+
+// DecodeBuffer holds what DecodeEachInto decoded, kept by a caller that
+// decodes one batch at a time so that a batch's values are not allocated one
+// by one. The zero value is ready to use.
+type DecodeBuffer[T any] struct {
+	values []T
+	ptrs   []*T
+	what   string
+}
+
+// DecodeEachInto is DecodeEach into buf: the returned pointers point into
+// buf's values, which the next call (or Clear) overwrites, so they are the
+// caller's until then only. Every value is decoded afresh (a record that is
+// skipped or does not decode is nil, never the previous batch's value).
+func DecodeEachInto[T any](ctx context.Context, batch []kafka.Message, d Decoder[T], failed *BatchError, skip func(kafka.Message) bool, buf *DecodeBuffer[T]) []*T {
+	if cap(buf.values) < len(batch) {
+		buf.values = make([]T, len(batch))
+		buf.ptrs = make([]*T, len(batch))
+	}
+	if buf.what == "" {
+		buf.what = fmt.Sprintf("%T", *new(T))
+		buf.what = buf.what[strings.LastIndex(buf.what, ".")+1:]
+	}
+	values, ptrs := buf.values[:len(batch)], buf.ptrs[:len(batch)]
+	for i, m := range batch {
+		ptrs[i] = nil
+		if skip != nil && skip(m) {
+			continue
+		}
+		v, err := d.Decode(ctx, m.Value)
+		if err != nil {
+			failed.Add(i, "decode", fmt.Errorf("decode %s: %w", buf.what, err))
+			continue
+		}
+		values[i] = v
+		ptrs[i] = &values[i]
+	}
+	return ptrs
+}
+
+// Clear drops the values the buffer holds (so that it keeps no batch's data
+// alive), keeping its capacity.
+func (buf *DecodeBuffer[T]) Clear() {
+	clear(buf.values[:cap(buf.values)])
+	clear(buf.ptrs[:cap(buf.ptrs)])
+}

@@ -337,3 +337,47 @@ func TestBatchesShareNoState(t *testing.T) {
 		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
 	}
 }
+
+// TestDecodedEventsShareNothingAcrossBatches: the filter decodes each batch
+// into the array the previous batch was decoded into; a batch decided after
+// one whose events carried other ids, a jurisdiction, GPC, client consent and
+// payload — with records that do not decode at indexes where the first batch
+// had events — gives exactly the outputs and failures a fresh filter gives it
+// (a record that does not decode is reported, never decided with the event
+// the previous batch had at its index).
+func TestDecodedEventsShareNothingAcrossBatches(t *testing.T) {
+	const users = 40
+	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
+	used, raw := handleFixture(t, users)
+	fresh, _ := handleFixture(t, users)
+	used.Now, fresh.Now = now, now
+	ctx := context.Background()
+	first := make([]kafka.Message, 300)
+	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	for i := range first {
+		ev := schema.InteractionEvent{EventID: fmt.Sprintf("00000000-0000-4000-8000-1%011d", i), EventType: "message_sent",
+			TenantID: fmt.Sprintf("t%d", (i%users)%4), UserID: fmt.Sprintf("u%d", i%users), AnonymousID: fmt.Sprintf("a%d", i),
+			SessionID: "s", Jurisdiction: "US", GPC: i%2 == 0, ClientConsent: "granted", PreviousID: "p", Text: "hello",
+			Properties: map[string]string{"k": "v"}, ReceivedAt: at.Add(-time.Hour), Source: "import"}
+		b, err := raw.Encode(&ev)
+		require.NoError(t, err)
+		first[i] = kafka.Message{Topic: "events.raw", Partition: i % 3, Offset: int64(1000 + i), Value: b}
+	}
+	_, err := used.Handle(ctx, first)
+	require.NoError(t, err)
+	second := handleBatch(t, raw, 250, users)
+	for i := 0; i < len(second); i += 7 {
+		second[i].Value = []byte{0, 0, 0} // does not decode
+	}
+	got, gotErr := used.Handle(ctx, second)
+	want, wantErr := fresh.Handle(ctx, second)
+	require.Error(t, wantErr)
+	require.Equal(t, wantErr.Error(), gotErr.Error())
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		require.Equal(t, want[i].Topic, got[i].Topic, "message %d", i)
+		require.Equal(t, want[i].Key, got[i].Key, "message %d", i)
+		require.Equal(t, want[i].Value, got[i].Value, "message %d", i)
+		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
+	}
+}

@@ -38,6 +38,7 @@ type Config struct {
 	AuditTime      time.Duration `env:"AUDIT_TIME_GRANULARITY" envDefault:"1h" help:"received_at and decided_at in consent.decisions are truncated to this (must divide 24h; keep it at least the anonymizer's TIME_GRANULARITY, or the audit trail undoes the datasets' coarsening)"`
 	GroupID        string        `env:"FILTER_GROUP_ID" envDefault:"consent-filter" help:"consumer group of the filter on events.raw"`
 	MaxLag         int64         `env:"MATERIALIZER_MAX_LAG" envDefault:"0" help:"consent changes the Redis state may be behind consent.changes before the filter pauses; above 0 an event may be decided before a withdrawal acknowledged just before it (the benchmark saw 1 in 100 withdrawals missed at 1000)"`
+	LagWait        time.Duration `env:"FILTER_LAG_WAIT" envDefault:"100ms" help:"how long a batch waits (re-reading the state's positions) for a materializer behind consent.changes by more than MATERIALIZER_MAX_LAG before the filter pauses it (0..5s; 0 pauses at once); nothing passes while waiting"`
 	MaxBatch       int           `env:"FILTER_MAX_BATCH" envDefault:"500" help:"events decided per batch (one Redis round trip)"`
 	Linger         time.Duration `env:"FILTER_LINGER" envDefault:"5ms" help:"wait for more events once a batch has started"`
 	Pipeline       int           `env:"FILTER_PIPELINE" envDefault:"1" help:"batches decided ahead while the one before is written (0..8; 0 decides, writes and commits one batch at a time)"`
@@ -96,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxLag < 0 {
 		p.Addf("MATERIALIZER_MAX_LAG", "must be >= 0")
+	}
+	if c.LagWait < 0 || c.LagWait > 5*time.Second {
+		p.Addf("FILTER_LAG_WAIT", "must be 0..5s, got %s", c.LagWait)
 	}
 	if c.MaxBatch < 1 || c.MaxBatch > 10000 {
 		p.Addf("FILTER_MAX_BATCH", "must be 1..10000")

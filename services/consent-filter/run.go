@@ -108,7 +108,7 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	newFilter := func() *filter.Filter {
 		return &filter.Filter{
 			Cache:   cache,
-			Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag,
+			Purpose: cfg.Purpose, Policy: cfg.policy, State: store, EndOffsets: ends, MaxLag: cfg.MaxLag, LagWait: cfg.LagWait,
 			Raw: cs.raw, Decisions: cs.decisions, AuditKey: cfg.auditKey, AuditTime: cfg.AuditTime, Topics: cfg.Names, Now: time.Now, Metrics: fm,
 			Links: changes, ChangeCodec: cs.changes, MaxLinks: cfg.MaxLinks,
 		}

@@ -55,9 +55,16 @@ type Filter struct {
 	State      State
 	EndOffsets func(ctx context.Context) (map[int]int64, error)
 	MaxLag     int64
-	Raw        *avro.Codec[schema.InteractionEvent]
-	Decisions  *avro.Codec[schema.ConsentDecision]
-	AuditKey   []byte
+	// LagWait bounds how long a batch waits, re-reading the store's health,
+	// when the materializer is behind its target by more than MaxLag
+	// (ReasonLagging): a change appended just before the batch's end offsets
+	// were read is usually applied within milliseconds, and holding the batch
+	// costs a retry backoff and a re-read. Past LagWait the batch is held
+	// (paused) as before; zero holds it at once.
+	LagWait   time.Duration
+	Raw       *avro.Codec[schema.InteractionEvent]
+	Decisions *avro.Codec[schema.ConsentDecision]
+	AuditKey  []byte
 	// AuditTime is what the decision's times are truncated to (zero: an
 	// hour).
 	AuditTime time.Duration
@@ -200,6 +207,11 @@ type Metrics struct {
 	PauseReasons  *prometheus.CounterVec
 	Lag           prometheus.Gauge
 	Links         prometheus.Counter
+	// LagWaits counts the batches that found the materializer lagging and
+	// waited (FILTER_LAG_WAIT), by outcome: caught_up (decided) or held;
+	// LagWaitSeconds is how long each waited.
+	LagWaits       *prometheus.CounterVec
+	LagWaitSeconds prometheus.Histogram
 
 	mu     sync.Mutex
 	paused int // filters sharing these metrics that are paused
@@ -214,9 +226,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		PauseReasons:  prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_pauses_total", Help: "Batches held back, by reason."}, []string{"reason"}),
 		Lag:           prometheus.NewGauge(prometheus.GaugeOpts{Name: "consentflow_materializer_lag_records", Help: "consent.changes records not yet applied to Redis (max over partitions), as the filter last saw it."}),
 		Links:         prometheus.NewCounter(prometheus.CounterOpts{Name: "consentflow_filter_links_total", Help: "Identity links recorded on consent.changes from events (identify, alias, events carrying both ids)."}),
+		LagWaits:      prometheus.NewCounterVec(prometheus.CounterOpts{Name: "consentflow_filter_lag_waits_total", Help: "Batches that found the materializer lagging and waited for it (FILTER_LAG_WAIT), by outcome: caught_up or held."}, []string{"outcome"}),
+		LagWaitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "consentflow_filter_lag_wait_seconds", Help: "How long a batch waited for a lagging materializer (FILTER_LAG_WAIT).",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag, m.Links)
+		reg.MustRegister(m.Decisions, m.LookupSeconds, m.Paused, m.PauseReasons, m.Lag, m.Links, m.LagWaits, m.LagWaitSeconds)
 	}
 	return m
 }
@@ -304,6 +319,11 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	ends, h, err := r.ends, r.h, r.err
 	if err != nil {
 		return nil, f.pause("redis_unavailable", err)
+	}
+	if !h.Ready && h.Reason == consentstore.ReasonLagging && f.LagWait > 0 {
+		if h, err = f.awaitLag(ctx, ends, h); err != nil {
+			return nil, f.pause("redis_unavailable", err)
+		}
 	}
 	f.Metrics.Lag.Set(float64(h.MaxLag))
 	if !h.Ready {
@@ -533,6 +553,54 @@ func (f *Filter) recordLinks(ctx context.Context, events []decoded, recs map[con
 	}
 	f.Metrics.Links.Add(float64(len(out)))
 	return nil
+}
+
+// lagPoll bounds the interval between awaitLag's health reads (they start at
+// a millisecond and double): one pipelined Redis round trip each.
+const lagPoll = 16 * time.Millisecond
+
+// awaitLag re-reads the store's health against the batch's target ends until
+// the materializer has caught up (Ready), the store is not ready for another
+// reason, or LagWait has passed, and returns the last health read (still
+// lagging when the wait ran out: the batch is then held). It never decides
+// anything itself: the batch is decided only against a health that is Ready.
+func (f *Filter) awaitLag(ctx context.Context, ends map[int]int64, h consentstore.Health) (consentstore.Health, error) {
+	start := time.Now()
+	deadline := start.Add(f.LagWait)
+	defer func() {
+		outcome := "caught_up"
+		if !h.Ready {
+			outcome = "held"
+		}
+		f.Metrics.LagWaits.WithLabelValues(outcome).Inc()
+		f.Metrics.LagWaitSeconds.Observe(time.Since(start).Seconds())
+	}()
+	every := time.Millisecond
+	t := time.NewTimer(0)
+	defer t.Stop()
+	<-t.C
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return h, nil
+		}
+		t.Reset(min(every, left))
+		select {
+		case <-ctx.Done():
+			return h, nil // stopping: the batch is held, as when the wait runs out
+		case <-t.C:
+		}
+		every = min(2*every, lagPoll)
+		next, err := f.State.Health(ctx, ends, f.MaxLag)
+		if err != nil {
+			h = next
+			return next, err
+		}
+		h = next
+		if h.Ready || h.Reason != consentstore.ReasonLagging {
+			return h, nil
+		}
+	}
 }
 
 func (f *Filter) pause(reason string, err error) error {

@@ -117,7 +117,7 @@ func realRedisScenario(t *testing.T, rdb redis.UniversalClient, eachNode func(co
 	assert.Equal(t, 3, c.Len())
 
 	require.NoError(t, w.Apply(ctx, []Change{userChange("bob", "acme", decision.Denied, t0.Add(time.Hour), 0, 3)}))
-	eventually(t, func() bool { return c.Len() == 2 }, "bob invalidated over real pub/sub")
+	overPubSub(t, c, func() bool { return c.Len() == 2 }, "bob invalidated over real pub/sub")
 
 	// Wrong-type key: the script fails before writing anything.
 	key, mb := s.k.record("ai_training", UserRef("mallory"))
@@ -145,7 +145,31 @@ func realRedisScenario(t *testing.T, rdb redis.UniversalClient, eachNode func(co
 	w2, err := s.OpenWriter(ctx, map[int]int64{0: 7})
 	require.NoError(t, err)
 	assert.True(t, w2.Rebuilding())
-	eventually(t, func() bool { return c.Len() == 0 }, "reset over real pub/sub")
+	overPubSub(t, c, func() bool { return c.Len() == 0 }, "reset over real pub/sub")
 	require.NoError(t, w2.ApplyTo(ctx, batch, map[int]int64{0: 7}))
 	assert.True(t, s.Ready(ctx, map[int]int64{0: 7}, 0))
+}
+
+// overPubSub waits for a message that crosses a real Redis (on a cluster, the
+// cluster bus too) to change the cache. The wait is generous (a loaded CI
+// machine delayed a cluster PUBLISH past 3 s) and still far below the cache's
+// 30 s TTL, so only the message can satisfy cond. A failure says whether the
+// message never came or the subscription was lost meanwhile (which clears the
+// cache and would hide the message).
+func overPubSub(t *testing.T, c *CachedLookup, cond func() bool, msg string) {
+	t.Helper()
+	before := c.Stats()
+	deadline := time.Now().Add(15 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			st := c.Stats()
+			t.Fatalf("%s: not within 15 s; cache len %d, invalidations %d -> %d, resets %d -> %d, subscription losses %d -> %d",
+				msg, c.Len(), before.Invalidations, st.Invalidations, before.Resets, st.Resets, before.SubscriptionLosses, st.SubscriptionLosses)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := c.Stats(); st.SubscriptionLosses != before.SubscriptionLosses {
+		t.Fatalf("%s: the subscription was lost meanwhile (%d -> %d), so the cache was cleared, not invalidated by the message",
+			msg, before.SubscriptionLosses, st.SubscriptionLosses)
+	}
 }

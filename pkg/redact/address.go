@@ -293,10 +293,10 @@ func wordsOnly(ts []ner.Token, k, b int) bool {
 }
 
 // sentenceRest reports whether ts[k..b] are all lower-case words (or
-// commas), at least one of them no name particle: a sentence going on
-// after a place.
+// commas) and none is a place word: a sentence going on after a place. Its
+// one caller has checked that ts[k] is no name particle, so the rest never
+// consists of particles alone ("Rue de la Paix" keeps "de la").
 func sentenceRest(ts []ner.Token, k, b int) bool {
-	plain := false
 	for i := k; i <= b; i++ {
 		t := &ts[i]
 		if t.Kind == ner.KPunct && t.Shape == ner.ShComma {
@@ -305,9 +305,8 @@ func sentenceRest(ts []ner.Token, k, b int) bool {
 		if t.Kind != ner.KWord || t.Shape != ner.ShLower || t.Flags&placeFlags != 0 {
 			return false
 		}
-		plain = plain || t.Flags&ner.FParticle == 0
 	}
-	return plain
+	return true
 }
 
 // lastWordBefore returns the last token before k that is no punctuation

@@ -97,6 +97,10 @@ func TestAddressSpansStopWhereTheAddressStops(t *testing.T) {
 		{"Vieve Poels, 56934 40558 River Road Tengőd 19504-6719", "Vieve Poels, 56934 40558 River Road Tengőd 19504-6719", []string{"56934 40558 River Road Tengőd 19504-6719/LOCATION", "Vieve Poels/PERSON"}},
 		{"Aleea Romeo, Bloc 80, Apt 514, 691718 Vestbjerg", "Aleea Romeo, Bloc 80, Apt 514, 691718 Vestbjerg", []string{"Aleea Romeo, Bloc 80, Apt 514, 691718 Vestbjerg/LOCATION"}},
 		{"Springfield\n12 Main Street", "Springfield\n12 Main Street", []string{"Springfield\n12 Main Street/LOCATION"}},
+		// a line above the address that holds a place word is no company's
+		// line to cut off, even with a company word beside it: its place
+		// would be left in the clear
+		{"Paris Company\n5419 Jamie Villages\nLeeds", "Paris Company\n5419 Jamie Villages\nLeeds", []string{"Paris Company\n5419 Jamie Villages\nLeeds/LOCATION"}},
 		// places without an address keep their words
 		{"She flew to Buenos Aires yesterday", "Buenos Aires", []string{"Buenos Aires/LOCATION"}},
 		{"Sede: Neustift an der Lafnitz 12", "Neustift an der Lafnitz 12", []string{"Neustift an der Lafnitz 12/LOCATION"}},

@@ -155,12 +155,14 @@ func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int
 		for q >= p && nameWord(&ts[q]) && (foreignWord(text, &ts[q]) || ts[q].Flags&ner.FGreet != 0) {
 			q--
 		}
+		e, titled := titleAt(text, ts, p)
+		titled = titled && e <= q || titledAfter(text, ts, p) // "et M. Vasseur": a titled name needs no list
 		listed := false
 		for k := p; k <= q; k++ {
 			listed = listed || ts[k].Flags&(ner.FGiven|ner.FSurname|ner.FPlace) != 0
 		}
 		sentenceStart := p == 0 || ts[p].NL || ts[p-1].Kind != ner.KWord && strings.ContainsAny(text[ts[p-1].S:ts[p-1].E], ".!?")
-		if listed && !(p == q && sentenceStart) && n < len(out) {
+		if (titled || listed && !(p == q && sentenceStart)) && n < len(out) { // a title's dot starts no sentence
 			out[n] = [2]int{p, q}
 			n++
 		}

@@ -182,12 +182,28 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			s.add(sp.start, sp.end, sp.typ, sp.prio)
 		}
 	}
+	if doPerson {
+		titledNames(s, tags) // titles.go: "Sr. García y Sra. López", the name after a title the tagger left out
+	}
 	properNouns(s, tags, doPerson, doLoc)
 }
 
-// emitTagSpan adds the tagger span ts[a..b] of type typ when it is
-// plausible; a place that reads as a name becomes a name.
+// emitTagSpan adds the tagger span ts[a..b] of type typ: a span of titles
+// only is none, a titled name is a PERSON without its title (emitTitled),
+// any other goes to emitSpan.
 func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPerson, doLoc, cased bool) {
+	if a > b || onlyTitles(s.text, s.toks, a, b) {
+		return // "Madam", "Dear Sir": a form of address without a name
+	}
+	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
+		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"
+	}
+	emitSpan(s, tags, a, b, typ, prio, doPerson, doLoc, cased)
+}
+
+// emitSpan adds the tagger span ts[a..b] of type typ when it is plausible;
+// a place that reads as a name becomes a name.
+func emitSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPerson, doLoc, cased bool) {
 	if typ == Location && nameNotPlace(s.toks[a:b+1]) {
 		typ, prio = Person, prioPerson
 	}

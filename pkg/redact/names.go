@@ -195,6 +195,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if a > b || onlyTitles(s.text, s.toks, a, b) {
 		return // "Madam", "Dear Sir": a form of address without a name
 	}
+	if closedAlone(s.text, s.toks, a, b) {
+		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
+	}
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
 		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"
 	}
@@ -416,7 +419,7 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		if lower && tags[i] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags == 0 && t.Space &&
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
-			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) {
+			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) {
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
 				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"

@@ -201,6 +201,10 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
 		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"
 	}
+	if lo, hi, ok := headed(s.text, s.toks, a, b); ok {
+		emitHeaded(s, tags, lo, hi, doPerson, doLoc, cased) // heads.go: "Paris Bakery", "Sala Goya": a shop's or a room's name
+		return
+	}
 	emitSpan(s, tags, a, b, typ, prio, doPerson, doLoc, cased)
 }
 

@@ -289,6 +289,9 @@ func (s *Sink) Run(ctx context.Context) error {
 	evReader := stream.NewReader(s.cfg.Config, stream.ReaderConfig{GroupID: s.cfg.GroupID, Topic: s.cfg.Topics.Curated}, s.log)
 	svc.OnStop("events reader", evReader.Close)
 	ev := &events{codec: cs.events, writer: s.writer, acks: s.acks, killed: s.killed.Load, keys: keys, unreadable: s.m.unreadable, log: s.log}
+	// Commits run in the background: the committer acknowledges each
+	// generation's ranges once they are in the table, in commit order.
+	s.writer.SetDurable(ev.ack)
 	loop := &stream.Loop{Name: StageEvents, Reader: evReader, Writer: dlq, Handler: ev.handle, DLQ: s.cfg.Topics.DLQ,
 		Acks: s.acks, Drain: ev.drain, DrainTimeout: 30 * time.Second, Logger: s.log.With(zap.String("stage", StageEvents)), Metrics: loopMetrics}
 	s.events = loop

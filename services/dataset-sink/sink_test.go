@@ -40,6 +40,12 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 	cfg := k.config(dir)
 	cfg.RotateRows = 40
 
+	// Commits run in the background and files due while one is in flight go
+	// on filling: a small SINK_ROTATE_BYTES (about 50 rows buffered per
+	// generation, Append waits beyond) keeps the first run from buffering
+	// everything behind its first commit.
+	cfg.RotateBytes = 32 << 10
+
 	// First run: kill once some files are published.
 	s1, err := New(ctx, cfg, zap.NewNop(), nil)
 	if err != nil {

@@ -26,9 +26,10 @@ const (
 
 // events is the stage that appends events.curated to the dataset table. A
 // record is durable only once the table commit holding it succeeded, so the
-// stage acknowledges records itself (stream.Acks) as the writer commits — from
-// a batch, from the rotation timer, on a flush or at the drain — and the loop
-// commits only what is acknowledged. On restart (or after a rebalance) the
+// stage acknowledges records itself (stream.Acks) as the writer commits — the
+// writer's background committer acknowledges each generation after its table
+// commit (writer.Options.Durable), redeliveries of durable offsets are
+// acknowledged from the batch — and the loop commits only what is acknowledged. On restart (or after a rebalance) the
 // table is the log: the offsets in its current snapshot are durable, and the
 // writer skips records at or below them.
 type events struct {

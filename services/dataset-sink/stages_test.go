@@ -81,21 +81,37 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // included: its commit's offset range covers it, and its dead letter is
 // written); buffered records are committed only once their table commit
 // succeeded, here at the drain.
+//
+// Commits run in the background and a file that comes due while one is in
+// flight goes on filling, so the tail (offsets 8-9 of partition 0, 4-5 of
+// partition 1) is decoded only once the due files (0-7 and 0-3) are committed:
+// it then stays buffered until the drain.
 func TestEventsCommitOnlyWhatIsInTheTable(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
 	p := sinktest.NewParts(t, t.TempDir(), clock, 4)
-	var input []kafka.Message
+	var input, tail []kafka.Message
 	for o := range 10 {
 		v := strconv.Itoa(o)
 		if o == 5 {
 			v = "poison"
 		}
-		input = append(input, kafka.Message{Topic: sinktest.Topic, Partition: 0, Offset: int64(o), Value: []byte(v)})
+		m := kafka.Message{Topic: sinktest.Topic, Partition: 0, Offset: int64(o), Value: []byte(v)}
+		if o >= 8 {
+			tail = append(tail, m)
+		} else {
+			input = append(input, m)
+		}
 		if o < 6 {
-			input = append(input, kafka.Message{Topic: sinktest.Topic, Partition: 1, Offset: int64(o), Value: []byte(strconv.Itoa(100 + o))})
+			m := kafka.Message{Topic: sinktest.Topic, Partition: 1, Offset: int64(o), Value: []byte(strconv.Itoa(100 + o))}
+			if o >= 4 {
+				tail = append(tail, m)
+			} else {
+				input = append(input, m)
+			}
 		}
 	}
+	input = append(input, tail...)
 	commits := 0
 	r := streamtest.NewReader(input...)
 	r.BeforeCommit = func(msgs []kafka.Message) {
@@ -118,8 +134,10 @@ func TestEventsCommitOnlyWhatIsInTheTable(t *testing.T) {
 	}
 	acks := stream.NewAcks()
 	ev := &events{codec: curated(clock.Now()), writer: p.Writer, acks: acks, killed: func() bool { return false }}
+	p.Writer.SetDurable(ev.ack) // as Run wires it: the committer acknowledges in the background
 	dlq := &streamtest.Writer{}
-	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq",
+	gated := &gatedReader{Reader: r, before: len(input) - len(tail), open: func() bool { return r.Committed(0) == 8 && r.Committed(1) == 4 }}
+	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: gated, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq",
 		Acks: acks, Drain: ev.drain, MaxBatch: 3})
 	waitFor(t, "files 0-3 and 4-7 of partition 0, 0-3 of partition 1 committed", func() bool { return r.Committed(0) == 8 && r.Committed(1) == 4 })
 	waitFor(t, "every record appended", func() bool { return p.Writer.Stats().RecordsConsumed == 16 })
@@ -143,6 +161,30 @@ func TestEventsCommitOnlyWhatIsInTheTable(t *testing.T) {
 	if commits < 2 {
 		t.Fatalf("%d commits: the check saw too little", commits)
 	}
+}
+
+// gatedReader serves the first before records, then waits (while the fetch's
+// context lasts) until open holds before serving the rest.
+type gatedReader struct {
+	*streamtest.Reader
+	before int
+	open   func() bool
+	served int
+}
+
+func (g *gatedReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	for g.served >= g.before && !g.open() {
+		select {
+		case <-ctx.Done():
+			return kafka.Message{}, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	m, err := g.Reader.FetchMessage(ctx)
+	if err == nil {
+		g.served++
+	}
+	return m, err
 }
 
 // TestEventsOutageAppendsNothing: while the registry is unreachable the batch is
@@ -169,6 +211,7 @@ func TestEventsOutageAppendsNothing(t *testing.T) {
 	r := streamtest.NewReader(input...)
 	acks := stream.NewAcks()
 	ev := &events{codec: codec, writer: p.Writer, acks: acks, killed: func() bool { return false }}
+	p.Writer.SetDurable(ev.ack) // as Run wires it: the committer acknowledges in the background
 	dlq := &streamtest.Writer{}
 	stop := runLoop(t, &stream.Loop{Name: StageEvents, Reader: r, Writer: dlq, Handler: ev.handle, DLQ: "events.dlq", Acks: acks, Drain: ev.drain})
 	waitFor(t, "the outage to pass", func() bool { mu.Lock(); defer mu.Unlock(); return outages == 0 })

@@ -92,6 +92,9 @@ func TestDedupeWindowBound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := writer.WaitIdle(p.Writer); err != nil { // the three files' commits run in the background
+		t.Fatal(err)
+	}
 	p2 := sinktest.NewPartsWindow(t, dir, clock, 3, 4)
 	dup := func(id int, off int64) {
 		ev := sinktest.Event(id, "k1:s", clock.Now())

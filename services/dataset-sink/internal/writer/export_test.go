@@ -18,9 +18,46 @@ func WindowHas(w *Writer, partition int, id string) bool {
 	return win != nil && win.has(hashIDString(id))
 }
 
-// Buffered is the estimated bytes of the rows of every open file.
+// Buffered is the estimated bytes of every buffered row (open files and the
+// generation in flight).
 func Buffered(w *Writer) int64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buffered
+}
+
+// SetCommitHook makes the committer call hook(stage) at "files-written" (the
+// attempt's data files are written, before the catalog commit) and
+// "committed" (after the catalog commit, before anything is made durable).
+// Set it before the first Append.
+func SetCommitHook(w *Writer, hook func(stage string)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hook = hook
+}
+
+// InFlight reports whether a generation is being committed.
+func InFlight(w *Writer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.inflight != nil
+}
+
+// WaitIdle waits until no commit is in flight (nor due after it) and returns
+// the writer's error.
+func WaitIdle(w *Writer) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.inflight != nil {
+		w.cond.Wait()
+	}
+	return w.err
+}
+
+// OpenRows is the estimated bytes of the rows of the open files (not the
+// generation in flight).
+func OpenRows(w *Writer) int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.openRows
 }

@@ -11,6 +11,11 @@ type Metrics struct {
 	DedupeIDs     prometheus.Gauge
 	OffsetGaps    prometheus.Counter
 	CommitSeconds prometheus.Histogram
+	// AppendBlocked is the time Append waited for the commit in flight (its
+	// half of SINK_ROTATE_BYTES full); CommitInFlight is 1 while a generation
+	// is being committed.
+	AppendBlocked  prometheus.Counter
+	CommitInFlight prometheus.Gauge
 }
 
 // NewMetrics returns the writer's metrics, registered with reg unless it is nil.
@@ -24,9 +29,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		OffsetGaps:   prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_offset_gaps_total", Help: "Commits whose first offset was above the table's offset + 1 for the partition (records missing from the table)."}),
 		CommitSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "dataset_sink_append_seconds",
 			Help: "One append of due files: Parquet writing and the table commit, retries included.", Buckets: prometheus.ExponentialBuckets(0.005, 2, 14)}),
+		AppendBlocked: prometheus.NewCounter(prometheus.CounterOpts{Name: "dataset_sink_append_blocked_seconds_total",
+			Help: "Seconds the events stage waited for the commit in flight (the open rows took their half of SINK_ROTATE_BYTES)."}),
+		CommitInFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "dataset_sink_commit_in_flight",
+			Help: "1 while a generation of files is being committed in the background, else 0."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.RowsWritten, m.RowsDropped, m.FilesWritten, m.BytesWritten, m.DedupeIDs, m.OffsetGaps, m.CommitSeconds)
+		reg.MustRegister(m.RowsWritten, m.RowsDropped, m.FilesWritten, m.BytesWritten, m.DedupeIDs, m.OffsetGaps, m.CommitSeconds, m.AppendBlocked, m.CommitInFlight)
 	}
 	return m
 }

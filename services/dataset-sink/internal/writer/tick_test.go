@@ -18,8 +18,10 @@ import (
 func TestTickCommitsEveryOpenFileInOneCommit(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
+	var durable []writer.Done
 	p := sinktest.NewPartsWith(t, t.TempDir(), clock, writer.Options{Topic: sinktest.Topic, RotateRows: 1000,
-		RotateBytes: 64 << 20, RotateInterval: 5 * time.Second, DedupeWindow: 1000})
+		RotateBytes: 64 << 20, RotateInterval: 5 * time.Second, DedupeWindow: 1000,
+		Durable: func(d []writer.Done) { durable = append(durable, d...) }})
 	appendAt := func(partition int, offset int64, i int) {
 		t.Helper()
 		ev := sinktest.Event(i, "k1:s", clock.Now())
@@ -42,14 +44,18 @@ func TestTickCommitsEveryOpenFileInOneCommit(t *testing.T) {
 	appendAt(1, 0, 1)
 	clock.Add(2 * time.Second)
 	appendAt(2, 0, 2)
-	if done, err := p.Writer.Tick(ctx); err != nil || len(done) != 0 {
-		t.Fatalf("tick before any file is due: done %v, err %v", done, err)
+	if done, err := p.Writer.Tick(ctx); err != nil || len(done) != 0 || writer.WaitIdle(p.Writer) != nil || len(durable) != 0 {
+		t.Fatalf("tick before any file is due: done %v %v, err %v", done, durable, err)
 	}
 	clock.Add(time.Second) // partition 0's file is 5 s old, 1's 3 s, 2's 1 s
 	done, err := p.Writer.Tick(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := writer.WaitIdle(p.Writer); err != nil { // the commit runs in the background
+		t.Fatal(err)
+	}
+	done = append(done, durable...)
 	if len(done) != 3 {
 		t.Fatalf("tick committed %v, want partitions 0, 1 and 2", done)
 	}

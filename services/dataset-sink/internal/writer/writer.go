@@ -28,9 +28,12 @@ import (
 type Options struct {
 	Topic string
 	// RotateRows and RotateInterval bound an open file: offsets, age of its
-	// first row. RotateBytes bounds the estimated in-memory bytes of the rows
-	// of every open file together: when they reach it, all are committed (one
-	// commit), so the buffer stays bounded however many partitions the sink holds.
+	// first row. RotateBytes bounds the estimated in-memory bytes of every
+	// buffered row — the generation being committed and the open files filling
+	// behind it together: when the open rows reach RotateBytes/2, all open files
+	// are committed (one commit), and while a commit is in flight Append waits
+	// once the open rows reach RotateBytes/2, so the buffer stays bounded however
+	// many partitions the sink holds.
 	RotateRows     int
 	RotateBytes    int64
 	RotateInterval time.Duration
@@ -41,6 +44,11 @@ type Options struct {
 	// a row under another key stops the stage (the configuration lacks a key
 	// rows use). Retiring keys' rows are dropped.
 	Keys, Retiring []string
+	// Durable, when set, is called with the ranges a commit made durable,
+	// generation by generation in commit order, only after the table commit
+	// (under the writer's mutex: it must not call the writer). When nil, those
+	// ranges are returned by the next Append, Tick or CloseAll.
+	Durable func([]Done)
 }
 
 // Record is one consumed Kafka record. Row is nil when the value could not be
@@ -66,7 +74,13 @@ var ErrUnknownKey = errors.New("row uses a pseudonym key that PSEUDONYM_KEY_IDS 
 
 // Writer buffers the records of each Kafka partition in an open file (rows in
 // memory) and commits due files to the table: one Iceberg append per commit,
-// all due files together. It resumes from the table: the offsets in the current
+// all due files together. A commit runs in the background: the due files are
+// detached into a generation that one committer goroutine commits while Append
+// fills new open files. At most one generation is in flight; files that become
+// due meanwhile stay open and are detached when it finishes, so generations
+// commit (and their ranges become durable) in offset order. A failed commit
+// makes nothing durable and its error is returned by the next Append, Tick or
+// CloseAll: the stage stops, the table is the log. It resumes from the table: the offsets in the current
 // snapshot's summary are durable, and records at or below them are skipped.
 //
 // On top of that, the writer drops a row whose event_id it has already accepted
@@ -84,14 +98,34 @@ type Writer struct {
 	schema *arrow.Schema
 
 	mu       sync.Mutex
+	cond     *sync.Cond // on mu: a generation finished (or the writer was abandoned)
 	open     map[int]*openFile
-	buffered int64         // estimated bytes of the rows of every open file
+	buffered int64         // estimated bytes of every buffered row: open files and the generation in flight
+	openRows int64         // estimated bytes of the rows of the open files
 	durable  map[int]int64 // from the table's state, refreshed at every commit
 	windows  map[int]*idWindow
 	lastSeen map[int]int64 // highest offset appended per partition (-1: none yet)
 	chunks   chunkPool     // pieces of committed files' row buffers, for reuse
 	stats    Stats
+
+	inflight     *generation   // the generation being committed, nil when none
+	inflightLast map[int]int64 // last offset per partition of the generation in flight
+	err          error         // a failed commit: the writer stops
+	abandoned    bool
+	pending      []Done             // durable ranges not yet returned (Options.Durable unset)
+	hook         func(stage string) // test seam: called by the committer at "files-written" and "committed"
+	bg           context.Context    // the committer's context: not cancelled with a batch
 }
+
+// generation is a set of detached open files committed together.
+type generation struct {
+	files []*openFile
+	bytes int64
+	done  chan struct{} // closed when the generation is finished (committed or failed)
+}
+
+// errAbandoned is returned by a writer used after Abandon.
+var errAbandoned = errors.New("writer abandoned")
 
 type openFile struct {
 	partition   int
@@ -104,7 +138,9 @@ type openFile struct {
 // New returns a writer that resumes after what the table holds.
 func New(ctx context.Context, lk *lake.Lake, l *ledger.Ledger, opts Options, now func() time.Time, m *Metrics, log *zap.Logger) (*Writer, error) {
 	w := &Writer{lake: lk, ledger: l, opts: opts, now: now, m: m, log: log,
-		open: map[int]*openFile{}, durable: map[int]int64{}, windows: map[int]*idWindow{}, lastSeen: map[int]int64{}}
+		open: map[int]*openFile{}, durable: map[int]int64{}, windows: map[int]*idWindow{}, lastSeen: map[int]int64{},
+		inflightLast: map[int]int64{}, bg: context.WithoutCancel(ctx)}
+	w.cond = sync.NewCond(&w.mu)
 	t, err := lk.Load(ctx)
 	if err != nil {
 		return nil, err
@@ -207,22 +243,32 @@ func (w *Writer) dropReason(rec Record, h idHash) (string, error) {
 }
 
 // Append adds a record. It returns the ranges that became durable: a record
-// already in the table is durable at once, and files that became due are
-// committed.
+// already in the table is durable at once, and (without Options.Durable) those
+// of the commits finished since the last call. Files that became due are
+// handed to the committer; when a commit is in flight and the open rows take
+// RotateBytes/2, Append waits for it.
 func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.waitRoom(); err != nil {
+		return nil, err
+	}
 	w.stats.RecordsConsumed++
 	if d, ok := w.durable[rec.Partition]; ok && rec.Offset <= d {
 		w.m.RowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
-		return []Done{{rec.Partition, rec.Offset}}, nil
+		return append(w.takePending(), Done{rec.Partition, rec.Offset}), nil
 	}
 	of := w.open[rec.Partition]
 	if of != nil && rec.Offset <= of.last {
 		// Redelivered into the open file (the reader went back to the last
 		// commit): the file holds it already and makes it durable with the rest.
 		w.m.RowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
-		return nil, nil
+		return w.takePending(), nil
+	}
+	if l, ok := w.inflightLast[rec.Partition]; ok && rec.Offset <= l {
+		// Redelivered into the generation in flight: it becomes durable with it.
+		w.m.RowsDropped.WithLabelValues(dropAlreadyWritten).Inc()
+		return w.takePending(), nil
 	}
 	if err := w.seed(ctx, rec.Partition, rec.Offset); err != nil {
 		return nil, err
@@ -261,14 +307,55 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 		n := rowBytes(row)
 		of.bytes += n
 		w.buffered += n
+		w.openRows += n
 	}
-	if w.buffered >= w.opts.RotateBytes {
-		return w.commitWhere(ctx, func(*openFile) bool { return true })
+	if w.openRows >= w.half() {
+		w.rotate(func(*openFile) bool { return true })
+	} else if w.due(of, false) {
+		w.rotate(func(of *openFile) bool { return w.due(of, false) })
 	}
-	if !w.due(of, false) {
-		return nil, nil
+	return w.takePending(), nil
+}
+
+// half is the open rows' share of RotateBytes: the other half is the
+// generation in flight's.
+func (w *Writer) half() int64 { return max(w.opts.RotateBytes/2, 1) }
+
+// waitRoom waits, under mu, while a generation is in flight and the open rows
+// take their half of RotateBytes (backpressure), and returns the writer's error.
+func (w *Writer) waitRoom() error {
+	if w.inflight != nil && w.openRows >= w.half() && w.err == nil && !w.abandoned {
+		start := time.Now()
+		for w.inflight != nil && w.openRows >= w.half() && w.err == nil && !w.abandoned {
+			w.cond.Wait()
+		}
+		w.m.AppendBlocked.Add(time.Since(start).Seconds())
 	}
-	return w.commitWhere(ctx, func(of *openFile) bool { return w.due(of, false) })
+	if w.err != nil {
+		return w.err
+	}
+	if w.abandoned {
+		return errAbandoned
+	}
+	return nil
+}
+
+// SetDurable sets Options.Durable (the events stage owns the acknowledgements
+// and is built after the writer); ranges made durable before and not yet
+// returned are handed to it at once.
+func (w *Writer) SetDurable(f func([]Done)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.opts.Durable = f
+	if p := w.takePending(); len(p) > 0 && f != nil {
+		f(p)
+	}
+}
+
+func (w *Writer) takePending() []Done {
+	p := w.pending
+	w.pending = nil
+	return p
 }
 
 func rowBytes(r *tbl.Row) int64 {
@@ -363,57 +450,193 @@ func (w *Writer) due(of *openFile, timeOnly bool) bool {
 // open file: one table commit per interval however many partitions the writer
 // holds (their files, opened at other times, would each have made a commit of
 // their own within the same interval: a commit rewrites the table's metadata,
-// and at 6 partitions that was 6 commits per interval).
+// and at 6 partitions that was 6 commits per interval). The commit runs in the
+// background (or after the generation in flight); Tick does not wait for it.
 func (w *Writer) Tick(ctx context.Context) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if err := w.waitRoom(); err != nil {
+		return nil, err
+	}
 	for _, of := range w.open {
 		if w.due(of, true) {
-			return w.commitWhere(ctx, func(*openFile) bool { return true })
+			w.rotate(func(*openFile) bool { return true })
+			break
 		}
 	}
-	return nil, nil
+	return w.takePending(), nil
 }
 
-// CloseAll commits every open file (drain, flush).
+// CloseAll commits every buffered row (drain, flush): it waits for the
+// generation in flight, then commits every open file, and returns when both
+// are in the table and durable.
 func (w *Writer) CloseAll(ctx context.Context) ([]Done, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.commitWhere(ctx, func(*openFile) bool { return true })
+	for w.inflight != nil {
+		ch := w.inflight.done
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		w.mu.Lock()
+		if ctx.Err() != nil {
+			return w.takePending(), ctx.Err()
+		}
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	if w.abandoned {
+		return nil, errAbandoned
+	}
+	g := w.detach(func(*openFile) bool { return true })
+	if g == nil {
+		return w.takePending(), nil
+	}
+	w.mu.Unlock()
+	t, committed, err := w.commitGeneration(ctx, g)
+	w.mu.Lock()
+	w.finish(g, t, committed, err)
+	if err != nil {
+		return nil, err
+	}
+	return w.takePending(), nil
 }
 
-// Abandon drops every open file without committing it, as a crash would. The
-// writer must not be used afterwards: open a new one, as a restart does.
+// Abandon drops every open file without committing it, as a crash would; a
+// commit in flight may still land (as after a crash past the catalog commit)
+// but makes nothing durable. The writer must not be used afterwards: open a
+// new one, as a restart does.
 func (w *Writer) Abandon() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.abandoned = true
 	clear(w.open)
-	w.buffered = 0
+	w.buffered -= w.openRows
+	w.openRows = 0
+	w.pending = nil
+	w.cond.Broadcast()
 }
 
-// commitWhere commits the open files pred selects, in one table commit.
-func (w *Writer) commitWhere(ctx context.Context, pred func(*openFile) bool) ([]Done, error) {
-	var files []*openFile
+// rotate hands the open files pred selects to the committer, unless a
+// generation is in flight: they then stay open, and finish detaches what is
+// due when it ends.
+func (w *Writer) rotate(pred func(*openFile) bool) {
+	if w.inflight != nil || w.err != nil || w.abandoned {
+		return
+	}
+	g := w.detach(pred)
+	if g == nil {
+		return
+	}
+	go func() {
+		t, committed, err := w.commitGeneration(w.bg, g)
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.finish(g, t, committed, err)
+	}()
+}
+
+// detach takes the open files pred selects out of the open set into the
+// generation in flight.
+func (w *Writer) detach(pred func(*openFile) bool) *generation {
+	g := &generation{done: make(chan struct{})}
 	for _, of := range w.open {
 		if pred(of) {
-			files = append(files, of)
+			g.files = append(g.files, of)
 		}
 	}
-	if len(files) == 0 {
-		return nil, nil
+	if len(g.files) == 0 {
+		return nil
 	}
-	slices.SortFunc(files, func(a, b *openFile) int { return a.partition - b.partition })
-	if err := w.commit(ctx, files); err != nil {
-		return nil, err
-	}
-	done := make([]Done, 0, len(files))
-	for _, of := range files {
+	slices.SortFunc(g.files, func(a, b *openFile) int { return a.partition - b.partition })
+	for _, of := range g.files {
 		delete(w.open, of.partition)
-		w.buffered -= of.bytes
-		done = append(done, Done{of.partition, of.last})
+		w.openRows -= of.bytes
+		g.bytes += of.bytes
+		w.inflightLast[of.partition] = of.last
+	}
+	w.inflight = g
+	w.m.CommitInFlight.Set(1)
+	return g
+}
+
+// finish ends the generation in flight, under mu: the table's state, stats and
+// metrics of a commit, the rows' memory back to the pool, the ranges made
+// durable delivered (none when the commit failed or the writer was abandoned),
+// and the next due files detached.
+func (w *Writer) finish(g *generation, t *table.Table, out commitOutcome, err error) {
+	defer close(g.done)
+	defer w.cond.Broadcast()
+	w.inflight = nil
+	clear(w.inflightLast)
+	w.m.CommitInFlight.Set(0)
+	w.buffered -= g.bytes
+	var rows int64
+	for _, of := range g.files {
+		rows += int64(of.rows.len())
+		of.rows.release(&w.chunks)
+	}
+	if err != nil {
+		if w.err == nil {
+			w.err = fmt.Errorf("commit of partitions' files to %s: %w", w.lake.Name(), err)
+		}
+		return
+	}
+	if t != nil {
+		if st, err := lake.StateOf(t); err == nil {
+			w.setDurable(st)
+		}
+	}
+	for _, of := range g.files {
+		w.durable[of.partition] = max(w.durable[of.partition], of.last)
+		w.lastSeen[of.partition] = max(w.lastSeen[of.partition], of.last)
+	}
+	if out.rows > 0 {
+		w.stats.RowsWritten += out.rows
+		w.stats.FilesWritten += out.files
+		w.stats.BytesWritten += out.bytes
+		w.stats.Commits++
+		w.m.RowsWritten.Add(float64(out.rows))
+		w.m.FilesWritten.Add(float64(out.files))
+		w.m.BytesWritten.Add(float64(out.bytes))
+	}
+	if dropped := rows - out.rows; dropped > 0 && out.wrote {
+		w.m.RowsDropped.WithLabelValues(dropCommitted).Add(float64(dropped))
 	}
 	w.m.DedupeIDs.Set(float64(w.windowIDs()))
-	return done, nil
+	if w.abandoned {
+		return
+	}
+	done := make([]Done, 0, len(g.files))
+	for _, of := range g.files {
+		done = append(done, Done{of.partition, of.last})
+	}
+	if w.opts.Durable != nil {
+		w.opts.Durable(done)
+	} else {
+		w.pending = append(w.pending, done...)
+	}
+	// What became due while this generation was in flight.
+	switch {
+	case w.openRows >= w.half():
+		w.rotate(func(*openFile) bool { return true })
+	case w.anyDue(true):
+		w.rotate(func(*openFile) bool { return true })
+	default:
+		w.rotate(func(of *openFile) bool { return w.due(of, false) })
+	}
+}
+
+func (w *Writer) anyDue(timeOnly bool) bool {
+	for _, of := range w.open {
+		if w.due(of, timeOnly) {
+			return true
+		}
+	}
+	return false
 }
 
 // written are the data files of one attempt, and what they hold.
@@ -429,8 +652,13 @@ type written struct {
 // of), so concurrent writers never duplicate a row and an erasure applied
 // meanwhile is never undone. Data files are written once per distinct row set:
 // a retry on an unchanged row set commits the same files again.
-func (w *Writer) commit(ctx context.Context, files []*openFile) error {
-	start := w.now()
+//
+// It runs without the writer's mutex: it reads only the generation's rows
+// (the committer's until finish), the ledger and the lake; finish records the
+// outcome. It returns the committed table and the rows it wrote.
+func (w *Writer) commitGeneration(ctx context.Context, g *generation) (*table.Table, commitOutcome, error) {
+	files := g.files
+	start := time.Now()
 	var last *written
 	var abandoned []iceberg.DataFile
 	var committedRows int64
@@ -489,6 +717,9 @@ func (w *Writer) commit(ctx context.Context, files []*openFile) error {
 			}
 			last = &written{files: dfs, sig: sig.String()}
 		}
+		if w.hook != nil {
+			w.hook("files-written")
+		}
 		committedRows = int64(len(keep))
 		tx := a.Base.NewTransaction()
 		props := a.Props(next, map[string]string{lake.KeyRange: lake.Ranges(w.opts.Topic, ranges)})
@@ -502,40 +733,27 @@ func (w *Writer) commit(ctx context.Context, files []*openFile) error {
 			abandoned = append(abandoned, last.files...)
 		}
 		w.remove(ctx, abandoned)
-		return err
+		return nil, commitOutcome{}, err
 	}
 	w.remove(ctx, abandoned)
-	st, err := lake.StateOf(t)
-	if err == nil {
-		w.setDurable(st)
-	}
-	for _, of := range files {
-		w.durable[of.partition] = max(w.durable[of.partition], of.last)
-		w.lastSeen[of.partition] = max(w.lastSeen[of.partition], of.last)
-	}
+	out := commitOutcome{rows: committedRows, wrote: last != nil}
 	if last != nil && committedRows > 0 {
-		var bytes int64
+		out.files = int64(len(last.files))
 		for _, df := range last.files {
-			bytes += df.FileSizeBytes()
+			out.bytes += df.FileSizeBytes()
 		}
-		w.stats.RowsWritten += committedRows
-		w.stats.FilesWritten += int64(len(last.files))
-		w.stats.BytesWritten += bytes
-		w.stats.Commits++
-		w.m.RowsWritten.Add(float64(committedRows))
-		w.m.FilesWritten.Add(float64(len(last.files)))
-		w.m.BytesWritten.Add(float64(bytes))
 	}
-	var dropped int64
-	for _, of := range files {
-		dropped += int64(of.rows.len())
-		of.rows.release(&w.chunks)
+	w.m.CommitSeconds.Observe(time.Since(start).Seconds())
+	if w.hook != nil {
+		w.hook("committed")
 	}
-	if dropped -= committedRows; dropped > 0 && last != nil {
-		w.m.RowsDropped.WithLabelValues(dropCommitted).Add(float64(dropped))
-	}
-	w.m.CommitSeconds.Observe(w.now().Sub(start).Seconds())
-	return nil
+	return t, out, nil
+}
+
+// commitOutcome is what a commit wrote.
+type commitOutcome struct {
+	rows, files, bytes int64
+	wrote              bool // data files were written (some attempt had rows to keep)
 }
 
 // write writes rows to Parquet data files of the table (not yet committed).

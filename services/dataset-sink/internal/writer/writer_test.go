@@ -37,6 +37,9 @@ func TestWriterCrashRestartNoLossNoDuplicate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if err := writer.WaitIdle(p.Writer); err != nil { // the due files' commits run in the background
+		t.Fatal(err)
+	}
 	p.Writer.Abandon() // crash: open files lost, staged leftovers may remain
 
 	p2 := sinktest.NewParts(t, dir, clock, 7)
@@ -117,22 +120,29 @@ func TestTableColumnsAreTimestampsAndKeyValueList(t *testing.T) {
 // TestRotateBytesBoundsEveryOpenFileTogether: SINK_ROTATE_BYTES bounds the rows
 // buffered on all partitions together — rows on four partitions, each file far
 // below the bound, are committed (all of them, at once) as soon as their sum
-// reaches it, and the buffer starts again from zero.
+// reaches its open half (the other half is for the generation in flight), and
+// the buffer starts again from zero.
 func TestRotateBytesBoundsEveryOpenFileTogether(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
 	row := sinktest.Row(0, "k1:s", clock.Now())
 	perRow := int64(200 + len(row.EventID) + len(row.EventType) + len(row.Subject) + len(row.Tenant) + len(row.Text) +
 		len(row.Jurisdiction) + len(row.Source) + len(row.Purpose) + len(row.PolicyVersion) + 32 + len("plan") + len("pro"))
-	// Ten rows' worth: reached by the tenth row, whichever partitions they are on.
+	// Ten rows' worth of open rows: reached by the tenth row, whichever partitions they are on.
+	var durable []writer.Done
 	p := sinktest.NewPartsWith(t, t.TempDir(), clock, writer.Options{Topic: sinktest.Topic, RotateRows: 1000,
-		RotateBytes: 10 * perRow, RotateInterval: time.Hour, DedupeWindow: 1000})
+		RotateBytes: 20 * perRow, RotateInterval: time.Hour, DedupeWindow: 1000,
+		Durable: func(d []writer.Done) { durable = append(durable, d...) }})
 	var done []writer.Done
 	for i := range 25 {
 		d, err := p.Writer.Append(ctx, writer.Record{Partition: i % 4, Offset: int64(i / 4), Row: sinktest.Row(i, "k1:s", clock.Now())})
 		if err != nil {
 			t.Fatal(err)
 		}
+		if err := writer.WaitIdle(p.Writer); err != nil { // the commit runs in the background
+			t.Fatal(err)
+		}
+		d, durable = append(d, durable...), nil
 		if len(d) > 0 && i != 9 && i != 19 {
 			t.Fatalf("committed at row %d: %+v", i, d)
 		}

@@ -61,3 +61,11 @@ func OpenRows(w *Writer) int64 {
 	defer w.mu.Unlock()
 	return w.openRows
 }
+
+// Waiting reports whether an Append (or Tick) is waiting for the commit in
+// flight to make room.
+func Waiting(w *Writer) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.waiting > 0
+}

@@ -112,6 +112,7 @@ type Writer struct {
 	inflightLast map[int]int64 // last offset per partition of the generation in flight
 	err          error         // a failed commit: the writer stops
 	abandoned    bool
+	waiting      int // Appends and Ticks waiting for room (tests)
 	pending      []Done             // durable ranges not yet returned (Options.Durable unset)
 	hook         func(stage string) // test seam: called by the committer at "files-written" and "committed"
 	bg           context.Context    // the committer's context: not cancelled with a batch
@@ -326,9 +327,11 @@ func (w *Writer) half() int64 { return max(w.opts.RotateBytes/2, 1) }
 func (w *Writer) waitRoom() error {
 	if w.inflight != nil && w.openRows >= w.half() && w.err == nil && !w.abandoned {
 		start := time.Now()
+		w.waiting++
 		for w.inflight != nil && w.openRows >= w.half() && w.err == nil && !w.abandoned {
 			w.cond.Wait()
 		}
+		w.waiting--
 		w.m.AppendBlocked.Add(time.Since(start).Seconds())
 	}
 	if w.err != nil {

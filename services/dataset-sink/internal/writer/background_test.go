@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/consentflow/consentflow/pkg/schema"
+
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/writer"
@@ -319,4 +321,70 @@ func TestAbandonMidCommitAcksNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	offsetsOnce(t, restarted.Lake, 0, 9)
+}
+
+// TestErasureWhileACommitIsInFlight: an erasure recorded while a generation is
+// held past its row filter covers a row of that generation and a row of the
+// next one: the next one's row is never written, the held one's lands and the
+// applier's copy-on-write commit removes it; the other subject's rows all stay.
+func TestErasureWhileACommitIsInFlight(t *testing.T) {
+	ctx := context.Background()
+	clock := sinktest.NewClock()
+	p := sinktest.NewParts(t, t.TempDir(), clock, 5)
+	h := newHeld(t)
+	writer.SetCommitHook(p.Writer, h.hook)
+	subject := func(o int64) string { // offsets 2 and 7 are alice's
+		if o == 2 || o == 7 {
+			return "k1:alice"
+		}
+		return "k1:bob"
+	}
+	appendAs := func(from, to int64) {
+		t.Helper()
+		for o := from; o <= to; o++ {
+			if _, err := p.Writer.Append(ctx, writer.Record{Partition: 0, Offset: o, Row: sinktest.Row(int(o), subject(o), clock.Now())}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	appendAs(0, 4) // the generation in flight: alice at 2
+	h.waitReached(t)
+	if _, err := p.Ledger.Insert(ctx, "dataset.erasures", 0, 0, clock.Now(),
+		schema.Erasure{Pseudonyms: []string{"k1:alice"}, Purpose: "ai_training", ConsentVersion: "0:1", Scope: schema.ScopeSubject}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Ledger.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	appendAs(5, 9) // alice at 7, after the erasure
+	h.let()
+	if _, err := p.Writer.CloseAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	before := map[int64]string{}
+	for _, r := range sinktest.Rows(t, p.Lake, 0) {
+		before[r.KafkaOffset] = r.Subject
+	}
+	if before[7] != "" || before[2] != "k1:alice" { // 7 never written; 2 had passed the filter
+		t.Fatalf("before the apply: offset 2 %q, offset 7 %q", before[2], before[7])
+	}
+	if got := testutil.ToFloat64(p.WriterMetrics.RowsDropped.WithLabelValues("erased")); got != 1 {
+		t.Fatalf("erased at Append %v, want 1 (offset 7)", got)
+	}
+	if _, err := p.Applier.Apply(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int64]string{}
+	for _, r := range sinktest.Rows(t, p.Lake, 0) {
+		seen[r.KafkaOffset] = r.Subject
+	}
+	for o := int64(0); o <= 9; o++ {
+		want := subject(o)
+		if want == "k1:alice" {
+			want = ""
+		}
+		if seen[o] != want {
+			t.Errorf("offset %d: subject %q in the table, want %q", o, seen[o], want)
+		}
+	}
 }

@@ -112,7 +112,7 @@ type Writer struct {
 	inflightLast map[int]int64 // last offset per partition of the generation in flight
 	err          error         // a failed commit: the writer stops
 	abandoned    bool
-	waiting      int // Appends and Ticks waiting for room (tests)
+	waiting      int                // Appends and Ticks waiting for room (tests)
 	pending      []Done             // durable ranges not yet returned (Options.Durable unset)
 	hook         func(stage string) // test seam: called by the committer at "files-written" and "committed"
 	bg           context.Context    // the committer's context: not cancelled with a batch

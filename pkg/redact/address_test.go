@@ -1,41 +1,15 @@
 package redact
 
 import (
-	"sort"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
-
-	"github.com/consentflow/consentflow/pkg/redact/ner"
 )
 
 // locSpansOf returns the PERSON and LOCATION candidates addTagSpans makes
 // of text when a tagger's draw tags the tokens of its substring span as
 // one LOCATION (B-LOC, then I-LOC) and every other token O.
-func locSpansOf(text, span string) []string {
-	s := &scratch{text: text}
-	s.toks = ner.Tokenize(text, nil)
-	tags := make([]uint8, len(s.toks))
-	from := strings.Index(text, span)
-	to := from + len(span)
-	first := true
-	for i, t := range s.toks {
-		if int(t.S) >= from && int(t.E) <= to {
-			tags[i] = ner.TagILoc
-			if first {
-				tags[i], first = ner.TagBLoc, false
-			}
-		}
-	}
-	addTagSpans(s, tags, true, true)
-	var out []string
-	for _, c := range s.cands {
-		out = append(out, text[c.start:c.end]+"/"+c.typ)
-	}
-	sort.Strings(out)
-	return out
-}
+func locSpansOf(text, span string) []string { return runSpansOf(text, "LOC:"+span) }
 
 // TestAddressSpansStopWhereTheAddressStops: a LOCATION span a tagger's
 // draw runs on past the place — into a signature, a person, an ordinary

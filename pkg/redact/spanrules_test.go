@@ -24,13 +24,7 @@ func tagSpansOf(text string, tagged map[string]string) []string {
 			}
 		}
 	}
-	addTagSpans(s, tags, true, true)
-	var out []string
-	for _, c := range s.cands {
-		out = append(out, text[c.start:c.end]+"/"+c.typ)
-	}
-	sort.Strings(out)
-	return out
+	return candidatesOf(s, tags)
 }
 
 // TestSurnameFirstNames: a listed surname (or two listed name words)
@@ -289,4 +283,16 @@ func TestChatWordsAreTrimmed(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, tagSpansOf(c.text, c.tagged), c.text)
 	}
+}
+
+// candidatesOf returns the PERSON and LOCATION candidates addTagSpans makes
+// of s's tokens under tags, as "text/TYPE", sorted.
+func candidatesOf(s *scratch, tags []uint8) []string {
+	addTagSpans(s, tags, true, true)
+	var out []string
+	for _, c := range s.cands {
+		out = append(out, s.text[c.start:c.end]+"/"+c.typ)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"sort"
 	"strings"
 	"testing"
 
@@ -37,13 +36,7 @@ func runSpansOf(text string, runs ...string) []string {
 			}
 		}
 	}
-	addTagSpans(s, tags, true, true)
-	var out []string
-	for _, c := range s.cands {
-		out = append(out, text[c.start:c.end]+"/"+c.typ)
-	}
-	sort.Strings(out)
-	return out
+	return candidatesOf(s, tags)
 }
 
 // TestTitlesBesideNames: a title before a name (English, German, French,

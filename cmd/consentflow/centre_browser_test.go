@@ -85,22 +85,7 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 	}
 	decisions := watchDecisions(ctx, t, env)
 
-	call := func(method, url, body string) (int, []byte) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+chain.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
+	call := bearerCaller(ctx, t, chain.Token, t.Fatalf)
 	send := func(user string) string {
 		t.Helper()
 		id := uuid.NewString()
@@ -236,6 +221,28 @@ func TestPrivacyCentreInABrowser(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if r := decisions.wait(t, send("bob")); r != "tenant_opt_out" {
 		t.Fatalf("bob's event after the tenant opt-out: %s", r)
+	}
+}
+
+// bearerCaller returns a function that sends a JSON body to one of the chain's
+// HTTP APIs with its bearer token and returns the status and the body; a
+// request that cannot be sent fails the test through fail.
+func bearerCaller(ctx context.Context, t *testing.T, token string, fail func(string, ...any)) func(method, url, body string) (int, []byte) {
+	return func(method, url, body string) (int, []byte) {
+		t.Helper()
+		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			fail("%s %s: %v", method, url, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, b
 	}
 }
 

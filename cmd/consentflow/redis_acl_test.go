@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -267,22 +266,7 @@ func runOnACLs(t *testing.T, acls map[string][]string, clusterAddrs string) {
 	}
 	decisions := watchDecisions(ctx, t, env)
 
-	call := func(method, url, body string) (int, []byte) {
-		t.Helper()
-		req, err := http.NewRequestWithContext(ctx, method, url, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Authorization", "Bearer "+chain.Token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			fail("%s %s: %v", method, url, err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, b
-	}
+	call := bearerCaller(ctx, t, chain.Token, fail)
 	consent := func(user, status string) {
 		t.Helper()
 		if code, out := call("PUT", chain.ConsentURL()+"/v1/tenants/acme/users/"+user+"/consents/ai_training",

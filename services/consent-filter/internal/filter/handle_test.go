@@ -297,6 +297,28 @@ func TestTallyItemsCarryTheirPositions(t *testing.T) {
 	}
 }
 
+// usedAndFresh returns two filters over the same fixture and clock: one to
+// decide a batch after another, one to decide it first.
+func usedAndFresh(t *testing.T, users int) (used, fresh *Filter, raw *avro.Codec[schema.InteractionEvent]) {
+	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
+	used, raw = handleFixture(t, users)
+	fresh, _ = handleFixture(t, users)
+	used.Now, fresh.Now = now, now
+	return used, fresh, raw
+}
+
+// requireSameMessages fails unless got holds exactly want's messages, in order.
+func requireSameMessages(t *testing.T, want, got []kafka.Message) {
+	t.Helper()
+	require.Equal(t, len(want), len(got))
+	for i := range want {
+		require.Equal(t, want[i].Topic, got[i].Topic, "message %d", i)
+		require.Equal(t, want[i].Key, got[i].Key, "message %d", i)
+		require.Equal(t, want[i].Value, got[i].Value, "message %d", i)
+		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
+	}
+}
+
 // TestBatchesShareNoState: Handle keeps its per-batch maps between batches;
 // a batch decided after another — with the materializer's positions, a
 // tenant's grant and users' records changed in between, and a tenant's
@@ -304,10 +326,7 @@ func TestTallyItemsCarryTheirPositions(t *testing.T) {
 // gives it.
 func TestBatchesShareNoState(t *testing.T) {
 	const users = 40
-	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
-	used, raw := handleFixture(t, users)
-	fresh, _ := handleFixture(t, users)
-	used.Now, fresh.Now = now, now
+	used, fresh, raw := usedAndFresh(t, users)
 	ctx := context.Background()
 	used.State.(*fixedState).records[identity.TenantOf("t1")] = consentstore.Record{Status: decision.Denied, EffectiveAt: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), Partition: 1, Offset: 3}
 	_, err := used.Handle(ctx, handleBatch(t, raw, 300, users))
@@ -329,13 +348,7 @@ func TestBatchesShareNoState(t *testing.T) {
 	require.NoError(t, err)
 	want, err := fresh.Handle(ctx, second)
 	require.NoError(t, err)
-	require.Equal(t, len(want), len(got))
-	for i := range want {
-		require.Equal(t, want[i].Topic, got[i].Topic, "message %d", i)
-		require.Equal(t, want[i].Key, got[i].Key, "message %d", i)
-		require.Equal(t, want[i].Value, got[i].Value, "message %d", i)
-		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
-	}
+	requireSameMessages(t, want, got)
 }
 
 // TestDecodedEventsShareNothingAcrossBatches: the filter decodes each batch
@@ -347,10 +360,7 @@ func TestBatchesShareNoState(t *testing.T) {
 // the previous batch had at its index).
 func TestDecodedEventsShareNothingAcrossBatches(t *testing.T) {
 	const users = 40
-	now := func() time.Time { return time.Date(2024, 5, 1, 13, 0, 0, 0, time.UTC) }
-	used, raw := handleFixture(t, users)
-	fresh, _ := handleFixture(t, users)
-	used.Now, fresh.Now = now, now
+	used, fresh, raw := usedAndFresh(t, users)
 	ctx := context.Background()
 	first := make([]kafka.Message, 300)
 	at := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
@@ -373,11 +383,5 @@ func TestDecodedEventsShareNothingAcrossBatches(t *testing.T) {
 	want, wantErr := fresh.Handle(ctx, second)
 	require.Error(t, wantErr)
 	require.Equal(t, wantErr.Error(), gotErr.Error())
-	require.Equal(t, len(want), len(got))
-	for i := range want {
-		require.Equal(t, want[i].Topic, got[i].Topic, "message %d", i)
-		require.Equal(t, want[i].Key, got[i].Key, "message %d", i)
-		require.Equal(t, want[i].Value, got[i].Value, "message %d", i)
-		require.Equal(t, want[i].Headers, got[i].Headers, "message %d", i)
-	}
+	requireSameMessages(t, want, got)
 }

@@ -227,7 +227,9 @@ func labelOnly(text string, ts []ner.Token, a, b int) bool {
 }
 
 // cellSep reports whether token ts[i] separates cells or a key from its
-// value in structured text: a double quote, "|", "=", "{", "}", "<", ">",
+// value in structured text: a double quote, "|", "=", "{", "}", a "<" glued
+// to the next token, a ">" glued to the one before (XML, not a quoted
+// e-mail's "> " at a line's start),
 // a "," or ";" glued to the tokens on both sides (CSV, not prose), a ":"
 // right after a word ("Nom : Tremblay", "city:"), or a token a tab comes
 // before (TSV). A tagger span is cut there: one cell, one value.
@@ -247,8 +249,12 @@ func cellSep(text string, ts []ner.Token, i int) bool {
 		return false
 	}
 	switch text[t.S] {
-	case '"', '|', '=', '{', '}', '<', '>':
+	case '"', '|', '=', '{', '}':
 		return true
+	case '>':
+		return !t.Space && i > 0 // "<city>Lahore": not a quoted e-mail's ">" at a line's start
+	case '<':
+		return i+1 < len(ts) && !ts[i+1].Space
 	case ',', ';':
 		return !t.Space && i+1 < len(ts) && !ts[i+1].Space && i > 0
 	case ':':
@@ -423,7 +429,8 @@ func upperLine(ts []ner.Token, i int) bool {
 // valueRange returns the tokens of the value that starts at ts[i] after the
 // label punctuation c: inside quotes up to the closing quote; after "=" up
 // to the next space; after ":" or ">" up to the line's end, a "<", a gap of
-// two spaces or a tab, a "," or "}" of JSON, or the next "LABEL:" of the line.
+// two spaces or a tab, a "," or "}" of JSON, a bracket it did not open, or
+// the next "LABEL:" of the line.
 func valueRange(text string, ts []ner.Token, i int, c byte) (lo, hi int) {
 	n := len(ts)
 	quoted := false
@@ -432,10 +439,18 @@ func valueRange(text string, ts []ner.Token, i int, c byte) (lo, hi int) {
 		i++
 	}
 	lo, hi = i, i-1
+	depth := 0
 	for k := i; k < n && k-i < lineReach; k++ {
 		t := &ts[k]
 		if t.NL || (k > i && gap(text, ts, k) && !quoted) {
 			break
+		}
+		if t.Shape == ner.ShParen {
+			if c := text[t.S]; c == '(' || c == '[' {
+				depth++
+			} else if depth--; depth < 0 {
+				break // "(owner: Wen Jie)": the bracket closes around the field
+			}
 		}
 		if quoted {
 			if t.Shape == ner.ShQuote && text[t.S] == '"' {
@@ -686,8 +701,21 @@ func fieldSpans(s *scratch, doPerson, doLoc bool) {
 			continue
 		}
 		for k := p; k < q; k++ {
-			if s.spans[k].start >= vs && s.spans[k].end <= ve {
-				s.spans[k].typ = "" // the value's span replaces it
+			sp := &s.spans[k]
+			if sp.start >= vs && sp.end <= ve {
+				if v.kind == lblAddress && sp.typ == Person && lo <= hi && sp.start == int(ts[lo].S) {
+					// "Ship to: Jana Horáková, Vinohradská 1511/230, …": the
+					// addressee first on the line stays a PERSON, the address
+					// starts after her
+					for lo <= hi && int(ts[lo].S) < sp.end {
+						lo++
+					}
+					for lo <= hi && ts[lo].Kind == ner.KPunct {
+						lo++
+					}
+					continue
+				}
+				sp.typ = "" // the value's span replaces it
 			}
 		}
 		p = q

@@ -46,12 +46,23 @@ func TestFieldLabelsTypeTheirValues(t *testing.T) {
 		{"FROM: NAIROBI TO: LISBON", nil, []string{"LISBON/LOCATION", "NAIROBI/LOCATION"}},
 		{"CUSTOMER NAME: QEMALO DASTANI   BRANCH: KASTRELO", nil, []string{"KASTRELO/LOCATION", "QEMALO DASTANI/PERSON"}},
 		{"PASSENGER: DASTANI/QEMALO MR   SEAT: 23C", nil, []string{"DASTANI/QEMALO/PERSON"}},
+		{"FROM: NAIROBI TO: LISBON", []string{"PER:NAIROBI TO"}, []string{"LISBON/LOCATION", "NAIROBI/LOCATION"}},
+		{"- budget review (owner: Qemalo Dastani)", nil, []string{"Qemalo Dastani/PERSON"}},
+		// the addressee first in an address stays a person
+		{"Ship to: Qemalo Dastani, 12 Brelvo Road, Kastrelo", []string{"PER:Qemalo Dastani"}, []string{"12 Brelvo Road, Kastrelo/LOCATION", "Qemalo Dastani/PERSON"}},
+		// cells of numbers and codes are nobody; a row's line break ends a cell
+		{"ref,shade,stock\nZX-12,Velmoro,40", []string{"LOC:ZX-12,Velmoro,40"}, []string{"Velmoro/LOCATION"}},
+		{"shade,stock,bin\nVelmoro,40,A\nBrelvan,12,B", []string{"LOC:Velmoro,40,A\nBrelvan"}, []string{"Brelvan/LOCATION", "Velmoro/LOCATION"}},
+		// a plan, status, size or code is no name
+		{"Tarif: Komfort Plus", []string{"PER:Komfort Plus"}, nil},
 		// values that do not read as a name or a place
 		{"Owner: Platform Team", nil, nil},
 		{"Country: Other", nil, nil},
 		{"Region: Kastrelo-1", nil, nil},
 		{"region: EMEA", nil, nil},
 		{"Notes from the city: the bins were late", nil, nil},
+		{"After a long talk we finally agreed on a name: Brelvo", nil, nil},
+		{"City: Kastrelo was flooded again", nil, nil}, // a sentence is left to the tagger
 		{"Status: Closed\nCategory: Hardware", nil, nil},
 	} {
 		assert.Equal(t, c.want, runSpansOf(c.text, c.runs...), c.text)

@@ -703,10 +703,11 @@ func fieldSpans(s *scratch, doPerson, doLoc bool) {
 		for k := p; k < q; k++ {
 			sp := &s.spans[k]
 			if sp.start >= vs && sp.end <= ve {
-				if v.kind == lblAddress && sp.typ == Person && lo <= hi && sp.start == int(ts[lo].S) {
+				if v.kind == lblAddress && sp.typ == Person && lo <= hi && sp.start == int(ts[lo].S) && commaAfter(ts, sp.end, hi) {
 					// "Ship to: Jana Horáková, Vinohradská 1511/230, …": the
-					// addressee first on the line stays a PERSON, the address
-					// starts after her
+					// addressee first on the line, before a comma, stays a
+					// PERSON, the address starts after her ("Adres: Atatürk
+					// Bulvarı No: 45" is a street)
 					for lo <= hi && int(ts[lo].S) < sp.end {
 						lo++
 					}
@@ -744,6 +745,13 @@ func fieldSpans(s *scratch, doPerson, doLoc bool) {
 		}
 	}
 	s.spans = keep
+}
+
+// commaAfter reports whether the token that starts at byte end (at most
+// token hi) is a comma.
+func commaAfter(ts []ner.Token, end, hi int) bool {
+	k, _ := slices.BinarySearchFunc(ts[:hi+1], end, func(t ner.Token, e int) int { return int(t.S) - e })
+	return k <= hi && int(ts[k].S) == end && ts[k].Shape == ner.ShComma
 }
 
 // valueType returns the type the label of v gives its value, or "" when
@@ -803,7 +811,7 @@ func valueType(text string, ts []ner.Token, v fieldValue, tagged string) string 
 // lower-case word but name particles and function words (an address may
 // also hold street words), no number unless address, and no "@", ":" or
 // other punctuation than a name's or an address's ("-", ".", "'", "/", ",",
-// brackets). plainName: a capitalised word is an ordinary English, function,
+// brackets; an address also ":" and "#"). plainName: a capitalised word is an ordinary English, function,
 // product or organisation word that no name list holds ("Platform");
 // plainPlace: one that no place list holds ("Other"); named: a word is a
 // listed given name or surname; placed: a word is a listed place.
@@ -825,6 +833,10 @@ func valueReads(text string, ts []ner.Token, lo, hi int, address bool) (ok, plai
 			switch text[t.S] {
 			case '-', '.', '\'', '/', ',', '(', ')':
 				continue
+			case ':', '#':
+				if address {
+					continue // "Atatürk Bulvarı No: 45", "Unit #4"
+				}
 			}
 			if t.Shape == ner.ShApos || t.Shape == ner.ShHyphen || t.Shape == ner.ShQuote && text[t.S] != '"' {
 				continue

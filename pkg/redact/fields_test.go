@@ -50,6 +50,8 @@ func TestFieldLabelsTypeTheirValues(t *testing.T) {
 		{"- budget review (owner: Qemalo Dastani)", nil, []string{"Qemalo Dastani/PERSON"}},
 		// the addressee first in an address stays a person
 		{"Ship to: Qemalo Dastani, 12 Brelvo Road, Kastrelo", []string{"PER:Qemalo Dastani"}, []string{"12 Brelvo Road, Kastrelo/LOCATION", "Qemalo Dastani/PERSON"}},
+		// a street the tagger read as a name, before no comma, is the address's ("No:" is part of it)
+		{"Adres: Brelvo Bulvarı No: 45, 06420 Kastrelo", []string{"PER:Brelvo Bulvarı"}, []string{"Brelvo Bulvarı No: 45, 06420 Kastrelo/LOCATION"}},
 		// cells of numbers and codes are nobody; a row's line break ends a cell
 		{"ref,shade,stock\nZX-12,Velmoro,40", []string{"LOC:ZX-12,Velmoro,40"}, []string{"Velmoro/LOCATION"}},
 		{"shade,stock,bin\nVelmoro,40,A\nBrelvan,12,B", []string{"LOC:Velmoro,40,A\nBrelvan"}, []string{"Brelvan/LOCATION", "Velmoro/LOCATION"}},

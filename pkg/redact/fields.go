@@ -251,6 +251,8 @@ func cellSep(text string, ts []ner.Token, i int) bool {
 	switch text[t.S] {
 	case '"', '|', '=', '{', '}':
 		return true
+	case '\'':
+		return t.Shape == ner.ShQuote // a single quote standing alone: SQL's 'Ibadan' (not "O'Brien", not "'s")
 	case '>':
 		return !t.Space && i > 0 // "<city>Lahore": not a quoted e-mail's ">" at a line's start
 	case '<':
@@ -353,6 +355,10 @@ func labelledValues(text string, ts []ner.Token, vs []fieldValue) []fieldValue {
 				vs = hdr.values(text, ts, i, vs, &last)
 			}
 		}
+		if i > last && ts[i].Kind == ner.KWord && ts[i].E-ts[i].S == 6 && i+1 < n && text[ts[i+1].S] == '(' && foldEq(text[ts[i].S:ts[i].E], "values") {
+			vs = sqlValues(text, ts, i, vs, &last) // INSERT … (name, city) VALUES ('…', '…')
+			continue
+		}
 		if i <= last || ts[i].Kind != ner.KPunct {
 			continue
 		}
@@ -401,6 +407,83 @@ func labelStart(text string, ts []ner.Token, first int) bool {
 	}
 	p := &ts[k-1]
 	return p.Kind == ner.KPunct && (cellSep(text, ts, k-1) || p.Shape == ner.ShComma || p.Shape == ner.ShParen)
+}
+
+// foldEq reports whether ASCII word w is lower-case word low in any case.
+func foldEq(w, low string) bool {
+	if len(w) != len(low) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != low[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// sqlValues appends the typed values of an SQL "(col, col, …) VALUES ('v',
+// 'v', …)" at the VALUES token ts[i]: the column list is the bracket right
+// before it (at most 16 columns), each value the tokens of one comma-
+// separated item, quotes trimmed.
+func sqlValues(text string, ts []ner.Token, i int, vs []fieldValue, last *int) []fieldValue {
+	if i == 0 || text[ts[i-1].S] != ')' {
+		return vs
+	}
+	var kinds [16]uint8
+	col, open := 0, -1
+	for k := i - 2; k >= 0 && i-k < 4*lineReach; k-- {
+		if c := text[ts[k].S]; ts[k].Kind == ner.KPunct && c == '(' {
+			open = k
+			break
+		}
+	}
+	if open < 0 {
+		return vs
+	}
+	ncol := 0
+	for k := open + 1; k < i-1; k++ {
+		if ts[k].Kind == ner.KPunct && text[ts[k].S] == ',' {
+			if ncol++; ncol >= len(kinds) {
+				return vs
+			}
+			continue
+		}
+		if ts[k].Kind == ner.KWord && (k+1 == i-1 || ts[k+1].Kind == ner.KPunct && text[ts[k+1].S] != '_') {
+			kinds[ncol], _ = labelAt(text, ts, k)
+		}
+	}
+	lo, quoted := i+2, false
+	for k := i + 2; k < len(ts) && k-i < 4*lineReach && col <= ncol; k++ {
+		c := text[ts[k].S]
+		if ts[k].Kind == ner.KPunct && c == '\'' && ts[k].Shape == ner.ShQuote {
+			quoted = !quoted
+			continue
+		}
+		if quoted || ts[k].Kind != ner.KPunct || c != ',' && c != ')' {
+			continue
+		}
+		a, b := lo, k-1
+		for a <= b && ts[a].Kind == ner.KPunct {
+			a++
+		}
+		for b >= a && ts[b].Kind == ner.KPunct {
+			b--
+		}
+		if kd := kinds[col]; kd >= lblName && kd != lblRoute && a <= b && a > *last {
+			vs = append(vs, fieldValue{a, b, kd})
+			*last = b
+		}
+		col, lo = col+1, k+1
+		if c == ')' {
+			break
+		}
+	}
+	return vs
 }
 
 // gap reports whether two or more spaces or a tab come before token i.

@@ -37,6 +37,9 @@ func TestFieldLabelsTypeTheirValues(t *testing.T) {
 		{`{"firstName":"Qemalo","city":"Kastrelo","plan":"Gold"}`, nil, []string{"Kastrelo/LOCATION", "Qemalo/PERSON"}},
 		{"<row><name>Qemalo Dastani</name><city>Kastrelo</city></row>", nil, []string{"Kastrelo/LOCATION", "Qemalo Dastani/PERSON"}},
 		{"user=Qemalo city=Kastrelo plan=Gold", nil, []string{"Kastrelo/LOCATION", "Qemalo/PERSON"}},
+		// SQL: the column list types the VALUES; a span across the quotes is cut
+		{"INSERT INTO guests (full_name, city, notes) VALUES ('Qemalo Dastani', 'Kastrelo', 'late');", []string{"LOC:notes) VALUES ('Qemalo Dastani', 'Kastrelo"}, []string{"Kastrelo/LOCATION", "Qemalo Dastani/PERSON"}},
+		{"INSERT INTO guests (full_name, city) VALUES ('Dastani, Qemalo', 'Kastrelo');", nil, []string{"Dastani, Qemalo/PERSON", "Kastrelo/LOCATION"}},
 		// columns under a header of labels; a span across cells is cut
 		{"id,first_name,last_name,city\n7,Qemalo,Dastani,Kastrelo", nil, []string{"Dastani/PERSON", "Kastrelo/LOCATION", "Qemalo/PERSON"}},
 		{"Vorname\tNachname\tStadt\nQemalo\tDastani\tKastrelo", []string{"LOC:Vorname\tNachname\tStadt"}, []string{"Dastani/PERSON", "Kastrelo/LOCATION", "Qemalo/PERSON"}},

@@ -155,6 +155,9 @@ func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int
 		for q >= p && nameWord(&ts[q]) && (foreignWord(text, &ts[q]) || ts[q].Flags&ner.FGreet != 0) {
 			q--
 		}
+		if p > q {
+			return // greetings and function words only; p may be past the last token
+		}
 		e, titled := titleAt(text, ts, p)
 		titled = titled && e <= q || titledAfter(text, ts, p) // "et M. Vasseur": a titled name needs no list
 		listed := false

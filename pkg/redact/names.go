@@ -102,73 +102,27 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		for j < n && tags[j] == in {
 			j++
 		}
-		a, b := i, j-1
-		for a <= b && s.toks[a].Kind == ner.KPunct {
-			a++
-		}
-		for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
-			b--
-		}
-		if a < b && keyTail(s.toks, a) {
-			a++ // "ref ENG-878 Ekaaksh Myhrer": the number belongs to the ticket key, not to a house
-		}
-		for a < b && chatWord(s.text, &s.toks[a]) {
-			a++ // "omg liah", "Hi Ana": a chat word or greeting before a name is no part of it
-			for a < b && s.toks[a].Kind == ner.KPunct {
-				a++
-			}
-		}
-		for b > a && chatWord(s.text, &s.toks[b]) {
-			b-- // "Ana thx": nor after it
-			for b > a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
-				b--
-			}
-		}
-		if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
-			b, j = j, j+1 // "Mateo Müller": the surname after a given name
-		}
-		if typ == Person && a == i {
-			for k := 0; k < 2 && a > 0 && tags[a-1] == ner.TagO && surnameBefore(s.toks, a); k++ {
-				a-- // "Nguyễn Thị Mai": surname-first order, the listed surname before the name
-			}
-		}
-		if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
-			b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
-		}
-		if a < b && legalForm(s.text, &s.toks[b]) || a <= b && legalFormAfter(s.text, s.toks, b) {
-			i = j // "Soylent Corp", "De Fazio & Sons": an organisation, not a name or a place
-			continue
-		}
-		if a == b && dictCompound(s.text, &s.toks[a]) {
-			i = j // "Follow-up", "sign-off", "team-building": a compound of English words
-			continue
-		}
-		if typ == Location && a == b && s.toks[a].Kind == ner.KNum && b+1 < n && !s.toks[b+1].NL && s.text[s.toks[b+1].S] == '%' {
-			i = j // "100%": a percentage, no postcode
-			continue
-		}
-		if noProperWord(s.toks, a, b, cased) {
-			i = j // "APM", "SCIM, SAML", "S3", "SC045672", "A-55120": acronyms and codes, no name or place
-			continue
-		}
-		if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
-			i = j
-			continue
-		}
-		if cased && a < b {
-			var pieces [4][2]int
-			if np, run := foreignPieces(s.text, s.toks, a, b, &pieces); run {
-				// "Le confirmamos la reserva … de Valencia": a sentence of another
-				// language read as one name; only its listed names stay
-				for _, pc := range pieces[:np] {
-					emitTagSpan(s, tags, pc[0], pc[1], typ, prio, doPerson, doLoc, cased)
+		// fields.go: a span that runs over a CSV/TSV cell, a JSON quote or a
+		// label's colon is cut there, one run per cell ("Av. El Sol 614","city":"Cusco")
+		p, cut := i, false
+		for k := i + 1; k < j; k++ {
+			if cellSep(s.text, s.toks, k) {
+				if p < k && cellWorthy(s.text, s.toks, p, k-1) {
+					tagRun(s, tags, p, k, typ, prio, doPerson, doLoc, cased)
 				}
-				i = j
-				continue
+				p, cut = k+1, true
+				if s.toks[k].Kind != ner.KPunct {
+					p = k // a tab or a line break: the token starts the next cell
+				}
 			}
 		}
-		emitPlace(s, tags, a, b, typ, prio, doPerson, doLoc, cased) // address.go: a place stops where the address stops
+		if p < j && (!cut || cellWorthy(s.text, s.toks, p, j-1)) {
+			tagRun(s, tags, p, j, typ, prio, doPerson, doLoc, cased)
+		}
 		i = j
+	}
+	if doPerson || doLoc {
+		fieldSpans(s, doPerson, doLoc) // fields.go: "Nom : Tremblay", "Region: Waikato", a CSV city column
 	}
 	// in cased text, a place made only of numbers and lower-case words (a
 	// postcode line, "apt 4") stands next to a place with a name; alone it
@@ -188,12 +142,84 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 	properNouns(s, tags, doPerson, doLoc)
 }
 
+// tagRun adds the tagger run ts[i..j-1] of type typ, read with the span
+// rules that mend what a tagger's draw may miss or misread.
+func tagRun(s *scratch, tags []uint8, i, j int, typ string, prio int, doPerson, doLoc, cased bool) {
+	n := len(s.toks)
+	a, b := i, j-1
+	for a <= b && s.toks[a].Kind == ner.KPunct {
+		a++
+	}
+	for b >= a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
+		b--
+	}
+	if a < b && keyTail(s.toks, a) {
+		a++ // "ref ENG-878 Ekaaksh Myhrer": the number belongs to the ticket key, not to a house
+	}
+	for a < b && chatWord(s.text, &s.toks[a]) {
+		a++ // "omg liah", "Hi Ana": a chat word or greeting before a name is no part of it
+		for a < b && s.toks[a].Kind == ner.KPunct {
+			a++
+		}
+	}
+	for b > a && chatWord(s.text, &s.toks[b]) {
+		b-- // "Ana thx": nor after it
+		for b > a && s.toks[b].Kind == ner.KPunct && s.toks[b].Shape != ner.ShParen {
+			b--
+		}
+	}
+	if b = labelTail(s.text, s.toks, a, b); b < j-1 {
+		j = b + 1 // fields.go: "NAIROBI TO: …" — the next field's label is no part of the span
+	}
+	if typ == Person && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) {
+		b, j = j, j+1 // "Mateo Müller": the surname after a given name
+	}
+	if typ == Person && a == i {
+		for k := 0; k < 2 && a > 0 && tags[a-1] == ner.TagO && surnameBefore(s.toks, a); k++ {
+			a-- // "Nguyễn Thị Mai": surname-first order, the listed surname before the name
+		}
+	}
+	if typ == Location && b == j-1 && j < n && tags[j] == ner.TagO && surnameAfter(s.toks, b) && nameNotPlace(s.toks[a:j+1]) {
+		b, j = j, j+1 // "loop in Yzzutho Skiraestrup": a name read as a place, its surname left out
+	}
+	if a < b && legalForm(s.text, &s.toks[b]) || a <= b && legalFormAfter(s.text, s.toks, b) {
+		return // "Soylent Corp", "De Fazio & Sons": an organisation, not a name or a place
+	}
+	if a == b && dictCompound(s.text, &s.toks[a]) {
+		return // "Follow-up", "sign-off", "team-building": a compound of English words
+	}
+	if typ == Location && a == b && s.toks[a].Kind == ner.KNum && b+1 < n && !s.toks[b+1].NL && s.text[s.toks[b+1].S] == '%' {
+		return // "100%": a percentage, no postcode
+	}
+	if noProperWord(s.toks, a, b, cased) {
+		return // "APM", "SCIM, SAML", "S3", "SC045672", "A-55120": acronyms and codes, no name or place
+	}
+	if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
+		return
+	}
+	if cased && a < b {
+		var pieces [4][2]int
+		if np, run := foreignPieces(s.text, s.toks, a, b, &pieces); run {
+			// "Le confirmamos la reserva … de Valencia": a sentence of another
+			// language read as one name; only its listed names stay
+			for _, pc := range pieces[:np] {
+				emitTagSpan(s, tags, pc[0], pc[1], typ, prio, doPerson, doLoc, cased)
+			}
+			return
+		}
+	}
+	emitPlace(s, tags, a, b, typ, prio, doPerson, doLoc, cased) // address.go: a place stops where the address stops
+}
+
 // emitTagSpan adds the tagger span ts[a..b] of type typ: a span of titles
 // only is none, a titled name is a PERSON without its title (emitTitled),
 // any other goes to emitSpan.
 func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPerson, doLoc, cased bool) {
 	if a > b || onlyTitles(s.text, s.toks, a, b) {
 		return // "Madam", "Dear Sir": a form of address without a name
+	}
+	if labelOnly(s.text, s.toks, a, b) {
+		return // fields.go: "Vorname:", "Lieferanschrift", a CSV header's "city": a field's label
 	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages

@@ -133,19 +133,20 @@ type cand struct {
 }
 
 type scratch struct {
-	text  string
-	cands []cand
-	known []cand // sorted copy of the candidates found before numbers
-	toks  []ner.Token
-	tags  []uint8
-	spans []tagSpan // one window's tagger spans
-	ner   ner.Scratch
-	occ   bitmap
-	keys  []uint64 // radix sort buffers
-	idx   []int32
-	tmp   []cand
-	kept  []cand
-	buf   []byte
+	text   string
+	cands  []cand
+	known  []cand // sorted copy of the candidates found before numbers
+	toks   []ner.Token
+	tags   []uint8
+	spans  []tagSpan    // one window's tagger spans
+	fields []fieldValue // one window's labelled values (fields.go)
+	ner    ner.Scratch
+	occ    bitmap
+	keys   []uint64 // radix sort buffers
+	idx    []int32
+	tmp    []cand
+	kept   []cand
+	buf    []byte
 	// words the text uses as a product (products.go)
 	products productSet
 	// libphonenumber calls left for splitting runs of numbers (bounds the

@@ -2,13 +2,15 @@ package pipeline
 
 import (
 	"context"
-	"github.com/consentflow/consentflow/pkg/identity"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/consentflow/consentflow/pkg/avro"
+	"github.com/consentflow/consentflow/pkg/identity"
 	"github.com/consentflow/consentflow/pkg/schema"
 	"github.com/consentflow/consentflow/pkg/stream"
 	"github.com/consentflow/consentflow/services/anonymizer/internal/keyring"
@@ -353,4 +355,60 @@ func TestEventsHandlerRefusesOtherPurposes(t *testing.T) {
 	}
 	require.ErrorContains(t, failed.Failures[0].Err, "no purpose header")
 	require.ErrorContains(t, failed.Failures[1].Err, `"analytics"`)
+}
+
+// panickyRedactor panics on texts that start with "boom": with a runtime error
+// (an index past the end of a slice, as a redactor bug would) or, for
+// "boom-value", with a value that carries the text itself.
+var panickyRedactor = transform.RedactorFunc(func(text string, _ transform.Actor) transform.Redaction {
+	switch {
+	case text == "boom-value":
+		panic("cannot redact " + text)
+	case strings.HasPrefix(text, "boom"):
+		words := strings.Fields(text)
+		_ = words[len(words)+2] // index out of range
+	}
+	return transform.Redaction{Text: text}
+})
+
+// TestEventsHandlerDeadLettersARecordWhoseAnonymizationPanics: a panic while
+// one record is anonymized (here in the redactor, on one or on several
+// workers) fails that record alone as poison, with the runtime's message and
+// the panicking function in its error and none of its text; the records
+// around it are curated, and the process does not crash.
+func TestEventsHandlerDeadLettersARecordWhoseAnonymizationPanics(t *testing.T) {
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t)
+			h := f.events(t)
+			tr, err := transform.New(transform.Options{Purpose: purpose, Keyring: f.keyring, Redactor: panickyRedactor, Granularity: time.Hour})
+			require.NoError(t, err)
+			h.Transformer, h.Workers = tr, workers
+
+			texts := []string{"hello", "boom Zorbina Quell lives here", "fine", "boom-value", "still fine"}
+			batch := make([]kafka.Message, len(texts))
+			for i, text := range texts {
+				e := event(fmt.Sprintf("usr_%d", i))
+				e.Text = text
+				batch[i] = f.encodeEvent(t, e, int64(20+i))
+			}
+			out, err := h.Handle(ctx, batch)
+			var failed *stream.BatchError
+			require.ErrorAs(t, err, &failed)
+			require.Len(t, out, 3, "the records around the panicking ones are curated")
+			require.Len(t, failed.Failures, 2)
+			require.Equal(t, 1, failed.Failures[0].Index)
+			require.Equal(t, 3, failed.Failures[1].Index)
+			for _, fl := range failed.Failures {
+				require.Equal(t, "panic", fl.Reason)
+				require.True(t, stream.Permanent(fl.Err), "a panicking record is poison, not retried: %v", fl.Err)
+				require.NotContains(t, fl.Err.Error(), "Zorbina")
+				require.NotContains(t, fl.Err.Error(), "cannot redact")
+				require.Contains(t, fl.Err.Error(), "pipeline.init", "names the panicking function")
+			}
+			require.ErrorContains(t, failed.Failures[0].Err, "index out of range")
+			require.ErrorContains(t, failed.Failures[1].Err, "panic value of type string")
+		})
+	}
 }

@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -50,11 +52,96 @@ func TestHelperSinkProcess(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	logger, _ := zap.NewDevelopment()
-	if err := Run(ctx, cfg, logger, nil); err != nil {
+	s, err := New(ctx, cfg, logger, nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sink:", err)
+		os.Exit(1)
+	}
+	// SINK_HELPER_HOLD=<stage> and SINK_HELPER_HOLD_AT=<n> (TestSinkKilledMidCommitLive):
+	// the n-th time a table commit reaches stage ("files-written": its data
+	// files written, the catalog commit not made; "committed": the catalog
+	// commit made, nothing acknowledged yet), print "HELD <stage>" and hold it
+	// there for good, so that the test can SIGKILL the process mid-commit.
+	if hold := os.Getenv("SINK_HELPER_HOLD"); hold != "" {
+		at, err := strconv.Atoi(os.Getenv("SINK_HELPER_HOLD_AT"))
+		if err != nil || at < 1 {
+			fmt.Fprintln(os.Stderr, "SINK_HELPER_HOLD_AT:", err)
+			os.Exit(2)
+		}
+		var n atomic.Int64
+		s.writer.SetCommitHook(func(stage string) {
+			if stage == hold && n.Add(1) == int64(at) {
+				fmt.Fprintf(os.Stdout, "HELD %s\n", stage)
+				select {}
+			}
+		})
+	}
+	err = s.Run(ctx)
+	s.Close()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sink:", err)
 		os.Exit(1)
 	}
 	os.Exit(0)
+}
+
+// sinkProc is a dataset-sink process: this test binary running
+// TestHelperSinkProcess.
+type sinkProc struct {
+	cmd  *exec.Cmd
+	done chan error
+	log  string
+}
+
+// startSinkProc starts a sink process with cfg (and extra environment
+// variables), its output in dir/<name>.log.
+func startSinkProc(t *testing.T, dir, name string, cfg Config, extra ...string) *sinkProc {
+	t.Helper()
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSinkProcess$", "-test.v=false")
+	// The connection settings the test uses, as variables; the inherited
+	// ones they replace (and their *_FILE forms, which the services' env
+	// sets for secrets: setting both is a configuration error) are dropped.
+	conn := map[string]string{}
+	for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig), config.Environ(&cfg.Redis)} {
+		maps.Copy(conn, vars)
+	}
+	cmd.Env = []string{"SINK_HELPER_CONFIG=" + string(raw)}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		_, replaced := conn[name]
+		_, fileOfReplaced := conn[strings.TrimSuffix(name, config.FileSuffix)]
+		if !replaced && !(strings.HasSuffix(name, config.FileSuffix) && fileOfReplaced) && !strings.HasPrefix(name, "SINK_HELPER_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for name, value := range conn {
+		cmd.Env = append(cmd.Env, name+"="+value)
+	}
+	cmd.Env = append(cmd.Env, extra...)
+	logf, err := os.Create(filepath.Join(dir, name+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &sinkProc{cmd: cmd, done: make(chan error, 1), log: logf.Name()}
+	go func() { p.done <- cmd.Wait(); logf.Close() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() { // the instance's own words, before TempDir goes
+			if b, err := os.ReadFile(logf.Name()); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+				t.Logf("instance %s, last lines of its log:\n%s", name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
+			}
+		}
+	})
+	return p
 }
 
 // TestSinkInstancesLive: three sink processes in one consumer group append to
@@ -103,56 +190,7 @@ func TestSinkInstancesLive(t *testing.T) {
 		}
 		produced += n
 	}
-	raw, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type proc struct {
-		cmd  *exec.Cmd
-		done chan error
-	}
-	start := func(name string) *proc {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSinkProcess$", "-test.v=false")
-		// The connection settings the test uses, as variables; the inherited
-		// ones they replace (and their *_FILE forms, which the services' env
-		// sets for secrets: setting both is a configuration error) are dropped.
-		conn := map[string]string{}
-		for _, vars := range []map[string]string{config.Environ(&cfg.Config), config.Environ(&cfg.RegistryConfig), config.Environ(&cfg.Redis)} {
-			maps.Copy(conn, vars)
-		}
-		cmd.Env = []string{"SINK_HELPER_CONFIG=" + string(raw)}
-		for _, kv := range os.Environ() {
-			name, _, _ := strings.Cut(kv, "=")
-			_, replaced := conn[name]
-			_, fileOfReplaced := conn[strings.TrimSuffix(name, config.FileSuffix)]
-			if !replaced && !(strings.HasSuffix(name, config.FileSuffix) && fileOfReplaced) {
-				cmd.Env = append(cmd.Env, kv)
-			}
-		}
-		for name, value := range conn {
-			cmd.Env = append(cmd.Env, name+"="+value)
-		}
-		logf, err := os.Create(filepath.Join(dir, name+".log"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		p := &proc{cmd: cmd, done: make(chan error, 1)}
-		go func() { p.done <- cmd.Wait(); logf.Close() }()
-		t.Cleanup(func() {
-			_ = cmd.Process.Kill()
-			if t.Failed() { // the instance's own words, before TempDir goes
-				if b, err := os.ReadFile(logf.Name()); err == nil {
-					lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-					t.Logf("instance %s, last lines of its log:\n%s", name, strings.Join(lines[max(0, len(lines)-15):], "\n"))
-				}
-			}
-		})
-		return p
-	}
+	start := func(name string) *sinkProc { return startSinkProc(t, dir, name, cfg) }
 	lo, err := lakeOptions(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -197,10 +235,10 @@ func TestSinkInstancesLive(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	for _, p := range []*proc{a, c, d} {
+	for _, p := range []*sinkProc{a, c, d} {
 		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	for name, p := range map[string]*proc{"a": a, "c": c, "d": d} {
+	for name, p := range map[string]*sinkProc{"a": a, "c": c, "d": d} {
 		if err := <-p.done; err != nil {
 			log, _ := os.ReadFile(filepath.Join(dir, name+".log"))
 			t.Fatalf("instance %s: %v\n%s", name, err, tail(string(log), 3000))

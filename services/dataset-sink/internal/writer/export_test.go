@@ -30,11 +30,7 @@ func Buffered(w *Writer) int64 {
 // attempt's data files are written, before the catalog commit) and
 // "committed" (after the catalog commit, before anything is made durable).
 // Set it before the first Append.
-func SetCommitHook(w *Writer, hook func(stage string)) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.hook = hook
-}
+func SetCommitHook(w *Writer, hook func(stage string)) { w.SetCommitHook(hook) }
 
 // InFlight reports whether a generation is being committed.
 func InFlight(w *Writer) bool {

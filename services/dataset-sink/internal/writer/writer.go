@@ -343,6 +343,18 @@ func (w *Writer) waitRoom() error {
 	return nil
 }
 
+// SetCommitHook makes the committer call hook(stage) at "files-written" (an
+// attempt's data files are written, before its catalog commit) and
+// "committed" (after the catalog commit, before anything is made durable). A
+// test seam: the writer's tests hold a commit with it, and the sink's live
+// kill test sets it in its helper process only; the service never sets it.
+// Set it before the first Append.
+func (w *Writer) SetCommitHook(hook func(stage string)) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hook = hook
+}
+
 // SetDurable sets Options.Durable (the events stage owns the acknowledgements
 // and is built after the writer); ranges made durable before and not yet
 // returned are handed to it at once.

@@ -1,0 +1,21 @@
+#!/bin/bash
+# run.sh WORKTREE LABEL: one e2e bench run under the lock with the broker sampler; keeps the JSON + samples in /work/wt/perf17-tools/runs
+set -e
+wt=$1; label=$2; extra="$3"
+out=/work/wt/perf17-tools/runs; mkdir -p $out
+while [ -e /work/wt/QUIET ]; do sleep 20; done
+cd $wt
+flock /work/wt/bench.lock bash -c '
+  java -Xmx48m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC -cp /work/wt/perf17-tools Sampler "$(cat /work/wt/perf17-tools/jmxurl)" 500 900 > '$out'/'$label'.samples.tmp &
+  sp=$!
+  timeout 900 make bench BENCH_ARGS="-only=e2e '"$extra"'" > '$out'/'$label'.log 2>&1; rc=$?
+  kill $sp
+  exit $rc'
+j=$(ls -t bench/results/*.json | head -1)
+stamp=$(basename $j .json)
+mv $j $out/$label-$stamp.json
+mv $out/$label.samples.tmp $out/$label-$stamp.samples
+rm -rf bench/results/$stamp
+git checkout -q BENCHMARKS.md
+python3 /work/wt/perf17-tools/analyze.py $out/$label-$stamp.samples $out/$label-$stamp.json max > $out/$label-$stamp.broker.txt || true
+echo $out/$label-$stamp

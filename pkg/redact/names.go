@@ -124,6 +124,7 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 	if doPerson || doLoc {
 		fieldSpans(s, doPerson, doLoc) // fields.go: "Nom : Tremblay", "Region: Waikato", a CSV city column
 	}
+	placeSpans(s, tags, doLoc) // places.go: "Texas, Ohio, Georgia and Maine", "w Gdańsku", "Tampereella"
 	// in cased text, a place made only of numbers and lower-case words (a
 	// postcode line, "apt 4") stands next to a place with a name; alone it
 	// is a ticket number or a row

@@ -52,6 +52,10 @@ var placePrepWeak = wordSet(`u do na v z od k ke ku pri przy pod nad spod`)
 // Schweiz", "à la Réunion", "nach den Niederlanden").
 var placeArticles = wordSet(`die der den dem la le les l el the`)
 
+// foreignArticles are the articles of placeArticles that are no English
+// word.
+var foreignArticles = wordSet(`die der den dem la le les l el`)
+
 // placeConj join the items of a list of places.
 var placeConj = wordSet(`and or und oder et ou y o e i och og ja és ve en`)
 
@@ -73,10 +77,21 @@ var caseEndings = []struct {
 // word list or closed class also holds when strict.
 func isPlace(w string, strict bool) bool {
 	f := ner.Flags(w)
-	if f&ner.FPlace == 0 {
+	if f&ner.FPlace == 0 && (f&(ner.FDict|ner.FCommon|ner.FFunc) != 0 || !ner.Region(w)) {
 		return false
 	}
 	return !strict || f&(ner.FGiven|ner.FDict|ner.FCommon|ner.FFunc) == 0
+}
+
+// placeTok reports whether the word t is a listed place: in the tagger's
+// place list (GeoNames, Faker), or a country, state or region of
+// regions.txt.gz ("Österreich", "Schweiz", "Occitanie") that is no
+// ordinary English word.
+func placeTok(text string, t *ner.Token) bool {
+	if t.Flags&ner.FPlace != 0 {
+		return true
+	}
+	return t.Kind == ner.KWord && t.E-t.S <= 48 && t.Flags&(ner.FDict|ner.FCommon|ner.FFunc) == 0 && ner.Region(text[t.S:t.E])
 }
 
 // placeStem reports whether the word w, not itself a listed place, is a
@@ -153,7 +168,7 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 			listed = k + n
 		} else if ok {
 			for i := k; i < k+n; i++ {
-				if capWord(&ts[i]) && ts[i].Flags&ner.FPlace != 0 {
+				if capWord(&ts[i]) && placeTok(text, &ts[i]) {
 					places = append(places, i)
 				}
 			}
@@ -161,14 +176,16 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 			continue
 		}
 		p := k - 1 // the preposition, over one article
-		if p >= 1 && lowerIn(text, &ts[p], placeArticles) && !ts[p].NL {
-			if lowerIn(text, &ts[p-1], placePrepStrong) && !ts[p-1].NL {
-				p--
-			}
+		strong := false
+		if p >= 1 && lowerIn(text, &ts[p], placeArticles) && !ts[p].NL && !ts[p-1].NL {
+			// "nach der", "in die Schweiz", "à la Réunion": English "in"
+			// counts before an article of another language
+			strong = lowerIn(text, &ts[p-1], placePrepStrong) || text[ts[p-1].S:ts[p-1].E] == "in" && lowerIn(text, &ts[p], foreignArticles)
+			p--
 		}
-		strong := p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepStrong)
+		strong = strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepStrong)
 		weak := strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepWeak)
-		if t.Flags&ner.FPlace != 0 {
+		if placeTok(text, t) {
 			if strong && !possessive(text, ts, k) && !(k+1 < len(ts) && capWord(&ts[k+1]) && !ts[k+1].NL) {
 				// a place alone, not the first word of a longer name ("w Sali Konferencyjnej")
 				places = append(places, k)
@@ -199,10 +216,10 @@ func possessive(text string, ts []ner.Token, k int) bool {
 func placeList(text string, ts []ner.Token, tags []uint8, k int) (n int, ok bool) {
 	// a clear place: listed and no name, or read as a place by the tagger
 	clearAt := func(i int) bool {
-		return ts[i].Flags&ner.FPlace != 0 && (ts[i].Flags&(ner.FGiven|ner.FSurname) == 0 || tags[i] == ner.TagBLoc)
+		return placeTok(text, &ts[i]) && (ts[i].Flags&(ner.FGiven|ner.FSurname) == 0 || tags[i] == ner.TagBLoc)
 	}
 	items, conj, clear := 1, false, clearAt(k)
-	all := ts[k].Flags&ner.FPlace != 0
+	all := placeTok(text, &ts[k])
 	end := k + 1
 	for i := k + 1; i < len(ts) && i-k < 4*lineReach; {
 		j := i
@@ -222,7 +239,7 @@ func placeList(text string, ts []ner.Token, tags []uint8, k int) (n int, ok bool
 			break // an item of two words: a name or a place phrase, no bare list
 		}
 		items++
-		all = all && ts[j].Flags&ner.FPlace != 0
+		all = all && placeTok(text, &ts[j])
 		clear = clear || clearAt(j)
 		end = j + 1
 		i = j + 1

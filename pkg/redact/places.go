@@ -155,6 +155,7 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 	text, ts := s.text, s.toks
 	var places []int // token indices, in order
 	listed := 0      // no list starts before ts[listed]: its items were read
+	english := lineCache{line: -1}
 	for k := 0; k < len(ts); k++ {
 		t := &ts[k]
 		if !capWord(t) || t.E-t.S > 48 {
@@ -184,7 +185,7 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 			p--
 		}
 		strong = strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepStrong)
-		weak := strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepWeak)
+		weak := strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepWeak) && !englishLine(text, ts, k, &english)
 		if placeTok(text, t) {
 			if strong && !possessive(text, ts, k) && !(k+1 < len(ts) && capWord(&ts[k+1]) && !ts[k+1].NL) {
 				// a place alone, not the first word of a longer name ("w Sali Konferencyjnej")
@@ -200,6 +201,36 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 		return
 	}
 	placeRetype(s, places)
+}
+
+// lineCache keeps englishLine's answer for the line that starts at token
+// line, so that many words of one line cost one count.
+type lineCache struct {
+	line int
+	eng  bool
+}
+
+// englishLine reports whether the line of ts[k] (at most lineReach tokens
+// either side) reads as English: two or more English function words
+// ("the", "and", "to", "do"…) other than the short prepositions of
+// placePrepWeak. "do", "u", "z" before a name there are English or chat
+// words ("do Rajina a favour", "thank u Chad"), no place preposition.
+func englishLine(text string, ts []ner.Token, k int, c *lineCache) bool {
+	a := k
+	for a > 0 && !ts[a].NL && k-a < lineReach {
+		a--
+	}
+	if c.line == a {
+		return c.eng
+	}
+	n := 0
+	for i := a; i < len(ts) && i-a < 2*lineReach && (i == a || !ts[i].NL); i++ {
+		if t := &ts[i]; t.Kind == ner.KWord && t.Shape == ner.ShLower && t.Flags&ner.FFunc != 0 && !lowerIn(text, t, placePrepWeak) {
+			n++
+		}
+	}
+	c.line, c.eng = a, n >= 2
+	return c.eng
 }
 
 // possessive reports whether the word ts[k] is followed by "'s".

@@ -147,8 +147,8 @@ func lowerIn(text string, t *ner.Token, m map[string]bool) bool {
 
 // placeSpans finds the words of s.toks that read as places by their
 // position (see the top of this file) and makes them LOCATION spans in
-// s.spans. Linear: one pass over the tokens, one over the spans.
-func placeSpans(s *scratch, tags []uint8, doLoc bool) {
+// s.spans; the window's candidates start at s.cands[from]. Linear: one pass over the tokens, one over the spans.
+func placeSpans(s *scratch, tags []uint8, from int, doLoc bool) {
 	if !doLoc {
 		return
 	}
@@ -200,7 +200,7 @@ func placeSpans(s *scratch, tags []uint8, doLoc bool) {
 	if len(places) == 0 {
 		return
 	}
-	placeRetype(s, places)
+	placeRetype(s, places, from)
 }
 
 // lineCache keeps englishLine's answer for the line that starts at token
@@ -249,6 +249,9 @@ func placeList(text string, ts []ner.Token, tags []uint8, k int) (n int, ok bool
 	clearAt := func(i int) bool {
 		return placeTok(text, &ts[i]) && (ts[i].Flags&(ner.FGiven|ner.FSurname) == 0 || tags[i] == ner.TagBLoc)
 	}
+	if k > 0 && capWord(&ts[k-1]) && !ts[k].NL {
+		return 0, false // the last word of a name or place of two words ("Virginia Mendoza and …")
+	}
 	items, conj, clear := 1, false, clearAt(k)
 	all := placeTok(text, &ts[k])
 	end := k + 1
@@ -281,13 +284,26 @@ func placeList(text string, ts []ner.Token, tags []uint8, k int) (n int, ok bool
 	return end - k, all && clear
 }
 
-// placeRetype makes the tokens at places LOCATION spans in s.spans: a
+// placeRetype makes the tokens at places LOCATION spans in s.spans (and in
+// this window's candidates from s.cands[from:]): a
 // PERSON span of just the word is retyped, a longer PERSON span is cut
 // around it, a word no span covers is added.
-func placeRetype(s *scratch, places []int) {
+func placeRetype(s *scratch, places []int, from int) {
 	ts := s.toks
-	slices.SortFunc(s.spans, func(x, y tagSpan) int { return x.start - y.start })
 	covered := make([]bool, len(places))
+	// a given name that a conjunction joined to a PERSON (coordinated,
+	// already a candidate: "Nevada or Virginia") is a place like the rest
+	for i := from; i < len(s.cands); i++ {
+		c := &s.cands[i]
+		if c.typ != Person {
+			continue
+		}
+		if r, ok := slices.BinarySearchFunc(places, c.start, func(k, x int) int { return int(ts[k].S) - x }); ok && int(ts[places[r]].E) == c.end {
+			c.typ, c.prio = Location, prioLoc
+			covered[r] = true
+		}
+	}
+	slices.SortFunc(s.spans, func(x, y tagSpan) int { return x.start - y.start })
 	nsp := len(s.spans)
 	q := 0
 	for si := 0; si < nsp; si++ {

@@ -47,6 +47,7 @@ func TestPlacesByPosition(t *testing.T) {
 		{"surnames", "Murphy and Mendoza signed it.", map[string]string{"Murphy": "B-PER", "Mendoza": "B-PER"}, []string{"Mendoza/PERSON", "Murphy/PERSON"}},
 		// two items need a conjunction; an item of two words is no bare list
 		{"two without conjunction", "Virginia, Idaho", map[string]string{"Virginia": "B-PER"}, []string{"Virginia/PERSON"}},
+		{"two words after", "Idaho and Virginia Mendoza", map[string]string{"Virginia": "B-PER", "Mendoza": "I-PER"}, []string{"Virginia Mendoza/PERSON"}},
 		{"two words", "Virginia Mendoza and Idaho", map[string]string{"Virginia": "B-PER", "Mendoza": "I-PER"}, []string{"Virginia Mendoza/PERSON"}},
 		// a place preposition of another language
 		{"nach", "Die Ware geht morgen nach Schweden.", nil, []string{"Schweden/LOCATION"}},
@@ -70,6 +71,8 @@ func TestPlacesByPosition(t *testing.T) {
 		{"no preposition", "Krakowie jest zimno.", nil, nil},
 		{"English do", "Can you do Zagrebu and the rest of the list?", nil, nil},
 		{"given-name stem", "Idę do Jordana po pracy.", nil, nil},
+		// a listed surname is a surname, whatever its stem ("Baghdad" + "-i")
+		{"surname", "Byłem wczoraj u Baghdadi w domu.", nil, nil},
 		{"unlisted stem", "Jedziemy do Kominkowa jutro.", nil, nil},
 		// a foreign clause read as one PERSON keeps only its name
 		{"cut", "wczoraj byłam w Toruniu z Anną", tagLine("wczoraj byłam w Toruniu z Anną", "wczoraj"), []string{"Anną/PERSON", "Toruniu/LOCATION"}},
@@ -94,8 +97,10 @@ func TestPlaceStem(t *testing.T) {
 		{"İstanbul'a", true, true},
 		{"Lublin", false, false},    // the place itself: no ending to strip
 		{"Paris's", false, false},   // English possessive
+		{"Ankara's", false, false},  // of a place that is no name either
 		{"Virginiae", false, false}, // a given name's stem
 		{"Lub", false, false},       // too short
+		{"Waie", false, false},      // a stem of two letters ("Wa", a listed town)
 	} {
 		ok, local := placeStem(c.w)
 		assert.Equal(t, c.ok, ok, c.w)

@@ -142,6 +142,9 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		titledNames(s, tags) // titles.go: "Sr. García y Sra. López", the name after a title the tagger left out
 	}
 	properNouns(s, tags, doPerson, doLoc)
+	if doPerson {
+		loneNames(s, from) // lone.go: "Hei Sigrid,", a signature's first name on the last line
+	}
 }
 
 // tagRun adds the tagger run ts[i..j-1] of type typ, read with the span

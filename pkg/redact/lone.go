@@ -51,6 +51,12 @@ func loneWord(text string, t *ner.Token, unlisted, greet bool) bool {
 	return unlisted && t.Flags&^ner.FSurname&(ner.FPlace|ner.FPlacePre|ner.FCommon|ner.FDict|ner.FProduct|ner.FRegion|ner.FParticle|ner.FChat|ner.FPersonCtx|ner.FLocCtx) == 0
 }
 
+// surnameWord reports whether t is a capitalised listed surname that is no
+// ordinary word or place.
+func surnameWord(t *ner.Token) bool {
+	return t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags&ner.FSurname != 0 && t.Flags&(ner.FDict|ner.FCommon|ner.FPlace) == 0
+}
+
 // greetingWord reports whether t is a greeting of some language.
 func greetingWord(text string, t *ner.Token) bool {
 	return t.Kind == ner.KWord && (t.Flags&ner.FGreet != 0 || chatWord(text, t))
@@ -78,8 +84,8 @@ func loneNames(s *scratch, from int) {
 			a++ // "Dzień dobry", "Guten Morgen": a greeting of two words
 		}
 		b := a
-		for b < n && b < a+2 && !ts[b].NL && loneWord(text, &ts[b], b == a, false) {
-			b++
+		for b < n && b < a+2 && !ts[b].NL && (loneWord(text, &ts[b], b == a, false) || b > a && surnameWord(&ts[b])) {
+			b++ // the name, and a listed surname after it
 		}
 		if b == a || b-a == 2 && ts[a+1].Flags&(ner.FGiven|ner.FSurname) == 0 {
 			continue
@@ -180,7 +186,7 @@ func signature(text string, ts []ner.Token) (lo, hi int, ok bool) {
 		lo++
 	}
 	words := n - lo
-	if words < 1 || words > 2 || !loneWord(text, &ts[lo], words == 1, true) || words == 2 && (ts[n-1].Kind != ner.KWord || ts[n-1].Flags&(ner.FGiven|ner.FSurname) == 0) {
+	if words < 1 || words > 2 || !loneWord(text, &ts[lo], words == 1, true) || words == 2 && !loneWord(text, &ts[n-1], false, false) && !surnameWord(&ts[n-1]) {
 		return 0, 0, false
 	}
 	blank := strings.Count(text[ts[a-1].E:ts[a].S], "\n") >= 2

@@ -1,8 +1,10 @@
 package redact
 
 import (
+	"strings"
 	"testing"
 
+	"github.com/consentflow/consentflow/pkg/redact/ner"
 	"github.com/stretchr/testify/assert"
 )
 
@@ -23,6 +25,7 @@ func TestLoneFirstNames(t *testing.T) {
 		{"greeting in the span", "Hola Inés,\nte mando la factura.", map[string]string{"Hola": "B-PER", "Inés": "I-PER"}, []string{"Inés/PERSON"}},
 		{"listed-name greeting stays", "Hey Inés, the call moved.", map[string]string{"Hey": "B-PER", "Inés": "I-PER"}, []string{"Hey Inés/PERSON"}},
 		{"closed word needs the comma", "Hei Inés kommer i morgen.", nil, nil},
+		{"closed word needs the comma, line end", "Hei Inés\nkommer du i morgen?", nil, nil},
 		{"closed word and comma", "Hei Inés,\nkommer du i morgen?", nil, []string{"Inés/PERSON"}},
 		{"not at the line start", "Ich sage Hallo Inés, bis dann.", nil, nil},
 		{"ordinary word", "Hi Team,\nthe build is green.", nil, nil},
@@ -42,6 +45,8 @@ func TestLoneFirstNames(t *testing.T) {
 		{"greeting that is a name", "Dzięki za wszystko.\n\nOla", nil, []string{"Ola/PERSON"}},
 		{"no blank line", "See you soon.\nMarta", nil, nil},
 		{"ordinary word signature", "Thanks,\nSupport", nil, nil},
+		{"ordinary word that is a given name too", "Regards,\nSales", nil, nil},
+		{"greeting no list knows as a name", "Nos vemos pronto.\n\nAbrazos", nil, nil},
 		{"greeting signature", "Thanks for all.\n\nCheers", nil, nil},
 		{"second word no name", "Best,\nMarta Desk", nil, nil},
 		{"not the last line", "Hi,\n\nMarta\nmore text here", nil, nil},
@@ -50,4 +55,15 @@ func TestLoneFirstNames(t *testing.T) {
 		got := tagSpansOf(c.text, c.tagged)
 		assert.ElementsMatch(t, c.want, got, c.name+": "+c.text)
 	}
+}
+
+// TestSignatureEndsTheText: only the text's last line is a signature, not
+// the last line of a tagger window that the text goes on after.
+func TestSignatureEndsTheText(t *testing.T) {
+	text := "Danke für alles,\nJürgen\nund dann ging es weiter."
+	cut := strings.Index(text, "und")
+	_, _, ok := signature(text, ner.TokenizeRange(text, 0, cut, nil))
+	assert.False(t, ok, "a window's last line")
+	_, _, ok = signature(text[:cut], ner.Tokenize(text[:cut], nil))
+	assert.True(t, ok, "the text's last line")
 }

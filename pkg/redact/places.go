@@ -97,8 +97,9 @@ func placeTok(text string, t *ner.Token) bool {
 // placeStem reports whether the word w, not itself a listed place, is a
 // listed place (no given name, no ordinary word) with a case ending: local
 // is true when the ending is a local case that needs no preposition
-// (Finnish, Hungarian, or a Turkish suffix after an apostrophe).
-func placeStem(w string) (ok, local bool) {
+// (Finnish, Hungarian, or a Turkish suffix after an apostrophe). With
+// localOnly (no preposition before the word) only those are tried.
+func placeStem(w string, localOnly bool) (ok, local bool) {
 	if len(w) > 48 || utf8.RuneCountInString(w) < 4 {
 		return false, false
 	}
@@ -116,7 +117,7 @@ func placeStem(w string) (ok, local bool) {
 	}
 	var buf [64]byte
 	for _, ce := range caseEndings {
-		if !strings.HasSuffix(w, ce.end) {
+		if localOnly && !ce.local || !strings.HasSuffix(w, ce.end) {
 			continue
 		}
 		st := w[:len(w)-len(ce.end)]
@@ -186,14 +187,17 @@ func placeSpans(s *scratch, tags []uint8, from int, doLoc bool) {
 		}
 		strong = strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepStrong)
 		weak := strong || p >= 0 && !ts[k].NL && lowerIn(text, &ts[p], placePrepWeak) && !englishLine(text, ts, k, &english)
-		if placeTok(text, t) {
+		if t.Flags&ner.FPlace != 0 || strong && placeTok(text, t) {
 			if strong && !possessive(text, ts, k) && !(k+1 < len(ts) && capWord(&ts[k+1]) && !ts[k+1].NL) {
 				// a place alone, not the first word of a longer name ("w Sali Konferencyjnej")
 				places = append(places, k)
 			}
 			continue
 		}
-		if ok, local := placeStem(w); ok && (local || weak) && t.Flags&(ner.FGiven|ner.FSurname) == 0 {
+		if t.Flags&(ner.FGiven|ner.FSurname) != 0 {
+			continue
+		}
+		if ok, local := placeStem(w, !weak); ok && (local || weak) {
 			places = append(places, k)
 		}
 	}
@@ -251,6 +255,9 @@ func placeList(text string, ts []ner.Token, tags []uint8, k int) (n int, ok bool
 	}
 	if k > 0 && capWord(&ts[k-1]) && !ts[k].NL {
 		return 0, false // the last word of a name or place of two words ("Virginia Mendoza and …")
+	}
+	if k+1 >= len(ts) || ts[k+1].Shape != ner.ShComma && !lowerIn(text, &ts[k+1], placeConj) {
+		return 0, false // no list starts here (most words: no lookup)
 	}
 	items, conj, clear := 1, false, clearAt(k)
 	all := placeTok(text, &ts[k])

@@ -102,7 +102,7 @@ func TestPlaceStem(t *testing.T) {
 		{"Lub", false, false},       // too short
 		{"Waie", false, false},      // a stem of two letters ("Wa", a listed town)
 	} {
-		ok, local := placeStem(c.w)
+		ok, local := placeStem(c.w, false)
 		assert.Equal(t, c.ok, ok, c.w)
 		assert.Equal(t, c.local, local, c.w)
 	}

@@ -81,6 +81,7 @@ func (r *Redactor) tagWindow(s *scratch, doPerson, doLoc bool) {
 func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 	n := len(s.toks)
 	s.spans = s.spans[:0]
+	from := len(s.cands) // this window's candidates start here
 	cased := false
 	for i := range s.toks {
 		if sh := s.toks[i].Shape; sh == ner.ShCap || sh == ner.ShMixed {
@@ -124,6 +125,7 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 	if doPerson || doLoc {
 		fieldSpans(s, doPerson, doLoc) // fields.go: "Nom : Tremblay", "Region: Waikato", a CSV city column
 	}
+	placeSpans(s, tags, from, doLoc) // places.go: "Texas, Ohio, Georgia and Maine", "w Gdańsku", "Tampereella"
 	// in cased text, a place made only of numbers and lower-case words (a
 	// postcode line, "apt 4") stands next to a place with a name; alone it
 	// is a ticket number or a row
@@ -140,6 +142,9 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		titledNames(s, tags) // titles.go: "Sr. García y Sra. López", the name after a title the tagger left out
 	}
 	properNouns(s, tags, doPerson, doLoc)
+	if doPerson {
+		loneNames(s, from) // lone.go: "Hei Sigrid,", a signature's first name on the last line
+	}
 }
 
 // tagRun adds the tagger run ts[i..j-1] of type typ, read with the span

@@ -15,7 +15,7 @@ import (
 // packages (data/NOTICE.md), and common English words. Hand-written lists
 // below hold only closed classes (titles, street types, months...), never names.
 //
-//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz data/products.txt.gz data/vendors.txt.gz
+//go:embed data/given.txt.gz data/surnames.txt.gz data/places.txt.gz data/common.txt.gz data/dict.txt.gz data/products.txt.gz data/vendors.txt.gz data/regions.txt.gz
 var listFS embed.FS
 
 // Lexicon flags of a folded word.
@@ -226,6 +226,33 @@ func ClosedClass() []string {
 		out = append(out, strings.Fields(l)...)
 	}
 	return out
+}
+
+var (
+	regionOnce sync.Once
+	regions    map[string]struct{}
+)
+
+// Region reports whether word (any case; diacritics folded) is a one-word
+// name of a country in a European language or Turkish, or of a state,
+// province, region, Land, canton or voivodeship, in regions.txt.gz (PyPI
+// pycountry's ISO 3166-1 names and their translations and ISO 3166-2
+// subdivision names: data/NOTICE.md). The tagger never sees this list: the
+// redactor reads such a word as a place where its position says so
+// (pkg/redact/places.go). Loaded on first use.
+func Region(word string) bool {
+	regionOnce.Do(func() {
+		ws := strings.Split(readGz("regions.txt.gz"), "\n")
+		regions = make(map[string]struct{}, len(ws))
+		for _, w := range ws {
+			if w = strings.TrimSpace(w); w != "" {
+				regions[FoldString(w)] = struct{}{}
+			}
+		}
+	})
+	var buf [64]byte
+	_, ok := regions[string(FoldAppend(buf[:0], word))]
+	return ok
 }
 
 var (

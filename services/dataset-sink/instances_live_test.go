@@ -144,6 +144,45 @@ func startSinkProc(t *testing.T, dir, name string, cfg Config, extra ...string) 
 	return p
 }
 
+// catalogLive skips unless the live services and a PostgreSQL catalog are
+// there, and returns a Kafka fixture, a data directory and the sink
+// configuration over that catalog, in a namespace of this test's own.
+func catalogLive(t *testing.T) (*kafkaFixture, string, Config) {
+	t.Helper()
+	testenv.RequireLive(t)
+	pg := os.Getenv("POSTGRES_URL")
+	if pg == "" {
+		t.Skip("POSTGRES_URL not set (scripts/services.sh starts PostgreSQL; eval its env)")
+	}
+	k := newKafkaFixture(t)
+	dir := t.TempDir()
+	cfg := k.config(dir)
+	cfg.CatalogURI = pg
+	cfg.Namespace = strings.NewReplacer(".", "_", "-", "_").Replace(strings.TrimSuffix(k.env.Prefix, "."))
+	return k, dir, cfg
+}
+
+// produceEvents writes sinktest events from..from+n-1 to the curated topic
+// in writes of 100, pausing between writes (0: none).
+func (k *kafkaFixture) produceEvents(ctx context.Context, t *testing.T, from, n int, pause time.Duration) {
+	t.Helper()
+	base := sinktest.NewClock().Now()
+	var msgs []kafka.Message
+	for i := from; i < from+n; i++ {
+		msgs = append(msgs, k.encode(t, sinktest.Event(i, fmt.Sprintf("k1:s%04d", i%997), base.Add(time.Duration(i)*time.Second))))
+		if len(msgs) == 100 {
+			if err := k.w.WriteMessages(ctx, msgs...); err != nil {
+				t.Fatal(err)
+			}
+			msgs = msgs[:0]
+			time.Sleep(pause)
+		}
+	}
+	if err := k.w.WriteMessages(ctx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestSinkInstancesLive: three sink processes in one consumer group append to
 // one table through a PostgreSQL catalog while events keep arriving; one is
 // SIGKILLed mid-stream and a fourth joins. Afterwards every record of the
@@ -154,18 +193,9 @@ func startSinkProc(t *testing.T, dir, name string, cfg Config, extra ...string) 
 //	eval "$(bash scripts/services.sh env)"   # POSTGRES_URL among them
 //	CONSENTFLOW_LIVE=1 go test ./services/dataset-sink -run TestSinkInstancesLive -v
 func TestSinkInstancesLive(t *testing.T) {
-	testenv.RequireLive(t)
-	pg := os.Getenv("POSTGRES_URL")
-	if pg == "" {
-		t.Skip("POSTGRES_URL not set (scripts/services.sh starts PostgreSQL; eval its env)")
-	}
+	k, dir, cfg := catalogLive(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	k := newKafkaFixture(t)
-	dir := t.TempDir()
-	cfg := k.config(dir)
-	cfg.CatalogURI = pg
-	cfg.Namespace = strings.NewReplacer(".", "_", "-", "_").Replace(strings.TrimSuffix(k.env.Prefix, "."))
 	cfg.RotateRows, cfg.RotateInterval = 150, 300*time.Millisecond
 	cfg.ErasureApply = time.Second
 
@@ -173,21 +203,7 @@ func TestSinkInstancesLive(t *testing.T) {
 	produced := 0
 	produce := func(n int) {
 		t.Helper()
-		base := sinktest.NewClock().Now()
-		var msgs []kafka.Message
-		for i := produced; i < produced+n; i++ {
-			msgs = append(msgs, k.encode(t, sinktest.Event(i, fmt.Sprintf("k1:s%04d", i%997), base.Add(time.Duration(i)*time.Second))))
-			if len(msgs) == 100 {
-				if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-					t.Fatal(err)
-				}
-				msgs = msgs[:0]
-				time.Sleep(20 * time.Millisecond) // mid-stream: keep records arriving
-			}
-		}
-		if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-			t.Fatal(err)
-		}
+		k.produceEvents(ctx, t, produced, n, 20*time.Millisecond) // mid-stream: keep records arriving
 		produced += n
 	}
 	start := func(name string) *sinkProc { return startSinkProc(t, dir, name, cfg) }

@@ -14,7 +14,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/consentflow/consentflow/pkg/stream"
-	"github.com/consentflow/consentflow/pkg/testenv"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/lake"
 	"github.com/consentflow/consentflow/services/dataset-sink/internal/sinktest"
 )
@@ -32,18 +31,9 @@ import (
 //	eval "$(bash scripts/services.sh env)"   # POSTGRES_URL among them
 //	CONSENTFLOW_LIVE=1 go test ./services/dataset-sink -run TestSinkKilledMidCommitLive -v
 func TestSinkKilledMidCommitLive(t *testing.T) {
-	testenv.RequireLive(t)
-	pg := os.Getenv("POSTGRES_URL")
-	if pg == "" {
-		t.Skip("POSTGRES_URL not set (scripts/services.sh starts PostgreSQL; eval its env)")
-	}
+	k, dir, cfg := catalogLive(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	k := newKafkaFixture(t)
-	dir := t.TempDir()
-	cfg := k.config(dir)
-	cfg.CatalogURI = pg
-	cfg.Namespace = strings.NewReplacer(".", "_", "-", "_").Replace(strings.TrimSuffix(k.env.Prefix, "."))
 	cfg.RotateRows, cfg.RotateInterval = 100, 200*time.Millisecond
 	// Rows due while a commit is in flight go on filling up to half of
 	// SINK_ROTATE_BYTES: 64 KiB (about 100 rows a generation) keeps the
@@ -56,20 +46,7 @@ func TestSinkKilledMidCommitLive(t *testing.T) {
 	produced := 0
 	produce := func(n int) {
 		t.Helper()
-		base := sinktest.NewClock().Now()
-		var msgs []kafka.Message
-		for i := produced; i < produced+n; i++ {
-			msgs = append(msgs, k.encode(t, sinktest.Event(i, fmt.Sprintf("k1:s%04d", i%997), base.Add(time.Duration(i)*time.Second))))
-			if len(msgs) == 100 {
-				if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-					t.Fatal(err)
-				}
-				msgs = msgs[:0]
-			}
-		}
-		if err := k.w.WriteMessages(ctx, msgs...); err != nil {
-			t.Fatal(err)
-		}
+		k.produceEvents(ctx, t, produced, n, 0)
 		produced += n
 	}
 	lo, err := lakeOptions(cfg)

@@ -228,11 +228,6 @@ func ClosedClass() []string {
 	return out
 }
 
-var (
-	regionOnce sync.Once
-	regions    map[string]struct{}
-)
-
 // Region reports whether word (any case; diacritics folded) is a one-word
 // name of a country in a European language or Turkish, or of a state,
 // province, region, Land, canton or voivodeship, in regions.txt.gz (PyPI
@@ -241,24 +236,12 @@ var (
 // redactor reads such a word as a place where its position says so
 // (pkg/redact/places.go). Loaded on first use.
 func Region(word string) bool {
-	regionOnce.Do(func() {
-		ws := strings.Split(readGz("regions.txt.gz"), "\n")
-		regions = make(map[string]struct{}, len(ws))
-		for _, w := range ws {
-			if w = strings.TrimSpace(w); w != "" {
-				regions[FoldString(w)] = struct{}{}
-			}
-		}
-	})
 	var buf [64]byte
-	_, ok := regions[string(FoldAppend(buf[:0], word))]
+	_, ok := regions()[string(FoldAppend(buf[:0], word))]
 	return ok
 }
 
-var (
-	vendorOnce sync.Once
-	vendors    map[string]struct{}
-)
+var regions = wordSet("regions.txt.gz", FoldString)
 
 // Vendor reports whether the folded word (FoldAppend) names a software
 // product, a vendor, a company or a software term in vendors.txt.gz (npm
@@ -266,15 +249,23 @@ var (
 // data/NOTICE.md). The tagger never sees this list: the redactor uses it to
 // veto spans (pkg/redact/products.go). Loaded on first use.
 func Vendor(folded []byte) bool {
-	vendorOnce.Do(func() {
-		ws := strings.Fields(readGz("vendors.txt.gz"))
-		vendors = make(map[string]struct{}, len(ws))
-		for _, w := range ws {
-			vendors[w] = struct{}{}
-		}
-	})
-	_, ok := vendors[string(folded)]
+	_, ok := vendors()[string(folded)]
 	return ok
+}
+
+var vendors = wordSet("vendors.txt.gz", func(w string) string { return w }) // folded already
+
+// wordSet returns a loader of the set of words of an embedded list (one per
+// line), each put through key; the list is read on the first call only.
+func wordSet(file string, key func(string) string) func() map[string]struct{} {
+	return sync.OnceValue(func() map[string]struct{} {
+		ws := strings.Fields(readGz(file))
+		set := make(map[string]struct{}, len(ws))
+		for _, w := range ws {
+			set[key(w)] = struct{}{}
+		}
+		return set
+	})
 }
 
 // Flags returns the lexicon flags of a word (any case; diacritics folded).

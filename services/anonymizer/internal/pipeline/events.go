@@ -188,12 +188,11 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (*schema.Curat
 		SubjectScope:         string(stream.Header(m, schema.HeaderSubjectScope)),
 	}
 	c, err := transformSafely(h.Transformer, e, meta)
-	if errors.Is(err, errPanicked) {
-		return nil, "panic", fmt.Errorf("anonymize: %w", err)
-	}
 	if err != nil {
 		reason := "transform"
 		switch {
+		case errors.Is(err, errPanicked):
+			reason = "panic"
 		case errors.Is(err, transform.ErrNoSubject):
 			reason = "no_subject"
 		case errors.Is(err, transform.ErrInvalidField):

@@ -23,16 +23,7 @@ func TestTwoWritersOnePartitionNoDuplicate(t *testing.T) {
 	clock := sinktest.NewClock()
 	oldOwner := sinktest.NewParts(t, dir, clock, 1000)
 	newOwner := sinktest.NewParts(t, dir, clock, 1000)
-	feed := func(w *writer.Writer, from, to int) {
-		t.Helper()
-		for o := from; o <= to; o++ {
-			ev := sinktest.Event(o, "k1:s", clock.Now())
-			row := table.RowFromEvent(&ev)
-			if _, err := w.Append(ctx, writer.Record{Partition: 2, Offset: int64(o), Row: &row}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	feed := func(w *writer.Writer, from, to int) { t.Helper(); appendOffsets(ctx, t, clock, w, from, to) }
 	feed(oldOwner.Writer, 0, 9)
 	feed(newOwner.Writer, 5, 14)
 	for _, w := range []*writer.Writer{oldOwner.Writer, newOwner.Writer} {
@@ -40,18 +31,7 @@ func TestTwoWritersOnePartitionNoDuplicate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	seen := map[int64]int{}
-	for _, r := range sinktest.Rows(t, oldOwner.Lake, 0) {
-		seen[r.KafkaOffset]++
-	}
-	for o := int64(0); o <= 14; o++ {
-		if seen[o] != 1 {
-			t.Errorf("offset %d is in the table %d times", o, seen[o])
-		}
-	}
-	if len(seen) != 15 {
-		t.Fatalf("offsets %v", seen)
-	}
+	requireEachOffsetOnce(t, oldOwner, 14)
 }
 
 // TestTwoWritersOnePartitionNoDuplicateLostCAS is the same rebalance with
@@ -91,16 +71,7 @@ func TestTwoWritersOnePartitionNoDuplicateLostCAS(t *testing.T) {
 			acked = append(acked, d...)
 			mu.Unlock()
 		}})
-	feed := func(w *writer.Writer, from, to int) {
-		t.Helper()
-		for o := from; o <= to; o++ {
-			ev := sinktest.Event(o, "k1:s", clock.Now())
-			row := table.RowFromEvent(&ev)
-			if _, err := w.Append(ctx, writer.Record{Partition: 2, Offset: int64(o), Row: &row}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	feed := func(w *writer.Writer, from, to int) { t.Helper(); appendOffsets(ctx, t, clock, w, from, to) }
 	feed(oldOwner.Writer, 0, 9) // due at ten offsets: committed in the background
 	if err := writer.WaitIdle(oldOwner.Writer); err != nil {
 		t.Fatal(err)
@@ -133,16 +104,35 @@ func TestTwoWritersOnePartitionNoDuplicateLostCAS(t *testing.T) {
 	if want := []writer.Done{{Partition: 2, Last: 9}, {Partition: 2, Last: 19}}; !slices.Equal(gotAcked, want) {
 		t.Fatalf("acknowledged %v, want %v", gotAcked, want)
 	}
+	requireEachOffsetOnce(t, oldOwner, 19)
+}
+
+// appendOffsets appends an event at each offset from..to of partition 2 to w.
+func appendOffsets(ctx context.Context, t *testing.T, clock *sinktest.Clock, w *writer.Writer, from, to int) {
+	t.Helper()
+	for o := from; o <= to; o++ {
+		ev := sinktest.Event(o, "k1:s", clock.Now())
+		row := table.RowFromEvent(&ev)
+		if _, err := w.Append(ctx, writer.Record{Partition: 2, Offset: int64(o), Row: &row}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// requireEachOffsetOnce fails unless the table of p holds each offset
+// 0..last exactly once and no other.
+func requireEachOffsetOnce(t *testing.T, p *sinktest.Parts, last int64) {
+	t.Helper()
 	seen := map[int64]int{}
-	for _, r := range sinktest.Rows(t, oldOwner.Lake, 0) {
+	for _, r := range sinktest.Rows(t, p.Lake, 0) {
 		seen[r.KafkaOffset]++
 	}
-	for o := int64(0); o <= 19; o++ {
+	for o := int64(0); o <= last; o++ {
 		if seen[o] != 1 {
 			t.Errorf("offset %d is in the table %d times", o, seen[o])
 		}
 	}
-	if len(seen) != 20 {
+	if int64(len(seen)) != last+1 {
 		t.Fatalf("offsets %v", seen)
 	}
 }

@@ -110,10 +110,25 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		rep.Failures = append(rep.Failures, msg)
 		t.Error(msg)
 	}
+	// fatal and fatalf end the run like t.Fatal, and keep the reason in the
+	// report and in the run's last lines (CI shows only the tail of a log).
+	fatalf := func(format string, a ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, a...)
+		rep.Failures = append(rep.Failures, "fatal: "+msg)
+		t.Fatal(msg)
+	}
+	fatal := func(err error) {
+		t.Helper()
+		fatalf("%v", err)
+	}
 	defer func() {
 		b, _ := json.MarshalIndent(rep, "", "  ")
 		_ = os.WriteFile(filepath.Join(r.dir, "report.json"), b, 0o644)
 		r.logln("report: %s", filepath.Join(r.dir, "report.json"))
+		for i, f := range rep.Failures {
+			r.logln("FAILURE %d of %d: %s", i+1, len(rep.Failures), f)
+		}
 	}()
 	phase := time.Now()
 	mark := func(name string) {
@@ -129,7 +144,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 		r.startService(s)
 	}
 	if err := r.waitReady(ctx, 90*time.Second, serviceNames...); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	mark("start")
 	r.logln("services ready: producer %s consent %s datasets %s", r.ports["producer"], r.ports["consent"], r.ports["datasets"])
@@ -137,7 +152,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	var injected []poison
 	ps, err := r.injectPoison(ctx, 0)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	injected = append(injected, ps...)
 
@@ -200,59 +215,59 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	r.logln("loadgen finished: %v %v", lgErr, rep.Loadgen)
 	if lgErr != nil {
-		t.Fatalf("loadgen: %v (see %s)", lgErr, filepath.Join(r.dir, "loadgen.log"))
+		fatalf("loadgen: %v (see %s)", lgErr, filepath.Join(r.dir, "loadgen.log"))
 	}
 	if err := appendLog(truthPath, probeLines); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	ps, err = r.injectPoison(ctx, 99)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	injected = append(injected, ps...)
 
 	if err := r.waitReady(ctx, 2*time.Minute, serviceNames...); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	if err := r.waitDrained(ctx, sc.drainTimeout); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	mark("drain")
 
 	snapID, err := r.createSnapshot(ctx)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	snapDir := filepath.Join(r.dir, "snapshot")
 	envv := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	if err := r.runTool(ctx, filepath.Join(r.dir, "logs", "snapshot-pull.log"), envv, filepath.Join(e.bin, "consentflow"),
 		"snapshot", "pull", "ai_training", snapID, "--out", snapDir, "--url", "http://"+r.ports["datasets"], "--token", r.token, "--quiet"); err != nil {
-		t.Fatalf("snapshot pull: %v", err)
+		fatalf("snapshot pull: %v", err)
 	}
 	mark("snapshot")
 
 	// The load generator's log and the snapshot's rows.
 	tr, err := readTruth(truthPath)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	var pyS map[string]any
 	rowsPath := filepath.Join(r.dir, "snapshot-rows.jsonl")
 	if err := r.python(ctx, &pyS, "snapshot", "--dir", snapDir, "--out", rowsPath,
 		"--cache", filepath.Join(r.dir, "hf-cache")); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	rep.PythonSnapshot = pyS
 	rows, err := readRows(rowsPath)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	rep.SnapshotRows = len(rows)
 	// Rows carry the keyed per-purpose event id (docs/ARCHITECTURE.md,
 	// Unlinkability): map it back to the raw id the truth file knows.
 	toRaw, err := rawEventIDs(tr, r.pseudonymKey, "ai_training")
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	keyedRows := append([]snapRow(nil), rows...) // as the table holds them (the Iceberg readers' check)
 	unmapped := 0
@@ -318,11 +333,11 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	gcfg.Plan.TenantOptOutShare, gcfg.Plan.TenantRegrantShare = 0.2, 1
 	gen, err := loadgen.NewGenerator(gcfg)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	nd, err := forbidden(tr, gen, sc.events)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	nd.add("secret:pseudonym_key", r.pseudonymKey)
 	nd.add("secret:audit_key", r.auditKey)
@@ -363,7 +378,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 
 	curated, ends, err := readTopic(ctx, e.stack.Kafka, r.names.Curated)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	for _, end := range ends {
 		rep.CuratedRecords += end
@@ -372,7 +387,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	leak("events.curated: raw event ids", scanMessages(eids, r.names.Curated, curated, 50))
 	decisions, _, err := readTopic(ctx, e.stack.Kafka, r.names.Decisions)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	leak("consent.decisions (keys, values, headers)", scanMessages(nd, r.names.Decisions, decisions, 50))
 	if len(decisions) < len(tr.events)-countNotAccepted(tr) {
@@ -380,7 +395,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	}
 	snapHits, nfiles, err := scanFiles(nd, snapDir, 50)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	r.logln("scanned %d files of the pulled snapshot (raw bytes)", nfiles)
 	leak("snapshot files (raw bytes)", snapHits)
@@ -398,11 +413,11 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	keysPath := filepath.Join(r.dir, "curated-data-keys.json")
 	nkeys, err := dumpDataKeys(ctx, e.stack.Redis, r.redisNS, keysPath)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	if err := r.python(ctx, &pyC, "topic", "--kafka-config", r.librdkafkaConfig(e.stack.Kafka, "python"), "--topic", r.names.Curated,
 		"--registry", e.stack.Registry.URL, "--out", curatedPath, "--data-keys", keysPath, "--redis-namespace", r.redisNS); err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	rep.PythonCurated = pyC
 	r.logln("events.curated opened by the Python reader with %d data keys: %v opened, %v erased (shredded or withheld), %v missing, %v clear, %v do not open",
@@ -443,20 +458,20 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	storePath := filepath.Join(r.dir, "consent-store.jsonl")
 	nstore, err := dumpConsentStore(ctx, e.stack.Redis, r.redisNS, storePath)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	r.logln("consent store dumped: %d bucket metas and records", nstore)
 	tallyPath := filepath.Join(r.dir, "tally.jsonl")
 	ntally, err := dumpTally(ctx, e.stack.Redis, r.redisNS, tallyPath)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	r.logln("privacy centre tally dumped: %d events counted", ntally)
 	// Without faults every decided event is counted once; with them counts
 	// may fall short (a batch dropped, a kill), never over.
 	orc, err := r.runOracle(ctx, truthPath, curatedPath, rowsPath, storePath, tallyPath, !sc.chaos)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	rep.Oracle = orc
 	for _, f := range orc.problems(len(tr.events)) {
@@ -479,7 +494,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	// 5. The DLQ holds exactly the poison.
 	dr, err := r.checkDLQ(ctx, injected, sc.chaos)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	rep.DLQ = dr
 	r.logln("DLQ: %d records, %d distinct poison of %d injected, %d redelivered", dr.Records, dr.Distinct, len(injected), dr.Redelivered)
@@ -492,7 +507,7 @@ func runScenario(t *testing.T, e env, sc scenario) {
 	r.stopAll()
 	logHits, nlogs, err := scanFiles(nd, filepath.Join(r.dir, "logs"), 50)
 	if err != nil {
-		t.Fatal(err)
+		fatal(err)
 	}
 	r.logln("scanned %d log files", nlogs)
 	leak("service logs", logHits)

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -19,8 +20,9 @@ func Tombstone(m kafka.Message) bool { return m.Value == nil }
 // DecodeEach decodes the value of every record of batch with d, except those
 // skip (when set) reports true for (tombstones of a compacted topic, records
 // already durable). values[i] is nil for a skipped record and for one that does
-// not decode; every such failure is added to failed with reason "decode", for
-// the loop to classify (poison, or the registry unavailable).
+// not decode; every such failure is added to failed with reason "decode" (or
+// "panic" when the decoder panicked: poison), for the loop to classify (poison,
+// or the registry unavailable).
 func DecodeEach[T any](ctx context.Context, batch []kafka.Message, d Decoder[T], failed *BatchError, skip func(kafka.Message) bool) []*T {
 	values := make([]*T, len(batch))
 	what := fmt.Sprintf("%T", *new(T))
@@ -29,14 +31,36 @@ func DecodeEach[T any](ctx context.Context, batch []kafka.Message, d Decoder[T],
 		if skip != nil && skip(m) {
 			continue
 		}
-		v, err := d.Decode(ctx, m.Value)
+		v, err := decodeSafely(ctx, d, m.Value)
 		if err != nil {
-			failed.Add(i, "decode", fmt.Errorf("decode %s: %w", what, err))
+			failed.Add(i, decodeReason(err), fmt.Errorf("decode %s: %w", what, err))
 			continue
 		}
 		values[i] = &v
 	}
 	return values
+}
+
+// decodeSafely is d.Decode(ctx, b), except that a panic in it (a decoder's
+// bug that some hostile bytes reach) is the record's permanent failure
+// (Recovered), not a crash of the stage.
+func decodeSafely[T any](ctx context.Context, d Decoder[T], b []byte) (v T, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			var zero T
+			v, err = zero, Recovered(p)
+		}
+	}()
+	return d.Decode(ctx, b)
+}
+
+// decodeReason is the failure reason of a record that did not decode: "panic"
+// when its decoder panicked, else "decode".
+func decodeReason(err error) string {
+	if errors.Is(err, ErrPanicked) {
+		return "panic"
+	}
+	return "decode"
 }
 
 // DecodeBuffer holds what DecodeEachInto decoded, kept by a caller that
@@ -67,9 +91,9 @@ func DecodeEachInto[T any](ctx context.Context, batch []kafka.Message, d Decoder
 		if skip != nil && skip(m) {
 			continue
 		}
-		v, err := d.Decode(ctx, m.Value)
+		v, err := decodeSafely(ctx, d, m.Value)
 		if err != nil {
-			failed.Add(i, "decode", fmt.Errorf("decode %s: %w", buf.what, err))
+			failed.Add(i, decodeReason(err), fmt.Errorf("decode %s: %w", buf.what, err))
 			continue
 		}
 		values[i] = v

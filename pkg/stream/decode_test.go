@@ -74,3 +74,67 @@ func TestDecodeEachIntoIsDecodeEach(t *testing.T) {
 	}
 	buf.Clear()
 }
+
+// panickyDecoder decodes like jsonDecoder, except that a value starting with
+// "idx" makes it slice out of range (a runtime error) and one starting with
+// "val" panics with a value holding the record's bytes.
+type panickyDecoder struct{}
+
+func (panickyDecoder) Decode(ctx context.Context, b []byte) (rec, error) {
+	switch {
+	case len(b) >= 3 && string(b[:3]) == "idx":
+		return rec{ID: string(b[len(b)+1:])}, nil
+	case len(b) >= 3 && string(b[:3]) == "val":
+		panic("cannot decode " + string(b))
+	}
+	return jsonDecoder{}.Decode(ctx, b)
+}
+
+// TestDecodeEachTurnsADecoderPanicIntoPoison: a decoder that panics on a
+// record fails that record alone, with reason "panic", a permanent error
+// naming the runtime's message and the panicking function and none of the
+// record's bytes; the batch's other records decode (DecodeEach and
+// DecodeEachInto alike).
+func TestDecodeEachTurnsADecoderPanicIntoPoison(t *testing.T) {
+	batch := []kafka.Message{
+		{Value: []byte(`{"id":"a"}`)},
+		{Value: []byte("idx secret-one")},
+		{Value: []byte(`{"id":"b"}`)},
+		{Value: []byte("val secret-two")},
+		{Value: []byte(`{"id":"c"}`)},
+	}
+	var buf stream.DecodeBuffer[rec]
+	for name, decode := range map[string]func(*stream.BatchError) []*rec{
+		"DecodeEach": func(f *stream.BatchError) []*rec {
+			return stream.DecodeEach(context.Background(), batch, stream.Decoder[rec](panickyDecoder{}), f, nil)
+		},
+		"DecodeEachInto": func(f *stream.BatchError) []*rec {
+			return stream.DecodeEachInto(context.Background(), batch, stream.Decoder[rec](panickyDecoder{}), f, nil, &buf)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var failed stream.BatchError
+			vs := decode(&failed)
+			require.Len(t, vs, len(batch))
+			for i, id := range map[int]string{0: "a", 2: "b", 4: "c"} {
+				require.NotNil(t, vs[i])
+				require.Equal(t, id, vs[i].ID)
+			}
+			require.Nil(t, vs[1])
+			require.Nil(t, vs[3])
+			require.Len(t, failed.Failures, 2)
+			for k, f := range failed.Failures {
+				require.Equal(t, []int{1, 3}[k], f.Index)
+				require.Equal(t, "panic", f.Reason)
+				require.ErrorIs(t, f.Err, stream.ErrPanicked)
+				require.True(t, stream.Permanent(f.Err), "a panicking record is poison, not retried")
+				require.Contains(t, f.Err.Error(), "stream_test.panickyDecoder.Decode (decode_test.go:", "names the panicking function")
+				require.NotContains(t, f.Err.Error(), "secret", "never the record's content")
+			}
+			require.ErrorContains(t, failed.Failures[0].Err, "runtime error: slice bounds out of range")
+			require.ErrorContains(t, failed.Failures[1].Err, "panic value of type string")
+			_, retry := failed.Transient()
+			require.False(t, retry)
+		})
+	}
+}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -191,7 +189,7 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (*schema.Curat
 	if err != nil {
 		reason := "transform"
 		switch {
-		case errors.Is(err, errPanicked):
+		case errors.Is(err, stream.ErrPanicked):
 			reason = "panic"
 		case errors.Is(err, transform.ErrNoSubject):
 			reason = "no_subject"
@@ -203,48 +201,18 @@ func (h *Events) one(e *schema.InteractionEvent, m kafka.Message) (*schema.Curat
 	return &c, "", nil
 }
 
-// errPanicked marks a record whose anonymization panicked.
-var errPanicked = errors.New("anonymization panicked")
-
 // transformSafely is t.Transform(e, meta), except that a panic in it (a bug of
 // the redactor or of a field rule that some input reaches) becomes a permanent
-// failure of this record, dead-lettered with the panic and where it happened,
-// instead of a crash of the process: a crash would be repeated on the same
-// record after every restart, stopping the stage. The error holds the
-// runtime's message (an index, a length) and function names, never the
-// record's content; a panic value that is not a runtime error is named only by
-// its type, as it could hold anything. The panicking call's partial work is
+// failure of this record (stream.Recovered: the runtime's message and the
+// panicking function, never the record's content), dead-lettered instead of a
+// crash of the process: a crash would be repeated on the same record after
+// every restart, stopping the stage. The panicking call's partial work is
 // dropped: the record is not curated.
 func transformSafely(t *transform.Transformer, e *schema.InteractionEvent, meta transform.Meta) (c schema.CuratedEvent, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			what := fmt.Sprintf("panic value of type %T", p)
-			if re, ok := p.(runtime.Error); ok {
-				what = re.Error()
-			}
-			c, err = schema.CuratedEvent{}, fmt.Errorf("%w: %s at %s", errPanicked, what, panicSite())
+			c, err = schema.CuratedEvent{}, stream.Recovered(p)
 		}
 	}()
 	return t.Transform(e, meta)
-}
-
-// panicSite names the function that panicked (the first frame of the
-// panicking goroutine's stack outside the runtime and this file's recovery),
-// with its file and line, for the dead letter and the log.
-func panicSite() string {
-	pcs := make([]uintptr, 32)
-	frames := runtime.CallersFrames(pcs[:runtime.Callers(3, pcs)])
-	for {
-		f, more := frames.Next()
-		if !strings.HasPrefix(f.Function, "runtime.") && !strings.HasSuffix(f.Function, "pipeline.transformSafely.func1") {
-			file := f.File
-			if i := strings.LastIndex(file, "/"); i >= 0 {
-				file = file[i+1:]
-			}
-			return fmt.Sprintf("%s (%s:%d)", f.Function, file, f.Line)
-		}
-		if !more {
-			return "an unknown site"
-		}
-	}
 }

@@ -195,14 +195,22 @@ func (t *Tally) Add(ctx context.Context, items []Item) error {
 // tenantAdd is one tenant's share of an add.
 type tenantAdd struct {
 	tenant string
-	days   []string         // UTC days, in first-seen order
-	parts  []int            // partitions, in first-seen order
-	lo, hi []int64          // per partition, lowest and highest offset
-	fields []map[string]int // per day, events by "purpose|reason"
-	users  [][]any          // per day, users (each once)
-	seen   map[[2]string]bool
-	items  []Item
+	days   []string       // UTC days, in first-seen order
+	parts  []int          // partitions, in first-seen order
+	lo, hi []int64        // per partition, lowest and highest offset
+	fields [][]fieldCount // per day, events by purpose and reason
+	users  [][]any        // per day, users (each once)
 }
+
+// fieldCount is the events of one purpose and reason (the events hash's
+// field "purpose|reason"): a day holds a handful, found by a linear search
+// that allocates nothing per event.
+type fieldCount struct {
+	purpose, reason string
+	n               int
+}
+
+func (fc fieldCount) field() string { return fc.purpose + "|" + fc.reason }
 
 func (ta *tenantAdd) index(xs []string, x string) int {
 	for i, y := range xs {
@@ -214,42 +222,7 @@ func (ta *tenantAdd) index(xs []string, x string) int {
 }
 
 func (t *Tally) add(ctx context.Context, items []Item) error {
-	byTenant := map[string]*tenantAdd{}
-	var order []*tenantAdd
-	var lastDay [3]int
-	var d string
-	for _, it := range items {
-		y, m, dd := it.ReceivedAt.UTC().Date()
-		if n := [3]int{y, int(m), dd}; n != lastDay || d == "" { // a run of one day is formatted once
-			lastDay, d = n, day(it.ReceivedAt)
-		}
-		ta := byTenant[it.Tenant]
-		if ta == nil {
-			ta = &tenantAdd{tenant: it.Tenant, seen: map[[2]string]bool{}}
-			byTenant[it.Tenant] = ta
-			order = append(order, ta)
-		}
-		di := ta.index(ta.days, d)
-		if di < 0 {
-			di = len(ta.days)
-			ta.days = append(ta.days, d)
-			ta.fields = append(ta.fields, map[string]int{})
-			ta.users = append(ta.users, nil)
-		}
-		pi := slices.Index(ta.parts, it.Partition)
-		if pi < 0 {
-			pi = len(ta.parts)
-			ta.parts = append(ta.parts, it.Partition)
-			ta.lo, ta.hi = append(ta.lo, it.Offset), append(ta.hi, it.Offset)
-		}
-		ta.lo[pi], ta.hi[pi] = min(ta.lo[pi], it.Offset), max(ta.hi[pi], it.Offset)
-		ta.fields[di][it.Purpose+"|"+it.Reason]++
-		if u := [2]string{d, it.User}; it.User != "" && !ta.seen[u] { // a batch repeats its users: each is sent once
-			ta.seen[u] = true
-			ta.users[di] = append(ta.users[di], it.User)
-		}
-		ta.items = append(ta.items, it)
-	}
+	order := group(items)
 	if len(order) == 0 {
 		return nil
 	}
@@ -263,8 +236,8 @@ func (t *Tally) add(ctx context.Context, items []Item) error {
 			}
 			for di := range ta.days {
 				args = append(args, len(ta.fields[di]))
-				for f, n := range ta.fields[di] {
-					args = append(args, f, n)
+				for _, fc := range ta.fields[di] {
+					args = append(args, fc.field(), fc.n)
 				}
 				args = append(args, len(ta.users[di]))
 				args = append(args, ta.users[di]...)
@@ -288,7 +261,10 @@ func (t *Tally) add(ctx context.Context, items []Item) error {
 	_, err = t.RDB.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, ta := range again {
 			args := []any{ttl, len(ta.days), len(ta.parts)}
-			for _, it := range ta.items {
+			for _, it := range items {
+				if it.Tenant != ta.tenant {
+					continue
+				}
 				args = append(args, ta.index(ta.days, day(it.ReceivedAt))+1, slices.Index(ta.parts, it.Partition)+1,
 					it.Offset, it.Purpose+"|"+it.Reason, it.User)
 			}
@@ -297,6 +273,68 @@ func (t *Tally) add(ctx context.Context, items []Item) error {
 		return nil
 	})
 	return err
+}
+
+// group sorts items by tenant (in first-seen order) into what each tenant's
+// add script is sent: per day, the events by purpose and reason and the users
+// (each once); per partition, the lowest and highest offset.
+func group(items []Item) []*tenantAdd {
+	byTenant := map[string]*tenantAdd{}
+	var order []*tenantAdd
+	// a batch repeats its users: each is sent once per tenant and day
+	type userDay struct {
+		ta   *tenantAdd
+		day  int
+		user string
+	}
+	seen := make(map[userDay]struct{}, len(items)/4)
+	var lastDay [3]int
+	var d string
+	for _, it := range items {
+		y, m, dd := it.ReceivedAt.UTC().Date()
+		if n := [3]int{y, int(m), dd}; n != lastDay || d == "" { // a run of one day is formatted once
+			lastDay, d = n, day(it.ReceivedAt)
+		}
+		ta := byTenant[it.Tenant]
+		if ta == nil {
+			ta = &tenantAdd{tenant: it.Tenant}
+			byTenant[it.Tenant] = ta
+			order = append(order, ta)
+		}
+		di := ta.index(ta.days, d)
+		if di < 0 {
+			di = len(ta.days)
+			ta.days = append(ta.days, d)
+			ta.fields = append(ta.fields, nil)
+			ta.users = append(ta.users, nil)
+		}
+		pi := slices.Index(ta.parts, it.Partition)
+		if pi < 0 {
+			pi = len(ta.parts)
+			ta.parts = append(ta.parts, it.Partition)
+			ta.lo, ta.hi = append(ta.lo, it.Offset), append(ta.hi, it.Offset)
+		}
+		ta.lo[pi], ta.hi[pi] = min(ta.lo[pi], it.Offset), max(ta.hi[pi], it.Offset)
+		fs := ta.fields[di]
+		fi := slices.IndexFunc(fs, func(fc fieldCount) bool { return fc.purpose == it.Purpose && fc.reason == it.Reason })
+		if fi < 0 {
+			fi = len(fs)
+			ta.fields[di] = append(fs, fieldCount{purpose: it.Purpose, reason: it.Reason})
+		}
+		ta.fields[di][fi].n++
+		if it.User != "" {
+			if k := (userDay{ta, di, it.User}); !mapHas(seen, k) {
+				seen[k] = struct{}{}
+				ta.users[di] = append(ta.users[di], it.User)
+			}
+		}
+	}
+	return order
+}
+
+func mapHas[K comparable, V any](m map[K]V, k K) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // keys are a tenant add's KEYS: the events and users keys of its days, then

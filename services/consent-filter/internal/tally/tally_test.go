@@ -138,3 +138,33 @@ func TestEachPositionCountsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []Counts{{"ai_training", "allowed_consent", 21, 21}}, counts)
 }
+
+// TestPurposesAndReasonsOfOneDayCountApart: one tenant's events of one day
+// and partition, mixing purposes and reasons in one add (and a redelivery of
+// part of them with new ones), count under their own purpose and reason.
+func TestPurposesAndReasonsOfOneDayCountApart(t *testing.T) {
+	mr := miniredis.RunT(t)
+	tl := &Tally{RDB: redis.NewClient(&redis.Options{Addr: mr.Addr()}), Namespace: "cf"}
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	kinds := [][2]string{{"ai_training", "allowed_consent"}, {"ai_training", "user_opt_out"}, {"analytics", "allowed_consent"},
+		{"ai_training", "allowed_consent"}, {"analytics", "no_consent"}, {"ai_training", "allowed_consent"}}
+	items := func(from, to int64) []Item {
+		var out []Item
+		for off := from; off <= to; off++ {
+			k := kinds[off%int64(len(kinds))]
+			out = append(out, Item{Tenant: "acme", User: "u1", Purpose: k[0], Reason: k[1], ReceivedAt: now, Offset: off})
+		}
+		return out
+	}
+	require.NoError(t, tl.Add(ctx, items(0, 11))) // offsets 0..11: each kind twice
+	require.NoError(t, tl.Add(ctx, items(6, 17))) // 6..11 again, 12..17 new
+	counts, _, err := tl.Read(ctx, "acme", now)
+	require.NoError(t, err)
+	// offsets 0..17, kind = offset mod 6: allowed_consent for ai_training at
+	// 0, 3, 5 of every six (9), user_opt_out at 1 (3), analytics at 2 (3) and 4 (3).
+	require.Equal(t, []Counts{
+		{"ai_training", "allowed_consent", 9, 9}, {"ai_training", "user_opt_out", 3, 3},
+		{"analytics", "allowed_consent", 3, 3}, {"analytics", "no_consent", 3, 3},
+	}, counts)
+}

@@ -31,7 +31,7 @@ func DecodeEach[T any](ctx context.Context, batch []kafka.Message, d Decoder[T],
 		if skip != nil && skip(m) {
 			continue
 		}
-		v, err := decodeSafely(ctx, d, m.Value)
+		v, err := DecodeSafely(ctx, d, m.Value)
 		if err != nil {
 			failed.Add(i, decodeReason(err), fmt.Errorf("decode %s: %w", what, err))
 			continue
@@ -41,10 +41,12 @@ func DecodeEach[T any](ctx context.Context, batch []kafka.Message, d Decoder[T],
 	return values
 }
 
-// decodeSafely is d.Decode(ctx, b), except that a panic in it (a decoder's
+// DecodeSafely is d.Decode(ctx, b), except that a panic in it (a decoder's
 // bug that some hostile bytes reach) is the record's permanent failure
-// (Recovered), not a crash of the stage.
-func decodeSafely[T any](ctx context.Context, d Decoder[T], b []byte) (v T, err error) {
+// (Recovered, ErrPanicked), not a crash of the stage. DecodeEach and
+// DecodeEachInto decode with it; so does any stage that decodes records one by
+// one.
+func DecodeSafely[T any](ctx context.Context, d Decoder[T], b []byte) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			var zero T
@@ -91,7 +93,7 @@ func DecodeEachInto[T any](ctx context.Context, batch []kafka.Message, d Decoder
 		if skip != nil && skip(m) {
 			continue
 		}
-		v, err := decodeSafely(ctx, d, m.Value)
+		v, err := DecodeSafely(ctx, d, m.Value)
 		if err != nil {
 			failed.Add(i, decodeReason(err), fmt.Errorf("decode %s: %w", buf.what, err))
 			continue

@@ -493,7 +493,7 @@ func (s *Sink) rebuildLedger(ctx context.Context, cs *codecs) error {
 			if rerr != nil || m.Value == nil {
 				return
 			}
-			e, err := cs.erasures.Decode(ctx, m.Value)
+			e, err := stream.DecodeSafely(ctx, cs.erasures, m.Value)
 			if err != nil {
 				s.log.Warn("undecodable erasure skipped in the rebuild", zap.Int("partition", m.Partition), zap.Int64("offset", m.Offset), zap.Error(err))
 				return

@@ -230,7 +230,7 @@ func (m *Materializer) apply(ctx context.Context, w *consentstore.Writer, batch 
 			m.Metrics.Skipped.WithLabelValues("tombstone").Inc()
 			continue
 		}
-		c, err := m.Codec.Decode(ctx, msg.Value)
+		c, err := stream.DecodeSafely(ctx, m.Codec, msg.Value) // a decoder panic is permanent: skipped
 		if err != nil {
 			if !stream.Permanent(err) {
 				return err // the registry is down: apply nothing, try again

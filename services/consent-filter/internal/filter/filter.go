@@ -404,7 +404,10 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 	}
 	nparts := len(ends)
 	now := f.Now()
-	var counted []tally.Item
+	var counted []tally.Item // handed to the tally queue: not reused
+	if f.Tally != nil {
+		counted = make([]tally.Item, 0, len(events))
+	}
 	audit := f.scratch.audit
 	built := f.scratch.built
 	purpose := []byte(f.Purpose) // header values shared by the batch's messages (the writer only reads them)

@@ -115,6 +115,88 @@ func foreignLine(text string, ts []ner.Token, k int) bool {
 	return foreign >= 2 && foreign > english
 }
 
+// langCount tallies the lower-case words of ts[a..b] for the language cue
+// of otherTongue: function words of other languages (round 16's and round
+// 20's closed classes, less the English ones), words no English list and
+// no name or place list knows ("bokat", "wpłata", "tarjouksesta"), and
+// English words (function, dictionary and chat words).
+type langCount struct{ closed, alien, english int }
+
+func (c *langCount) add(text string, ts []ner.Token, a, b int) {
+	for i := a; i <= b; i++ {
+		t := &ts[i]
+		if t.Kind != ner.KWord || t.Shape != ner.ShLower {
+			continue
+		}
+		switch {
+		case t.Flags&(ner.FFunc|ner.FDict|ner.FChat) != 0:
+			c.english++
+		case foreignWord(text, t) || closedWord(text, t):
+			c.closed++
+		case t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FProduct|ner.FStreet|ner.FUnit) == 0 && t.E-t.S >= 3:
+			c.alien++
+		}
+	}
+}
+
+// words is how many lower-case words the count rests on.
+func (c langCount) words() int { return c.closed + c.alien + c.english }
+
+// other reports whether the counted words read as a language other than
+// English: at least three of them foreign (function words of another
+// language or words no English list knows), more than the English ones.
+// English prose is nearly all dictionary and function words; a made-up
+// lower-case name or a chat word among them does not tip it.
+func (c langCount) other() bool {
+	f := c.closed + c.alien
+	return f >= 3 && f > c.english
+}
+
+// otherTongue reports whether the line holding ts[k] (at most lineReach
+// tokens either side) is written in a language other than English, by
+// langCount; a line of fewer than four lower-case words ("Moin zusammen,",
+// "Buenas tardes,") takes the window's verdict, win.
+func otherTongue(text string, ts []ner.Token, k int, win bool) bool {
+	a, b := k, k
+	for a > 0 && !ts[a].NL && k-a < lineReach {
+		a--
+	}
+	for b+1 < len(ts) && !ts[b+1].NL && b-k < lineReach {
+		b++
+	}
+	var c langCount
+	c.add(text, ts, a, b)
+	if c.words() < 4 {
+		return win
+	}
+	return c.other()
+}
+
+// lowerForeign reports whether the tagger span ts[a..b] is one lower-case
+// word (or a hyphenated run of them) that no name or place list holds, in
+// a line of another language (otherTongue): "zusammen", "tarjouksesta",
+// "poważaniem" are words of the sentence, not a name — those languages
+// write names with a capital. A listed name in lower case stays ("hey
+// lukas, kommst du …"), so does any lower-case word in English text (chat
+// names: "omg madita").
+func lowerForeign(text string, ts []ner.Token, a, b int, win bool) bool {
+	words := 0
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		switch {
+		case t.Kind == ner.KWord && t.Shape == ner.ShLower:
+			if t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FStreet|ner.FUnit) != 0 {
+				return false
+			}
+			words++
+		case t.Kind == ner.KPunct && inWord(text, ts, k):
+		default:
+			return false
+		}
+	}
+	return words > 0 && otherTongue(text, ts, a, win)
+}
+
 // foreignPieces decides whether the tagger span ts[a..b] runs over a
 // sentence rather than a name: it holds no street or unit word (an
 // address), and at least two lower-case words other than name particles
@@ -128,11 +210,11 @@ func foreignLine(text string, ts []ner.Token, k int) bool {
 // given name, surname or place and it is not one word starting a sentence.
 // It returns run=false when the span is left whole, else the pieces kept
 // (at most len(out)) in out, as token index pairs.
-func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int, run bool) {
+func foreignPieces(text string, ts []ner.Token, a, b int, win bool, out *[4][2]int) (n int, run bool) {
 	lower, unlisted, foreignIn := 0, false, false
 	for k := a; k <= b; k++ {
 		t := &ts[k]
-		if t.Flags&(ner.FStreet|ner.FUnit) != 0 {
+		if t.Flags&(ner.FStreet|ner.FUnit) != 0 && !gluedCode(ts, k) {
 			return 0, false // an address: "Rue de l'émergence", "Finžgarjeva ulica 98c"
 		}
 		if t.Kind != ner.KWord || t.Shape != ner.ShLower || nameParticle(text, ts, a, b, k) {
@@ -142,9 +224,16 @@ func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int
 		foreignIn = foreignIn || foreignWord(text, t)
 		unlisted = unlisted || !particleLike(text, t) && t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0
 	}
-	// a lower-case name ("maría de los ángeles") runs over no word but names
-	if lower < 2 || !unlisted || !foreignIn && !foreignLine(text, ts, a) {
+	// a lower-case name ("maría de los ángeles") runs over no word but names;
+	// one lower-case word is enough in a line of another language (round 24:
+	// "Ik hoor", "Daj znać", "Bitte senden")
+	if lower == 0 || !unlisted {
 		return 0, false
+	}
+	if lower < 2 || !foreignIn && !foreignLine(text, ts, a) {
+		if !otherTongue(text, ts, a, win) {
+			return 0, false
+		}
 	}
 	keep := func(p, q int) {
 		// "Le", "Notre", "Olá": a capitalised function word or a greeting; a
@@ -194,6 +283,13 @@ func foreignPieces(text string, ts []ner.Token, a, b int, out *[4][2]int) (n int
 	return n, true
 }
 
+// gluedCode reports whether ts[k] is a word in capitals glued to the number
+// after it ("PL75 …", an IBAN's country code; "ST12", a code): no street or
+// unit word, whatever the lists say ("PL" is Place, "ST" Street).
+func gluedCode(ts []ner.Token, k int) bool {
+	return ts[k].Shape == ner.ShUpper && k+1 < len(ts) && ts[k+1].Kind == ner.KNum && !ts[k+1].Space
+}
+
 // joined reports whether word ts[k] follows the previous word of its name
 // directly: a space, a hyphen or an apostrophe between them, nothing else.
 func joined(ts []ner.Token, k int) bool {
@@ -208,4 +304,121 @@ func inWord(text string, ts []ner.Token, k int) bool {
 	}
 	c := text[ts[k].S:ts[k].E]
 	return c == "-" || c == "'" || c == "’"
+}
+
+// listedPerson reports whether the piece ts[a..b] of a cut sentence holds a
+// listed given name or surname and no word a place list holds (nor
+// regions.txt): once the sentence around it is gone, the lists decide its
+// type ("Geachte heer Kuipers", "paní doktorka Veselá dorazí": the tagger
+// read the clause as a place).
+func listedPerson(text string, ts []ner.Token, a, b int) bool {
+	if a > 0 && !ts[a].NL {
+		if p := &ts[a-1]; p.Flags&ner.FLocCtx != 0 || lowerIn(text, p, placePrepStrong) || lowerIn(text, p, placePrepWeak) || lowerIn(text, p, placeBefore) {
+			return false // "på vores kontor i Aarhus": a place preposition before it
+		}
+	}
+	named := false
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		if t.Kind != ner.KWord {
+			continue
+		}
+		if t.Flags&(ner.FPlace|ner.FPlacePre|ner.FRegion|ner.FStreet|ner.FUnit) != 0 || ner.Region(text[t.S:t.E]) {
+			return false
+		}
+		named = named || t.Flags&(ner.FGiven|ner.FSurname) != 0
+	}
+	return named
+}
+
+// placeBefore are short place prepositions of the languages of
+// closedWords that are neither in placePrepStrong nor flagged as English
+// place context ("i Aarhus", "en Sevilla", "på Mässan i Göteborg").
+var placeBefore = wordSet(`i en in på op a à de di da til till para`)
+
+// articles are the definite and indefinite articles of German, French,
+// Spanish, Portuguese, Italian and Dutch, with the contractions of an
+// article and a preposition (im, zum, du, au, del, al, pelo, nella …),
+// folded to lower case. Left out: the words that are name particles too
+// ("de", "da", "do", "dos", "das", "di", "del", "della", "van", "von",
+// "du", "la" and "le" after them are handled by the particle chain) and
+// the one-letter Portuguese "a" and "o" (English "a", initials).
+var articles = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`der die das den dem des ein eine einen einem einer eines im ins am zum zur vom beim
+		le la les l un une au aux el los las una unos unas al os as um uma no na nos nas pelo pela pelos pelas
+		il lo gli uno dello dei degli delle alla allo agli alle nel nella nello nei negli nelle sul sulla dal dalla
+		het een`) {
+		m[w] = true
+	}
+	return m
+}()
+
+// germanArticles are the German ones of articles.
+var germanArticles = wordSet(`der die das den dem des ein eine einen einem einer eines im ins am zum zur vom beim`)
+
+// articleAt reports whether word ts[k] is an article of another language
+// (articles): lower case, or capitalised at a sentence's start ("Die
+// Geschäftsführung", "Le Colis"); not a particle after a particle ("de la
+// Cruz").
+func articleAt(text string, ts []ner.Token, k int) bool {
+	t := &ts[k]
+	if t.Kind != ner.KWord || t.E-t.S > 6 || !(t.Shape == ner.ShLower || t.Shape == ner.ShCap) {
+		return false
+	}
+	var low [8]byte
+	if !articles[string(foldTo(low[:0], text[t.S:t.E]))] {
+		return false
+	}
+	if k > 0 && ts[k-1].Kind == ner.KWord && ts[k-1].Flags&ner.FParticle != 0 && !ts[k].NL {
+		return false // "de la Cruz", "van der Berg"
+	}
+	if t.Shape == ner.ShCap && !(k == 0 || ts[k].NL || ts[k-1].Kind != ner.KWord && strings.ContainsAny(text[ts[k-1].S:ts[k-1].E], ".!?:")) {
+		return false // a capitalised article inside a sentence is a name's ("Ana La Rosa")
+	}
+	return true
+}
+
+// articleNoun reports whether the tagger span ts[a..b] is a noun phrase
+// after an article of another language, in a line of that language
+// (otherTongue): "die Kantine", "vom Beamer", "el Pedido", "pour la
+// Livraison", "Le Colis", "Die Geschäftsführung". Those languages put no
+// article before a person's name in writing (German and Romance
+// colloquial "der Peter", "la Chiara", "a Lorena" are listed given names),
+// and German capitalises every noun. The span is dropped only when no word
+// of it is a listed given name, surname or place, or a region of
+// regions.txt ("die Schweiz", "la Rioja", "den Haag" stay places), and it
+// holds no number.
+func articleNoun(text string, ts []ner.Token, a, b int, win bool) bool {
+	k := a
+	switch {
+	case articleAt(text, ts, a) && a < b:
+		k = a + 1
+	case a > 0 && !ts[a].NL && articleAt(text, ts, a-1):
+	default:
+		return false
+	}
+	var low [8]byte
+	german := germanArticles[string(foldTo(low[:0], text[ts[k-1].S:ts[k-1].E]))]
+	words := 0
+	for i := k; i <= b; i++ {
+		t := &ts[i]
+		if t.Kind == ner.KNum || ts[i].NL && i > k {
+			return false
+		}
+		if t.Kind != ner.KWord {
+			continue
+		}
+		listed := ner.FGiven | ner.FSurname
+		if german {
+			listed = ner.FGiven // German writes every noun with a capital: "der Händler", "das Portal" are listed surnames
+		}
+		if t.Flags&(listed|ner.FPlace|ner.FPlacePre|ner.FRegion|ner.FStreet|ner.FUnit|ner.FTitle) != 0 || ner.Region(text[t.S:t.E]) {
+			return false
+		}
+		if capWord(t) {
+			words++
+		}
+	}
+	return words > 0 && otherTongue(text, ts, a, win)
 }

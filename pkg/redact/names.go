@@ -89,6 +89,10 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			break
 		}
 	}
+	// foreign.go: does the window read as another language (for short lines)
+	var lang langCount
+	lang.add(s.text, s.toks, 0, n-1)
+	s.otherWin = lang.other()
 	for i := 0; i < n; {
 		t := tags[i]
 		if t == ner.TagO {
@@ -202,13 +206,20 @@ func tagRun(s *scratch, tags []uint8, i, j int, typ string, prio int, doPerson, 
 	if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 		return
 	}
+	if cased && lowerForeign(s.text, s.toks, a, b, s.otherWin) {
+		return // foreign.go: "zusammen", "tarjouksesta": a lower-case word of a sentence in another language
+	}
 	if cased && a < b {
 		var pieces [4][2]int
-		if np, run := foreignPieces(s.text, s.toks, a, b, &pieces); run {
+		if np, run := foreignPieces(s.text, s.toks, a, b, s.otherWin, &pieces); run {
 			// "Le confirmamos la reserva … de Valencia": a sentence of another
 			// language read as one name; only its listed names stay
 			for _, pc := range pieces[:np] {
-				emitTagSpan(s, tags, pc[0], pc[1], typ, prio, doPerson, doLoc, cased)
+				pt, pp := typ, prio
+				if typ == Location && listedPerson(s.text, s.toks, pc[0], pc[1]) {
+					pt, pp = Person, prioPerson // "Geachte heer Kuipers": the sentence made it a place, the lists a name
+				}
+				emitTagSpan(s, tags, pc[0], pc[1], pt, pp, doPerson, doLoc, cased)
 			}
 			return
 		}
@@ -228,6 +239,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
+	}
+	if articleNoun(s.text, s.toks, a, b, s.otherWin) {
+		return // foreign.go: "die Kantine", "el Pedido", "Le Colis": a noun after an article of another language
 	}
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
 		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"

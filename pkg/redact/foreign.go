@@ -129,9 +129,11 @@ func (c *langCount) add(text string, ts []ner.Token, a, b int) {
 			continue
 		}
 		switch {
+		case foreignWord(text, t): // round 16's list: no English word ("la", "de" as English dictionary words are rare)
+			c.closed++
 		case t.Flags&(ner.FFunc|ner.FDict|ner.FChat) != 0:
 			c.english++
-		case foreignWord(text, t) || closedWord(text, t):
+		case closedWord(text, t):
 			c.closed++
 		case t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FProduct|ner.FStreet|ner.FUnit) == 0 && t.E-t.S >= 3:
 			c.alien++

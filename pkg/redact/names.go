@@ -468,7 +468,8 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		if lower && tags[i] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags == 0 && t.Space &&
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
-			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) {
+			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) &&
+			!articleNoun(s.text, s.toks, i, i, s.otherWin) { // "wir haben die Unterlagen": a noun after an article of another language
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
 				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"

@@ -1,0 +1,73 @@
+package redact
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestOtherTongueWordsAreNoNames (round 24): in a line written in a
+// language other than English — read from its lower-case words: function
+// words of that language and words no English or name list knows, more
+// than the English ones; a short line takes its window's verdict — a
+// lower-case word is no part of a name (those languages write names with a
+// capital), so a tagger span is cut at one such word and a span of such
+// words alone goes; a piece of listed names left after the cut is a
+// PERSON unless a place preposition stands before it; a noun phrase after
+// an article of another language is no name unless a list knows a word of
+// it (German nouns even when they are listed surnames). English lines,
+// listed lower-case names and places after an article stay. Every
+// sentence is made up for this test; the tags stand for a draw of the
+// tagger (runSpansOf).
+func TestOtherTongueWordsAreNoNames(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		runs []string
+		want []string
+	}{
+		// a lone lower-case word of the sentence
+		{"Schönen Abend noch, wir telefonieren übermorgen wieder.", []string{"PER:übermorgen"}, nil},
+		// "la", "de", "el" are foreign function words here, not the English dictionary's
+		{"Nos vemos en la sala de la planta baja, la del fondo, trinquel.", []string{"PER:trinquel"}, nil},
+		// a short line: the window's verdict ("miteinander" alone proves nothing)
+		{"Guten Abend miteinander,\n\nwir haben die Unterlagen gestern erhalten und prüfen sie sofort.", []string{"PER:miteinander"}, nil},
+		// English text: a lower-case chat name stays
+		{"omg zorvelina just fixed the build again", []string{"PER:zorvelina"}, []string{"zorvelina/PERSON"}},
+		// a listed given name in lower case stays in a foreign line
+		{"Hallo zusammen, kommt maria heute noch vorbei?", []string{"PER:maria"}, []string{"maria/PERSON"}},
+		// one lower-case word cuts a span in a line of another language
+		{"Hartelijk dank voor uw bericht. Wij sturen morgen de offerte.", []string{"LOC:Wij sturen"}, nil},
+		// but not in English: "Varek totally" is left as drawn
+		{"lol Varek totally nailed the demo for the client today", []string{"PER:Varek totally"}, []string{"Varek totally/PERSON"}},
+		// capitals glued to a number are a code, no street word ("ST" is Street)
+		{"Paczka czeka na półce ST12 w magazynie od wczoraj.", []string{"LOC:czeka na półce ST"}, nil},
+		// a cut piece of listed names is a PERSON
+		{"Szanowny panie Kowalski, dziękujemy za wiadomość i odpowiemy jutro.", []string{"LOC:panie Kowalski"}, []string{"Kowalski/PERSON"}},
+		// after a place preposition it stays a place
+		{"Vi ses på kontoret i Aarhus nästa vecka med hela gruppen.", []string{"LOC:kontoret i Aarhus"}, []string{"Aarhus/LOCATION"}},
+		// a noun after an article of another language
+		{"Der Drucker steht jetzt im Flur neben der Teeküche.", []string{"PER:Teeküche"}, nil},
+		// a listed place after an article stays ("Küche" is a town too)
+		{"Der Drucker steht jetzt im Flur neben der Küche.", []string{"PER:Küche"}, []string{"Küche/PERSON"}},
+		// a capitalised article inside a sentence is a name's
+		{"Gestern hat La Zorvena angerufen, sie kommt morgen.", []string{"PER:La Zorvena"}, []string{"La Zorvena/PERSON"}},
+		// the proper-noun rule of lower-case lines (round 14) takes no noun after an article
+		{"wir haben die Unterlagen gestern erhalten und prüfen sie sofort.", nil, nil},
+		{"Gracias, el Paquete llegó ayer sin problemas.", []string{"LOC:el Paquete"}, nil},
+		{"Merci beaucoup. Le Dossier est complet maintenant.", []string{"PER:Le Dossier"}, nil},
+		// German: a listed surname after an article is a noun ("der Händler")
+		{"Ich habe gestern mit dem Händler telefoniert, er schickt die Rechnung.", []string{"LOC:Händler"}, nil},
+		// Italian: a surname after an article stays a name, so does a given name
+		{"Domani la Ferrante presenta il progetto ai clienti.", []string{"PER:Ferrante"}, []string{"Ferrante/PERSON"}},
+		{"Ieri la Giulia ha chiamato il cliente per noi.", []string{"PER:Giulia"}, []string{"Giulia/PERSON"}},
+		// a place after an article stays
+		{"Die Schweiz hat gestern neue Regeln für den Export von Käse beschlossen.", []string{"LOC:Die Schweiz"}, []string{"Die Schweiz/LOCATION"}},
+		{"Wir fahren nächste Woche in die Schweiz und dann weiter.", []string{"LOC:Schweiz"}, []string{"Schweiz/LOCATION"}},
+		// a particle chain is no article ("de la")
+		{"Hablé con Ana de la Zorvena ayer por la tarde.", []string{"PER:Zorvena"}, []string{"Zorvena/PERSON"}},
+		// an article in an English line proves nothing
+		{"We met la Varenne yesterday and it went well for everyone.", []string{"PER:Varenne"}, []string{"Varenne/PERSON"}},
+	} {
+		assert.Equal(t, c.want, runSpansOf(c.text, c.runs...), c.text)
+	}
+}

@@ -171,16 +171,20 @@ func otherTongue(text string, ts []ner.Token, k int, win bool) bool {
 	if c.words() < 4 {
 		return win
 	}
-	return c.other()
+	// a line of the window's language that is not plainly English ("Ring
+	// meg på … hvis noe mangler": "meg", "mangler" are English words too)
+	return c.other() || win && c.english <= c.closed+c.alien
 }
 
-// lowerForeign reports whether the tagger span ts[a..b] is one lower-case
-// word (or a hyphenated run of them) that no name or place list holds, in
+// lowerForeign reports whether the tagger span ts[a..b] is made of
+// lower-case words only (a hyphenated run counts as one), none of them in
+// a name or place list, in
 // a line of another language (otherTongue): "zusammen", "tarjouksesta",
 // "poważaniem" are words of the sentence, not a name — those languages
 // write names with a capital. A listed name in lower case stays ("hey
 // lukas, kommst du …"), so does any lower-case word in English text (chat
-// names: "omg madita").
+// names: "omg madita"); a run of lower-case words with a listed one in it
+// is foreignPieces' ("så mycket").
 func lowerForeign(text string, ts []ner.Token, a, b int, win bool) bool {
 	words := 0
 	for k := a; k <= b; k++ {
@@ -213,29 +217,44 @@ func lowerForeign(text string, ts []ner.Token, a, b int, win bool) bool {
 // It returns run=false when the span is left whole, else the pieces kept
 // (at most len(out)) in out, as token index pairs.
 func foreignPieces(text string, ts []ner.Token, a, b int, win bool, out *[4][2]int) (n int, run bool) {
-	lower, unlisted, foreignIn := 0, false, false
+	lower, unlisted, foreignIn, capital := 0, false, false, false
 	for k := a; k <= b; k++ {
 		t := &ts[k]
-		if t.Flags&(ner.FStreet|ner.FUnit) != 0 && !gluedCode(ts, k) {
-			return 0, false // an address: "Rue de l'émergence", "Finžgarjeva ulica 98c"
+		if t.Flags&(ner.FStreet|ner.FUnit) != 0 && !gluedCode(ts, k) && !(t.Shape == ner.ShLower && closedWord(text, t)) {
+			return 0, false // an address: "Rue de l'émergence", "Finžgarjeva ulica 98c"; not Swedish "av"
 		}
+		capital = capital || capWord(t)
 		if t.Kind != ner.KWord || t.Shape != ner.ShLower || nameParticle(text, ts, a, b, k) {
 			continue
 		}
 		lower++
 		foreignIn = foreignIn || foreignWord(text, t)
-		unlisted = unlisted || !particleLike(text, t) && t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0
+		// a function word of another language is no name even when a list
+		// holds it ("che", "il", "pour" are listed names)
+		unlisted = unlisted || !particleLike(text, t) && (t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0 || foreignWord(text, t) || closedWord(text, t))
 	}
 	// a lower-case name ("maría de los ángeles") runs over no word but names;
-	// one lower-case word is enough in a line of another language (round 24:
-	// "Ik hoor", "Daj znać", "Bitte senden")
-	if lower == 0 || !unlisted {
+	// one lower-case word is enough in a line of another language, and
+	// beside a capitalised word there any lower-case word is no name's
+	// (round 24: "Ik hoor", "Daj znać", "Tutto chiaro")
+	if lower == 0 {
 		return 0, false
 	}
-	if lower < 2 || !foreignIn && !foreignLine(text, ts, a) {
-		if !otherTongue(text, ts, a, win) {
-			return 0, false
+	tongue := -1 // not yet asked
+	other := func() bool {
+		if tongue < 0 {
+			tongue = 0
+			if otherTongue(text, ts, a, win) {
+				tongue = 1
+			}
 		}
+		return tongue == 1
+	}
+	if !unlisted && !(capital && other()) {
+		return 0, false
+	}
+	if (lower < 2 || !foreignIn && !foreignLine(text, ts, a)) && !other() {
+		return 0, false
 	}
 	keep := func(p, q int) {
 		// "Le", "Notre", "Olá": a capitalised function word or a greeting; a

@@ -29,6 +29,18 @@ func TestOtherTongueWordsAreNoNames(t *testing.T) {
 		{"Schönen Abend noch, wir telefonieren übermorgen wieder.", []string{"PER:übermorgen"}, nil},
 		// "la", "de", "el" are foreign function words here, not the English dictionary's
 		{"Nos vemos en la sala de la planta baja, la del fondo, trinquel.", []string{"PER:trinquel"}, nil},
+		// a function word of another language is no name even when a list holds it
+		{"Merci beaucoup pour la Livraison rapide, tout était parfait.", []string{"PER:pour la Livraison"}, nil},
+		// beside a capitalised word, a listed lower-case word is no name's either
+		{"Bedankt voor het bericht, Ik hoor graag van jullie wanneer het klaar is.", []string{"LOC:Ik hoor"}, nil},
+		// lower-case words only, one of them listed ("så")
+		{"Tack så mycket för hjälpen med flytten i helgen.", []string{"PER:så mycket"}, nil},
+		// a lower-case street word that is a function word there ("av" is Avenue in the lists)
+		{"Glöm inte Utvärderingen av Kursen innan fredag.", []string{"LOC:Utvärderingen av Kursen"}, nil},
+		// a function word of another language in an English line: the span is still cut
+		{"The client said che il Progetto is late again, sadly.", []string{"PER:che il Progetto"}, nil},
+		// a line of the window's language that is not plainly English takes its verdict
+		{"Hei alle sammen,\n\nvi har sendt pakken til lageret i dag og den kommer snart.\nRing meg hvis noe mangler nå, takk.", []string{"PER:hvis noe"}, nil},
 		// a short line: the window's verdict ("miteinander" alone proves nothing)
 		{"Guten Abend miteinander,\n\nwir haben die Unterlagen gestern erhalten und prüfen sie sofort.", []string{"PER:miteinander"}, nil},
 		// English text: a lower-case chat name stays
@@ -63,6 +75,8 @@ func TestOtherTongueWordsAreNoNames(t *testing.T) {
 		// a place after an article stays
 		{"Die Schweiz hat gestern neue Regeln für den Export von Käse beschlossen.", []string{"LOC:Die Schweiz"}, []string{"Die Schweiz/LOCATION"}},
 		{"Wir fahren nächste Woche in die Schweiz und dann weiter.", []string{"LOC:Schweiz"}, []string{"Schweiz/LOCATION"}},
+		// "la", "por" count for Spanish, not as English dictionary words
+		{"Hablé con la Cantimplora ayer por la tarde.", []string{"PER:Cantimplora"}, nil},
 		// a particle chain is no article ("de la")
 		{"Hablé con Ana de la Zorvena ayer por la tarde.", []string{"PER:Zorvena"}, []string{"Zorvena/PERSON"}},
 		// an article in an English line proves nothing

@@ -443,3 +443,37 @@ func articleNoun(text string, ts []ner.Token, a, b int, win bool) bool {
 	}
 	return words > 0 && otherTongue(text, ts, a, win)
 }
+
+// unlistedPhrase reports whether the tagger span ts[a..b] is a phrase of
+// two or more capitalised words (joined by function words or particles of
+// another language), none of which a name, place or region list holds, in
+// a line of another language (otherTongue), with no number and no line
+// break: "Modulo di Consenso", "Memoria de Actividades", "Gratin
+// Dauphinois", "Convegno Autunno" — nouns written in title case. A name of
+// that language has a listed word in it (the lists hold the given names and
+// surnames of 87 locales); one capitalised word alone stays (a first name
+// the lists lack: "Soizic"), and so does any phrase in an English line (a
+// name the lists lack: the disjoint held-out set's).
+func unlistedPhrase(text string, ts []ner.Token, a, b int, win bool) bool {
+	caps := 0
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		if t.Kind == ner.KNum || k > a && t.NL {
+			return false
+		}
+		if t.Kind != ner.KWord {
+			continue
+		}
+		if capWord(t) {
+			if t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre|ner.FRegion|ner.FStreet|ner.FUnit|ner.FTitle) != 0 || ner.Region(text[t.S:t.E]) {
+				return false
+			}
+			caps++
+			continue
+		}
+		if !(t.Shape == ner.ShLower && (foreignWord(text, t) || closedWord(text, t) || particleLike(text, t))) {
+			return false
+		}
+	}
+	return caps >= 2 && otherTongue(text, ts, a, win)
+}

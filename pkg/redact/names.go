@@ -240,6 +240,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}
+	if unlistedPhrase(s.text, s.toks, a, b, s.otherWin) {
+		return // foreign.go: "Modulo di Consenso", "Gratin Dauphinois": title-case nouns of another language
+	}
 	if articleNoun(s.text, s.toks, a, b, s.otherWin) {
 		return // foreign.go: "die Kantine", "el Pedido", "Le Colis": a noun after an article of another language
 	}

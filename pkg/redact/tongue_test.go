@@ -79,6 +79,17 @@ func TestOtherTongueWordsAreNoNames(t *testing.T) {
 		{"Hablé con la Cantimplora ayer por la tarde.", []string{"PER:Cantimplora"}, nil},
 		// a particle chain is no article ("de la")
 		{"Hablé con Ana de la Zorvena ayer por la tarde.", []string{"PER:Zorvena"}, []string{"Zorvena/PERSON"}},
+		// title-case nouns of another language, no word of them listed
+		{"Trova in allegato: Verbale di Collaudo, firmato ieri dal tecnico.", []string{"LOC:Verbale di Collaudo"}, nil},
+		{"Vi ricordiamo che Sportello Unico resterà chiuso per tutta la settimana.", []string{"PER:Sportello Unico"}, nil},
+		// one unlisted word stays (a first name the lists lack)
+		{"Ciao a tutti, domani Zelindra porta i documenti in ufficio.", []string{"PER:Zelindra"}, []string{"Zelindra/PERSON"}},
+		// a listed word makes it a name
+		{"Domani arriva Giulia Marrasta per la riunione con il cliente.", []string{"PER:Giulia Marrasta"}, []string{"Giulia Marrasta/PERSON"}},
+		// a number: an address, left to the address rules
+		{"Consegna presso Cortile Zavattoni 12 entro venerdì prossimo.", []string{"LOC:Cortile Zavattoni 12"}, []string{"Cortile Zavattoni 12/LOCATION"}},
+		// in English two unlisted words are a name the lists lack
+		{"Please send the signed file to Kelvo Marrasta before noon today.", []string{"PER:Kelvo Marrasta"}, []string{"Kelvo Marrasta/PERSON"}},
 		// an article in an English line proves nothing
 		{"We met la Varenne yesterday and it went well for everyone.", []string{"PER:Varenne"}, []string{"Varenne/PERSON"}},
 	} {

@@ -154,11 +154,32 @@ func (c langCount) other() bool {
 	return f >= 3 && f > c.english
 }
 
+// windowLang is the language verdict of a tagger window (langCount over
+// all its tokens), counted on the first question only: a window without a
+// tagger span never pays for it.
+type windowLang struct {
+	text  string
+	ts    []ner.Token
+	state int8 // 0 not counted yet, 1 English, 2 another language
+}
+
+func (w *windowLang) other() bool {
+	if w.state == 0 {
+		var c langCount
+		c.add(w.text, w.ts, 0, len(w.ts)-1)
+		w.state = 1
+		if c.other() {
+			w.state = 2
+		}
+	}
+	return w.state == 2
+}
+
 // otherTongue reports whether the line holding ts[k] (at most lineReach
 // tokens either side) is written in a language other than English, by
 // langCount; a line of fewer than four lower-case words ("Moin zusammen,",
 // "Buenas tardes,") takes the window's verdict, win.
-func otherTongue(text string, ts []ner.Token, k int, win bool) bool {
+func otherTongue(text string, ts []ner.Token, k int, win *windowLang) bool {
 	a, b := k, k
 	for a > 0 && !ts[a].NL && k-a < lineReach {
 		a--
@@ -169,11 +190,11 @@ func otherTongue(text string, ts []ner.Token, k int, win bool) bool {
 	var c langCount
 	c.add(text, ts, a, b)
 	if c.words() < 4 {
-		return win
+		return win.other()
 	}
 	// a line of the window's language that is not plainly English ("Ring
 	// meg på … hvis noe mangler": "meg", "mangler" are English words too)
-	return c.other() || win && c.english <= c.closed+c.alien
+	return c.other() || c.english <= c.closed+c.alien && win.other()
 }
 
 // lowerForeign reports whether the tagger span ts[a..b] is made of
@@ -185,7 +206,7 @@ func otherTongue(text string, ts []ner.Token, k int, win bool) bool {
 // lukas, kommst du …"), so does any lower-case word in English text (chat
 // names: "omg madita"); a run of lower-case words with a listed one in it
 // is foreignPieces' ("så mycket").
-func lowerForeign(text string, ts []ner.Token, a, b int, win bool) bool {
+func lowerForeign(text string, ts []ner.Token, a, b int, win *windowLang) bool {
 	words := 0
 	for k := a; k <= b; k++ {
 		t := &ts[k]
@@ -216,7 +237,7 @@ func lowerForeign(text string, ts []ner.Token, a, b int, win bool) bool {
 // given name, surname or place and it is not one word starting a sentence.
 // It returns run=false when the span is left whole, else the pieces kept
 // (at most len(out)) in out, as token index pairs.
-func foreignPieces(text string, ts []ner.Token, a, b int, win bool, out *[4][2]int) (n int, run bool) {
+func foreignPieces(text string, ts []ner.Token, a, b int, win *windowLang, out *[4][2]int) (n int, run bool) {
 	lower, unlisted, foreignIn, capital := 0, false, false, false
 	for k := a; k <= b; k++ {
 		t := &ts[k]
@@ -410,7 +431,7 @@ func articleAt(text string, ts []ner.Token, k int) bool {
 // of it is a listed given name, surname or place, or a region of
 // regions.txt ("die Schweiz", "la Rioja", "den Haag" stay places), and it
 // holds no number.
-func articleNoun(text string, ts []ner.Token, a, b int, win bool) bool {
+func articleNoun(text string, ts []ner.Token, a, b int, win *windowLang) bool {
 	k := a
 	switch {
 	case articleAt(text, ts, a) && a < b:
@@ -454,7 +475,7 @@ func articleNoun(text string, ts []ner.Token, a, b int, win bool) bool {
 // surnames of 87 locales); one capitalised word alone stays (a first name
 // the lists lack: "Soizic"), and so does any phrase in an English line (a
 // name the lists lack: the disjoint held-out set's).
-func unlistedPhrase(text string, ts []ner.Token, a, b int, win bool) bool {
+func unlistedPhrase(text string, ts []ner.Token, a, b int, win *windowLang) bool {
 	caps := 0
 	for k := a; k <= b; k++ {
 		t := &ts[k]

@@ -89,10 +89,9 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			break
 		}
 	}
-	// foreign.go: does the window read as another language (for short lines)
-	var lang langCount
-	lang.add(s.text, s.toks, 0, n-1)
-	s.otherWin = lang.other()
+	// foreign.go: does the window read as another language (for short
+	// lines; counted on first use)
+	s.lang = windowLang{text: s.text, ts: s.toks}
 	for i := 0; i < n; {
 		t := tags[i]
 		if t == ner.TagO {
@@ -206,12 +205,12 @@ func tagRun(s *scratch, tags []uint8, i, j int, typ string, prio int, doPerson, 
 	if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 		return
 	}
-	if cased && lowerForeign(s.text, s.toks, a, b, s.otherWin) {
+	if cased && lowerForeign(s.text, s.toks, a, b, &s.lang) {
 		return // foreign.go: "zusammen", "tarjouksesta": a lower-case word of a sentence in another language
 	}
 	if cased && a < b {
 		var pieces [4][2]int
-		if np, run := foreignPieces(s.text, s.toks, a, b, s.otherWin, &pieces); run {
+		if np, run := foreignPieces(s.text, s.toks, a, b, &s.lang, &pieces); run {
 			// "Le confirmamos la reserva … de Valencia": a sentence of another
 			// language read as one name; only its listed names stay
 			for _, pc := range pieces[:np] {
@@ -240,10 +239,10 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}
-	if unlistedPhrase(s.text, s.toks, a, b, s.otherWin) {
+	if unlistedPhrase(s.text, s.toks, a, b, &s.lang) {
 		return // foreign.go: "Modulo di Consenso", "Gratin Dauphinois": title-case nouns of another language
 	}
-	if articleNoun(s.text, s.toks, a, b, s.otherWin) {
+	if articleNoun(s.text, s.toks, a, b, &s.lang) {
 		return // foreign.go: "die Kantine", "el Pedido", "Le Colis": a noun after an article of another language
 	}
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
@@ -472,7 +471,7 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
 			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) &&
-			!articleNoun(s.text, s.toks, i, i, s.otherWin) { // "wir haben die Unterlagen": a noun after an article of another language
+			!articleNoun(s.text, s.toks, i, i, &s.lang) { // "wir haben die Unterlagen": a noun after an article of another language
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
 				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"

@@ -140,8 +140,8 @@ type scratch struct {
 	tags   []uint8
 	spans  []tagSpan    // one window's tagger spans
 	fields []fieldValue // one window's labelled values (fields.go)
-	// the window reads as a language other than English (foreign.go)
-	otherWin bool
+	// does the window read as a language other than English (foreign.go)
+	lang windowLang
 	ner    ner.Scratch
 	occ    bitmap
 	keys   []uint64 // radix sort buffers

@@ -498,3 +498,25 @@ func unlistedPhrase(text string, ts []ner.Token, a, b int, win *windowLang) bool
 	}
 	return caps >= 2 && otherTongue(text, ts, a, win)
 }
+
+// headingLabel reports whether the tagger span ts[a..b] opens its line and
+// a colon follows it ("Aviso: la Junta …", "Rappel : l'Assemblée …",
+// "Påminnelse: Personalmötet …") in a line of another language, with no
+// word a name, place or region list holds: a heading or a notice's label,
+// not a name. A speaker before a colon in a chat ("Anja: Hat jemand …",
+// "Rocío: llego tarde") is a listed name and stays.
+func headingLabel(text string, ts []ner.Token, a, b int, win *windowLang) bool {
+	if !(a == 0 || ts[a].NL) || b+1 >= len(ts) || ts[b+1].NL || text[ts[b+1].S:ts[b+1].E] != ":" {
+		return false
+	}
+	for k := a; k <= b; k++ {
+		t := &ts[k]
+		if t.Kind == ner.KNum {
+			return false
+		}
+		if t.Kind == ner.KWord && (t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FPlacePre|ner.FRegion) != 0 || ner.Region(text[t.S:t.E])) {
+			return false
+		}
+	}
+	return otherTongue(text, ts, a, win)
+}

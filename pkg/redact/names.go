@@ -239,6 +239,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}
+	if headingLabel(s.text, s.toks, a, b, &s.lang) {
+		return // foreign.go: "Aviso:", "Rappel :": a notice's heading, no name
+	}
 	if unlistedPhrase(s.text, s.toks, a, b, &s.lang) {
 		return // foreign.go: "Modulo di Consenso", "Gratin Dauphinois": title-case nouns of another language
 	}

@@ -90,6 +90,13 @@ func TestOtherTongueWordsAreNoNames(t *testing.T) {
 		{"Consegna presso Cortile Zavattoni 12 entro venerdì prossimo.", []string{"LOC:Cortile Zavattoni 12"}, []string{"Cortile Zavattoni 12/LOCATION"}},
 		// in English two unlisted words are a name the lists lack
 		{"Please send the signed file to Kelvo Marrasta before noon today.", []string{"PER:Kelvo Marrasta"}, []string{"Kelvo Marrasta/PERSON"}},
+		// a heading before a colon opening a line of another language
+		{"Avviso: domani la mensa resterà chiusa per lavori.", []string{"PER:Avviso"}, nil},
+		// a chat speaker is a listed name; an unlisted one in English stays
+		{"Marta: domani porto io i documenti in ufficio.", []string{"PER:Marta"}, []string{"Marta/PERSON"}},
+		{"Zorvek: I will bring the files tomorrow morning.", []string{"PER:Zorvek"}, []string{"Zorvek/PERSON"}},
+		// not at the line's start: a name before a colon
+		{"Morgen sagt Zorvekka: wir fangen pünktlich an, bitte nicht zu spät kommen.", []string{"PER:Zorvekka"}, []string{"Zorvekka/PERSON"}},
 		// an article in an English line proves nothing
 		{"We met la Varenne yesterday and it went well for everyone.", []string{"PER:Varenne"}, []string{"Varenne/PERSON"}},
 	} {

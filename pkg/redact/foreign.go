@@ -131,8 +131,8 @@ func (c *langCount) add(text string, ts []ner.Token, a, b int) {
 		switch {
 		case foreignWord(text, t): // round 16's list: no English word ("la", "de" as English dictionary words are rare)
 			c.closed++
-		case t.Flags&(ner.FFunc|ner.FDict|ner.FChat) != 0:
-			c.english++
+		case t.Flags&(ner.FFunc|ner.FDict|ner.FChat) != 0 && asciiWord(text[t.S:t.E]):
+			c.english++ // not "för", "på": the lists fold diacritics ("for", "pa"), English spells without them
 		case closedWord(text, t):
 			c.closed++
 		case t.Flags&(ner.FGiven|ner.FSurname|ner.FPlace|ner.FProduct|ner.FStreet|ner.FUnit) == 0 && t.E-t.S >= 3:
@@ -280,10 +280,10 @@ func foreignPieces(text string, ts []ner.Token, a, b int, win *windowLang, out *
 	keep := func(p, q int) {
 		// "Le", "Notre", "Olá": a capitalised function word or a greeting; a
 		// lower-case particle in a piece is part of the name ("von Trapp")
-		for p <= q && nameWord(&ts[p]) && (foreignWord(text, &ts[p]) || ts[p].Flags&ner.FGreet != 0) {
-			p++
+		for p <= q && nameWord(&ts[p]) && (foreignWord(text, &ts[p]) || ts[p].Flags&ner.FGreet != 0 || closedWord(text, &ts[p])) {
+			p++ // round 24: the closed classes of round 20 too ("Hei", "Kære")
 		}
-		for q >= p && nameWord(&ts[q]) && (foreignWord(text, &ts[q]) || ts[q].Flags&ner.FGreet != 0) {
+		for q >= p && nameWord(&ts[q]) && (foreignWord(text, &ts[q]) || ts[q].Flags&ner.FGreet != 0 || closedWord(text, &ts[q])) {
 			q--
 		}
 		if p > q {
@@ -519,4 +519,14 @@ func headingLabel(text string, ts []ner.Token, a, b int, win *windowLang) bool {
 		}
 	}
 	return otherTongue(text, ts, a, win)
+}
+
+// asciiWord reports whether w is spelt in ASCII letters only.
+func asciiWord(w string) bool {
+	for i := 0; i < len(w); i++ {
+		if w[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }

@@ -35,8 +35,12 @@ func TestOtherTongueWordsAreNoNames(t *testing.T) {
 		{"Bedankt voor het bericht, Ik hoor graag van jullie wanneer het klaar is.", []string{"LOC:Ik hoor"}, nil},
 		// lower-case words only, one of them listed ("så")
 		{"Tack så mycket för hjälpen med flytten i helgen.", []string{"PER:så mycket"}, nil},
+		// "för", "på" are no English words, whatever their folded forms ("for", "pa")
+		{"Tack så mycket för boken, vi ses på fredag i stan.", []string{"PER:så mycket"}, nil},
+		// a piece loses a closed-class word at its edge
+		{"Kære Mette og hele holdet, tusind tak for hjælpen med flytningen i går.", []string{"LOC:Kære Mette og hele holdet"}, []string{"Mette/PERSON"}},
 		// a lower-case street word that is a function word there ("av" is Avenue in the lists)
-		{"Glöm inte Utvärderingen av Kursen innan fredag.", []string{"LOC:Utvärderingen av Kursen"}, nil},
+		{"Glöm inte Rapporten av Lindqvist innan fredag.", []string{"LOC:Rapporten av Lindqvist"}, []string{"Lindqvist/PERSON"}},
 		// a function word of another language in an English line: the span is still cut
 		{"The client said che il Progetto is late again, sadly.", []string{"PER:che il Progetto"}, nil},
 		// a line of the window's language that is not plainly English takes its verdict

@@ -89,6 +89,9 @@ func addTagSpans(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			break
 		}
 	}
+	// foreign.go: does the window read as another language (for short
+	// lines; counted on first use)
+	s.lang = windowLang{text: s.text, ts: s.toks}
 	for i := 0; i < n; {
 		t := tags[i]
 		if t == ner.TagO {
@@ -202,13 +205,20 @@ func tagRun(s *scratch, tags []uint8, i, j int, typ string, prio int, doPerson, 
 	if typ == Location && enumerated(s.text, s.toks[a:b+1]) {
 		return
 	}
+	if cased && lowerForeign(s.text, s.toks, a, b, &s.lang) {
+		return // foreign.go: "zusammen", "tarjouksesta": a lower-case word of a sentence in another language
+	}
 	if cased && a < b {
 		var pieces [4][2]int
-		if np, run := foreignPieces(s.text, s.toks, a, b, &pieces); run {
+		if np, run := foreignPieces(s.text, s.toks, a, b, &s.lang, &pieces); run {
 			// "Le confirmamos la reserva … de Valencia": a sentence of another
 			// language read as one name; only its listed names stay
 			for _, pc := range pieces[:np] {
-				emitTagSpan(s, tags, pc[0], pc[1], typ, prio, doPerson, doLoc, cased)
+				pt, pp := typ, prio
+				if typ == Location && listedPerson(s.text, s.toks, pc[0], pc[1]) {
+					pt, pp = Person, prioPerson // "Geachte heer Kuipers": the sentence made it a place, the lists a name
+				}
+				emitTagSpan(s, tags, pc[0], pc[1], pt, pp, doPerson, doLoc, cased)
 			}
 			return
 		}
@@ -228,6 +238,15 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
+	}
+	if headingLabel(s.text, s.toks, a, b, &s.lang) {
+		return // foreign.go: "Aviso:", "Rappel :": a notice's heading, no name
+	}
+	if unlistedPhrase(s.text, s.toks, a, b, &s.lang) {
+		return // foreign.go: "Modulo di Consenso", "Gratin Dauphinois": title-case nouns of another language
+	}
+	if articleNoun(s.text, s.toks, a, b, &s.lang) {
+		return // foreign.go: "die Kantine", "el Pedido", "Le Colis": a noun after an article of another language
 	}
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
 		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"
@@ -454,7 +473,8 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 		if lower && tags[i] == ner.TagO && t.Kind == ner.KWord && t.Shape == ner.ShCap && t.Flags == 0 && t.Space &&
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
-			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) {
+			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) &&
+			!articleNoun(s.text, s.toks, i, i, &s.lang) { // "wir haben die Unterlagen": a noun after an article of another language
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {
 				typ, prio = Person, prioPerson // "quick q for Morne", "ask Quang"

@@ -140,13 +140,15 @@ type scratch struct {
 	tags   []uint8
 	spans  []tagSpan    // one window's tagger spans
 	fields []fieldValue // one window's labelled values (fields.go)
-	ner    ner.Scratch
-	occ    bitmap
-	keys   []uint64 // radix sort buffers
-	idx    []int32
-	tmp    []cand
-	kept   []cand
-	buf    []byte
+	// does the window read as a language other than English (foreign.go)
+	lang windowLang
+	ner  ner.Scratch
+	occ  bitmap
+	keys []uint64 // radix sort buffers
+	idx  []int32
+	tmp  []cand
+	kept []cand
+	buf  []byte
 	// words the text uses as a product (products.go)
 	products productSet
 	// libphonenumber calls left for splitting runs of numbers (bounds the

@@ -124,6 +124,28 @@ type scratch struct {
 	memo           recordMemo
 	audit          *refs
 	recs           map[consentstore.SubjectRef]consentstore.Record
+	decided        []decidedCount
+}
+
+// decidedCount is a batch's decisions of one verdict and reason, added to
+// consentflow_filter_decisions_total once per batch: a batch holds a handful of
+// kinds, found by a linear search, where the counter's own label lookup per
+// event hashed both labels (4 % of BenchmarkHandle's CPU).
+type decidedCount struct {
+	verdict string
+	reason  decision.Reason
+	n       int
+}
+
+// count adds one decision to counts.
+func count(counts []decidedCount, verdict string, reason decision.Reason) []decidedCount {
+	for i := range counts {
+		if counts[i].reason == reason && counts[i].verdict == verdict {
+			counts[i].n++
+			return counts
+		}
+	}
+	return append(counts, decidedCount{verdict, reason, 1})
 }
 
 // headerKey identifies the consented headers of a batch's allowed events.
@@ -140,6 +162,7 @@ func (sc *scratch) reset() {
 	clear(sc.policyVersions)
 	clear(sc.memo)
 	clear(sc.recs)
+	sc.decided = sc.decided[:0]
 	if sc.audit != nil {
 		clear(sc.audit.done)
 	}
@@ -409,6 +432,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		counted = make([]tally.Item, 0, len(events))
 	}
 	audit := f.scratch.audit
+	decided := f.scratch.decided[:0]
 	built := f.scratch.built
 	purpose := []byte(f.Purpose) // header values shared by the batch's messages (the writer only reads them)
 	policyVersions := f.scratch.policyVersions
@@ -434,7 +458,7 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 		if dec.Allow {
 			verdict = schema.DecisionAllow
 		}
-		f.Metrics.Decisions.WithLabelValues(verdict, string(dec.Reason)).Inc()
+		decided = count(decided, verdict, dec.Reason)
 
 		ref := audit.of(d.es.primary)
 		rec = schema.ConsentDecision{
@@ -480,6 +504,10 @@ func (f *Filter) Handle(ctx context.Context, batch []kafka.Message) ([]kafka.Mes
 				Partition: d.msg.Partition, Offset: d.msg.Offset})
 		}
 	}
+	for _, c := range decided {
+		f.Metrics.Decisions.WithLabelValues(c.verdict, string(c.reason)).Add(float64(c.n))
+	}
+	f.scratch.decided = decided
 	if len(counted) > 0 {
 		f.Tally.Record(ctx, counted)
 	}

@@ -385,3 +385,33 @@ func TestDecodedEventsShareNothingAcrossBatches(t *testing.T) {
 	require.Equal(t, wantErr.Error(), gotErr.Error())
 	requireSameMessages(t, want, got)
 }
+
+// TestDecisionsCountedByVerdictAndReason: consentflow_filter_decisions_total
+// counts each batch's decisions under their verdict and reason, summed over
+// batches. The fixture holds records for users u0..u29 — every third withdrew
+// (deny, user_opt_out), the others granted (allow, allowed_consent) — and the
+// batches' users u30..u39 have none (deny, no_consent: an opt-in
+// jurisdiction): the expected counts come from that rule, event by event.
+func TestDecisionsCountedByVerdictAndReason(t *testing.T) {
+	const recorded, users = 30, 40
+	f, raw := handleFixture(t, recorded)
+	want := map[[2]string]int{}
+	for _, n := range []int{300, 7, 120} {
+		_, err := f.Handle(context.Background(), handleBatch(t, raw, n, users))
+		require.NoError(t, err)
+		for i := range n {
+			switch u := i % users; {
+			case u >= recorded:
+				want[[2]string{schema.DecisionDeny, "no_consent"}]++
+			case u%3 == 1:
+				want[[2]string{schema.DecisionDeny, "user_opt_out"}]++
+			default:
+				want[[2]string{schema.DecisionAllow, "allowed_consent"}]++
+			}
+		}
+	}
+	for k, n := range want {
+		require.Equal(t, float64(n), testutil.ToFloat64(f.Metrics.Decisions.WithLabelValues(k[0], k[1])), "%v", k)
+	}
+	require.Equal(t, len(want), testutil.CollectAndCount(f.Metrics.Decisions), "no other verdict or reason")
+}

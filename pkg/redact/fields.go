@@ -766,9 +766,11 @@ func fieldSpans(s *scratch, doPerson, doLoc bool) {
 		}
 		if v.kind == lblCode {
 			// "sku":"MAPLE-DESK", "Tarif: Komfort Plus", a "colour" column:
-			// a code, plan or size is no name or place; a listed place in it
-			// stays (no place word is left in clear because it names a product)
-			if ok, _, _, _, _ := valueReads(s.text, ts, lo, hi, true); ok && hi-lo < 8 && !placeIn(ts, lo, hi) {
+			// a code, plan or size is no name or place; since round 25 not
+			// even when a listed place names it ("Forest Green", "Berlin
+			// Plus"): like a room or a dish (thingHeads, heads.go), a product
+			// named after a place says nothing of where anyone is
+			if ok, _, _, _, _ := valueReads(s.text, ts, lo, hi, true); ok && hi-lo < 8 {
 				for k := p; k < q; k++ {
 					if s.spans[k].start >= vs && s.spans[k].end <= ve {
 						s.spans[k].typ = ""

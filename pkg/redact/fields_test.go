@@ -60,6 +60,10 @@ func TestFieldLabelsTypeTheirValues(t *testing.T) {
 		{"shade,stock,bin\nVelmoro,40,A\nBrelvan,12,B", []string{"LOC:Velmoro,40,A\nBrelvan"}, []string{"Brelvan/LOCATION", "Velmoro/LOCATION"}},
 		// a plan, status, size or code is no name
 		{"Tarif: Komfort Plus", []string{"PER:Komfort Plus"}, nil},
+		// round 25: a listed place in a code, plan or colour value names the product, not where anyone is
+		{"Tarif: Berlin Plus", []string{"LOC:Berlin"}, nil},
+		{"sku,colour,stock\nZX-12,Vienna Blue,40", []string{"LOC:Vienna"}, nil},
+		{"City: Vienna", []string{"LOC:Vienna"}, []string{"Vienna/LOCATION"}},
 		// values that do not read as a name or a place
 		{"Owner: Platform Team", nil, nil},
 		{"Country: Other", nil, nil},

@@ -35,7 +35,32 @@ var headFinal = wordSet(`
 	lamp rug sofa couch stool armchair chair bench mattress pillow cushion blanket quilt curtain mug vase tote backpack
 	hoodie jacket sweater jumper cardigan shirt loafer loafers sneaker sneakers sandal sandals
 	salad soup stew curry pie tart cake gateau burger sandwich pizza pasta risotto casserole lasagne lasagna
+	bookcase bookshelf wardrobe dresser sideboard cabinet wallet handbag scarf
+	tagine stroganoff yoghurt yogurt mustard sauce
 	saal kantine büro salen rummet köket kontoret`)
+
+// thingHeads are the heads of headFinal and headFirst that name a room,
+// a piece of furniture, a garment or a dish (round 25). A place word in
+// such a name names the thing, not where it is: "the Florence Suite",
+// "the Oslo Floor Lamp", "the Marseille Rug", "Black Forest Gateau",
+// "Boardroom Kensington", "la Sala Goya", "Camisa Toledo" — nobody is in
+// Florence because of a suite. The other heads name a place of business
+// or a group that stands where its place word says ("the Paris Bakery",
+// "Johannesburg warehouse", "London office", "Sofia Studio"): there the
+// place is kept (emitHeaded). A room in a building, a product on a shelf
+// and a dish on a menu are not at the place they are named after.
+var thingHeads = wordSet(`
+	room rooms suite boardroom lounge auditorium atrium foyer raum saal sala salle salão zaal aula
+	lamp rug sofa couch stool armchair chair bench mattress pillow cushion blanket quilt curtain mug vase tote backpack
+	hoodie jacket sweater jumper cardigan shirt loafer loafers sneaker sneakers sandal sandals
+	bookcase bookshelf wardrobe dresser sideboard cabinet wallet handbag scarf
+	camisa bolso bolsa vestido sandalias zapatos falda chaqueta
+	salad soup stew curry pie tart cake gateau burger sandwich pizza pasta risotto casserole lasagne lasagna
+	tagine stroganoff yoghurt yogurt mustard sauce`)
+
+// roleHeads are thing heads that also name a role a person holds ("Chair",
+// "Bench"): a given name before them keeps its guard.
+var roleHeads = wordSet(`chair bench`)
 
 // headFirst are the head nouns written before the name they head in the
 // Romance languages, German, Dutch and Polish, and in English room and
@@ -43,7 +68,8 @@ var headFinal = wordSet(`
 // "Departamento de Compras", "Room Kilimanjaro", "Hotel Adlon", "Project
 // Juno").
 var headFirst = wordSet(`
-	raum saal sala salle salão zaal aula room studio hotel hôtel restaurant
+	raum saal sala salle salão zaal aula room boardroom studio hotel hôtel restaurant
+	camisa bolso bolsa vestido sandalias zapatos falda chaqueta
 	ufficio oficina departamento departament département dipartimento dział biuro
 	servizio servicio serviço service direction dirección direzione direção diretoria segreteria secretaría secrétariat
 	equipo equipa équipe squadra comité comitato comisión comissão
@@ -86,7 +112,7 @@ func nameFlagged(t *ner.Token) bool { return t.Flags&(ner.FGiven|ner.FSurname) !
 // list knows as something other than a given name, never after a listed
 // given name ("Sarah Hall", "Grace Hall" stay), and before a name only
 // after an article or place preposition ("la Sala Goya").
-func headed(text string, ts []ner.Token, a, b int) (lo, hi int, ok bool) {
+func headed(text string, ts []ner.Token, a, b int) (lo, hi int, thing, ok bool) {
 	capital := func(i int) bool { return i >= 0 && i < len(ts) && capWord(&ts[i]) }
 	sameLine := func(i int) bool { return i > 0 && i < len(ts) && !ts[i].NL && ts[i].Space } // token i on the line of i-1
 	// head after the name: the span's last word, or the next word
@@ -99,8 +125,8 @@ func headed(text string, ts []ner.Token, a, b int) (lo, hi int, ok bool) {
 	for hi > lo && ts[hi].Kind == ner.KPunct {
 		hi--
 	}
-	if final >= 0 && capital(hi) && nameRun(text, ts, lo, hi) && finalHeadCounts(ts, lo, hi, final) {
-		return lo, hi, true
+	if final >= 0 && capital(hi) && nameRun(text, ts, lo, hi) && finalHeadCounts(text, ts, lo, hi, final) {
+		return lo, hi, headWord(text, &ts[final], thingHeads), true
 	}
 	// head before the name: the span's first capitalised word (after
 	// lower-case words only: "la Salle Monet"), or the word before the span
@@ -115,15 +141,15 @@ func headed(text string, ts []ner.Token, a, b int) (lo, hi int, ok bool) {
 		first = a - 1
 	}
 	if first < 0 || capitals(ts, lo, hi) == 0 || capitals(ts, lo, hi) > 3 || !nameRun(text, ts, lo, hi) {
-		return 0, 0, false
+		return 0, 0, false, false
 	}
 	if nameFlagged(&ts[first]) {
 		p := first - 1
 		if p < 0 || !sameLine(first) || ts[p].Kind != ner.KWord || ts[p].Shape != ner.ShLower || !headArticles[text[ts[p].S:ts[p].E]] {
-			return 0, 0, false
+			return 0, 0, false, false
 		}
 	}
-	return lo, hi, true
+	return lo, hi, headWord(text, &ts[first], thingHeads), true
 }
 
 // nameRun reports whether ts[lo..hi] reads as one name: capitalised words
@@ -165,8 +191,10 @@ func capitals(ts []ner.Token, lo, hi int) int {
 // that is also a listed given name or surname ("Hall", "Ward", "Kitchen")
 // counts only when the word before it is known to some list as something
 // other than a name (an unlisted given name may stand there: "Adaeze
-// Hall").
-func finalHeadCounts(ts []ner.Token, lo, hi, head int) bool {
+// Hall"). Before a thing head that names no role (round 25) a given name
+// is no guard: a dish or a garment is named after a person, never headed
+// by one ("Caesar Salad", "Peach Melba"-like names).
+func finalHeadCounts(text string, ts []ner.Token, lo, hi, head int) bool {
 	caps, firstGiven := 0, false
 	for i := lo; i <= hi; i++ {
 		if capWord(&ts[i]) {
@@ -175,6 +203,9 @@ func finalHeadCounts(ts []ner.Token, lo, hi, head int) bool {
 			}
 			caps++
 		}
+	}
+	if firstGiven && headWord(text, &ts[head], thingHeads) && !headWord(text, &ts[head], roleHeads) {
+		firstGiven = false
 	}
 	if caps > 2 || firstGiven {
 		return false

@@ -251,9 +251,11 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if emitTitled(s, tags, a, b, typ, prio, doPerson, doLoc, cased) {
 		return // titles.go: "Herr Böhm", "Mme Dubois et M. Laurent"
 	}
-	if lo, hi, ok := headed(s.text, s.toks, a, b); ok {
-		emitHeaded(s, tags, lo, hi, doPerson, doLoc, cased) // heads.go: "Paris Bakery", "Sala Goya": a shop's or a room's name
-		return
+	if lo, hi, thing, ok := headed(s.text, s.toks, a, b); ok {
+		if !thing {
+			emitHeaded(s, tags, lo, hi, doPerson, doLoc, cased) // heads.go: "Paris Bakery": a shop's name keeps its place
+		}
+		return // "Sala Goya", "the Florence Suite", "Caesar Salad": a room's, a product's or a dish's name
 	}
 	emitSpan(s, tags, a, b, typ, prio, doPerson, doLoc, cased)
 }

@@ -61,7 +61,7 @@ type Config struct {
 	S3PathStyle bool   `env:"S3_PATH_STYLE" envDefault:"true" help:"use path-style S3 URLs (MinIO and most S3-compatible servers)"`
 
 	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
-	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"bound of every buffered row's memory, the commit in flight and the rows filling behind it together: the open rows are committed at half of it, and the stage waits there while a commit is in flight"`
+	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"bound of every buffered row's memory (Go heap: strings, slots), the commit in flight and the rows filling behind it together: the open rows are committed at half of it, and the stage waits there while a commit is in flight"`
 	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one (with every other open partition's, in one table commit)"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`

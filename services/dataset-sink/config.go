@@ -24,13 +24,14 @@ import (
 
 // DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
 // the dataset-sink binary runs with unless GOMEMLIMIT is set: 120 MiB, above a
-// commit of the default rotation buffer (SINK_ROTATE_BYTES, 64 MiB: 108-113 MiB
-// of Go memory, TestCommitOfAFullBufferStaysUnderTheMemoryLimit). It bounds the
+// commit in flight with the next generation full behind it at the default
+// SINK_ROTATE_BYTES (64 MiB of buffered rows' heap: 116-117 MiB of Go memory,
+// TestCommittingAndFillingGenerationsStayUnderTheMemoryLimit). It bounds the
 // Go runtime's memory, not the executable's code and tables mapped from its
-// file (55-70 MiB of RSS). A target for the garbage collector, not a cap: a
-// heap that needs more gets it, with the collector running more often (88 MiB
-// with a 32 MiB buffer kept the e2e peak RSS at 145 MiB but cost the drain 2.6×
-// the CPU per row: README, "Memory").
+// file (55-65 MiB of RSS). A target for the garbage collector, not a cap: a
+// heap that needs more gets it, with the collector running more often. Lower
+// limits cost the drain CPU: 80 MiB with a 40 MiB buffer took 25.7 instead of
+// 13-14 CPU µs per row in BenchmarkSinkLive (README, "Memory").
 const DefaultMemoryLimit = 120 << 20
 
 // Config is the dataset sink's configuration, read from the environment.

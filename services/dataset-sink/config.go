@@ -24,13 +24,14 @@ import (
 
 // DefaultMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
 // the dataset-sink binary runs with unless GOMEMLIMIT is set: 120 MiB, above a
-// commit of the default rotation buffer (SINK_ROTATE_BYTES, 64 MiB: 108-113 MiB
-// of Go memory, TestCommitOfAFullBufferStaysUnderTheMemoryLimit). It bounds the
+// commit in flight with the next generation full behind it at the default
+// SINK_ROTATE_BYTES (64 MiB of buffered rows' heap: 116-117 MiB of Go memory,
+// TestCommittingAndFillingGenerationsStayUnderTheMemoryLimit). It bounds the
 // Go runtime's memory, not the executable's code and tables mapped from its
-// file (55-70 MiB of RSS). A target for the garbage collector, not a cap: a
-// heap that needs more gets it, with the collector running more often (88 MiB
-// with a 32 MiB buffer kept the e2e peak RSS at 145 MiB but cost the drain 2.6×
-// the CPU per row: README, "Memory").
+// file (55-65 MiB of RSS). A target for the garbage collector, not a cap: a
+// heap that needs more gets it, with the collector running more often. Lower
+// limits cost the drain CPU: 80 MiB with a 40 MiB buffer took 25.7 instead of
+// 13-14 CPU µs per row in BenchmarkSinkLive (README, "Memory").
 const DefaultMemoryLimit = 120 << 20
 
 // Config is the dataset sink's configuration, read from the environment.
@@ -61,7 +62,7 @@ type Config struct {
 	S3PathStyle bool   `env:"S3_PATH_STYLE" envDefault:"true" help:"use path-style S3 URLs (MinIO and most S3-compatible servers)"`
 
 	RotateRows     int           `env:"SINK_ROTATE_ROWS" envDefault:"100000" help:"commit a partition's buffered rows after this many offsets"`
-	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"bound of every buffered row's memory, the commit in flight and the rows filling behind it together: the open rows are committed at half of it, and the stage waits there while a commit is in flight"`
+	RotateBytes    int64         `env:"SINK_ROTATE_BYTES" envDefault:"67108864" help:"bound of every buffered row's memory (Go heap: strings, slots), the commit in flight and the rows filling behind it together: the open rows are committed at half of it, and the stage waits there while a commit is in flight"`
 	RotateInterval time.Duration `env:"SINK_ROTATE_INTERVAL" envDefault:"1m" help:"commit a partition's buffered rows this long after the first one (with every other open partition's, in one table commit)"`
 	RowGroupRows   int64         `env:"SINK_ROW_GROUP_ROWS" envDefault:"65536" help:"maximum rows per Parquet row group"`
 	DedupeWindow   int           `env:"SINK_DEDUPE_WINDOW" envDefault:"1000000" help:"recent event_ids remembered per partition to drop upstream duplicates (~25 bytes each; 0 disables)"`

@@ -118,9 +118,32 @@ func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Par
 // catalogPath.
 func NewPartsOn(t testing.TB, store storage.Storage, location string, ioProps map[string]string, catalogPath string, clock *Clock, o writer.Options) *Parts {
 	t.Helper()
+	return newParts(t, store, location, ioProps, catalogPath, clock, o, 1000)
+}
+
+// NewPartsGrouped is NewPartsWith with Parquet row groups of rowGroupRows rows
+// (the others' 1,000 keep files small; the binary's default is 65,536, and the
+// Parquet writer holds a row group's pages until it is flushed).
+func NewPartsGrouped(t testing.TB, dir string, clock *Clock, o writer.Options, rowGroupRows int64) *Parts {
+	t.Helper()
+	store, err := storage.NewFS(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := lake.FileLocation(dir + "/" + Dataset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newParts(t, store, loc, nil, dir+"/catalog.db", clock, o, rowGroupRows)
+	p.Store, p.Dir = store, dir
+	return p
+}
+
+func newParts(t testing.TB, store storage.Storage, location string, ioProps map[string]string, catalogPath string, clock *Clock, o writer.Options, rowGroupRows int64) *Parts {
+	t.Helper()
 	ctx := context.Background()
 	lk, err := lake.Open(ctx, lake.Options{CatalogURI: "sqlite:" + catalogPath, CatalogName: "consentflow", Namespace: "consentflow",
-		Table: Dataset, Location: location, IOProps: ioProps, TargetFileBytes: 512 << 20, RowGroupRows: 1000}, nil, zap.NewNop())
+		Table: Dataset, Location: location, IOProps: ioProps, TargetFileBytes: 512 << 20, RowGroupRows: rowGroupRows}, nil, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -158,16 +158,15 @@ func TestDurableInOrderOnlyAfterTheCatalogCommit(t *testing.T) {
 	offsetsOnce(t, p.Lake, 0, 9)
 }
 
-// TestBothGenerationsStayWithinRotateBytes: with a generation of ten rows in
-// flight (RotateBytes is twenty rows' worth: rotation at half), Append takes
-// ten more and then waits; the buffered bytes stay within RotateBytes; once
-// the commit lands everything follows, each offset once.
+// TestBothGenerationsStayWithinRotateBytes: with a generation of ten rows on
+// three partitions in flight (RotateBytes is two such generations' worth, each
+// ten rows and a piece per partition: rotation at half), Append takes ten more
+// and then waits; the buffered bytes stay within RotateBytes; once the commit
+// lands everything follows, each offset once.
 func TestBothGenerationsStayWithinRotateBytes(t *testing.T) {
 	clock := sinktest.NewClock()
 	row := sinktest.Row(0, "k1:s", clock.Now())
-	perRow := int64(200 + len(row.EventID) + len(row.EventType) + len(row.Subject) + len(row.Tenant) + len(row.Text) +
-		len(row.Jurisdiction) + len(row.Source) + len(row.Purpose) + len(row.PolicyVersion) + 32 + len("plan") + len("pro"))
-	limit := 20 * perRow
+	limit := 2 * (3*writer.PieceBytes + 10*writer.RowBytes(row))
 	p := sinktest.NewPartsWith(t, t.TempDir(), clock, writer.Options{Topic: sinktest.Topic, RotateRows: 1000,
 		RotateBytes: limit, RotateInterval: time.Hour, DedupeWindow: 1000})
 	h := newHeld(t)

@@ -1,5 +1,7 @@
 package writer
 
+import tbl "github.com/consentflow/consentflow/services/dataset-sink/internal/table"
+
 // WindowLen is how many event ids the dedupe window of partition holds.
 func WindowLen(w *Writer, partition int) int {
 	w.mu.Lock()
@@ -65,3 +67,9 @@ func Waiting(w *Writer) bool {
 	defer w.mu.Unlock()
 	return w.waiting > 0
 }
+
+// RowBytes is what a buffered row counts towards RotateBytes besides its
+// piece; PieceBytes is what a piece of an open file's buffer counts.
+func RowBytes(r *tbl.Row) int64 { return rowBytes(r) }
+
+const PieceBytes = pieceBytes

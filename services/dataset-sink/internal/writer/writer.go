@@ -303,9 +303,13 @@ func (w *Writer) Append(ctx context.Context, rec Record) ([]Done, error) {
 			}
 			win.add(h)
 		}
+		newPiece := of.rows.len()%chunkRows == 0
 		row := of.rows.add(rec.Row, &w.chunks)
 		row.KafkaPartition, row.KafkaOffset = int32(rec.Partition), rec.Offset
 		n := rowBytes(row)
+		if newPiece {
+			n += pieceBytes
+		}
 		of.bytes += n
 		w.buffered += n
 		w.openRows += n
@@ -371,16 +375,6 @@ func (w *Writer) takePending() []Done {
 	p := w.pending
 	w.pending = nil
 	return p
-}
-
-func rowBytes(r *tbl.Row) int64 {
-	n := 200 + len(r.EventID) + len(r.EventType) + len(r.Subject) + len(r.Tenant) + len(r.Session) + len(r.Text) +
-		len(r.IPPrefix) + len(r.Jurisdiction) + len(r.Locale) + len(r.Region) + len(r.Source) + len(r.Purpose) +
-		len(r.ConsentVersion) + len(r.PolicyVersion) + len(r.TenantConsentVersion)
-	for _, p := range r.Properties {
-		n += 32 + len(p.Key) + len(p.Value)
-	}
-	return int64(n)
 }
 
 // seed fills the dedupe window of a partition from the table the first time the

@@ -126,12 +126,12 @@ func TestRotateBytesBoundsEveryOpenFileTogether(t *testing.T) {
 	ctx := context.Background()
 	clock := sinktest.NewClock()
 	row := sinktest.Row(0, "k1:s", clock.Now())
-	perRow := int64(200 + len(row.EventID) + len(row.EventType) + len(row.Subject) + len(row.Tenant) + len(row.Text) +
-		len(row.Jurisdiction) + len(row.Source) + len(row.Purpose) + len(row.PolicyVersion) + 32 + len("plan") + len("pro"))
-	// Ten rows' worth of open rows: reached by the tenth row, whichever partitions they are on.
+	// Ten rows' worth of open rows and a piece of buffer on each of the four
+	// partitions: reached by the tenth row.
+	half := 4*writer.PieceBytes + 10*writer.RowBytes(row)
 	var durable []writer.Done
 	p := sinktest.NewPartsWith(t, t.TempDir(), clock, writer.Options{Topic: sinktest.Topic, RotateRows: 1000,
-		RotateBytes: 20 * perRow, RotateInterval: time.Hour, DedupeWindow: 1000,
+		RotateBytes: 2 * half, RotateInterval: time.Hour, DedupeWindow: 1000,
 		Durable: func(d []writer.Done) { durable = append(durable, d...) }})
 	var done []writer.Done
 	for i := range 25 {

@@ -89,11 +89,16 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		stage, group, topic string
 		handler             stream.Handler
 		pipeline            int
+		minBytes            int
 	}{
-		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle, cfg.Pipeline},
-		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle, 0},
+		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle, cfg.Pipeline, 1},
+		// Changes are small and come one per consent PUT: fetched at once,
+		// each costs a broker request (perf17). An erasure may wait for
+		// ErasureMinBytes up to the reader's MaxWait; it is still shredded
+		// before its offset is committed.
+		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle, 0, cfg.ErasureMinBytes},
 	} {
-		reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: l.group, Topic: l.topic}, logger)
+		reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: l.group, Topic: l.topic, MinBytes: l.minBytes}, logger)
 		svc.OnStop(l.stage+" reader", reader.Close)
 		svc.Loop(&stream.Loop{
 			Name: l.stage, Reader: reader, Writer: writer, Handler: l.handler, DLQ: cfg.Topics.DLQ, MaxBatch: cfg.MaxBatch,

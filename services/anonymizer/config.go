@@ -48,7 +48,7 @@ type Config struct {
 	// erasure stage waits for, up to the reader's MaxWait (stream.DefaultMaxWait,
 	// 1 s): the stage fetches a few times a second instead of once per change,
 	// and a change's erasure may start up to that second later.
-	ErasureMinBytes int `env:"ANONYMIZER_ERASURE_MIN_BYTES" envDefault:"16384" help:"bytes of consent.changes a fetch of the erasure stage waits for, at most 1 s (1: every change is fetched at once, one broker request per change or two)"`
+	ErasureMinBytes int `env:"ANONYMIZER_ERASURE_MIN_BYTES" envDefault:"2048" help:"bytes of consent.changes a fetch of the erasure stage waits for, at most 1 s (1: every change is fetched at once, one broker request per change or two)"`
 	// MaxBatch bounds the records handled per batch.
 	MaxBatch int `env:"ANONYMIZER_MAX_BATCH" envDefault:"500" help:"most records per batch"`
 	// Workers anonymizes records of a batch in parallel (outputs keep their order).

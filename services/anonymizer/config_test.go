@@ -108,13 +108,13 @@ func TestAnonymizerPipelineIsBounded(t *testing.T) {
 		map[string]any{"": 1, "0": 0, "8": 8}, "-1", "9", "two")
 }
 
-// TestErasureMinBytesIsBounded: ANONYMIZER_ERASURE_MIN_BYTES defaults to 16 KiB
+// TestErasureMinBytesIsBounded: ANONYMIZER_ERASURE_MIN_BYTES defaults to 2 KiB
 // and must be a fetch size kafka-go accepts (1 byte up to the readers' 16 MiB
 // MaxBytes); anything else is refused at start, naming the variable.
 func TestErasureMinBytesIsBounded(t *testing.T) {
 	configtest.Values(t, map[string]string{"PSEUDONYM_EPHEMERAL": "true"}, "ANONYMIZER_ERASURE_MIN_BYTES",
 		func(c *Config) any { return c.ErasureMinBytes },
-		map[string]any{"": 16384, "1": 1, "16777216": 16 << 20}, "0", "-1", "16777217", "16k")
+		map[string]any{"": 2048, "1": 1, "16777216": 16 << 20}, "0", "-1", "16777217", "16k")
 }
 
 // TestOnlyTheErasureStageWaitsForBytes: the erasure stage reads consent.changes

@@ -105,6 +105,12 @@ type ReaderConfig struct {
 	// MaxWait bounds how long a fetch waits for data; default 1s (see
 	// DefaultMaxWait).
 	MaxWait time.Duration
+	// MinBytes is how much data a partition's fetch waits for (up to MaxWait)
+	// before the broker answers; default 1: a record returns at once. A reader
+	// of a topic of small, frequent records that may wait (the anonymizer's
+	// erasure stage on consent.changes) sets more, so that it fetches a few times
+	// a second instead of once per record: every fetch is a broker request.
+	MinBytes int
 }
 
 // DefaultMaxWait is how long a consumer-group reader's fetch waits for data
@@ -126,12 +132,15 @@ func NewReader(k Config, c ReaderConfig, logger *zap.Logger) *kafka.Reader {
 	if c.MaxWait == 0 {
 		c.MaxWait = DefaultMaxWait
 	}
+	if c.MinBytes <= 0 {
+		c.MinBytes = 1
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               k.Brokers,
 		Dialer:                k.dialer(),
 		GroupID:               c.GroupID,
 		Topic:                 c.Topic,
-		MinBytes:              1,
+		MinBytes:              c.MinBytes,
 		MaxBytes:              16 << 20,
 		MaxWait:               c.MaxWait,
 		StartOffset:           kafka.FirstOffset,

@@ -44,6 +44,11 @@ type Config struct {
 	GroupID string `env:"ANONYMIZER_GROUP_ID" envDefault:"anonymizer" help:"consumer group of events.consented"`
 	// ErasureGroupID is the consumer group of consent.changes.
 	ErasureGroupID string `env:"ANONYMIZER_ERASURE_GROUP_ID" envDefault:"anonymizer-erasures" help:"consumer group of consent.changes (erasures)"`
+	// ErasureMinBytes is how much of consent.changes a partition's fetch by the
+	// erasure stage waits for, up to the reader's MaxWait (stream.DefaultMaxWait,
+	// 1 s): the stage fetches a few times a second instead of once per change,
+	// and a change's erasure may start up to that second later.
+	ErasureMinBytes int `env:"ANONYMIZER_ERASURE_MIN_BYTES" envDefault:"2048" help:"bytes of consent.changes a fetch of the erasure stage waits for, at most 1 s (1: every change is fetched at once, one broker request per change or two)"`
 	// MaxBatch bounds the records handled per batch.
 	MaxBatch int `env:"ANONYMIZER_MAX_BATCH" envDefault:"500" help:"most records per batch"`
 	// Workers anonymizes records of a batch in parallel (outputs keep their order).
@@ -66,6 +71,10 @@ type Config struct {
 	// TimeGranularity is what timestamps are truncated to; it must divide 24h.
 	TimeGranularity time.Duration `env:"TIME_GRANULARITY" envDefault:"1h" help:"timestamps are truncated to this (must divide 24h)"`
 }
+
+// maxFetchBytes is the most a reader fetches at once (stream.NewReader's
+// MaxBytes); a fetch's MinBytes cannot exceed it.
+const maxFetchBytes = 16 << 20
 
 // Secret is a configuration string that never prints (config.Secret).
 type Secret = config.Secret
@@ -110,6 +119,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Pipeline < 0 || c.Pipeline > 8 {
 		p.Addf("ANONYMIZER_PIPELINE", "must be 0..8, got %d", c.Pipeline)
+	}
+	if c.ErasureMinBytes < 1 || c.ErasureMinBytes > maxFetchBytes {
+		p.Addf("ANONYMIZER_ERASURE_MIN_BYTES", "must be 1..%d, got %d", maxFetchBytes, c.ErasureMinBytes)
 	}
 	if c.MaxBatch < 1 {
 		p.Addf("ANONYMIZER_MAX_BATCH", "must be at least 1, got %d", c.MaxBatch)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/consentflow/consentflow/pkg/config"
 	"github.com/consentflow/consentflow/pkg/config/configtest"
+	"github.com/consentflow/consentflow/pkg/stream"
+	"github.com/consentflow/consentflow/services/anonymizer/internal/pipeline"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -104,4 +106,25 @@ func TestAnonymizerPipelineIsBounded(t *testing.T) {
 	configtest.Values(t, map[string]string{"PSEUDONYM_EPHEMERAL": "true"}, "ANONYMIZER_PIPELINE",
 		func(c *Config) any { return c.Pipeline },
 		map[string]any{"": 1, "0": 0, "8": 8}, "-1", "9", "two")
+}
+
+// TestErasureMinBytesIsBounded: ANONYMIZER_ERASURE_MIN_BYTES defaults to 2 KiB
+// and must be a fetch size kafka-go accepts (1 byte up to the readers' 16 MiB
+// MaxBytes); anything else is refused at start, naming the variable.
+func TestErasureMinBytesIsBounded(t *testing.T) {
+	configtest.Values(t, map[string]string{"PSEUDONYM_EPHEMERAL": "true"}, "ANONYMIZER_ERASURE_MIN_BYTES",
+		func(c *Config) any { return c.ErasureMinBytes },
+		map[string]any{"": 2048, "1": 1, "16777216": 16 << 20}, "0", "-1", "16777217", "16k")
+}
+
+// TestOnlyTheErasureStageWaitsForBytes: the erasure stage reads consent.changes
+// in its own group and waits for ANONYMIZER_ERASURE_MIN_BYTES; the events stage
+// reads events.consented and gets every record at once (MinBytes unset: 1).
+func TestOnlyTheErasureStageWaitsForBytes(t *testing.T) {
+	var c Config
+	require.NoError(t, config.LoadFrom(&c, map[string]string{"PSEUDONYM_EPHEMERAL": "true", "ANONYMIZER_ERASURE_MIN_BYTES": "4096"}))
+	er := c.readerConfig(pipeline.StageErasures)
+	require.Equal(t, stream.ReaderConfig{GroupID: c.ErasureGroupID, Topic: c.Topics.Changes, MinBytes: 4096}, er)
+	ev := c.readerConfig(pipeline.StageEvents)
+	require.Equal(t, stream.ReaderConfig{GroupID: c.GroupID, Topic: c.Topics.Consented}, ev)
 }

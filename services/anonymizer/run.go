@@ -86,14 +86,14 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 	// the one before is written and committed. The erasure stage shreds keys
 	// before its batch is written and stays one batch at a time.
 	for _, l := range []struct {
-		stage, group, topic string
-		handler             stream.Handler
-		pipeline            int
+		stage    string
+		handler  stream.Handler
+		pipeline int
 	}{
-		{pipeline.StageEvents, cfg.GroupID, cfg.Topics.Consented, events.Handle, cfg.Pipeline},
-		{pipeline.StageErasures, cfg.ErasureGroupID, cfg.Topics.Changes, erasures.Handle, 0},
+		{pipeline.StageEvents, events.Handle, cfg.Pipeline},
+		{pipeline.StageErasures, erasures.Handle, 0},
 	} {
-		reader := stream.NewReader(cfg.Config, stream.ReaderConfig{GroupID: l.group, Topic: l.topic}, logger)
+		reader := stream.NewReader(cfg.Config, cfg.readerConfig(l.stage), logger)
 		svc.OnStop(l.stage+" reader", reader.Close)
 		svc.Loop(&stream.Loop{
 			Name: l.stage, Reader: reader, Writer: writer, Handler: l.handler, DLQ: cfg.Topics.DLQ, MaxBatch: cfg.MaxBatch,
@@ -106,6 +106,20 @@ func Run(ctx context.Context, cfg Config, logger *zap.Logger, reg *prometheus.Re
 		zap.String("changes", cfg.Topics.Changes), zap.String("erasures", cfg.Topics.Erasures),
 		zap.Strings("properties_allowlist", cfg.PropertiesAllowlist), zap.Duration("time_granularity", cfg.TimeGranularity))
 	return svc.Wait()
+}
+
+// readerConfig is what a stage's reader consumes: the events stage
+// events.consented in its group, fetching whatever is there at once; the erasure
+// stage consent.changes in its own group. Changes are small and come one per
+// consent PUT: fetched at once, each costs a broker request or two (perf17), so
+// the erasure stage waits for ErasureMinBytes, at most the reader's MaxWait
+// (stream.DefaultMaxWait, 1 s). Its erasures are still shredded before their
+// offsets are committed.
+func (c Config) readerConfig(stage string) stream.ReaderConfig {
+	if stage == pipeline.StageErasures {
+		return stream.ReaderConfig{GroupID: c.ErasureGroupID, Topic: c.Topics.Changes, MinBytes: c.ErasureMinBytes}
+	}
+	return stream.ReaderConfig{GroupID: c.GroupID, Topic: c.Topics.Consented}
 }
 
 // codecs are the typed wire-format codecs of the anonymizer's topics.

@@ -36,10 +36,14 @@ func TestSinkKilledMidCommitLive(t *testing.T) {
 	defer cancel()
 	cfg.RotateRows, cfg.RotateInterval = 100, 200*time.Millisecond
 	// Rows due while a commit is in flight go on filling up to half of
-	// SINK_ROTATE_BYTES: 64 KiB (about 100 rows a generation) keeps the
+	// SINK_ROTATE_BYTES, which counts a whole piece of 1,024 row slots
+	// (~340 KiB) per partition a generation opens: 2.5 MiB is the three
+	// partitions' pieces and about 100 rows a generation, which keeps the
 	// commits many and small, so that the third of a run comes while rows
-	// are still arriving.
-	cfg.RotateBytes = 64 << 10
+	// are still arriving. (Less, and the first row of a generation fills its
+	// half: every commit then holds a row or two and the third comes before
+	// the group has committed anything.)
+	cfg.RotateBytes = 5 << 19
 	cfg.ErasureApply = time.Second
 	topic := k.env.Names.Curated
 

@@ -323,18 +323,14 @@ func group(items []Item) []*tenantAdd {
 		}
 		ta.fields[di][fi].n++
 		if it.User != "" {
-			if k := (userDay{ta, di, it.User}); !mapHas(seen, k) {
+			k := userDay{ta, di, it.User}
+			if _, dup := seen[k]; !dup {
 				seen[k] = struct{}{}
 				ta.users[di] = append(ta.users[di], it.User)
 			}
 		}
 	}
 	return order
-}
-
-func mapHas[K comparable, V any](m map[K]V, k K) bool {
-	_, ok := m[k]
-	return ok
 }
 
 // keys are a tenant add's KEYS: the events and users keys of its days, then

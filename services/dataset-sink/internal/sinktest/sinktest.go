@@ -100,17 +100,7 @@ func NewPartsWindow(t testing.TB, dir string, clock *Clock, rotateRows, window i
 // NewPartsWith builds the parts with writer options o.
 func NewPartsWith(t testing.TB, dir string, clock *Clock, o writer.Options) *Parts {
 	t.Helper()
-	store, err := storage.NewFS(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, err := lake.FileLocation(dir + "/" + Dataset)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := NewPartsOn(t, store, loc, nil, dir+"/catalog.db", clock, o)
-	p.Store, p.Dir = store, dir
-	return p
+	return NewPartsGrouped(t, dir, clock, o, 1000)
 }
 
 // NewPartsOn builds the parts over any storage: the table at location (its

@@ -125,14 +125,20 @@ func TestSinkKilledMidCommitLive(t *testing.T) {
 		}
 	}
 
-	// trickle produces n events in chunks of 50 every 100 ms (records keep
-	// arriving, so the loop runs and commits its acknowledgements to the
-	// group between the sink's table commits).
-	trickle := func(n int) chan struct{} {
+	// trickle produces events in chunks of 50 every 100 ms until stop is
+	// closed (at most max: a bound on the loop), so that records keep
+	// arriving, the loop runs and commits its acknowledgements to the group
+	// between the sink's table commits, however long those commits take.
+	trickle := func(stop <-chan struct{}, max int) chan struct{} {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			for sent := 0; sent < n && ctx.Err() == nil; sent += 50 {
+			for sent := 0; sent < max && ctx.Err() == nil; sent += 50 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
 				produce(50)
 				time.Sleep(100 * time.Millisecond)
 			}
@@ -141,11 +147,18 @@ func TestSinkKilledMidCommitLive(t *testing.T) {
 	}
 	for i, stage := range []string{"files-written", "committed"} {
 		// The third commit of the run is held at stage: two have landed and
-		// been acknowledged before it, and the next generation fills behind it.
+		// been acknowledged before it, and the next generation fills behind it
+		// — with rows produced after the hold at the latest, so that the held
+		// commit cannot hold every row however the run's commits were timed
+		// (a trickle of fixed length could end before a slow third commit
+		// began, which then took it all: "every row in the table").
 		p := startSinkProc(t, dir, fmt.Sprintf("run%d", i), cfg, "SINK_HELPER_HOLD="+stage, "SINK_HELPER_HOLD_AT=3")
-		trickled := trickle(1500)
+		stop := make(chan struct{})
+		trickled := trickle(stop, 3000)
 		waitHeld(p, stage)
+		close(stop)
 		<-trickled
+		produce(100)
 		time.Sleep(time.Second)
 		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)

@@ -166,10 +166,11 @@ type Timeouts struct {
 var DefaultTimeouts = Timeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Write: time.Minute, Idle: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
 
 // NewServer returns an http.Server for h with the timeouts t; writes extend
-// the write deadline (see Timeouts.Write).
+// the write deadline (see Timeouts.Write), and a handler's panic is answered
+// 500 and logged instead of dropping the connection (recoverPanics).
 func NewServer(h http.Handler, t Timeouts, logger *zap.Logger) *http.Server {
 	srv := &http.Server{
-		Handler:           progressDeadlines(h, t.Write),
+		Handler:           recoverPanics(progressDeadlines(h, t.Write), logger),
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.Read,
 		WriteTimeout:      t.Write,

@@ -52,6 +52,7 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 	fresh2 := fs.Bool("fresh2", false, "score the second fresh handwritten corpus ("+eval.Fresh2Source+", products and organisations beside people and places; never tuned on) instead of --corpus")
 	fresh3 := fs.Bool("fresh3", false, "score the third fresh handwritten corpus ("+eval.Fresh3Source+", support, HR, clinic, legal, CRM, dispatch, school, reviews, shipping, prompts, multilingual e-mail and logs; never tuned on) instead of --corpus")
 	dev3 := fs.Bool("dev3", false, "score the second development set ("+eval.Dev3Source+", e-mail and chat in many languages, CSV/JSON/log cells, tickets, forms, ALL CAPS, sign-offs, addresses of 33 countries, titles; read and tuned on, not held out) instead of --corpus")
+	dev4 := fs.Bool("dev4", false, "score the third development set ("+eval.Dev4Source+", workplace chat, tickets, PR reviews, support and HR mail, meeting and CRM notes, AI prompts, incidents, reviews, multilingual e-mail; names of many cultures among capitalised non-names; read and tuned on, not held out) instead of --corpus")
 	marked := fs.String("marked", "", "score a folder of marked-up texts (*.txt, see "+eval.HandwrittenSource+"/README.md) instead of --corpus")
 	genHand := fs.String("generate-handwritten", "", "convert the marked-up handwritten texts ("+eval.HandwrittenSource+") to this corpus file and exit")
 	gen := fs.String("generate-heldout", "", "write a new held-out corpus to this file and exit (see --data, --n, --seed)")
@@ -106,8 +107,8 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		return nil
 	}
 	switch {
-	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*fresh3)+btoi(*prosedev)+btoi(*dev3)+btoi(*marked != "") > 1:
-		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --fresh3, --prosedev, --dev3, --marked")
+	case btoi(*heldout)+btoi(*handwritten)+btoi(*disjointCorpus)+btoi(*fresh)+btoi(*fresh2)+btoi(*fresh3)+btoi(*prosedev)+btoi(*dev3)+btoi(*dev4)+btoi(*marked != "") > 1:
+		return fmt.Errorf("redact-eval: one of --heldout, --heldout-disjoint, --handwritten, --fresh, --fresh2, --fresh3, --prosedev, --dev3, --dev4, --marked")
 	case *fresh:
 		*marked = eval.FreshSource
 	case *fresh2:
@@ -118,6 +119,8 @@ func redactEvalCommand(args []string, _ io.Reader, stdout, stderr io.Writer) err
 		*marked = eval.ProseDevSource
 	case *dev3:
 		*marked = eval.Dev3Source
+	case *dev4:
+		*marked = eval.Dev4Source
 	case *disjointCorpus:
 		*corpus = eval.DisjointCorpus
 	case *heldout:

@@ -103,3 +103,49 @@ func TestRedactEvalDev3Flag(t *testing.T) {
 		t.Fatalf("--dev3 --prosedev: want the one-of error naming --dev3, got %v", err)
 	}
 }
+
+// --dev4 scores the dev4 development set (tuned on, like dev3): run from the
+// repository root, the report counts every text and every gold span that
+// eval.LoadMarked reads from the folder. It is one of the corpus choices.
+func TestRedactEvalDev4Flag(t *testing.T) {
+	t.Chdir("../..")
+	ms, err := eval.LoadMarked(eval.Dev4Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gold := map[string]int{}
+	for _, m := range ms {
+		for _, g := range m.Example.Spans {
+			gold[g.EntityType]++
+		}
+	}
+	var out, errb strings.Builder
+	if err := redactEvalCommand([]string{"--dev4", "--json"}, nil, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	var rep eval.Report
+	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Examples != len(ms) || len(ms) < 250 {
+		t.Fatalf("--dev4 scored %d texts, the folder holds %d", rep.Examples, len(ms))
+	}
+	for _, typ := range []string{"PERSON", "LOCATION", "IBAN_CODE"} {
+		found := false
+		for _, r := range rep.Rows {
+			if r.Type == typ {
+				found = true
+				if r.Gold != gold[typ] {
+					t.Errorf("--dev4 %s gold %d, the folder holds %d", typ, r.Gold, gold[typ])
+				}
+			}
+		}
+		if !found {
+			t.Errorf("--dev4: no %s row", typ)
+		}
+	}
+	err = redactEvalCommand([]string{"--dev4", "--dev3"}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "--dev4") {
+		t.Fatalf("--dev4 --dev3: want the one-of error naming --dev4, got %v", err)
+	}
+}

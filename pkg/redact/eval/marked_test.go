@@ -130,3 +130,27 @@ func TestDev3Corpus(t *testing.T) {
 	}
 	assert.GreaterOrEqual(t, len(styles), 40)
 }
+
+// The third development set (dev4, 2026-12-02) parses, holds at least 250
+// texts in its ten style-family files and at least 150 style labels, names
+// and places in most of them, every pattern type a few times, and between a
+// quarter and a third of texts without PII (it is written for precision).
+func TestDev4Corpus(t *testing.T) {
+	ms, types, empty := loadMarkedCorpus(t, "dev4", 250)
+	assert.GreaterOrEqual(t, types["PERSON"], 280)
+	assert.GreaterOrEqual(t, types["LOCATION"], 130)
+	for _, typ := range []string{"EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "URL", "US_SSN"} {
+		assert.GreaterOrEqual(t, types[typ], 3, typ)
+	}
+	assert.GreaterOrEqual(t, empty*4, len(ms), "at least a quarter without PII")
+	assert.LessOrEqual(t, empty*3, len(ms), "at most a third without PII")
+	files, err := filepath.Glob(filepath.Join("testdata", "dev4", "*.txt"))
+	require.NoError(t, err)
+	assert.Len(t, files, 10)
+	styles := map[string]bool{}
+	for _, m := range ms {
+		require.NotEmpty(t, m.Style, "every dev4 text has a ## style line: %.60q", m.Example.FullText)
+		styles[m.Style] = true
+	}
+	assert.GreaterOrEqual(t, len(styles), 150)
+}

@@ -41,9 +41,10 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 	cfg.RotateRows = 40
 
 	// Commits run in the background and files due while one is in flight go
-	// on filling: a small SINK_ROTATE_BYTES (about 50 rows buffered per
-	// generation, Append waits beyond) keeps the first run from buffering
-	// everything behind its first commit.
+	// on filling: a small SINK_ROTATE_BYTES (a row or two buffered per
+	// generation, Append waits beyond: a generation counts a piece of 1,024
+	// row slots, ~340 KiB, per partition it opens) keeps the first run from
+	// buffering everything behind its first commit.
 	cfg.RotateBytes = 32 << 10
 
 	// First run: kill once some files are published.
@@ -64,8 +65,12 @@ func TestSinkKillRestartOverKafka(t *testing.T) {
 	if s1.Stats().RowsWritten >= n {
 		t.Fatal("first run wrote everything before the kill; test proves nothing")
 	}
+	t.Logf("first run killed after %d files, %d of %d rows", s1.Stats().FilesWritten, s1.Stats().RowsWritten, n)
 
-	// Restart over the same files and group.
+	// Restart over the same files and group, with the default buffer: at 32
+	// KiB the rest took ~150 table commits, 25 s on a loaded machine and over
+	// the 90 s budget on a more loaded CI one.
+	cfg.RotateBytes = 64 << 20
 	s2, err := New(ctx, cfg, zap.NewNop(), nil)
 	if err != nil {
 		t.Fatal(err)

@@ -55,15 +55,12 @@ func thingSpan(text string, ts []ner.Token, a, b int) bool {
 // letter counts only first or last ("F-Pace", "Mach-E").
 func modelCode(text string, t *ner.Token) bool {
 	w := text[t.S:t.E]
-	if !strings.Contains(w, "-") {
+	if strings.IndexByte(w, '-') < 0 {
 		return false
 	}
 	short, lower := false, false
-	parts := strings.Split(w, "-")
-	for k, p := range parts {
-		if p == "" {
-			continue
-		}
+	for k, rest := 0, w; ; k++ {
+		p, tail, more := strings.Cut(rest, "-")
 		up, lo, n := 0, 0, 0
 		for _, r := range p {
 			n++
@@ -74,12 +71,16 @@ func modelCode(text string, t *ner.Token) bool {
 				lo++
 			}
 		}
-		if up == n && n <= 4 && (n > 1 || k == 0 || k == len(parts)-1) {
+		if n > 0 && up == n && n <= 4 && (n > 1 || k == 0 || !more) {
 			short = true
 		}
 		if lo > 0 {
 			lower = true
 		}
+		if !more {
+			break
+		}
+		rest = tail
 	}
 	return short && lower
 }
@@ -125,7 +126,7 @@ func numberedPart(text string, ts []ner.Token, a, b int) bool {
 	if b == a+2 && !(ts[b].Shape == ner.ShInit && !ts[b].Space) {
 		return false
 	}
-	return partNouns[strings.ToLower(text[ts[a].S:ts[a].E])]
+	return foldIn(partNouns, text[ts[a].S:ts[a].E])
 }
 
 // weekdays in English: a span of two or more words that ends in one is a
@@ -154,19 +155,20 @@ func holiday(text string, ts []ner.Token, a, b int) bool {
 	if ts[b].Kind != ner.KWord || ts[b].Shape != ner.ShCap {
 		return false
 	}
-	last := strings.ToLower(text[ts[b].S:ts[b].E])
-	if last != "day" && !weekdays[last] {
+	lw := text[ts[b].S:ts[b].E]
+	day := strings.EqualFold(lw, "day")
+	if !day && !foldIn(weekdays, lw) {
 		return false
 	}
 	if a == b {
-		return last == "day" && a > 0 && ts[a-1].Shape == ner.ShApos
+		return day && a > 0 && ts[a-1].Shape == ner.ShApos
 	}
 	for i := a; i < b; i++ {
 		if ts[i].Kind != ner.KWord || ts[i].Shape != ner.ShCap {
 			return false // "Amplitude32, Monday": words only
 		}
-		hw := holidayWords[strings.ToLower(text[ts[i].S:ts[i].E])]
-		if !hw && (last != "day" || ts[i].Flags&(ner.FGiven|ner.FSurname) != 0) {
+		hw := foldIn(holidayWords, text[ts[i].S:ts[i].E])
+		if !hw && (!day || ts[i].Flags&(ner.FGiven|ner.FSurname) != 0) {
 			return false
 		}
 	}
@@ -191,7 +193,7 @@ var colours = map[string]bool{
 // no name or place list holds.
 func colourWord(text string, ts []ner.Token, a, b int) bool {
 	return a == b && ts[a].Kind == ner.KWord && ts[a].Shape == ner.ShCap && ts[a].Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0 &&
-		colours[strings.ToLower(text[ts[a].S:ts[a].E])]
+		foldIn(colours, text[ts[a].S:ts[a].E])
 }
 
 // codeValue reports whether the field value ts[lo..hi] is a code or a
@@ -200,4 +202,22 @@ func colourWord(text string, ts []ner.Token, a, b int) bool {
 // value thingSpan reads as a thing.
 func codeValue(text string, ts []ner.Token, lo, hi int) bool {
 	return hi == lo+2 && gluedNumber(ts, lo) || thingSpan(text, ts, lo, hi)
+}
+
+// foldIn reports whether the ASCII lower-case form of w is in m (the lists
+// above are ASCII; a word of another script is in none), without
+// allocating.
+func foldIn(m map[string]bool, w string) bool {
+	var buf [16]byte
+	if len(w) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return m[string(buf[:len(w)])]
 }

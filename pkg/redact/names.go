@@ -239,6 +239,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if thingSpan(s.text, s.toks, a, b) {
 		return // codes.go: "WH-North", "Frankfurt-1", "APAC", "Floor 4", "Easter Monday": codes, parts and holidays
 	}
+	if closedClassSpan(s.text, s.toks, a, b) {
+		return // calendar.go: "Eid al-Fitr", "Mon-Wed", "Sev2", "UTC", "Quechua", "Handoff to": dates, jargon, languages, labels
+	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}

@@ -257,7 +257,13 @@ func lineHasLower(ts []ner.Token, k int) bool {
 // preposition of languages before it ("in English", "speaks German").
 // After a title it is a name ("Mr English").
 func language(text string, ts []ner.Token, a, b int) bool {
-	if !foldIn(languageFirst, text[ts[a].S:ts[a].E]) || !phraseIn(languages, text, ts, a, b) {
+	if !foldIn(languageFirst, text[ts[a].S:ts[a].E]) {
+		return false
+	}
+	for b > a && ts[b].Kind == ner.KWord && foldIn(languageNouns, text[ts[b].S:ts[b].E]) && !phraseIn(languages, text, ts, a, b) {
+		b-- // "Arabic RTL", "Somali UI": the language and what it is used for
+	}
+	if !phraseIn(languages, text, ts, a, b) {
 		return false
 	}
 	if a > 0 && ts[a-1].Kind == ner.KWord && ts[a-1].Flags&ner.FTitle != 0 {

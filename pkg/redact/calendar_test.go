@@ -46,6 +46,7 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		{"We need Quechua support next year.", []string{"LOC:Quechua"}, nil},
 		{"She speaks Te Reo Māori at home.", []string{"PER:Te Reo Māori"}, nil},
 		{"The English version is wrong.", []string{"LOC:English"}, nil},
+		{"Please check Arabic RTL today.", []string{"LOC:Arabic RTL"}, nil},
 		{"Reports come in English now.", []string{"LOC:English"}, nil},
 		{"Ask English about the invoice.", []string{"PER:English"}, []string{"English/PERSON"}},
 		{"Ask Dr English support questions.", []string{"PER:English"}, []string{"English/PERSON"}},
@@ -58,6 +59,35 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		{"We thank Blocker for it.", []string{"PER:Blocker"}, []string{"Blocker/PERSON"}},
 		{"Ai to send the deck.", []string{"PER:Ai"}, []string{"Ai/PERSON"}},
 		{"AI: Brankel to share the deck.", []string{"PER:AI"}, nil},
+	} {
+		assert.Equal(t, c.want, runSpansOf(c.text, c.runs...), c.text)
+	}
+}
+
+// TestMoreClosedWordsOfOtherLanguages (round 27): greetings, sign-offs and
+// function words of French, German, Norwegian, Swahili, Vietnamese and
+// Arabic added to closedWords are no names in a line of their language or
+// alone on their line; in an English line a listed surname among them
+// stays a name. An unlisted capitalised word that is a language or a
+// festival is no proper noun either (properNouns). Made-up sentences,
+// hand-set tags.
+func TestMoreClosedWordsOfOtherLanguages(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		runs []string
+		want []string
+	}{
+		{"Merci pour tout.\n\nBien à toi,\nÉlodra", []string{"PER:Bien"}, []string{"Élodra/PERSON"}},
+		{"Sehr geehrte Damen und Herren,\n\nbitte beachten", []string{"PER:Damen", "PER:Herren"}, nil},
+		{"Til stede: Brankel Vosso", []string{"PER:Til", "PER:Brankel Vosso"}, []string{"Brankel Vosso/PERSON"}},
+		{"Habari Kemo,\n\nAsante sana.\n\nWako,\nBrenda Kiplo", []string{"PER:Wako", "PER:Brenda Kiplo"}, []string{"Brenda Kiplo/PERSON", "Kemo/PERSON"}},
+		{"Ứng dụng sẽ bảo trì vào Chủ Nhật.", []string{"LOC:Chủ Nhật"}, nil},
+		{"نرجو الرد.\n\nمع التحية،\nسارة", []string{"PER:مع التحية"}, nil},
+		{"Please ask Herren about it.", []string{"PER:Herren"}, []string{"Herren/PERSON"}},
+		// an unlisted language or festival after a lower-case line start
+		{"please check Quechua on the site", nil, nil},
+		{"we ship after Nowruz this year", nil, nil},
+		{"please check Brelvano on the site", nil, []string{"Brelvano/LOCATION"}},
 	} {
 		assert.Equal(t, c.want, runSpansOf(c.text, c.runs...), c.text)
 	}

@@ -60,9 +60,11 @@ var datePreps = map[string]bool{
 }
 
 // languages are the names of languages (and the phrases that name one:
-// "bahasa indonesia", "te reo māori"), folded to lower case. Those a name
-// list also holds (english, french, german, irish, dutch …) need a
-// language's context (languageContext).
+// "bahasa indonesia", "te reo māori") and of nationalities ("iranian",
+// "nigerian"), folded to lower case. Those a name list also holds
+// (english, french, german, irish, dutch, iraqi, swiss …) need a
+// language's context (see language). "Saudi" is left out: "in Saudi" is
+// said for the country.
 var languages = phraseSet(`
 	english|arabic|quechua|aymara|guarani|nahuatl|navajo|cherokee|somali|amharic|tigrinya|oromo|swahili|kiswahili|yoruba|igbo|
 	hausa|zulu|xhosa|afrikaans|sesotho|setswana|kinyarwanda|wolof|twi|akan|lingala|shona|malagasy|hindi|urdu|bengali|bangla|
@@ -74,6 +76,11 @@ var languages = phraseSet(`
 	estonian|finnish|swedish|norwegian|danish|icelandic|faroese|dutch|flemish|german|french|spanish|portuguese|italian|catalan|
 	basque|galician|welsh|irish|gaelic|breton|maltese|luxembourgish|esperanto|latin|georgian|armenian|inuktitut|cree|ojibwe|
 	sami|creole|haitian creole|brazilian portuguese|mandarin chinese|simplified chinese|traditional chinese|
+	american|british|canadian|mexican|brazilian|argentine|argentinian|chilean|peruvian|colombian|venezuelan|bolivian|
+	ecuadorian|cuban|jamaican|nigerian|kenyan|ghanaian|ethiopian|egyptian|moroccan|algerian|tunisian|senegalese|tanzanian|
+	ugandan|rwandan|iranian|iraqi|syrian|lebanese|jordanian|emirati|qatari|omani|kuwaiti|yemeni|israeli|palestinian|
+	pakistani|indian|bangladeshi|sri lankan|nepalese|afghan|taiwanese|singaporean|malaysian|australian|european|african|
+	asian|latino|latina|hispanic|scandinavian|nordic|swiss|austrian|belgian|scottish|
 `)
 
 var languageFirst = firstWords(languages)

@@ -50,6 +50,9 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		{"Reports come in English now.", []string{"LOC:English"}, nil},
 		{"Ask English about the invoice.", []string{"PER:English"}, []string{"English/PERSON"}},
 		{"Ask Dr English support questions.", []string{"PER:English"}, []string{"English/PERSON"}},
+		// nationalities, with the same guard
+		{"She is a Kenyan national.", []string{"LOC:Kenyan"}, nil},
+		{"Ask Iraqi about it.", []string{"PER:Iraqi"}, []string{"Iraqi/PERSON"}},
 		// tiers, in a line about tiers only
 		{"Partner tier update: Brankel moves to Gold.", []string{"LOC:Gold"}, nil},
 		{"Ask Gold about the invoice.", []string{"PER:Gold"}, []string{"Gold/PERSON"}},

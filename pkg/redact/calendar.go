@@ -225,6 +225,8 @@ func jargonSpan(text string, ts []ner.Token, a, b int) bool {
 		case u.Kind == ner.KNum, u.Kind == ner.KPunct:
 		case u.Kind == ner.KWord && u.Flags&(ner.FGiven|ner.FSurname|ner.FPlace) == 0:
 		case u.Kind == ner.KWord && u.Shape == ner.ShUpper && romanNumeral(text[u.S:u.E]):
+		case u.Shape == ner.ShUpper && u.E-u.S == 2 && i+1 < len(ts) && ts[i+1].Kind == ner.KNum && !ts[i+1].Space:
+			// "IBAN NO93…": an account number's country prefix
 		default:
 			return false
 		}
@@ -309,15 +311,19 @@ func tierWord(text string, t *ner.Token) bool {
 	return strings.EqualFold(w, "tier") || strings.EqualFold(w, "tiers")
 }
 
-// noteLabel reports whether the span is one note label opening a line or
-// a sentence and followed by a colon or a lower-case word ("Handoff to
-// CS", "Blocker: InfoSec review", "Upsell opportunity"). A label that is
-// also a listed given name ("Ai") needs the colon.
+// noteLabel reports whether the span is one note label that no lexicon
+// list holds ("the Hackathon", "Handoff to CS"), or a listed one opening a
+// line or a sentence and followed by a colon or a lower-case word
+// ("Blocker: InfoSec review": Blocker is a listed surname). A label that
+// is also a listed given name ("Ai") needs the colon.
 func noteLabel(text string, ts []ner.Token, a, b int) bool {
-	if a != b || !(a == 0 || ts[a].NL || ts[a-1].Shape == ner.ShDot || ts[a-1].Shape == ner.ShSentEnd) {
+	if a != b || !foldIn(noteLabels, text[ts[a].S:ts[a].E]) {
 		return false
 	}
-	if !foldIn(noteLabels, text[ts[a].S:ts[a].E]) || b+1 >= len(ts) || ts[b+1].NL {
+	if ts[a].Flags == 0 {
+		return true // "joining the Hackathon on Saturday": a word no list holds is no name anywhere
+	}
+	if !(a == 0 || ts[a].NL || ts[a-1].Shape == ner.ShDot || ts[a-1].Shape == ner.ShSentEnd) || b+1 >= len(ts) || ts[b+1].NL {
 		return false
 	}
 	n := &ts[b+1]

@@ -40,6 +40,7 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		// jargon acronyms and standards, not in text written in capitals
 		{"Cron now runs in UTC everywhere.", []string{"LOC:UTC"}, nil},
 		{"The SOC 2 Type II audit starts soon.", []string{"LOC:SOC 2 Type II"}, nil},
+		{"Pay to IBAN NO9386011117947 now.", []string{"LOC:IBAN NO"}, nil},
 		{"Meet QA Marta today.", []string{"PER:QA Marta"}, []string{"QA Marta/PERSON"}},
 		{"PASSENGER IBAN BOARDED", []string{"PER:IBAN"}, []string{"IBAN/PERSON"}},
 		// languages; one that a name list holds needs a language's context
@@ -59,6 +60,7 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		// labels that open a line or sentence of notes
 		{"Handoff to support is done.", []string{"PER:Handoff"}, nil},
 		{"Notes\nBlocker: legal review pending.", []string{"PER:Blocker"}, nil},
+		{"Who is joining the Hackathon on Friday?", []string{"LOC:Hackathon"}, nil},
 		{"We thank Blocker for it.", []string{"PER:Blocker"}, []string{"Blocker/PERSON"}},
 		{"Ai to send the deck.", []string{"PER:Ai"}, []string{"Ai/PERSON"}},
 		{"AI: Brankel to share the deck.", []string{"PER:AI"}, nil},

@@ -156,7 +156,13 @@ var noteLabels = map[string]bool{
 // standard, a language, a tier in a line about tiers or a label opening a
 // line of notes.
 func closedClassSpan(text string, ts []ner.Token, a, b int) bool {
-	if a > b || ts[a].Kind != ner.KWord {
+	if a > b {
+		return false
+	}
+	if acronymRun(text, ts, a, b) {
+		return true
+	}
+	if ts[a].Kind != ner.KWord {
 		return false
 	}
 	return festival(text, ts, a, b) || dayRange(text, ts, a, b) || severity(text, ts, a, b) || jargonSpan(text, ts, a, b) ||
@@ -385,4 +391,45 @@ func firstWords(m map[string]bool) map[string]bool {
 		f[w] = true
 	}
 	return f
+}
+
+// currencies are ISO 4217 codes of currencies often written beside an
+// amount ("4,500 NOK", "EUR 120").
+var currencies = map[string]bool{
+	"EUR": true, "USD": true, "GBP": true, "NOK": true, "SEK": true, "DKK": true, "ISK": true, "CHF": true, "JPY": true,
+	"CNY": true, "HKD": true, "SGD": true, "KRW": true, "INR": true, "PKR": true, "BDT": true, "IDR": true, "MYR": true,
+	"THB": true, "VND": true, "PHP": true, "AUD": true, "NZD": true, "CAD": true, "MXN": true, "BRL": true, "ARS": true,
+	"CLP": true, "COP": true, "PEN": true, "ZAR": true, "NGN": true, "KES": true, "GHS": true, "TZS": true, "UGX": true,
+	"EGP": true, "MAD": true, "AED": true, "SAR": true, "QAR": true, "TRY": true, "PLN": true, "CZK": true, "HUF": true,
+	"RON": true, "UAH": true, "ILS": true,
+}
+
+// sizeUnits are units of memory, storage and compute written glued to or
+// after a number ("2Gi", "16 GB", "4 vCPU").
+var sizeUnits = map[string]bool{
+	"Ki": true, "Mi": true, "Gi": true, "Ti": true, "KiB": true, "MiB": true, "GiB": true, "TiB": true, "KB": true, "MB": true,
+	"GB": true, "TB": true, "PB": true, "vCPU": true, "vCPUs": true, "GHz": true, "MHz": true,
+}
+
+// acronymRun reports whether the span holds only jargon acronyms, sales
+// regions, currency codes and size units, numbers and punctuation, with a
+// number or at least two such words: an amount ("4,500 NOK"), a size
+// ("2Gi"), a list of regions or metrics ("EMEA, APAC, AMER", "240 MQLs, 310
+// SQLs").
+func acronymRun(text string, ts []ner.Token, a, b int) bool {
+	words, nums := 0, 0
+	for i := a; i <= b; i++ {
+		t := &ts[i]
+		switch t.Kind {
+		case ner.KNum:
+			nums++
+		case ner.KWord:
+			w := text[t.S:t.E]
+			if !(jargon[w] || salesRegions[w] || currencies[w] || sizeUnits[w]) {
+				return false
+			}
+			words++
+		}
+	}
+	return words > 0 && (nums > 0 || words > 1)
 }

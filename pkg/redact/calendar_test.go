@@ -43,6 +43,13 @@ func TestFestivalsJargonLanguagesAreNoNames(t *testing.T) {
 		{"Pay to IBAN NO9386011117947 now.", []string{"LOC:IBAN NO"}, nil},
 		{"Meet QA Marta today.", []string{"PER:QA Marta"}, []string{"QA Marta/PERSON"}},
 		{"PASSENGER IBAN BOARDED", []string{"PER:IBAN"}, []string{"IBAN/PERSON"}},
+		// amounts, sizes and lists of acronyms
+		{"Paid 4,500 NOK today.", []string{"LOC:500 NOK"}, nil},
+		{"Bumped memory to 2Gi today.", []string{"LOC:2Gi"}, nil},
+		{"Revenue by region (EMEA, APAC, AMER) in Q3.", []string{"LOC:EMEA, APAC, AMER)"}, nil},
+		{"Ask RON about it.", []string{"PER:RON"}, []string{"RON/PERSON"}},
+		{"Ask SLA about it.", []string{"PER:SLA"}, nil},
+		{"Deliver to 12 Brelvo Road today.", []string{"LOC:12 Brelvo Road"}, []string{"12 Brelvo Road/LOCATION"}},
 		// languages; one that a name list holds needs a language's context
 		{"We need Quechua support next year.", []string{"LOC:Quechua"}, nil},
 		{"She speaks Te Reo Māori at home.", []string{"PER:Te Reo Māori"}, nil},

@@ -165,8 +165,51 @@ func closedClassSpan(text string, ts []ner.Token, a, b int) bool {
 	if ts[a].Kind != ner.KWord {
 		return false
 	}
-	return festival(text, ts, a, b) || dayRange(text, ts, a, b) || severity(text, ts, a, b) || jargonSpan(text, ts, a, b) ||
-		language(text, ts, a, b) || tierName(text, ts, a, b) || noteLabel(text, ts, a, b)
+	if dayRange(text, ts, a, b) || jargonSpan(text, ts, a, b) {
+		return true
+	}
+	// one look-up of the first word says which of the lists may hold the span
+	c := firstClass[string(foldASCII(&[16]byte{}, text[ts[a].S:ts[a].E]))]
+	return c&cFestival != 0 && festival(text, ts, a, b) || c&cSeverity != 0 && severity(text, ts, a, b) ||
+		c&cLanguage != 0 && language(text, ts, a, b) || c&cTier != 0 && tierName(text, ts, a, b) ||
+		c&cLabel != 0 && noteLabel(text, ts, a, b)
+}
+
+// Classes of a span's first word (firstClass).
+const (
+	cFestival uint8 = 1 << iota
+	cSeverity
+	cLanguage
+	cTier
+	cLabel
+)
+
+// firstClass maps the folded first word of every entry of festivals,
+// severityWords, languages, tierWords and noteLabels to its classes.
+var firstClass = func() map[string]uint8 {
+	m := map[string]uint8{}
+	for c, set := range map[uint8]map[string]bool{cFestival: festivalFirst, cSeverity: severityWords, cLanguage: languageFirst, cTier: tierWords, cLabel: noteLabels} {
+		for w := range set {
+			m[w] |= c
+		}
+	}
+	return m
+}()
+
+// foldASCII lower-cases the ASCII letters of w into buf (as foldIn does);
+// a word longer than buf folds to "", which no list holds.
+func foldASCII(buf *[16]byte, w string) []byte {
+	if len(w) > len(buf) {
+		return nil
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return buf[:len(w)]
 }
 
 // festival reports whether the span's words are a festival's name. A
@@ -425,7 +468,7 @@ func acronymRun(text string, ts []ner.Token, a, b int) bool {
 			nums++
 		case ner.KWord:
 			w := text[t.S:t.E]
-			if !(jargon[w] || salesRegions[w] || currencies[w] || sizeUnits[w]) {
+			if len(w) > 7 || !(jargon[w] || salesRegions[w] || currencies[w] || sizeUnits[w]) {
 				return false
 			}
 			words++

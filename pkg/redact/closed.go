@@ -80,6 +80,20 @@ var closedWords = func() map[string]bool {
 		`ve veya ile bir bu şu biz siz onlar merhaba saygılarımla teşekkürler iyi günler pazartesi salı çarşamba perşembe
 		cumartesi pazar ocak şubat mart mayıs temmuz ağustos aralık ο η το οι τα και ή με για σε από αγαπητέ αγαπητή
 		εκτίμηση χαιρετισμούς ευχαριστώ καλημέρα`,
+		// Round 27: more of the same classes. French "à toi", "à tous"; German "Damen und
+		// Herren", "eure"; Norwegian "til stede", "etter påske"; Turkish "lütfen"
+		`à toi tous toutes damen herren eure til etter stede påske lütfen teşekkür ederim saygılar`,
+		// Swahili
+		`habari asante tafadhali wako wenu wangu kwa salamu mpendwa karibu kabla baada mwezi ujao jumatatu jumanne
+		jumatano alhamisi ijumaa jumamosi jumapili`,
+		// Vietnamese (words of letters and formulas; no word that is a common given name: anh, chị, hai, năm)
+		`kính gửi quý khách trân trọng trên vào và của cho với được chủ nhật hỗ trợ đội ngũ xin chào cảm ơn vui lòng hoặc
+		bạn`,
+		// Indonesian and Malay
+		`terima kasih hormat dengan yang dan dari untuk pada hari senin selasa rabu kamis jumat sabtu pagi siang sore malam
+		hangat kami anda`,
+		// Arabic greetings and closings
+		`مع التحية تحياتي السلام عليكم شكرا وشكرا أطيب التحيات مرحبا`,
 	} {
 		for _, w := range strings.Fields(lang) {
 			m[w] = true

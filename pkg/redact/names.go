@@ -239,6 +239,9 @@ func emitTagSpan(s *scratch, tags []uint8, a, b int, typ string, prio int, doPer
 	if thingSpan(s.text, s.toks, a, b) {
 		return // codes.go: "WH-North", "Frankfurt-1", "APAC", "Floor 4", "Easter Monday": codes, parts and holidays
 	}
+	if closedClassSpan(s.text, s.toks, a, b) {
+		return // calendar.go: "Eid al-Fitr", "Mon-Wed", "Sev2", "UTC", "Quechua", "Handoff to": dates, jargon, languages, labels
+	}
 	if closedAlone(s.text, s.toks, a, b) {
 		return // closed.go: "Montag", "Dzień dobry", "Herzlich": function words and formulas of other languages
 	}
@@ -479,6 +482,7 @@ func properNouns(s *scratch, tags []uint8, doPerson, doLoc bool) {
 			utf8.RuneCountInString(w) >= 4 && !strings.ContainsAny(w, "-'") &&
 			(i+1 >= len(s.toks) || s.toks[i+1].Space || strings.IndexByte(".,;:!?)", s.text[s.toks[i+1].S]) >= 0) &&
 			!ner.Vendor(ner.FoldAppend(s.buf[:0], w)) && !inflected(w) && !dictWords(w) && !legalFormAfter(s.text, s.toks, i) && !closedWord(s.text, t) &&
+			!closedClassSpan(s.text, s.toks, i, i) && // calendar.go: "Nowruz", "Arabic": a festival or a language
 			!articleNoun(s.text, s.toks, i, i, &s.lang) { // "wir haben die Unterlagen": a noun after an article of another language
 			typ, prio := Location, prioLoc
 			if p := &s.toks[i-1]; p.Flags&ner.FPersonCtx != 0 && p.Flags&ner.FLocCtx == 0 {

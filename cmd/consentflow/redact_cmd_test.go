@@ -62,54 +62,22 @@ func TestRedactEvalFresh3Flag(t *testing.T) {
 // text and every gold span that eval.LoadMarked reads from the folder. It is
 // one of the corpus choices.
 func TestRedactEvalDev3Flag(t *testing.T) {
-	t.Chdir("../..")
-	ms, err := eval.LoadMarked(eval.Dev3Source)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gold := map[string]int{}
-	for _, m := range ms {
-		for _, g := range m.Example.Spans {
-			gold[g.EntityType]++
-		}
-	}
-	var out, errb strings.Builder
-	if err := redactEvalCommand([]string{"--dev3", "--json"}, nil, &out, &errb); err != nil {
-		t.Fatal(err)
-	}
-	var rep eval.Report
-	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
-		t.Fatal(err)
-	}
-	if rep.Examples != len(ms) || len(ms) < 300 {
-		t.Fatalf("--dev3 scored %d texts, the folder holds %d", rep.Examples, len(ms))
-	}
-	for _, typ := range []string{"PERSON", "LOCATION"} {
-		found := false
-		for _, r := range rep.Rows {
-			if r.Type == typ {
-				found = true
-				if r.Gold != gold[typ] {
-					t.Errorf("--dev3 %s gold %d, the folder holds %d", typ, r.Gold, gold[typ])
-				}
-			}
-		}
-		if !found {
-			t.Errorf("--dev3: no %s row", typ)
-		}
-	}
-	err = redactEvalCommand([]string{"--dev3", "--prosedev"}, nil, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "--dev3") {
-		t.Fatalf("--dev3 --prosedev: want the one-of error naming --dev3, got %v", err)
-	}
+	checkMarkedSetFlag(t, "--dev3", eval.Dev3Source, 300, "--prosedev", "PERSON", "LOCATION")
 }
 
-// --dev4 scores the dev4 development set (tuned on, like dev3): run from the
-// repository root, the report counts every text and every gold span that
-// eval.LoadMarked reads from the folder. It is one of the corpus choices.
+// --dev4 scores the dev4 development set (tuned on, like dev3), as --dev3 does.
 func TestRedactEvalDev4Flag(t *testing.T) {
+	checkMarkedSetFlag(t, "--dev4", eval.Dev4Source, 250, "--dev3", "PERSON", "LOCATION", "IBAN_CODE")
+}
+
+// checkMarkedSetFlag runs redact-eval with flag from the repository root and
+// checks that the report counts every text (at least minTexts) and, for
+// each of types, every gold span that eval.LoadMarked reads from source; and
+// that flag with other is the one-of error naming flag.
+func checkMarkedSetFlag(t *testing.T, flag, source string, minTexts int, other string, types ...string) {
+	t.Helper()
 	t.Chdir("../..")
-	ms, err := eval.LoadMarked(eval.Dev4Source)
+	ms, err := eval.LoadMarked(source)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,32 +88,32 @@ func TestRedactEvalDev4Flag(t *testing.T) {
 		}
 	}
 	var out, errb strings.Builder
-	if err := redactEvalCommand([]string{"--dev4", "--json"}, nil, &out, &errb); err != nil {
+	if err := redactEvalCommand([]string{flag, "--json"}, nil, &out, &errb); err != nil {
 		t.Fatal(err)
 	}
 	var rep eval.Report
 	if err := json.Unmarshal([]byte(out.String()), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if rep.Examples != len(ms) || len(ms) < 250 {
-		t.Fatalf("--dev4 scored %d texts, the folder holds %d", rep.Examples, len(ms))
+	if rep.Examples != len(ms) || len(ms) < minTexts {
+		t.Fatalf("%s scored %d texts, the folder holds %d", flag, rep.Examples, len(ms))
 	}
-	for _, typ := range []string{"PERSON", "LOCATION", "IBAN_CODE"} {
+	for _, typ := range types {
 		found := false
 		for _, r := range rep.Rows {
 			if r.Type == typ {
 				found = true
 				if r.Gold != gold[typ] {
-					t.Errorf("--dev4 %s gold %d, the folder holds %d", typ, r.Gold, gold[typ])
+					t.Errorf("%s %s gold %d, the folder holds %d", flag, typ, r.Gold, gold[typ])
 				}
 			}
 		}
 		if !found {
-			t.Errorf("--dev4: no %s row", typ)
+			t.Errorf("%s: no %s row", flag, typ)
 		}
 	}
-	err = redactEvalCommand([]string{"--dev4", "--dev3"}, nil, &out, &errb)
-	if err == nil || !strings.Contains(err.Error(), "--dev4") {
-		t.Fatalf("--dev4 --dev3: want the one-of error naming --dev4, got %v", err)
+	err = redactEvalCommand([]string{flag, other}, nil, &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), flag) {
+		t.Fatalf("%s %s: want the one-of error naming %s, got %v", flag, other, flag, err)
 	}
 }

@@ -196,8 +196,8 @@ var firstClass = func() map[string]uint8 {
 	return m
 }()
 
-// foldASCII lower-cases the ASCII letters of w into buf (as foldIn does);
-// a word longer than buf folds to "", which no list holds.
+// foldASCII lower-cases the ASCII letters of w into buf; a word longer
+// than buf folds to "", which no list holds.
 func foldASCII(buf *[16]byte, w string) []byte {
 	if len(w) > len(buf) {
 		return nil
@@ -292,20 +292,26 @@ func romanNumeral(w string) bool {
 // word within lineReach tokens (text in capitals spells names in
 // capitals too).
 func lineHasLower(ts []ner.Token, k int) bool {
-	for i := k; i >= 0 && k-i < lineReach; i-- {
-		if ts[i].Kind == ner.KWord && ts[i].Shape == ner.ShLower {
-			return true
-		}
-		if ts[i].NL {
-			break
-		}
-	}
-	for i := k + 1; i < len(ts) && i-k < lineReach && !ts[i].NL; i++ {
+	lo, hi := lineAround(ts, k, k)
+	for i := lo; i <= hi; i++ {
 		if ts[i].Kind == ner.KWord && ts[i].Shape == ner.ShLower {
 			return true
 		}
 	}
 	return false
+}
+
+// lineAround returns the bounds of the line that holds ts[a..b], at most
+// lineReach tokens on either side of the span.
+func lineAround(ts []ner.Token, a, b int) (lo, hi int) {
+	lo, hi = a, b
+	for lo > 0 && !ts[lo].NL && a-lo < lineReach {
+		lo--
+	}
+	for hi+1 < len(ts) && !ts[hi+1].NL && hi-b < lineReach {
+		hi++
+	}
+	return lo, hi
 }
 
 // language reports whether the span's words name a language ("Quechua",
@@ -339,15 +345,8 @@ func tierName(text string, ts []ner.Token, a, b int) bool {
 	if a != b || !foldIn(tierWords, text[ts[a].S:ts[a].E]) {
 		return false
 	}
-	for i := a - 1; i >= 0 && a-i < lineReach; i-- {
-		if ts[i].Kind == ner.KWord && tierWord(text, &ts[i]) {
-			return true
-		}
-		if ts[i].NL {
-			break
-		}
-	}
-	for i := a + 1; i < len(ts) && i-a < lineReach && !ts[i].NL; i++ {
+	lo, hi := lineAround(ts, a, a)
+	for i := lo; i <= hi; i++ {
 		if ts[i].Kind == ner.KWord && tierWord(text, &ts[i]) {
 			return true
 		}

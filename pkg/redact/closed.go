@@ -146,13 +146,7 @@ func closedAlone(text string, ts []ner.Token, a, b int) bool {
 	if !onlyClosed(text, ts, a, b) {
 		return false
 	}
-	lo, hi := a, b
-	for lo > 0 && !ts[lo].NL && a-lo < lineReach {
-		lo--
-	}
-	for hi+1 < len(ts) && !ts[hi+1].NL && hi-b < lineReach {
-		hi++
-	}
+	lo, hi := lineAround(ts, a, b)
 	words := 0
 	for i := lo; i <= hi; i++ {
 		t := &ts[i]

@@ -135,13 +135,6 @@ var weekdays = map[string]bool{
 	"monday": true, "tuesday": true, "wednesday": true, "thursday": true, "friday": true, "saturday": true, "sunday": true,
 }
 
-// holiday reports whether the span names a holiday: holiday words before
-// an English weekday ("Whit Monday", "Good Friday", "Cyber Monday"; any
-// other word may be a name and the day it is said: "Ana Friday"),
-// capitalised words before "Day" ("Boxing Day", "Ascension Day") none of
-// which is a listed given name or surname unless a holiday word ("Doris
-// Day" is a name), or "Day" after a possessive ("King's Day", "Mother's
-// Day"). Only words: "Amplitude32, Monday" is none.
 // holidayWords name the holidays of the English-speaking calendar before
 // a weekday or "Day" (some are also listed names: "Whit", "Good").
 var holidayWords = map[string]bool{
@@ -151,6 +144,13 @@ var holidayWords = map[string]bool{
 	"fat": true, "clean": true, "plough": true, "super": true, "palm": true,
 }
 
+// holiday reports whether the span names a holiday: holiday words before
+// an English weekday ("Whit Monday", "Good Friday", "Cyber Monday"; any
+// other word may be a name and the day it is said: "Ana Friday"),
+// capitalised words before "Day" ("Boxing Day", "Ascension Day") none of
+// which is a listed given name or surname unless a holiday word ("Doris
+// Day" is a name), or "Day" after a possessive ("King's Day", "Mother's
+// Day"). Only words: "Amplitude32, Monday" is none.
 func holiday(text string, ts []ner.Token, a, b int) bool {
 	if ts[b].Kind != ner.KWord || ts[b].Shape != ner.ShCap {
 		return false
@@ -208,16 +208,5 @@ func codeValue(text string, ts []ner.Token, lo, hi int) bool {
 // above are ASCII; a word of another script is in none), without
 // allocating.
 func foldIn(m map[string]bool, w string) bool {
-	var buf [16]byte
-	if len(w) > len(buf) {
-		return false
-	}
-	for i := 0; i < len(w); i++ {
-		c := w[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		buf[i] = c
-	}
-	return m[string(buf[:len(w)])]
+	return m[string(foldASCII(&[16]byte{}, w))]
 }

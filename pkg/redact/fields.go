@@ -202,13 +202,7 @@ func labelOnly(text string, ts []ner.Token, a, b int) bool {
 		return true
 	}
 	// alone on its line (a heading over an address) or a header row of cells
-	lo, hi := a, b
-	for lo > 0 && !ts[lo].NL && a-lo < lineReach {
-		lo--
-	}
-	for hi+1 < len(ts) && !ts[hi+1].NL && hi-b < lineReach {
-		hi++
-	}
+	lo, hi := lineAround(ts, a, b)
 	other, cells := false, false
 	for i := lo; i <= hi; i++ {
 		if i >= a && i <= b {

@@ -123,12 +123,7 @@ func TestDev3Corpus(t *testing.T) {
 		assert.GreaterOrEqual(t, types[typ], 3, typ)
 	}
 	assert.GreaterOrEqual(t, empty, 60)
-	styles := map[string]bool{}
-	for _, m := range ms {
-		require.NotEmpty(t, m.Style, "every dev3 text has a ## style line: %.60q", m.Example.FullText)
-		styles[m.Style] = true
-	}
-	assert.GreaterOrEqual(t, len(styles), 40)
+	assert.GreaterOrEqual(t, styleLabels(t, "dev3", ms), 40)
 }
 
 // The third development set (dev4, 2026-12-02) parses, holds at least 250
@@ -147,10 +142,17 @@ func TestDev4Corpus(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join("testdata", "dev4", "*.txt"))
 	require.NoError(t, err)
 	assert.Len(t, files, 10)
+	assert.GreaterOrEqual(t, styleLabels(t, "dev4", ms), 150)
+}
+
+// styleLabels is the number of distinct ## style labels of a corpus's texts,
+// each of which must have one.
+func styleLabels(t *testing.T, name string, ms []Marked) int {
+	t.Helper()
 	styles := map[string]bool{}
 	for _, m := range ms {
-		require.NotEmpty(t, m.Style, "every dev4 text has a ## style line: %.60q", m.Example.FullText)
+		require.NotEmpty(t, m.Style, "every %s text has a ## style line: %.60q", name, m.Example.FullText)
 		styles[m.Style] = true
 	}
-	assert.GreaterOrEqual(t, len(styles), 150)
+	return len(styles)
 }

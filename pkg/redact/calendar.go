@@ -301,19 +301,6 @@ func lineHasLower(ts []ner.Token, k int) bool {
 	return false
 }
 
-// lineAround returns the bounds of the line that holds ts[a..b], at most
-// lineReach tokens on either side of the span.
-func lineAround(ts []ner.Token, a, b int) (lo, hi int) {
-	lo, hi = a, b
-	for lo > 0 && !ts[lo].NL && a-lo < lineReach {
-		lo--
-	}
-	for hi+1 < len(ts) && !ts[hi+1].NL && hi-b < lineReach {
-		hi++
-	}
-	return lo, hi
-}
-
 // language reports whether the span's words name a language ("Quechua",
 // "Bahasa Indonesia", "Te Reo Māori"). A language that a name or place
 // list also holds ("English", "German", "Irish") needs a language's

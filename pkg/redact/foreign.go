@@ -87,18 +87,25 @@ func particleLike(text string, t *ner.Token) bool {
 // so that many spans on one long line cost linear time.
 const lineReach = 64
 
+// lineAround returns the bounds of the line that holds ts[a..b], at most
+// lineReach tokens on either side of the span.
+func lineAround(ts []ner.Token, a, b int) (lo, hi int) {
+	lo, hi = a, b
+	for lo > 0 && !ts[lo].NL && a-lo < lineReach {
+		lo--
+	}
+	for hi+1 < len(ts) && !ts[hi+1].NL && hi-b < lineReach {
+		hi++
+	}
+	return lo, hi
+}
+
 // foreignLine reports whether the line holding ts[k] (at most lineReach
 // tokens either side) reads as a language other than English: at least two
 // foreign function words, more than the English function words in it (a
 // cheap stop-word-ratio cue).
 func foreignLine(text string, ts []ner.Token, k int) bool {
-	a, b := k, k
-	for a > 0 && !ts[a].NL && k-a < lineReach {
-		a--
-	}
-	for b+1 < len(ts) && !ts[b+1].NL && b-k < lineReach {
-		b++
-	}
+	a, b := lineAround(ts, k, k)
 	foreign, english := 0, 0
 	for i := a; i <= b; i++ {
 		t := &ts[i]
@@ -180,13 +187,7 @@ func (w *windowLang) other() bool {
 // langCount; a line of fewer than four lower-case words ("Moin zusammen,",
 // "Buenas tardes,") takes the window's verdict, win.
 func otherTongue(text string, ts []ner.Token, k int, win *windowLang) bool {
-	a, b := k, k
-	for a > 0 && !ts[a].NL && k-a < lineReach {
-		a--
-	}
-	for b+1 < len(ts) && !ts[b+1].NL && b-k < lineReach {
-		b++
-	}
+	a, b := lineAround(ts, k, k)
 	var c langCount
 	c.add(text, ts, a, b)
 	if c.words() < 4 {
